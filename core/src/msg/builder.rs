@@ -1,0 +1,341 @@
+//! Builders: requests (RFC 3261 §8.1.1), responses from a request (§8.2.6), the `Refer-To`
+//! of an attended transfer (RFC 3891 §5, RFC 5589 §7) and sipfrag bodies (RFC 3515 §2.4.5).
+
+use super::header::{CSeq, Method, NameAddr, Replaces, Values, Via};
+use super::param::{Param, Params};
+use super::uri::{encode_into, is_hvalue_char, SipUri, Uri};
+use super::{Header, HeaderName, MediaType, Message, StartLine};
+use crate::parse::{ErrorKind, ParseError};
+use crate::text::{Share, SipStr, Text};
+use alloc::string::String;
+use alloc::vec::Vec;
+use bytes::Bytes;
+
+/// The default Reason-Phrase for a status code (RFC 3261 §21, RFC 3265, RFC 3515, RFC 4412).
+pub fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        100 => "Trying",
+        180 => "Ringing",
+        181 => "Call Is Being Forwarded",
+        182 => "Queued",
+        183 => "Session Progress",
+        200 => "OK",
+        202 => "Accepted",
+        204 => "No Notification",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Moved Temporarily",
+        305 => "Use Proxy",
+        380 => "Alternative Service",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        410 => "Gone",
+        413 => "Request Entity Too Large",
+        414 => "Request-URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Unsupported URI Scheme",
+        420 => "Bad Extension",
+        421 => "Extension Required",
+        423 => "Interval Too Brief",
+        480 => "Temporarily Unavailable",
+        481 => "Call/Transaction Does Not Exist",
+        482 => "Loop Detected",
+        483 => "Too Many Hops",
+        484 => "Address Incomplete",
+        485 => "Ambiguous",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        489 => "Bad Event",
+        491 => "Request Pending",
+        493 => "Undecipherable",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Server Time-out",
+        505 => "Version Not Supported",
+        513 => "Message Too Large",
+        600 => "Busy Everywhere",
+        603 => "Decline",
+        604 => "Does Not Exist Anywhere",
+        606 => "Not Acceptable",
+        _ => match code / 100 {
+            1 => "Trying",
+            2 => "OK",
+            3 => "Redirect",
+            4 => "Client Error",
+            5 => "Server Error",
+            _ => "Global Failure",
+        },
+    }
+}
+
+/// Builds a request (RFC 3261 §8.1.1): set the mandatory headers, add others, then `build`.
+///
+/// ```
+/// use sipxfer::msg::builder::RequestBuilder;
+/// use sipxfer::msg::{Method, NameAddr};
+/// use sipxfer::parse::parse_uri;
+/// let to = parse_uri(b"sip:bob@example.com").unwrap().convert(&mut sipxfer::text::Share(&bytes::Bytes::new()));
+/// let req = RequestBuilder::new(Method::Options, to.clone())
+///     .via("UDP", "192.0.2.1", Some(5060), "z9hG4bK776asdhds")
+///     .from(NameAddr::new(to.clone()), "1928301774")
+///     .to(NameAddr::new(to))
+///     .call_id("a84b4c76e66710@192.0.2.1")
+///     .cseq(1)
+///     .build();
+/// assert!(req.to_bytes().starts_with(b"OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds\r\n"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct RequestBuilder {
+    method: Method<SipStr>,
+    uri: Uri<SipStr>,
+    headers: Vec<Header<SipStr>>,
+    cseq: u32,
+    max_forwards: u8,
+    body: Bytes,
+}
+
+impl RequestBuilder {
+    /// A request for `method` to `uri`, Max-Forwards 70 (§8.1.1.6), CSeq 1.
+    pub fn new(method: Method<SipStr>, uri: Uri<SipStr>) -> Self {
+        RequestBuilder {
+            method,
+            uri,
+            headers: Vec::new(),
+            cseq: 1,
+            max_forwards: 70,
+            body: Bytes::new(),
+        }
+    }
+
+    /// Adds a Via (§8.1.1.7): `SIP/2.0/<transport> <host>[:port];branch=<branch>;rport`.
+    pub fn via(mut self, transport: &str, host: &str, port: Option<u16>, branch: &str) -> Self {
+        let host = match crate::parse::uri::host(host.as_bytes()) {
+            Ok(([], h)) => h.convert(&mut Share(&Bytes::new())),
+            _ => super::Host::Domain(SipStr::from(host)),
+        };
+        let mut params = Params::new();
+        params.push(Param::new(
+            SipStr::from_static("branch"),
+            Some(branch.into()),
+        ));
+        params.push(Param::new(SipStr::from_static("rport"), None));
+        let mut v = Values::new();
+        v.push(Via {
+            protocol: SipStr::from_static("SIP"),
+            version: SipStr::from_static("2.0"),
+            transport: transport.into(),
+            host,
+            port,
+            params,
+        });
+        self.headers.push(Header::Via(v));
+        self
+    }
+
+    /// From with its tag (§8.1.1.3).
+    pub fn from(mut self, mut from: NameAddr<SipStr>, tag: &str) -> Self {
+        from.params.retain(|p| !p.name.eq_ignore_ascii_case("tag"));
+        from.params
+            .push(Param::new(SipStr::from_static("tag"), Some(tag.into())));
+        self.headers.push(Header::From(from));
+        self
+    }
+
+    /// To (§8.1.1.2).
+    pub fn to(mut self, to: NameAddr<SipStr>) -> Self {
+        self.headers.push(Header::To(to));
+        self
+    }
+
+    /// Call-ID (§8.1.1.4).
+    pub fn call_id(mut self, id: &str) -> Self {
+        self.headers.push(Header::CallId(id.into()));
+        self
+    }
+
+    /// CSeq number (§8.1.1.5); the method is the request's.
+    pub fn cseq(mut self, seq: u32) -> Self {
+        self.cseq = seq;
+        self
+    }
+
+    /// Max-Forwards (§8.1.1.6).
+    pub fn max_forwards(mut self, n: u8) -> Self {
+        self.max_forwards = n;
+        self
+    }
+
+    /// Any other header.
+    pub fn header(mut self, h: Header<SipStr>) -> Self {
+        self.headers.push(h);
+        self
+    }
+
+    /// A body and its Content-Type.
+    pub fn body(mut self, ty: MediaType<SipStr>, body: Bytes) -> Self {
+        self.headers.push(Header::ContentType(ty));
+        self.body = body;
+        self
+    }
+
+    /// The request. Headers come in the order Via, Max-Forwards, then as added with CSeq after
+    /// Call-ID.
+    pub fn build(self) -> Message {
+        let mut headers = Vec::with_capacity(self.headers.len() + 2);
+        let mut rest = Vec::with_capacity(self.headers.len());
+        for h in self.headers {
+            match h {
+                Header::Via(_) => headers.push(h),
+                _ => rest.push(h),
+            }
+        }
+        headers.push(Header::MaxForwards(self.max_forwards));
+        for h in rest {
+            let is_call_id = matches!(h, Header::CallId(_));
+            headers.push(h);
+            if is_call_id {
+                headers.push(Header::CSeq(CSeq {
+                    seq: self.cseq,
+                    method: self.method.clone(),
+                }));
+            }
+        }
+        if !headers.iter().any(|h| matches!(h, Header::CSeq(_))) {
+            headers.push(Header::CSeq(CSeq {
+                seq: self.cseq,
+                method: self.method.clone(),
+            }));
+        }
+        Message {
+            start: StartLine::Request {
+                method: self.method,
+                uri: self.uri,
+            },
+            headers,
+            body: self.body,
+        }
+    }
+}
+
+/// Builds a response to `req` (RFC 3261 §8.2.6): the Via values (in order), From, Call-ID,
+/// CSeq and To are copied; `to_tag` is added to To when To has no tag (§8.2.6.2); a 100 Trying
+/// also copies Timestamp (§8.2.6.1). Add Contact, Allow, body etc. with `headers.push`.
+///
+/// ```
+/// use sipxfer::msg::{builder::response, Message};
+/// let req = Message::parse(bytes::Bytes::from_static(b"REFER sip:b@example.com SIP/2.0\r\n\
+///     Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/UDP p.example.com;branch=z9hG4bK0\r\n\
+///     From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: x\r\nCSeq: 7 REFER\r\n\
+///     Refer-To: <sip:c@example.com>\r\n\r\n"), &Default::default()).unwrap();
+/// let resp = response(&req, 202, Some("b-tag"));
+/// assert_eq!(resp.status(), Some(202));
+/// assert_eq!(resp.vias().count(), 2);
+/// assert_eq!(resp.to().unwrap().tag(), Some("b-tag"));
+/// ```
+pub fn response<S: Text>(req: &Message<S>, code: u16, to_tag: Option<&str>) -> Message
+where
+    for<'x> Share<'x>: crate::text::Convert<S, SipStr>,
+{
+    let empty = Bytes::new();
+    let mut c = Share(&empty);
+    let mut headers = Vec::with_capacity(6);
+    for h in &req.headers {
+        match h {
+            Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) => {
+                headers.push(h.convert(&mut c))
+            }
+            Header::To(to) => {
+                let mut to = to.convert(&mut c);
+                if let (None, Some(tag)) = (to.tag(), to_tag) {
+                    to.params
+                        .push(Param::new(SipStr::from_static("tag"), Some(tag.into())));
+                }
+                headers.push(Header::To(to));
+            }
+            Header::Raw {
+                name: HeaderName::Timestamp,
+                ..
+            } if code == 100 => headers.push(h.convert(&mut c)),
+            _ => {}
+        }
+    }
+    Message {
+        start: StartLine::Response {
+            code,
+            reason: SipStr::from_static(reason_phrase(code)),
+        },
+        headers,
+        body: Bytes::new(),
+    }
+}
+
+/// A `message/sipfrag` body holding only a status line, as a refer NOTIFY carries
+/// (RFC 3515 §2.4.5): `SIP/2.0 <code> <reason>\r\n`.
+pub fn sipfrag_status(code: u16, reason: &str) -> Bytes {
+    let mut s = String::with_capacity(16 + reason.len());
+    s.push_str("SIP/2.0 ");
+    let _ = core::fmt::Write::write_fmt(&mut s, format_args!("{code} {reason}\r\n"));
+    Bytes::from(s.into_bytes())
+}
+
+/// The `Refer-To` of an attended transfer (RFC 5589 §7, RFC 3891 §5): `target` with the
+/// dialog to replace as an escaped `Replaces` URI header,
+/// e.g. `<sip:carol@example.com?Replaces=abc%40h%3Bto-tag%3D5%3Bfrom-tag%3D7>`.
+pub fn refer_to_with_replaces(
+    target: &SipUri<SipStr>,
+    replaces: &Replaces<impl Text>,
+) -> NameAddr<SipStr> {
+    let mut value = String::new();
+    let mut raw = String::new();
+    raw.push_str(replaces.call_id.as_ref());
+    raw.push_str(";to-tag=");
+    raw.push_str(replaces.to_tag.as_ref());
+    raw.push_str(";from-tag=");
+    raw.push_str(replaces.from_tag.as_ref());
+    if replaces.early_only {
+        raw.push_str(";early-only");
+    }
+    encode_into(&mut value, raw.as_bytes(), is_hvalue_char);
+    let mut uri = target.clone();
+    uri.headers
+        .retain(|h| !h.name.eq_ignore_ascii_case("Replaces"));
+    uri.headers.push(Param::new(
+        SipStr::from_static("Replaces"),
+        Some(value.into()),
+    ));
+    NameAddr::new(Uri::Sip(uri))
+}
+
+impl<S: Text> NameAddr<S> {
+    /// The `Replaces` embedded in this address's URI (`?Replaces=...`, RFC 3891 §5), decoded
+    /// and parsed. `Ok(None)` when there is none.
+    pub fn embedded_replaces(&self) -> Result<Option<Replaces<SipStr>>, ParseError> {
+        let Some(v) = self.uri.as_sip().and_then(|u| u.header("Replaces")) else {
+            return Ok(None);
+        };
+        let decoded = Bytes::from(super::uri::decode(v).into_owned());
+        let parsed = crate::parse::header::typed(HeaderName::Replaces, b"Replaces", &decoded);
+        let result = match parsed {
+            Ok(Header::Replaces(r)) => Ok(Some(r.convert(&mut Share(&decoded)))),
+            Ok(_) => Err(ParseError::new(
+                ErrorKind::BadHeader(HeaderName::Replaces),
+                0,
+            )),
+            Err(at) => Err(ParseError::new(
+                ErrorKind::BadHeader(HeaderName::Replaces),
+                crate::parse::offset_in(&decoded, at),
+            )),
+        };
+        result
+    }
+}

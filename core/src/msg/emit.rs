@@ -1,0 +1,347 @@
+//! Serialisation into canonical form: full header names, `Name: value`, one CRLF per header
+//! line, multi-values joined with `", "`, and a correct `Content-Length` always present
+//! (RFC 3261 §7.3.1, §20.14). Emitting never fails and never panics.
+
+use super::header::{Contact, NameAddr, Values};
+use super::param::Params;
+use super::uri::{Host, Uri};
+use super::{Header, Message, StartLine};
+use crate::text::Text;
+use alloc::vec::Vec;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// An output buffer with the few writers emission needs.
+pub(crate) struct Out<'b>(pub(crate) &'b mut BytesMut);
+
+impl Out<'_> {
+    #[inline]
+    fn s(&mut self, s: &str) {
+        self.0.put_slice(s.as_bytes());
+    }
+
+    #[inline]
+    fn b(&mut self, c: u8) {
+        self.0.put_u8(c);
+    }
+
+    fn num(&mut self, mut n: u64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.0.put_slice(&buf[i..]);
+    }
+
+    fn params<S: Text>(&mut self, ps: &Params<S>) {
+        for p in ps.iter() {
+            self.b(b';');
+            self.s(p.name.as_ref());
+            if let Some(v) = &p.value {
+                self.b(b'=');
+                self.s(v.as_ref());
+            }
+        }
+    }
+
+    fn host<S: Text>(&mut self, h: &Host<S>) {
+        match h {
+            Host::Domain(d) => self.s(d.as_ref()),
+            Host::Ipv4(a) => {
+                let o = a.octets();
+                for (k, x) in o.iter().enumerate() {
+                    if k > 0 {
+                        self.b(b'.');
+                    }
+                    self.num(*x as u64);
+                }
+            }
+            Host::Ipv6(a) => {
+                use core::fmt::Write;
+                self.b(b'[');
+                let _ = write!(self.0, "{a}");
+                self.b(b']');
+            }
+        }
+    }
+
+    pub(crate) fn uri<S: Text>(&mut self, u: &Uri<S>) {
+        match u {
+            Uri::Sip(u) => {
+                self.s(if u.secure { "sips:" } else { "sip:" });
+                if let Some(user) = &u.user {
+                    self.s(user.as_ref());
+                    if let Some(pw) = &u.password {
+                        self.b(b':');
+                        self.s(pw.as_ref());
+                    }
+                    self.b(b'@');
+                }
+                self.host(&u.host);
+                if let Some(p) = u.port {
+                    self.b(b':');
+                    self.num(p as u64);
+                }
+                self.params(&u.params);
+                for (k, h) in u.headers.iter().enumerate() {
+                    self.b(if k == 0 { b'?' } else { b'&' });
+                    self.s(h.name.as_ref());
+                    self.b(b'=');
+                    if let Some(v) = &h.value {
+                        self.s(v.as_ref());
+                    }
+                }
+            }
+            Uri::Tel(t) => {
+                self.s("tel:");
+                self.s(t.number.as_ref());
+                self.params(&t.params);
+            }
+            Uri::Other { scheme, opaque } => {
+                self.s(scheme.as_ref());
+                self.b(b':');
+                self.s(opaque.as_ref());
+            }
+        }
+    }
+
+    /// Always in name-addr form (`<uri>`), so URI parameters and header parameters can never
+    /// be confused.
+    pub(crate) fn name_addr<S: Text>(&mut self, a: &NameAddr<S>) {
+        if let Some(d) = &a.display {
+            self.s(d.as_ref());
+            self.b(b' ');
+        }
+        self.b(b'<');
+        self.uri(&a.uri);
+        self.b(b'>');
+        self.params(&a.params);
+    }
+
+    fn list<T>(&mut self, v: &Values<T>, mut f: impl FnMut(&mut Self, &T)) {
+        for (k, x) in v.iter().enumerate() {
+            if k > 0 {
+                self.s(", ");
+            }
+            f(self, x);
+        }
+    }
+
+    fn header<S: Text>(&mut self, h: &Header<S>) {
+        match h {
+            Header::Extension { name, .. } => self.s(name.as_ref()),
+            _ => self.s(h.name().as_str()),
+        }
+        self.b(b':');
+        let empty = matches!(h,
+            Header::Supported(v) | Header::Unsupported(v) | Header::Require(v)
+            | Header::ProxyRequire(v) | Header::AllowEvents(v) if v.is_empty())
+            || matches!(h, Header::Allow(v) if v.is_empty())
+            || matches!(h, Header::Accept(v) if v.is_empty())
+            || matches!(h, Header::Raw { value, .. } | Header::Extension { value, .. }
+                if value.as_ref().is_empty());
+        if !empty {
+            self.b(b' ');
+        }
+        match h {
+            Header::Via(v) => self.list(v, |o, via| {
+                o.s(via.protocol.as_ref());
+                o.b(b'/');
+                o.s(via.version.as_ref());
+                o.b(b'/');
+                o.s(via.transport.as_ref());
+                o.b(b' ');
+                o.host(&via.host);
+                if let Some(p) = via.port {
+                    o.b(b':');
+                    o.num(p as u64);
+                }
+                o.params(&via.params);
+            }),
+            Header::From(a) | Header::To(a) | Header::ReferTo(a) | Header::ReferredBy(a) => {
+                self.name_addr(a)
+            }
+            Header::CallId(s) => self.s(s.as_ref()),
+            Header::CSeq(c) => {
+                self.num(c.seq as u64);
+                self.b(b' ');
+                self.s(c.method.as_str());
+            }
+            Header::MaxForwards(n) => self.num(*n as u64),
+            Header::Expires(n) => self.num(*n as u64),
+            Header::Contact(Contact::Star) => self.b(b'*'),
+            Header::Contact(Contact::Addrs(v)) | Header::Route(v) | Header::RecordRoute(v) => {
+                self.list(v, |o, a| o.name_addr(a))
+            }
+            Header::ContentType(m) => {
+                self.s(m.ty.as_ref());
+                self.b(b'/');
+                self.s(m.subtype.as_ref());
+                self.params(&m.params);
+            }
+            Header::Require(v)
+            | Header::ProxyRequire(v)
+            | Header::Supported(v)
+            | Header::Unsupported(v)
+            | Header::AllowEvents(v) => self.list(v, |o, t| o.s(t.as_ref())),
+            Header::Allow(v) => self.list(v, |o, m| o.s(m.as_str())),
+            Header::Accept(v) => self.list(v, |o, m| {
+                o.s(m.ty.as_ref());
+                o.b(b'/');
+                o.s(m.subtype.as_ref());
+                o.params(&m.params);
+            }),
+            Header::Event(e) => {
+                self.s(e.package.as_ref());
+                self.params(&e.params);
+            }
+            Header::SubscriptionState(s) => {
+                self.s(s.state.as_ref());
+                self.params(&s.params);
+            }
+            Header::Replaces(r) => {
+                self.s(r.call_id.as_ref());
+                self.s(";to-tag=");
+                self.s(r.to_tag.as_ref());
+                self.s(";from-tag=");
+                self.s(r.from_tag.as_ref());
+                if r.early_only {
+                    self.s(";early-only");
+                }
+                self.params(&r.params);
+            }
+            Header::ReferSub(r) => {
+                self.s(if r.value { "true" } else { "false" });
+                self.params(&r.params);
+            }
+            Header::TargetDialog(t) => {
+                self.s(t.call_id.as_ref());
+                if let Some(l) = &t.local_tag {
+                    self.s(";local-tag=");
+                    self.s(l.as_ref());
+                }
+                if let Some(r) = &t.remote_tag {
+                    self.s(";remote-tag=");
+                    self.s(r.as_ref());
+                }
+                self.params(&t.params);
+            }
+            Header::Reason(v) => self.list(v, |o, r| {
+                o.s(r.protocol.as_ref());
+                o.params(&r.params);
+            }),
+            Header::Warning(v) => self.list(v, |o, w| {
+                o.num(w.code as u64);
+                o.b(b' ');
+                o.s(w.agent.as_ref());
+                o.b(b' ');
+                o.s(w.text.as_ref());
+            }),
+            Header::RetryAfter(r) => {
+                self.num(r.seconds as u64);
+                if let Some(c) = &r.comment {
+                    self.b(b' ');
+                    self.s(c.as_ref());
+                }
+                self.params(&r.params);
+            }
+            Header::Raw { value, .. } | Header::Extension { value, .. } => self.s(value.as_ref()),
+        }
+        self.s("\r\n");
+    }
+
+    fn start<S: Text>(&mut self, s: &StartLine<S>) {
+        match s {
+            StartLine::Request { method, uri } => {
+                self.s(method.as_str());
+                self.b(b' ');
+                self.uri(uri);
+                self.s(" SIP/2.0\r\n");
+            }
+            StartLine::Response { code, reason } => {
+                self.s("SIP/2.0 ");
+                self.num(*code as u64);
+                self.b(b' ');
+                self.s(reason.as_ref());
+                self.s("\r\n");
+            }
+        }
+    }
+}
+
+impl<S: Text> Message<S> {
+    /// Appends the message in canonical form to `out`.
+    ///
+    /// ```
+    /// use sipxfer::msg::Message;
+    /// let wire = b"OPTIONS sip:b@example.com SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+    ///     f: <sip:a@example.com>;tag=1\r\nt: sip:b@example.com\r\ni: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+    /// let m = Message::parse(bytes::Bytes::from_static(wire), &Default::default()).unwrap();
+    /// assert_eq!(&m.to_bytes()[..], &b"OPTIONS sip:b@example.com SIP/2.0\r\n\
+    ///     Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\n\
+    ///     To: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"[..]);
+    /// ```
+    pub fn emit(&self, out: &mut BytesMut) {
+        let body = self.body.as_ref();
+        out.reserve(256 + self.headers.len() * 48 + body.len());
+        let mut o = Out(out);
+        o.start(&self.start);
+        for h in &self.headers {
+            o.header(h);
+        }
+        o.s("Content-Length: ");
+        o.num(body.len() as u64);
+        o.s("\r\n\r\n");
+        o.0.put_slice(body);
+    }
+
+    /// The message in canonical form.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut out = BytesMut::new();
+        self.emit(&mut out);
+        out.freeze()
+    }
+
+    /// Emits the message as a `message/sipfrag` body (RFC 3420): start line and headers, no
+    /// Content-Length, and the empty line + body only when there is a body.
+    pub fn emit_sipfrag(&self, out: &mut BytesMut) {
+        let mut o = Out(out);
+        o.start(&self.start);
+        for h in &self.headers {
+            o.header(h);
+        }
+        let body = self.body.as_ref();
+        if !body.is_empty() {
+            o.s("\r\n");
+            o.0.put_slice(body);
+        }
+    }
+}
+
+/// A URI in canonical text form.
+pub fn uri_to_string<S: Text>(u: &Uri<S>) -> alloc::string::String {
+    let mut b = BytesMut::new();
+    Out(&mut b).uri(u);
+    alloc::string::String::from_utf8(Vec::from(&b[..])).unwrap_or_default()
+}
+
+/// A header line's value as it would be emitted (without name and CRLF).
+pub fn header_value_to_string<S: Text>(h: &Header<S>) -> alloc::string::String {
+    let mut b = BytesMut::new();
+    Out(&mut b).header(h);
+    let s = alloc::string::String::from_utf8(Vec::from(&b[..])).unwrap_or_default();
+    let name_len = match h {
+        Header::Extension { name, .. } => name.as_ref().len(),
+        _ => h.name().as_str().len(),
+    };
+    s.get(name_len + 1..)
+        .unwrap_or("")
+        .trim_start_matches(' ')
+        .trim_end_matches("\r\n")
+        .into()
+}

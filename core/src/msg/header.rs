@@ -1,0 +1,492 @@
+//! Typed header values (RFC 3261 §20 and the transfer RFCs: 3515, 3891, 3892, 4488, 4538,
+//! 6665, 3326).
+
+use super::param::{convert_params, find, unquote, Params};
+use super::uri::{Host, Uri};
+use crate::text::{Convert, Text};
+use alloc::borrow::Cow;
+use alloc::string::String;
+use smallvec::SmallVec;
+
+/// The values of one header field line (comma-separated values); one is stored inline.
+pub type Values<T> = SmallVec<[T; 1]>;
+
+macro_rules! methods {
+    ($($var:ident => $s:literal,)*) => {
+        /// A request method (RFC 3261 §7.1: case-sensitive).
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum Method<S: Text> {
+            $( #[doc = concat!("`", $s, "`")] $var, )*
+            /// Any other method token.
+            Extension(S),
+        }
+
+        impl<S: Text> Method<S> {
+            /// The method token.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( Method::$var => $s, )*
+                    Method::Extension(s) => s.as_ref(),
+                }
+            }
+
+            /// Looks a known method up (case-sensitively); `None` for extension methods.
+            pub fn known(token: &[u8]) -> Option<Self> {
+                match token {
+                    $( t if t == $s.as_bytes() => Some(Method::$var), )*
+                    _ => None,
+                }
+            }
+
+            /// Converts the string storage.
+            pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> Method<T> {
+                match self {
+                    $( Method::$var => Method::$var, )*
+                    Method::Extension(s) => Method::Extension(c.text(s)),
+                }
+            }
+        }
+    };
+}
+
+methods! {
+    Invite => "INVITE",
+    Ack => "ACK",
+    Bye => "BYE",
+    Cancel => "CANCEL",
+    Options => "OPTIONS",
+    Register => "REGISTER",
+    Refer => "REFER",
+    Notify => "NOTIFY",
+    Subscribe => "SUBSCRIBE",
+    Info => "INFO",
+    Update => "UPDATE",
+    Prack => "PRACK",
+    Message => "MESSAGE",
+    Publish => "PUBLISH",
+}
+
+impl<S: Text> Method<S> {
+    /// The same method, whatever the string storage of each side.
+    pub fn same(&self, other: &Method<impl Text>) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+/// `name-addr / addr-spec` followed by header parameters: From, To, Contact, Route,
+/// Record-Route, Refer-To (RFC 3515 §2.1), Referred-By (RFC 3892 §3).
+///
+/// ```text
+/// name-addr    = [ display-name ] LAQUOT addr-spec RAQUOT
+/// display-name = *(token LWS)/ quoted-string
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NameAddr<S: Text> {
+    /// The display name as written (a quoted-string keeps its quotes and quoted-pairs).
+    pub display: Option<S>,
+    /// The URI.
+    pub uri: Uri<S>,
+    /// Header parameters (`;tag=`, `;expires=`, ...).
+    pub params: Params<S>,
+}
+
+impl<S: Text> NameAddr<S> {
+    /// A name-addr with no display name and no parameters.
+    pub fn new(uri: Uri<S>) -> Self {
+        NameAddr {
+            display: None,
+            uri,
+            params: Params::new(),
+        }
+    }
+
+    /// The `tag` parameter (From/To, RFC 3261 §19.3).
+    pub fn tag(&self) -> Option<&str> {
+        self.param("tag").flatten()
+    }
+
+    /// A header parameter by name (case-insensitive); quotes removed.
+    pub fn param(&self, name: &str) -> Option<Option<&str>> {
+        find(&self.params, name)
+    }
+
+    /// The display name without quotes and with quoted-pairs resolved.
+    pub fn display_name(&self) -> Option<Cow<'_, str>> {
+        self.display.as_ref().map(|d| unescape_quoted(d.as_ref()))
+    }
+
+    /// Contact `expires` parameter (RFC 3261 §20.10).
+    pub fn expires(&self) -> Option<u32> {
+        self.param("expires").flatten().and_then(|v| v.parse().ok())
+    }
+
+    /// Contact `q` parameter, in thousandths (`q=0.5` → 500; RFC 3261 §20.10 `qvalue`).
+    pub fn q(&self) -> Option<u16> {
+        let v = self.param("q").flatten()?;
+        let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+        if frac.len() > 3 || !frac.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let mut q: u16 = match int {
+            "0" => 0,
+            "1" => 1000,
+            _ => return None,
+        };
+        let mut scale = 100;
+        for d in frac.bytes() {
+            q += (d - b'0') as u16 * scale;
+            scale /= 10;
+        }
+        (q <= 1000).then_some(q)
+    }
+
+    /// Converts the string storage.
+    pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> NameAddr<T> {
+        NameAddr {
+            display: self.display.as_ref().map(|d| c.text(d)),
+            uri: self.uri.convert(c),
+            params: convert_params(&self.params, c),
+        }
+    }
+}
+
+/// Removes the quotes of a quoted-string and resolves its quoted-pairs; other text is returned
+/// as is.
+pub fn unescape_quoted(s: &str) -> Cow<'_, str> {
+    let Some(inner) = s.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        return Cow::Borrowed(s);
+    };
+    if !inner.contains('\\') {
+        return Cow::Borrowed(inner);
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// ```text
+/// via-parm      = sent-protocol LWS sent-by *( SEMI via-params )   ; RFC 3261 §20.42
+/// sent-protocol = protocol-name SLASH protocol-version SLASH transport
+/// sent-by       = host [ COLON port ]
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Via<S: Text> {
+    /// `protocol-name` (`SIP`).
+    pub protocol: S,
+    /// `protocol-version` (`2.0`).
+    pub version: S,
+    /// `transport` as written (`UDP`, `TCP`, `TLS`, `SCTP`, `WS`, or any token).
+    pub transport: S,
+    /// sent-by host.
+    pub host: Host<S>,
+    /// sent-by port.
+    pub port: Option<u16>,
+    /// Parameters (`branch`, `received`, `rport`, `maddr`, `ttl`, ...).
+    pub params: Params<S>,
+}
+
+impl<S: Text> Via<S> {
+    /// The `branch` parameter.
+    pub fn branch(&self) -> Option<&str> {
+        find(&self.params, "branch").flatten()
+    }
+
+    /// The `received` parameter.
+    pub fn received(&self) -> Option<&str> {
+        find(&self.params, "received").flatten()
+    }
+
+    /// `rport` (RFC 3581): `None` absent, `Some(None)` requested, `Some(Some(p))` filled in.
+    pub fn rport(&self) -> Option<Option<u16>> {
+        find(&self.params, "rport").map(|v| v.and_then(|v| v.parse().ok()))
+    }
+
+    /// A parameter by name (case-insensitive).
+    pub fn param(&self, name: &str) -> Option<Option<&str>> {
+        find(&self.params, name)
+    }
+
+    /// Is the branch RFC 3261 compliant (starts with the magic cookie `z9hG4bK`, §8.1.1.7)?
+    pub fn has_magic_cookie(&self) -> bool {
+        self.branch().is_some_and(|b| b.starts_with("z9hG4bK"))
+    }
+
+    /// Converts the string storage.
+    pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> Via<T> {
+        Via {
+            protocol: c.text(&self.protocol),
+            version: c.text(&self.version),
+            transport: c.text(&self.transport),
+            host: self.host.convert(c),
+            port: self.port,
+            params: convert_params(&self.params, c),
+        }
+    }
+}
+
+/// `CSeq = "CSeq" HCOLON 1*DIGIT LWS Method` (RFC 3261 §20.16).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CSeq<S: Text> {
+    /// The sequence number (32 bits).
+    pub seq: u32,
+    /// The method.
+    pub method: Method<S>,
+}
+
+/// `Contact = ("Contact" / "m" ) HCOLON ( STAR / (contact-param *(COMMA contact-param)))`
+/// (RFC 3261 §20.10).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Contact<S: Text> {
+    /// `Contact: *` (REGISTER only).
+    Star,
+    /// One or more addresses.
+    Addrs(Values<NameAddr<S>>),
+}
+
+/// `media-type = m-type SLASH m-subtype *(SEMI m-parameter)` (RFC 3261 §20.15), also an
+/// Accept `media-range` where type or subtype may be `*`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MediaType<S: Text> {
+    /// Type (`application`).
+    pub ty: S,
+    /// Subtype (`sdp`).
+    pub subtype: S,
+    /// Parameters (`version=2.0`, `charset=...`).
+    pub params: Params<S>,
+}
+
+impl<S: Text> MediaType<S> {
+    /// Same type and subtype (case-insensitive), parameters ignored.
+    pub fn is(&self, ty: &str, subtype: &str) -> bool {
+        self.ty.as_ref().eq_ignore_ascii_case(ty)
+            && self.subtype.as_ref().eq_ignore_ascii_case(subtype)
+    }
+
+    /// Converts the string storage.
+    pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> MediaType<T> {
+        MediaType {
+            ty: c.text(&self.ty),
+            subtype: c.text(&self.subtype),
+            params: convert_params(&self.params, c),
+        }
+    }
+}
+
+/// `Event = ( "Event" / "o" ) HCOLON event-type *( SEMI event-param )` (RFC 6665 §8.2.1),
+/// `event-param = generic-param / ( "id" EQUAL token )`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Event<S: Text> {
+    /// The event package (`refer`, `dialog`, ...), with any template suffix.
+    pub package: S,
+    /// Parameters (`id`).
+    pub params: Params<S>,
+}
+
+impl<S: Text> Event<S> {
+    /// The `id` parameter (RFC 3515 §2.4.6: the CSeq of the REFER).
+    pub fn id(&self) -> Option<&str> {
+        find(&self.params, "id").flatten()
+    }
+}
+
+/// The state of a subscription (RFC 6665 §8.2.3 `substate-value`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SubState {
+    /// `active`
+    Active,
+    /// `pending`
+    Pending,
+    /// `terminated`
+    Terminated,
+    /// An extension value.
+    Other,
+}
+
+/// ```text
+/// Subscription-State = "Subscription-State" HCOLON substate-value *( SEMI subexp-params )
+/// subexp-params      = ("reason" EQUAL event-reason-value) / ("expires" EQUAL delta-seconds)
+///                    / ("retry-after" EQUAL delta-seconds) / generic-param
+/// ```
+/// (RFC 6665 §8.2.3)
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SubscriptionState<S: Text> {
+    /// The state as written.
+    pub state: S,
+    /// Parameters.
+    pub params: Params<S>,
+}
+
+impl<S: Text> SubscriptionState<S> {
+    /// The state.
+    pub fn state(&self) -> SubState {
+        let s = self.state.as_ref();
+        if s.eq_ignore_ascii_case("active") {
+            SubState::Active
+        } else if s.eq_ignore_ascii_case("pending") {
+            SubState::Pending
+        } else if s.eq_ignore_ascii_case("terminated") {
+            SubState::Terminated
+        } else {
+            SubState::Other
+        }
+    }
+
+    /// `expires` parameter.
+    pub fn expires(&self) -> Option<u32> {
+        find(&self.params, "expires")
+            .flatten()
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// `reason` parameter (`noresource`, `timeout`, `rejected`, ...).
+    pub fn reason(&self) -> Option<&str> {
+        find(&self.params, "reason").flatten()
+    }
+
+    /// `retry-after` parameter.
+    pub fn retry_after(&self) -> Option<u32> {
+        find(&self.params, "retry-after")
+            .flatten()
+            .and_then(|v| v.parse().ok())
+    }
+}
+
+/// ```text
+/// Replaces       = "Replaces" HCOLON callid *(SEMI replaces-param)    ; RFC 3891 §6.1
+/// replaces-param = to-tag / from-tag / early-flag / generic-param
+/// to-tag         = "to-tag" EQUAL token
+/// from-tag       = "from-tag" EQUAL token
+/// early-flag     = "early-only"
+/// ```
+/// "A Replaces header field MUST contain exactly one to-tag and exactly one from-tag".
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Replaces<S: Text> {
+    /// Call-ID of the dialog to replace.
+    pub call_id: S,
+    /// `to-tag`.
+    pub to_tag: S,
+    /// `from-tag`.
+    pub from_tag: S,
+    /// `early-only`.
+    pub early_only: bool,
+    /// Other parameters.
+    pub params: Params<S>,
+}
+
+impl<S: Text> Replaces<S> {
+    /// Converts the string storage.
+    pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> Replaces<T> {
+        Replaces {
+            call_id: c.text(&self.call_id),
+            to_tag: c.text(&self.to_tag),
+            from_tag: c.text(&self.from_tag),
+            early_only: self.early_only,
+            params: convert_params(&self.params, c),
+        }
+    }
+}
+
+/// ```text
+/// Target-Dialog = "Target-Dialog" HCOLON callid *(SEMI td-param)   ; RFC 4538 §7
+/// td-param      = remote-param / local-param / generic-param
+/// remote-param  = "remote-tag" EQUAL token
+/// local-param   = "local-tag" EQUAL token
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TargetDialog<S: Text> {
+    /// Call-ID of the target dialog.
+    pub call_id: S,
+    /// `local-tag` (the recipient's tag).
+    pub local_tag: Option<S>,
+    /// `remote-tag` (the sender's tag).
+    pub remote_tag: Option<S>,
+    /// Other parameters.
+    pub params: Params<S>,
+}
+
+/// `Refer-Sub = "Refer-Sub" HCOLON refer-sub-value *(SEMI exten)`,
+/// `refer-sub-value = "true" / "false"` (RFC 4488 §4).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ReferSub<S: Text> {
+    /// `true` or `false`.
+    pub value: bool,
+    /// Extension parameters.
+    pub params: Params<S>,
+}
+
+/// `reason-value = protocol *(SEMI reason-params)` (RFC 3326 §2): `protocol` is `SIP`,
+/// `Q.850` or a token; `cause` and `text` are parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Reason<S: Text> {
+    /// `SIP`, `Q.850`, ...
+    pub protocol: S,
+    /// Parameters.
+    pub params: Params<S>,
+}
+
+impl<S: Text> Reason<S> {
+    /// The `cause` parameter.
+    pub fn cause(&self) -> Option<u16> {
+        find(&self.params, "cause")
+            .flatten()
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// The `text` parameter without its quotes.
+    pub fn text(&self) -> Option<&str> {
+        find(&self.params, "text").flatten()
+    }
+}
+
+/// `warning-value = warn-code SP warn-agent SP warn-text` (RFC 3261 §20.43).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Warning<S: Text> {
+    /// Three-digit warn-code.
+    pub code: u16,
+    /// `hostport / pseudonym`.
+    pub agent: S,
+    /// The quoted warn-text, quotes included.
+    pub text: S,
+}
+
+impl<S: Text> Warning<S> {
+    /// The warn-text without quotes.
+    pub fn text(&self) -> &str {
+        unquote(self.text.as_ref())
+    }
+}
+
+/// `Retry-After = "Retry-After" HCOLON delta-seconds [ comment ] *( SEMI retry-param )`
+/// (RFC 3261 §20.33).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RetryAfter<S: Text> {
+    /// delta-seconds.
+    pub seconds: u32,
+    /// The comment, parentheses included.
+    pub comment: Option<S>,
+    /// Parameters (`duration`).
+    pub params: Params<S>,
+}
+
+impl<S: Text> RetryAfter<S> {
+    /// The `duration` parameter.
+    pub fn duration(&self) -> Option<u32> {
+        find(&self.params, "duration")
+            .flatten()
+            .and_then(|v| v.parse().ok())
+    }
+}
+
+/// Maps every value of a [`Values`] list.
+pub(crate) fn convert_values<A, B>(v: &Values<A>, f: impl FnMut(&A) -> B) -> Values<B> {
+    v.iter().map(f).collect()
+}

@@ -1,0 +1,515 @@
+//! The message model: a request or response with typed headers, generic over its string
+//! storage ([`Text`]): `Message<&str>` is a zero-copy view of a received buffer, `Message`
+//! (= `Message<SipStr>`) the owned model whose strings share a [`bytes::Bytes`] buffer.
+
+pub mod builder;
+pub mod emit;
+pub mod header;
+mod name;
+pub mod param;
+pub mod uri;
+
+pub use header::{
+    CSeq, Contact, Event, MediaType, Method, NameAddr, Reason, ReferSub, Replaces, RetryAfter,
+    SubState, SubscriptionState, TargetDialog, Values, Via, Warning,
+};
+pub use name::HeaderName;
+pub use param::{Param, Params};
+pub use uri::{Host, SipUri, TelUri, Uri};
+
+use crate::parse::{Limits, ParseError};
+use crate::text::{Convert, Share, SipStr, Text};
+use alloc::vec::Vec;
+use bytes::Bytes;
+use header::convert_values;
+
+/// The first line of a message.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum StartLine<S: Text> {
+    /// `Request-Line = Method SP Request-URI SP SIP-Version CRLF` (always SIP/2.0).
+    Request {
+        /// The method.
+        method: Method<S>,
+        /// The Request-URI.
+        uri: Uri<S>,
+    },
+    /// `Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF` (always SIP/2.0).
+    Response {
+        /// The status code (100–699).
+        code: u16,
+        /// The reason phrase, as written.
+        reason: S,
+    },
+}
+
+/// One header field line with its typed value(s).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Header<S: Text> {
+    /// `Via` (RFC 3261 §20.42).
+    Via(Values<Via<S>>),
+    /// `From` (§20.20).
+    From(NameAddr<S>),
+    /// `To` (§20.39).
+    To(NameAddr<S>),
+    /// `Call-ID` (§20.8).
+    CallId(S),
+    /// `CSeq` (§20.16).
+    CSeq(CSeq<S>),
+    /// `Max-Forwards` (§20.22).
+    MaxForwards(u8),
+    /// `Contact` (§20.10).
+    Contact(Contact<S>),
+    /// `Route` (§20.34).
+    Route(Values<NameAddr<S>>),
+    /// `Record-Route` (§20.30).
+    RecordRoute(Values<NameAddr<S>>),
+    /// `Content-Type` (§20.15).
+    ContentType(MediaType<S>),
+    /// `Expires` (§20.19).
+    Expires(u32),
+    /// `Require` (§20.32).
+    Require(Values<S>),
+    /// `Proxy-Require` (§20.29).
+    ProxyRequire(Values<S>),
+    /// `Supported` (§20.37).
+    Supported(Values<S>),
+    /// `Unsupported` (§20.40).
+    Unsupported(Values<S>),
+    /// `Allow` (§20.5).
+    Allow(Values<Method<S>>),
+    /// `Accept` (§20.1).
+    Accept(Values<MediaType<S>>),
+    /// `Event` (RFC 6665 §8.2.1).
+    Event(Event<S>),
+    /// `Allow-Events` (RFC 6665 §8.2.2).
+    AllowEvents(Values<S>),
+    /// `Subscription-State` (RFC 6665 §8.2.3).
+    SubscriptionState(SubscriptionState<S>),
+    /// `Refer-To` (RFC 3515 §2.1).
+    ReferTo(NameAddr<S>),
+    /// `Referred-By` (RFC 3892 §3).
+    ReferredBy(NameAddr<S>),
+    /// `Replaces` (RFC 3891 §6.1).
+    Replaces(Replaces<S>),
+    /// `Refer-Sub` (RFC 4488 §4).
+    ReferSub(ReferSub<S>),
+    /// `Target-Dialog` (RFC 4538 §7).
+    TargetDialog(TargetDialog<S>),
+    /// `Reason` (RFC 3326 §2).
+    Reason(Values<Reason<S>>),
+    /// `Warning` (§20.43).
+    Warning(Values<Warning<S>>),
+    /// `Retry-After` (§20.33).
+    RetryAfter(RetryAfter<S>),
+    /// A header the stack knows by name but keeps untyped (Subject, User-Agent, ...).
+    Raw {
+        /// Its name.
+        name: HeaderName,
+        /// Its value, verbatim.
+        value: S,
+    },
+    /// A header the stack does not know, kept verbatim.
+    Extension {
+        /// Its name, as written.
+        name: S,
+        /// Its value, verbatim.
+        value: S,
+    },
+}
+
+impl<S: Text> Header<S> {
+    /// The header's name ([`HeaderName::Other`] for extension headers).
+    pub fn name(&self) -> HeaderName {
+        match self {
+            Header::Via(_) => HeaderName::Via,
+            Header::From(_) => HeaderName::From,
+            Header::To(_) => HeaderName::To,
+            Header::CallId(_) => HeaderName::CallId,
+            Header::CSeq(_) => HeaderName::CSeq,
+            Header::MaxForwards(_) => HeaderName::MaxForwards,
+            Header::Contact(_) => HeaderName::Contact,
+            Header::Route(_) => HeaderName::Route,
+            Header::RecordRoute(_) => HeaderName::RecordRoute,
+            Header::ContentType(_) => HeaderName::ContentType,
+            Header::Expires(_) => HeaderName::Expires,
+            Header::Require(_) => HeaderName::Require,
+            Header::ProxyRequire(_) => HeaderName::ProxyRequire,
+            Header::Supported(_) => HeaderName::Supported,
+            Header::Unsupported(_) => HeaderName::Unsupported,
+            Header::Allow(_) => HeaderName::Allow,
+            Header::Accept(_) => HeaderName::Accept,
+            Header::Event(_) => HeaderName::Event,
+            Header::AllowEvents(_) => HeaderName::AllowEvents,
+            Header::SubscriptionState(_) => HeaderName::SubscriptionState,
+            Header::ReferTo(_) => HeaderName::ReferTo,
+            Header::ReferredBy(_) => HeaderName::ReferredBy,
+            Header::Replaces(_) => HeaderName::Replaces,
+            Header::ReferSub(_) => HeaderName::ReferSub,
+            Header::TargetDialog(_) => HeaderName::TargetDialog,
+            Header::Reason(_) => HeaderName::Reason,
+            Header::Warning(_) => HeaderName::Warning,
+            Header::RetryAfter(_) => HeaderName::RetryAfter,
+            Header::Raw { name, .. } => *name,
+            Header::Extension { .. } => HeaderName::Other,
+        }
+    }
+
+    /// Converts the string storage.
+    pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> Header<T> {
+        match self {
+            Header::Via(v) => Header::Via(convert_values(v, |x| x.convert(c))),
+            Header::From(a) => Header::From(a.convert(c)),
+            Header::To(a) => Header::To(a.convert(c)),
+            Header::CallId(s) => Header::CallId(c.text(s)),
+            Header::CSeq(cs) => Header::CSeq(CSeq {
+                seq: cs.seq,
+                method: cs.method.convert(c),
+            }),
+            Header::MaxForwards(n) => Header::MaxForwards(*n),
+            Header::Contact(Contact::Star) => Header::Contact(Contact::Star),
+            Header::Contact(Contact::Addrs(v)) => {
+                Header::Contact(Contact::Addrs(convert_values(v, |x| x.convert(c))))
+            }
+            Header::Route(v) => Header::Route(convert_values(v, |x| x.convert(c))),
+            Header::RecordRoute(v) => Header::RecordRoute(convert_values(v, |x| x.convert(c))),
+            Header::ContentType(m) => Header::ContentType(m.convert(c)),
+            Header::Expires(n) => Header::Expires(*n),
+            Header::Require(v) => Header::Require(convert_values(v, |x| c.text(x))),
+            Header::ProxyRequire(v) => Header::ProxyRequire(convert_values(v, |x| c.text(x))),
+            Header::Supported(v) => Header::Supported(convert_values(v, |x| c.text(x))),
+            Header::Unsupported(v) => Header::Unsupported(convert_values(v, |x| c.text(x))),
+            Header::Allow(v) => Header::Allow(convert_values(v, |x| x.convert(c))),
+            Header::Accept(v) => Header::Accept(convert_values(v, |x| x.convert(c))),
+            Header::Event(e) => Header::Event(Event {
+                package: c.text(&e.package),
+                params: param::convert_params(&e.params, c),
+            }),
+            Header::AllowEvents(v) => Header::AllowEvents(convert_values(v, |x| c.text(x))),
+            Header::SubscriptionState(s) => Header::SubscriptionState(SubscriptionState {
+                state: c.text(&s.state),
+                params: param::convert_params(&s.params, c),
+            }),
+            Header::ReferTo(a) => Header::ReferTo(a.convert(c)),
+            Header::ReferredBy(a) => Header::ReferredBy(a.convert(c)),
+            Header::Replaces(r) => Header::Replaces(r.convert(c)),
+            Header::ReferSub(r) => Header::ReferSub(ReferSub {
+                value: r.value,
+                params: param::convert_params(&r.params, c),
+            }),
+            Header::TargetDialog(t) => Header::TargetDialog(TargetDialog {
+                call_id: c.text(&t.call_id),
+                local_tag: t.local_tag.as_ref().map(|x| c.text(x)),
+                remote_tag: t.remote_tag.as_ref().map(|x| c.text(x)),
+                params: param::convert_params(&t.params, c),
+            }),
+            Header::Reason(v) => Header::Reason(convert_values(v, |r| Reason {
+                protocol: c.text(&r.protocol),
+                params: param::convert_params(&r.params, c),
+            })),
+            Header::Warning(v) => Header::Warning(convert_values(v, |w| Warning {
+                code: w.code,
+                agent: c.text(&w.agent),
+                text: c.text(&w.text),
+            })),
+            Header::RetryAfter(r) => Header::RetryAfter(RetryAfter {
+                seconds: r.seconds,
+                comment: r.comment.as_ref().map(|x| c.text(x)),
+                params: param::convert_params(&r.params, c),
+            }),
+            Header::Raw { name, value } => Header::Raw {
+                name: *name,
+                value: c.text(value),
+            },
+            Header::Extension { name, value } => Header::Extension {
+                name: c.text(name),
+                value: c.text(value),
+            },
+        }
+    }
+}
+
+/// A SIP request or response (RFC 3261 §7). Content-Length is not stored: it is checked when
+/// parsing and always written from the body when emitting.
+///
+/// ```
+/// use sipxfer::msg::{Message, Method};
+/// let m = Message::parse(bytes::Bytes::from_static(
+///     b"BYE sip:bob@192.0.2.4 SIP/2.0\r\nv: SIP/2.0/UDP pc33.example.com;branch=z9hG4bKnashds7\r\n\
+///       f: <sip:alice@example.com>;tag=1928301774\r\nt: <sip:bob@example.com>;tag=a6c85cf\r\n\
+///       i: a84b4c76e66710\r\nCSeq: 231 BYE\r\nMax-Forwards: 70\r\nl: 0\r\n\r\n"),
+///     &Default::default()).unwrap();
+/// assert_eq!(m.method(), Some(&Method::Bye));
+/// assert_eq!(m.cseq().unwrap().seq, 231);
+/// assert_eq!(m.from().unwrap().tag(), Some("1928301774"));
+/// assert_eq!(m.top_via().unwrap().branch(), Some("z9hG4bKnashds7"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Message<S: Text = SipStr> {
+    /// The start line.
+    pub start: StartLine<S>,
+    /// Header fields in order (Content-Length excluded).
+    pub headers: Vec<Header<S>>,
+    /// The body.
+    pub body: S::Bytes,
+}
+
+impl Message<SipStr> {
+    /// Parses a datagram into the owned model; the strings share `buf`.
+    pub fn parse(buf: Bytes, limits: &Limits) -> Result<Self, ParseError> {
+        let view = crate::parse::parse_message(&buf, limits)?;
+        Ok(view.to_shared(&buf))
+    }
+}
+
+impl<'a> Message<&'a str> {
+    /// Converts a view borrowed from `buf` into the owned model (no text is copied).
+    pub fn to_shared(&self, buf: &Bytes) -> Message<SipStr> {
+        self.convert(&mut Share(buf))
+    }
+}
+
+macro_rules! first {
+    ($(#[$doc:meta])* $fn:ident, $var:ident, $ty:ty) => {
+        $(#[$doc])*
+        pub fn $fn(&self) -> Option<&$ty> {
+            self.headers.iter().find_map(|h| match h {
+                Header::$var(v) => Some(v),
+                _ => None,
+            })
+        }
+    };
+}
+
+macro_rules! all {
+    ($(#[$doc:meta])* $fn:ident, $var:ident, $ty:ty) => {
+        $(#[$doc])*
+        pub fn $fn(&self) -> impl Iterator<Item = &$ty> + '_ {
+            self.headers
+                .iter()
+                .filter_map(|h| match h {
+                    Header::$var(v) => Some(v.iter()),
+                    _ => None,
+                })
+                .flatten()
+        }
+    };
+}
+
+impl<S: Text> Message<S> {
+    /// Is this a request?
+    pub fn is_request(&self) -> bool {
+        matches!(self.start, StartLine::Request { .. })
+    }
+
+    /// The request method.
+    pub fn method(&self) -> Option<&Method<S>> {
+        match &self.start {
+            StartLine::Request { method, .. } => Some(method),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// The Request-URI.
+    pub fn request_uri(&self) -> Option<&Uri<S>> {
+        match &self.start {
+            StartLine::Request { uri, .. } => Some(uri),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// The response status code.
+    pub fn status(&self) -> Option<u16> {
+        match &self.start {
+            StartLine::Response { code, .. } => Some(*code),
+            StartLine::Request { .. } => None,
+        }
+    }
+
+    all!(
+        /// Every Via value, top first.
+        vias, Via, Via<S>
+    );
+
+    /// The topmost Via.
+    pub fn top_via(&self) -> Option<&Via<S>> {
+        self.vias().next()
+    }
+
+    first!(
+        /// From.
+        from, From, NameAddr<S>
+    );
+    first!(
+        /// To.
+        to, To, NameAddr<S>
+    );
+    first!(
+        /// CSeq.
+        cseq, CSeq, CSeq<S>
+    );
+    first!(
+        /// Content-Type.
+        content_type, ContentType, MediaType<S>
+    );
+    first!(
+        /// Event.
+        event, Event, Event<S>
+    );
+    first!(
+        /// Subscription-State.
+        subscription_state, SubscriptionState, SubscriptionState<S>
+    );
+    first!(
+        /// The first Refer-To (a REFER must carry exactly one: see [`Message::refer_tos`]).
+        refer_to, ReferTo, NameAddr<S>
+    );
+    first!(
+        /// Referred-By.
+        referred_by, ReferredBy, NameAddr<S>
+    );
+    first!(
+        /// Replaces.
+        replaces, Replaces, Replaces<S>
+    );
+    first!(
+        /// Refer-Sub.
+        refer_sub, ReferSub, ReferSub<S>
+    );
+    first!(
+        /// Target-Dialog.
+        target_dialog, TargetDialog, TargetDialog<S>
+    );
+    first!(
+        /// Retry-After.
+        retry_after, RetryAfter, RetryAfter<S>
+    );
+    all!(
+        /// Route values in order.
+        routes, Route, NameAddr<S>
+    );
+    all!(
+        /// Record-Route values in order.
+        record_routes, RecordRoute, NameAddr<S>
+    );
+    all!(
+        /// Require option tags.
+        require, Require, S
+    );
+    all!(
+        /// Proxy-Require option tags.
+        proxy_require, ProxyRequire, S
+    );
+    all!(
+        /// Supported option tags.
+        supported, Supported, S
+    );
+    all!(
+        /// Unsupported option tags.
+        unsupported, Unsupported, S
+    );
+    all!(
+        /// Allowed methods.
+        allow, Allow, Method<S>
+    );
+    all!(
+        /// Accepted media ranges.
+        accept, Accept, MediaType<S>
+    );
+    all!(
+        /// Allow-Events packages.
+        allow_events, AllowEvents, S
+    );
+    all!(
+        /// Reason values.
+        reasons, Reason, Reason<S>
+    );
+    all!(
+        /// Warning values.
+        warnings, Warning, Warning<S>
+    );
+
+    /// Every Refer-To header (RFC 3515 §2.4.1: a REFER with zero or several gets a 400).
+    pub fn refer_tos(&self) -> impl Iterator<Item = &NameAddr<S>> + '_ {
+        self.headers.iter().filter_map(|h| match h {
+            Header::ReferTo(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// Call-ID.
+    pub fn call_id(&self) -> Option<&str> {
+        self.headers.iter().find_map(|h| match h {
+            Header::CallId(v) => Some(v.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// Max-Forwards.
+    pub fn max_forwards(&self) -> Option<u8> {
+        self.headers.iter().find_map(|h| match h {
+            Header::MaxForwards(v) => Some(*v),
+            _ => None,
+        })
+    }
+
+    /// Expires.
+    pub fn expires(&self) -> Option<u32> {
+        self.headers.iter().find_map(|h| match h {
+            Header::Expires(v) => Some(*v),
+            _ => None,
+        })
+    }
+
+    /// The Contact header (`*` or addresses), the first line only.
+    pub fn contact(&self) -> Option<&Contact<S>> {
+        self.headers.iter().find_map(|h| match h {
+            Header::Contact(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// Every Contact address, across all Contact lines.
+    pub fn contacts(&self) -> impl Iterator<Item = &NameAddr<S>> + '_ {
+        self.headers
+            .iter()
+            .filter_map(|h| match h {
+                Header::Contact(Contact::Addrs(v)) => Some(v.iter()),
+                _ => None,
+            })
+            .flatten()
+    }
+
+    /// The raw value of the first untyped or extension header with this name
+    /// (case-insensitive).
+    pub fn raw_header(&self, name: &str) -> Option<&str> {
+        let known = HeaderName::from_bytes(name.as_bytes());
+        self.headers.iter().find_map(|h| match h {
+            Header::Raw { name: n, value } if *n == known && known != HeaderName::Other => {
+                Some(value.as_ref())
+            }
+            Header::Extension { name: n, value } if n.as_ref().eq_ignore_ascii_case(name) => {
+                Some(value.as_ref())
+            }
+            _ => None,
+        })
+    }
+
+    /// Converts the string storage of the whole message.
+    pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> Message<T> {
+        Message {
+            start: match &self.start {
+                StartLine::Request { method, uri } => StartLine::Request {
+                    method: method.convert(c),
+                    uri: uri.convert(c),
+                },
+                StartLine::Response { code, reason } => StartLine::Response {
+                    code: *code,
+                    reason: c.text(reason),
+                },
+            },
+            headers: self.headers.iter().map(|h| h.convert(c)).collect(),
+            body: c.bytes(&self.body),
+        }
+    }
+}

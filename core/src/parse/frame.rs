@@ -1,0 +1,541 @@
+//! Framing and the header index: the cheap first pass over a message.
+//!
+//! ```text
+//! generic-message = start-line *message-header CRLF [ message-body ]   ; RFC 3261 §7
+//! start-line      = Request-Line / Status-Line
+//! message-header  = field-name HCOLON field-value CRLF               ; folded with LWS
+//! HCOLON          = *( SP / HTAB ) ":" SWS
+//! ```
+//!
+//! Datagrams (RFC 3261 §18.3): the body is Content-Length bytes; octets after it are ignored; a
+//! body shorter than Content-Length is an error; without Content-Length the body runs to the
+//! end of the datagram. Streams: Content-Length is mandatory, partial input asks for more bytes,
+//! CRLF keep-alives between messages are skipped (RFC 5626 §3.5.1), any framing error is fatal
+//! for the connection.
+
+use super::chars::{is_token, is_wsp};
+use super::{ErrorKind, Limits, ParseError};
+use crate::msg::HeaderName;
+use bytes::{Buf, Bytes, BytesMut};
+use smallvec::SmallVec;
+
+/// The start line, split but not interpreted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawStartLine<'a> {
+    /// `Request-Line = Method SP Request-URI SP SIP-Version CRLF`
+    Request {
+        /// The method token (case-sensitive, RFC 3261 §7.1).
+        method: &'a [u8],
+        /// The Request-URI, unparsed.
+        uri: &'a [u8],
+        /// `SIP/<major>.<minor>`, checked for its shape only.
+        version: &'a [u8],
+    },
+    /// `Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF`
+    Response {
+        /// `SIP/<major>.<minor>`, checked for its shape only.
+        version: &'a [u8],
+        /// The three-digit Status-Code.
+        code: u16,
+        /// The Reason-Phrase (may be empty).
+        reason: &'a [u8],
+    },
+}
+
+/// One header field: its name (looked up) and its raw value with the surrounding white space
+/// removed. Folded values keep their CRLF + WSP inside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawHeader<'a> {
+    /// The name, looked up case-insensitively with compact forms.
+    pub name: HeaderName,
+    /// The name as written.
+    pub name_raw: &'a [u8],
+    /// The value, leading and trailing white space removed.
+    pub value: &'a [u8],
+}
+
+/// A framed message: start line, header index and body, all borrowed from the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawMessage<'a> {
+    /// The whole input the message was framed from (offsets in errors are relative to it).
+    pub input: &'a [u8],
+    /// The start line.
+    pub start: RawStartLine<'a>,
+    /// Header fields in order.
+    pub headers: SmallVec<[RawHeader<'a>; 24]>,
+    /// The body.
+    pub body: &'a [u8],
+    /// The Content-Length value, if the header was present.
+    pub content_length: Option<usize>,
+    /// Bytes of the input that belong to this message (start line to end of body).
+    pub len: usize,
+}
+
+impl<'a> RawMessage<'a> {
+    /// Frames a message received as one datagram (RFC 3261 §18.3).
+    ///
+    /// ```
+    /// use sipxfer::parse::{Limits, RawMessage, RawStartLine};
+    /// let m = RawMessage::parse(b"OPTIONS sip:b@example.com SIP/2.0\r\nl: 0\r\n\r\nextra", &Limits::default()).unwrap();
+    /// assert!(matches!(m.start, RawStartLine::Request { method: b"OPTIONS", .. }));
+    /// assert_eq!(m.body, b""); // octets after Content-Length are ignored
+    /// ```
+    pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Self, ParseError> {
+        if input.len() > limits.max_message_size {
+            return Err(ParseError::new(
+                ErrorKind::TooLarge(limits.max_message_size),
+                limits.max_message_size,
+            ));
+        }
+        let head = scan_head(input, limits)?;
+        let rest = &input[head.end..];
+        let body = match head.content_length {
+            Some(cl) if cl > rest.len() => {
+                return Err(ParseError::new(ErrorKind::BodyTruncated, input.len()))
+            }
+            Some(cl) => &rest[..cl],
+            None => rest,
+        };
+        Ok(RawMessage {
+            input,
+            start: head.start,
+            headers: head.headers,
+            body,
+            content_length: head.content_length,
+            len: head.end + body.len(),
+        })
+    }
+
+    /// The first header with this name.
+    pub fn header(&self, name: HeaderName) -> Option<&RawHeader<'a>> {
+        self.headers.iter().find(|h| h.name == name)
+    }
+}
+
+/// What [`frame_stream`] found at the front of a stream buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// Not enough bytes yet for a whole message.
+    NeedMore,
+    /// `n` bytes of CRLF keep-alive to skip (RFC 5626 §3.5.1: a CRLFCRLF ping wants a CRLF pong).
+    KeepAlive(usize),
+    /// A whole message occupies the first `n` bytes.
+    Message(usize),
+}
+
+/// Frames the front of a stream (TCP/TLS) buffer: RFC 3261 §18.3 with Content-Length required.
+///
+/// An `Err` is unrecoverable: the connection must be closed.
+///
+/// ```
+/// use sipxfer::parse::{frame_stream, Frame, Limits};
+/// let l = Limits::default();
+/// assert_eq!(frame_stream(b"\r\n\r\nBYE", &l), Ok(Frame::KeepAlive(4)));
+/// assert_eq!(frame_stream(b"BYE sip:a@b SIP/2.0\r\nl: 2\r\n\r\nx", &l), Ok(Frame::NeedMore));
+/// assert_eq!(frame_stream(b"BYE sip:a@b SIP/2.0\r\nl: 1\r\n\r\nxBYE", &l), Ok(Frame::Message(31)));
+/// ```
+pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<Frame, ParseError> {
+    let ka = buf
+        .iter()
+        .take_while(|&&c| c == b'\r' || c == b'\n')
+        .count();
+    if ka > 0 {
+        return Ok(Frame::KeepAlive(ka));
+    }
+    if buf.is_empty() {
+        return Ok(Frame::NeedMore);
+    }
+    match scan_head(buf, limits) {
+        Ok(head) => {
+            let cl = head
+                .content_length
+                .ok_or(ParseError::new(ErrorKind::MissingContentLength, head.end))?;
+            let total = head.end.saturating_add(cl);
+            if total > limits.max_message_size {
+                Err(ParseError::new(
+                    ErrorKind::TooLarge(limits.max_message_size),
+                    head.end,
+                ))
+            } else if total > buf.len() {
+                Ok(Frame::NeedMore)
+            } else {
+                Ok(Frame::Message(total))
+            }
+        }
+        Err(e) if e.kind == ErrorKind::Incomplete => {
+            if buf.len() >= limits.max_message_size {
+                Err(ParseError::new(
+                    ErrorKind::TooLarge(limits.max_message_size),
+                    limits.max_message_size,
+                ))
+            } else {
+                Ok(Frame::NeedMore)
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A buffering stream decoder: push bytes as they arrive, pull whole messages out.
+///
+/// ```
+/// use sipxfer::parse::{Limits, StreamDecoder};
+/// let mut d = StreamDecoder::new(Limits::default());
+/// d.push(b"\r\n\r\nBYE sip:a@b SIP/2.0\r\nContent-Le");
+/// assert_eq!(d.next_message().unwrap(), None);
+/// d.push(b"ngth: 0\r\n\r\n");
+/// let msg = d.next_message().unwrap().unwrap();
+/// assert!(msg.starts_with(b"BYE "));
+/// assert_eq!(d.keepalives(), 1);
+/// ```
+#[derive(Debug)]
+pub struct StreamDecoder {
+    buf: BytesMut,
+    limits: Limits,
+    keepalives: u64,
+    failed: Option<ParseError>,
+}
+
+impl StreamDecoder {
+    /// A decoder bounded by `limits` (it never buffers more than one message).
+    pub fn new(limits: Limits) -> Self {
+        StreamDecoder {
+            buf: BytesMut::new(),
+            limits,
+            keepalives: 0,
+            failed: None,
+        }
+    }
+
+    /// Appends received bytes. Ignored once the decoder has failed.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.failed.is_none() {
+            self.buf.extend_from_slice(bytes);
+        }
+    }
+
+    /// The next whole message, `Ok(None)` if more bytes are needed. After an `Err` the
+    /// connection must be closed; every later call returns the same error.
+    pub fn next_message(&mut self) -> Result<Option<Bytes>, ParseError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        loop {
+            match frame_stream(&self.buf, &self.limits) {
+                Ok(Frame::NeedMore) => return Ok(None),
+                Ok(Frame::KeepAlive(n)) => {
+                    self.keepalives += 1;
+                    self.buf.advance(n);
+                }
+                Ok(Frame::Message(n)) => return Ok(Some(self.buf.split_to(n).freeze())),
+                Err(e) => {
+                    self.failed = Some(e);
+                    self.buf = BytesMut::new();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Keep-alive runs (CRLF sequences between messages) skipped so far.
+    pub fn keepalives(&self) -> u64 {
+        self.keepalives
+    }
+
+    /// Bytes buffered but not yet returned.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+/// The start line and header index of a message, and where its header section ends.
+struct Head<'a> {
+    start: RawStartLine<'a>,
+    headers: SmallVec<[RawHeader<'a>; 24]>,
+    content_length: Option<usize>,
+    end: usize,
+}
+
+/// Finds the next LF at or after `from`, eight bytes at a time.
+#[inline]
+fn find_lf(buf: &[u8], from: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const LF: u64 = LO * b'\n' as u64;
+    let mut i = from;
+    while i + 8 <= buf.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&buf[i..i + 8]);
+        let x = u64::from_le_bytes(w) ^ LF;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    buf[i.min(buf.len())..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map(|p| i + p)
+}
+
+/// Strips one trailing CR.
+#[inline]
+fn strip_cr(line: &[u8]) -> &[u8] {
+    match line {
+        [rest @ .., b'\r'] => rest,
+        _ => line,
+    }
+}
+
+fn scan_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Head<'a>, ParseError> {
+    // RFC 3261 §7.5: CRLFs before the start line are ignored.
+    let mut pos = input
+        .iter()
+        .take_while(|&&c| c == b'\r' || c == b'\n')
+        .count();
+    if pos == input.len() {
+        return Err(ParseError::new(ErrorKind::Empty, pos));
+    }
+    let lf = find_lf(input, pos).ok_or(ParseError::new(ErrorKind::Incomplete, input.len()))?;
+    let start = start_line(input, pos, strip_cr(&input[pos..lf]))?;
+    pos = lf + 1;
+
+    let mut headers: SmallVec<[RawHeader<'a>; 24]> = SmallVec::new();
+    let mut content_length = None;
+    let mut vias = 0usize;
+    loop {
+        match input.get(pos) {
+            None => return Err(ParseError::new(ErrorKind::Incomplete, pos)),
+            Some(b'\n') => {
+                pos += 1;
+                break;
+            }
+            Some(b'\r') if input.get(pos + 1) == Some(&b'\n') => {
+                pos += 2;
+                break;
+            }
+            Some(b'\r') if pos + 1 == input.len() => {
+                return Err(ParseError::new(ErrorKind::Incomplete, pos))
+            }
+            _ => {}
+        }
+        if headers.len() == limits.max_headers {
+            return Err(ParseError::new(
+                ErrorKind::TooManyHeaders(limits.max_headers),
+                pos,
+            ));
+        }
+        let line_start = pos;
+        // field-name = token
+        let name_len = input[pos..].iter().take_while(|&&c| is_token(c)).count();
+        if name_len == 0 {
+            return Err(ParseError::new(ErrorKind::BadHeaderLine, pos));
+        }
+        let name_raw = &input[pos..pos + name_len];
+        pos += name_len;
+        // HCOLON = *( SP / HTAB ) ":" SWS
+        while input.get(pos).is_some_and(|&c| is_wsp(c)) {
+            pos += 1;
+        }
+        if input.get(pos) != Some(&b':') {
+            return Err(ParseError::new(ErrorKind::BadHeaderLine, pos));
+        }
+        pos += 1;
+        // The value runs to the CRLF not followed by WSP (a fold continues it).
+        let value_start = pos;
+        let mut lf;
+        loop {
+            lf = find_lf(input, pos).ok_or(ParseError::new(ErrorKind::Incomplete, input.len()))?;
+            pos = lf + 1;
+            if !input.get(pos).is_some_and(|&c| is_wsp(c)) {
+                break;
+            }
+        }
+        if pos - line_start > limits.max_header_len {
+            return Err(ParseError::new(
+                ErrorKind::HeaderTooLong(limits.max_header_len),
+                line_start,
+            ));
+        }
+        let value = trim_lws(&input[value_start..lf]);
+        let name = HeaderName::from_bytes(name_raw);
+        match name {
+            HeaderName::ContentLength => {
+                if content_length.is_some() {
+                    return Err(ParseError::new(
+                        ErrorKind::DuplicateHeader(HeaderName::ContentLength),
+                        line_start,
+                    ));
+                }
+                content_length = Some(
+                    parse_content_length(value)
+                        .ok_or(ParseError::new(ErrorKind::BadContentLength, value_start))?,
+                );
+            }
+            HeaderName::Via => {
+                vias += 1;
+                if vias > limits.max_vias {
+                    return Err(ParseError::new(
+                        ErrorKind::TooManyVias(limits.max_vias),
+                        line_start,
+                    ));
+                }
+            }
+            _ => {}
+        }
+        headers.push(RawHeader {
+            name,
+            name_raw,
+            value,
+        });
+    }
+    Ok(Head {
+        start,
+        headers,
+        content_length,
+        end: pos,
+    })
+}
+
+/// Trims LWS (SP, HTAB, CR, LF) from both ends.
+#[inline]
+pub(crate) fn trim_lws(v: &[u8]) -> &[u8] {
+    let is = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+    let start = v.iter().position(|c| !is(c)).unwrap_or(v.len());
+    let end = v.iter().rposition(|c| !is(c)).map_or(start, |e| e + 1);
+    &v[start..end]
+}
+
+/// `Content-Length = ( "Content-Length" / "l" ) HCOLON 1*DIGIT` (RFC 3261 §20.14), at most
+/// 9 digits (a body cannot exceed any sane message limit anyway).
+fn parse_content_length(v: &[u8]) -> Option<usize> {
+    if v.is_empty() || v.len() > 9 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(v.iter().fold(0usize, |n, &d| n * 10 + (d - b'0') as usize))
+}
+
+/// `SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT` (case-insensitive "SIP", RFC 3261 §7.1).
+pub(crate) fn is_version(v: &[u8]) -> bool {
+    if v.len() < 7 || !v[..4].eq_ignore_ascii_case(b"SIP/") {
+        return false;
+    }
+    let rest = &v[4..];
+    match rest.iter().position(|&c| c == b'.') {
+        Some(dot) => {
+            dot > 0
+                && dot + 1 < rest.len()
+                && rest[..dot].iter().all(u8::is_ascii_digit)
+                && rest[dot + 1..].iter().all(u8::is_ascii_digit)
+        }
+        None => false,
+    }
+}
+
+pub(crate) fn start_line<'a>(
+    input: &'a [u8],
+    at: usize,
+    line: &'a [u8],
+) -> Result<RawStartLine<'a>, ParseError> {
+    let err = |kind, part: &[u8]| ParseError::new(kind, super::offset_in(input, part).max(at));
+    if line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"SIP/") {
+        // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
+        let sp = line
+            .iter()
+            .position(|&c| c == b' ')
+            .ok_or(err(ErrorKind::BadStartLine, line))?;
+        let version = &line[..sp];
+        if !is_version(version) {
+            return Err(err(ErrorKind::BadVersion, version));
+        }
+        let rest = &line[sp + 1..];
+        let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits != 3 || rest.get(3).is_some_and(|&c| c != b' ') {
+            return Err(err(ErrorKind::BadStatusCode, rest));
+        }
+        let code = rest[..3]
+            .iter()
+            .fold(0u16, |n, &d| n * 10 + (d - b'0') as u16);
+        if code < 100 {
+            return Err(err(ErrorKind::BadStatusCode, rest));
+        }
+        let reason = rest.get(4..).unwrap_or_default();
+        if reason.iter().any(|&c| c < 0x20 && c != b'\t' || c == 0x7f) {
+            return Err(err(ErrorKind::BadReasonPhrase, reason));
+        }
+        Ok(RawStartLine::Response {
+            version,
+            code,
+            reason,
+        })
+    } else {
+        // Request-Line = Method SP Request-URI SP SIP-Version CRLF
+        let sp1 = line
+            .iter()
+            .position(|&c| c == b' ')
+            .ok_or(err(ErrorKind::BadStartLine, line))?;
+        let sp2 = line
+            .iter()
+            .rposition(|&c| c == b' ')
+            .ok_or(err(ErrorKind::BadStartLine, line))?;
+        let method = &line[..sp1];
+        if method.is_empty() || !method.iter().all(|&c| is_token(c)) {
+            return Err(err(ErrorKind::BadMethod, method));
+        }
+        if sp2 <= sp1 {
+            return Err(err(ErrorKind::BadStartLine, line));
+        }
+        let version = &line[sp2 + 1..];
+        if !is_version(version) {
+            return Err(err(ErrorKind::BadVersion, version));
+        }
+        let uri = &line[sp1 + 1..sp2];
+        if uri.is_empty() || uri.iter().any(|&c| c <= b' ' || c == 0x7f) {
+            return Err(err(ErrorKind::BadRequestUri, uri));
+        }
+        Ok(RawStartLine::Request {
+            method,
+            uri,
+            version,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_lf_all_positions() {
+        for n in 0..40 {
+            for at in 0..n {
+                let mut v = alloc::vec![b'a'; n];
+                v[at] = b'\n';
+                assert_eq!(find_lf(&v, 0), Some(at));
+                assert_eq!(find_lf(&v, at + 1), None);
+            }
+        }
+    }
+
+    #[test]
+    fn folding_and_trim() {
+        let m = RawMessage::parse(
+            b"OPTIONS sip:a@b SIP/2.0\r\nSubject: one\r\n  two \r\nl:0\r\n\r\n",
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(m.headers[0].value, b"one\r\n  two");
+        assert_eq!(m.content_length, Some(0));
+    }
+
+    #[test]
+    fn limits() {
+        let l = Limits {
+            max_headers: 1,
+            ..Limits::default()
+        };
+        let e = RawMessage::parse(b"OPTIONS sip:a@b SIP/2.0\r\na: 1\r\nb: 2\r\n\r\n", &l);
+        assert_eq!(e.unwrap_err().kind, ErrorKind::TooManyHeaders(1));
+    }
+}

@@ -1,0 +1,269 @@
+//! The full typed parse: a framed message ([`RawMessage`]) into the model of [`crate::msg`].
+//!
+//! Beyond each header's own grammar this checks what RFC 3261 asks of a whole message:
+//! SIP/2.0 only (§7.1), the mandatory To, From, CSeq, Call-ID and Via (§8.1.1), one value for
+//! header fields that are not comma-separated lists (§7.3.1), the CSeq method equal to the
+//! request method (§8.1.1.5), and the Via count limit.
+
+use super::frame::{start_line, trim_lws, RawMessage, RawStartLine};
+use super::header::typed;
+use super::{offset_in, ErrorKind, Limits, ParseError};
+use crate::msg::{Header, HeaderName, Message, Method, StartLine};
+use alloc::vec::Vec;
+
+/// Parses a datagram into a zero-copy `Message<&str>` (RFC 3261 §7, §18.3).
+///
+/// ```
+/// use sipxfer::parse::{parse_message, Limits};
+/// let m = parse_message(b"SIP/2.0 202 Accepted\r\nVia: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\r\n\
+///     From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>;tag=2\r\nCall-ID: x@y\r\n\
+///     CSeq: 93809824 REFER\r\nContent-Length: 0\r\n\r\n", &Limits::default()).unwrap();
+/// assert_eq!(m.status(), Some(202));
+/// assert_eq!(m.call_id(), Some("x@y"));
+/// ```
+pub fn parse_message<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<&'a str>, ParseError> {
+    let raw = RawMessage::parse(input, limits)?;
+    message_from_raw(&raw, limits)
+}
+
+/// Is `v` exactly `SIP/2.0` (the protocol name is case-insensitive)?
+fn is_sip_2_0(v: &[u8]) -> bool {
+    v.len() == 7 && v[..4].eq_ignore_ascii_case(b"SIP/") && &v[4..] == b"2.0"
+}
+
+fn start<'a>(input: &'a [u8], raw: &RawStartLine<'a>) -> Result<StartLine<&'a str>, ParseError> {
+    match *raw {
+        RawStartLine::Request {
+            method,
+            uri,
+            version,
+        } => {
+            if !is_sip_2_0(version) {
+                return Err(ParseError::new(
+                    ErrorKind::UnsupportedVersion,
+                    offset_in(input, version),
+                ));
+            }
+            let method = match Method::known(method) {
+                Some(m) => m,
+                None => Method::Extension(core::str::from_utf8(method).map_err(|_| {
+                    ParseError::new(ErrorKind::BadMethod, offset_in(input, method))
+                })?),
+            };
+            let uri = super::uri::parse_uri(uri).map_err(|e| {
+                ParseError::new(ErrorKind::BadRequestUri, offset_in(input, uri) + e.offset)
+            })?;
+            Ok(StartLine::Request { method, uri })
+        }
+        RawStartLine::Response {
+            version,
+            code,
+            reason,
+        } => {
+            if !is_sip_2_0(version) {
+                return Err(ParseError::new(
+                    ErrorKind::UnsupportedVersion,
+                    offset_in(input, version),
+                ));
+            }
+            let reason = core::str::from_utf8(reason).map_err(|_| {
+                ParseError::new(ErrorKind::BadReasonPhrase, offset_in(input, reason))
+            })?;
+            Ok(StartLine::Response { code, reason })
+        }
+    }
+}
+
+/// Header fields that may appear at most once (RFC 3261 §7.3.1: only comma-separated list
+/// headers may repeat).
+fn singleton(name: HeaderName) -> bool {
+    matches!(
+        name,
+        HeaderName::From
+            | HeaderName::To
+            | HeaderName::CallId
+            | HeaderName::CSeq
+            | HeaderName::MaxForwards
+            | HeaderName::ContentType
+            | HeaderName::Expires
+            | HeaderName::Event
+            | HeaderName::SubscriptionState
+            | HeaderName::Replaces
+            | HeaderName::ReferSub
+            | HeaderName::TargetDialog
+            | HeaderName::ReferredBy
+            | HeaderName::RetryAfter
+    )
+}
+
+/// Bit for a singleton header in the "seen" mask.
+fn bit(name: HeaderName) -> u64 {
+    1 << (name as u32 & 63)
+}
+
+/// Types the headers of `raw` one by one; `strict` adds the whole-message checks.
+fn headers<'a>(
+    input: &'a [u8],
+    raw: &[super::RawHeader<'a>],
+    limits: &Limits,
+    strict: bool,
+) -> Result<Vec<Header<&'a str>>, ParseError> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut seen = 0u64;
+    let mut vias = 0usize;
+    for h in raw {
+        if h.name == HeaderName::ContentLength {
+            continue;
+        }
+        if strict && singleton(h.name) {
+            if seen & bit(h.name) != 0 {
+                return Err(ParseError::new(
+                    ErrorKind::DuplicateHeader(h.name),
+                    offset_in(input, h.name_raw),
+                ));
+            }
+            seen |= bit(h.name);
+        }
+        let header = typed(h.name, h.name_raw, h.value).map_err(|at| {
+            let kind = if core::str::from_utf8(h.value).is_err() {
+                ErrorKind::InvalidUtf8
+            } else {
+                ErrorKind::BadHeader(h.name)
+            };
+            let off = offset_in(input, at);
+            ParseError::new(
+                kind,
+                if off == 0 {
+                    offset_in(input, h.value)
+                } else {
+                    off
+                },
+            )
+        })?;
+        if let Header::Via(v) = &header {
+            vias += v.len();
+            if vias > limits.max_vias {
+                return Err(ParseError::new(
+                    ErrorKind::TooManyVias(limits.max_vias),
+                    offset_in(input, h.name_raw),
+                ));
+            }
+        }
+        out.push(header);
+    }
+    Ok(out)
+}
+
+/// Types a framed message.
+pub fn message_from_raw<'a>(
+    raw: &RawMessage<'a>,
+    limits: &Limits,
+) -> Result<Message<&'a str>, ParseError> {
+    let input = raw.input;
+    let start = start(input, &raw.start)?;
+    let headers = headers(input, &raw.headers, limits, true)?;
+    let msg = Message {
+        start,
+        headers,
+        body: raw.body,
+    };
+    // RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via are mandatory in requests;
+    // Max-Forwards is not enforced so that RFC 2543 peers interoperate (RFC 4475 §3.4.1).
+    let end = raw.len.saturating_sub(raw.body.len());
+    let missing = |name| Err(ParseError::new(ErrorKind::MissingHeader(name), end));
+    if msg.top_via().is_none() {
+        return missing(HeaderName::Via);
+    }
+    if msg.from().is_none() {
+        return missing(HeaderName::From);
+    }
+    if msg.to().is_none() {
+        return missing(HeaderName::To);
+    }
+    if msg.call_id().is_none() {
+        return missing(HeaderName::CallId);
+    }
+    let Some(cseq) = msg.cseq() else {
+        return missing(HeaderName::CSeq);
+    };
+    if let Some(method) = msg.method() {
+        if !method.same(&cseq.method) {
+            let at = raw
+                .header(HeaderName::CSeq)
+                .map_or(0, |h| offset_in(input, h.value));
+            return Err(ParseError::new(ErrorKind::CSeqMismatch, at));
+        }
+    }
+    Ok(msg)
+}
+
+/// Parses a `message/sipfrag` body (RFC 3420 §2):
+///
+/// ```text
+/// sipfrag = [ start-line ] *message-header [ CRLF [ message-body ] ]
+/// ```
+///
+/// The start line is required here (a refer NOTIFY always carries one, RFC 3515 §2.4.5); the
+/// trailing CRLF may be missing, as many implementations send `SIP/2.0 200 OK` alone.
+///
+/// ```
+/// let f = sipxfer::parse::parse_sipfrag(b"SIP/2.0 180 Ringing").unwrap();
+/// assert_eq!(f.status(), Some(180));
+/// ```
+pub fn parse_sipfrag(input: &[u8]) -> Result<Message<&str>, ParseError> {
+    let bad = |at: usize| ParseError::new(ErrorKind::BadSipfrag, at);
+    let line_end = |from: usize| {
+        input[from..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(input.len(), |p| from + p)
+    };
+    let end = line_end(0);
+    let first = trim_cr(&input[..end]);
+    let raw_start = start_line(input, 0, first).map_err(|e| bad(e.offset))?;
+    let start = start(input, &raw_start).map_err(|e| bad(e.offset))?;
+    let mut pos = (end + 1).min(input.len());
+    let mut raw = smallvec::SmallVec::<[super::RawHeader<'_>; 4]>::new();
+    let limits = Limits::default();
+    while pos < input.len() {
+        if input[pos] == b'\n' || input[pos..].starts_with(b"\r\n") {
+            pos += if input[pos] == b'\n' { 1 } else { 2 };
+            break;
+        }
+        if raw.len() == limits.max_headers {
+            return Err(bad(pos));
+        }
+        let name_len = input[pos..]
+            .iter()
+            .take_while(|&&c| super::chars::is_token(c))
+            .count();
+        let colon = input[pos + name_len..]
+            .iter()
+            .position(|&c| !super::chars::is_wsp(c))
+            .map(|p| pos + name_len + p);
+        let Some(colon) = colon.filter(|&c| name_len > 0 && input[c] == b':') else {
+            return Err(bad(pos));
+        };
+        let mut e = line_end(colon);
+        while input.get(e + 1).is_some_and(|&c| super::chars::is_wsp(c)) {
+            e = line_end(e + 1);
+        }
+        let name_raw = &input[pos..pos + name_len];
+        raw.push(super::RawHeader {
+            name: HeaderName::from_bytes(name_raw),
+            name_raw,
+            value: trim_lws(&input[colon + 1..e]),
+        });
+        pos = (e + 1).min(input.len());
+    }
+    let headers = headers(input, &raw, &limits, false).map_err(|e| bad(e.offset))?;
+    Ok(Message {
+        start,
+        headers,
+        body: &input[pos.min(input.len())..],
+    })
+}
+
+fn trim_cr(l: &[u8]) -> &[u8] {
+    l.strip_suffix(b"\r").unwrap_or(l)
+}
