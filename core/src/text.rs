@@ -143,3 +143,12 @@ impl<'a> Convert<&'a str, SipStr> for Share<'_> {
         share_bytes(self.0, b)
     }
 }
+
+impl Convert<SipStr, SipStr> for Share<'_> {
+    fn text(&mut self, s: &SipStr) -> SipStr {
+        s.clone()
+    }
+    fn bytes(&mut self, b: &Bytes) -> Bytes {
+        b.clone()
+    }
+}

@@ -92,7 +92,7 @@ pub fn reason_phrase(code: u16) -> &'static str {
 ///     .call_id("a84b4c76e66710@192.0.2.1")
 ///     .cseq(1)
 ///     .build();
-/// assert!(req.to_bytes().starts_with(b"OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds\r\n"));
+/// assert!(req.to_bytes().starts_with(b"OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds;rport\r\n"));
 /// ```
 #[derive(Clone, Debug)]
 pub struct RequestBuilder {

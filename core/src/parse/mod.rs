@@ -15,6 +15,9 @@ pub mod header;
 pub mod message;
 pub mod uri;
 
+#[cfg(test)]
+mod header_tests;
+
 pub use frame::{frame_stream, Frame, RawHeader, RawMessage, RawStartLine, StreamDecoder};
 pub use message::{parse_message, parse_sipfrag};
 pub use uri::parse_uri;
