@@ -41,3 +41,19 @@ impl<R: futures_lite::AsyncRead + Unpin> FramedRead<R> {
 
 /// Re-exported so users can name the executor-agnostic socket type.
 pub use async_io::Async;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_a_stream() {
+        futures_lite::future::block_on(async {
+            let wire: &[u8] = b"BYE sip:a@b SIP/2.0\r\nl: 1\r\n\r\nx\r\n\r\nOPTIONS sip:b SIP/2.0\r\nl: 0\r\n\r\n";
+            let mut r = FramedRead::new(wire, Limits::default());
+            assert!(r.next().await.unwrap().unwrap().ends_with(b"x"));
+            assert!(r.next().await.unwrap().unwrap().starts_with(b"OPTIONS"));
+            assert!(r.next().await.unwrap().is_none());
+        });
+    }
+}

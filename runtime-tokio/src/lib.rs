@@ -40,3 +40,26 @@ impl<R: tokio::io::AsyncRead + Unpin> FramedRead<R> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_a_stream() {
+        let wire: &[u8] =
+            b"\r\n\r\nBYE sip:a@b SIP/2.0\r\nl: 1\r\n\r\nxOPTIONS sip:b SIP/2.0\r\nl: 0\r\n\r\n";
+        let mut r = FramedRead::new(wire, Limits::default());
+        assert!(r.next().await.unwrap().unwrap().ends_with(b"x"));
+        assert!(r.next().await.unwrap().unwrap().starts_with(b"OPTIONS"));
+        assert!(r.next().await.unwrap().is_none());
+        let mut bad = FramedRead::new(
+            &b"BYE sip:a@b SIP/2.0\r\nl: -1\r\n\r\n"[..],
+            Limits::default(),
+        );
+        assert_eq!(
+            bad.next().await.unwrap_err().kind(),
+            std::io::ErrorKind::InvalidData
+        );
+    }
+}

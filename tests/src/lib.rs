@@ -55,3 +55,8 @@ pub fn expectations() -> Vec<Expectation> {
 pub fn rfc4475(file: &str) -> Vec<u8> {
     std::fs::read(rfc4475_dir().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
+
+/// The README's Rust example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -178,6 +178,10 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<Frame, ParseError> {
 
 /// A buffering stream decoder: push bytes as they arrive, pull whole messages out.
 ///
+/// Incremental: while a header section is incomplete it only looks at the new bytes for the
+/// empty line, and once the head is complete it waits for the body length without rescanning,
+/// so feeding a message one byte at a time costs linear, not quadratic, time.
+///
 /// ```
 /// use sipxfer::parse::{Limits, StreamDecoder};
 /// let mut d = StreamDecoder::new(Limits::default());
@@ -194,6 +198,10 @@ pub struct StreamDecoder {
     limits: Limits,
     keepalives: u64,
     failed: Option<ParseError>,
+    /// No empty line ends a header section before this offset.
+    searched: usize,
+    /// The whole length of the message at the front, once its head is complete.
+    want: Option<usize>,
 }
 
 impl StreamDecoder {
@@ -204,6 +212,8 @@ impl StreamDecoder {
             limits,
             keepalives: 0,
             failed: None,
+            searched: 0,
+            want: None,
         }
     }
 
@@ -221,20 +231,66 @@ impl StreamDecoder {
             return Err(e);
         }
         loop {
+            if let Some(want) = self.want {
+                if self.buf.len() < want {
+                    return Ok(None);
+                }
+                self.want = None;
+                self.searched = 0;
+                return Ok(Some(self.buf.split_to(want).freeze()));
+            }
+            let ka = self
+                .buf
+                .iter()
+                .take_while(|&&c| c == b'\r' || c == b'\n')
+                .count();
+            if ka > 0 {
+                self.keepalives += 1;
+                self.buf.advance(ka);
+                self.searched = 0;
+                continue;
+            }
+            // Is there an empty line (LF, optional CR, LF) in the bytes not yet searched? The
+            // start line holds no LF, so any empty line ends the header section.
+            let new = &self.buf[self.searched.saturating_sub(2).min(self.buf.len())..];
+            let complete =
+                new.windows(2).any(|w| w == b"\n\n") || new.windows(3).any(|w| w == b"\n\r\n");
+            if !complete {
+                self.searched = self.buf.len();
+                if self.buf.len() >= self.limits.max_message_size {
+                    return self.fail(ParseError::new(
+                        ErrorKind::TooLarge(self.limits.max_message_size),
+                        self.limits.max_message_size,
+                    ));
+                }
+                return Ok(None);
+            }
             match frame_stream(&self.buf, &self.limits) {
-                Ok(Frame::NeedMore) => return Ok(None),
-                Ok(Frame::KeepAlive(n)) => {
-                    self.keepalives += 1;
-                    self.buf.advance(n);
+                Ok(Frame::Message(n)) => self.want = Some(n),
+                // Head complete, body incomplete: learn the total length once.
+                Ok(Frame::NeedMore) => {
+                    match scan_head(&self.buf, &self.limits).map(|h| (h.end, h.content_length)) {
+                        Ok((end, Some(cl))) => self.want = Some(end + cl),
+                        Ok((end, None)) => {
+                            return self.fail(ParseError::new(ErrorKind::MissingContentLength, end))
+                        }
+                        Err(e) if e.kind == ErrorKind::Incomplete => {
+                            self.searched = self.buf.len();
+                            return Ok(None);
+                        }
+                        Err(e) => return self.fail(e),
+                    }
                 }
-                Ok(Frame::Message(n)) => return Ok(Some(self.buf.split_to(n).freeze())),
-                Err(e) => {
-                    self.failed = Some(e);
-                    self.buf = BytesMut::new();
-                    return Err(e);
-                }
+                Ok(Frame::KeepAlive(n)) => self.buf.advance(n),
+                Err(e) => return self.fail(e),
             }
         }
+    }
+
+    fn fail(&mut self, e: ParseError) -> Result<Option<Bytes>, ParseError> {
+        self.failed = Some(e);
+        self.buf = BytesMut::new();
+        Err(e)
     }
 
     /// Keep-alive runs (CRLF sequences between messages) skipped so far.
