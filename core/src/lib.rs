@@ -21,7 +21,7 @@
 //! let refer = Message::parse(wire, &Limits::default()).unwrap();
 //! let replaces = refer.refer_to().unwrap().embedded_replaces().unwrap().unwrap();
 //! assert_eq!(&*replaces.call_id, "425928@bobster.example.org");
-//! assert_eq!((&*replaces.to_tag, &*replaces.from_tag), ("7743", "6472"));
+//! assert_eq!((replaces.to_tag(), replaces.from_tag()), ("7743", "6472"));
 //! ```
 #![no_std]
 #![deny(missing_docs)]

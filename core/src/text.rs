@@ -13,7 +13,7 @@ use core::ops::Deref;
 
 /// A string handle the message model can be built from: `&str` (borrowed view) or [`SipStr`]
 /// (owned, shares the receive buffer).
-pub trait Text: Clone + fmt::Debug + PartialEq + Eq + Hash + AsRef<str> {
+pub trait Text: Clone + fmt::Debug + Default + PartialEq + Eq + Hash + AsRef<str> {
     /// The matching byte-buffer handle, used for bodies (`&[u8]` or [`Bytes`]).
     type Bytes: Clone + fmt::Debug + PartialEq + Eq + AsRef<[u8]>;
 }

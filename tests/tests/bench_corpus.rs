@@ -52,7 +52,7 @@ fn values() {
     let m = load("refer.sip");
     let r = m.refer_to().unwrap().embedded_replaces().unwrap().unwrap();
     assert_eq!(
-        (&*r.call_id, &*r.to_tag, &*r.from_tag),
+        (&*r.call_id, r.to_tag(), r.from_tag()),
         ("abc123@pc33.example.com", "5678", "1234")
     );
     assert_eq!(

@@ -37,7 +37,7 @@ fn gen_params() -> impl Strategy<Value = Params<SipStr>> {
         ),
         0..3,
     )
-    .prop_map(|v| v.into_iter().map(|(n, v)| Param::new(n, v)).collect())
+    .prop_map(build)
 }
 
 fn uri_params() -> impl Strategy<Value = Params<SipStr>> {
@@ -48,7 +48,12 @@ fn uri_params() -> impl Strategy<Value = Params<SipStr>> {
         ),
         0..3,
     )
-    .prop_map(|v| v.into_iter().map(|(n, v)| Param::new(n, v)).collect())
+    .prop_map(build)
+}
+
+fn build(v: Vec<(SipStr, Option<SipStr>)>) -> Params<SipStr> {
+    v.iter()
+        .fold(Params::new(), |p, (n, v)| p.with(n, v.as_deref()))
 }
 
 fn sip_uri() -> impl Strategy<Value = SipUri<SipStr>> {
@@ -66,7 +71,7 @@ fn sip_uri() -> impl Strategy<Value = SipUri<SipStr>> {
             host,
             port,
             params,
-            headers: Params::new(),
+            headers: UriHeaders::new(),
         })
 }
 
@@ -104,14 +109,11 @@ fn via() -> impl Strategy<Value = Via<SipStr>> {
         token(),
         gen_params(),
     )
-        .prop_map(|(t, host, port, branch, mut params)| {
-            params.insert(
-                0,
-                Param::new(
-                    SipStr::from_static("branch"),
-                    Some(s(format!("z9hG4bK{branch}"))),
-                ),
-            );
+        .prop_map(|(t, host, port, branch, rest)| {
+            let mut params = Params::new().with("branch", Some(&format!("z9hG4bK{branch}")));
+            for p in rest.iter() {
+                params.push(p.name, p.value);
+            }
             Via {
                 protocol: SipStr::from_static("SIP"),
                 version: SipStr::from_static("2.0"),
@@ -151,16 +153,7 @@ fn extra_header() -> impl Strategy<Value = Header<SipStr>> {
             any::<bool>()
         )
             .prop_map(|(u, c, t, f, e)| {
-                Header::ReferTo(refer_to_with_replaces(
-                    &u,
-                    &Replaces::<SipStr> {
-                        call_id: s(c),
-                        to_tag: t,
-                        from_tag: f,
-                        early_only: e,
-                        params: Params::new(),
-                    },
-                ))
+                Header::ReferTo(refer_to_with_replaces(&u, &Replaces::new(&c, &t, &f, e)))
             }),
         name_addr().prop_map(Header::ReferredBy),
         (token(), gen_params())
@@ -186,14 +179,16 @@ fn extra_header() -> impl Strategy<Value = Header<SipStr>> {
             any::<bool>(),
             gen_params()
         )
-            .prop_map(|(c, t, f, e, params)| {
-                Header::Replaces(Replaces {
-                    call_id: s(c),
-                    to_tag: t,
-                    from_tag: f,
-                    early_only: e,
-                    params,
-                })
+            .prop_map(|(c, t, f, e, extra)| {
+                let mut r = Replaces::new(&c, &t, &f, e);
+                for p in extra.iter().filter(|p| {
+                    !["to-tag", "from-tag"]
+                        .iter()
+                        .any(|n| p.name.eq_ignore_ascii_case(n))
+                }) {
+                    r.params.push(p.name, p.value);
+                }
+                Header::Replaces(r)
             }),
         (100u16..700, token(), "\"[a-zA-Z ]{0,10}\"").prop_map(|(code, agent, text)| {
             let mut v = Values::new();

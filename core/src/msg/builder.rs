@@ -2,7 +2,7 @@
 //! of an attended transfer (RFC 3891 §5, RFC 5589 §7) and sipfrag bodies (RFC 3515 §2.4.5).
 
 use super::header::{CSeq, Method, NameAddr, Replaces, Values, Via};
-use super::param::{Param, Params};
+use super::param::Params;
 use super::uri::{encode_into, is_hvalue_char, SipUri, Uri};
 use super::{Header, HeaderName, MediaType, Message, StartLine};
 use crate::parse::{ErrorKind, ParseError};
@@ -123,12 +123,9 @@ impl RequestBuilder {
             Ok(([], h)) => h.convert(&mut Share(&Bytes::new())),
             _ => super::Host::Domain(SipStr::from(host)),
         };
-        let mut params = Params::new();
-        params.push(Param::new(
-            SipStr::from_static("branch"),
-            Some(branch.into()),
-        ));
-        params.push(Param::new(SipStr::from_static("rport"), None));
+        let params = Params::new()
+            .with("branch", Some(branch))
+            .with("rport", None);
         let mut v = Values::new();
         v.push(Via {
             protocol: SipStr::from_static("SIP"),
@@ -144,9 +141,8 @@ impl RequestBuilder {
 
     /// From with its tag (§8.1.1.3).
     pub fn from(mut self, mut from: NameAddr<SipStr>, tag: &str) -> Self {
-        from.params.retain(|p| !p.name.eq_ignore_ascii_case("tag"));
-        from.params
-            .push(Param::new(SipStr::from_static("tag"), Some(tag.into())));
+        from.params.remove("tag");
+        from.params.push("tag", Some(tag));
         self.headers.push(Header::From(from));
         self
     }
@@ -257,8 +253,7 @@ where
             Header::To(to) => {
                 let mut to = to.convert(&mut c);
                 if let (None, Some(tag)) = (to.tag(), to_tag) {
-                    to.params
-                        .push(Param::new(SipStr::from_static("tag"), Some(tag.into())));
+                    to.params.push("tag", Some(tag));
                 }
                 headers.push(Header::To(to));
             }
@@ -295,24 +290,14 @@ pub fn refer_to_with_replaces(
     target: &SipUri<SipStr>,
     replaces: &Replaces<impl Text>,
 ) -> NameAddr<SipStr> {
-    let mut value = String::new();
     let mut raw = String::new();
     raw.push_str(replaces.call_id.as_ref());
-    raw.push_str(";to-tag=");
-    raw.push_str(replaces.to_tag.as_ref());
-    raw.push_str(";from-tag=");
-    raw.push_str(replaces.from_tag.as_ref());
-    if replaces.early_only {
-        raw.push_str(";early-only");
-    }
+    replaces.params.write_canonical(&mut |x| raw.push_str(x));
+    let mut value = String::new();
     encode_into(&mut value, raw.as_bytes(), is_hvalue_char);
     let mut uri = target.clone();
-    uri.headers
-        .retain(|h| !h.name.eq_ignore_ascii_case("Replaces"));
-    uri.headers.push(Param::new(
-        SipStr::from_static("Replaces"),
-        Some(value.into()),
-    ));
+    uri.headers.remove("Replaces");
+    uri.headers.push("Replaces", Some(&value));
     NameAddr::new(Uri::Sip(uri))
 }
 

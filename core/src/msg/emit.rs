@@ -39,14 +39,7 @@ impl Out<'_> {
     }
 
     fn params<S: Text>(&mut self, ps: &Params<S>) {
-        for p in ps.iter() {
-            self.b(b';');
-            self.s(p.name.as_ref());
-            if let Some(v) = &p.value {
-                self.b(b'=');
-                self.s(v.as_ref());
-            }
-        }
+        ps.write_canonical(&mut |x| self.0.put_slice(x.as_bytes()));
     }
 
     fn host<S: Text>(&mut self, h: &Host<S>) {
@@ -88,13 +81,10 @@ impl Out<'_> {
                     self.num(p as u64);
                 }
                 self.params(&u.params);
-                for (k, h) in u.headers.iter().enumerate() {
-                    self.b(if k == 0 { b'?' } else { b'&' });
-                    self.s(h.name.as_ref());
-                    self.b(b'=');
-                    if let Some(v) = &h.value {
-                        self.s(v.as_ref());
-                    }
+                if !u.headers.is_empty() {
+                    self.b(b'?');
+                    u.headers
+                        .write_canonical(&mut |x| self.0.put_slice(x.as_bytes()));
                 }
             }
             Uri::Tel(t) => {
@@ -206,13 +196,6 @@ impl Out<'_> {
             }
             Header::Replaces(r) => {
                 self.s(r.call_id.as_ref());
-                self.s(";to-tag=");
-                self.s(r.to_tag.as_ref());
-                self.s(";from-tag=");
-                self.s(r.from_tag.as_ref());
-                if r.early_only {
-                    self.s(";early-only");
-                }
                 self.params(&r.params);
             }
             Header::ReferSub(r) => {
@@ -221,14 +204,6 @@ impl Out<'_> {
             }
             Header::TargetDialog(t) => {
                 self.s(t.call_id.as_ref());
-                if let Some(l) = &t.local_tag {
-                    self.s(";local-tag=");
-                    self.s(l.as_ref());
-                }
-                if let Some(r) = &t.remote_tag {
-                    self.s(";remote-tag=");
-                    self.s(r.as_ref());
-                }
                 self.params(&t.params);
             }
             Header::Reason(v) => self.list(v, |o, r| {

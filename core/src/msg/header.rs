@@ -1,7 +1,7 @@
 //! Typed header values (RFC 3261 §20 and the transfer RFCs: 3515, 3891, 3892, 4488, 4538,
 //! 6665, 3326).
 
-use super::param::{convert_params, find, unquote, Params};
+use super::param::{unquote, Params};
 use super::uri::{Host, Uri};
 use crate::text::{Convert, Text};
 use alloc::borrow::Cow;
@@ -96,7 +96,7 @@ impl<S: Text> NameAddr<S> {
         NameAddr {
             display: None,
             uri,
-            params: Params::new(),
+            params: Params::default(),
         }
     }
 
@@ -107,7 +107,7 @@ impl<S: Text> NameAddr<S> {
 
     /// A header parameter by name (case-insensitive); quotes removed.
     pub fn param(&self, name: &str) -> Option<Option<&str>> {
-        find(&self.params, name)
+        self.params.get(name)
     }
 
     /// The display name without quotes and with quoted-pairs resolved.
@@ -145,7 +145,7 @@ impl<S: Text> NameAddr<S> {
         NameAddr {
             display: self.display.as_ref().map(|d| c.text(d)),
             uri: self.uri.convert(c),
-            params: convert_params(&self.params, c),
+            params: self.params.convert(c),
         }
     }
 }
@@ -197,22 +197,24 @@ pub struct Via<S: Text> {
 impl<S: Text> Via<S> {
     /// The `branch` parameter.
     pub fn branch(&self) -> Option<&str> {
-        find(&self.params, "branch").flatten()
+        self.params.get("branch").flatten()
     }
 
     /// The `received` parameter.
     pub fn received(&self) -> Option<&str> {
-        find(&self.params, "received").flatten()
+        self.params.get("received").flatten()
     }
 
     /// `rport` (RFC 3581): `None` absent, `Some(None)` requested, `Some(Some(p))` filled in.
     pub fn rport(&self) -> Option<Option<u16>> {
-        find(&self.params, "rport").map(|v| v.and_then(|v| v.parse().ok()))
+        self.params
+            .get("rport")
+            .map(|v| v.and_then(|v| v.parse().ok()))
     }
 
     /// A parameter by name (case-insensitive).
     pub fn param(&self, name: &str) -> Option<Option<&str>> {
-        find(&self.params, name)
+        self.params.get(name)
     }
 
     /// Is the branch RFC 3261 compliant (starts with the magic cookie `z9hG4bK`, §8.1.1.7)?
@@ -228,7 +230,7 @@ impl<S: Text> Via<S> {
             transport: c.text(&self.transport),
             host: self.host.convert(c),
             port: self.port,
-            params: convert_params(&self.params, c),
+            params: self.params.convert(c),
         }
     }
 }
@@ -276,7 +278,7 @@ impl<S: Text> MediaType<S> {
         MediaType {
             ty: c.text(&self.ty),
             subtype: c.text(&self.subtype),
-            params: convert_params(&self.params, c),
+            params: self.params.convert(c),
         }
     }
 }
@@ -294,7 +296,7 @@ pub struct Event<S: Text> {
 impl<S: Text> Event<S> {
     /// The `id` parameter (RFC 3515 §2.4.6: the CSeq of the REFER).
     pub fn id(&self) -> Option<&str> {
-        find(&self.params, "id").flatten()
+        self.params.get("id").flatten()
     }
 }
 
@@ -342,19 +344,21 @@ impl<S: Text> SubscriptionState<S> {
 
     /// `expires` parameter.
     pub fn expires(&self) -> Option<u32> {
-        find(&self.params, "expires")
+        self.params
+            .get("expires")
             .flatten()
             .and_then(|v| v.parse().ok())
     }
 
     /// `reason` parameter (`noresource`, `timeout`, `rejected`, ...).
     pub fn reason(&self) -> Option<&str> {
-        find(&self.params, "reason").flatten()
+        self.params.get("reason").flatten()
     }
 
     /// `retry-after` parameter.
     pub fn retry_after(&self) -> Option<u32> {
-        find(&self.params, "retry-after")
+        self.params
+            .get("retry-after")
             .flatten()
             .and_then(|v| v.parse().ok())
     }
@@ -367,30 +371,55 @@ impl<S: Text> SubscriptionState<S> {
 /// from-tag       = "from-tag" EQUAL token
 /// early-flag     = "early-only"
 /// ```
-/// "A Replaces header field MUST contain exactly one to-tag and exactly one from-tag".
+/// "A Replaces header field MUST contain exactly one to-tag and exactly one from-tag": the
+/// parser rejects any other count, so [`Replaces::to_tag`] and [`Replaces::from_tag`] are
+/// non-empty on parsed values.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Replaces<S: Text> {
     /// Call-ID of the dialog to replace.
     pub call_id: S,
-    /// `to-tag`.
-    pub to_tag: S,
-    /// `from-tag`.
-    pub from_tag: S,
-    /// `early-only`.
-    pub early_only: bool,
-    /// Other parameters.
+    /// Parameters (`to-tag`, `from-tag`, `early-only`, others).
     pub params: Params<S>,
 }
 
 impl<S: Text> Replaces<S> {
+    /// `to-tag`.
+    pub fn to_tag(&self) -> &str {
+        self.params.get("to-tag").flatten().unwrap_or("")
+    }
+
+    /// `from-tag`.
+    pub fn from_tag(&self) -> &str {
+        self.params.get("from-tag").flatten().unwrap_or("")
+    }
+
+    /// `early-only`.
+    pub fn early_only(&self) -> bool {
+        self.params.get("early-only").is_some()
+    }
+
     /// Converts the string storage.
     pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> Replaces<T> {
         Replaces {
             call_id: c.text(&self.call_id),
-            to_tag: c.text(&self.to_tag),
-            from_tag: c.text(&self.from_tag),
-            early_only: self.early_only,
-            params: convert_params(&self.params, c),
+            params: self.params.convert(c),
+        }
+    }
+}
+
+impl Replaces<crate::text::SipStr> {
+    /// A Replaces naming the dialog `call_id` / `to_tag` / `from_tag` (RFC 3891 §3: the tags
+    /// are the To and From tags of that dialog's messages).
+    pub fn new(call_id: &str, to_tag: &str, from_tag: &str, early_only: bool) -> Self {
+        let mut params = Params::new()
+            .with("to-tag", Some(to_tag))
+            .with("from-tag", Some(from_tag));
+        if early_only {
+            params.push("early-only", None);
+        }
+        Replaces {
+            call_id: call_id.into(),
+            params,
         }
     }
 }
@@ -405,12 +434,20 @@ impl<S: Text> Replaces<S> {
 pub struct TargetDialog<S: Text> {
     /// Call-ID of the target dialog.
     pub call_id: S,
-    /// `local-tag` (the recipient's tag).
-    pub local_tag: Option<S>,
-    /// `remote-tag` (the sender's tag).
-    pub remote_tag: Option<S>,
-    /// Other parameters.
+    /// Parameters (`local-tag`, `remote-tag`, others).
     pub params: Params<S>,
+}
+
+impl<S: Text> TargetDialog<S> {
+    /// `local-tag` (the recipient's tag).
+    pub fn local_tag(&self) -> Option<&str> {
+        self.params.get("local-tag").flatten()
+    }
+
+    /// `remote-tag` (the sender's tag).
+    pub fn remote_tag(&self) -> Option<&str> {
+        self.params.get("remote-tag").flatten()
+    }
 }
 
 /// `Refer-Sub = "Refer-Sub" HCOLON refer-sub-value *(SEMI exten)`,
@@ -436,14 +473,15 @@ pub struct Reason<S: Text> {
 impl<S: Text> Reason<S> {
     /// The `cause` parameter.
     pub fn cause(&self) -> Option<u16> {
-        find(&self.params, "cause")
+        self.params
+            .get("cause")
             .flatten()
             .and_then(|v| v.parse().ok())
     }
 
     /// The `text` parameter without its quotes.
     pub fn text(&self) -> Option<&str> {
-        find(&self.params, "text").flatten()
+        self.params.get("text").flatten()
     }
 }
 
@@ -480,7 +518,8 @@ pub struct RetryAfter<S: Text> {
 impl<S: Text> RetryAfter<S> {
     /// The `duration` parameter.
     pub fn duration(&self) -> Option<u32> {
-        find(&self.params, "duration")
+        self.params
+            .get("duration")
             .flatten()
             .and_then(|v| v.parse().ok())
     }

@@ -14,7 +14,7 @@ pub use header::{
     SubState, SubscriptionState, TargetDialog, Values, Via, Warning,
 };
 pub use name::HeaderName;
-pub use param::{Param, Params};
+pub use param::{Param, Params, UriHeaders};
 pub use uri::{Host, SipUri, TelUri, Uri};
 
 use crate::parse::{Limits, ParseError};
@@ -183,29 +183,27 @@ impl<S: Text> Header<S> {
             Header::Accept(v) => Header::Accept(convert_values(v, |x| x.convert(c))),
             Header::Event(e) => Header::Event(Event {
                 package: c.text(&e.package),
-                params: param::convert_params(&e.params, c),
+                params: e.params.convert(c),
             }),
             Header::AllowEvents(v) => Header::AllowEvents(convert_values(v, |x| c.text(x))),
             Header::SubscriptionState(s) => Header::SubscriptionState(SubscriptionState {
                 state: c.text(&s.state),
-                params: param::convert_params(&s.params, c),
+                params: s.params.convert(c),
             }),
             Header::ReferTo(a) => Header::ReferTo(a.convert(c)),
             Header::ReferredBy(a) => Header::ReferredBy(a.convert(c)),
             Header::Replaces(r) => Header::Replaces(r.convert(c)),
             Header::ReferSub(r) => Header::ReferSub(ReferSub {
                 value: r.value,
-                params: param::convert_params(&r.params, c),
+                params: r.params.convert(c),
             }),
             Header::TargetDialog(t) => Header::TargetDialog(TargetDialog {
                 call_id: c.text(&t.call_id),
-                local_tag: t.local_tag.as_ref().map(|x| c.text(x)),
-                remote_tag: t.remote_tag.as_ref().map(|x| c.text(x)),
-                params: param::convert_params(&t.params, c),
+                params: t.params.convert(c),
             }),
             Header::Reason(v) => Header::Reason(convert_values(v, |r| Reason {
                 protocol: c.text(&r.protocol),
-                params: param::convert_params(&r.params, c),
+                params: r.params.convert(c),
             })),
             Header::Warning(v) => Header::Warning(convert_values(v, |w| Warning {
                 code: w.code,
@@ -215,7 +213,7 @@ impl<S: Text> Header<S> {
             Header::RetryAfter(r) => Header::RetryAfter(RetryAfter {
                 seconds: r.seconds,
                 comment: r.comment.as_ref().map(|x| c.text(x)),
-                params: param::convert_params(&r.params, c),
+                params: r.params.convert(c),
             }),
             Header::Raw { name, value } => Header::Raw {
                 name: *name,

@@ -1,31 +1,30 @@
-//! Parameters: `generic-param = token [ EQUAL gen-value ]`,
-//! `gen-value = token / host / quoted-string` (RFC 3261 §25.1), and URI parameters/headers.
+//! Parameters: `*( SEMI generic-param )` with `generic-param = token [ EQUAL gen-value ]`,
+//! `gen-value = token / host / quoted-string` (RFC 3261 §25.1), URI `uri-parameters` and URI
+//! `headers` (`?name=value&...`, §19.1.1).
+//!
+//! A parameter list is kept as the one span of text it was parsed from and walked on access:
+//! parsing validates it without building anything, and the model stays small. Equality,
+//! hashing and emission go parameter by parameter (names case-insensitive, white space around
+//! `;` and `=` ignored), so `;tag = x` and `;TAG=x` are equal; emission writes `;name=value` with names as
+//! written.
 
-use crate::text::{Convert, Text};
-use smallvec::SmallVec;
+use crate::text::{Convert, SipStr, Text};
+use alloc::string::String;
+use core::hash::{Hash, Hasher};
 
-/// One parameter. The value is kept as written: escaped in URIs, with its quotes when it is a
-/// quoted-string in a header; [`Param::unquoted`] strips the quotes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Param<S: Text> {
+/// One parameter, borrowed from a [`Params`] or [`UriHeaders`] list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Param<'a> {
     /// The name, as written (compare case-insensitively).
-    pub name: S,
-    /// The value, if any, as written.
-    pub value: Option<S>,
+    pub name: &'a str,
+    /// The value as written (escaped in URIs; a quoted-string keeps its quotes), if any.
+    pub value: Option<&'a str>,
 }
 
-/// Parameters in order; two are stored inline.
-pub type Params<S> = SmallVec<[Param<S>; 2]>;
-
-impl<S: Text> Param<S> {
-    /// A parameter.
-    pub fn new(name: S, value: Option<S>) -> Self {
-        Param { name, value }
-    }
-
+impl<'a> Param<'a> {
     /// The value with surrounding double quotes removed (quoted-pairs are left as written).
-    pub fn unquoted(&self) -> Option<&str> {
-        self.value.as_ref().map(|v| unquote(v.as_ref()))
+    pub fn unquoted(&self) -> Option<&'a str> {
+        self.value.map(unquote)
     }
 }
 
@@ -36,20 +35,207 @@ pub fn unquote(v: &str) -> &str {
         .unwrap_or(v)
 }
 
-/// Finds a parameter by name (case-insensitive): `Some(None)` when it has no value.
-pub fn find<'p, S: Text>(params: &'p Params<S>, name: &str) -> Option<Option<&'p str>> {
-    params
-        .iter()
-        .find(|p| p.name.as_ref().eq_ignore_ascii_case(name))
-        .map(|p| p.value.as_ref().map(|v| unquote(v.as_ref())))
+fn is_lws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-/// Converts the string storage of a parameter list.
-pub fn convert_params<S: Text, T: Text>(p: &Params<S>, c: &mut impl Convert<S, T>) -> Params<T> {
-    p.iter()
-        .map(|p| Param {
-            name: c.text(&p.name),
-            value: p.value.as_ref().map(|v| c.text(v)),
-        })
-        .collect()
+/// Walks `sep`-separated `name[=value]` items of already validated text.
+#[derive(Clone, Debug)]
+pub struct ParamIter<'a> {
+    rest: &'a str,
+    sep: u8,
 }
+
+impl<'a> Iterator for ParamIter<'a> {
+    type Item = Param<'a>;
+
+    fn next(&mut self) -> Option<Param<'a>> {
+        let b = self.rest.as_bytes();
+        let mut i = 0;
+        // SWS sep SWS (the first item of URI headers has no separator).
+        while i < b.len() && (is_lws(b[i]) || b[i] == self.sep) {
+            i += 1;
+        }
+        if i == b.len() {
+            self.rest = "";
+            return None;
+        }
+        let name_start = i;
+        while i < b.len() && b[i] != b'=' && b[i] != self.sep && !is_lws(b[i]) {
+            i += 1;
+        }
+        let name = self.rest.get(name_start..i)?;
+        let mut j = i;
+        while j < b.len() && is_lws(b[j]) {
+            j += 1;
+        }
+        let mut value = None;
+        if j < b.len() && b[j] == b'=' {
+            j += 1;
+            while j < b.len() && is_lws(b[j]) {
+                j += 1;
+            }
+            let v_start = j;
+            if j < b.len() && b[j] == b'"' {
+                j += 1;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                j = (j + 1).min(b.len());
+            } else {
+                while j < b.len() && b[j] != self.sep && !is_lws(b[j]) {
+                    j += 1;
+                }
+            }
+            value = self.rest.get(v_start..j);
+            i = j;
+        }
+        self.rest = self.rest.get(i..).unwrap_or("");
+        Some(Param { name, value })
+    }
+}
+
+macro_rules! param_list {
+    ($(#[$doc:meta])* $name:ident, $sep:literal, $lead:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Default)]
+        pub struct $name<S: Text>(S);
+
+        impl<S: Text> $name<S> {
+            /// Wraps text already known to match the grammar (as the parsers produce it).
+            pub(crate) fn from_raw(raw: S) -> Self {
+                $name(raw)
+            }
+
+            /// The list as written.
+            pub fn as_str(&self) -> &str {
+                self.0.as_ref()
+            }
+
+            /// No parameters?
+            pub fn is_empty(&self) -> bool {
+                self.iter().next().is_none()
+            }
+
+            /// How many parameters.
+            pub fn len(&self) -> usize {
+                self.iter().count()
+            }
+
+            /// The parameters in order.
+            pub fn iter(&self) -> ParamIter<'_> {
+                ParamIter { rest: self.0.as_ref(), sep: $sep }
+            }
+
+            /// A parameter by name (case-insensitive): `Some(None)` when it has no value,
+            /// `Some(Some(v))` with surrounding quotes removed.
+            pub fn get(&self, name: &str) -> Option<Option<&str>> {
+                self.iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(name))
+                    .map(|p| p.unquoted())
+            }
+
+            /// Converts the string storage.
+            pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> $name<T> {
+                $name(c.text(&self.0))
+            }
+
+            /// Writes the list in canonical form (`;name=value` each; `name=value&...` for URI
+            /// headers).
+            pub fn write_canonical(&self, out: &mut impl FnMut(&str)) {
+                for (k, p) in self.iter().enumerate() {
+                    if k > 0 || $lead {
+                        out(if $sep == b';' { ";" } else { "&" });
+                    }
+                    out(p.name);
+                    if let Some(v) = p.value {
+                        out("=");
+                        out(v);
+                    }
+                }
+            }
+        }
+
+        impl $name<SipStr> {
+            /// An empty list.
+            pub fn new() -> Self {
+                $name(SipStr::new())
+            }
+
+            /// Adds a parameter at the end (`value` as it is to be written: escaped in a URI,
+            /// quoted if it needs to be a quoted-string).
+            pub fn push(&mut self, name: &str, value: Option<&str>) {
+                let mut s = String::with_capacity(self.as_str().len() + name.len() + 8);
+                self.write_canonical(&mut |x| s.push_str(x));
+                if !s.is_empty() || $lead {
+                    s.push(if $sep == b';' { ';' } else { '&' });
+                }
+                s.push_str(name);
+                if let Some(v) = value {
+                    s.push('=');
+                    s.push_str(v);
+                }
+                self.0 = SipStr::from(s);
+            }
+
+            /// Adds a parameter, builder style.
+            pub fn with(mut self, name: &str, value: Option<&str>) -> Self {
+                self.push(name, value);
+                self
+            }
+
+            /// Removes every parameter with this name (case-insensitive).
+            pub fn remove(&mut self, name: &str) {
+                let mut s = String::with_capacity(self.as_str().len());
+                for p in self.iter().filter(|p| !p.name.eq_ignore_ascii_case(name)) {
+                    if !s.is_empty() || $lead {
+                        s.push(if $sep == b';' { ';' } else { '&' });
+                    }
+                    s.push_str(p.name);
+                    if let Some(v) = p.value {
+                        s.push('=');
+                        s.push_str(v);
+                    }
+                }
+                self.0 = SipStr::from(s);
+            }
+        }
+
+        impl<S: Text> PartialEq for $name<S> {
+            fn eq(&self, other: &Self) -> bool {
+                let (mut a, mut b) = (self.iter(), other.iter());
+                loop {
+                    match (a.next(), b.next()) {
+                        (None, None) => return true,
+                        (Some(x), Some(y))
+                            if x.name.eq_ignore_ascii_case(y.name) && x.value == y.value => {}
+                        _ => return false,
+                    }
+                }
+            }
+        }
+
+        impl<S: Text> Eq for $name<S> {}
+
+        impl<S: Text> Hash for $name<S> {
+            fn hash<H: Hasher>(&self, h: &mut H) {
+                for p in self.iter() {
+                    for c in p.name.bytes() {
+                        h.write_u8(c.to_ascii_lowercase());
+                    }
+                    p.value.hash(h);
+                }
+            }
+        }
+    };
+}
+
+param_list!(
+    /// `*( SEMI param )`: header parameters or URI parameters, as written.
+    Params, b';', true
+);
+
+param_list!(
+    /// URI `headers` (`hname=hvalue&...`, the part after `?`), as written (escaped).
+    UriHeaders, b'&', false
+);

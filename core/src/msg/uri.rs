@@ -1,6 +1,6 @@
 //! URIs: SIP/SIPS (RFC 3261 §19.1), tel (RFC 3966), anything else kept opaque (RFC 3986).
 
-use super::param::Params;
+use super::param::{Params, UriHeaders};
 use crate::text::{Convert, Text};
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
@@ -42,7 +42,7 @@ pub struct SipUri<S: Text> {
     /// `uri-parameters`, in order.
     pub params: Params<S>,
     /// `headers` (`?name=value&...`), escaped as written.
-    pub headers: Params<S>,
+    pub headers: UriHeaders<S>,
 }
 
 /// `telephone-uri = "tel:" telephone-subscriber` (RFC 3966 §3), split at the first `;`.
@@ -115,8 +115,7 @@ impl<S: Text> Uri<S> {
                     && a.params.len() == b.params.len()
                     && a.params.iter().all(|p| {
                         b.params.iter().any(|q| {
-                            p.name.as_ref().eq_ignore_ascii_case(q.name.as_ref())
-                                && eq_opt_ci(p.value.as_ref(), q.value.as_ref())
+                            p.name.eq_ignore_ascii_case(q.name) && eq_opt_ci(p.value, q.value)
                         })
                     })
             }
@@ -140,7 +139,7 @@ impl<S: Text> Uri<S> {
             Uri::Sip(u) => Uri::Sip(u.convert(c)),
             Uri::Tel(t) => Uri::Tel(TelUri {
                 number: c.text(&t.number),
-                params: super::param::convert_params(&t.params, c),
+                params: t.params.convert(c),
             }),
             Uri::Other { scheme, opaque } => Uri::Other {
                 scheme: c.text(scheme),
@@ -150,10 +149,10 @@ impl<S: Text> Uri<S> {
     }
 }
 
-fn eq_opt_ci(a: Option<&impl AsRef<str>>, b: Option<&impl AsRef<str>>) -> bool {
+fn eq_opt_ci(a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(a), Some(b)) => a.as_ref().eq_ignore_ascii_case(b.as_ref()),
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
         _ => false,
     }
 }
@@ -179,15 +178,15 @@ impl<S: Text> SipUri<S> {
     /// The value of a URI parameter (name compared case-insensitively); `Some(None)` for a
     /// parameter without value.
     pub fn param(&self, name: &str) -> Option<Option<&str>> {
-        super::param::find(&self.params, name)
+        self.params.get(name)
     }
 
     /// The value of an embedded header (`?Replaces=...`), still escaped.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|h| h.name.as_ref().eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_ref().map_or("", |v| v.as_ref()))
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.unwrap_or(""))
     }
 
     /// RFC 3261 §19.1.4 URI comparison:
@@ -222,10 +221,10 @@ impl<S: Text> SipUri<S> {
         }
         const MUST: [&str; 5] = ["user", "ttl", "method", "maddr", "transport"];
         for p in self.params.iter() {
-            let name = p.name.as_ref();
+            let name = p.name;
             match other.param(name) {
                 Some(v) => {
-                    if !opt_eq(p.value.as_ref().map(|s| s.as_ref()), v, true) {
+                    if !opt_eq(p.unquoted(), v, true) {
                         return false;
                     }
                 }
@@ -234,7 +233,7 @@ impl<S: Text> SipUri<S> {
             }
         }
         for q in other.params.iter() {
-            let name = q.name.as_ref();
+            let name = q.name;
             if self.param(name).is_none() && MUST.iter().any(|m| m.eq_ignore_ascii_case(name)) {
                 return false;
             }
@@ -243,14 +242,10 @@ impl<S: Text> SipUri<S> {
             return false;
         }
         self.headers.iter().all(|h| {
-            other.headers.iter().any(|o| {
-                eq_decoded(h.name.as_ref(), o.name.as_ref(), true)
-                    && opt_eq(
-                        h.value.as_ref().map(|s| s.as_ref()),
-                        o.value.as_ref().map(|s| s.as_ref()),
-                        false,
-                    )
-            })
+            other
+                .headers
+                .iter()
+                .any(|o| eq_decoded(h.name, o.name, true) && opt_eq(h.value, o.value, false))
         })
     }
 
@@ -262,8 +257,8 @@ impl<S: Text> SipUri<S> {
             password: self.password.as_ref().map(|u| c.text(u)),
             host: self.host.convert(c),
             port: self.port,
-            params: super::param::convert_params(&self.params, c),
-            headers: super::param::convert_params(&self.headers, c),
+            params: self.params.convert(c),
+            headers: self.headers.convert(c),
         }
     }
 }

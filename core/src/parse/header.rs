@@ -18,7 +18,7 @@
 use super::chars::{is_lws, is_token, WORD};
 use super::uri::{fail, host, port, text, uri, PResult};
 use crate::msg::{
-    CSeq, Contact, Event, Header, HeaderName, MediaType, Method, NameAddr, Param, Params, Reason,
+    CSeq, Contact, Event, Header, HeaderName, MediaType, Method, NameAddr, Params, Reason,
     ReferSub, Replaces, RetryAfter, SubscriptionState, TargetDialog, Values, Via, Warning,
 };
 use nom::bytes::complete::take_while1;
@@ -94,23 +94,26 @@ fn gen_value(i: &[u8]) -> PResult<'_, &str> {
     }
 }
 
-/// `*( SEMI generic-param )`
-pub(crate) fn params(mut i: &[u8]) -> PResult<'_, Params<&str>> {
-    let mut ps = Params::new();
-    while peek_sep(i, b';') {
-        let (r, _) = sep(i, b';')?;
-        let (r, name) = token(r)?;
-        let (r, value) = if peek_sep(r, b'=') {
-            let (r, _) = sep(r, b'=')?;
-            let (r, v) = gen_value(r)?;
-            (r, Some(v))
-        } else {
-            (r, None)
-        };
-        ps.push(Param { name, value });
-        i = r;
+/// `*( SEMI generic-param )`, kept as the span from the first `;` to the end of the last
+/// parameter.
+pub(crate) fn params(i: &[u8]) -> PResult<'_, Params<&str>> {
+    let start = sws(i);
+    if start.first() != Some(&b';') {
+        return Ok((i, Params::default()));
     }
-    Ok((i, ps))
+    let mut r = start;
+    while peek_sep(r, b';') {
+        let (r2, _) = sep(r, b';')?;
+        let (r2, _) = take_while1(is_token).parse(r2)?;
+        r = if peek_sep(r2, b'=') {
+            let (r3, _) = sep(r2, b'=')?;
+            gen_value(r3)?.0
+        } else {
+            r2
+        };
+    }
+    let raw = text(&start[..start.len() - r.len()])?;
+    Ok((r, Params::from_raw(raw)))
 }
 
 /// `( name-addr / addr-spec ) *( SEMI param )`
@@ -321,50 +324,27 @@ fn callid_params(i: &[u8]) -> PResult<'_, (&str, Params<&str>)> {
     Ok((r, (c, p)))
 }
 
-/// Removes a parameter from the list, returning its value.
-fn take_param<'a>(ps: &mut Params<&'a str>, name: &str) -> Option<Option<&'a str>> {
-    let at = ps.iter().position(|p| p.name.eq_ignore_ascii_case(name))?;
-    Some(ps.remove(at).value)
+/// How many parameters are named `name`.
+fn count(ps: &Params<&str>, name: &str) -> usize {
+    ps.iter()
+        .filter(|p| p.name.eq_ignore_ascii_case(name))
+        .count()
 }
 
 fn replaces(i: &[u8]) -> PResult<'_, Replaces<&str>> {
-    let (r, (call_id, mut params)) = callid_params(i)?;
-    let to_tag = take_param(&mut params, "to-tag").flatten();
-    let from_tag = take_param(&mut params, "from-tag").flatten();
-    let early_only = take_param(&mut params, "early-only").is_some();
-    // RFC 3891 §6.1: exactly one to-tag and exactly one from-tag.
-    let (Some(to_tag), Some(from_tag)) = (to_tag, from_tag) else {
-        return fail(i);
-    };
-    if params
-        .iter()
-        .any(|p| p.name.eq_ignore_ascii_case("to-tag") || p.name.eq_ignore_ascii_case("from-tag"))
-    {
+    let (r, (call_id, params)) = callid_params(i)?;
+    // RFC 3891 §6.1: exactly one to-tag and exactly one from-tag, each with a value.
+    let tagged =
+        |n| count(&params, n) == 1 && params.get(n).flatten().is_some_and(|v| !v.is_empty());
+    if !tagged("to-tag") || !tagged("from-tag") {
         return fail(i);
     }
-    Ok((
-        r,
-        Replaces {
-            call_id,
-            to_tag,
-            from_tag,
-            early_only,
-            params,
-        },
-    ))
+    Ok((r, Replaces { call_id, params }))
 }
 
 fn target_dialog(i: &[u8]) -> PResult<'_, TargetDialog<&str>> {
-    let (r, (call_id, mut params)) = callid_params(i)?;
-    Ok((
-        r,
-        TargetDialog {
-            call_id,
-            local_tag: take_param(&mut params, "local-tag").flatten(),
-            remote_tag: take_param(&mut params, "remote-tag").flatten(),
-            params,
-        },
-    ))
+    let (r, (call_id, params)) = callid_params(i)?;
+    Ok((r, TargetDialog { call_id, params }))
 }
 
 /// `Refer-Sub = "Refer-Sub" HCOLON refer-sub-value *(SEMI exten)`,

@@ -166,7 +166,7 @@ fn content_type_accept_lists() {
         panic!()
     };
     assert!(m.is("message", "sipfrag"));
-    assert_eq!(param::find(&m.params, "version"), Some(Some("2.0")));
+    assert_eq!(m.params.get("version"), Some(Some("2.0")));
     let Header::Accept(a) = h("Accept", "application/sdp;level=1, application/*, */*") else {
         panic!()
     };
@@ -241,7 +241,12 @@ fn refer_to_referred_by() {
     };
     let rep = r.embedded_replaces().unwrap().unwrap();
     assert_eq!(
-        (&*rep.call_id, &*rep.to_tag, &*rep.from_tag, rep.early_only),
+        (
+            &*rep.call_id,
+            rep.to_tag(),
+            rep.from_tag(),
+            rep.early_only()
+        ),
         ("d28f@pc.example.org", "5f35a3", "8675309", false)
     );
     assert_eq!(r.uri.as_sip().unwrap().header("accept-contact"), Some("*"));
@@ -278,13 +283,7 @@ fn refer_to_replaces_both_directions() {
         ),
         ("odd%chars?<x>/{y}@[2001:db8::1]", "t-1.~", "f!2%*", true),
     ] {
-        let dialog = Replaces::<SipStr> {
-            call_id: call_id.into(),
-            to_tag: to_tag.into(),
-            from_tag: from_tag.into(),
-            early_only: early,
-            params: Params::new(),
-        };
+        let dialog = Replaces::new(call_id, to_tag, from_tag, early);
         let refer_to = refer_to_with_replaces(&target, &dialog);
         let wire = header_value_to_string(&Header::ReferTo(refer_to));
         assert!(
@@ -302,13 +301,12 @@ fn refer_to_replaces_both_directions() {
         );
     }
     let expected = "<sip:carol@192.0.2.30:5062;transport=tcp?Replaces=a84b4c76e66710%40pc33.atlanta.com%3Bto-tag%3D314159%3Bfrom-tag%3Da6c85cf>";
-    let d = Replaces::<&str> {
-        call_id: "a84b4c76e66710@pc33.atlanta.com",
-        to_tag: "314159",
-        from_tag: "a6c85cf",
-        early_only: false,
-        params: Params::new(),
-    };
+    let d = Replaces::new(
+        "a84b4c76e66710@pc33.atlanta.com",
+        "314159",
+        "a6c85cf",
+        false,
+    );
     assert_eq!(
         header_value_to_string(&Header::ReferTo(refer_to_with_replaces(&target, &d))),
         expected
@@ -324,7 +322,7 @@ fn replaces_refer_sub_target_dialog() {
         panic!()
     };
     assert_eq!(
-        (&*r.call_id, &*r.to_tag, &*r.from_tag, r.early_only),
+        (&*r.call_id, r.to_tag(), r.from_tag(), r.early_only()),
         ("98732@sip.example.com", "ff87ff", "r33th4x0r", true)
     );
     bad("Replaces", "98732@sip.example.com;to-tag=a");
@@ -350,10 +348,7 @@ fn replaces_refer_sub_target_dialog() {
     ) else {
         panic!()
     };
-    assert_eq!(
-        (t.local_tag.as_deref(), t.remote_tag.as_deref()),
-        (Some("1"), Some("2"))
-    );
+    assert_eq!((t.local_tag(), t.remote_tag()), (Some("1"), Some("2")));
 }
 
 #[test]

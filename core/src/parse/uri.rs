@@ -15,7 +15,7 @@
 
 use super::chars::{HNV, HOST, PARAMCHAR, PASSWORD, URIC, USER};
 use super::{ErrorKind, ParseError};
-use crate::msg::{Host, Param, Params, SipUri, TelUri, Uri};
+use crate::msg::{Host, Params, SipUri, TelUri, Uri, UriHeaders};
 use core::net::{Ipv4Addr, Ipv6Addr};
 use nom::bytes::complete::{take_while, take_while1};
 use nom::character::complete::char;
@@ -185,9 +185,9 @@ pub(crate) fn host(i: &[u8]) -> PResult<'_, Host<&str>> {
     let (r, h) = take_while1(|c: u8| HOST[c as usize]).parse(i)?;
     let s = text(h)?;
     if h.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
-        return match s.parse::<Ipv4Addr>() {
-            Ok(a) => Ok((r, Host::Ipv4(a))),
-            Err(_) => fail(i),
+        return match ipv4(h) {
+            Some(a) => Ok((r, Host::Ipv4(a))),
+            None => fail(i),
         };
     }
     // hostname: labels of alphanum / "-" separated by single dots.
@@ -197,40 +197,48 @@ pub(crate) fn host(i: &[u8]) -> PResult<'_, Host<&str>> {
     Ok((r, Host::Domain(s)))
 }
 
-/// `uri-parameters = *( ";" uri-parameter)`, `uri-parameter = pname [ "=" pvalue ]`
-pub(crate) fn uri_params(mut i: &[u8]) -> PResult<'_, Params<&str>> {
-    let mut params = Params::new();
-    while let Some(r) = i.strip_prefix(b";") {
-        let (r, name) = take_while1(|c: u8| PARAMCHAR[c as usize]).parse(r)?;
-        let (r, value) = opt(preceded(
-            char('='),
-            take_while1(|c: u8| PARAMCHAR[c as usize]),
-        ))
-        .parse(r)?;
-        params.push(Param {
-            name: text(name)?,
-            value: value.map(text).transpose()?,
-        });
-        i = r;
+/// `IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT` (each at most 255).
+fn ipv4(h: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = h.split(|&c| c == b'.');
+    for o in octets.iter_mut() {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 3 {
+            return None;
+        }
+        let n = p.iter().fold(0u16, |n, &d| n * 10 + (d - b'0') as u16);
+        *o = u8::try_from(n).ok()?;
     }
-    Ok((i, params))
+    parts.next().is_none().then(|| Ipv4Addr::from(octets))
+}
+
+/// `uri-parameters = *( ";" uri-parameter)`, `uri-parameter = pname [ "=" pvalue ]`
+pub(crate) fn uri_params(i: &[u8]) -> PResult<'_, Params<&str>> {
+    let mut r = i;
+    while let Some(after) = r.strip_prefix(b";") {
+        let (after, _) = take_while1(|c: u8| PARAMCHAR[c as usize]).parse(after)?;
+        r = match after.strip_prefix(b"=") {
+            Some(v) => take_while1(|c: u8| PARAMCHAR[c as usize]).parse(v)?.0,
+            None => after,
+        };
+    }
+    let raw = text(&i[..i.len() - r.len()])?;
+    Ok((r, Params::from_raw(raw)))
 }
 
 /// `headers = "?" header *( "&" header )`, `header = hname "=" hvalue` (after the "?").
-fn uri_headers(i: &[u8]) -> PResult<'_, Params<&str>> {
-    let mut headers = Params::new();
+fn uri_headers(i: &[u8]) -> PResult<'_, UriHeaders<&str>> {
     let mut r = i;
     loop {
-        let (r2, name) = take_while1(is_hnv).parse(r)?;
+        let (r2, _) = take_while1(is_hnv).parse(r)?;
         let (r2, _) = char('=').parse(r2)?;
-        let (r2, value) = take_while(is_hnv).parse(r2)?;
-        headers.push(Param {
-            name: text(name)?,
-            value: Some(text(value)?),
-        });
+        let (r2, _) = take_while(is_hnv).parse(r2)?;
         match r2.strip_prefix(b"&") {
             Some(next) => r = next,
-            None => return Ok((r2, headers)),
+            None => {
+                let raw = text(&i[..i.len() - r2.len()])?;
+                return Ok((r2, UriHeaders::from_raw(raw)));
+            }
         }
     }
 }
