@@ -260,7 +260,7 @@ impl Message<SipStr> {
     }
 }
 
-impl<'a> Message<&'a str> {
+impl Message<&str> {
     /// Converts a view borrowed from `buf` into the owned model (no text is copied).
     pub fn to_shared(&self, buf: &Bytes) -> Message<SipStr> {
         self.convert(&mut Share(buf))

@@ -223,11 +223,8 @@ impl<S: Text> SipUri<S> {
         for p in self.params.iter() {
             let name = p.name;
             match other.param(name) {
-                Some(v) => {
-                    if !opt_eq(p.unquoted(), v, true) {
-                        return false;
-                    }
-                }
+                Some(v) if !opt_eq(p.unquoted(), v, true) => return false,
+                Some(_) => {}
                 None if MUST.iter().any(|m| m.eq_ignore_ascii_case(name)) => return false,
                 None => {}
             }

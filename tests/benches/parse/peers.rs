@@ -84,12 +84,6 @@ pub fn rsip_frame(b: &[u8]) -> bool {
     rsip::SipMessage::try_from(b).is_ok()
 }
 
-/// Alternative (doc-hidden API): the borrowed nom tokenizer alone — start-line/header/body
-/// slices, no String allocation, no header-name classification.
-pub fn rsip_frame_tokenizer(b: &[u8]) -> bool {
-    rsip::message::sip_message::Tokenizer::tokenize(b).is_ok()
-}
-
 pub fn rsip_typed(b: &[u8]) -> bool {
     rsip_typed_with(b, &mut Discard).is_ok()
 }
