@@ -63,6 +63,15 @@ impl Out<'_> {
         }
     }
 
+    /// `hostport = host [ ":" port ]`
+    fn hostport<S: Text>(&mut self, h: &Host<S>, port: Option<u16>) {
+        self.host(h);
+        if let Some(p) = port {
+            self.b(b':');
+            self.num(p as u64);
+        }
+    }
+
     pub(crate) fn uri<S: Text>(&mut self, u: &Uri<S>) {
         match u {
             Uri::Sip(u) => {
@@ -75,11 +84,7 @@ impl Out<'_> {
                     }
                     self.b(b'@');
                 }
-                self.host(&u.host);
-                if let Some(p) = u.port {
-                    self.b(b':');
-                    self.num(p as u64);
-                }
+                self.hostport(&u.host, u.port);
                 self.params(&u.params);
                 if !u.headers.is_empty() {
                     self.b(b'?');
@@ -146,11 +151,7 @@ impl Out<'_> {
                 o.b(b'/');
                 o.s(via.transport.as_ref());
                 o.b(b' ');
-                o.host(&via.host);
-                if let Some(p) = via.port {
-                    o.b(b':');
-                    o.num(p as u64);
-                }
+                o.hostport(&via.host, via.port);
                 o.params(&via.params);
             }),
             Header::From(a) | Header::To(a) | Header::ReferTo(a) | Header::ReferredBy(a) => {

@@ -95,6 +95,19 @@ impl<'a> Iterator for ParamIter<'a> {
     }
 }
 
+/// Writes one parameter, preceded by its separator unless it is the first of a list that has
+/// no leading separator.
+fn write_param(out: &mut impl FnMut(&str), first: bool, sep: u8, p: Param<'_>) {
+    if !first {
+        out(if sep == b';' { ";" } else { "&" });
+    }
+    out(p.name);
+    if let Some(v) = p.value {
+        out("=");
+        out(v);
+    }
+}
+
 macro_rules! param_list {
     ($(#[$doc:meta])* $name:ident, $sep:literal, $lead:literal) => {
         $(#[$doc])*
@@ -144,14 +157,7 @@ macro_rules! param_list {
             /// headers).
             pub fn write_canonical(&self, out: &mut impl FnMut(&str)) {
                 for (k, p) in self.iter().enumerate() {
-                    if k > 0 || $lead {
-                        out(if $sep == b';' { ";" } else { "&" });
-                    }
-                    out(p.name);
-                    if let Some(v) = p.value {
-                        out("=");
-                        out(v);
-                    }
+                    write_param(out, k == 0 && !$lead, $sep, p);
                 }
             }
         }
@@ -167,14 +173,8 @@ macro_rules! param_list {
             pub fn push(&mut self, name: &str, value: Option<&str>) {
                 let mut s = String::with_capacity(self.as_str().len() + name.len() + 8);
                 self.write_canonical(&mut |x| s.push_str(x));
-                if !s.is_empty() || $lead {
-                    s.push(if $sep == b';' { ';' } else { '&' });
-                }
-                s.push_str(name);
-                if let Some(v) = value {
-                    s.push('=');
-                    s.push_str(v);
-                }
+                let first = s.is_empty() && !$lead;
+                write_param(&mut |x| s.push_str(x), first, $sep, Param { name, value });
                 self.0 = SipStr::from(s);
             }
 
@@ -188,14 +188,8 @@ macro_rules! param_list {
             pub fn remove(&mut self, name: &str) {
                 let mut s = String::with_capacity(self.as_str().len());
                 for p in self.iter().filter(|p| !p.name.eq_ignore_ascii_case(name)) {
-                    if !s.is_empty() || $lead {
-                        s.push(if $sep == b';' { ';' } else { '&' });
-                    }
-                    s.push_str(p.name);
-                    if let Some(v) = p.value {
-                        s.push('=');
-                        s.push_str(v);
-                    }
+                    let first = s.is_empty() && !$lead;
+                    write_param(&mut |x| s.push_str(x), first, $sep, p);
                 }
                 self.0 = SipStr::from(s);
             }

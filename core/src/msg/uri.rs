@@ -220,13 +220,21 @@ impl<S: Text> SipUri<S> {
             return false;
         }
         const MUST: [&str; 5] = ["user", "ttl", "method", "maddr", "transport"];
+        // A parameter present in both must have a matching value (a name written twice
+        // matches if any of its values does, so the comparison stays reflexive).
         for p in self.params.iter() {
             let name = p.name;
-            match other.param(name) {
-                Some(v) if !opt_eq(p.unquoted(), v, true) => return false,
-                Some(_) => {}
-                None if MUST.iter().any(|m| m.eq_ignore_ascii_case(name)) => return false,
-                None => {}
+            let mut same_name = other
+                .params
+                .iter()
+                .filter(|q| q.name.eq_ignore_ascii_case(name))
+                .peekable();
+            if same_name.peek().is_none() {
+                if MUST.iter().any(|m| m.eq_ignore_ascii_case(name)) {
+                    return false;
+                }
+            } else if !same_name.any(|q| opt_eq(p.unquoted(), q.unquoted(), true)) {
+                return false;
             }
         }
         for q in other.params.iter() {
