@@ -1,0 +1,112 @@
+//! `sipxfer check` end to end: one line per file, verdicts matching RFC 4475, stdin, exit codes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn rfc4475() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/rfc4475")
+}
+
+#[test]
+fn rfc4475_verdicts_and_exit_code() {
+    let table = std::fs::read_to_string(rfc4475().join("EXPECTATIONS.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect())
+        .collect();
+    let files: Vec<PathBuf> = rows.iter().map(|r| rfc4475().join(r[0])).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_sipxfer"))
+        .arg("check")
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "some RFC 4475 messages are invalid"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), rows.len());
+    for (line, row) in lines.iter().zip(&rows) {
+        let (file, verdict) = line.split_once(": ").unwrap();
+        assert!(file.ends_with(row[0]), "{line}");
+        match row[2] {
+            "ok" => assert!(verdict.starts_with("valid "), "{line}"),
+            "error" => assert!(
+                verdict.starts_with("invalid: ") && verdict.contains(" at byte "),
+                "{line}"
+            ),
+            _ => assert!(
+                verdict.starts_with("valid ") || verdict.starts_with("invalid: "),
+                "{line}"
+            ),
+        }
+    }
+    assert!(stdout.contains("wsinv.dat: valid request INVITE"));
+    assert!(stdout.contains("unreason.dat: valid response 200"));
+}
+
+#[test]
+fn stdin_and_success() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sipxfer"))
+        .args(["check", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "-: valid response 180\n"
+    );
+}
+
+#[test]
+fn garbage_never_panics() {
+    let dir = std::env::temp_dir().join(format!("sipxfer-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = Vec::new();
+    for (k, data) in [
+        &b"\xff\xfe\x00"[..],
+        b"",
+        b"\r\n\r\n",
+        b"INVITE",
+        b"SIP/2.0 99999 x\r\n\r\n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = dir.join(format!("g{k}"));
+        std::fs::write(&p, data).unwrap();
+        files.push(p);
+    }
+    files.push(dir.join("does-not-exist"));
+    let out = Command::new(env!("CARGO_BIN_EXE_sipxfer"))
+        .arg("check")
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), files.len());
+    assert!(
+        stdout.lines().all(|l| l.contains(": invalid: ")),
+        "{stdout}"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
