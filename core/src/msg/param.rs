@@ -8,6 +8,7 @@
 //! `;` and `=` ignored), so `;tag = x` and `;TAG=x` are equal; emission writes `;name=value` with names as
 //! written.
 
+use crate::parse::chars::is_lws;
 use crate::text::{Convert, SipStr, Text};
 use alloc::string::String;
 use core::hash::{Hash, Hasher};
@@ -33,10 +34,6 @@ pub fn unquote(v: &str) -> &str {
     v.strip_prefix('"')
         .and_then(|v| v.strip_suffix('"'))
         .unwrap_or(v)
-}
-
-fn is_lws(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// Walks `sep`-separated `name[=value]` items of already validated text.

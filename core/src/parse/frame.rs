@@ -13,7 +13,7 @@
 //! CRLF keep-alives between messages are skipped (RFC 5626 §3.5.1), any framing error is fatal
 //! for the connection.
 
-use super::chars::{is_token, is_wsp};
+use super::chars::{is_lws, is_token, is_wsp};
 use super::{ErrorKind, Limits, ParseError};
 use crate::msg::HeaderName;
 use bytes::{Buf, Bytes, BytesMut};
@@ -345,6 +345,27 @@ fn strip_cr(line: &[u8]) -> &[u8] {
 }
 
 fn scan_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Head<'a>, ParseError> {
+    scan(input, limits, false)
+}
+
+/// The header section of a `message/sipfrag` body (RFC 3420 §2): the empty line, and even the
+/// last CRLF, may be missing, so the end of the input also ends the head.
+pub(crate) fn scan_fragment_head<'a>(
+    input: &'a [u8],
+    limits: &Limits,
+) -> Result<(RawStartLine<'a>, SmallVec<[RawHeader<'a>; 24]>, usize), ParseError> {
+    scan(input, limits, true).map(|h| (h.start, h.headers, h.end))
+}
+
+/// `eof_ends`: the end of the input ends a line and the header section (sipfrag).
+fn scan<'a>(input: &'a [u8], limits: &Limits, eof_ends: bool) -> Result<Head<'a>, ParseError> {
+    // What running out of input means: more bytes needed, or (sipfrag) the end.
+    let incomplete = ParseError::new(ErrorKind::Incomplete, input.len());
+    let line_end = |from: usize| match find_lf(input, from) {
+        Some(lf) => Ok(lf),
+        None if eof_ends => Ok(input.len()),
+        None => Err(incomplete),
+    };
     // RFC 3261 §7.5: CRLFs before the start line are ignored.
     let mut pos = input
         .iter()
@@ -353,15 +374,16 @@ fn scan_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Head<'a>, ParseErro
     if pos == input.len() {
         return Err(ParseError::new(ErrorKind::Empty, pos));
     }
-    let lf = find_lf(input, pos).ok_or(ParseError::new(ErrorKind::Incomplete, input.len()))?;
+    let lf = line_end(pos)?;
     let start = start_line(input, pos, strip_cr(&input[pos..lf]))?;
-    pos = lf + 1;
+    pos = (lf + 1).min(input.len());
 
     let mut headers: SmallVec<[RawHeader<'a>; 24]> = SmallVec::new();
     let mut content_length = None;
     let mut vias = 0usize;
     loop {
         match input.get(pos) {
+            None if eof_ends => break,
             None => return Err(ParseError::new(ErrorKind::Incomplete, pos)),
             Some(b'\n') => {
                 pos += 1;
@@ -372,7 +394,11 @@ fn scan_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Head<'a>, ParseErro
                 break;
             }
             Some(b'\r') if pos + 1 == input.len() => {
-                return Err(ParseError::new(ErrorKind::Incomplete, pos))
+                if eof_ends {
+                    pos += 1;
+                    break;
+                }
+                return Err(ParseError::new(ErrorKind::Incomplete, pos));
             }
             _ => {}
         }
@@ -385,8 +411,8 @@ fn scan_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Head<'a>, ParseErro
         let line_start = pos;
         // field-name = token
         let name_len = input[pos..].iter().take_while(|&&c| is_token(c)).count();
-        if pos + name_len == input.len() {
-            return Err(ParseError::new(ErrorKind::Incomplete, input.len()));
+        if pos + name_len == input.len() && !eof_ends {
+            return Err(incomplete);
         }
         if name_len == 0 {
             return Err(ParseError::new(ErrorKind::BadHeaderLine, pos));
@@ -397,8 +423,8 @@ fn scan_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Head<'a>, ParseErro
         while input.get(pos).is_some_and(|&c| is_wsp(c)) {
             pos += 1;
         }
-        if pos == input.len() {
-            return Err(ParseError::new(ErrorKind::Incomplete, pos));
+        if pos == input.len() && !eof_ends {
+            return Err(incomplete);
         }
         if input.get(pos) != Some(&b':') {
             return Err(ParseError::new(ErrorKind::BadHeaderLine, pos));
@@ -408,8 +434,8 @@ fn scan_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Head<'a>, ParseErro
         let value_start = pos;
         let mut lf;
         loop {
-            lf = find_lf(input, pos).ok_or(ParseError::new(ErrorKind::Incomplete, input.len()))?;
-            pos = lf + 1;
+            lf = line_end(pos)?;
+            pos = (lf + 1).min(input.len());
             if !input.get(pos).is_some_and(|&c| is_wsp(c)) {
                 break;
             }
@@ -463,9 +489,8 @@ fn scan_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Head<'a>, ParseErro
 /// Trims LWS (SP, HTAB, CR, LF) from both ends.
 #[inline]
 pub(crate) fn trim_lws(v: &[u8]) -> &[u8] {
-    let is = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
-    let start = v.iter().position(|c| !is(c)).unwrap_or(v.len());
-    let end = v.iter().rposition(|c| !is(c)).map_or(start, |e| e + 1);
+    let start = v.iter().position(|&c| !is_lws(c)).unwrap_or(v.len());
+    let end = v.iter().rposition(|&c| !is_lws(c)).map_or(start, |e| e + 1);
     &v[start..end]
 }
 

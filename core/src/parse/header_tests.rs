@@ -411,3 +411,49 @@ fn untyped_and_unknown_kept_verbatim() {
         }
     );
 }
+
+#[test]
+fn sipfrag_forms() {
+    use crate::parse::parse_sipfrag;
+    // Status line alone, with or without its CRLF (RFC 3515 §2.4.5 bodies).
+    for body in [
+        &b"SIP/2.0 100 Trying"[..],
+        b"SIP/2.0 100 Trying\r\n",
+        b"SIP/2.0 100 Trying\r\n\r\n",
+    ] {
+        let f = parse_sipfrag(body).unwrap();
+        assert_eq!(
+            (f.status(), f.headers.len(), f.body.len()),
+            (Some(100), 0, 0)
+        );
+    }
+    // With headers, the last one unterminated.
+    let f = parse_sipfrag(
+        b"SIP/2.0 486 Busy Here\r\nRetry-After: 60\r\nWarning: 399 c.example.com \"busy\"",
+    )
+    .unwrap();
+    assert_eq!(
+        (f.status(), f.retry_after().map(|r| r.seconds)),
+        (Some(486), Some(60))
+    );
+    assert_eq!(f.warnings().count(), 1);
+    // With a body after the empty line.
+    let f =
+        parse_sipfrag(b"INVITE sip:c@example.com SIP/2.0\r\nContent-Type: text/plain\r\n\r\nhi")
+            .unwrap();
+    assert_eq!((f.method(), f.body), (Some(&Method::Invite), &b"hi"[..]));
+    // Not a fragment.
+    for bad in [
+        &b""[..],
+        b"hello",
+        b"SIP/2.0 1000 x",
+        b"SIP/2.0 200 OK\r\nno colon",
+        b"SIP/2.0 200 OK\r\nCSeq: x",
+    ] {
+        assert_eq!(
+            parse_sipfrag(bad).unwrap_err().kind,
+            crate::parse::ErrorKind::BadSipfrag,
+            "{bad:?}"
+        );
+    }
+}

@@ -5,7 +5,7 @@
 //! header fields that are not comma-separated lists (§7.3.1), the CSeq method equal to the
 //! request method (§8.1.1.5), and the Via count limit.
 
-use super::frame::{start_line, trim_lws, RawMessage, RawStartLine};
+use super::frame::{scan_fragment_head, RawMessage, RawStartLine};
 use super::header::typed;
 use super::{offset_in, ErrorKind, Limits, ParseError};
 use crate::msg::{Header, HeaderName, Message, Method, StartLine};
@@ -211,59 +211,14 @@ pub fn message_from_raw<'a>(
 /// assert_eq!(f.status(), Some(180));
 /// ```
 pub fn parse_sipfrag(input: &[u8]) -> Result<Message<&str>, ParseError> {
-    let bad = |at: usize| ParseError::new(ErrorKind::BadSipfrag, at);
-    let line_end = |from: usize| {
-        input[from..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(input.len(), |p| from + p)
-    };
-    let end = line_end(0);
-    let first = trim_cr(&input[..end]);
-    let raw_start = start_line(input, 0, first).map_err(|e| bad(e.offset))?;
-    let start = start(input, &raw_start).map_err(|e| bad(e.offset))?;
-    let mut pos = (end + 1).min(input.len());
-    let mut raw = smallvec::SmallVec::<[super::RawHeader<'_>; 4]>::new();
+    let bad = |e: ParseError| ParseError::new(ErrorKind::BadSipfrag, e.offset);
     let limits = Limits::default();
-    while pos < input.len() {
-        if input[pos] == b'\n' || input[pos..].starts_with(b"\r\n") {
-            pos += if input[pos] == b'\n' { 1 } else { 2 };
-            break;
-        }
-        if raw.len() == limits.max_headers {
-            return Err(bad(pos));
-        }
-        let name_len = input[pos..]
-            .iter()
-            .take_while(|&&c| super::chars::is_token(c))
-            .count();
-        let colon = input[pos + name_len..]
-            .iter()
-            .position(|&c| !super::chars::is_wsp(c))
-            .map(|p| pos + name_len + p);
-        let Some(colon) = colon.filter(|&c| name_len > 0 && input[c] == b':') else {
-            return Err(bad(pos));
-        };
-        let mut e = line_end(colon);
-        while input.get(e + 1).is_some_and(|&c| super::chars::is_wsp(c)) {
-            e = line_end(e + 1);
-        }
-        let name_raw = &input[pos..pos + name_len];
-        raw.push(super::RawHeader {
-            name: HeaderName::from_bytes(name_raw),
-            name_raw,
-            value: trim_lws(&input[colon + 1..e]),
-        });
-        pos = (e + 1).min(input.len());
-    }
-    let headers = headers(input, &raw, &limits, false).map_err(|e| bad(e.offset))?;
+    let (raw_start, raw, end) = scan_fragment_head(input, &limits).map_err(bad)?;
+    let start = start(input, &raw_start).map_err(bad)?;
+    let headers = headers(input, &raw, &limits, false).map_err(bad)?;
     Ok(Message {
         start,
         headers,
-        body: &input[pos.min(input.len())..],
+        body: &input[end..],
     })
-}
-
-fn trim_cr(l: &[u8]) -> &[u8] {
-    l.strip_suffix(b"\r").unwrap_or(l)
 }

@@ -9,7 +9,7 @@
 //! Every parser is bounded by [`Limits`] and reports failures as a [`ParseError`] carrying the
 //! byte offset where parsing stopped. No input can make them panic.
 
-mod chars;
+pub(crate) mod chars;
 pub mod frame;
 pub mod header;
 pub mod message;
