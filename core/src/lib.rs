@@ -29,13 +29,26 @@
 
 extern crate alloc;
 
+pub mod config;
+pub mod endpoint;
+pub mod error;
 pub mod msg;
 pub mod parse;
+pub mod rand;
 pub mod text;
+pub mod time;
+pub mod transaction;
+pub mod transport;
 
 #[cfg(any(fuzzing, feature = "fuzzing"))]
 pub mod fuzzing;
 
+pub use config::Config;
+pub use endpoint::{Endpoint, Event, Stats};
+pub use error::Error;
 pub use msg::Message;
+pub use time::{Duration, Instant};
+pub use transaction::{Timers, TxId};
+pub use transport::{ConnId, Destination, Source, Transmit, Transport};
 pub use parse::{Limits, ParseError};
 pub use text::SipStr;

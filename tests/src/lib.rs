@@ -2,6 +2,9 @@
 //! RFC 4475 expectations table.
 #![deny(missing_docs)]
 
+pub mod flows;
+pub mod sim;
+
 use std::path::PathBuf;
 
 /// `../shared` beside the workspace (override with `SIPXFER_SHARED`).

@@ -324,3 +324,17 @@ impl<S: Text> NameAddr<S> {
         result
     }
 }
+
+impl Uri<SipStr> {
+    /// Parses a URI from text into the owned model (RFC 3261 §19.1, §25.1).
+    ///
+    /// ```
+    /// let uri = sipxfer::msg::Uri::parse("sip:bob@192.0.2.4:5062;transport=tcp").unwrap();
+    /// assert!(matches!(uri, sipxfer::msg::Uri::Sip(ref s) if s.port == Some(5062)));
+    /// ```
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let buf = Bytes::copy_from_slice(text.as_bytes());
+        let view = crate::parse::parse_uri(&buf)?;
+        Ok(view.convert(&mut Share(&buf)))
+    }
+}

@@ -198,6 +198,8 @@ pub struct StreamDecoder {
     limits: Limits,
     keepalives: u64,
     failed: Option<ParseError>,
+    /// The buffered bytes when the decoder failed (for answering a malformed request).
+    failed_bytes: Bytes,
     /// No empty line ends a header section before this offset.
     searched: usize,
     /// The whole length of the message at the front, once its head is complete.
@@ -212,6 +214,7 @@ impl StreamDecoder {
             limits,
             keepalives: 0,
             failed: None,
+            failed_bytes: Bytes::new(),
             searched: 0,
             want: None,
         }
@@ -289,8 +292,16 @@ impl StreamDecoder {
 
     fn fail(&mut self, e: ParseError) -> Result<Option<Bytes>, ParseError> {
         self.failed = Some(e);
-        self.buf = BytesMut::new();
+        let mut buf = core::mem::take(&mut self.buf);
+        buf.truncate(self.limits.max_message_size);
+        self.failed_bytes = buf.freeze();
         Err(e)
+    }
+
+    /// After a failure: the bytes that were buffered (never more than one message limit),
+    /// so that a malformed request can still be answered before the connection closes.
+    pub fn failed_bytes(&self) -> &Bytes {
+        &self.failed_bytes
     }
 
     /// Keep-alive runs (CRLF sequences between messages) skipped so far.

@@ -13,6 +13,7 @@ pub(crate) mod chars;
 pub mod frame;
 pub mod header;
 pub mod message;
+pub mod salvage;
 pub mod uri;
 
 #[cfg(test)]

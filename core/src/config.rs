@@ -1,0 +1,78 @@
+//! Everything an [`crate::Endpoint`] is configured with: timers, limits, identity, the seed.
+
+use crate::msg::{MediaType, Method, Params};
+use crate::parse::Limits;
+use crate::text::SipStr;
+use crate::transaction::Timers;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+
+/// Endpoint configuration. Build it with [`Config::new`] and adjust the public fields.
+///
+/// ```
+/// use sipxfer::Config;
+/// let mut config = Config::new("192.0.2.10:5060".parse().unwrap(), [7; 32]);
+/// config.timers.t1 = core::time::Duration::from_millis(250);
+/// config.max_transactions = 10_000;
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// T1, T2, T4 and the derived timers (RFC 3261 §17, Table 4).
+    pub timers: Timers,
+    /// Parser limits, applied to every received message.
+    pub limits: Limits,
+    /// Most live transactions; a new request over the limit is answered 503 statelessly and
+    /// a new client request is refused with [`crate::Error::TooManyTransactions`].
+    pub max_transactions: usize,
+    /// Most open stream connections the endpoint tracks; more are closed at once.
+    pub max_connections: usize,
+    /// The address this endpoint puts in its Via `sent-by` (and later Contact).
+    pub local_addr: SocketAddr,
+    /// 32 bytes of seed for branch ids, tags and Call-IDs (RFC 3261 §19.3). Runtimes take it
+    /// from the operating system; tests fix it for reproducible runs.
+    pub seed: [u8; 32],
+    /// Methods the endpoint handles, sent in `Allow` (§20.5). Other known methods get 405,
+    /// unknown ones 501 (§8.2.1).
+    pub allow: Vec<Method<SipStr>>,
+    /// Option tags the endpoint supports (§8.2.2.3): a `Require` naming another gets 420.
+    pub supported: Vec<SipStr>,
+    /// Body types the endpoint understands (§8.2.3): another gets 415, sent in `Accept`.
+    pub accept: Vec<MediaType<SipStr>>,
+    /// `User-Agent` / `Server` value, if any.
+    pub user_agent: Option<SipStr>,
+}
+
+impl Config {
+    /// Defaults (T1 500 ms, T2 4 s, T4 5 s; 4096 transactions; the methods, option tags and
+    /// body types the library implements) for an endpoint reachable at `local_addr`.
+    pub fn new(local_addr: SocketAddr, seed: [u8; 32]) -> Self {
+        let media = |ty: &'static str, sub: &'static str| MediaType {
+            ty: SipStr::from_static(ty),
+            subtype: SipStr::from_static(sub),
+            params: Params::default(),
+        };
+        Config {
+            timers: Timers::default(),
+            limits: Limits::default(),
+            max_transactions: 4096,
+            max_connections: 1024,
+            local_addr,
+            seed,
+            allow: vec![
+                Method::Invite,
+                Method::Ack,
+                Method::Cancel,
+                Method::Bye,
+                Method::Options,
+                Method::Refer,
+                Method::Notify,
+                Method::Subscribe,
+            ],
+            supported: Vec::new(),
+            accept: vec![media("application", "sdp"), media("message", "sipfrag")],
+            user_agent: None,
+        }
+    }
+}

@@ -1,0 +1,633 @@
+//! The [`Endpoint`]: the one public entry point of the state machines.
+//!
+//! Methods come in four groups (quinn-proto style): getters ([`Endpoint::stats`],
+//! [`Endpoint::now`]), inputs (`handle_*`), commands (they take `now` because they arm
+//! timers, and return a typed id or a typed [`Error`]) and outputs (`poll_*`). See the crate
+//! documentation for the run loop.
+
+mod uas;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::msg::{builder, Header, Message, Method, Via};
+use crate::parse::StreamDecoder;
+use crate::rand::IdGen;
+use crate::text::SipStr;
+use crate::time::Instant;
+use crate::transaction::{
+    CancelError, Incoming, Layer, Outbox, RespondError, State, TxEvent, TxId,
+};
+use crate::transport::{ConnId, Destination, Source, Transmit, Transport};
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::ToString;
+use bytes::Bytes;
+use core::net::SocketAddr;
+
+/// What the endpoint tells the application.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A request the endpoint does not answer on its own. Answer it with
+    /// [`Endpoint::respond`] (build the response with [`Endpoint::response`]).
+    Request {
+        /// Its server transaction.
+        tx: TxId,
+        /// The request (top Via completed with `received`/`rport`, RFC 3261 §18.2.1, RFC 3581).
+        request: Message,
+        /// Where it came from.
+        source: Source,
+    },
+    /// An ACK that no transaction absorbed: the ACK of a 2xx (RFC 3261 §13.3.1.4, §17.2.3).
+    Ack {
+        /// The ACK.
+        request: Message,
+        /// Where it came from.
+        source: Source,
+    },
+    /// A response to a request sent with [`Endpoint::send_request`]: each provisional, the
+    /// final, and retransmitted 2xx to an INVITE (RFC 6026; the application ACKs each).
+    Response {
+        /// The client transaction.
+        tx: TxId,
+        /// The response.
+        response: Message,
+    },
+    /// No final response in time (Timer B or F, 64·T1): to be treated as a 408 (RFC 3261
+    /// §8.1.3.1).
+    Timeout {
+        /// The client transaction.
+        tx: TxId,
+    },
+    /// No final response within Timer C while Proceeding: the endpoint has sent a CANCEL.
+    InviteCancelled {
+        /// The client INVITE transaction.
+        tx: TxId,
+    },
+    /// The ACK for a non-2xx final response never came (Timer H, §17.2.1).
+    NoAck {
+        /// The server INVITE transaction.
+        tx: TxId,
+    },
+    /// A CANCEL matched this INVITE server transaction before its final response: the
+    /// endpoint answered the CANCEL 200 and the INVITE 487 (RFC 3261 §9.2).
+    Cancelled {
+        /// The server INVITE transaction.
+        tx: TxId,
+    },
+}
+
+/// Counters, and what is live now. Every malformed message is counted here, never surfaced
+/// as an error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Messages received (datagrams and framed stream messages).
+    pub messages_in: u64,
+    /// Messages sent (including retransmissions).
+    pub messages_out: u64,
+    /// Retransmissions sent (requests, responses, ACKs).
+    pub retransmissions: u64,
+    /// Received messages that did not parse (requests and responses).
+    pub parse_errors: u64,
+    /// Malformed requests answered (400, 505, 513).
+    pub malformed_requests_answered: u64,
+    /// Malformed responses, and malformed requests that could not be answered, dropped.
+    pub malformed_dropped: u64,
+    /// Well-formed responses that matched no transaction, dropped.
+    pub stray_responses: u64,
+    /// Requests refused because [`Config::max_transactions`] were live (503).
+    pub overload_rejections: u64,
+    /// Stream connections closed for a framing error.
+    pub stream_errors: u64,
+    /// Live transactions.
+    pub transactions: usize,
+    /// Armed timers.
+    pub timers: usize,
+    /// Tracked stream connections.
+    pub connections: usize,
+    /// Live dialogs (dialogs arrive with the dialog layer).
+    pub dialogs: usize,
+    /// Live subscriptions (subscriptions arrive with the refer layer).
+    pub subscriptions: usize,
+}
+
+/// A stream connection the runtime told us about.
+#[derive(Debug)]
+struct Conn {
+    transport: Transport,
+    local: SocketAddr,
+    remote: SocketAddr,
+    decoder: StreamDecoder,
+}
+
+/// A SIP endpoint (user agent) as a pure state machine. See the crate docs for the run loop.
+#[derive(Debug)]
+pub struct Endpoint {
+    config: Config,
+    now: Instant,
+    ids: IdGen,
+    layer: Layer,
+    out: Outbox,
+    events: VecDeque<Event>,
+    conns: BTreeMap<ConnId, Conn>,
+    stats: Stats,
+    /// Server transactions: the To tag their responses carry (§8.2.6.2: one per transaction).
+    tags: BTreeMap<TxId, SipStr>,
+}
+
+impl Endpoint {
+    /// An endpoint with `config`, its clock starting at `now`.
+    pub fn new(config: Config, now: Instant) -> Self {
+        Endpoint {
+            ids: IdGen::new(config.seed),
+            layer: Layer::new(config.timers),
+            config,
+            now,
+            out: Outbox::default(),
+            events: VecDeque::new(),
+            conns: BTreeMap::new(),
+            stats: Stats::default(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    // ----- getters -----
+
+    /// Counters and live resources.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats;
+        s.messages_out = self.out.sent;
+        s.retransmissions = self.out.retransmissions;
+        s.transactions = self.layer.len();
+        s.timers = self.layer.timer_count();
+        s.connections = self.conns.len();
+        s
+    }
+
+    /// The latest time the endpoint was given.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ----- inputs -----
+
+    /// A datagram arrived on `local` from `remote`.
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        remote: SocketAddr,
+        local: SocketAddr,
+        bytes: Bytes,
+    ) {
+        self.tick(now);
+        let source = Source {
+            transport,
+            remote,
+            local,
+            conn: None,
+        };
+        self.receive(source, bytes);
+        self.flush();
+    }
+
+    /// The runtime opened or accepted stream connection `conn`.
+    pub fn handle_connection_opened(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        transport: Transport,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) {
+        self.tick(now);
+        if self.conns.len() >= self.config.max_connections && !self.conns.contains_key(&conn) {
+            self.out.transmits.push_back(Transmit {
+                transport,
+                local: Some(local),
+                to: remote,
+                conn: Some(conn),
+                bytes: Bytes::new(),
+                close_after: true,
+            });
+            return;
+        }
+        self.conns.insert(
+            conn,
+            Conn {
+                transport,
+                local,
+                remote,
+                decoder: StreamDecoder::new(self.config.limits),
+            },
+        );
+    }
+
+    /// Stream connection `conn` closed (by the peer or the runtime).
+    pub fn handle_connection_closed(&mut self, now: Instant, conn: ConnId) {
+        self.tick(now);
+        self.conns.remove(&conn);
+    }
+
+    /// Bytes arrived on stream connection `conn` (framed by Content-Length, RFC 3261 §18.3;
+    /// CRLF keep-alives skipped, RFC 5626 §3.5.1). Bytes for a connection the endpoint was not
+    /// told about are ignored. A framing error answers the request if it can, then asks the
+    /// runtime to close the connection (a [`Transmit`] with `close_after`).
+    pub fn handle_stream_bytes(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) {
+        self.tick(now);
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.decoder.push(bytes);
+        let source = Source {
+            transport: c.transport,
+            remote: c.remote,
+            local: c.local,
+            conn: Some(conn),
+        };
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                break;
+            };
+            match c.decoder.next_message() {
+                Ok(Some(msg)) => self.receive(source, msg),
+                Ok(None) => break,
+                Err(e) => {
+                    let failed = c.decoder.failed_bytes().clone();
+                    self.conns.remove(&conn);
+                    self.stats.stream_errors += 1;
+                    self.stats.messages_in += 1;
+                    self.malformed(source, &failed, e);
+                    self.out.transmits.push_back(Transmit {
+                        transport: source.transport,
+                        local: Some(source.local),
+                        to: source.remote,
+                        conn: Some(conn),
+                        bytes: Bytes::new(),
+                        close_after: true,
+                    });
+                    break;
+                }
+            }
+        }
+        self.flush();
+    }
+
+    /// Time has reached `now`: fires every timer due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.tick(now);
+        self.layer.handle_timeout(self.now, &mut self.out);
+        self.flush();
+    }
+
+    // ----- commands -----
+
+    /// Sends `request` in a new client transaction to `dest`. The endpoint adds the top Via
+    /// (`SIP/2.0/<transport> <local_addr>;branch=z9hG4bK…;rport`, RFC 3261 §8.1.1.7, RFC 3581);
+    /// everything else is the caller's (see [`crate::msg::builder::RequestBuilder`]).
+    /// Responses come back as [`Event::Response`], or [`Event::Timeout`].
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        dest: Destination,
+        mut request: Message,
+    ) -> Result<TxId, Error> {
+        self.tick(now);
+        match request.method() {
+            None => return Err(Error::InvalidMessage("not a request")),
+            Some(Method::Ack) => return Err(Error::InvalidMessage("ACK: use send_ack")),
+            Some(Method::Cancel) => return Err(Error::InvalidMessage("CANCEL: use cancel")),
+            Some(_) => {}
+        }
+        if request.cseq().is_none() || request.call_id().is_none() {
+            return Err(Error::InvalidMessage("CSeq and Call-ID are required"));
+        }
+        if self.layer.len() >= self.config.max_transactions {
+            return Err(Error::TooManyTransactions);
+        }
+        self.push_via(&mut request, dest.transport);
+        let id = self
+            .layer
+            .start_client(self.now, dest, request, false, &mut self.out);
+        self.flush();
+        Ok(id)
+    }
+
+    /// Sends the ACK for a 2xx to an INVITE (RFC 3261 §13.2.2.4): not a transaction; the
+    /// endpoint adds a Via with a new branch.
+    pub fn send_ack(&mut self, now: Instant, dest: Destination, mut ack: Message) -> Result<(), Error> {
+        self.tick(now);
+        if ack.method() != Some(&Method::Ack) {
+            return Err(Error::InvalidMessage("not an ACK"));
+        }
+        self.push_via(&mut ack, dest.transport);
+        self.out.send(Transmit {
+            transport: dest.transport,
+            local: None,
+            to: dest.addr,
+            conn: dest.conn,
+            bytes: ack.to_bytes(),
+            close_after: false,
+        });
+        Ok(())
+    }
+
+    /// Cancels a client INVITE (RFC 3261 §9.1). The CANCEL is sent once a provisional
+    /// response has arrived; the INVITE then ends with its final response (normally 487).
+    pub fn cancel(&mut self, now: Instant, tx: TxId) -> Result<(), Error> {
+        self.tick(now);
+        let r = self.layer.cancel(self.now, tx, &mut self.out);
+        self.flush();
+        r.map_err(|e| match e {
+            CancelError::NotInvite => Error::UnknownTransaction,
+            CancelError::TooLate => Error::TooLateToCancel,
+        })
+    }
+
+    /// A response to the request of server transaction `tx` (§8.2.6): Via, From, Call-ID,
+    /// CSeq and To copied, the transaction's To tag added (the same in every response of the
+    /// transaction). Add headers or a body, then send it with [`Endpoint::respond`].
+    pub fn response(&mut self, tx: TxId, code: u16) -> Result<Message, Error> {
+        self.layer
+            .get(tx)
+            .filter(|t| t.client_key.is_none())
+            .ok_or(Error::UnknownTransaction)?;
+        let tag = self.tag_for(tx, code);
+        let request = &self.layer.get(tx).expect("checked").request;
+        let mut r = builder::response(request, code, tag.as_deref());
+        if let Some(ua) = &self.config.user_agent {
+            r.headers.push(Header::Raw {
+                name: crate::msg::HeaderName::Server,
+                value: ua.clone(),
+            });
+        }
+        Ok(r)
+    }
+
+    /// Sends `response` on server transaction `tx`; the transaction retransmits it as RFC
+    /// 3261 §17.2 says.
+    pub fn respond(&mut self, now: Instant, tx: TxId, response: Message) -> Result<(), Error> {
+        self.tick(now);
+        let r = self.layer.respond(self.now, tx, &response, &mut self.out);
+        self.flush();
+        r.map_err(|e| match e {
+            RespondError::Unknown => Error::UnknownTransaction,
+            RespondError::Final => Error::AlreadyAnswered,
+            RespondError::NotAResponse => Error::InvalidMessage("not a response"),
+        })
+    }
+
+    // ----- outputs -----
+
+    /// The next message to send. Drain until `None` after every input and command.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.transmits.pop_front()
+    }
+
+    /// The next event for the application. Drain until `None` after every input and command.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Endpoint::handle_timeout`] must be called next (`None`: no timer is armed).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.layer.poll_timeout()
+    }
+
+    // ----- internals -----
+
+    fn tick(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
+    /// Adds our top Via with a fresh branch.
+    fn push_via(&mut self, m: &mut Message, transport: Transport) {
+        let branch = self.ids.branch();
+        let via = crate::msg::builder::RequestBuilder::new(Method::Options, crate::msg::Uri::Other {
+            scheme: "sip".into(),
+            opaque: "".into(),
+        })
+        .via(
+            transport.via_name(),
+            &self.config.local_addr.ip().to_string(),
+            Some(self.config.local_addr.port()),
+            &branch,
+        )
+        .build();
+        if let Some(h @ Header::Via(_)) = via.headers.into_iter().next() {
+            m.headers.insert(0, h);
+        }
+    }
+
+    /// The To tag of server transaction `tx`'s responses (none for 100, §8.2.6.2).
+    fn tag_for(&mut self, tx: TxId, code: u16) -> Option<SipStr> {
+        let t = self.layer.get(tx)?;
+        if t.request.to().and_then(|t| t.tag()).is_some() {
+            return None;
+        }
+        if code == 100 {
+            return None;
+        }
+        if let Some(tag) = self.tags.get(&tx) {
+            return Some(tag.clone());
+        }
+        let tag = SipStr::from(self.ids.tag());
+        self.tags.insert(tx, tag.clone());
+        Some(tag)
+    }
+
+    /// One received message.
+    fn receive(&mut self, source: Source, bytes: Bytes) {
+        self.stats.messages_in += 1;
+        match Message::parse(bytes.clone(), &self.config.limits) {
+            Ok(m) if m.is_request() => self.on_request(source, m),
+            Ok(m) => {
+                if !self.layer.on_response(self.now, m, &mut self.out) {
+                    self.stats.stray_responses += 1;
+                }
+            }
+            Err(e) => self.malformed(source, &bytes, e),
+        }
+    }
+
+    /// A message that did not parse: a request we can identify gets 400 (505 for another
+    /// version, 513 when too large) statelessly; anything else is dropped. Both are counted.
+    fn malformed(&mut self, source: Source, bytes: &[u8], e: crate::parse::ParseError) {
+        self.stats.parse_errors += 1;
+        match uas::answer_malformed(self, &source, bytes, e) {
+            Some(t) => {
+                self.stats.malformed_requests_answered += 1;
+                self.out.send(t);
+            }
+            None => self.stats.malformed_dropped += 1,
+        }
+    }
+
+    fn on_request(&mut self, source: Source, mut request: Message) {
+        stamp_via(&mut request, &source);
+        let reply_to = reply_destination(&source, request.top_via());
+        let is_ack = request.method() == Some(&Method::Ack);
+        if !is_ack && self.layer.len() >= self.config.max_transactions {
+            // Over the limit: a stateless 503 (a retransmission of a live transaction would
+            // have matched, so only new requests land here).
+            if !self.layer.matches_server(&request) {
+                self.stats.overload_rejections += 1;
+                let mut r = builder::response(&request, 503, Some(&self.ids.tag()));
+                r.headers.push(Header::RetryAfter(crate::msg::RetryAfter {
+                    seconds: 5,
+                    comment: None,
+                    params: Default::default(),
+                }));
+                self.send_to(reply_to, Some(source.local), r.to_bytes());
+                return;
+            }
+        }
+        match self
+            .layer
+            .on_request(self.now, request, &source, reply_to, &mut self.out)
+        {
+            Incoming::Absorbed => {}
+            Incoming::Ack(request) => self.events.push_back(Event::Ack { request, source }),
+            Incoming::New(tx) => self.new_request(tx, source),
+        }
+    }
+
+    fn send_to(&mut self, dest: Destination, local: Option<SocketAddr>, bytes: Bytes) {
+        self.out.send(Transmit {
+            transport: dest.transport,
+            local,
+            to: dest.addr,
+            conn: dest.conn,
+            bytes,
+            close_after: false,
+        });
+    }
+
+    /// A new server transaction: what the UA core answers itself (§8.2), or the application.
+    fn new_request(&mut self, tx: TxId, source: Source) {
+        let request = &self.layer.get(tx).expect("new").request;
+        if let Some((code, extra)) = uas::check(&self.config, request) {
+            self.answer(tx, code, extra);
+            return;
+        }
+        match request.method() {
+            Some(Method::Options) => {
+                let extra = uas::capabilities(&self.config);
+                self.answer(tx, 200, extra);
+            }
+            Some(Method::Cancel) => self.on_cancel(tx),
+            _ => {
+                let request = request.clone();
+                self.events.push_back(Event::Request {
+                    tx,
+                    request,
+                    source,
+                });
+            }
+        }
+    }
+
+    /// Answers server transaction `tx` with `code` and `extra` headers.
+    fn answer(&mut self, tx: TxId, code: u16, extra: alloc::vec::Vec<Header<SipStr>>) {
+        if let Ok(mut r) = self.response(tx, code) {
+            r.headers.extend(extra);
+            let _ = self.layer.respond(self.now, tx, &r, &mut self.out);
+        }
+    }
+
+    /// §9.2: a CANCEL for a pending INVITE gets 200 and the INVITE 487; otherwise 481.
+    fn on_cancel(&mut self, tx: TxId) {
+        let cancel = &self.layer.get(tx).expect("new").request;
+        let invite = self.layer.invite_for_cancel(cancel);
+        match invite {
+            None => self.answer(tx, 481, alloc::vec::Vec::new()),
+            Some(invite) => {
+                // The 200 to the CANCEL carries the INVITE's To tag (§9.2).
+                if let Some(tag) = self.tag_for(invite, 487) {
+                    self.tags.insert(tx, tag);
+                }
+                self.answer(tx, 200, alloc::vec::Vec::new());
+                if self.layer.get(invite).map(|t| t.state) == Some(State::Proceeding) {
+                    self.answer(invite, 487, alloc::vec::Vec::new());
+                    self.events.push_back(Event::Cancelled { tx: invite });
+                }
+            }
+        }
+    }
+
+    /// Moves the transaction layer's reports to the application's queue.
+    fn flush(&mut self) {
+        while let Some(e) = self.out.events.pop_front() {
+            let event = match e {
+                TxEvent::Response { tx, response } => Event::Response { tx, response },
+                TxEvent::Timeout { tx } => Event::Timeout { tx },
+                TxEvent::NoAck { tx } => Event::NoAck { tx },
+                TxEvent::ProceedingTimeout { tx } => Event::InviteCancelled { tx },
+                TxEvent::Terminated { tx } => {
+                    self.tags.remove(&tx);
+                    continue;
+                }
+            };
+            self.events.push_back(event);
+        }
+    }
+}
+
+/// RFC 3261 §18.2.1 and RFC 3581 §4: the server transport adds `received` when the sent-by
+/// host is not the source address, and fills in an empty `rport`.
+fn stamp_via(m: &mut Message, source: &Source) {
+    let Some(Header::Via(vias)) = m.headers.iter_mut().find(|h| matches!(h, Header::Via(_)))
+    else {
+        return;
+    };
+    let Some(via) = vias.first_mut() else {
+        return;
+    };
+    let ip = source.remote.ip();
+    let host_is_source = match &via.host {
+        crate::msg::Host::Ipv4(a) => core::net::IpAddr::V4(*a) == ip,
+        crate::msg::Host::Ipv6(a) => core::net::IpAddr::V6(*a) == ip,
+        crate::msg::Host::Domain(_) => false,
+    };
+    let rport_asked = via.rport() == Some(None);
+    if !host_is_source || rport_asked {
+        via.params.remove("received");
+        via.params.push("received", Some(&ip.to_string()));
+    }
+    if rport_asked {
+        via.params.remove("rport");
+        via.params.push("rport", Some(&source.remote.port().to_string()));
+    }
+}
+
+/// RFC 3261 §18.2.2 (with RFC 3581): where a response goes. Streams: back on the connection
+/// the request came in on. Datagrams: to the source address (the `received` address), at the
+/// source port when `rport` was asked for, else at the sent-by port (default 5060).
+fn reply_destination(source: &Source, via: Option<&Via<SipStr>>) -> Destination {
+    if source.transport.is_stream() {
+        return Destination {
+            transport: source.transport,
+            addr: source.remote,
+            conn: source.conn,
+        };
+    }
+    let mut addr = source.remote;
+    if let Some(via) = via {
+        if via.rport().is_none() {
+            addr.set_port(via.port.unwrap_or(5060));
+        }
+    }
+    Destination {
+        transport: source.transport,
+        addr,
+        conn: None,
+    }
+}

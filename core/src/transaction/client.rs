@@ -1,0 +1,352 @@
+//! Client transactions: INVITE (RFC 3261 §17.1.1, RFC 6026 §8.4) and non-INVITE (§17.1.2).
+
+use super::{ClientKey, Kind, Layer, Outbox, State, Timer, Tx, TxEvent, TxId};
+use crate::msg::{Header, Message, Method, StartLine};
+use crate::time::Instant;
+use crate::transport::Destination;
+use alloc::vec::Vec;
+use smallvec::SmallVec;
+
+/// Why a CANCEL could not be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CancelError {
+    /// No such transaction, or not a client INVITE.
+    NotInvite,
+    /// A final response has arrived already (§9.1: nothing to cancel).
+    TooLate,
+}
+
+/// The ACK for a non-2xx final response (§17.1.1.3): Request-URI, Call-ID, From, CSeq number
+/// and the single top Via of the INVITE, the To of the response, the INVITE's Route headers.
+pub(crate) fn ack_for(invite: &Message, response: &Message) -> Message {
+    let mut headers = Vec::with_capacity(8);
+    for h in &invite.headers {
+        match h {
+            Header::Via(v) => {
+                if !headers.iter().any(|h| matches!(h, Header::Via(_))) {
+                    let mut one = SmallVec::new();
+                    one.extend(v.first().cloned());
+                    headers.push(Header::Via(one));
+                }
+            }
+            Header::MaxForwards(_) | Header::From(_) | Header::CallId(_) | Header::Route(_) => {
+                headers.push(h.clone())
+            }
+            Header::To(_) => {
+                if let Some(to) = response.to() {
+                    headers.push(Header::To(to.clone()));
+                }
+            }
+            Header::CSeq(c) => {
+                let mut c = c.clone();
+                c.method = Method::Ack;
+                headers.push(Header::CSeq(c));
+            }
+            _ => {}
+        }
+    }
+    let uri = invite.request_uri().cloned();
+    Message {
+        start: StartLine::Request {
+            method: Method::Ack,
+            uri: uri.unwrap_or_else(|| crate::msg::Uri::Other {
+                scheme: "sip".into(),
+                opaque: "".into(),
+            }),
+        },
+        headers,
+        body: bytes::Bytes::new(),
+    }
+}
+
+/// The CANCEL for a pending request (§9.1): same Request-URI, Call-ID, To, From and CSeq
+/// number, method CANCEL, one Via equal to the request's top Via, the same Route headers.
+pub(crate) fn cancel_for(request: &Message) -> Message {
+    let mut m = ack_for(request, request);
+    m.start = match m.start {
+        StartLine::Request { uri, .. } => StartLine::Request {
+            method: Method::Cancel,
+            uri,
+        },
+        s => s,
+    };
+    for h in &mut m.headers {
+        if let Header::CSeq(c) = h {
+            c.method = Method::Cancel;
+        }
+    }
+    m
+}
+
+impl Layer {
+    /// Starts a client transaction for `request`, whose top Via carries a fresh branch, and
+    /// sends it (§17.1.1.2, §17.1.2.2).
+    pub fn start_client(
+        &mut self,
+        now: Instant,
+        dest: Destination,
+        request: Message,
+        internal: bool,
+        out: &mut Outbox,
+    ) -> TxId {
+        let id = self.alloc_id();
+        let invite = request.method() == Some(&Method::Invite);
+        let reliable = dest.transport.is_reliable();
+        let bytes = request.to_bytes();
+        let tx = Tx {
+            kind: if invite {
+                Kind::InviteClient
+            } else {
+                Kind::NonInviteClient
+            },
+            state: if invite { State::Calling } else { State::Trying },
+            reliable,
+            dest,
+            local: None,
+            client_key: ClientKey::of(&request),
+            server_key: None,
+            request,
+            request_bytes: bytes.clone(),
+            last: None,
+            last_status: 0,
+            response_to_tag: None,
+            interval: self.timers.t1,
+            armed: SmallVec::new(),
+            cancel_pending: false,
+            cancelled: false,
+            internal,
+        };
+        self.transmit(&tx, bytes, out);
+        self.insert(id, tx);
+        let (retransmit, timeout) = if invite {
+            (Timer::A, Timer::B)
+        } else {
+            (Timer::E, Timer::F)
+        };
+        if !reliable {
+            self.arm(id, retransmit, now + self.timers.t1);
+        }
+        self.arm(id, timeout, now + self.timers.t1x64());
+        id
+    }
+
+    /// A response: matched per §17.1.3 and fed to its transaction. `false` if it matched
+    /// none (a stray response, which the caller drops and counts).
+    pub fn on_response(&mut self, now: Instant, response: Message, out: &mut Outbox) -> bool {
+        let Some(key) = ClientKey::of(&response) else {
+            return false;
+        };
+        let Some(&id) = self.client_keys.get(&key) else {
+            return false;
+        };
+        let Some(code) = response.status() else {
+            return false;
+        };
+        let tx = &self.txs[&id];
+        match tx.kind {
+            Kind::InviteClient => self.invite_client_response(now, id, code, response, out),
+            _ => self.non_invite_client_response(now, id, code, response, out),
+        }
+        true
+    }
+
+    fn report(&self, id: TxId, response: Message, out: &mut Outbox) {
+        if !self.txs.get(&id).is_some_and(|t| t.internal) {
+            out.events.push_back(TxEvent::Response { tx: id, response });
+        }
+    }
+
+    fn invite_client_response(
+        &mut self,
+        now: Instant,
+        id: TxId,
+        code: u16,
+        response: Message,
+        out: &mut Outbox,
+    ) {
+        let state = self.txs[&id].state;
+        match (state, code) {
+            (State::Calling | State::Proceeding, 100..=199) => {
+                self.disarm(id, Timer::A);
+                if !self.txs[&id].cancelled {
+                    self.disarm(id, Timer::B);
+                    if code > 100 || state == State::Calling {
+                        self.arm(id, Timer::C, now + self.timers.timer_c);
+                    }
+                }
+                let tx = self.txs.get_mut(&id).expect("live");
+                tx.state = State::Proceeding;
+                let cancel = core::mem::take(&mut tx.cancel_pending);
+                self.report(id, response, out);
+                if cancel {
+                    self.send_cancel(now, id, out);
+                }
+            }
+            (State::Calling | State::Proceeding, 200..=299) => {
+                for t in [Timer::A, Timer::B, Timer::C] {
+                    self.disarm(id, t);
+                }
+                self.txs.get_mut(&id).expect("live").state = State::Accepted;
+                self.arm(id, Timer::M, now + self.timers.t1x64());
+                self.report(id, response, out);
+            }
+            (State::Accepted, 200..=299) => self.report(id, response, out),
+            (State::Calling | State::Proceeding, 300..=699) => {
+                for t in [Timer::A, Timer::B, Timer::C] {
+                    self.disarm(id, t);
+                }
+                let tx = self.txs.get_mut(&id).expect("live");
+                let ack = ack_for(&tx.request, &response).to_bytes();
+                tx.last = Some(ack.clone());
+                tx.state = State::Completed;
+                let reliable = tx.reliable;
+                self.transmit(&self.txs[&id], ack, out);
+                self.report(id, response, out);
+                let d = if reliable {
+                    Default::default()
+                } else {
+                    self.timers.timer_d
+                };
+                self.linger(id, Timer::D, now, d, out);
+            }
+            (State::Completed, 300..=699) => {
+                // §17.1.1.2: a retransmitted final gets the ACK again, the TU hears nothing.
+                if let Some(ack) = self.txs[&id].last.clone() {
+                    out.retransmissions += 1;
+                    self.transmit(&self.txs[&id], ack, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn non_invite_client_response(
+        &mut self,
+        now: Instant,
+        id: TxId,
+        code: u16,
+        response: Message,
+        out: &mut Outbox,
+    ) {
+        let tx = self.txs.get_mut(&id).expect("live");
+        match (tx.state, code) {
+            (State::Trying | State::Proceeding, 100..=199) => {
+                tx.state = State::Proceeding;
+                self.report(id, response, out);
+            }
+            (State::Trying | State::Proceeding, 200..=699) => {
+                tx.state = State::Completed;
+                let reliable = tx.reliable;
+                self.disarm(id, Timer::E);
+                self.disarm(id, Timer::F);
+                self.report(id, response, out);
+                let k = if reliable {
+                    Default::default()
+                } else {
+                    self.timers.t4
+                };
+                self.linger(id, Timer::K, now, k, out);
+            }
+            _ => {}
+        }
+    }
+
+    /// Cancels a client INVITE (§9.1): the CANCEL goes out now if a provisional response has
+    /// arrived, or on the first one otherwise.
+    pub fn cancel(&mut self, now: Instant, id: TxId, out: &mut Outbox) -> Result<(), CancelError> {
+        let tx = self
+            .txs
+            .get_mut(&id)
+            .filter(|t| t.kind == Kind::InviteClient)
+            .ok_or(CancelError::NotInvite)?;
+        match tx.state {
+            State::Calling => {
+                tx.cancel_pending = true;
+                Ok(())
+            }
+            State::Proceeding => {
+                if !tx.cancelled {
+                    self.send_cancel(now, id, out);
+                }
+                Ok(())
+            }
+            _ => Err(CancelError::TooLate),
+        }
+    }
+
+    fn send_cancel(&mut self, now: Instant, id: TxId, out: &mut Outbox) {
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return;
+        };
+        tx.cancelled = true;
+        let cancel = cancel_for(&tx.request);
+        let dest = tx.dest;
+        self.start_client(now, dest, cancel, true, out);
+    }
+
+    pub(super) fn invite_client_timer(
+        &mut self,
+        id: TxId,
+        t: Timer,
+        now: Instant,
+        out: &mut Outbox,
+    ) {
+        let state = self.txs[&id].state;
+        match t {
+            Timer::A if state == State::Calling => {
+                let tx = self.txs.get_mut(&id).expect("live");
+                tx.interval *= 2;
+                let next = now + tx.interval;
+                out.retransmissions += 1;
+                self.transmit(&self.txs[&id], self.txs[&id].request_bytes.clone(), out);
+                self.arm(id, Timer::A, next);
+            }
+            Timer::B if state == State::Calling || self.txs[&id].cancelled => {
+                if !self.txs[&id].internal {
+                    out.events.push_back(TxEvent::Timeout { tx: id });
+                }
+                self.terminate(id, out);
+            }
+            Timer::C if state == State::Proceeding => {
+                out.events.push_back(TxEvent::ProceedingTimeout { tx: id });
+                self.send_cancel(now, id, out);
+                self.arm(id, Timer::B, now + self.timers.t1x64());
+            }
+            Timer::D | Timer::M => self.terminate(id, out),
+            _ => {}
+        }
+    }
+
+    pub(super) fn non_invite_client_timer(
+        &mut self,
+        id: TxId,
+        t: Timer,
+        now: Instant,
+        out: &mut Outbox,
+    ) {
+        let t2 = self.timers.t2;
+        let tx = self.txs.get_mut(&id).expect("live");
+        match (t, tx.state) {
+            (Timer::E, State::Trying | State::Proceeding) => {
+                // §17.1.2.2: doubling up to T2 while Trying, every T2 once Proceeding.
+                tx.interval = if tx.state == State::Trying {
+                    (tx.interval * 2).min(t2)
+                } else {
+                    t2
+                };
+                let next = now + tx.interval;
+                out.retransmissions += 1;
+                self.transmit(&self.txs[&id], self.txs[&id].request_bytes.clone(), out);
+                self.arm(id, Timer::E, next);
+            }
+            (Timer::F, State::Trying | State::Proceeding) => {
+                if !tx.internal {
+                    out.events.push_back(TxEvent::Timeout { tx: id });
+                }
+                self.terminate(id, out);
+            }
+            (Timer::K, _) => self.terminate(id, out),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The transaction layer (RFC 3261 §17, with RFC 6026's Accepted state): the INVITE and
+//! non-INVITE client and server transactions, their matching rules and their timers.
+//!
+//! The layer is driven by the [`crate::Endpoint`]: received messages, requests and responses
+//! from the transaction user, and timer ticks go in; [`crate::Transmit`]s and [`TxEvent`]s
+//! come out through an [`Outbox`]. It never reads a clock and keeps every timer in one ordered
+//! structure ([`timer`]), so `poll_timeout` and `handle_timeout` cost O(log n).
+//!
+//! | machine | states | timers |
+//! |---|---|---|
+//! | INVITE client (§17.1.1) | Calling, Proceeding, Completed, Accepted | A, B, D, M (+ C) |
+//! | non-INVITE client (§17.1.2) | Trying, Proceeding, Completed | E, F, K |
+//! | INVITE server (§17.2.1) | Proceeding, Completed, Confirmed, Accepted | 100 Trying, G, H, I, L |
+//! | non-INVITE server (§17.2.2) | Trying, Proceeding, Completed | J |
+
+mod client;
+mod key;
+mod server;
+pub mod timer;
+
+pub(crate) use client::CancelError;
+pub(crate) use key::{ClientKey, ServerKey};
+pub(crate) use server::{Incoming, RespondError};
+pub use timer::Timer;
+
+use crate::msg::Message;
+use crate::time::{Duration, Instant};
+use crate::transport::{Destination, Transmit};
+use alloc::collections::{BTreeMap, VecDeque};
+use bytes::Bytes;
+use core::net::SocketAddr;
+use smallvec::SmallVec;
+use timer::TimerQueue;
+
+/// A transaction, client or server, as the endpoint numbers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TxId(pub(crate) u64);
+
+impl TxId {
+    /// The number (unique for the endpoint's lifetime).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// T1, T2, T4 and the other durations of RFC 3261 §17 (Table 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timers {
+    /// RTT estimate; default 500 ms.
+    pub t1: Duration,
+    /// Longest retransmit interval for non-INVITE requests and INVITE responses; default 4 s.
+    pub t2: Duration,
+    /// Longest time a message stays in the network; default 5 s.
+    pub t4: Duration,
+    /// Wait for retransmitted finals in the INVITE client's Completed state (Timer D);
+    /// RFC 3261 asks for at least 32 s on unreliable transports.
+    pub timer_d: Duration,
+    /// How long an INVITE client waits in Proceeding before it cancels (Timer C,
+    /// §16.6 / §13.3.1.1); default 180 s.
+    pub timer_c: Duration,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+            timer_d: Duration::from_secs(32),
+            timer_c: Duration::from_secs(180),
+        }
+    }
+}
+
+impl Timers {
+    /// 64·T1: Timers B, F, H, J, L, M.
+    pub fn t1x64(&self) -> Duration {
+        self.t1 * 64
+    }
+}
+
+/// What the transaction layer tells the transaction user.
+#[derive(Clone, Debug)]
+pub(crate) enum TxEvent {
+    /// A response for a client transaction (1xx, the final, and 2xx retransmissions in
+    /// Accepted).
+    Response { tx: TxId, response: Message },
+    /// Timer B or F fired (or C's CANCEL got no final): the request timed out (§17.1.1.2,
+    /// §17.1.2.2). Reported as a 408 by the TU.
+    Timeout { tx: TxId },
+    /// Timer H fired: no ACK for a non-2xx final (§17.2.1).
+    NoAck { tx: TxId },
+    /// A client INVITE reached Timer C: the TU should CANCEL it.
+    ProceedingTimeout { tx: TxId },
+    /// The transaction is gone.
+    Terminated { tx: TxId },
+}
+
+/// Where the layer puts what it sends and reports.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    pub transmits: VecDeque<Transmit>,
+    pub events: VecDeque<TxEvent>,
+    /// Messages handed to `transmits` (first sends and retransmissions).
+    pub sent: u64,
+    /// Retransmissions among them.
+    pub retransmissions: u64,
+}
+
+impl Outbox {
+    pub fn send(&mut self, t: Transmit) {
+        self.sent += 1;
+        self.transmits.push_back(t);
+    }
+}
+
+/// Which of the four machines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    InviteClient,
+    NonInviteClient,
+    InviteServer,
+    NonInviteServer,
+}
+
+/// Transaction states (§17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2, RFC 6026 §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// INVITE client, request sent.
+    Calling,
+    /// Non-INVITE, request sent or received.
+    Trying,
+    /// A provisional response received or sent.
+    Proceeding,
+    /// A non-2xx final (INVITE) or any final (non-INVITE) received or sent.
+    Completed,
+    /// INVITE server: ACK received for the non-2xx final.
+    Confirmed,
+    /// INVITE: 2xx sent or received (RFC 6026).
+    Accepted,
+}
+
+/// One transaction.
+#[derive(Debug)]
+pub(crate) struct Tx {
+    pub kind: Kind,
+    pub state: State,
+    pub reliable: bool,
+    /// Where requests (client) or responses (server) go.
+    pub dest: Destination,
+    /// The local address to send from (server: where the request arrived).
+    pub local: Option<SocketAddr>,
+    /// The request that created the transaction.
+    pub request: Message,
+    /// Client: the request on the wire (retransmitted as is).
+    pub request_bytes: Bytes,
+    /// Server: the last response sent (retransmitted as is); client INVITE: the ACK.
+    pub last: Option<Bytes>,
+    /// Server: the status of the last response sent.
+    pub last_status: u16,
+    /// Server: the To tag of the last response (RFC 2543 ACK matching, §17.2.3).
+    pub response_to_tag: Option<alloc::string::String>,
+    /// The current retransmission interval (A, E, G).
+    pub interval: Duration,
+    /// Armed timers.
+    pub armed: SmallVec<[(Timer, Instant); 3]>,
+    pub client_key: Option<ClientKey>,
+    pub server_key: Option<ServerKey>,
+    /// Client INVITE: CANCEL asked for before any provisional (§9.1: send it on the first).
+    pub cancel_pending: bool,
+    /// Client INVITE: a CANCEL was sent.
+    pub cancelled: bool,
+    /// Started by the layer itself (a CANCEL): its responses and timeouts are not reported.
+    pub internal: bool,
+}
+
+/// The transaction layer.
+#[derive(Debug)]
+pub(crate) struct Layer {
+    pub timers: Timers,
+    txs: BTreeMap<TxId, Tx>,
+    client_keys: BTreeMap<ClientKey, TxId>,
+    server_keys: BTreeMap<ServerKey, TxId>,
+    queue: TimerQueue,
+    next_id: u64,
+}
+
+impl Layer {
+    pub fn new(timers: Timers) -> Self {
+        Layer {
+            timers,
+            txs: BTreeMap::new(),
+            client_keys: BTreeMap::new(),
+            server_keys: BTreeMap::new(),
+            queue: TimerQueue::default(),
+            next_id: 1,
+        }
+    }
+
+    /// Live transactions.
+    pub fn len(&self) -> usize {
+        self.txs.len()
+    }
+
+    /// Armed timers.
+    pub fn timer_count(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn get(&self, id: TxId) -> Option<&Tx> {
+        self.txs.get(&id)
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.queue.next()
+    }
+
+    fn alloc_id(&mut self) -> TxId {
+        let id = TxId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    fn insert(&mut self, id: TxId, tx: Tx) {
+        if let Some(k) = &tx.client_key {
+            self.client_keys.insert(k.clone(), id);
+        }
+        if let Some(k) = &tx.server_key {
+            self.server_keys.insert(k.clone(), id);
+        }
+        self.txs.insert(id, tx);
+    }
+
+    /// Arms `t` for `id` at `at` (replacing an armed instance of the same timer).
+    fn arm(&mut self, id: TxId, t: Timer, at: Instant) {
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return;
+        };
+        if let Some(slot) = tx.armed.iter_mut().find(|(k, _)| *k == t) {
+            self.queue.remove(slot.1, id, t);
+            slot.1 = at;
+        } else {
+            tx.armed.push((t, at));
+        }
+        self.queue.insert(at, id, t);
+    }
+
+    fn disarm(&mut self, id: TxId, t: Timer) {
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return;
+        };
+        if let Some(pos) = tx.armed.iter().position(|(k, _)| *k == t) {
+            let (_, at) = tx.armed.swap_remove(pos);
+            self.queue.remove(at, id, t);
+        }
+    }
+
+    fn disarm_all(&mut self, id: TxId) {
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return;
+        };
+        for (t, at) in tx.armed.drain(..) {
+            self.queue.remove(at, id, t);
+        }
+    }
+
+    /// Removes the transaction and everything that points at it.
+    fn terminate(&mut self, id: TxId, out: &mut Outbox) {
+        self.disarm_all(id);
+        if let Some(tx) = self.txs.remove(&id) {
+            if let Some(k) = &tx.client_key {
+                self.client_keys.remove(k);
+            }
+            if let Some(k) = &tx.server_key {
+                self.server_keys.remove(k);
+            }
+            out.events.push_back(TxEvent::Terminated { tx: id });
+        }
+    }
+
+    /// Arms `t` after `d`, or terminates at once when `d` is zero (the reliable-transport
+    /// values of Timers D, I, J, K).
+    fn linger(&mut self, id: TxId, t: Timer, now: Instant, d: Duration, out: &mut Outbox) {
+        if d.is_zero() {
+            self.terminate(id, out);
+        } else {
+            self.arm(id, t, now + d);
+        }
+    }
+
+    /// Sends the transaction's message to its destination.
+    fn transmit(&self, tx: &Tx, bytes: Bytes, out: &mut Outbox) {
+        out.send(Transmit {
+            transport: tx.dest.transport,
+            local: tx.local,
+            to: tx.dest.addr,
+            conn: tx.dest.conn,
+            bytes,
+            close_after: false,
+        });
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbox) {
+        while let Some((_, id, t)) = self.queue.pop_due(now) {
+            if let Some(tx) = self.txs.get_mut(&id) {
+                tx.armed.retain(|(k, _)| *k != t);
+            } else {
+                continue;
+            }
+            match t {
+                Timer::A | Timer::B | Timer::C | Timer::D | Timer::M => {
+                    self.invite_client_timer(id, t, now, out)
+                }
+                Timer::E | Timer::F | Timer::K => self.non_invite_client_timer(id, t, now, out),
+                Timer::G | Timer::H | Timer::I | Timer::L | Timer::Trying => {
+                    self.invite_server_timer(id, t, now, out)
+                }
+                Timer::J => self.terminate(id, out),
+            }
+        }
+    }
+}

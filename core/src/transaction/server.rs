@@ -1,0 +1,262 @@
+//! Server transactions: INVITE (RFC 3261 §17.2.1, RFC 6026 §7.1) and non-INVITE (§17.2.2).
+
+use super::{Kind, Layer, Outbox, ServerKey, State, Timer, Tx, TxEvent, TxId};
+use crate::msg::{builder, Message, Method};
+use crate::time::{Duration, Instant};
+use crate::transport::{Destination, Source};
+use bytes::Bytes;
+use smallvec::SmallVec;
+
+/// What became of a received request.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    /// It created this server transaction: the TU must answer it.
+    New(TxId),
+    /// It matched a transaction and was absorbed (a retransmission, or the ACK of a non-2xx
+    /// final); whatever it called for has been sent.
+    Absorbed,
+    /// An ACK no transaction absorbed (the ACK of a 2xx, §17.2.3 / RFC 6026 §7.1): for the
+    /// TU.
+    Ack(Message),
+}
+
+/// Why the TU's response was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RespondError {
+    /// No such server transaction.
+    Unknown,
+    /// The transaction has sent its final response already.
+    Final,
+    /// A request, or a status outside 100–699.
+    NotAResponse,
+}
+
+/// §17.2.1: the server transaction sends 100 Trying when the TU has not answered an INVITE
+/// within 200 ms.
+const TRYING_DELAY: Duration = Duration::from_millis(200);
+
+impl Layer {
+    /// A request from the transport (§17.2.3 matching).
+    pub fn on_request(
+        &mut self,
+        now: Instant,
+        request: Message,
+        source: &Source,
+        reply_to: Destination,
+        out: &mut Outbox,
+    ) -> Incoming {
+        let is_ack = request.method() == Some(&Method::Ack);
+        let Some(key) = ServerKey::of(&request, None) else {
+            return Incoming::Absorbed;
+        };
+        if let Some(&id) = self.server_keys.get(&key) {
+            if key.is_rfc2543() && !self.to_tag_matches(id, &request, is_ack) {
+                // A different request that happens to share the RFC 2543 key (§17.2.3: the
+                // To tags differ): pass it up without a transaction.
+                return if is_ack {
+                    Incoming::Ack(request)
+                } else {
+                    Incoming::Absorbed
+                };
+            }
+            return self.matched(now, id, request, is_ack, out);
+        }
+        if is_ack {
+            return Incoming::Ack(request);
+        }
+        let id = self.alloc_id();
+        let invite = request.method() == Some(&Method::Invite);
+        let reliable = source.transport.is_reliable();
+        let tx = Tx {
+            kind: if invite {
+                Kind::InviteServer
+            } else {
+                Kind::NonInviteServer
+            },
+            state: if invite {
+                State::Proceeding
+            } else {
+                State::Trying
+            },
+            reliable,
+            dest: reply_to,
+            local: Some(source.local),
+            request,
+            request_bytes: Bytes::new(),
+            last: None,
+            last_status: 0,
+            response_to_tag: None,
+            interval: self.timers.t1,
+            armed: SmallVec::new(),
+            client_key: None,
+            server_key: Some(key),
+            cancel_pending: false,
+            cancelled: false,
+            internal: false,
+        };
+        self.insert(id, tx);
+        if invite {
+            self.arm(id, Timer::Trying, now + TRYING_DELAY);
+        }
+        Incoming::New(id)
+    }
+
+    fn to_tag_matches(&self, id: TxId, request: &Message, is_ack: bool) -> bool {
+        let tx = &self.txs[&id];
+        let theirs = request.to().and_then(|t| t.tag());
+        let ours = if is_ack {
+            tx.response_to_tag.as_deref()
+        } else {
+            tx.request.to().and_then(|t| t.tag())
+        };
+        theirs == ours
+    }
+
+    fn matched(
+        &mut self,
+        now: Instant,
+        id: TxId,
+        request: Message,
+        is_ack: bool,
+        out: &mut Outbox,
+    ) -> Incoming {
+        let tx = &self.txs[&id];
+        let (kind, state) = (tx.kind, tx.state);
+        if is_ack {
+            return match (kind, state) {
+                (Kind::InviteServer, State::Completed) => {
+                    self.disarm(id, Timer::G);
+                    self.disarm(id, Timer::H);
+                    let tx = self.txs.get_mut(&id).expect("live");
+                    tx.state = State::Confirmed;
+                    let i = if tx.reliable {
+                        Duration::ZERO
+                    } else {
+                        self.timers.t4
+                    };
+                    self.linger(id, Timer::I, now, i, out);
+                    Incoming::Absorbed
+                }
+                (Kind::InviteServer, State::Accepted) => Incoming::Ack(request),
+                _ => Incoming::Absorbed,
+            };
+        }
+        // A retransmission: the last response again (§17.2.1, §17.2.2).
+        let resend = match (kind, state) {
+            (Kind::InviteServer, State::Proceeding | State::Completed) => true,
+            (Kind::NonInviteServer, State::Proceeding | State::Completed) => true,
+            _ => false,
+        };
+        if resend {
+            if let Some(last) = tx.last.clone() {
+                out.retransmissions += 1;
+                self.transmit(tx, last, out);
+            }
+        }
+        Incoming::Absorbed
+    }
+
+    /// The TU's response on server transaction `id`.
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        id: TxId,
+        response: &Message,
+        out: &mut Outbox,
+    ) -> Result<(), RespondError> {
+        let code = response
+            .status()
+            .filter(|c| (100..=699).contains(c))
+            .ok_or(RespondError::NotAResponse)?;
+        let tx = self
+            .txs
+            .get_mut(&id)
+            .filter(|t| matches!(t.kind, Kind::InviteServer | Kind::NonInviteServer))
+            .ok_or(RespondError::Unknown)?;
+        match (tx.kind, tx.state) {
+            (Kind::InviteServer, State::Proceeding)
+            | (Kind::NonInviteServer, State::Trying | State::Proceeding) => {}
+            _ => return Err(RespondError::Final),
+        }
+        let bytes = response.to_bytes();
+        tx.last = Some(bytes.clone());
+        tx.last_status = code;
+        let reliable = tx.reliable;
+        let kind = tx.kind;
+        if code >= 200 {
+            tx.response_to_tag = response.to().and_then(|t| t.tag()).map(Into::into);
+        }
+        self.transmit(&self.txs[&id], bytes, out);
+        self.disarm(id, Timer::Trying);
+        let tx = self.txs.get_mut(&id).expect("live");
+        match (kind, code) {
+            (_, 100..=199) => tx.state = State::Proceeding,
+            (Kind::InviteServer, 200..=299) => {
+                tx.state = State::Accepted;
+                self.arm(id, Timer::L, now + self.timers.t1x64());
+            }
+            (Kind::InviteServer, _) => {
+                tx.state = State::Completed;
+                if !reliable {
+                    self.arm(id, Timer::G, now + self.timers.t1);
+                }
+                self.arm(id, Timer::H, now + self.timers.t1x64());
+            }
+            _ => {
+                tx.state = State::Completed;
+                let j = if reliable {
+                    Duration::ZERO
+                } else {
+                    self.timers.t1x64()
+                };
+                self.linger(id, Timer::J, now, j, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// Does `request` match a live server transaction (a retransmission, or an ACK)?
+    pub fn matches_server(&self, request: &Message) -> bool {
+        ServerKey::of(request, None).is_some_and(|k| self.server_keys.contains_key(&k))
+    }
+
+    /// The INVITE server transaction a CANCEL targets (§9.2: the same match as §17.2.3 with
+    /// the method INVITE).
+    pub fn invite_for_cancel(&self, cancel: &Message) -> Option<TxId> {
+        let key = ServerKey::of(cancel, Some("INVITE"))?;
+        self.server_keys.get(&key).copied()
+    }
+
+    pub(super) fn invite_server_timer(
+        &mut self,
+        id: TxId,
+        t: Timer,
+        now: Instant,
+        out: &mut Outbox,
+    ) {
+        let t2 = self.timers.t2;
+        let tx = self.txs.get_mut(&id).expect("live");
+        match (t, tx.state) {
+            (Timer::Trying, State::Proceeding) if tx.last.is_none() => {
+                let trying = builder::response(&tx.request, 100, None).to_bytes();
+                tx.last = Some(trying.clone());
+                tx.last_status = 100;
+                self.transmit(&self.txs[&id], trying, out);
+            }
+            (Timer::G, State::Completed) => {
+                tx.interval = (tx.interval * 2).min(t2);
+                let next = now + tx.interval;
+                let last = tx.last.clone().unwrap_or_default();
+                out.retransmissions += 1;
+                self.transmit(&self.txs[&id], last, out);
+                self.arm(id, Timer::G, next);
+            }
+            (Timer::H, State::Completed) => {
+                out.events.push_back(TxEvent::NoAck { tx: id });
+                self.terminate(id, out);
+            }
+            (Timer::I | Timer::L, _) => self.terminate(id, out),
+            _ => {}
+        }
+    }
+}

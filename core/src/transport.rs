@@ -1,0 +1,116 @@
+//! What the core knows of transports: their names, whether they are reliable, and the
+//! [`Transmit`] it hands the runtime. Sockets and connections themselves live in the runtime.
+
+use bytes::Bytes;
+use core::net::SocketAddr;
+
+/// A SIP transport (RFC 3261 §18).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// UDP: unreliable, one message per datagram; the transaction layer retransmits.
+    Udp,
+    /// TCP: reliable stream framed by Content-Length.
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+}
+
+impl Transport {
+    /// Reliable transports skip retransmissions and zero the wait timers (RFC 3261 §17).
+    pub fn is_reliable(self) -> bool {
+        !matches!(self, Transport::Udp)
+    }
+
+    /// Stream transports deliver bytes through [`crate::Endpoint::handle_stream_bytes`].
+    pub fn is_stream(self) -> bool {
+        self.is_reliable()
+    }
+
+    /// The name in a Via header (`SIP/2.0/UDP`, §20.42).
+    pub fn via_name(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+        }
+    }
+
+    /// The transport a Via names, if the core knows it.
+    pub fn from_via_name(name: &str) -> Option<Self> {
+        [Transport::Udp, Transport::Tcp, Transport::Tls]
+            .into_iter()
+            .find(|t| t.via_name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A stream connection, numbered by the runtime (the core never opens or closes sockets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// Where a message goes: a transport and an address, plus the connection to use for streams
+/// when one is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Destination {
+    /// The transport.
+    pub transport: Transport,
+    /// The remote address.
+    pub addr: SocketAddr,
+    /// For stream transports, the connection to write to; `None` asks the runtime to use (or
+    /// open) a connection to `addr`.
+    pub conn: Option<ConnId>,
+}
+
+impl Destination {
+    /// UDP to `addr`.
+    pub fn udp(addr: SocketAddr) -> Self {
+        Destination {
+            transport: Transport::Udp,
+            addr,
+            conn: None,
+        }
+    }
+
+    /// TCP to `addr`, on any connection the runtime has to it.
+    pub fn tcp(addr: SocketAddr) -> Self {
+        Destination {
+            transport: Transport::Tcp,
+            addr,
+            conn: None,
+        }
+    }
+}
+
+/// Where a received message came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Source {
+    /// The transport.
+    pub transport: Transport,
+    /// The peer's address (the datagram's source, or the connection's remote end).
+    pub remote: SocketAddr,
+    /// The local address it arrived on.
+    pub local: SocketAddr,
+    /// The connection, for stream transports.
+    pub conn: Option<ConnId>,
+}
+
+/// Bytes for the runtime to send: a datagram, or a write on a stream connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Transmit {
+    /// The transport.
+    pub transport: Transport,
+    /// The local address to send from, when it matters (a response leaves from the address
+    /// its request arrived on, RFC 3261 §18.2.2).
+    pub local: Option<SocketAddr>,
+    /// The remote address.
+    pub to: SocketAddr,
+    /// For streams: the connection to write to (`None`: any connection to `to`, opening one
+    /// if needed, §18.2.2).
+    pub conn: Option<ConnId>,
+    /// One whole SIP message (empty only when `close_after` is set and nothing is to be sent).
+    pub bytes: Bytes,
+    /// For streams: close the connection after writing (the stream had an unrecoverable
+    /// framing error, RFC 3261 §18.3).
+    pub close_after: bool,
+}
