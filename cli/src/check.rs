@@ -28,12 +28,20 @@ fn read(file: &str) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Checks every file, writing one line each; fails if any file is invalid or unreadable.
-pub fn run(files: &[String], out: &mut impl Write) -> ExitCode {
+/// Checks every file, writing one line each (with the endpoint's answer when `respond`);
+/// fails if any file is invalid or unreadable.
+pub fn run(files: &[String], respond: bool, out: &mut impl Write) -> ExitCode {
     let mut all_valid = true;
     for file in files {
         let (valid, line) = match read(file) {
-            Ok(bytes) => verdict(&bytes),
+            Ok(bytes) => {
+                let (valid, mut line) = verdict(&bytes);
+                if respond {
+                    line.push_str(" => ");
+                    line.push_str(&crate::respond::respond(&bytes));
+                }
+                (valid, line)
+            }
             Err(e) => (false, format!("invalid: cannot read: {e}")),
         };
         all_valid &= valid;

@@ -110,3 +110,34 @@ fn garbage_never_panics() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `sipxfer check --respond`: the real endpoint's answer to each RFC 4475 message matches the
+/// `uas` column of EXPECTATIONS.tsv (`a|b`: either; `any`: anything; `drop`: nothing sent).
+#[test]
+fn rfc4475_uas_column() {
+    let table = std::fs::read_to_string(rfc4475().join("EXPECTATIONS.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), 49);
+    let files: Vec<PathBuf> = rows.iter().map(|r| rfc4475().join(r[0])).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_sipxfer"))
+        .args(["check", "--respond"])
+        .args(&files)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 49);
+    let mut wrong = vec![];
+    for (line, row) in lines.iter().zip(&rows) {
+        let (_, answer) = line.rsplit_once(" => ").unwrap();
+        let allowed: Vec<&str> = row[3].split('|').collect();
+        if !(allowed.contains(&"any") && answer != "drop" || allowed.contains(&answer)) {
+            wrong.push(format!("{line} (expected {})", row[3]));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -116,7 +116,16 @@ pub(super) fn answer_malformed(
     let mut out = BytesMut::with_capacity(256 + bytes.len().min(2048));
     out.put_slice(format!("SIP/2.0 {code} {}\r\n", reason_phrase(code)).as_bytes());
     let tag = ep.ids.tag();
-    for (name, value) in &s.fields {
+    let rank = |n: &HeaderName| match n {
+        HeaderName::Via => 0,
+        HeaderName::From => 1,
+        HeaderName::To => 2,
+        HeaderName::CallId => 3,
+        _ => 4,
+    };
+    let mut fields = s.fields.clone();
+    fields.sort_by_key(|(n, _)| rank(n));
+    for (name, value) in &fields {
         out.put_slice(name.as_str().as_bytes());
         out.put_slice(b": ");
         out.put_slice(value);

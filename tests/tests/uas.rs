@@ -1,0 +1,165 @@
+//! What the endpoint answers on its own (RFC 3261 §8.2), asserted on the wire: the status
+//! line, the headers each answer must carry, and where it is sent (§18.2.2, RFC 3581).
+
+use bytes::Bytes;
+use sipxfer::{Config, Endpoint, Event, Instant, Transmit, Transport};
+use sipxfer_tests::rfc4475;
+use std::net::SocketAddr;
+
+const LOCAL: &str = "127.0.0.1:5060";
+
+fn answer_from(bytes: &[u8], remote: &str) -> (Endpoint, Option<Transmit>) {
+    let local: SocketAddr = LOCAL.parse().unwrap();
+    let mut ep = Endpoint::new(Config::new(local, [1; 32]), Instant::ZERO);
+    ep.handle_datagram(
+        Instant::ZERO,
+        Transport::Udp,
+        remote.parse().unwrap(),
+        local,
+        Bytes::copy_from_slice(bytes),
+    );
+    let t = ep.poll_transmit();
+    (ep, t)
+}
+
+fn answer(bytes: &[u8]) -> String {
+    let (_, t) = answer_from(bytes, "192.0.2.1:5060");
+    String::from_utf8(t.expect("an answer").bytes.to_vec()).unwrap()
+}
+
+fn has(resp: &str, line: &str) -> bool {
+    resp.split("\r\n").any(|l| l == line)
+}
+
+#[test]
+fn unknown_method_501_with_allow() {
+    let r = answer(&rfc4475("intmeth.dat"));
+    assert!(r.starts_with("SIP/2.0 501 Not Implemented\r\n"), "{r}");
+    assert!(has(&r, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, SUBSCRIBE"), "{r}");
+    // §8.2.6.2: a To tag is added.
+    assert!(r.split("\r\n").any(|l| l.starts_with("To: ") && l.contains(";tag=")), "{r}");
+}
+
+#[test]
+fn known_unsupported_method_405_with_allow() {
+    let r = answer(&rfc4475("cparam01.dat"));
+    assert!(r.starts_with("SIP/2.0 405 Method Not Allowed\r\n"), "{r}");
+    assert!(r.contains("\r\nAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, SUBSCRIBE\r\n"));
+}
+
+#[test]
+fn unknown_require_420_with_unsupported() {
+    let r = answer(&rfc4475("bext01.dat"));
+    assert!(r.starts_with("SIP/2.0 420 Bad Extension\r\n"), "{r}");
+    assert!(has(&r, "Unsupported: nothingSupportsThis, nothingSupportsThisEither"), "{r}");
+}
+
+#[test]
+fn unknown_body_415_with_accept() {
+    let r = answer(&rfc4475("invut.dat"));
+    assert!(r.starts_with("SIP/2.0 415 Unsupported Media Type\r\n"), "{r}");
+    assert!(has(&r, "Accept: application/sdp, message/sipfrag"), "{r}");
+}
+
+#[test]
+fn unsupported_scheme_416_and_accept_excluding_sdp_406() {
+    assert!(answer(&rfc4475("unkscm.dat")).starts_with("SIP/2.0 416 "));
+    assert!(answer(&rfc4475("sdp01.dat")).starts_with("SIP/2.0 406 Not Acceptable\r\n"));
+}
+
+#[test]
+fn options_200_with_capabilities_even_at_max_forwards_0() {
+    let r = answer(&rfc4475("zeromf.dat"));
+    assert!(r.starts_with("SIP/2.0 200 OK\r\n"), "{r}");
+    assert!(has(&r, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, SUBSCRIBE"));
+    assert!(has(&r, "Accept: application/sdp, message/sipfrag"));
+    assert!(r.ends_with("Content-Length: 0\r\n\r\n"));
+}
+
+#[test]
+fn other_version_505() {
+    let r = answer(&rfc4475("badvers.dat"));
+    assert!(r.starts_with("SIP/2.0 505 Version Not Supported\r\n"), "{r}");
+}
+
+#[test]
+fn malformed_request_400_copies_the_fields_and_names_the_fault() {
+    let r = answer(&rfc4475("scalar02.dat"));
+    assert!(r.starts_with("SIP/2.0 400 Bad Request\r\n"), "{r}");
+    // The CSeq that did not parse is copied verbatim, so the client can match the answer.
+    assert!(has(&r, "CSeq: 36893488147419103232 REGISTER"), "{r}");
+    assert!(r.contains("\r\nWarning: 399 127.0.0.1:5060 \"malformed CSeq header at byte "), "{r}");
+    // No From, To or Call-ID at all: still answered with what there is.
+    let r = answer(&rfc4475("insuf.dat"));
+    assert!(r.starts_with("SIP/2.0 400 Bad Request\r\nVia: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf\r\n"), "{r}");
+}
+
+#[test]
+fn responses_and_acks_are_never_answered() {
+    for f in ["bigcode.dat", "scalarlg.dat", "unreason.dat", "bcast.dat"] {
+        let (ep, t) = answer_from(&rfc4475(f), "192.0.2.1:5060");
+        assert!(t.is_none(), "{f}");
+        let s = ep.stats();
+        assert_eq!(s.malformed_dropped + s.stray_responses, 1, "{f}: {s:?}");
+    }
+    let ack = b"ACK sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCSeq: x ACK\r\n\r\n";
+    assert!(answer_from(ack, "192.0.2.1:5060").1.is_none());
+}
+
+#[test]
+fn response_goes_to_received_address_at_sent_by_port_or_rport() {
+    let req = |via: &str| {
+        format!(
+            "OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {via};branch=z9hG4bK77\r\n\
+             From: <sip:b@x>;tag=1\r\nTo: <sip:a@y>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\r\n"
+        )
+    };
+    // §18.2.2: sent-by host is a name → received added, sent to the source IP at the
+    // sent-by port.
+    let (_, t) = answer_from(req("pc.example.com:5070").as_bytes(), "192.0.2.1:40000");
+    let t = t.unwrap();
+    assert_eq!(t.to, "192.0.2.1:5070".parse().unwrap());
+    assert!(String::from_utf8_lossy(&t.bytes).contains("Via: SIP/2.0/UDP pc.example.com:5070;branch=z9hG4bK77;received=192.0.2.1\r\n"));
+    // No port: 5060.
+    let (_, t) = answer_from(req("pc.example.com").as_bytes(), "192.0.2.1:40000");
+    assert_eq!(t.unwrap().to, "192.0.2.1:5060".parse().unwrap());
+    // RFC 3581: rport asks for the source port, filled in.
+    let (_, t) = answer_from(req("pc.example.com:5070;rport").as_bytes(), "192.0.2.1:40000");
+    let t = t.unwrap();
+    assert_eq!(t.to, "192.0.2.1:40000".parse().unwrap());
+    assert!(String::from_utf8_lossy(&t.bytes).contains(";rport=40000"), "{:?}", t.bytes);
+    assert_eq!(t.local, Some(LOCAL.parse().unwrap()));
+}
+
+#[test]
+fn requests_for_the_application_become_events() {
+    let local: SocketAddr = LOCAL.parse().unwrap();
+    let mut ep = Endpoint::new(Config::new(local, [1; 32]), Instant::ZERO);
+    let wire = rfc4475("wsinv.dat");
+    ep.handle_datagram(Instant::ZERO, Transport::Udp, "192.0.2.1:5060".parse().unwrap(), local, Bytes::from(wire));
+    assert!(ep.poll_transmit().is_none());
+    match ep.poll_event() {
+        Some(Event::Request { request, source, .. }) => {
+            assert_eq!(request.cseq().unwrap().seq, 9);
+            assert_eq!(source.remote, "192.0.2.1:5060".parse().unwrap());
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn tcp_framing_error_answers_400_then_closes() {
+    let local: SocketAddr = LOCAL.parse().unwrap();
+    let mut ep = Endpoint::new(Config::new(local, [1; 32]), Instant::ZERO);
+    let conn = sipxfer::ConnId(5);
+    let remote = "192.0.2.1:40001".parse().unwrap();
+    ep.handle_connection_opened(Instant::ZERO, conn, Transport::Tcp, local, remote);
+    ep.handle_stream_bytes(Instant::ZERO, conn, &rfc4475("ncl.dat"));
+    let t = ep.poll_transmit().unwrap();
+    assert!(t.bytes.starts_with(b"SIP/2.0 400 Bad Request\r\n"));
+    assert_eq!((t.conn, t.to, t.close_after), (Some(conn), remote, false));
+    let close = ep.poll_transmit().unwrap();
+    assert!(close.close_after && close.bytes.is_empty() && close.conn == Some(conn));
+    assert_eq!(ep.stats().connections, 0);
+    assert_eq!(ep.stats().stream_errors, 1);
+}
