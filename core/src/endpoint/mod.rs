@@ -387,13 +387,21 @@ impl Endpoint {
     /// The next message to send. Drain until `None` after every input and command.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.transmits.pop_front()
+        let t = self.out.transmits.pop_front();
+        if t.is_none() {
+            shrink(&mut self.out.transmits);
+        }
+        t
     }
 
     /// The next event for the application. Drain until `None` after every input and command.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        if e.is_none() {
+            shrink(&mut self.events);
+        }
+        e
     }
 
     /// When [`Endpoint::handle_timeout`] must be called next (`None`: no timer is armed).
@@ -578,6 +586,15 @@ impl Endpoint {
             };
             self.events.push_back(event);
         }
+        shrink(&mut self.out.events);
+    }
+}
+
+/// A drained queue that grew during a burst gives its memory back, so that an endpoint at
+/// rest holds what it held before the burst.
+fn shrink<T>(q: &mut VecDeque<T>) {
+    if q.capacity() > 32 {
+        q.shrink_to(8);
     }
 }
 
