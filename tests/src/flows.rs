@@ -7,7 +7,13 @@ use sipxfer::Limits;
 use std::net::SocketAddr;
 
 /// A request from `from` to `to` (no Via: the endpoint adds it), CSeq `cseq`.
-pub fn request(method: Method<sipxfer::SipStr>, from: SocketAddr, to: SocketAddr, call_id: &str, cseq: u32) -> Message {
+pub fn request(
+    method: Method<sipxfer::SipStr>,
+    from: SocketAddr,
+    to: SocketAddr,
+    call_id: &str,
+    cseq: u32,
+) -> Message {
     let target = Uri::parse(&format!("sip:peer@{to}")).expect("uri");
     let me = Uri::parse(&format!("sip:me@{from}")).expect("uri");
     RequestBuilder::new(method, target.clone())

@@ -384,7 +384,11 @@ impl Sim {
                 if self.nodes[i].sink {
                     continue;
                 }
-                if self.nodes[i].ep.poll_timeout().is_some_and(|t| t <= self.now) {
+                if self.nodes[i]
+                    .ep
+                    .poll_timeout()
+                    .is_some_and(|t| t <= self.now)
+                {
                     let now = self.now;
                     self.nodes[i].ep.handle_timeout(now);
                 }

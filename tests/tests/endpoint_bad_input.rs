@@ -120,7 +120,13 @@ fn hundred_thousand_bad_datagrams() {
         let valid = Message::parse(Bytes::copy_from_slice(input), &Limits::default())
             .is_ok_and(|m| m.is_request());
         parsed += valid as usize;
-        ep.handle_datagram(now, Transport::Udp, remote, local, Bytes::copy_from_slice(input));
+        ep.handle_datagram(
+            now,
+            Transport::Udp,
+            remote,
+            local,
+            Bytes::copy_from_slice(input),
+        );
         ep.handle_timeout(now.max(ep.now()));
         while let Some(e) = ep.poll_event() {
             // The application refuses whatever reaches it.
@@ -130,13 +136,25 @@ fn hundred_thousand_bad_datagrams() {
             }
         }
         while let Some(t) = ep.poll_transmit() {
-            let code: u16 = std::str::from_utf8(&t.bytes[8..11]).unwrap().parse().unwrap();
-            assert!(t.bytes.starts_with(b"SIP/2.0 "), "the endpoint only answers");
+            let code: u16 = std::str::from_utf8(&t.bytes[8..11])
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(
+                t.bytes.starts_with(b"SIP/2.0 "),
+                "the endpoint only answers"
+            );
             if !valid {
                 answered += 1;
-                assert!((400..600).contains(&code), "input {i}: {code} to a malformed datagram");
+                assert!(
+                    (400..600).contains(&code),
+                    "input {i}: {code} to a malformed datagram"
+                );
             } else {
-                assert!(code == 100 || code == 200 || code >= 400, "input {i}: {code}");
+                assert!(
+                    code == 100 || code == 200 || code >= 400,
+                    "input {i}: {code}"
+                );
             }
         }
     }
@@ -146,10 +164,17 @@ fn hundred_thousand_bad_datagrams() {
     while ep.poll_transmit().is_some() {}
     while ep.poll_event().is_some() {}
     let s = ep.stats();
-    assert_eq!((s.transactions, s.timers, s.connections), (0, 0, 0), "{s:?}");
+    assert_eq!(
+        (s.transactions, s.timers, s.connections),
+        (0, 0, 0),
+        "{s:?}"
+    );
     assert_eq!(s.messages_in as usize, DATAGRAMS);
     assert!(s.parse_errors as usize >= DATAGRAMS / 3, "{s:?}");
-    assert!(answered > 1000 && parsed > 1000, "answered {answered}, parsed {parsed}");
+    assert!(
+        answered > 1000 && parsed > 1000,
+        "answered {answered}, parsed {parsed}"
+    );
     let live = LIVE.load(Ordering::Relaxed);
     assert!(
         live - baseline < 1024,

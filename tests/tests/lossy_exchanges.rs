@@ -33,14 +33,16 @@ fn run_seed(seed: u64, tally: &mut Tally) {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
 
     let app = |ep: &mut sipxfer::Endpoint,
-                   node: usize,
-                   now: Instant,
-                   e: Event,
-                   outcome: &mut BTreeMap<TxId, Vec<(u16, Instant)>>,
-                   seen: &mut BTreeMap<String, usize>| {
+               node: usize,
+               now: Instant,
+               e: Event,
+               outcome: &mut BTreeMap<TxId, Vec<(u16, Instant)>>,
+               seen: &mut BTreeMap<String, usize>| {
         match e {
             Event::Request { tx, request, .. } if node == b => {
-                *seen.entry(request.call_id().unwrap().to_string()).or_default() += 1;
+                *seen
+                    .entry(request.call_id().unwrap().to_string())
+                    .or_default() += 1;
                 let code = if request.method() == Some(&Method::Invite) {
                     486
                 } else {
@@ -62,7 +64,9 @@ fn run_seed(seed: u64, tally: &mut Tally) {
 
     for j in 0..PER_SEED {
         let at = Instant::from_millis(j as u64 * 7);
-        sim.run(at, |ep, n, now, e| app(ep, n, now, e, &mut outcome, &mut seen));
+        sim.run(at, |ep, n, now, e| {
+            app(ep, n, now, e, &mut outcome, &mut seen)
+        });
         let (method, expect) = match j % 3 {
             0 => (Method::Options, 200),
             1 => (Method::Bye, 200),
@@ -71,7 +75,11 @@ fn run_seed(seed: u64, tally: &mut Tally) {
         let call_id = format!("s{seed}-{j}");
         let tx = sim
             .ep(a)
-            .send_request(at, Destination::udp(ba), request(method, aa, ba, &call_id, 1))
+            .send_request(
+                at,
+                Destination::udp(ba),
+                request(method, aa, ba, &call_id, 1),
+            )
             .unwrap();
         sent.insert(tx, (call_id, expect, at));
     }
@@ -82,11 +90,18 @@ fn run_seed(seed: u64, tally: &mut Tally) {
         assert_eq!(o.len(), 1, "seed {seed} {call_id}: one outcome, got {o:?}");
         let (code, at) = o[0];
         let saw = seen.get(call_id).copied().unwrap_or(0);
-        assert!(saw <= 1, "seed {seed} {call_id}: server saw the request {saw} times");
+        assert!(
+            saw <= 1,
+            "seed {seed} {call_id}: server saw the request {saw} times"
+        );
         tally.server_saw += saw;
         if code == 408 {
             // Timer B / F: exactly 64·T1 after the request left.
-            assert_eq!(at, *start + sipxfer::Duration::from_secs(32), "seed {seed} {call_id}");
+            assert_eq!(
+                at,
+                *start + sipxfer::Duration::from_secs(32),
+                "seed {seed} {call_id}"
+            );
             tally.timed_out += 1;
         } else {
             assert_eq!(code, *expect, "seed {seed} {call_id}");
@@ -99,7 +114,11 @@ fn run_seed(seed: u64, tally: &mut Tally) {
     }
     for n in [a, b] {
         let s = sim.ep(n).stats();
-        assert_eq!((s.transactions, s.timers), (0, 0), "seed {seed} node {n}: {s:?}");
+        assert_eq!(
+            (s.transactions, s.timers),
+            (0, 0),
+            "seed {seed} node {n}: {s:?}"
+        );
         assert_eq!(sim.ep(n).poll_timeout(), None);
     }
 }
@@ -113,7 +132,11 @@ fn ten_thousand_exchanges_under_30_percent_loss() {
     let total = (SEEDS as usize) * PER_SEED;
     assert_eq!(tally.completed + tally.timed_out, total);
     // With 11 (non-INVITE) or 7 (INVITE) tries at 30 % loss almost all complete.
-    assert!(tally.completed > total * 97 / 100, "completed {} of {total}", tally.completed);
+    assert!(
+        tally.completed > total * 97 / 100,
+        "completed {} of {total}",
+        tally.completed
+    );
     eprintln!(
         "{total} exchanges: {} completed, {} timed out, server saw {}",
         tally.completed, tally.timed_out, tally.server_saw

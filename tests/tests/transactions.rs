@@ -104,7 +104,13 @@ impl Client {
         sim.ep(a)
             .send_request(Instant::ZERO, dest(t, ba), request(method, aa, ba, "c1", 1))
             .unwrap();
-        let mut c = Client { sim, a, b, t, events: vec![] };
+        let mut c = Client {
+            sim,
+            a,
+            b,
+            t,
+            events: vec![],
+        };
         c.run(0.0);
         c
     }
@@ -144,13 +150,23 @@ fn invite_client_non_2xx_acks_and_timer_d() {
         c.inject(0.2, 100);
         c.inject(1.0, 486);
         let events: Vec<&Event> = c.events.iter().map(|(_, e)| e).collect();
-        assert!(matches!(&events[..], [Event::Response { response: r1, .. }, Event::Response { response: r2, .. }]
-            if r1.status() == Some(100) && r2.status() == Some(486)));
+        assert!(
+            matches!(&events[..], [Event::Response { response: r1, .. }, Event::Response { response: r2, .. }]
+            if r1.status() == Some(100) && r2.status() == Some(486))
+        );
         // §17.1.1.3: the ACK carries the INVITE's branch and the response's To tag.
-        let acks: Vec<&Logged> = c.sim.sent_by(c.a).into_iter().filter(|l| l.first_line().starts_with("ACK")).collect();
+        let acks: Vec<&Logged> = c
+            .sim
+            .sent_by(c.a)
+            .into_iter()
+            .filter(|l| l.first_line().starts_with("ACK"))
+            .collect();
         assert_eq!(acks.len(), 1);
         let (ack, inv) = (parse(&acks[0].bytes), parse(&c.request_bytes()));
-        assert_eq!(ack.top_via().unwrap().branch(), inv.top_via().unwrap().branch());
+        assert_eq!(
+            ack.top_via().unwrap().branch(),
+            inv.top_via().unwrap().branch()
+        );
         assert_eq!(ack.to().unwrap().tag(), Some("btag"));
         assert_eq!(ack.cseq().unwrap().seq, inv.cseq().unwrap().seq);
         assert_eq!(ack.request_uri(), inv.request_uri());
@@ -160,7 +176,10 @@ fn invite_client_non_2xx_acks_and_timer_d() {
             assert_eq!(c.events.len(), 2);
             assert_eq!(times(&c.sim, c.a, "ACK"), [1.0, 2.0]);
         }
-        assert_eq!(c.sim.ep(c.a).poll_timeout(), if d > 0.0 { Some(secs(1.0 + d)) } else { None });
+        assert_eq!(
+            c.sim.ep(c.a).poll_timeout(),
+            if d > 0.0 { Some(secs(1.0 + d)) } else { None }
+        );
         // No INVITE retransmission after the 100 (Timer A stops in Proceeding).
         if t == Transport::Udp {
             assert_eq!(times(&c.sim, c.a, "INVITE"), [0.0]);
@@ -200,7 +219,10 @@ fn non_invite_client_proceeding_retransmits_every_t2_then_timer_k() {
         if t == Transport::Udp {
             assert_eq!(times(&c.sim, c.a, "BYE"), [0.0, 0.5, 4.5, 8.5]);
         }
-        assert_eq!(c.sim.ep(c.a).poll_timeout(), if k > 0.0 { Some(secs(10.0 + k)) } else { None });
+        assert_eq!(
+            c.sim.ep(c.a).poll_timeout(),
+            if k > 0.0 { Some(secs(10.0 + k)) } else { None }
+        );
         c.run_to_end();
         assert_empty(c.sim.ep(c.a));
     }
@@ -212,9 +234,14 @@ fn invite_client_timer_c_cancels_after_180s_in_proceeding() {
     c.inject(1.0, 180);
     c.run_to_end();
     let events: Vec<(Instant, Event)> = c.events.drain(1..).collect();
-    assert_eq!(times(&c.sim, c.a, "CANCEL"), [181.0, 181.5, 182.5, 184.5, 188.5, 192.5, 196.5, 200.5, 204.5, 208.5, 212.5]);
-    assert!(matches!(events[..], [(t1, Event::InviteCancelled { .. }), .., (t2, Event::Timeout { .. })]
-        if t1 == secs(181.0) && t2 == secs(213.0)));
+    assert_eq!(
+        times(&c.sim, c.a, "CANCEL"),
+        [181.0, 181.5, 182.5, 184.5, 188.5, 192.5, 196.5, 200.5, 204.5, 208.5, 212.5]
+    );
+    assert!(
+        matches!(events[..], [(t1, Event::InviteCancelled { .. }), .., (t2, Event::Timeout { .. })]
+        if t1 == secs(181.0) && t2 == secs(213.0))
+    );
     assert_empty(c.sim.ep(c.a));
 }
 
@@ -240,9 +267,17 @@ impl Server {
             .unwrap();
         let req = sim.ep(a).poll_transmit().unwrap().bytes;
         if t != Transport::Udp {
-            sim.ep(b).handle_connection_opened(Instant::ZERO, sipxfer::ConnId(99), t, ba, aa);
+            sim.ep(b)
+                .handle_connection_opened(Instant::ZERO, sipxfer::ConnId(99), t, ba, aa);
         }
-        let mut s = Server { sim, a, b, t, req, tx: None };
+        let mut s = Server {
+            sim,
+            a,
+            b,
+            t,
+            req,
+            tx: None,
+        };
         s.deliver(0.0, None);
         s
     }
@@ -279,11 +314,20 @@ impl Server {
     }
 
     fn ack(&self) -> bytes::Bytes {
-        let last_final = self.sim.sent_by(self.b).into_iter().rev().find(|l| !l.first_line().contains(" 100 ")).unwrap();
+        let last_final = self
+            .sim
+            .sent_by(self.b)
+            .into_iter()
+            .rev()
+            .find(|l| !l.first_line().contains(" 100 "))
+            .unwrap();
         let inv = parse(&self.req);
         let resp = parse(&last_final.bytes);
         let mut ack = inv.clone();
-        ack.start = sipxfer::msg::StartLine::Request { method: Method::Ack, uri: inv.request_uri().unwrap().clone() };
+        ack.start = sipxfer::msg::StartLine::Request {
+            method: Method::Ack,
+            uri: inv.request_uri().unwrap().clone(),
+        };
         for h in &mut ack.headers {
             match h {
                 sipxfer::msg::Header::CSeq(c) => c.method = Method::Ack,
@@ -333,8 +377,18 @@ fn invite_server_ack_confirms_and_timer_i() {
         let ack = s.ack();
         s.deliver(2.0, Some(ack.clone()));
         let finals = times(&s.sim, s.b, "SIP/2.0 603");
-        assert_eq!(finals, if t == Transport::Udp { vec![0.1, 0.3, 0.6, 1.6] } else { vec![0.1, 0.3] });
-        assert_eq!(s.sim.ep(s.b).poll_timeout(), if i > 0.0 { Some(secs(2.0 + i)) } else { None });
+        assert_eq!(
+            finals,
+            if t == Transport::Udp {
+                vec![0.1, 0.3, 0.6, 1.6]
+            } else {
+                vec![0.1, 0.3]
+            }
+        );
+        assert_eq!(
+            s.sim.ep(s.b).poll_timeout(),
+            if i > 0.0 { Some(secs(2.0 + i)) } else { None }
+        );
         // ACK retransmissions are absorbed in Confirmed, not passed up.
         if t == Transport::Udp {
             let mut n = 0;
@@ -343,7 +397,10 @@ fn invite_server_ack_confirms_and_timer_i() {
             assert_eq!(n, 0);
         }
         s.sim.run_to_end(|_, _, _, _| {});
-        assert_eq!(times(&s.sim, s.b, "SIP/2.0 603").len(), if t == Transport::Udp { 4 } else { 2 });
+        assert_eq!(
+            times(&s.sim, s.b, "SIP/2.0 603").len(),
+            if t == Transport::Udp { 4 } else { 2 }
+        );
         assert_empty(s.sim.ep(s.b));
     }
 }
@@ -420,7 +477,11 @@ fn cancel_after_provisional_gets_200_and_487_and_the_487_is_acked() {
     // CANCEL asked for at once: held back until the 100 Trying (RFC 3261 §9.1).
     let tx = sim
         .ep(a)
-        .send_request(Instant::ZERO, Destination::udp(ba), request(Method::Invite, aa, ba, "c1", 1))
+        .send_request(
+            Instant::ZERO,
+            Destination::udp(ba),
+            request(Method::Invite, aa, ba, "c1", 1),
+        )
         .unwrap();
     sim.ep(a).cancel(Instant::ZERO, tx).unwrap();
     let mut events = vec![];
@@ -438,12 +499,21 @@ fn cancel_after_provisional_gets_200_and_487_and_the_487_is_acked() {
         ("10.0.0.2:5060", "SIP/2.0 487 Request Terminated"),
         ("10.0.0.1:5060", "ACK sip:peer@10.0.0.2:5060 SIP/2.0"),
     ];
-    let got: Vec<(&str, &str)> = lines.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let got: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     assert_eq!(got, want);
-    assert!(events.iter().any(|(i, e)| *i == b && matches!(e, Event::Cancelled { .. })));
-    assert!(events.iter().any(|(i, e)| *i == a && matches!(e, Event::Response { response, .. } if response.status() == Some(487))));
+    assert!(events
+        .iter()
+        .any(|(i, e)| *i == b && matches!(e, Event::Cancelled { .. })));
+    assert!(events.iter().any(|(i, e)| *i == a
+        && matches!(e, Event::Response { response, .. } if response.status() == Some(487))));
     // The 200 to the CANCEL and the 487 carry the same To tag.
-    let tags: Vec<String> = sim.log[3..5].iter().map(|l| parse(&l.bytes).to().unwrap().tag().unwrap().to_string()).collect();
+    let tags: Vec<String> = sim.log[3..5]
+        .iter()
+        .map(|l| parse(&l.bytes).to().unwrap().tag().unwrap().to_string())
+        .collect();
     assert_eq!(tags[0], tags[1]);
     assert_empty(sim.ep(a));
     assert_empty(sim.ep(b));
@@ -455,7 +525,13 @@ fn cancel_for_nothing_gets_481() {
     let mut sim = Sim::new(5);
     let b = sim.add_endpoint("10.0.0.2:5060");
     let raw = b"CANCEL sip:b@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKnothing\r\nFrom: <sip:a@10.0.0.1>;tag=1\r\nTo: <sip:b@10.0.0.2>\r\nCall-ID: x\r\nCSeq: 1 CANCEL\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
-    sim.ep(b).handle_datagram(Instant::ZERO, Transport::Udp, "10.0.0.1:5060".parse().unwrap(), "10.0.0.2:5060".parse().unwrap(), bytes::Bytes::from_static(raw));
+    sim.ep(b).handle_datagram(
+        Instant::ZERO,
+        Transport::Udp,
+        "10.0.0.1:5060".parse().unwrap(),
+        "10.0.0.2:5060".parse().unwrap(),
+        bytes::Bytes::from_static(raw),
+    );
     let t = sim.ep(b).poll_transmit().unwrap();
     assert!(t.bytes.starts_with(b"SIP/2.0 481 "));
 }
@@ -469,8 +545,18 @@ fn same_seed_same_transmit_log() {
         let b = sim.add_endpoint("10.0.0.2:5060");
         let (aa, ba) = (sim.nodes[a].addr, sim.nodes[b].addr);
         for i in 0..20 {
-            let m = if i % 2 == 0 { Method::Options } else { Method::Invite };
-            sim.ep(a).send_request(Instant::ZERO, Destination::udp(ba), request(m, aa, ba, &format!("c{i}"), 1)).unwrap();
+            let m = if i % 2 == 0 {
+                Method::Options
+            } else {
+                Method::Invite
+            };
+            sim.ep(a)
+                .send_request(
+                    Instant::ZERO,
+                    Destination::udp(ba),
+                    request(m, aa, ba, &format!("c{i}"), 1),
+                )
+                .unwrap();
         }
         sim.run_to_end(|ep, _, now, e| {
             if let Event::Request { tx, .. } = e {
@@ -485,4 +571,3 @@ fn same_seed_same_transmit_log() {
     assert_eq!(x, y);
     assert_ne!(x, z);
 }
-

@@ -35,29 +35,50 @@ fn has(resp: &str, line: &str) -> bool {
 fn unknown_method_501_with_allow() {
     let r = answer(&rfc4475("intmeth.dat"));
     assert!(r.starts_with("SIP/2.0 501 Not Implemented\r\n"), "{r}");
-    assert!(has(&r, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, SUBSCRIBE"), "{r}");
+    assert!(
+        has(
+            &r,
+            "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, SUBSCRIBE"
+        ),
+        "{r}"
+    );
     // §8.2.6.2: a To tag is added.
-    assert!(r.split("\r\n").any(|l| l.starts_with("To: ") && l.contains(";tag=")), "{r}");
+    assert!(
+        r.split("\r\n")
+            .any(|l| l.starts_with("To: ") && l.contains(";tag=")),
+        "{r}"
+    );
 }
 
 #[test]
 fn known_unsupported_method_405_with_allow() {
     let r = answer(&rfc4475("cparam01.dat"));
     assert!(r.starts_with("SIP/2.0 405 Method Not Allowed\r\n"), "{r}");
-    assert!(r.contains("\r\nAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, SUBSCRIBE\r\n"));
+    assert!(
+        r.contains("\r\nAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, SUBSCRIBE\r\n")
+    );
 }
 
 #[test]
 fn unknown_require_420_with_unsupported() {
     let r = answer(&rfc4475("bext01.dat"));
     assert!(r.starts_with("SIP/2.0 420 Bad Extension\r\n"), "{r}");
-    assert!(has(&r, "Unsupported: nothingSupportsThis, nothingSupportsThisEither"), "{r}");
+    assert!(
+        has(
+            &r,
+            "Unsupported: nothingSupportsThis, nothingSupportsThisEither"
+        ),
+        "{r}"
+    );
 }
 
 #[test]
 fn unknown_body_415_with_accept() {
     let r = answer(&rfc4475("invut.dat"));
-    assert!(r.starts_with("SIP/2.0 415 Unsupported Media Type\r\n"), "{r}");
+    assert!(
+        r.starts_with("SIP/2.0 415 Unsupported Media Type\r\n"),
+        "{r}"
+    );
     assert!(has(&r, "Accept: application/sdp, message/sipfrag"), "{r}");
 }
 
@@ -71,7 +92,10 @@ fn unsupported_scheme_416_and_accept_excluding_sdp_406() {
 fn options_200_with_capabilities_even_at_max_forwards_0() {
     let r = answer(&rfc4475("zeromf.dat"));
     assert!(r.starts_with("SIP/2.0 200 OK\r\n"), "{r}");
-    assert!(has(&r, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, SUBSCRIBE"));
+    assert!(has(
+        &r,
+        "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, SUBSCRIBE"
+    ));
     assert!(has(&r, "Accept: application/sdp, message/sipfrag"));
     assert!(r.ends_with("Content-Length: 0\r\n\r\n"));
 }
@@ -79,7 +103,10 @@ fn options_200_with_capabilities_even_at_max_forwards_0() {
 #[test]
 fn other_version_505() {
     let r = answer(&rfc4475("badvers.dat"));
-    assert!(r.starts_with("SIP/2.0 505 Version Not Supported\r\n"), "{r}");
+    assert!(
+        r.starts_with("SIP/2.0 505 Version Not Supported\r\n"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -88,10 +115,18 @@ fn malformed_request_400_copies_the_fields_and_names_the_fault() {
     assert!(r.starts_with("SIP/2.0 400 Bad Request\r\n"), "{r}");
     // The CSeq that did not parse is copied verbatim, so the client can match the answer.
     assert!(has(&r, "CSeq: 36893488147419103232 REGISTER"), "{r}");
-    assert!(r.contains("\r\nWarning: 399 127.0.0.1:5060 \"malformed CSeq header at byte "), "{r}");
+    assert!(
+        r.contains("\r\nWarning: 399 127.0.0.1:5060 \"malformed CSeq header at byte "),
+        "{r}"
+    );
     // No From, To or Call-ID at all: still answered with what there is.
     let r = answer(&rfc4475("insuf.dat"));
-    assert!(r.starts_with("SIP/2.0 400 Bad Request\r\nVia: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf\r\n"), "{r}");
+    assert!(
+        r.starts_with(
+            "SIP/2.0 400 Bad Request\r\nVia: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf\r\n"
+        ),
+        "{r}"
+    );
 }
 
 #[test]
@@ -119,15 +154,23 @@ fn response_goes_to_received_address_at_sent_by_port_or_rport() {
     let (_, t) = answer_from(req("pc.example.com:5070").as_bytes(), "192.0.2.1:40000");
     let t = t.unwrap();
     assert_eq!(t.to, "192.0.2.1:5070".parse().unwrap());
-    assert!(String::from_utf8_lossy(&t.bytes).contains("Via: SIP/2.0/UDP pc.example.com:5070;branch=z9hG4bK77;received=192.0.2.1\r\n"));
+    assert!(String::from_utf8_lossy(&t.bytes)
+        .contains("Via: SIP/2.0/UDP pc.example.com:5070;branch=z9hG4bK77;received=192.0.2.1\r\n"));
     // No port: 5060.
     let (_, t) = answer_from(req("pc.example.com").as_bytes(), "192.0.2.1:40000");
     assert_eq!(t.unwrap().to, "192.0.2.1:5060".parse().unwrap());
     // RFC 3581: rport asks for the source port, filled in.
-    let (_, t) = answer_from(req("pc.example.com:5070;rport").as_bytes(), "192.0.2.1:40000");
+    let (_, t) = answer_from(
+        req("pc.example.com:5070;rport").as_bytes(),
+        "192.0.2.1:40000",
+    );
     let t = t.unwrap();
     assert_eq!(t.to, "192.0.2.1:40000".parse().unwrap());
-    assert!(String::from_utf8_lossy(&t.bytes).contains(";rport=40000"), "{:?}", t.bytes);
+    assert!(
+        String::from_utf8_lossy(&t.bytes).contains(";rport=40000"),
+        "{:?}",
+        t.bytes
+    );
     assert_eq!(t.local, Some(LOCAL.parse().unwrap()));
 }
 
@@ -136,10 +179,18 @@ fn requests_for_the_application_become_events() {
     let local: SocketAddr = LOCAL.parse().unwrap();
     let mut ep = Endpoint::new(Config::new(local, [1; 32]), Instant::ZERO);
     let wire = rfc4475("wsinv.dat");
-    ep.handle_datagram(Instant::ZERO, Transport::Udp, "192.0.2.1:5060".parse().unwrap(), local, Bytes::from(wire));
+    ep.handle_datagram(
+        Instant::ZERO,
+        Transport::Udp,
+        "192.0.2.1:5060".parse().unwrap(),
+        local,
+        Bytes::from(wire),
+    );
     assert!(ep.poll_transmit().is_none());
     match ep.poll_event() {
-        Some(Event::Request { request, source, .. }) => {
+        Some(Event::Request {
+            request, source, ..
+        }) => {
             assert_eq!(request.cseq().unwrap().seq, 9);
             assert_eq!(source.remote, "192.0.2.1:5060".parse().unwrap());
         }

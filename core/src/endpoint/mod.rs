@@ -250,10 +250,7 @@ impl Endpoint {
             local: c.local,
             conn: Some(conn),
         };
-        loop {
-            let Some(c) = self.conns.get_mut(&conn) else {
-                break;
-            };
+        while let Some(c) = self.conns.get_mut(&conn) {
             match c.decoder.next_message() {
                 Ok(Some(msg)) => self.receive(source, msg),
                 Ok(None) => break,
@@ -320,7 +317,12 @@ impl Endpoint {
 
     /// Sends the ACK for a 2xx to an INVITE (RFC 3261 §13.2.2.4): not a transaction; the
     /// endpoint adds a Via with a new branch.
-    pub fn send_ack(&mut self, now: Instant, dest: Destination, mut ack: Message) -> Result<(), Error> {
+    pub fn send_ack(
+        &mut self,
+        now: Instant,
+        dest: Destination,
+        mut ack: Message,
+    ) -> Result<(), Error> {
         self.tick(now);
         if ack.method() != Some(&Method::Ack) {
             return Err(Error::InvalidMessage("not an ACK"));
@@ -419,10 +421,13 @@ impl Endpoint {
     /// Adds our top Via with a fresh branch.
     fn push_via(&mut self, m: &mut Message, transport: Transport) {
         let branch = self.ids.branch();
-        let via = crate::msg::builder::RequestBuilder::new(Method::Options, crate::msg::Uri::Other {
-            scheme: "sip".into(),
-            opaque: "".into(),
-        })
+        let via = crate::msg::builder::RequestBuilder::new(
+            Method::Options,
+            crate::msg::Uri::Other {
+                scheme: "sip".into(),
+                opaque: "".into(),
+            },
+        )
         .via(
             transport.via_name(),
             &self.config.local_addr.ip().to_string(),
@@ -503,7 +508,10 @@ impl Endpoint {
             .on_request(self.now, request, &source, reply_to, &mut self.out)
         {
             Incoming::Absorbed => {}
-            Incoming::Ack(request) => self.events.push_back(Event::Ack { request, source }),
+            Incoming::Ack(request) => self.events.push_back(Event::Ack {
+                request: *request,
+                source,
+            }),
             Incoming::New(tx) => self.new_request(tx, source),
         }
     }
@@ -575,7 +583,10 @@ impl Endpoint {
     fn flush(&mut self) {
         while let Some(e) = self.out.events.pop_front() {
             let event = match e {
-                TxEvent::Response { tx, response } => Event::Response { tx, response },
+                TxEvent::Response { tx, response } => Event::Response {
+                    tx,
+                    response: *response,
+                },
                 TxEvent::Timeout { tx } => Event::Timeout { tx },
                 TxEvent::NoAck { tx } => Event::NoAck { tx },
                 TxEvent::ProceedingTimeout { tx } => Event::InviteCancelled { tx },
@@ -601,8 +612,7 @@ fn shrink<T>(q: &mut VecDeque<T>) {
 /// RFC 3261 §18.2.1 and RFC 3581 §4: the server transport adds `received` when the sent-by
 /// host is not the source address, and fills in an empty `rport`.
 fn stamp_via(m: &mut Message, source: &Source) {
-    let Some(Header::Via(vias)) = m.headers.iter_mut().find(|h| matches!(h, Header::Via(_)))
-    else {
+    let Some(Header::Via(vias)) = m.headers.iter_mut().find(|h| matches!(h, Header::Via(_))) else {
         return;
     };
     let Some(via) = vias.first_mut() else {
@@ -621,7 +631,8 @@ fn stamp_via(m: &mut Message, source: &Source) {
     }
     if rport_asked {
         via.params.remove("rport");
-        via.params.push("rport", Some(&source.remote.port().to_string()));
+        via.params
+            .push("rport", Some(&source.remote.port().to_string()));
     }
 }
 

@@ -59,7 +59,10 @@ pub(super) fn check(config: &Config, req: &Message) -> Option<(u16, Vec<Header<S
         match req.content_type() {
             None => return Some((400, Vec::new())),
             Some(ct) if !config.accept.iter().any(|a| ct.is(&a.ty, &a.subtype)) => {
-                return Some((415, vec![Header::Accept(config.accept.iter().cloned().collect())]));
+                return Some((
+                    415,
+                    vec![Header::Accept(config.accept.iter().cloned().collect())],
+                ));
             }
             Some(_) => {}
         }
@@ -87,7 +90,9 @@ pub(super) fn capabilities(config: &Config) -> Vec<Header<SipStr>> {
         Header::Accept(config.accept.iter().cloned().collect()),
     ];
     if !config.supported.is_empty() {
-        h.push(Header::Supported(config.supported.iter().cloned().collect()));
+        h.push(Header::Supported(
+            config.supported.iter().cloned().collect(),
+        ));
     }
     h
 }
@@ -148,7 +153,10 @@ pub(super) fn answer_malformed(
         )
         .as_bytes(),
     );
-    let via = s.top_via.as_ref().map(|v| v.convert(&mut crate::text::Share(&bytes::Bytes::new())));
+    let via = s
+        .top_via
+        .as_ref()
+        .map(|v| v.convert(&mut crate::text::Share(&bytes::Bytes::new())));
     let dest = reply_destination(source, via.as_ref());
     Some(Transmit {
         transport: dest.transport,

@@ -40,7 +40,10 @@ pub struct Salvaged<'a> {
 pub fn salvage_request<'a>(input: &'a [u8], limits: &Limits) -> Option<Salvaged<'a>> {
     let input = &input[..input.len().min(limits.max_message_size)];
     let mut lines = Lines { input, pos: 0 };
-    while input.get(lines.pos).is_some_and(|&c| c == b'\r' || c == b'\n') {
+    while input
+        .get(lines.pos)
+        .is_some_and(|&c| c == b'\r' || c == b'\n')
+    {
         lines.pos += 1;
     }
     let first = lines.next()?;
@@ -54,7 +57,7 @@ pub fn salvage_request<'a>(input: &'a [u8], limits: &Limits) -> Option<Salvaged<
     if !method.iter().all(|&c| super::chars::is_token(c)) {
         return None;
     }
-    let version = parts.last()?;
+    let version = parts.next_back()?;
     let version_2_0 = version.eq_ignore_ascii_case(b"SIP/2.0");
 
     let mut fields = SmallVec::new();
@@ -69,7 +72,11 @@ pub fn salvage_request<'a>(input: &'a [u8], limits: &Limits) -> Option<Salvaged<
         let name = HeaderName::from_bytes(super::frame::trim_lws(&line[..colon]));
         if matches!(
             name,
-            HeaderName::Via | HeaderName::From | HeaderName::To | HeaderName::CallId | HeaderName::CSeq
+            HeaderName::Via
+                | HeaderName::From
+                | HeaderName::To
+                | HeaderName::CallId
+                | HeaderName::CSeq
         ) && fields.len() < 32
         {
             fields.push((name, super::frame::trim_lws(&line[colon + 1..])));

@@ -22,12 +22,10 @@ pub(crate) fn ack_for(invite: &Message, response: &Message) -> Message {
     let mut headers = Vec::with_capacity(8);
     for h in &invite.headers {
         match h {
-            Header::Via(v) => {
-                if !headers.iter().any(|h| matches!(h, Header::Via(_))) {
-                    let mut one = SmallVec::new();
-                    one.extend(v.first().cloned());
-                    headers.push(Header::Via(one));
-                }
+            Header::Via(v) if !headers.iter().any(|h| matches!(h, Header::Via(_))) => {
+                let mut one = SmallVec::new();
+                one.extend(v.first().cloned());
+                headers.push(Header::Via(one));
             }
             Header::MaxForwards(_) | Header::From(_) | Header::CallId(_) | Header::Route(_) => {
                 headers.push(h.clone())
@@ -99,7 +97,11 @@ impl Layer {
             } else {
                 Kind::NonInviteClient
             },
-            state: if invite { State::Calling } else { State::Trying },
+            state: if invite {
+                State::Calling
+            } else {
+                State::Trying
+            },
             reliable,
             dest,
             local: None,
@@ -152,7 +154,10 @@ impl Layer {
 
     fn report(&self, id: TxId, response: Message, out: &mut Outbox) {
         if !self.txs.get(&id).is_some_and(|t| t.internal) {
-            out.events.push_back(TxEvent::Response { tx: id, response });
+            out.events.push_back(TxEvent::Response {
+                tx: id,
+                response: alloc::boxed::Box::new(response),
+            });
         }
     }
 

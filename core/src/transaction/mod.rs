@@ -84,7 +84,10 @@ impl Timers {
 pub(crate) enum TxEvent {
     /// A response for a client transaction (1xx, the final, and 2xx retransmissions in
     /// Accepted).
-    Response { tx: TxId, response: Message },
+    Response {
+        tx: TxId,
+        response: alloc::boxed::Box<Message>,
+    },
     /// Timer B or F fired (or C's CANCEL got no final): the request timed out (§17.1.1.2,
     /// §17.1.2.2). Reported as a 408 by the TU.
     Timeout { tx: TxId },

@@ -17,7 +17,7 @@ pub(crate) enum Incoming {
     Absorbed,
     /// An ACK no transaction absorbed (the ACK of a 2xx, §17.2.3 / RFC 6026 §7.1): for the
     /// TU.
-    Ack(Message),
+    Ack(alloc::boxed::Box<Message>),
 }
 
 /// Why the TU's response was refused.
@@ -54,7 +54,7 @@ impl Layer {
                 // A different request that happens to share the RFC 2543 key (§17.2.3: the
                 // To tags differ): pass it up without a transaction.
                 return if is_ack {
-                    Incoming::Ack(request)
+                    Incoming::Ack(alloc::boxed::Box::new(request))
                 } else {
                     Incoming::Absorbed
                 };
@@ -62,7 +62,7 @@ impl Layer {
             return self.matched(now, id, request, is_ack, out);
         }
         if is_ack {
-            return Incoming::Ack(request);
+            return Incoming::Ack(alloc::boxed::Box::new(request));
         }
         let id = self.alloc_id();
         let invite = request.method() == Some(&Method::Invite);
@@ -137,16 +137,20 @@ impl Layer {
                     self.linger(id, Timer::I, now, i, out);
                     Incoming::Absorbed
                 }
-                (Kind::InviteServer, State::Accepted) => Incoming::Ack(request),
+                (Kind::InviteServer, State::Accepted) => {
+                    Incoming::Ack(alloc::boxed::Box::new(request))
+                }
                 _ => Incoming::Absorbed,
             };
         }
         // A retransmission: the last response again (§17.2.1, §17.2.2).
-        let resend = match (kind, state) {
-            (Kind::InviteServer, State::Proceeding | State::Completed) => true,
-            (Kind::NonInviteServer, State::Proceeding | State::Completed) => true,
-            _ => false,
-        };
+        let resend = matches!(
+            (kind, state),
+            (
+                Kind::InviteServer | Kind::NonInviteServer,
+                State::Proceeding | State::Completed
+            )
+        );
         if resend {
             if let Some(last) = tx.last.clone() {
                 out.retransmissions += 1;
