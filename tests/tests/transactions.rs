@@ -571,3 +571,55 @@ fn same_seed_same_transmit_log() {
     assert_eq!(x, y);
     assert_ne!(x, z);
 }
+
+/// RFC 3261 §17.2.3's fallback for requests without the magic cookie (RFC 2543 peers):
+/// retransmissions match on Request-URI, tags, Call-ID, CSeq and top Via; the ACK matches
+/// when its To tag is the one of the response.
+#[test]
+fn rfc2543_request_matching() {
+    let local: SocketAddr = "127.0.0.1:5060".parse().unwrap();
+    let remote: SocketAddr = "192.0.2.1:5060".parse().unwrap();
+    let mut ep = Endpoint::new(sipxfer::Config::new(local, [5; 32]), Instant::ZERO);
+    let invite = bytes::Bytes::from(sipxfer_tests::rfc4475("inv2543.dat"));
+    let deliver = |ep: &mut Endpoint, at: f64, b: bytes::Bytes| {
+        ep.handle_datagram(secs(at), Transport::Udp, remote, local, b)
+    };
+    deliver(&mut ep, 0.0, invite.clone());
+    let Some(Event::Request { tx, .. }) = ep.poll_event() else {
+        panic!("the INVITE reaches the application")
+    };
+    let r = ep.response(tx, 486).unwrap();
+    ep.respond(secs(0.01), tx, r).unwrap();
+    let busy = ep.poll_transmit().unwrap().bytes;
+    // The retransmitted INVITE gets the 486 again and is not a new request.
+    deliver(&mut ep, 0.3, invite.clone());
+    assert_eq!(ep.poll_transmit().unwrap().bytes, busy);
+    assert!(ep.poll_event().is_none());
+    // An ACK whose To tag is not ours belongs to no transaction: it goes up.
+    let ack = |tag: &str| {
+        let s = std::str::from_utf8(&invite).unwrap();
+        let head = s.split("\r\n\r\n").next().unwrap();
+        let head = head
+            .replacen("INVITE sip:", "ACK sip:", 1)
+            .replace("CSeq: 56 INVITE", "CSeq: 56 ACK")
+            .replace("Content-Type: application/sdp", "Content-Length: 0")
+            .replace(
+                ";user=phone\r\nCall-ID",
+                &format!(";user=phone;tag={tag}\r\nCall-ID"),
+            );
+        bytes::Bytes::from(format!("{head}\r\n\r\n"))
+    };
+    deliver(&mut ep, 0.4, ack("other"));
+    assert!(matches!(ep.poll_event(), Some(Event::Ack { .. })));
+    // The ACK with the 486's tag confirms the transaction: no more 486 retransmissions.
+    let tag = parse(&busy).to().unwrap().tag().unwrap().to_string();
+    deliver(&mut ep, 0.45, ack(&tag));
+    assert!(ep.poll_event().is_none());
+    ep.handle_timeout(secs(0.51));
+    assert!(
+        ep.poll_transmit().is_none(),
+        "Timer G was stopped by the ACK"
+    );
+    ep.handle_timeout(secs(0.45 + 5.0));
+    assert_empty(&ep);
+}
