@@ -94,3 +94,65 @@ fn drain(data: &[u8], sizes: &[usize], limits: &Limits) -> Drained {
     }
     (out, None)
 }
+
+/// A live endpoint fed `data` as datagrams (split at `\0`) and, all at once, as TCP bytes: it
+/// never panics, everything it sends to a malformed datagram is a 4xx/5xx, and after the
+/// last timer it holds no transaction and no timer.
+pub fn endpoint(data: &[u8]) {
+    use crate::{Config, ConnId, Endpoint, Event, Instant, Transport};
+    let local = core::net::SocketAddr::from(([127, 0, 0, 1], 5060));
+    let remote = core::net::SocketAddr::from(([192, 0, 2, 1], 5060));
+    let mut ep = Endpoint::new(Config::new(local, [9; 32]), Instant::ZERO);
+    let limits = Limits::default();
+    let mut now = Instant::ZERO;
+    let step = |ep: &mut Endpoint, now: Instant, valid: bool| {
+        while let Some(e) = ep.poll_event() {
+            if let Event::Request { tx, .. } = e {
+                let r = ep.response(tx, 486).expect("live transaction");
+                ep.respond(now, tx, r).expect("first answer");
+            }
+        }
+        while let Some(t) = ep.poll_transmit() {
+            if t.bytes.is_empty() {
+                continue;
+            }
+            let code = t
+                .bytes
+                .get(8..11)
+                .and_then(|c| core::str::from_utf8(c).ok())
+                .and_then(|c| c.parse().ok());
+            assert!(
+                t.bytes.starts_with(b"SIP/2.0 "),
+                "the endpoint only answers"
+            );
+            if !valid {
+                assert!(
+                    matches!(code, Some(400..=599)),
+                    "{code:?} to a malformed datagram"
+                );
+            }
+        }
+    };
+    for d in data.split(|&c| c == 0) {
+        let valid = Message::parse(Bytes::copy_from_slice(d), &limits).is_ok();
+        ep.handle_datagram(
+            now,
+            Transport::Udp,
+            remote,
+            local,
+            Bytes::copy_from_slice(d),
+        );
+        step(&mut ep, now, valid);
+        now += core::time::Duration::from_millis(100);
+        ep.handle_timeout(now);
+        step(&mut ep, now, true);
+    }
+    let conn = ConnId(1);
+    ep.handle_connection_opened(now, conn, Transport::Tcp, local, remote);
+    ep.handle_stream_bytes(now, conn, data);
+    step(&mut ep, now, true);
+    ep.handle_timeout(now + core::time::Duration::from_secs(300));
+    step(&mut ep, now, true);
+    let s = ep.stats();
+    assert_eq!((s.transactions, s.timers), (0, 0), "{s:?}");
+}

@@ -105,8 +105,8 @@ pub struct Transmit {
     pub local: Option<SocketAddr>,
     /// The remote address.
     pub to: SocketAddr,
-    /// For streams: the connection to write to (`None`: any connection to `to`, opening one
-    /// if needed, §18.2.2).
+    /// For streams: the connection to write to. `None`, or a connection that has closed
+    /// meanwhile, means any connection to `to`, opening one if needed (RFC 3261 §18.2.2).
     pub conn: Option<ConnId>,
     /// One whole SIP message (empty only when `close_after` is set and nothing is to be sent).
     pub bytes: Bytes,

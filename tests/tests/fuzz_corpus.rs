@@ -37,3 +37,8 @@ fn roundtrip() {
 fn stream_decoder() {
     replay("stream_decoder", sipxfer::fuzzing::stream_decoder);
 }
+
+#[test]
+fn endpoint() {
+    replay("endpoint", sipxfer::fuzzing::endpoint);
+}
