@@ -25,10 +25,16 @@ pub fn respond(bytes: &[u8]) -> String {
         Bytes::copy_from_slice(bytes),
     );
     while let Some(e) = ep.poll_event() {
-        if let Event::Request { tx, .. } = e {
-            if let Ok(r) = ep.response(tx, APPLICATION_ANSWER) {
-                let _ = ep.respond(Instant::ZERO, tx, r);
+        match e {
+            Event::Request { tx, .. } => {
+                if let Ok(r) = ep.response(tx, APPLICATION_ANSWER) {
+                    let _ = ep.respond(Instant::ZERO, tx, r);
+                }
             }
+            Event::IncomingCall { call, .. } => {
+                let _ = ep.reject(Instant::ZERO, call, APPLICATION_ANSWER);
+            }
+            _ => {}
         }
     }
     let mut first = None;

@@ -26,6 +26,9 @@ pub struct Config {
     /// Most live transactions; a new request over the limit is answered 503 statelessly and
     /// a new client request is refused with [`crate::Error::TooManyTransactions`].
     pub max_transactions: usize,
+    /// Most live calls (dialogs); a new INVITE over the limit gets 503, a new call is refused
+    /// with [`crate::Error::TooManyDialogs`].
+    pub max_dialogs: usize,
     /// Most open stream connections the endpoint tracks; more are closed at once.
     pub max_connections: usize,
     /// The address this endpoint puts in its Via `sent-by` (and later Contact).
@@ -58,6 +61,7 @@ impl Config {
             limits: Limits::default(),
             max_transactions: 4096,
             max_connections: 1024,
+            max_dialogs: 1024,
             local_addr,
             seed,
             allow: vec![

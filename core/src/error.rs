@@ -17,6 +17,19 @@ pub enum Error {
     /// [`crate::Config::max_transactions`] transactions are live.
     #[error("too many transactions")]
     TooManyTransactions,
+    /// No such call (it ended, or never existed).
+    #[error("no such call")]
+    UnknownCall,
+    /// The command does not fit the call's state (answering an outgoing call, ...).
+    #[error("the call is not in a state that allows this")]
+    InvalidState,
+    /// [`crate::Config::max_dialogs`] calls are live.
+    #[error("too many dialogs")]
+    TooManyDialogs,
+    /// The target names no address the core can send to (it does no DNS): give
+    /// `CallOptions::dest`.
+    #[error("no destination for the target (the core does no DNS)")]
+    NoRoute,
     /// The message given is not what the command sends (a response where a request is
     /// needed, an ACK or CANCEL through `send_request`, a status outside 100–699, ...).
     #[error("invalid message for this command: {0}")]

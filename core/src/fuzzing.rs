@@ -107,9 +107,13 @@ pub fn endpoint(data: &[u8]) {
     let mut now = Instant::ZERO;
     let step = |ep: &mut Endpoint, now: Instant, valid: bool| {
         while let Some(e) = ep.poll_event() {
-            if let Event::Request { tx, .. } = e {
-                let r = ep.response(tx, 486).expect("live transaction");
-                ep.respond(now, tx, r).expect("first answer");
+            match e {
+                Event::Request { tx, .. } => {
+                    let r = ep.response(tx, 486).expect("live transaction");
+                    ep.respond(now, tx, r).expect("first answer");
+                }
+                Event::IncomingCall { call, .. } => ep.reject(now, call, 486).expect("live call"),
+                _ => {}
             }
         }
         while let Some(t) = ep.poll_transmit() {

@@ -101,6 +101,7 @@
 extern crate alloc;
 
 pub mod config;
+pub mod dialog;
 pub mod endpoint;
 pub mod error;
 pub mod msg;
@@ -115,7 +116,7 @@ pub mod transport;
 pub mod fuzzing;
 
 pub use config::Config;
-pub use endpoint::{Endpoint, Event, Stats};
+pub use endpoint::{CallId, CallOptions, CallState, EndReason, Endpoint, Event, Stats};
 pub use error::Error;
 pub use msg::Message;
 pub use parse::{Limits, ParseError};

@@ -130,9 +130,13 @@ fn hundred_thousand_bad_datagrams() {
         ep.handle_timeout(now.max(ep.now()));
         while let Some(e) = ep.poll_event() {
             // The application refuses whatever reaches it.
-            if let Event::Request { tx, .. } = e {
-                let r = ep.response(tx, 403).unwrap();
-                ep.respond(now, tx, r).unwrap();
+            match e {
+                Event::Request { tx, .. } => {
+                    let r = ep.response(tx, 403).unwrap();
+                    ep.respond(now, tx, r).unwrap();
+                }
+                Event::IncomingCall { call, .. } => ep.reject(now, call, 403).unwrap(),
+                _ => {}
             }
         }
         while let Some(t) = ep.poll_transmit() {

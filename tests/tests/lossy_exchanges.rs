@@ -43,13 +43,14 @@ fn run_seed(seed: u64, tally: &mut Tally) {
                 *seen
                     .entry(request.call_id().unwrap().to_string())
                     .or_default() += 1;
-                let code = if request.method() == Some(&Method::Invite) {
-                    486
-                } else {
-                    200
-                };
-                let r = ep.response(tx, code).unwrap();
+                let r = ep.response(tx, 200).unwrap();
                 ep.respond(now, tx, r).unwrap();
+            }
+            Event::IncomingCall { call, request, .. } if node == b => {
+                *seen
+                    .entry(request.call_id().unwrap().to_string())
+                    .or_default() += 1;
+                ep.reject(now, call, 486).unwrap();
             }
             Event::Response { tx, response } if node == a => {
                 let code = response.status().unwrap();
@@ -69,7 +70,7 @@ fn run_seed(seed: u64, tally: &mut Tally) {
         });
         let (method, expect) = match j % 3 {
             0 => (Method::Options, 200),
-            1 => (Method::Bye, 200),
+            1 => (Method::Refer, 200),
             _ => (Method::Invite, 486),
         };
         let call_id = format!("s{seed}-{j}");

@@ -253,6 +253,7 @@ struct Server {
     t: Transport,
     req: bytes::Bytes,
     tx: Option<TxId>,
+    call: Option<sipxfer::CallId>,
 }
 
 impl Server {
@@ -277,6 +278,7 @@ impl Server {
             t,
             req,
             tx: None,
+            call: None,
         };
         s.deliver(0.0, None);
         s
@@ -285,10 +287,11 @@ impl Server {
     /// Delivers the request again (or `other`) at `at`.
     fn deliver(&mut self, at: f64, other: Option<bytes::Bytes>) {
         let mut tx = None;
-        self.sim.run(secs(at), |_, _, _, e| {
-            if let Event::Request { tx: id, .. } = e {
-                tx = Some(id)
-            }
+        let mut call = None;
+        self.sim.run(secs(at), |_, _, _, e| match e {
+            Event::Request { tx: id, .. } => tx = Some(id),
+            Event::IncomingCall { call: c, .. } => call = Some(c),
+            _ => {}
         });
         let bytes = other.unwrap_or_else(|| self.req.clone());
         let (aa, ba) = (self.sim.nodes[self.a].addr, self.sim.nodes[self.b].addr);
@@ -297,19 +300,27 @@ impl Server {
             Transport::Udp => ep.handle_datagram(secs(at), Transport::Udp, aa, ba, bytes),
             _ => ep.handle_stream_bytes(secs(at), sipxfer::ConnId(99), &bytes),
         }
-        self.sim.run(secs(at), |_, _, _, e| {
-            if let Event::Request { tx: id, .. } = e {
-                tx = Some(id)
-            }
+        self.sim.run(secs(at), |_, _, _, e| match e {
+            Event::Request { tx: id, .. } => tx = Some(id),
+            Event::IncomingCall { call: c, .. } => call = Some(c),
+            _ => {}
         });
         self.tx = self.tx.or(tx);
+        self.call = self.call.or(call);
     }
 
     fn respond(&mut self, at: f64, code: u16) {
         self.sim.run(secs(at), |_, _, _, _| {});
         let ep = self.sim.ep(self.b);
-        let r = ep.response(self.tx.unwrap(), code).unwrap();
-        ep.respond(secs(at), self.tx.unwrap(), r).unwrap();
+        // An INVITE is a call: answered through the call commands, on the same transaction.
+        match (self.call, code) {
+            (Some(call), 200) => ep.answer(secs(at), call, None).unwrap(),
+            (Some(call), 300..) => ep.reject(secs(at), call, code).unwrap(),
+            _ => {
+                let r = ep.response(self.tx.unwrap(), code).unwrap();
+                ep.respond(secs(at), self.tx.unwrap(), r).unwrap();
+            }
+        }
         self.sim.run(secs(at), |_, _, _, _| {});
     }
 
@@ -343,7 +354,7 @@ impl Server {
 fn invite_server_100_trying_at_200ms_then_timer_g_and_h() {
     for (t, g) in [(Transport::Udp, true), (Transport::Tcp, false)] {
         let mut s = Server::new(Method::Invite, t);
-        assert!(s.tx.is_some());
+        assert!(s.call.is_some());
         s.sim.run(secs(0.4), |_, _, _, _| {});
         assert_eq!(times(&s.sim, s.b, "SIP/2.0 100"), [0.2]);
         // A retransmitted INVITE in Proceeding gets the 100 again.
@@ -449,8 +460,9 @@ fn non_invite_server_repeats_last_response_and_timer_j() {
         }
         s.sim.run_to_end(|_, _, _, _| {});
         assert_empty(s.sim.ep(s.b));
-        // A BYE answered by the application: 100 then 200, each repeated to retransmissions.
-        let mut s = Server::new(Method::Bye, t);
+        // A REFER answered by the application: 100 then 200, each repeated to
+        // retransmissions.
+        let mut s = Server::new(Method::Refer, t);
         s.respond(0.1, 100);
         s.deliver(0.5, None);
         s.respond(1.0, 200);
@@ -504,9 +516,18 @@ fn cancel_after_provisional_gets_200_and_487_and_the_487_is_acked() {
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     assert_eq!(got, want);
-    assert!(events
-        .iter()
-        .any(|(i, e)| *i == b && matches!(e, Event::Cancelled { .. })));
+    // The INVITE was a call: it ends as cancelled, with the 487 that ended it.
+    assert!(events.iter().any(|(i, e)| *i == b
+        && matches!(
+            e,
+            Event::CallState {
+                state: sipxfer::CallState::Terminated {
+                    reason: sipxfer::EndReason::Cancelled
+                },
+                status: Some(487),
+                ..
+            }
+        )));
     assert!(events.iter().any(|(i, e)| *i == a
         && matches!(e, Event::Response { response, .. } if response.status() == Some(487))));
     // The 200 to the CANCEL and the 487 carry the same To tag.
@@ -559,9 +580,8 @@ fn same_seed_same_transmit_log() {
                 .unwrap();
         }
         sim.run_to_end(|ep, _, now, e| {
-            if let Event::Request { tx, .. } = e {
-                let r = ep.response(tx, 486).unwrap();
-                ep.respond(now, tx, r).unwrap();
+            if let Event::IncomingCall { call, .. } = e {
+                ep.reject(now, call, 486).unwrap();
             }
         });
         sim.log
@@ -585,11 +605,11 @@ fn rfc2543_request_matching() {
         ep.handle_datagram(secs(at), Transport::Udp, remote, local, b)
     };
     deliver(&mut ep, 0.0, invite.clone());
-    let Some(Event::Request { tx, .. }) = ep.poll_event() else {
+    let Some(Event::IncomingCall { call, .. }) = ep.poll_event() else {
         panic!("the INVITE reaches the application")
     };
-    let r = ep.response(tx, 486).unwrap();
-    ep.respond(secs(0.01), tx, r).unwrap();
+    ep.reject(secs(0.01), call, 486).unwrap();
+    assert!(matches!(ep.poll_event(), Some(Event::CallState { .. })));
     let busy = ep.poll_transmit().unwrap().bytes;
     // The retransmitted INVITE gets the 486 again and is not a new request.
     deliver(&mut ep, 0.3, invite.clone());

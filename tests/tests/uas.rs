@@ -178,7 +178,7 @@ fn response_goes_to_received_address_at_sent_by_port_or_rport() {
 fn requests_for_the_application_become_events() {
     let local: SocketAddr = LOCAL.parse().unwrap();
     let mut ep = Endpoint::new(Config::new(local, [1; 32]), Instant::ZERO);
-    let wire = rfc4475("wsinv.dat");
+    let wire = rfc4475("esc01.dat");
     ep.handle_datagram(
         Instant::ZERO,
         Transport::Udp,
@@ -188,10 +188,10 @@ fn requests_for_the_application_become_events() {
     );
     assert!(ep.poll_transmit().is_none());
     match ep.poll_event() {
-        Some(Event::Request {
+        Some(Event::IncomingCall {
             request, source, ..
         }) => {
-            assert_eq!(request.cseq().unwrap().seq, 9);
+            assert_eq!(request.cseq().unwrap().seq, 234234);
             assert_eq!(source.remote, "192.0.2.1:5060".parse().unwrap());
         }
         e => panic!("{e:?}"),
@@ -213,4 +213,11 @@ fn tcp_framing_error_answers_400_then_closes() {
     assert!(close.close_after && close.bytes.is_empty() && close.conn == Some(conn));
     assert_eq!(ep.stats().connections, 0);
     assert_eq!(ep.stats().stream_errors, 1);
+}
+
+#[test]
+fn in_dialog_request_without_a_dialog_gets_481() {
+    // wsinv's To carries a tag: it claims a dialog this endpoint does not have (§12.2.2).
+    let r = answer(&rfc4475("wsinv.dat"));
+    assert!(r.starts_with("SIP/2.0 481 Call/Transaction Does Not Exist\r\n"), "{r}");
 }

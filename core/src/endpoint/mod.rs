@@ -5,7 +5,11 @@
 //! timers, and return a typed id or a typed [`Error`]) and outputs (`poll_*`). See the crate
 //! documentation for the run loop.
 
+mod calls;
 mod uas;
+
+use calls::{Call, CallTimer};
+pub use calls::{CallId, CallOptions, CallState, EndReason};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -18,12 +22,15 @@ use crate::transaction::{
     CancelError, Incoming, Layer, Outbox, RespondError, State, TxEvent, TxId,
 };
 use crate::transport::{ConnId, Destination, Source, Transmit, Transport};
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::ToString;
 use bytes::Bytes;
 use core::net::SocketAddr;
 
 /// What the endpoint tells the application.
+// Events are built once and moved to the application; boxing the large variants would cost
+// an allocation per event for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Event {
@@ -67,6 +74,29 @@ pub enum Event {
     NoAck {
         /// The server INVITE transaction.
         tx: TxId,
+    },
+    /// A new call (an INVITE outside any dialog that passed the checks of RFC 3261 §8.2).
+    /// Answer with [`Endpoint::answer`], [`Endpoint::ring`] or [`Endpoint::reject`].
+    IncomingCall {
+        /// The call.
+        call: CallId,
+        /// The INVITE.
+        request: Message,
+        /// Its SDP offer, if it has a body (opaque to the core).
+        offer: Option<Bytes>,
+        /// Its Referred-By (RFC 3892), when the call comes from a transfer.
+        referred_by: Option<crate::msg::NameAddr<SipStr>>,
+        /// Where it came from.
+        source: Source,
+    },
+    /// A call changed state; `status` is the SIP status that caused it, when one did.
+    CallState {
+        /// The call.
+        call: CallId,
+        /// Its new state.
+        state: CallState,
+        /// The status code behind the change (180, 200, 486, 408, ...).
+        status: Option<u16>,
     },
     /// A CANCEL matched this INVITE server transaction before its final response: the
     /// endpoint answered the CANCEL 200 and the INVITE 487 (RFC 3261 §9.2).
@@ -133,6 +163,15 @@ pub struct Endpoint {
     stats: Stats,
     /// Server transactions: the To tag their responses carry (§8.2.6.2: one per transaction).
     tags: BTreeMap<TxId, SipStr>,
+    calls: BTreeMap<CallId, Call>,
+    dialogs: BTreeMap<crate::dialog::DialogId, CallId>,
+    /// Client or server INVITE transactions of calls.
+    tx_calls: BTreeMap<TxId, CallId>,
+    /// Transactions the endpoint started on its own (BYE): their outcome is not reported.
+    quiet: BTreeSet<TxId>,
+    call_timers: BTreeSet<(Instant, CallId, CallTimer)>,
+    call_timer_index: BTreeMap<(CallId, CallTimer), Instant>,
+    next_call: u64,
 }
 
 impl Endpoint {
@@ -148,6 +187,13 @@ impl Endpoint {
             conns: BTreeMap::new(),
             stats: Stats::default(),
             tags: BTreeMap::new(),
+            calls: BTreeMap::new(),
+            dialogs: BTreeMap::new(),
+            tx_calls: BTreeMap::new(),
+            quiet: BTreeSet::new(),
+            call_timers: BTreeSet::new(),
+            call_timer_index: BTreeMap::new(),
+            next_call: 1,
         }
     }
 
@@ -161,6 +207,8 @@ impl Endpoint {
         s.transactions = self.layer.len();
         s.timers = self.layer.timer_count();
         s.connections = self.conns.len();
+        s.dialogs = self.dialog_count();
+        s.timers += self.call_timers.len();
         s
     }
 
@@ -279,6 +327,7 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
         self.layer.handle_timeout(self.now, &mut self.out);
+        self.call_timeouts();
         self.flush();
     }
 
@@ -409,7 +458,11 @@ impl Endpoint {
     /// When [`Endpoint::handle_timeout`] must be called next (`None`: no timer is armed).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.layer.poll_timeout()
+        let calls = self.call_timers.first().map(|e| e.0);
+        match (self.layer.poll_timeout(), calls) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     // ----- internals -----
@@ -463,8 +516,14 @@ impl Endpoint {
         match Message::parse(bytes.clone(), &self.config.limits) {
             Ok(m) if m.is_request() => self.on_request(source, m),
             Ok(m) => {
+                let invite_2xx = matches!(m.status(), Some(200..=299))
+                    && m.cseq().is_some_and(|c| c.method == Method::Invite);
+                let copy = invite_2xx.then(|| m.clone());
                 if !self.layer.on_response(self.now, m, &mut self.out) {
                     self.stats.stray_responses += 1;
+                    if let Some(m) = copy {
+                        self.stray_2xx(&m);
+                    }
                 }
             }
             Err(e) => self.malformed(source, &bytes, e),
@@ -508,10 +567,14 @@ impl Endpoint {
             .on_request(self.now, request, &source, reply_to, &mut self.out)
         {
             Incoming::Absorbed => {}
-            Incoming::Ack(request) => self.events.push_back(Event::Ack {
-                request: *request,
-                source,
-            }),
+            Incoming::Ack(request) => {
+                if !self.call_ack(&request) {
+                    self.events.push_back(Event::Ack {
+                        request: *request,
+                        source,
+                    })
+                }
+            }
             Incoming::New(tx) => self.new_request(tx, source),
         }
     }
@@ -531,15 +594,20 @@ impl Endpoint {
     fn new_request(&mut self, tx: TxId, source: Source) {
         let request = &self.layer.get(tx).expect("new").request;
         if let Some((code, extra)) = uas::check(&self.config, request) {
-            self.answer(tx, code, extra);
+            self.answer_with(tx, code, extra);
             return;
         }
         match request.method() {
             Some(Method::Options) => {
                 let extra = uas::capabilities(&self.config);
-                self.answer(tx, 200, extra);
+                self.answer_with(tx, 200, extra);
             }
             Some(Method::Cancel) => self.on_cancel(tx),
+            _ if request.to().and_then(|t| t.tag()).is_some() => {
+                self.in_dialog_request(tx, source);
+            }
+            Some(Method::Invite) => self.incoming_invite(tx, source),
+            Some(Method::Bye) => self.answer_with(tx, 481, alloc::vec::Vec::new()),
             _ => {
                 let request = request.clone();
                 self.events.push_back(Event::Request {
@@ -552,7 +620,7 @@ impl Endpoint {
     }
 
     /// Answers server transaction `tx` with `code` and `extra` headers.
-    fn answer(&mut self, tx: TxId, code: u16, extra: alloc::vec::Vec<Header<SipStr>>) {
+    fn answer_with(&mut self, tx: TxId, code: u16, extra: alloc::vec::Vec<Header<SipStr>>) {
         if let Ok(mut r) = self.response(tx, code) {
             r.headers.extend(extra);
             let _ = self.layer.respond(self.now, tx, &r, &mut self.out);
@@ -564,16 +632,18 @@ impl Endpoint {
         let cancel = &self.layer.get(tx).expect("new").request;
         let invite = self.layer.invite_for_cancel(cancel);
         match invite {
-            None => self.answer(tx, 481, alloc::vec::Vec::new()),
+            None => self.answer_with(tx, 481, alloc::vec::Vec::new()),
             Some(invite) => {
                 // The 200 to the CANCEL carries the INVITE's To tag (§9.2).
                 if let Some(tag) = self.tag_for(invite, 487) {
                     self.tags.insert(tx, tag);
                 }
-                self.answer(tx, 200, alloc::vec::Vec::new());
+                self.answer_with(tx, 200, alloc::vec::Vec::new());
                 if self.layer.get(invite).map(|t| t.state) == Some(State::Proceeding) {
-                    self.answer(invite, 487, alloc::vec::Vec::new());
-                    self.events.push_back(Event::Cancelled { tx: invite });
+                    self.answer_with(invite, 487, alloc::vec::Vec::new());
+                    if !self.call_cancelled(invite) {
+                        self.events.push_back(Event::Cancelled { tx: invite });
+                    }
                 }
             }
         }
@@ -583,15 +653,31 @@ impl Endpoint {
     fn flush(&mut self) {
         while let Some(e) = self.out.events.pop_front() {
             let event = match e {
-                TxEvent::Response { tx, response } => Event::Response {
-                    tx,
-                    response: *response,
-                },
-                TxEvent::Timeout { tx } => Event::Timeout { tx },
+                TxEvent::Response { tx, response } => {
+                    if self.quiet.contains(&tx) || self.call_response(tx, *response.clone()) {
+                        continue;
+                    }
+                    Event::Response {
+                        tx,
+                        response: *response,
+                    }
+                }
+                TxEvent::Timeout { tx } => {
+                    if self.quiet.contains(&tx) || self.call_timeout(tx) {
+                        continue;
+                    }
+                    Event::Timeout { tx }
+                }
                 TxEvent::NoAck { tx } => Event::NoAck { tx },
                 TxEvent::ProceedingTimeout { tx } => Event::InviteCancelled { tx },
                 TxEvent::Terminated { tx } => {
                     self.tags.remove(&tx);
+                    self.quiet.remove(&tx);
+                    if let Some(call) = self.tx_calls.remove(&tx) {
+                        if let Some(c) = self.calls.get_mut(&call) {
+                            c.invite_tx = c.invite_tx.filter(|t| *t != tx);
+                        }
+                    }
                     continue;
                 }
             };

@@ -1,0 +1,259 @@
+//! Dialogs (RFC 3261 §12): the dialog id, early and confirmed state, the route set, the remote
+//! target and both CSeq spaces, and the in-dialog requests built from them.
+
+use crate::msg::{CSeq, Header, Host, Message, Method, NameAddr, StartLine, Uri, Values};
+use crate::text::SipStr;
+use crate::transport::{Destination, Transport};
+use alloc::vec::Vec;
+use bytes::Bytes;
+use core::net::{IpAddr, SocketAddr};
+
+/// A dialog's identity (§12): Call-ID, local tag, remote tag.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DialogId {
+    /// Call-ID.
+    pub call_id: SipStr,
+    /// Our tag (From in our requests).
+    pub local_tag: SipStr,
+    /// The peer's tag.
+    pub remote_tag: SipStr,
+}
+
+/// Early (a provisional response created it) or confirmed (a 2xx did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialogState {
+    /// Created by a 101–199 response with a To tag.
+    Early,
+    /// Created or confirmed by a 2xx.
+    Confirmed,
+}
+
+/// The state of one dialog (§12.1).
+#[derive(Clone, Debug)]
+pub struct Dialog {
+    /// Its id.
+    pub id: DialogId,
+    /// Early or confirmed.
+    pub state: DialogState,
+    /// Our URI with our tag (From of our requests).
+    pub local: NameAddr<SipStr>,
+    /// The peer's URI with its tag (To of our requests).
+    pub remote: NameAddr<SipStr>,
+    /// The CSeq of our last request in the dialog.
+    pub local_seq: u32,
+    /// The CSeq of the peer's last request, once one arrived.
+    pub remote_seq: Option<u32>,
+    /// Where requests go: the peer's Contact (§12.1.1, refreshed by target refresh requests).
+    pub remote_target: Uri<SipStr>,
+    /// The route set, in the order our requests carry it.
+    pub route_set: Vec<NameAddr<SipStr>>,
+    /// Where the dialog-creating message came from, used when no route or target names an
+    /// IP address (the core does no DNS).
+    pub peer: Destination,
+}
+
+fn tag(n: &NameAddr<SipStr>) -> SipStr {
+    n.tag().map(SipStr::from).unwrap_or_default()
+}
+
+fn contact(m: &Message) -> Option<Uri<SipStr>> {
+    m.contacts().next().map(|c| c.uri.clone())
+}
+
+fn record_routes(m: &Message) -> Vec<NameAddr<SipStr>> {
+    m.record_routes().cloned().collect()
+}
+
+impl Dialog {
+    /// The UAC side, from our request and a response with a To tag (§12.1.2): the route set is
+    /// the response's Record-Route reversed, the remote target its Contact.
+    pub fn uac(request: &Message, response: &Message, peer: Destination) -> Option<Dialog> {
+        let local = request.from()?.clone();
+        let remote = response.to()?.clone();
+        let mut route_set = record_routes(response);
+        route_set.reverse();
+        Some(Dialog {
+            id: DialogId {
+                call_id: request.call_id()?.into(),
+                local_tag: tag(&local),
+                remote_tag: tag(&remote),
+            },
+            state: if response.status()? >= 200 {
+                DialogState::Confirmed
+            } else {
+                DialogState::Early
+            },
+            local_seq: request.cseq()?.seq,
+            remote_seq: None,
+            remote_target: contact(response).or_else(|| request.request_uri().cloned())?,
+            route_set,
+            local,
+            remote,
+            peer,
+        })
+    }
+
+    /// The UAS side, from a request and our tag (§12.1.1): the route set is the request's
+    /// Record-Route in order, the remote target its Contact; our CSeq space starts at
+    /// `local_seq`.
+    pub fn uas(
+        request: &Message,
+        local_tag: &str,
+        local_seq: u32,
+        peer: Destination,
+    ) -> Option<Dialog> {
+        let mut local = request.to()?.clone();
+        local.params.remove("tag");
+        local.params.push("tag", Some(local_tag));
+        let remote = request.from()?.clone();
+        Some(Dialog {
+            id: DialogId {
+                call_id: request.call_id()?.into(),
+                local_tag: local_tag.into(),
+                remote_tag: tag(&remote),
+            },
+            state: DialogState::Early,
+            local_seq,
+            remote_seq: Some(request.cseq()?.seq),
+            remote_target: contact(request).or_else(|| Some(request.from()?.uri.clone()))?,
+            route_set: record_routes(request),
+            local,
+            remote,
+            peer,
+        })
+    }
+
+    /// The id of the dialog a received in-dialog request belongs to (To tag = ours).
+    pub fn id_of_request(m: &Message) -> Option<DialogId> {
+        Some(DialogId {
+            call_id: m.call_id()?.into(),
+            local_tag: m.to()?.tag()?.into(),
+            remote_tag: m.from()?.tag().unwrap_or("").into(),
+        })
+    }
+
+    /// The id of the dialog a received response belongs to (From tag = ours).
+    pub fn id_of_response(m: &Message) -> Option<DialogId> {
+        Some(DialogId {
+            call_id: m.call_id()?.into(),
+            local_tag: m.from()?.tag().unwrap_or("").into(),
+            remote_tag: m.to()?.tag()?.into(),
+        })
+    }
+
+    /// A request within the dialog (§12.2.1.1): Request-URI and Route from the route set and
+    /// remote target (loose or strict routing), From/To/Call-ID of the dialog, CSeq one more
+    /// than the last (ACK and CANCEL reuse the INVITE's number, `seq`).
+    pub fn request(
+        &mut self,
+        method: Method<SipStr>,
+        seq: Option<u32>,
+        contact: Option<&NameAddr<SipStr>>,
+    ) -> Message {
+        let seq = seq.unwrap_or_else(|| {
+            self.local_seq = self.local_seq.wrapping_add(1);
+            self.local_seq
+        });
+        let loose = self
+            .route_set
+            .first()
+            .is_none_or(|r| r.uri_param("lr").is_some());
+        let (uri, routes): (Uri<SipStr>, Vec<NameAddr<SipStr>>) = if loose {
+            (self.remote_target.clone(), self.route_set.clone())
+        } else {
+            // Strict routing: the first route becomes the Request-URI, the remote target the
+            // last Route.
+            let mut rest: Vec<NameAddr<SipStr>> = self.route_set[1..].to_vec();
+            rest.push(NameAddr::new(self.remote_target.clone()));
+            (self.route_set[0].uri.clone(), rest)
+        };
+        let mut headers = Vec::with_capacity(8);
+        headers.push(Header::MaxForwards(70));
+        if !routes.is_empty() {
+            headers.push(Header::Route(routes.into_iter().collect::<Values<_>>()));
+        }
+        headers.push(Header::From(self.local.clone()));
+        headers.push(Header::To(self.remote.clone()));
+        headers.push(Header::CallId(self.id.call_id.clone()));
+        headers.push(Header::CSeq(CSeq {
+            seq,
+            method: method.clone(),
+        }));
+        if let Some(c) = contact {
+            let mut v = Values::new();
+            v.push(c.clone());
+            headers.push(Header::Contact(crate::msg::Contact::Addrs(v)));
+        }
+        Message {
+            start: StartLine::Request { method, uri },
+            headers,
+            body: Bytes::new(),
+        }
+    }
+
+    /// Where the next request goes: the first route (loose routing) or the remote target,
+    /// when it names an IP address; otherwise the address the dialog's peer used.
+    pub fn destination(&self) -> Destination {
+        let next = self
+            .route_set
+            .first()
+            .map(|r| &r.uri)
+            .unwrap_or(&self.remote_target);
+        uri_destination(next, self.peer.transport).unwrap_or(self.peer)
+    }
+
+    /// §12.2.2: a request's CSeq must be above the last one (else 500); a target refresh
+    /// (INVITE, UPDATE) replaces the remote target with its Contact.
+    pub fn on_request(&mut self, m: &Message) -> Result<(), u16> {
+        let seq = m.cseq().map(|c| c.seq).ok_or(400u16)?;
+        let ack_or_cancel = matches!(m.method(), Some(Method::Ack | Method::Cancel));
+        if !ack_or_cancel {
+            if self.remote_seq.is_some_and(|last| seq <= last) {
+                return Err(500);
+            }
+            self.remote_seq = Some(seq);
+        }
+        if matches!(m.method(), Some(Method::Invite | Method::Update)) {
+            if let Some(c) = contact(m) {
+                self.remote_target = c;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl NameAddr<SipStr> {
+    /// A parameter of the URI (for a SIP URI), e.g. `lr`.
+    pub fn uri_param(&self, name: &str) -> Option<Option<&str>> {
+        match &self.uri {
+            Uri::Sip(s) => s.param(name),
+            _ => None,
+        }
+    }
+}
+
+/// The socket address a SIP URI names when its host is an IP address (port 5060, or 5061 for
+/// sips; `;transport=tcp` selects TCP). The core does no DNS (RFC 3263 is the runtime's).
+pub fn uri_destination(uri: &Uri<SipStr>, default: Transport) -> Option<Destination> {
+    let Uri::Sip(s) = uri else {
+        return None;
+    };
+    let ip = match s.host {
+        Host::Ipv4(a) => IpAddr::V4(a),
+        Host::Ipv6(a) => IpAddr::V6(a),
+        Host::Domain(_) => return None,
+    };
+    let transport = match s.param("transport").flatten() {
+        Some(t) if t.eq_ignore_ascii_case("tcp") => Transport::Tcp,
+        Some(t) if t.eq_ignore_ascii_case("tls") => Transport::Tls,
+        Some(t) if t.eq_ignore_ascii_case("udp") => Transport::Udp,
+        _ if s.secure => Transport::Tls,
+        _ => default,
+    };
+    let port = s.port.unwrap_or(if s.secure { 5061 } else { 5060 });
+    Some(Destination {
+        transport,
+        addr: SocketAddr::new(ip, port),
+        conn: None,
+    })
+}

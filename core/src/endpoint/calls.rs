@@ -1,0 +1,678 @@
+//! INVITE sessions (RFC 3261 §13–§15) on top of the transaction layer: calls as the
+//! application sees them, their dialogs, the 2xx retransmission and ACK of §13.3.1.4 /
+//! §13.2.2.4, BYE, CANCEL, and 481 for requests that match no dialog.
+
+use super::{Endpoint, Event};
+use crate::dialog::{uri_destination, Dialog, DialogState};
+use crate::error::Error;
+use crate::msg::{Contact, Header, MediaType, Message, Method, NameAddr, Params, Uri, Values};
+use crate::text::SipStr;
+use crate::time::{Duration, Instant};
+use crate::transaction::TxId;
+use crate::transport::{Destination, Transmit};
+use alloc::format;
+use alloc::vec::Vec;
+use bytes::Bytes;
+
+/// A call, as the endpoint numbers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CallId(pub(crate) u64);
+
+impl CallId {
+    /// The number (unique for the endpoint's lifetime).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// How to place a call.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// Our identity (From); default `sip:<local_addr>`.
+    pub from: Option<NameAddr<SipStr>>,
+    /// The SDP offer, sent as `application/sdp` (opaque to the core).
+    pub offer: Option<Bytes>,
+    /// More headers for the INVITE.
+    pub headers: Vec<Header<SipStr>>,
+    /// Where to send the INVITE; default: the target URI's address when it is an IP address
+    /// (the core does no DNS).
+    pub dest: Option<Destination>,
+}
+
+/// Why a call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndReason {
+    /// We hung up (BYE sent, or CANCEL/reject of a call not yet answered).
+    LocalHangup,
+    /// The peer sent BYE.
+    RemoteHangup,
+    /// The INVITE got a final non-2xx response (the status says which).
+    Rejected,
+    /// The peer cancelled the INVITE before we answered (487 sent).
+    Cancelled,
+    /// No final response in time (Timer B, 408).
+    Timeout,
+    /// Our 2xx was never ACKed (§13.3.1.4): BYE sent.
+    NoAck,
+    /// A request in the dialog got 408 or 481 (RFC 5057).
+    DialogGone,
+}
+
+/// The states a call goes through, as [`Event::CallState`] reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallState {
+    /// INVITE sent.
+    Calling,
+    /// 180 received.
+    Ringing,
+    /// Another provisional with a To tag (an early dialog, e.g. 183).
+    Early,
+    /// The 2xx was exchanged and ACKed: the call is up.
+    Confirmed,
+    /// The call ended.
+    Terminated {
+        /// Why.
+        reason: EndReason,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Uac,
+    Uas,
+}
+
+/// Timers of the UA core (not of a transaction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum CallTimer {
+    /// §13.3.1.4: retransmit the 2xx (T1 doubling up to T2) until the ACK arrives, for 64·T1.
+    Retransmit2xx,
+}
+
+#[derive(Debug)]
+pub(crate) struct Call {
+    role: Role,
+    state: CallState,
+    dialog: Option<Dialog>,
+    /// The pending INVITE transaction (client or server).
+    pub(super) invite_tx: Option<TxId>,
+    /// UAC: the INVITE as sent; UAS: as received.
+    invite: Message,
+    /// UAC: where the INVITE went; UAS: where responses go.
+    dest: Destination,
+    /// UAS: the 2xx retransmitted until the ACK.
+    ok: Option<Bytes>,
+    ok_interval: Duration,
+    ok_since: Instant,
+    /// UAC: the ACK of the 2xx, sent again for each retransmitted 2xx.
+    ack: Option<(Destination, Bytes)>,
+    /// Hang up once the pending exchange allows it (BYE after the ACK, §15).
+    hangup_pending: bool,
+    cancelled: bool,
+}
+
+impl Endpoint {
+    /// Places a call to `target` (RFC 3261 §13.2.1): INVITE with From (new tag), To, a new
+    /// Call-ID, CSeq 1, Contact and the offer. Progress comes as [`Event::CallState`].
+    pub fn call(
+        &mut self,
+        now: Instant,
+        target: Uri<SipStr>,
+        options: CallOptions,
+    ) -> Result<CallId, Error> {
+        self.tick(now);
+        let dest = options
+            .dest
+            .or_else(|| uri_destination(&target, crate::transport::Transport::Udp))
+            .ok_or(Error::NoRoute)?;
+        if self.calls.len() >= self.config.max_dialogs {
+            return Err(Error::TooManyDialogs);
+        }
+        let from = options
+            .from
+            .unwrap_or_else(|| NameAddr::new(self.local_uri(dest.transport)));
+        let call_id = self.ids.call_id(None);
+        let tag = self.ids.tag();
+        let mut b = crate::msg::builder::RequestBuilder::new(Method::Invite, target.clone())
+            .from(from, &tag)
+            .to(NameAddr::new(target))
+            .call_id(&call_id)
+            .cseq(1)
+            .header(self.contact_header(dest.transport));
+        for h in options.headers {
+            b = b.header(h);
+        }
+        if let Some(offer) = options.offer {
+            b = b.body(sdp_type(), offer);
+        }
+        let invite = b.build();
+        let tx = self.send_request(now, dest, invite)?;
+        let sent = self
+            .layer
+            .get(tx)
+            .map(|t| t.request.clone())
+            .expect("just sent");
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        self.calls.insert(
+            id,
+            Call {
+                role: Role::Uac,
+                state: CallState::Calling,
+                dialog: None,
+                invite_tx: Some(tx),
+                invite: sent,
+                dest,
+                ok: None,
+                ok_interval: Duration::ZERO,
+                ok_since: now,
+                ack: None,
+                hangup_pending: false,
+                cancelled: false,
+            },
+        );
+        self.tx_calls.insert(tx, id);
+        self.call_state(id, CallState::Calling, None);
+        Ok(id)
+    }
+
+    /// Answers an incoming call with 200 and the SDP `answer` (§13.3.1.4); the 2xx is
+    /// retransmitted until the ACK arrives.
+    pub fn answer(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        answer: Option<Bytes>,
+    ) -> Result<(), Error> {
+        self.tick(now);
+        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
+        let tx = c
+            .invite_tx
+            .filter(|_| c.role == Role::Uas)
+            .ok_or(Error::InvalidState)?;
+        let transport = c.dest.transport;
+        let mut r = self.response(tx, 200)?;
+        r.headers.push(self.contact_header(transport));
+        if let Some(sdp) = answer {
+            r.headers.push(Header::ContentType(sdp_type()));
+            r.body = sdp;
+        }
+        let bytes = r.to_bytes();
+        self.respond(now, tx, r)?;
+        let t1 = self.config.timers.t1;
+        let c = self.calls.get_mut(&call).expect("checked");
+        c.ok = Some(bytes);
+        c.ok_interval = t1;
+        c.ok_since = self.now;
+        c.invite_tx = None;
+        if let Some(d) = &mut c.dialog {
+            d.state = DialogState::Confirmed;
+        }
+        self.arm_call(call, CallTimer::Retransmit2xx, self.now + t1);
+        Ok(())
+    }
+
+    /// Sends a provisional response (e.g. 180 Ringing) to an incoming call.
+    pub fn ring(&mut self, now: Instant, call: CallId, code: u16) -> Result<(), Error> {
+        self.tick(now);
+        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
+        let tx = c
+            .invite_tx
+            .filter(|_| c.role == Role::Uas)
+            .ok_or(Error::InvalidState)?;
+        if !(101..=199).contains(&code) {
+            return Err(Error::InvalidMessage("not a provisional status"));
+        }
+        let transport = c.dest.transport;
+        let mut r = self.response(tx, code)?;
+        r.headers.push(self.contact_header(transport));
+        self.respond(now, tx, r)
+    }
+
+    /// Rejects an incoming call with a final status (≥ 300: 486 Busy Here, 603 Decline, ...).
+    pub fn reject(&mut self, now: Instant, call: CallId, code: u16) -> Result<(), Error> {
+        self.tick(now);
+        if !(300..=699).contains(&code) {
+            return Err(Error::InvalidMessage("not a failure status"));
+        }
+        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
+        let tx = c
+            .invite_tx
+            .filter(|_| c.role == Role::Uas)
+            .ok_or(Error::InvalidState)?;
+        let r = self.response(tx, code)?;
+        self.respond(now, tx, r)?;
+        self.end_call(call, EndReason::LocalHangup, Some(code));
+        Ok(())
+    }
+
+    /// Ends a call: BYE once confirmed (§15.1.1), CANCEL while our INVITE is pending (§9.1),
+    /// 603 for an incoming call not answered yet.
+    pub fn hangup(&mut self, now: Instant, call: CallId) -> Result<(), Error> {
+        self.tick(now);
+        let c = self.calls.get_mut(&call).ok_or(Error::UnknownCall)?;
+        match (c.role, c.state, c.invite_tx) {
+            (Role::Uac, CallState::Calling | CallState::Ringing | CallState::Early, Some(tx)) => {
+                c.cancelled = true;
+                c.hangup_pending = true;
+                let _ = self.layer.cancel(self.now, tx, &mut self.out);
+                self.flush();
+                Ok(())
+            }
+            (Role::Uas, _, Some(_)) => self.reject(now, call, 603),
+            (Role::Uas, _, None) if c.ok.is_some() => {
+                // §15: no BYE before the ACK of our 2xx.
+                c.hangup_pending = true;
+                Ok(())
+            }
+            _ => {
+                self.send_bye(call);
+                self.end_call(call, EndReason::LocalHangup, None);
+                self.flush();
+                Ok(())
+            }
+        }
+    }
+
+    // ----- internals -----
+
+    fn local_uri(&self, t: crate::transport::Transport) -> Uri<SipStr> {
+        let tp = match t {
+            crate::transport::Transport::Udp => "",
+            crate::transport::Transport::Tcp => ";transport=tcp",
+            _ => ";transport=tls",
+        };
+        Uri::parse(&format!("sip:{}{tp}", self.config.local_addr)).unwrap_or(Uri::Other {
+            scheme: "sip".into(),
+            opaque: "".into(),
+        })
+    }
+
+    fn contact_header(&self, t: crate::transport::Transport) -> Header<SipStr> {
+        let mut v = Values::new();
+        v.push(NameAddr::new(self.local_uri(t)));
+        Header::Contact(Contact::Addrs(v))
+    }
+
+    pub(super) fn call_state(&mut self, call: CallId, state: CallState, status: Option<u16>) {
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.state = state;
+        }
+        self.events.push_back(Event::CallState {
+            call,
+            state,
+            status,
+        });
+    }
+
+    fn end_call(&mut self, call: CallId, reason: EndReason, status: Option<u16>) {
+        self.call_state(call, CallState::Terminated { reason }, status);
+        if let Some(c) = self.calls.remove(&call) {
+            if let Some(d) = c.dialog {
+                self.dialogs.remove(&d.id);
+            }
+            if let Some(tx) = c.invite_tx {
+                self.tx_calls.remove(&tx);
+            }
+            self.disarm_call(call, CallTimer::Retransmit2xx);
+        }
+    }
+
+    fn send_bye(&mut self, call: CallId) {
+        let Some(d) = self.calls.get_mut(&call).and_then(|c| c.dialog.as_mut()) else {
+            return;
+        };
+        let bye = d.request(Method::Bye, None, None);
+        let dest = d.destination();
+        if let Ok(tx) = self.send_request(self.now, dest, bye) {
+            self.quiet.insert(tx);
+        }
+    }
+
+    fn arm_call(&mut self, call: CallId, t: CallTimer, at: Instant) {
+        self.disarm_call(call, t);
+        self.call_timers.insert((at, call, t));
+        self.call_timer_index.insert((call, t), at);
+    }
+
+    fn disarm_call(&mut self, call: CallId, t: CallTimer) {
+        if let Some(at) = self.call_timer_index.remove(&(call, t)) {
+            self.call_timers.remove(&(at, call, t));
+        }
+    }
+
+    /// Fires the UA core's timers due at `now`.
+    pub(super) fn call_timeouts(&mut self) {
+        while let Some(&(at, call, t)) = self.call_timers.first() {
+            if at > self.now {
+                break;
+            }
+            self.call_timers.pop_first();
+            self.call_timer_index.remove(&(call, t));
+            match t {
+                CallTimer::Retransmit2xx => self.retransmit_2xx(call),
+            }
+        }
+    }
+
+    fn retransmit_2xx(&mut self, call: CallId) {
+        let (t2, give_up) = (self.config.timers.t2, self.config.timers.t1x64());
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(ok) = c.ok.clone() else {
+            return;
+        };
+        if self.now >= c.ok_since + give_up {
+            // §13.3.1.4: no ACK within 64·T1: confirm, then end the session with BYE.
+            c.ok = None;
+            self.send_bye(call);
+            self.end_call(call, EndReason::NoAck, None);
+            return;
+        }
+        c.ok_interval = (c.ok_interval * 2).min(t2);
+        let next = (self.now + c.ok_interval).min(c.ok_since + give_up);
+        let dest = c.dest;
+        self.out.retransmissions += 1;
+        self.out.send(Transmit {
+            transport: dest.transport,
+            local: None,
+            to: dest.addr,
+            conn: dest.conn,
+            bytes: ok,
+            close_after: false,
+        });
+        self.arm_call(call, CallTimer::Retransmit2xx, next);
+    }
+
+    /// A new INVITE outside any dialog: a new call (§13.3.1).
+    pub(super) fn incoming_invite(&mut self, tx: TxId, source: crate::transport::Source) {
+        if self.calls.len() >= self.config.max_dialogs {
+            if let Ok(mut r) = self.response(tx, 503) {
+                r.headers.push(Header::RetryAfter(crate::msg::RetryAfter {
+                    seconds: 5,
+                    comment: None,
+                    params: Params::default(),
+                }));
+                let _ = self.layer.respond(self.now, tx, &r, &mut self.out);
+            }
+            return;
+        }
+        let Some(tag) = self.tag_for(tx, 180) else {
+            return;
+        };
+        let request = self.layer.get(tx).expect("new").request.clone();
+        let peer = self.layer.get(tx).expect("new").dest;
+        let seq = self.ids.next_u32() & 0x7fff_ffff;
+        let Some(dialog) = Dialog::uas(&request, &tag, seq, peer) else {
+            return;
+        };
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        self.dialogs.insert(dialog.id.clone(), id);
+        let offer = (!request.body.is_empty()).then(|| request.body.clone());
+        let referred_by = request.referred_by().cloned();
+        self.calls.insert(
+            id,
+            Call {
+                role: Role::Uas,
+                state: CallState::Calling,
+                dialog: Some(dialog),
+                invite_tx: Some(tx),
+                invite: request.clone(),
+                dest: peer,
+                ok: None,
+                ok_interval: Duration::ZERO,
+                ok_since: self.now,
+                ack: None,
+                hangup_pending: false,
+                cancelled: false,
+            },
+        );
+        self.tx_calls.insert(tx, id);
+        self.events.push_back(Event::IncomingCall {
+            call: id,
+            request,
+            offer,
+            referred_by,
+            source,
+        });
+    }
+
+    /// A request with a To tag (§12.2.2): the dialog's, or 481.
+    pub(super) fn in_dialog_request(&mut self, tx: TxId, source: crate::transport::Source) -> bool {
+        let request = &self.layer.get(tx).expect("new").request;
+        let Some(id) = Dialog::id_of_request(request) else {
+            return false;
+        };
+        let Some(&call) = self.dialogs.get(&id) else {
+            self.answer_tx(tx, 481);
+            return true;
+        };
+        let request = request.clone();
+        let c = self.calls.get_mut(&call).expect("indexed");
+        let d = c.dialog.as_mut().expect("indexed");
+        if let Err(code) = d.on_request(&request) {
+            self.answer_tx(tx, code);
+            return true;
+        }
+        match request.method() {
+            Some(Method::Bye) => {
+                self.answer_tx(tx, 200);
+                self.end_call(call, EndReason::RemoteHangup, None);
+            }
+            _ => {
+                // Other in-dialog requests (REFER, NOTIFY, re-INVITE, ...) go to the
+                // application until the layers that own them land.
+                self.events.push_back(Event::Request {
+                    tx,
+                    request,
+                    source,
+                });
+            }
+        }
+        true
+    }
+
+    fn answer_tx(&mut self, tx: TxId, code: u16) {
+        if let Ok(r) = self.response(tx, code) {
+            let _ = self.layer.respond(self.now, tx, &r, &mut self.out);
+        }
+    }
+
+    /// An ACK outside any transaction: the ACK of our 2xx (§13.3.1.4). `false` if it belongs
+    /// to no call.
+    pub(super) fn call_ack(&mut self, ack: &Message) -> bool {
+        let Some(id) = Dialog::id_of_request(ack) else {
+            return false;
+        };
+        let Some(&call) = self.dialogs.get(&id) else {
+            return false;
+        };
+        let c = self.calls.get_mut(&call).expect("indexed");
+        if c.ok.take().is_none() {
+            return true; // a retransmitted ACK
+        }
+        let pending = c.hangup_pending;
+        self.disarm_call(call, CallTimer::Retransmit2xx);
+        self.call_state(call, CallState::Confirmed, Some(200));
+        if pending {
+            self.send_bye(call);
+            self.end_call(call, EndReason::LocalHangup, None);
+        }
+        true
+    }
+
+    /// A CANCEL ended the pending INVITE `tx` (487 sent): the call is over.
+    pub(super) fn call_cancelled(&mut self, tx: TxId) -> bool {
+        match self.tx_calls.remove(&tx) {
+            Some(call) => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.invite_tx = None;
+                }
+                self.end_call(call, EndReason::Cancelled, Some(487));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A response on a call's client INVITE (§13.2.2).
+    pub(super) fn call_response(&mut self, tx: TxId, response: Message) -> bool {
+        let Some(&call) = self.tx_calls.get(&tx) else {
+            return false;
+        };
+        let Some(code) = response.status() else {
+            return true;
+        };
+        match code {
+            100 => {}
+            101..=199 => {
+                if let (Some(c), true) = (
+                    self.calls.get_mut(&call),
+                    response.to().and_then(|t| t.tag()).is_some(),
+                ) {
+                    if c.dialog.is_none() {
+                        c.dialog = Dialog::uac(&c.invite, &response, c.dest);
+                    }
+                }
+                let state = if code == 180 {
+                    CallState::Ringing
+                } else {
+                    CallState::Early
+                };
+                self.call_state(call, state, Some(code));
+            }
+            200..=299 => self.call_2xx(call, &response),
+            _ => {
+                self.tx_calls.remove(&tx);
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.invite_tx = None;
+                }
+                let reason = match self.calls.get(&call) {
+                    Some(c) if c.cancelled => EndReason::LocalHangup,
+                    _ => EndReason::Rejected,
+                };
+                self.end_call(call, reason, Some(code));
+            }
+        }
+        true
+    }
+
+    /// A 2xx to our INVITE: the dialog is confirmed and ACKed (§13.2.2.4); a 2xx from another
+    /// branch of a fork is ACKed and BYEd; a retransmitted 2xx gets the same ACK.
+    fn call_2xx(&mut self, call: CallId, response: &Message) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(mut dialog) = Dialog::uac(&c.invite, response, c.dest) else {
+            return;
+        };
+        let invite_seq = c.invite.cseq().map(|s| s.seq);
+        let same = c.ack.is_some() && c.dialog.as_ref().is_some_and(|d| d.id == dialog.id);
+        if same {
+            if let Some((dest, ack)) = c.ack.clone() {
+                self.out.retransmissions += 1;
+                self.transmit_to(dest, ack);
+            }
+            return;
+        }
+        let mut ack = dialog.request(Method::Ack, invite_seq, None);
+        let dest = dialog.destination();
+        if c.ack.is_some() {
+            // A second 2xx from another fork (§13.2.2.4): ACK it, then BYE it.
+            self.send_ack_raw(dest, &mut ack);
+            let bye = dialog.request(Method::Bye, None, None);
+            if let Ok(tx) = self.send_request(self.now, dest, bye) {
+                self.quiet.insert(tx);
+            }
+            return;
+        }
+        let bytes = self.send_ack_raw(dest, &mut ack);
+        let c = self.calls.get_mut(&call).expect("live");
+        c.ack = Some((dest, bytes));
+        self.dialogs.insert(dialog.id.clone(), call);
+        c.dialog = Some(dialog);
+        let pending = c.hangup_pending;
+        self.call_state(call, CallState::Confirmed, response.status());
+        if pending {
+            self.send_bye(call);
+            self.end_call(call, EndReason::LocalHangup, None);
+        }
+    }
+
+    fn send_ack_raw(&mut self, dest: Destination, ack: &mut Message) -> Bytes {
+        self.push_via(ack, dest.transport);
+        let bytes = ack.to_bytes();
+        self.transmit_to(dest, bytes.clone());
+        bytes
+    }
+
+    fn transmit_to(&mut self, dest: Destination, bytes: Bytes) {
+        self.out.send(Transmit {
+            transport: dest.transport,
+            local: None,
+            to: dest.addr,
+            conn: dest.conn,
+            bytes,
+            close_after: false,
+        });
+    }
+
+    /// The INVITE transaction of a call timed out (Timer B): 408.
+    pub(super) fn call_timeout(&mut self, tx: TxId) -> bool {
+        match self.tx_calls.remove(&tx) {
+            Some(call) => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.invite_tx = None;
+                }
+                self.end_call(call, EndReason::Timeout, Some(408));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Live calls with a dialog (for [`crate::Stats`]).
+    pub(super) fn dialog_count(&self) -> usize {
+        self.dialogs.len()
+    }
+
+    /// The dialog of a call, if it has one.
+    pub fn dialog(&self, call: CallId) -> Option<&Dialog> {
+        self.calls.get(&call)?.dialog.as_ref()
+    }
+
+    /// Is this id a live call?
+    pub fn call_is_live(&self, call: CallId) -> bool {
+        self.calls.contains_key(&call)
+    }
+}
+
+fn sdp_type() -> MediaType<SipStr> {
+    MediaType {
+        ty: SipStr::from_static("application"),
+        subtype: SipStr::from_static("sdp"),
+        params: Params::default(),
+    }
+}
+
+impl Endpoint {
+    /// A 2xx to an INVITE whose transaction is gone (RFC 6026: after Timer M): the call's
+    /// ACK again if it is ours.
+    pub(super) fn stray_2xx(&mut self, response: &Message) {
+        let Some(id) = Dialog::id_of_response(response) else {
+            return;
+        };
+        let Some(&call) = self.dialogs.get(&id) else {
+            return;
+        };
+        if let Some((dest, ack)) = self.calls.get(&call).and_then(|c| c.ack.clone()) {
+            self.out.retransmissions += 1;
+            self.transmit_to(dest, ack);
+        }
+    }
+}
