@@ -219,5 +219,8 @@ fn tcp_framing_error_answers_400_then_closes() {
 fn in_dialog_request_without_a_dialog_gets_481() {
     // wsinv's To carries a tag: it claims a dialog this endpoint does not have (§12.2.2).
     let r = answer(&rfc4475("wsinv.dat"));
-    assert!(r.starts_with("SIP/2.0 481 Call/Transaction Does Not Exist\r\n"), "{r}");
+    assert!(
+        r.starts_with("SIP/2.0 481 Call/Transaction Does Not Exist\r\n"),
+        "{r}"
+    );
 }

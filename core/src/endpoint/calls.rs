@@ -25,9 +25,8 @@ impl CallId {
     }
 }
 
-/// How to place a call.
+/// How to place a call. Build it with `CallOptions { offer: Some(sdp), ..Default::default() }`.
 #[derive(Clone, Debug, Default)]
-#[non_exhaustive]
 pub struct CallOptions {
     /// Our identity (From); default `sip:<local_addr>`.
     pub from: Option<NameAddr<SipStr>>,
