@@ -16,7 +16,9 @@ enum Hangs {
 
 /// One call from A to B; B rings then answers; `who` hangs up as soon as the call is up.
 /// Returns the events at A and at B.
-fn call(sim: &mut Sim, who: Hangs) -> (Vec<(Instant, Event)>, Vec<(Instant, Event)>) {
+type Events = Vec<(Instant, Event)>;
+
+fn call(sim: &mut Sim, who: Hangs) -> (Events, Events) {
     let (a, b) = (0, 1);
     let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
     let options = CallOptions {
