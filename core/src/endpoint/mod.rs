@@ -135,7 +135,7 @@ pub struct Stats {
     pub timers: usize,
     /// Tracked stream connections.
     pub connections: usize,
-    /// Live dialogs (dialogs arrive with the dialog layer).
+    /// Live dialogs (of calls).
     pub dialogs: usize,
     /// Live subscriptions (subscriptions arrive with the refer layer).
     pub subscriptions: usize,
