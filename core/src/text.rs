@@ -47,6 +47,13 @@ impl SipStr {
         SipStr(share_bytes(buf, s.as_bytes()))
     }
 
+    /// Wraps bytes the caller knows to be UTF-8 (a range of validated text).
+    #[inline]
+    pub(crate) fn from_utf8_slice(b: Bytes) -> Self {
+        debug_assert!(core::str::from_utf8(&b).is_ok());
+        SipStr(b)
+    }
+
     /// The string.
     pub fn as_str(&self) -> &str {
         // The only constructors take `&str`/`String`, so the bytes are always valid UTF-8; the

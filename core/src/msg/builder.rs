@@ -119,7 +119,8 @@ impl RequestBuilder {
 
     /// Adds a Via (§8.1.1.7): `SIP/2.0/<transport> <host>[:port];branch=<branch>;rport`.
     pub fn via(mut self, transport: &str, host: &str, port: Option<u16>, branch: &str) -> Self {
-        let host = match crate::parse::uri::host(host.as_bytes()) {
+        let b = host.as_bytes();
+        let host = match crate::parse::uri::host(crate::parse::ctx::View::new(b), b) {
             Ok(([], h)) => h.convert(&mut Share(&Bytes::new())),
             _ => super::Host::Domain(SipStr::from(host)),
         };
@@ -309,9 +310,14 @@ impl<S: Text> NameAddr<S> {
             return Ok(None);
         };
         let decoded = Bytes::from(super::uri::decode(v).into_owned());
-        let parsed = crate::parse::header::typed(HeaderName::Replaces, b"Replaces", &decoded);
-        let result = match parsed {
-            Ok(Header::Replaces(r)) => Ok(Some(r.convert(&mut Share(&decoded)))),
+        let parsed = crate::parse::header::typed_in(
+            crate::parse::ctx::Own::new(&decoded, decoded.len()),
+            HeaderName::Replaces,
+            b"Replaces",
+            &decoded,
+        );
+        match parsed {
+            Ok(Header::Replaces(r)) => Ok(Some(r)),
             Ok(_) => Err(ParseError::new(
                 ErrorKind::BadHeader(HeaderName::Replaces),
                 0,
@@ -320,7 +326,6 @@ impl<S: Text> NameAddr<S> {
                 ErrorKind::BadHeader(HeaderName::Replaces),
                 crate::parse::offset_in(&decoded, at),
             )),
-        };
-        result
+        }
     }
 }

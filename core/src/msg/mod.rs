@@ -255,8 +255,10 @@ pub struct Message<S: Text = SipStr> {
 impl Message<SipStr> {
     /// Parses a datagram into the owned model; the strings share `buf`.
     pub fn parse(buf: Bytes, limits: &Limits) -> Result<Self, ParseError> {
-        let view = crate::parse::parse_message(&buf, limits)?;
-        Ok(view.to_shared(&buf))
+        // Built directly (no intermediate view): strings are slices of `buf`.
+        let raw = crate::parse::RawMessage::parse(&buf, limits)?;
+        let head = crate::parse::message::head(&raw).len();
+        crate::parse::message::message_in(crate::parse::ctx::Own::new(&buf, head), &raw, limits)
     }
 }
 
