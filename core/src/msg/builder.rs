@@ -310,14 +310,9 @@ impl<S: Text> NameAddr<S> {
             return Ok(None);
         };
         let decoded = Bytes::from(super::uri::decode(v).into_owned());
-        let parsed = crate::parse::header::typed_in(
-            crate::parse::ctx::Own::new(&decoded, decoded.len()),
-            HeaderName::Replaces,
-            b"Replaces",
-            &decoded,
-        );
-        match parsed {
-            Ok(Header::Replaces(r)) => Ok(Some(r)),
+        let parsed = crate::parse::header::typed(HeaderName::Replaces, b"Replaces", &decoded);
+        let result = match parsed {
+            Ok(Header::Replaces(r)) => Ok(Some(r.convert(&mut Share(&decoded)))),
             Ok(_) => Err(ParseError::new(
                 ErrorKind::BadHeader(HeaderName::Replaces),
                 0,
@@ -326,6 +321,7 @@ impl<S: Text> NameAddr<S> {
                 ErrorKind::BadHeader(HeaderName::Replaces),
                 crate::parse::offset_in(&decoded, at),
             )),
-        }
+        };
+        result
     }
 }

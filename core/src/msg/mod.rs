@@ -256,7 +256,8 @@ impl Message<SipStr> {
     /// Parses a datagram into the owned model; the strings share `buf`.
     pub fn parse(buf: Bytes, limits: &Limits) -> Result<Self, ParseError> {
         // Built directly (no intermediate view): strings are slices of `buf`.
-        let raw = crate::parse::RawMessage::parse(&buf, limits)?;
+        let mut raw = crate::parse::RawMessage::empty(&buf);
+        raw.fill(limits)?;
         let head = crate::parse::message::head(&raw).len();
         crate::parse::message::message_in(crate::parse::ctx::Own::new(&buf, head), &raw, limits)
     }

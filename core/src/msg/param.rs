@@ -8,7 +8,6 @@
 //! `;` and `=` ignored), so `;tag = x` and `;TAG=x` are equal; emission writes `;name=value` with names as
 //! written.
 
-use crate::parse::chars::is_lws;
 use crate::text::{Convert, SipStr, Text};
 use alloc::string::String;
 use core::hash::{Hash, Hasher};
@@ -43,46 +42,76 @@ pub struct ParamIter<'a> {
     sep: u8,
 }
 
+/// Byte classes for the walk: LWS, the two separators and `=`.
+const LWS: u8 = 1;
+const SEMI: u8 = 2;
+const AMP: u8 = 4;
+const EQ: u8 = 8;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = LWS;
+    t[b'\t' as usize] = LWS;
+    t[b'\r' as usize] = LWS;
+    t[b'\n' as usize] = LWS;
+    t[b';' as usize] = SEMI;
+    t[b'&' as usize] = AMP;
+    t[b'=' as usize] = EQ;
+    t
+};
+
+/// Index of the first byte of `b[from..]` whose class meets `mask` (or `b.len()`).
+#[inline]
+fn until(b: &[u8], from: usize, mask: u8) -> usize {
+    match b.get(from..) {
+        Some(r) => r
+            .iter()
+            .position(|&c| CLASS[c as usize] & mask != 0)
+            .map_or(b.len(), |p| from + p),
+        None => b.len(),
+    }
+}
+
+/// Index of the first byte of `b[from..]` whose class does not meet `mask` (or `b.len()`).
+#[inline]
+fn skip(b: &[u8], from: usize, mask: u8) -> usize {
+    match b.get(from..) {
+        Some(r) => r
+            .iter()
+            .position(|&c| CLASS[c as usize] & mask == 0)
+            .map_or(b.len(), |p| from + p),
+        None => b.len(),
+    }
+}
+
 impl<'a> Iterator for ParamIter<'a> {
     type Item = Param<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Param<'a>> {
         let b = self.rest.as_bytes();
-        let mut i = 0;
+        let sep = if self.sep == b';' { SEMI } else { AMP };
         // SWS sep SWS (the first item of URI headers has no separator).
-        while i < b.len() && (is_lws(b[i]) || b[i] == self.sep) {
-            i += 1;
-        }
-        if i == b.len() {
+        let name_start = skip(b, 0, LWS | sep);
+        if name_start == b.len() {
             self.rest = "";
             return None;
         }
-        let name_start = i;
-        while i < b.len() && b[i] != b'=' && b[i] != self.sep && !is_lws(b[i]) {
-            i += 1;
-        }
+        let mut i = until(b, name_start, EQ | sep | LWS);
         let name = self.rest.get(name_start..i)?;
-        let mut j = i;
-        while j < b.len() && is_lws(b[j]) {
-            j += 1;
-        }
+        let mut j = skip(b, i, LWS);
         let mut value = None;
-        if j < b.len() && b[j] == b'=' {
-            j += 1;
-            while j < b.len() && is_lws(b[j]) {
-                j += 1;
-            }
+        if b.get(j) == Some(&b'=') {
+            j = skip(b, j + 1, LWS);
             let v_start = j;
-            if j < b.len() && b[j] == b'"' {
+            if b.get(j) == Some(&b'"') {
                 j += 1;
                 while j < b.len() && b[j] != b'"' {
                     j += if b[j] == b'\\' { 2 } else { 1 };
                 }
                 j = (j + 1).min(b.len());
             } else {
-                while j < b.len() && b[j] != self.sep && !is_lws(b[j]) {
-                    j += 1;
-                }
+                j = until(b, j, sep | LWS);
             }
             value = self.rest.get(v_start..j);
             i = j;

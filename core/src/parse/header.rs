@@ -497,7 +497,6 @@ fn retry_after<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, RetryAfter<C::S
 
 /// Parses one header value into its typed `&str` view. `Err` carries the position where the
 /// value stopped matching its grammar.
-#[cfg(test)]
 pub(crate) fn typed<'a>(
     name: HeaderName,
     name_raw: &'a [u8],

@@ -23,7 +23,8 @@ use alloc::vec::Vec;
 /// assert_eq!(m.call_id(), Some("x@y"));
 /// ```
 pub fn parse_message<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<&'a str>, ParseError> {
-    let raw = RawMessage::parse(input, limits)?;
+    let mut raw = RawMessage::empty(input);
+    raw.fill(limits)?;
     message_from_raw(&raw, limits)
 }
 
