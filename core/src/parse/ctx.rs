@@ -7,7 +7,7 @@
 //! a per-token parser would, so errors are reported at the same place either way.
 //!
 //! A context also decides the string type of the result: `&str` for the zero-copy view,
-//! [`SipStr`] (slices of the receive buffer) for the owned model, which is thus built in one
+//! [`SipStr`] (inline or slices of the receive buffer) for the owned model, which is thus built in one
 //! pass without an intermediate view.
 
 use crate::text::{share_bytes, SipStr, Text};
@@ -110,8 +110,7 @@ impl<'a> Ctx<'a> for Own<'a> {
             return Ok(SipStr::new());
         }
         match str_in(self.base, b) {
-            // `base` starts at the start of `buf`: same offsets, and the range is UTF-8.
-            Some((off, s)) => Ok(SipStr::from_utf8_slice(self.buf.slice(off..off + s.len()))),
+            Some((_, s)) => Ok(SipStr::share(self.buf, s)),
             None => Ok(SipStr::share(self.buf, text(b)?)),
         }
     }
