@@ -356,6 +356,13 @@ fn find_lf(buf: &[u8], from: usize) -> Option<usize> {
         .map(|p| i + p)
 }
 
+/// Length of the token at the start of `b` (kept out of line: inside `scan` the loop counter
+/// lives on the stack).
+#[inline(never)]
+fn token_len(b: &[u8]) -> usize {
+    b.iter().position(|&c| !is_token(c)).unwrap_or(b.len())
+}
+
 /// Strips one trailing CR.
 #[inline]
 fn strip_cr(line: &[u8]) -> &[u8] {
@@ -438,7 +445,7 @@ fn scan<'a>(
         }
         let line_start = pos;
         // field-name = token
-        let name_len = input[pos..].iter().take_while(|&&c| is_token(c)).count();
+        let name_len = token_len(&input[pos..]);
         if pos + name_len == input.len() && !eof_ends {
             return Err(incomplete);
         }

@@ -241,25 +241,21 @@ pub(crate) fn host<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Host<C::S>>
             Err(_) => fail(i),
         };
     }
-    // One pass: the run of host characters, whether it is all digits and dots (an IPv4
-    // address) and whether it has an empty label (a leading dot or two dots in a row).
+    // One branch-free pass: the run of host characters, whether it is all digits and dots (an
+    // IPv4 address) and whether it has an empty label (a leading dot or two dots in a row).
     let mut n = 0;
-    let mut numeric = true;
-    let mut empty_label = false;
-    let mut after_dot = true;
+    let (mut seen, mut dots, mut prev) = (0u8, 0u8, DOT);
     while let Some(&ch) = i.get(n) {
-        if !HOST[ch as usize] {
+        let k = HOST_CLASS[ch as usize];
+        if k == 0 {
             break;
         }
-        if ch == b'.' {
-            empty_label |= after_dot;
-            after_dot = true;
-        } else {
-            after_dot = false;
-            numeric &= ch.is_ascii_digit();
-        }
+        seen |= k;
+        dots |= prev & k;
+        prev = k & DOT;
         n += 1;
     }
+    let (numeric, empty_label) = (seen & NAME == 0, dots & DOT != 0);
     if n == 0 {
         return fail(i);
     }
@@ -276,6 +272,28 @@ pub(crate) fn host<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Host<C::S>>
     }
     Ok((r, Host::Domain(c.s(h)?)))
 }
+
+/// [`HOST`] characters by class: digits, dots and the others.
+const DIGIT: u8 = 1;
+const DOT: u8 = 2;
+const NAME: u8 = 4;
+static HOST_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        if HOST[c] {
+            t[c] = if c == b'.' as usize {
+                DOT
+            } else if (c as u8).is_ascii_digit() {
+                DIGIT
+            } else {
+                NAME
+            };
+        }
+        c += 1;
+    }
+    t
+};
 
 /// `IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT` (each at most 255); `h`
 /// holds only digits and dots.
