@@ -227,6 +227,10 @@ fn list<'a, T>(
     let (mut r, first) = item(i)?;
     let mut v = Values::new();
     v.push(first);
+    if peek_sep(r, b',') {
+        // One allocation for the rest (an upper bound: a comma may sit inside an item).
+        v.reserve_exact(r.iter().filter(|&&c| c == b',').count());
+    }
     while peek_sep(r, b',') {
         let (r2, _) = sep(r, b',')?;
         let (r2, x) = item(r2)?;
@@ -369,19 +373,25 @@ fn callid_params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, (C::S, Params
     Ok((r, (id, p)))
 }
 
-/// How many parameters are named `name`.
-fn count<S: crate::text::Text>(ps: &Params<S>, name: &str) -> usize {
-    ps.iter()
-        .filter(|p| p.name.eq_ignore_ascii_case(name))
-        .count()
-}
-
 fn replaces<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Replaces<C::S>> {
     let (r, (call_id, params)) = callid_params(c, i)?;
-    // RFC 3891 §6.1: exactly one to-tag and exactly one from-tag, each with a value.
-    let tagged =
-        |n| count(&params, n) == 1 && params.get(n).flatten().is_some_and(|v| !v.is_empty());
-    if !tagged("to-tag") || !tagged("from-tag") {
+    // RFC 3891 §6.1: exactly one to-tag and exactly one from-tag, each with a value (one walk:
+    // how many of each, and whether the first of each has a non-empty value).
+    let (mut to, mut from) = ((0, false), (0, false));
+    for p in params.iter() {
+        let tag = if p.name.eq_ignore_ascii_case("to-tag") {
+            &mut to
+        } else if p.name.eq_ignore_ascii_case("from-tag") {
+            &mut from
+        } else {
+            continue;
+        };
+        if tag.0 == 0 {
+            tag.1 = p.unquoted().is_some_and(|v| !v.is_empty());
+        }
+        tag.0 += 1;
+    }
+    if to != (1, true) || from != (1, true) {
         return fail(i);
     }
     Ok((r, Replaces { call_id, params }))
@@ -502,23 +512,27 @@ pub(crate) fn typed<'a>(
     name_raw: &'a [u8],
     v: &'a [u8],
 ) -> Result<Header<&'a str>, &'a [u8]> {
-    typed_in(super::ctx::View::new(v), name, name_raw, v)
+    typed_in(super::ctx::View::new(v), name, name_raw, v, |h| h)
 }
 
-/// [`typed`], building its strings with `c`.
-pub(crate) fn typed_in<'a, C: Ctx<'a>>(
+/// [`typed`], building its strings with `c` and handing the header to `k` (which can store it
+/// where it belongs, without moving it around first).
+#[inline]
+pub(crate) fn typed_in<'a, C: Ctx<'a>, R>(
     c: C,
     name: HeaderName,
     name_raw: &'a [u8],
     v: &'a [u8],
-) -> Result<Header<C::S>, &'a [u8]> {
+    k: impl FnOnce(Header<C::S>) -> R,
+) -> Result<R, &'a [u8]> {
     #[inline]
-    fn done<'a, T, S: crate::text::Text>(
+    fn done<'a, T, S: crate::text::Text, R>(
         res: PResult<'a, T>,
         f: impl FnOnce(T) -> Header<S>,
-    ) -> Result<Header<S>, &'a [u8]> {
+        k: impl FnOnce(Header<S>) -> R,
+    ) -> Result<R, &'a [u8]> {
         match res {
-            Ok((r, x)) if sws(r).is_empty() => Ok(f(x)),
+            Ok((r, x)) if sws(r).is_empty() => Ok(k(f(x))),
             Ok((r, _)) => Err(r),
             Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e.input),
             Err(nom::Err::Incomplete(_)) => Err(&[]),
@@ -527,55 +541,60 @@ pub(crate) fn typed_in<'a, C: Ctx<'a>>(
     let tok = |i| token(c, i);
     let na = |i| name_addr(c, i);
     match name {
-        HeaderName::Via => done(list(v, |i| via(c, i)), Header::Via),
-        HeaderName::From => done(name_addr(c, v), Header::From),
-        HeaderName::To => done(name_addr(c, v), Header::To),
-        HeaderName::CallId => done(call_id(c, v), Header::CallId),
-        HeaderName::CSeq => done(cseq(c, v), Header::CSeq),
+        HeaderName::Via => done(list(v, |i| via(c, i)), Header::Via, k),
+        HeaderName::From => done(name_addr(c, v), Header::From, k),
+        HeaderName::To => done(name_addr(c, v), Header::To, k),
+        HeaderName::CallId => done(call_id(c, v), Header::CallId, k),
+        HeaderName::CSeq => done(cseq(c, v), Header::CSeq, k),
         HeaderName::MaxForwards => match u32_digits(v) {
-            Ok((r, n)) if n <= 255 => done(Ok((r, n as u8)), Header::MaxForwards),
+            Ok((r, n)) if n <= 255 => done(Ok((r, n as u8)), Header::MaxForwards, k),
             Ok(_) => Err(v),
-            Err(e) => done(Err(e), Header::MaxForwards),
+            Err(e) => done(Err(e), Header::MaxForwards, k),
         },
-        HeaderName::Contact if v == b"*" => Ok(Header::Contact(Contact::Star)),
-        HeaderName::Contact => done(list(v, na), |a| Header::Contact(Contact::Addrs(a))),
-        HeaderName::Route => done(list(v, na), Header::Route),
-        HeaderName::RecordRoute => done(list(v, na), Header::RecordRoute),
-        HeaderName::ContentType => done(media_type(c, v), Header::ContentType),
-        HeaderName::Expires => done(u32_digits(v), Header::Expires),
-        HeaderName::Require => done(list(v, tok), Header::Require),
-        HeaderName::ProxyRequire => done(list(v, tok), Header::ProxyRequire),
-        HeaderName::Supported => done(list0(v, tok), Header::Supported),
-        HeaderName::Unsupported => done(list(v, tok), Header::Unsupported),
-        HeaderName::Allow => done(list0(v, |i| method(c, i)), Header::Allow),
-        HeaderName::Accept => done(list0(v, |i| media_type(c, i)), Header::Accept),
-        HeaderName::Event => done(token_params(c, v), |(package, params)| {
-            Header::Event(Event { package, params })
-        }),
-        HeaderName::AllowEvents => done(list(v, tok), Header::AllowEvents),
-        HeaderName::SubscriptionState => done(token_params(c, v), |(state, params)| {
-            Header::SubscriptionState(SubscriptionState { state, params })
-        }),
-        HeaderName::ReferTo => done(name_addr(c, v), Header::ReferTo),
-        HeaderName::ReferredBy => done(name_addr(c, v), Header::ReferredBy),
-        HeaderName::Replaces => done(replaces(c, v), Header::Replaces),
-        HeaderName::ReferSub => done(refer_sub(c, v), Header::ReferSub),
-        HeaderName::TargetDialog => done(target_dialog(c, v), Header::TargetDialog),
+        HeaderName::Contact if v == b"*" => Ok(k(Header::Contact(Contact::Star))),
+        HeaderName::Contact => done(list(v, na), |a| Header::Contact(Contact::Addrs(a)), k),
+        HeaderName::Route => done(list(v, na), Header::Route, k),
+        HeaderName::RecordRoute => done(list(v, na), Header::RecordRoute, k),
+        HeaderName::ContentType => done(media_type(c, v), Header::ContentType, k),
+        HeaderName::Expires => done(u32_digits(v), Header::Expires, k),
+        HeaderName::Require => done(list(v, tok), Header::Require, k),
+        HeaderName::ProxyRequire => done(list(v, tok), Header::ProxyRequire, k),
+        HeaderName::Supported => done(list0(v, tok), Header::Supported, k),
+        HeaderName::Unsupported => done(list(v, tok), Header::Unsupported, k),
+        HeaderName::Allow => done(list0(v, |i| method(c, i)), Header::Allow, k),
+        HeaderName::Accept => done(list0(v, |i| media_type(c, i)), Header::Accept, k),
+        HeaderName::Event => done(
+            token_params(c, v),
+            |(package, params)| Header::Event(Event { package, params }),
+            k,
+        ),
+        HeaderName::AllowEvents => done(list(v, tok), Header::AllowEvents, k),
+        HeaderName::SubscriptionState => done(
+            token_params(c, v),
+            |(state, params)| Header::SubscriptionState(SubscriptionState { state, params }),
+            k,
+        ),
+        HeaderName::ReferTo => done(name_addr(c, v), Header::ReferTo, k),
+        HeaderName::ReferredBy => done(name_addr(c, v), Header::ReferredBy, k),
+        HeaderName::Replaces => done(replaces(c, v), Header::Replaces, k),
+        HeaderName::ReferSub => done(refer_sub(c, v), Header::ReferSub, k),
+        HeaderName::TargetDialog => done(target_dialog(c, v), Header::TargetDialog, k),
         HeaderName::Reason => done(
             list(v, |i| {
                 token_params(c, i).map(|(r, (protocol, params))| (r, Reason { protocol, params }))
             }),
             Header::Reason,
+            k,
         ),
-        HeaderName::Warning => done(list(v, |i| warning(c, i)), Header::Warning),
-        HeaderName::RetryAfter => done(retry_after(c, v), Header::RetryAfter),
-        HeaderName::Other => Ok(Header::Extension {
+        HeaderName::Warning => done(list(v, |i| warning(c, i)), Header::Warning, k),
+        HeaderName::RetryAfter => done(retry_after(c, v), Header::RetryAfter, k),
+        HeaderName::Other => Ok(k(Header::Extension {
             name: c.s(name_raw).map_err(|_| name_raw)?,
             value: c.s(v).map_err(|_| v)?,
-        }),
-        _ => Ok(Header::Raw {
+        })),
+        _ => Ok(k(Header::Raw {
             name,
             value: c.s(v).map_err(|_| v)?,
-        }),
+        })),
     }
 }

@@ -131,32 +131,43 @@ fn headers<'a, C: Ctx<'a>>(
             }
             seen |= bit(h.name);
         }
-        let header = typed_in(c, h.name, h.name_raw, h.value).map_err(|at| {
-            let kind = if core::str::from_utf8(h.value).is_err() {
-                ErrorKind::InvalidUtf8
-            } else {
-                ErrorKind::BadHeader(h.name)
+        // Typed straight into `out` (no moves of the header on the way).
+        let pushed = typed_in(c, h.name, h.name_raw, h.value, |header| {
+            let n = match &header {
+                Header::Via(v) => v.len(),
+                _ => 0,
             };
-            let off = offset_in(input, at);
-            ParseError::new(
-                kind,
-                if off == 0 {
-                    offset_in(input, h.value)
+            out.push(header);
+            n
+        });
+        match pushed {
+            Ok(0) => {}
+            Ok(n) => {
+                vias += n;
+                if vias > limits.max_vias {
+                    return Err(ParseError::new(
+                        ErrorKind::TooManyVias(limits.max_vias),
+                        offset_in(input, h.name_raw),
+                    ));
+                }
+            }
+            Err(at) => {
+                let kind = if core::str::from_utf8(h.value).is_err() {
+                    ErrorKind::InvalidUtf8
                 } else {
-                    off
-                },
-            )
-        })?;
-        if let Header::Via(v) = &header {
-            vias += v.len();
-            if vias > limits.max_vias {
+                    ErrorKind::BadHeader(h.name)
+                };
+                let off = offset_in(input, at);
                 return Err(ParseError::new(
-                    ErrorKind::TooManyVias(limits.max_vias),
-                    offset_in(input, h.name_raw),
+                    kind,
+                    if off == 0 {
+                        offset_in(input, h.value)
+                    } else {
+                        off
+                    },
                 ));
             }
         }
-        out.push(header);
     }
     Ok(out)
 }
