@@ -152,25 +152,24 @@ pub(crate) fn params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Params<C:
 /// belong to the header (RFC 3261 §20.10).
 pub(crate) fn name_addr<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, NameAddr<C::S>> {
     let (r, display) = display_name(c, i)?;
-    let (r, uri) = if let Some(r) = r.strip_prefix(b"<") {
-        let (r, u) = uri(c, r)?;
-        match r.strip_prefix(b">") {
-            Some(r) => (r, u),
-            None => return fail(r),
+    // The URI: up to ">" in a name-addr, else up to the first ";", ",", "?" or LWS.
+    let (inner, after) = match r.split_first() {
+        Some((b'<', inner)) => (inner, None),
+        _ if display.is_some() => return fail(r),
+        _ => {
+            let end = r
+                .iter()
+                .position(|&c| matches!(c, b';' | b',' | b'?') || is_lws(c))
+                .unwrap_or(r.len());
+            let (inner, after) = r.split_at(end);
+            (inner, Some(after))
         }
-    } else {
-        if display.is_some() {
-            return fail(r);
-        }
-        let end = r
-            .iter()
-            .position(|&c| matches!(c, b';' | b',' | b'?') || is_lws(c))
-            .unwrap_or(r.len());
-        let (rest, u) = uri(c, &r[..end])?;
-        if !rest.is_empty() {
-            return fail(rest);
-        }
-        (&r[end..], u)
+    };
+    let (rest, uri) = uri(c, inner)?;
+    let r = match (after, rest.split_first()) {
+        (None, Some((b'>', r))) => r,
+        (Some(after), None) => after,
+        _ => return fail(rest),
     };
     let (r, params) = params(c, r)?;
     Ok((
