@@ -94,8 +94,35 @@ fn value_end(b: &[u8], mut j: usize, sep: u8) -> usize {
         }
         (j + 1).min(b.len())
     } else {
-        until(b, j, sep | LWS)
+        until_word(b, j, sep)
     }
+}
+
+/// [`until`]`(b, from, sep | LWS)`, eight bytes at a time: a word is skipped when it has no
+/// byte below 0x21 (the LWS bytes are SP, HTAB, CR, LF) and no separator byte; the byte loop
+/// finishes inside the first word that might.
+#[inline]
+fn until_word(b: &[u8], from: usize, sep: u8) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let s = LO
+        * if sep == SEMI {
+            b';' as u64
+        } else {
+            b'&' as u64
+        };
+    let mut i = from;
+    while let Some(w) = b.get(i..i + 8) {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let x = u64::from_le_bytes(a);
+        let y = x ^ s;
+        if ((x.wrapping_sub(LO * 0x21) & !x) | (y.wrapping_sub(LO) & !y)) & HI != 0 {
+            break;
+        }
+        i += 8;
+    }
+    until(b, i, sep | LWS)
 }
 
 /// `ParamIter::find` by name, walking the bytes without building the parameters it passes
@@ -301,11 +328,22 @@ mod tests {
     use super::*;
 
     /// `find` agrees with the iterator on every string over a small alphabet (quotes, escapes,
-    /// separators, LWS, multi-byte text included).
+    /// separators, LWS, control and multi-byte text, values longer than a word included).
     #[test]
     fn find_matches_iter() {
         let alphabet: [&str; 12] = [
-            "a", "A", "b", "=", ";", "&", " ", "\"", "\\", "\r\n ", "é", "ab",
+            "a",
+            "aBcdefghij",
+            "b",
+            "=",
+            ";",
+            "&",
+            " ",
+            "\"",
+            "\\",
+            "\r\n ",
+            "é\x01",
+            "ab",
         ];
         let names = ["a", "A", "b", "ab", "x", ""];
         let mut s = alloc::string::String::new();
@@ -315,6 +353,12 @@ mod tests {
             for _ in 0..5 {
                 s.push_str(alphabet[(k % 12) as usize]);
                 k /= 12;
+            }
+            let b = s.as_bytes();
+            for j in 0..=b.len() {
+                for sep in [SEMI, AMP] {
+                    assert_eq!(until_word(b, j, sep), until(b, j, sep | LWS), "{s:?} {j}");
+                }
             }
             for sep in [b';', b'&'] {
                 for name in names {
