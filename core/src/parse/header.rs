@@ -84,6 +84,7 @@ fn quoted_span(i: &[u8]) -> PResult<'_, &[u8]> {
 }
 
 /// `quoted-string`, returned with its quotes.
+#[inline]
 pub(crate) fn quoted<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, C::S> {
     let (r, q) = quoted_span(i)?;
     Ok((r, c.s(q)?))
@@ -119,6 +120,7 @@ fn gen_value<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, ()> {
 
 /// `*( SEMI generic-param )`, kept as the span from the first `;` to the end of the last
 /// parameter.
+#[inline]
 pub(crate) fn params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Params<C::S>> {
     let start = sws(i);
     if start.first() != Some(&b';') {
@@ -150,6 +152,7 @@ pub(crate) fn params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Params<C:
 ///
 /// Without angle brackets the URI ends at the first `;`, `,`, `?` or LWS and any parameters
 /// belong to the header (RFC 3261 §20.10).
+#[inline]
 pub(crate) fn name_addr<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, NameAddr<C::S>> {
     let (r, display) = display_name(c, i)?;
     // The URI: up to ">" in a name-addr, else up to the first ";", ",", "?" or LWS.
@@ -252,6 +255,7 @@ fn list0<'a, T>(
 }
 
 /// `via-parm = sent-protocol LWS sent-by *( SEMI via-params )`
+#[inline]
 fn via<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Via<C::S>> {
     let (r, protocol) = token(c, i)?;
     let (r, _) = sep(r, b'/')?;
@@ -306,6 +310,7 @@ fn u32_digits(i: &[u8]) -> PResult<'_, u32> {
     Ok((&i[len..], n))
 }
 
+#[inline]
 fn method<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Method<C::S>> {
     let (r, t) = run1(&TOKEN, i)?;
     Ok((
@@ -315,6 +320,7 @@ fn method<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Method<C::S>> {
 }
 
 /// `CSeq = "CSeq" HCOLON 1*DIGIT LWS Method`
+#[inline]
 fn cseq<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, CSeq<C::S>> {
     let (r, seq) = u32_digits(i)?;
     let r2 = sws(r);
@@ -326,6 +332,7 @@ fn cseq<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, CSeq<C::S>> {
 }
 
 /// `callid = word [ "@" word ]`
+#[inline]
 pub(crate) fn call_id<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, C::S> {
     let n = run(&WORD, i);
     let mut end = n;

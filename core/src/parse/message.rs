@@ -107,6 +107,13 @@ fn bit(name: HeaderName) -> u64 {
     1 << (name as u32 & 63)
 }
 
+/// The typed headers, which singletons were seen (`strict` only) and how many Via values.
+struct Typed<S: crate::text::Text> {
+    headers: Vec<Header<S>>,
+    seen: u64,
+    vias: usize,
+}
+
 /// Types the headers of `raw` one by one; `strict` adds the whole-message checks.
 fn headers<'a, C: Ctx<'a>>(
     c: C,
@@ -114,7 +121,7 @@ fn headers<'a, C: Ctx<'a>>(
     raw: &[super::RawHeader<'a>],
     limits: &Limits,
     strict: bool,
-) -> Result<Vec<Header<C::S>>, ParseError> {
+) -> Result<Typed<C::S>, ParseError> {
     let mut out = Vec::with_capacity(raw.len());
     let mut seen = 0u64;
     let mut vias = 0usize;
@@ -169,7 +176,11 @@ fn headers<'a, C: Ctx<'a>>(
             }
         }
     }
-    Ok(out)
+    Ok(Typed {
+        headers: out,
+        seen,
+        vias,
+    })
 }
 
 /// Types a framed message.
@@ -194,7 +205,11 @@ pub(crate) fn message_in<'a, C: Ctx<'a>>(
 ) -> Result<Message<C::S>, ParseError> {
     let input = raw.input;
     let start = start(c, input, &raw.start)?;
-    let headers = headers(c, input, &raw.headers, limits, true)?;
+    let Typed {
+        headers,
+        seen,
+        vias,
+    } = headers(c, input, &raw.headers, limits, true)?;
     let msg = Message {
         start,
         headers,
@@ -202,24 +217,23 @@ pub(crate) fn message_in<'a, C: Ctx<'a>>(
     };
     // RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via are mandatory in requests;
     // Max-Forwards is not enforced so that RFC 2543 peers interoperate (RFC 4475 §3.4.1).
+    // From, To, Call-ID and CSeq are singletons: `seen` says whether each was typed.
     let end = raw.len.saturating_sub(raw.body.len());
     let missing = |name| Err(ParseError::new(ErrorKind::MissingHeader(name), end));
-    if msg.top_via().is_none() {
+    if vias == 0 {
         return missing(HeaderName::Via);
     }
-    if msg.from().is_none() {
-        return missing(HeaderName::From);
+    for name in [
+        HeaderName::From,
+        HeaderName::To,
+        HeaderName::CallId,
+        HeaderName::CSeq,
+    ] {
+        if seen & bit(name) == 0 {
+            return missing(name);
+        }
     }
-    if msg.to().is_none() {
-        return missing(HeaderName::To);
-    }
-    if msg.call_id().is_none() {
-        return missing(HeaderName::CallId);
-    }
-    let Some(cseq) = msg.cseq() else {
-        return missing(HeaderName::CSeq);
-    };
-    if let Some(method) = msg.method() {
+    if let (Some(method), Some(cseq)) = (msg.method(), msg.cseq()) {
         if !method.same(&cseq.method) {
             let at = raw
                 .header(HeaderName::CSeq)
@@ -249,7 +263,9 @@ pub fn parse_sipfrag(input: &[u8]) -> Result<Message<&str>, ParseError> {
     let (raw_start, raw, end) = scan_fragment_head(input, &limits).map_err(bad)?;
     let c = View::new(&input[..end]);
     let start = start(c, input, &raw_start).map_err(bad)?;
-    let headers = headers(c, input, &raw, &limits, false).map_err(bad)?;
+    let headers = headers(c, input, &raw, &limits, false)
+        .map_err(bad)?
+        .headers;
     Ok(Message {
         start,
         headers,

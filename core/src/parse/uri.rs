@@ -96,6 +96,7 @@ fn scheme(i: &[u8]) -> PResult<'_, &[u8]> {
 }
 
 /// A URI, consuming as much input as its grammar allows (the caller delimits it).
+#[inline]
 pub(crate) fn uri<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Uri<C::S>> {
     // Fast path for the usual lower-case `sip:`.
     if let Some(r) = i.strip_prefix(b"sip:") {
@@ -135,6 +136,7 @@ pub(crate) fn uri<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Uri<C::S>> {
 }
 
 /// Everything after `sip:` / `sips:`.
+#[inline]
 pub(crate) fn sip_uri<'a, C: Ctx<'a>>(
     c: C,
     i: &'a [u8],
@@ -229,6 +231,7 @@ pub(crate) fn port(i: &[u8]) -> PResult<'_, u16> {
 }
 
 /// `host = hostname / IPv4address / IPv6reference`
+#[inline]
 pub(crate) fn host<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Host<C::S>> {
     if i.first() == Some(&b'[') {
         let end = match i.iter().position(|&c| c == b']') {
