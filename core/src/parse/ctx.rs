@@ -7,8 +7,8 @@
 //! a per-token parser would, so errors are reported at the same place either way.
 //!
 //! A context also decides the string type of the result: `&str` for the zero-copy view,
-//! [`SipStr`] (inline or slices of the receive buffer) for the owned model, which is thus built in one
-//! pass without an intermediate view.
+//! [`SipStr`] (inline, or slices of the receive buffer) for the owned model, which is thus
+//! built in one pass without an intermediate view.
 
 use crate::text::{share_bytes, SipStr, Text};
 use bytes::Bytes;
@@ -80,10 +80,10 @@ impl<'a> Ctx<'a> for View<'a> {
     }
 }
 
-/// Builds [`SipStr`] slices of a shared buffer.
+/// Builds [`SipStr`]s: short strings inline, longer ones slices of the receive buffer.
 #[derive(Clone, Copy)]
 pub(crate) struct Own<'a> {
-    /// Validated text of `buf[..n]` ("" if it is not UTF-8).
+    /// Validated text of `buf[..head]` ("" if it is not UTF-8).
     base: &'a str,
     buf: &'a Bytes,
 }
