@@ -1,9 +1,10 @@
 //! String storage for the message model.
 //!
 //! Every typed value in [`crate::msg`] is generic over a [`Text`] type: the zero-copy wire view
-//! uses `&'a str` borrowed from the datagram, the owned model uses [`SipStr`], a UTF-8 slice of a
-//! reference-counted [`Bytes`] buffer. Converting a view into the owned model never copies text:
-//! each `&str` becomes a slice of the buffer it was parsed from.
+//! uses `&'a str` borrowed from the datagram, the owned model uses [`SipStr`]: short strings
+//! (up to 23 bytes: tags, branches, hosts, tokens) inline, longer ones a UTF-8 slice of a
+//! reference-counted [`Bytes`] buffer. Converting a view into the owned model copies at most
+//! 23 bytes per string: each longer `&str` becomes a slice of the buffer it was parsed from.
 
 use alloc::string::String;
 use bytes::Bytes;
@@ -12,10 +13,26 @@ use core::hash::Hash;
 use core::ops::Deref;
 
 /// A string handle the message model can be built from: `&str` (borrowed view) or [`SipStr`]
-/// (owned, shares the receive buffer).
+/// (owned; short strings inline, longer ones share the receive buffer).
 pub trait Text: Clone + fmt::Debug + Default + PartialEq + Eq + Hash + AsRef<str> {
     /// The matching byte-buffer handle, used for bodies (`&[u8]` or [`Bytes`]).
     type Bytes: Clone + fmt::Debug + PartialEq + Eq + AsRef<[u8]>;
+
+    /// The UTF-8 bytes of the string (for storages that would check them again to make a
+    /// `&str`, without that check).
+    #[doc(hidden)]
+    #[inline]
+    fn utf8(&self) -> &[u8] {
+        self.as_ref().as_bytes()
+    }
+
+    /// `&self[range]`, `None` off char boundaries (checks only that part for storages that
+    /// check their text on access).
+    #[doc(hidden)]
+    #[inline]
+    fn part(&self, range: core::ops::Range<usize>) -> Option<&str> {
+        self.as_ref().get(range)
+    }
 }
 
 impl<'a> Text for &'a str {
@@ -24,39 +41,124 @@ impl<'a> Text for &'a str {
 
 impl Text for SipStr {
     type Bytes = Bytes;
+
+    #[inline]
+    fn utf8(&self) -> &[u8] {
+        self.as_bytes()
+    }
+
+    #[inline]
+    fn part(&self, range: core::ops::Range<usize>) -> Option<&str> {
+        core::str::from_utf8(self.as_bytes().get(range)?).ok()
+    }
 }
 
-/// An immutable UTF-8 string backed by [`Bytes`]: cloning and slicing are reference-count
-/// operations, never copies.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SipStr(Bytes);
+/// An immutable UTF-8 string: up to 23 bytes stored inline, longer strings as a slice of a
+/// reference-counted [`Bytes`] buffer. Cloning and sharing copy at most 23 bytes; longer
+/// strings are reference-count operations, never copies.
+#[derive(Clone)]
+pub struct SipStr(Repr);
+
+/// Longest string stored inline (a [`SipStr`] stays the size of a [`Bytes`]).
+const INLINE: usize = 23;
+
+#[derive(Clone)]
+enum Repr {
+    /// The first `.0` bytes of `.1`.
+    Inline(u8, [u8; INLINE]),
+    Bytes(Bytes),
+}
 
 impl SipStr {
     /// An empty string.
     pub const fn new() -> Self {
-        SipStr(Bytes::new())
+        SipStr(Repr::Inline(0, [0; INLINE]))
     }
 
     /// Wraps a static string without copying.
     pub const fn from_static(s: &'static str) -> Self {
-        SipStr(Bytes::from_static(s.as_bytes()))
+        SipStr(Repr::Bytes(Bytes::from_static(s.as_bytes())))
     }
 
-    /// Returns `s` as a slice of `buf` when `s` lies inside `buf` (no copy), otherwise copies it.
+    /// A copy of `s` when it is short, otherwise `s` as a slice of `buf` when it lies inside
+    /// `buf` (no copy), or a copy.
     pub fn share(buf: &Bytes, s: &str) -> Self {
-        SipStr(share_bytes(buf, s.as_bytes()))
+        let b = s.as_bytes();
+        if b.len() <= INLINE {
+            // A fixed-size copy when the bytes after `s` are there to be copied along.
+            let start = (b.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+            if let Some(w) = start
+                .checked_add(INLINE)
+                .and_then(|end| buf.get(start..end))
+            {
+                if let Ok(w) = <[u8; INLINE]>::try_from(w) {
+                    return SipStr(Repr::Inline(b.len() as u8, w));
+                }
+            }
+            return SipStr::copied(b);
+        }
+        SipStr(Repr::Bytes(share_bytes(buf, b)))
+    }
+
+    /// A copy of `b` (UTF-8).
+    fn copied(b: &[u8]) -> Self {
+        let mut w = [0u8; INLINE];
+        match w.get_mut(..b.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(b);
+                SipStr(Repr::Inline(b.len() as u8, w))
+            }
+            None => SipStr(Repr::Bytes(Bytes::copy_from_slice(b))),
+        }
     }
 
     /// The string.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        // The only constructors take `&str`/`String`, so the bytes are always valid UTF-8; the
+        // Every constructor takes `&str`/`String`, so the bytes are always valid UTF-8; the
         // checked conversion keeps the crate free of `unsafe` and cannot fail.
-        core::str::from_utf8(&self.0).unwrap_or_default()
+        core::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 
-    /// The underlying buffer.
-    pub fn as_bytes(&self) -> &Bytes {
-        &self.0
+    /// The UTF-8 bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline(len, w) => w.get(..*len as usize).unwrap_or_default(),
+            Repr::Bytes(b) => b,
+        }
+    }
+}
+
+impl Default for SipStr {
+    fn default() -> Self {
+        SipStr::new()
+    }
+}
+
+impl PartialEq for SipStr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for SipStr {}
+
+impl PartialOrd for SipStr {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SipStr {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl Hash for SipStr {
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        self.as_bytes().hash(h)
     }
 }
 
@@ -101,13 +203,16 @@ impl fmt::Display for SipStr {
 
 impl From<&str> for SipStr {
     fn from(s: &str) -> Self {
-        SipStr(Bytes::copy_from_slice(s.as_bytes()))
+        SipStr::copied(s.as_bytes())
     }
 }
 
 impl From<String> for SipStr {
     fn from(s: String) -> Self {
-        SipStr(Bytes::from(s.into_bytes()))
+        if s.len() <= INLINE {
+            return SipStr::copied(s.as_bytes());
+        }
+        SipStr(Repr::Bytes(Bytes::from(s.into_bytes())))
     }
 }
 

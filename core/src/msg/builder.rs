@@ -119,7 +119,8 @@ impl RequestBuilder {
 
     /// Adds a Via (§8.1.1.7): `SIP/2.0/<transport> <host>[:port];branch=<branch>;rport`.
     pub fn via(mut self, transport: &str, host: &str, port: Option<u16>, branch: &str) -> Self {
-        let host = match crate::parse::uri::host(host.as_bytes()) {
+        let b = host.as_bytes();
+        let host = match crate::parse::uri::host(crate::parse::ctx::View::new(b), b) {
             Ok(([], h)) => h.convert(&mut Share(&Bytes::new())),
             _ => super::Host::Domain(SipStr::from(host)),
         };

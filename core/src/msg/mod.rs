@@ -1,6 +1,7 @@
 //! The message model: a request or response with typed headers, generic over its string
 //! storage ([`Text`]): `Message<&str>` is a zero-copy view of a received buffer, `Message`
-//! (= `Message<SipStr>`) the owned model whose strings share a [`bytes::Bytes`] buffer.
+//! (= `Message<SipStr>`) the owned model whose strings are stored inline when short and
+//! otherwise share a [`bytes::Bytes`] buffer.
 
 pub mod builder;
 pub mod emit;
@@ -253,15 +254,20 @@ pub struct Message<S: Text = SipStr> {
 }
 
 impl Message<SipStr> {
-    /// Parses a datagram into the owned model; the strings share `buf`.
+    /// Parses a datagram into the owned model; strings longer than 23 bytes and the body share
+    /// `buf`, shorter strings are stored inline.
     pub fn parse(buf: Bytes, limits: &Limits) -> Result<Self, ParseError> {
-        let view = crate::parse::parse_message(&buf, limits)?;
-        Ok(view.to_shared(&buf))
+        // Built directly (no intermediate view): strings are slices of `buf`.
+        let mut raw = crate::parse::RawMessage::empty(&buf);
+        raw.fill(limits)?;
+        let head = crate::parse::message::head(&raw).len();
+        crate::parse::message::message_in(crate::parse::ctx::Own::new(&buf, head), &raw, limits)
     }
 }
 
 impl Message<&str> {
-    /// Converts a view borrowed from `buf` into the owned model (no text is copied).
+    /// Converts a view borrowed from `buf` into the owned model (longer strings become slices of
+    /// `buf`; at most 23 bytes are copied per string).
     pub fn to_shared(&self, buf: &Bytes) -> Message<SipStr> {
         self.convert(&mut Share(buf))
     }

@@ -8,7 +8,6 @@
 //! `;` and `=` ignored), so `;tag = x` and `;TAG=x` are equal; emission writes `;name=value` with names as
 //! written.
 
-use crate::parse::chars::is_lws;
 use crate::text::{Convert, SipStr, Text};
 use alloc::string::String;
 use core::hash::{Hash, Hasher};
@@ -43,47 +42,142 @@ pub struct ParamIter<'a> {
     sep: u8,
 }
 
+/// Byte classes for the walk: LWS, the two separators and `=`.
+const LWS: u8 = 1;
+const SEMI: u8 = 2;
+const AMP: u8 = 4;
+const EQ: u8 = 8;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = LWS;
+    t[b'\t' as usize] = LWS;
+    t[b'\r' as usize] = LWS;
+    t[b'\n' as usize] = LWS;
+    t[b';' as usize] = SEMI;
+    t[b'&' as usize] = AMP;
+    t[b'=' as usize] = EQ;
+    t
+};
+
+/// Index of the first byte of `b[from..]` whose class meets `mask` (or `b.len()`).
+#[inline]
+fn until(b: &[u8], from: usize, mask: u8) -> usize {
+    match b.get(from..) {
+        Some(r) => r
+            .iter()
+            .position(|&c| CLASS[c as usize] & mask != 0)
+            .map_or(b.len(), |p| from + p),
+        None => b.len(),
+    }
+}
+
+/// Index of the first byte of `b[from..]` whose class does not meet `mask` (or `b.len()`).
+#[inline]
+fn skip(b: &[u8], from: usize, mask: u8) -> usize {
+    match b.get(from..) {
+        Some(r) => r
+            .iter()
+            .position(|&c| CLASS[c as usize] & mask == 0)
+            .map_or(b.len(), |p| from + p),
+        None => b.len(),
+    }
+}
+
+/// The end of the value starting at `j`: a quoted-string, or up to the separator or LWS.
+#[inline]
+fn value_end(b: &[u8], mut j: usize, sep: u8) -> usize {
+    if b.get(j) == Some(&b'"') {
+        j += 1;
+        while j < b.len() && b[j] != b'"' {
+            j += if b[j] == b'\\' { 2 } else { 1 };
+        }
+        (j + 1).min(b.len())
+    } else {
+        until_word(b, j, sep)
+    }
+}
+
+/// [`until`]`(b, from, sep | LWS)`, eight bytes at a time: a word is skipped when it has no
+/// byte below 0x21 (the LWS bytes are SP, HTAB, CR, LF) and no separator byte; the byte loop
+/// finishes inside the first word that might.
+#[inline]
+fn until_word(b: &[u8], from: usize, sep: u8) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let s = LO
+        * if sep == SEMI {
+            b';' as u64
+        } else {
+            b'&' as u64
+        };
+    let mut i = from;
+    while let Some(w) = b.get(i..i + 8) {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let x = u64::from_le_bytes(a);
+        let y = x ^ s;
+        if ((x.wrapping_sub(LO * 0x21) & !x) | (y.wrapping_sub(LO) & !y)) & HI != 0 {
+            break;
+        }
+        i += 8;
+    }
+    until(b, i, sep | LWS)
+}
+
+/// `ParamIter::find` by name, walking the bytes without building the parameters it passes
+/// (and, for storages that check their text on access, checking only the value found).
+fn find<'a, S: Text>(s: &'a S, sep: u8, name: &str) -> Option<Option<&'a str>> {
+    let b = s.utf8();
+    let sep = if sep == b';' { SEMI } else { AMP };
+    let mut i = 0;
+    loop {
+        let name_start = skip(b, i, LWS | sep);
+        if name_start == b.len() {
+            return None;
+        }
+        let name_end = until(b, name_start, EQ | sep | LWS);
+        let hit = b
+            .get(name_start..name_end)
+            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()));
+        let j = skip(b, name_end, LWS);
+        if b.get(j) == Some(&b'=') {
+            let v_start = skip(b, j + 1, LWS);
+            let v_end = value_end(b, v_start, sep);
+            if hit {
+                return Some(s.part(v_start..v_end).map(unquote));
+            }
+            i = v_end;
+        } else {
+            if hit {
+                return Some(None);
+            }
+            i = name_end;
+        }
+    }
+}
+
 impl<'a> Iterator for ParamIter<'a> {
     type Item = Param<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Param<'a>> {
         let b = self.rest.as_bytes();
-        let mut i = 0;
+        let sep = if self.sep == b';' { SEMI } else { AMP };
         // SWS sep SWS (the first item of URI headers has no separator).
-        while i < b.len() && (is_lws(b[i]) || b[i] == self.sep) {
-            i += 1;
-        }
-        if i == b.len() {
+        let name_start = skip(b, 0, LWS | sep);
+        if name_start == b.len() {
             self.rest = "";
             return None;
         }
-        let name_start = i;
-        while i < b.len() && b[i] != b'=' && b[i] != self.sep && !is_lws(b[i]) {
-            i += 1;
-        }
+        let mut i = until(b, name_start, EQ | sep | LWS);
         let name = self.rest.get(name_start..i)?;
-        let mut j = i;
-        while j < b.len() && is_lws(b[j]) {
-            j += 1;
-        }
+        let mut j = skip(b, i, LWS);
         let mut value = None;
-        if j < b.len() && b[j] == b'=' {
-            j += 1;
-            while j < b.len() && is_lws(b[j]) {
-                j += 1;
-            }
+        if b.get(j) == Some(&b'=') {
+            j = skip(b, j + 1, LWS);
             let v_start = j;
-            if j < b.len() && b[j] == b'"' {
-                j += 1;
-                while j < b.len() && b[j] != b'"' {
-                    j += if b[j] == b'\\' { 2 } else { 1 };
-                }
-                j = (j + 1).min(b.len());
-            } else {
-                while j < b.len() && b[j] != self.sep && !is_lws(b[j]) {
-                    j += 1;
-                }
-            }
+            j = value_end(b, j, sep);
             value = self.rest.get(v_start..j);
             i = j;
         }
@@ -140,9 +234,7 @@ macro_rules! param_list {
             /// A parameter by name (case-insensitive): `Some(None)` when it has no value,
             /// `Some(Some(v))` with surrounding quotes removed.
             pub fn get(&self, name: &str) -> Option<Option<&str>> {
-                self.iter()
-                    .find(|p| p.name.eq_ignore_ascii_case(name))
-                    .map(|p| p.unquoted())
+                find(&self.0, $sep, name)
             }
 
             /// Converts the string storage.
@@ -230,3 +322,55 @@ param_list!(
     /// URI `headers` (`hname=hvalue&...`, the part after `?`), as written (escaped).
     UriHeaders, b'&', false
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `find` agrees with the iterator on every string over a small alphabet (quotes, escapes,
+    /// separators, LWS, control and multi-byte text, values longer than a word included).
+    #[test]
+    fn find_matches_iter() {
+        let alphabet: [&str; 12] = [
+            "a",
+            "aBcdefghij",
+            "b",
+            "=",
+            ";",
+            "&",
+            " ",
+            "\"",
+            "\\",
+            "\r\n ",
+            "é\x01",
+            "ab",
+        ];
+        let names = ["a", "A", "b", "ab", "x", ""];
+        let mut s = alloc::string::String::new();
+        for n in 0u32..12u32.pow(5) {
+            s.clear();
+            let mut k = n;
+            for _ in 0..5 {
+                s.push_str(alphabet[(k % 12) as usize]);
+                k /= 12;
+            }
+            let b = s.as_bytes();
+            for j in 0..=b.len() {
+                for sep in [SEMI, AMP] {
+                    assert_eq!(until_word(b, j, sep), until(b, j, sep | LWS), "{s:?} {j}");
+                }
+            }
+            for sep in [b';', b'&'] {
+                for name in names {
+                    let walked = ParamIter { rest: &s, sep }
+                        .find(|p| p.name.eq_ignore_ascii_case(name))
+                        .map(|p| p.unquoted());
+                    let t: &str = &s;
+                    assert_eq!(find(&t, sep, name), walked, "{s:?} {name:?}");
+                    let o = SipStr::from(t);
+                    assert_eq!(find(&o, sep, name), walked, "{s:?} {name:?}");
+                }
+            }
+        }
+    }
+}

@@ -81,13 +81,38 @@ impl<'a> RawMessage<'a> {
     /// assert_eq!(m.body, b""); // octets after Content-Length are ignored
     /// ```
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Self, ParseError> {
+        let mut m = RawMessage::empty(input);
+        m.fill(limits)?;
+        Ok(m)
+    }
+
+    /// A message with nothing framed yet.
+    #[inline]
+    pub(crate) fn empty(input: &'a [u8]) -> Self {
+        RawMessage {
+            input,
+            start: RawStartLine::Response {
+                version: &[],
+                code: 0,
+                reason: &[],
+            },
+            headers: SmallVec::new(),
+            body: &[],
+            content_length: None,
+            len: 0,
+        }
+    }
+
+    /// Frames `self.input` in place (the header index is filled where it lies, not moved).
+    pub(crate) fn fill(&mut self, limits: &Limits) -> Result<(), ParseError> {
+        let input = self.input;
         if input.len() > limits.max_message_size {
             return Err(ParseError::new(
                 ErrorKind::TooLarge(limits.max_message_size),
                 limits.max_message_size,
             ));
         }
-        let head = scan_head(input, limits)?;
+        let head = scan(input, limits, false, &mut self.headers)?;
         let rest = &input[head.end..];
         let body = match head.content_length {
             Some(cl) if cl > rest.len() => {
@@ -96,14 +121,11 @@ impl<'a> RawMessage<'a> {
             Some(cl) => &rest[..cl],
             None => rest,
         };
-        Ok(RawMessage {
-            input,
-            start: head.start,
-            headers: head.headers,
-            body,
-            content_length: head.content_length,
-            len: head.end + body.len(),
-        })
+        self.start = head.start;
+        self.body = body;
+        self.content_length = head.content_length;
+        self.len = head.end + body.len();
+        Ok(())
     }
 
     /// The first header with this name.
@@ -315,10 +337,9 @@ impl StreamDecoder {
     }
 }
 
-/// The start line and header index of a message, and where its header section ends.
+/// The start line of a message, its Content-Length and where its header section ends.
 struct Head<'a> {
     start: RawStartLine<'a>,
-    headers: SmallVec<[RawHeader<'a>; 24]>,
     content_length: Option<usize>,
     end: usize,
 }
@@ -346,6 +367,13 @@ fn find_lf(buf: &[u8], from: usize) -> Option<usize> {
         .map(|p| i + p)
 }
 
+/// Length of the token at the start of `b` (kept out of line: inside `scan` the loop counter
+/// lives on the stack).
+#[inline(never)]
+fn token_len(b: &[u8]) -> usize {
+    b.iter().position(|&c| !is_token(c)).unwrap_or(b.len())
+}
+
 /// Strips one trailing CR.
 #[inline]
 fn strip_cr(line: &[u8]) -> &[u8] {
@@ -356,7 +384,7 @@ fn strip_cr(line: &[u8]) -> &[u8] {
 }
 
 fn scan_head<'a>(input: &'a [u8], limits: &Limits) -> Result<Head<'a>, ParseError> {
-    scan(input, limits, false)
+    scan(input, limits, false, &mut SmallVec::new())
 }
 
 /// The header section of a `message/sipfrag` body (RFC 3420 §2): the empty line, and even the
@@ -365,11 +393,18 @@ pub(crate) fn scan_fragment_head<'a>(
     input: &'a [u8],
     limits: &Limits,
 ) -> Result<(RawStartLine<'a>, SmallVec<[RawHeader<'a>; 24]>, usize), ParseError> {
-    scan(input, limits, true).map(|h| (h.start, h.headers, h.end))
+    let mut headers = SmallVec::new();
+    let h = scan(input, limits, true, &mut headers)?;
+    Ok((h.start, headers, h.end))
 }
 
 /// `eof_ends`: the end of the input ends a line and the header section (sipfrag).
-fn scan<'a>(input: &'a [u8], limits: &Limits, eof_ends: bool) -> Result<Head<'a>, ParseError> {
+fn scan<'a>(
+    input: &'a [u8],
+    limits: &Limits,
+    eof_ends: bool,
+    headers: &mut SmallVec<[RawHeader<'a>; 24]>,
+) -> Result<Head<'a>, ParseError> {
     // What running out of input means: more bytes needed, or (sipfrag) the end.
     let incomplete = ParseError::new(ErrorKind::Incomplete, input.len());
     let line_end = |from: usize| match find_lf(input, from) {
@@ -389,7 +424,7 @@ fn scan<'a>(input: &'a [u8], limits: &Limits, eof_ends: bool) -> Result<Head<'a>
     let start = start_line(input, pos, strip_cr(&input[pos..lf]))?;
     pos = (lf + 1).min(input.len());
 
-    let mut headers: SmallVec<[RawHeader<'a>; 24]> = SmallVec::new();
+    headers.clear();
     let mut content_length = None;
     let mut vias = 0usize;
     loop {
@@ -421,7 +456,7 @@ fn scan<'a>(input: &'a [u8], limits: &Limits, eof_ends: bool) -> Result<Head<'a>
         }
         let line_start = pos;
         // field-name = token
-        let name_len = input[pos..].iter().take_while(|&&c| is_token(c)).count();
+        let name_len = token_len(&input[pos..]);
         if pos + name_len == input.len() && !eof_ends {
             return Err(incomplete);
         }
@@ -491,7 +526,6 @@ fn scan<'a>(input: &'a [u8], limits: &Limits, eof_ends: bool) -> Result<Head<'a>
     }
     Ok(Head {
         start,
-        headers,
         content_length,
         end: pos,
     })

@@ -15,20 +15,24 @@
 //! quoted-pair    = "\" (%x00-09 / %x0B-0C / %x0E-7F)
 //! ```
 
-use super::chars::{is_lws, is_token, WORD};
-use super::uri::{fail, host, port, text, uri, PResult};
+use super::chars::{is_lws, TOKEN, WORD};
+use super::ctx::Ctx;
+use super::uri::{fail, host, port, run, run1, uri, PResult};
 use crate::msg::{
     CSeq, Contact, Event, Header, HeaderName, MediaType, Method, NameAddr, Params, Reason,
     ReferSub, Replaces, RetryAfter, SubscriptionState, TargetDialog, Values, Via, Warning,
 };
-use nom::bytes::complete::take_while1;
-use nom::Parser;
 
 /// Skips LWS.
 #[inline]
 pub(crate) fn sws(i: &[u8]) -> &[u8] {
-    let n = i.iter().take_while(|&&c| is_lws(c)).count();
-    &i[n..]
+    match i.first() {
+        Some(&c) if is_lws(c) => {
+            let n = i.iter().position(|&c| !is_lws(c)).unwrap_or(i.len());
+            &i[n..]
+        }
+        _ => i,
+    }
 }
 
 /// `SWS <c> SWS`
@@ -49,14 +53,15 @@ fn peek_sep(i: &[u8], c: u8) -> bool {
 
 /// `token`
 #[inline]
-pub(crate) fn token(i: &[u8]) -> PResult<'_, &str> {
-    let (r, t) = take_while1(is_token).parse(i)?;
-    Ok((r, text(t)?))
+pub(crate) fn token<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, C::S> {
+    let (r, t) = run1(&TOKEN, i)?;
+    Ok((r, c.s(t)?))
 }
 
-/// `quoted-string`, returned with its quotes. Raw bytes other than CR/LF are accepted inside
-/// (RFC 4475 §3.1.1.2 sends control characters in quoted-pairs).
-pub(crate) fn quoted(i: &[u8]) -> PResult<'_, &str> {
+/// The extent of a `quoted-string` (quotes included). Raw bytes other than CR/LF are accepted
+/// inside (RFC 4475 §3.1.1.2 sends control characters in quoted-pairs).
+#[inline]
+fn quoted_span(i: &[u8]) -> PResult<'_, &[u8]> {
     if i.first() != Some(&b'"') {
         return fail(i);
     }
@@ -65,7 +70,7 @@ pub(crate) fn quoted(i: &[u8]) -> PResult<'_, &str> {
         match c {
             b'"' => {
                 let (q, r) = i.split_at(k + 1);
-                return Ok((r, text(q)?));
+                return Ok((r, q));
             }
             // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
             b'\\' => match i.get(k + 1) {
@@ -78,41 +83,68 @@ pub(crate) fn quoted(i: &[u8]) -> PResult<'_, &str> {
     fail(i)
 }
 
+/// `quoted-string`, returned with its quotes.
+#[inline]
+pub(crate) fn quoted<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, C::S> {
+    let (r, q) = quoted_span(i)?;
+    Ok((r, c.s(q)?))
+}
+
 /// `gen-value = token / host / quoted-string` (a host may be an IPv6 address, bracketed or
-/// not, as `received` carries it).
-fn gen_value(i: &[u8]) -> PResult<'_, &str> {
+/// not, as `received` carries it); checked, not built.
+#[inline]
+fn gen_value<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, ()> {
     match i.first() {
-        Some(b'"') => quoted(i),
+        Some(b'"') => {
+            let (r, q) = quoted_span(i)?;
+            c.check(q)?;
+            Ok((r, ()))
+        }
         Some(b'[') => {
-            let (r, _) = host(i)?;
-            Ok((r, text(&i[..i.len() - r.len()])?))
+            let (r, _) = host(c, i)?;
+            c.check(&i[..i.len() - r.len()])?;
+            Ok((r, ()))
         }
         _ => {
-            let (r, t) = take_while1(|c: u8| is_token(c) || c == b':').parse(i)?;
-            Ok((r, text(t)?))
+            let n = i
+                .iter()
+                .position(|&c| !(TOKEN[c as usize] || c == b':'))
+                .unwrap_or(i.len());
+            if n == 0 {
+                return fail(i);
+            }
+            Ok((&i[n..], ()))
         }
     }
 }
 
 /// `*( SEMI generic-param )`, kept as the span from the first `;` to the end of the last
 /// parameter.
-pub(crate) fn params(i: &[u8]) -> PResult<'_, Params<&str>> {
+#[inline]
+pub(crate) fn params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Params<C::S>> {
     let start = sws(i);
     if start.first() != Some(&b';') {
         return Ok((i, Params::default()));
     }
     let mut r = start;
-    while peek_sep(r, b';') {
-        let (r2, _) = sep(r, b';')?;
-        let (r2, _) = take_while1(is_token).parse(r2)?;
-        r = if peek_sep(r2, b'=') {
-            let (r3, _) = sep(r2, b'=')?;
-            gen_value(r3)?.0
-        } else {
-            r2
+    loop {
+        // SEMI token [ EQUAL gen-value ], with the usual no-white-space layout first.
+        let r2 = match r.split_first() {
+            Some((b';', after)) if !after.first().is_some_and(|&c| is_lws(c)) => after,
+            _ if peek_sep(r, b';') => sep(r, b';')?.0,
+            _ => break,
+        };
+        let (r2, _) = run1(&TOKEN, r2)?;
+        r = match r2.split_first() {
+            Some((b'=', v)) if !v.first().is_some_and(|&c| is_lws(c)) => gen_value(c, v)?.0,
+            _ if peek_sep(r2, b'=') => {
+                let (r3, _) = sep(r2, b'=')?;
+                gen_value(c, r3)?.0
+            }
+            _ => r2,
         };
     }
-    let raw = text(&start[..start.len() - r.len()])?;
+    let raw = c.s(&start[..start.len() - r.len()])?;
     Ok((r, Params::from_raw(raw)))
 }
 
@@ -120,29 +152,29 @@ pub(crate) fn params(i: &[u8]) -> PResult<'_, Params<&str>> {
 ///
 /// Without angle brackets the URI ends at the first `;`, `,`, `?` or LWS and any parameters
 /// belong to the header (RFC 3261 §20.10).
-pub(crate) fn name_addr(i: &[u8]) -> PResult<'_, NameAddr<&str>> {
-    let (r, display) = display_name(i)?;
-    let (r, uri) = if let Some(r) = r.strip_prefix(b"<") {
-        let (r, u) = uri(r)?;
-        match r.strip_prefix(b">") {
-            Some(r) => (r, u),
-            None => return fail(r),
+#[inline]
+pub(crate) fn name_addr<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, NameAddr<C::S>> {
+    let (r, display) = display_name(c, i)?;
+    // The URI: up to ">" in a name-addr, else up to the first ";", ",", "?" or LWS.
+    let (inner, after) = match r.split_first() {
+        Some((b'<', inner)) => (inner, None),
+        _ if display.is_some() => return fail(r),
+        _ => {
+            let end = r
+                .iter()
+                .position(|&c| matches!(c, b';' | b',' | b'?') || is_lws(c))
+                .unwrap_or(r.len());
+            let (inner, after) = r.split_at(end);
+            (inner, Some(after))
         }
-    } else {
-        if display.is_some() {
-            return fail(r);
-        }
-        let end = r
-            .iter()
-            .position(|&c| matches!(c, b';' | b',' | b'?') || is_lws(c))
-            .unwrap_or(r.len());
-        let (rest, u) = uri(&r[..end])?;
-        if !rest.is_empty() {
-            return fail(rest);
-        }
-        (&r[end..], u)
     };
-    let (r, params) = params(r)?;
+    let (rest, uri) = uri(c, inner)?;
+    let r = match (after, rest.split_first()) {
+        (None, Some((b'>', r))) => r,
+        (Some(after), None) => after,
+        _ => return fail(rest),
+    };
+    let (r, params) = params(c, r)?;
     Ok((
         r,
         NameAddr {
@@ -154,32 +186,42 @@ pub(crate) fn name_addr(i: &[u8]) -> PResult<'_, NameAddr<&str>> {
 }
 
 /// `display-name = *(token LWS) / quoted-string`, present only when followed by `<`.
-fn display_name(i: &[u8]) -> PResult<'_, Option<&str>> {
-    if i.first() == Some(&b'"') {
-        let (r, q) = quoted(i)?;
-        let r = sws(r);
-        return if r.first() == Some(&b'<') {
-            Ok((r, Some(q)))
-        } else {
-            fail(r)
-        };
+#[inline]
+fn display_name<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Option<C::S>> {
+    match i.first() {
+        Some(b'<') => return Ok((i, None)),
+        Some(b'"') => {
+            let (r, q) = quoted(c, i)?;
+            let r = sws(r);
+            return if r.first() == Some(&b'<') {
+                Ok((r, Some(q)))
+            } else {
+                fail(r)
+            };
+        }
+        _ => {}
     }
     // *(token LWS) "<"
     let mut r = i;
     let mut end = 0;
-    while let Ok((after, _)) = token(r) {
-        end = i.len() - after.len();
-        r = sws(after);
+    loop {
+        let n = run(&TOKEN, r);
+        if n == 0 {
+            break;
+        }
+        end = i.len() - r.len() + n;
+        r = sws(&r[n..]);
     }
     if r.first() == Some(&b'<') {
         let d = &i[..end];
-        Ok((r, if d.is_empty() { None } else { Some(text(d)?) }))
+        Ok((r, if d.is_empty() { None } else { Some(c.s(d)?) }))
     } else {
         Ok((i, None))
     }
 }
 
 /// `X *(COMMA X)`
+#[inline]
 fn list<'a, T>(
     i: &'a [u8],
     mut item: impl FnMut(&'a [u8]) -> PResult<'a, T>,
@@ -187,6 +229,10 @@ fn list<'a, T>(
     let (mut r, first) = item(i)?;
     let mut v = Values::new();
     v.push(first);
+    if peek_sep(r, b',') {
+        // One allocation for the rest (an upper bound: a comma may sit inside an item).
+        v.reserve_exact(r.iter().filter(|&&c| c == b',').count());
+    }
     while peek_sep(r, b',') {
         let (r2, _) = sep(r, b',')?;
         let (r2, x) = item(r2)?;
@@ -209,17 +255,18 @@ fn list0<'a, T>(
 }
 
 /// `via-parm = sent-protocol LWS sent-by *( SEMI via-params )`
-fn via(i: &[u8]) -> PResult<'_, Via<&str>> {
-    let (r, protocol) = token(i)?;
+#[inline]
+fn via<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Via<C::S>> {
+    let (r, protocol) = token(c, i)?;
     let (r, _) = sep(r, b'/')?;
-    let (r, version) = token(r)?;
+    let (r, version) = token(c, r)?;
     let (r, _) = sep(r, b'/')?;
-    let (r, transport) = token(r)?;
+    let (r, transport) = token(c, r)?;
     let r2 = sws(r);
     if r2.len() == r.len() {
         return fail(r);
     }
-    let (r, host) = host(r2)?;
+    let (r, host) = host(c, r2)?;
     let (r, port) = if peek_sep(r, b':') {
         let (r, _) = sep(r, b':')?;
         let (r, p) = port(r)?;
@@ -227,7 +274,7 @@ fn via(i: &[u8]) -> PResult<'_, Via<&str>> {
     } else {
         (r, None)
     };
-    let (r, params) = params(r)?;
+    let (r, params) = params(c, r)?;
     Ok((
         r,
         Via {
@@ -243,9 +290,15 @@ fn via(i: &[u8]) -> PResult<'_, Via<&str>> {
 
 /// `delta-seconds = 1*DIGIT`, as a u32 (more than 2^32-1 is an error, RFC 4475 §3.1.2.4).
 fn u32_digits(i: &[u8]) -> PResult<'_, u32> {
-    let (r, d) = take_while1(|c: u8| c.is_ascii_digit()).parse(i)?;
+    let len = i
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(i.len());
+    if len == 0 {
+        return fail(i);
+    }
     let mut n: u32 = 0;
-    for &c in d {
+    for &c in &i[..len] {
         n = match n
             .checked_mul(10)
             .and_then(|n| n.checked_add((c - b'0') as u32))
@@ -254,35 +307,37 @@ fn u32_digits(i: &[u8]) -> PResult<'_, u32> {
             None => return fail(i),
         };
     }
-    Ok((r, n))
+    Ok((&i[len..], n))
 }
 
-fn method(i: &[u8]) -> PResult<'_, Method<&str>> {
-    let (r, t) = take_while1(is_token).parse(i)?;
+#[inline]
+fn method<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Method<C::S>> {
+    let (r, t) = run1(&TOKEN, i)?;
     Ok((
         r,
-        Method::known(t).map_or_else(|| text(t).map(Method::Extension), Ok)?,
+        Method::known(t).map_or_else(|| c.s(t).map(Method::Extension), Ok)?,
     ))
 }
 
 /// `CSeq = "CSeq" HCOLON 1*DIGIT LWS Method`
-fn cseq(i: &[u8]) -> PResult<'_, CSeq<&str>> {
+#[inline]
+fn cseq<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, CSeq<C::S>> {
     let (r, seq) = u32_digits(i)?;
     let r2 = sws(r);
     if r2.len() == r.len() {
         return fail(r);
     }
-    let (r, method) = method(r2)?;
+    let (r, method) = method(c, r2)?;
     Ok((r, CSeq { seq, method }))
 }
 
 /// `callid = word [ "@" word ]`
-pub(crate) fn call_id(i: &[u8]) -> PResult<'_, &str> {
-    let w = |c: u8| WORD[c as usize];
-    let n = i.iter().take_while(|&&c| w(c)).count();
+#[inline]
+pub(crate) fn call_id<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, C::S> {
+    let n = run(&WORD, i);
     let mut end = n;
     if n > 0 && i.get(n) == Some(&b'@') {
-        let m = i[n + 1..].iter().take_while(|&&c| w(c)).count();
+        let m = run(&WORD, &i[n + 1..]);
         if m == 0 {
             return fail(&i[n..]);
         }
@@ -291,15 +346,15 @@ pub(crate) fn call_id(i: &[u8]) -> PResult<'_, &str> {
     if end == 0 {
         return fail(i);
     }
-    Ok((&i[end..], text(&i[..end])?))
+    Ok((&i[end..], c.s(&i[..end])?))
 }
 
 /// `media-type = m-type SLASH m-subtype *(SEMI m-parameter)`
-fn media_type(i: &[u8]) -> PResult<'_, MediaType<&str>> {
-    let (r, ty) = token(i)?;
+fn media_type<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, MediaType<C::S>> {
+    let (r, ty) = token(c, i)?;
     let (r, _) = sep(r, b'/')?;
-    let (r, subtype) = token(r)?;
-    let (r, params) = params(r)?;
+    let (r, subtype) = token(c, r)?;
+    let (r, params) = params(c, r)?;
     Ok((
         r,
         MediaType {
@@ -311,46 +366,53 @@ fn media_type(i: &[u8]) -> PResult<'_, MediaType<&str>> {
 }
 
 /// `token *( SEMI generic-param )` — Event, Subscription-State, Reason, ...
-fn token_params(i: &[u8]) -> PResult<'_, (&str, Params<&str>)> {
-    let (r, t) = token(i)?;
-    let (r, p) = params(r)?;
+fn token_params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, (C::S, Params<C::S>)> {
+    let (r, t) = token(c, i)?;
+    let (r, p) = params(c, r)?;
     Ok((r, (t, p)))
 }
 
 /// `callid *(SEMI param)` — Replaces, Target-Dialog.
-fn callid_params(i: &[u8]) -> PResult<'_, (&str, Params<&str>)> {
-    let (r, c) = call_id(i)?;
-    let (r, p) = params(r)?;
-    Ok((r, (c, p)))
+fn callid_params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, (C::S, Params<C::S>)> {
+    let (r, id) = call_id(c, i)?;
+    let (r, p) = params(c, r)?;
+    Ok((r, (id, p)))
 }
 
-/// How many parameters are named `name`.
-fn count(ps: &Params<&str>, name: &str) -> usize {
-    ps.iter()
-        .filter(|p| p.name.eq_ignore_ascii_case(name))
-        .count()
-}
-
-fn replaces(i: &[u8]) -> PResult<'_, Replaces<&str>> {
-    let (r, (call_id, params)) = callid_params(i)?;
-    // RFC 3891 §6.1: exactly one to-tag and exactly one from-tag, each with a value.
-    let tagged =
-        |n| count(&params, n) == 1 && params.get(n).flatten().is_some_and(|v| !v.is_empty());
-    if !tagged("to-tag") || !tagged("from-tag") {
+fn replaces<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Replaces<C::S>> {
+    let (r, (call_id, params)) = callid_params(c, i)?;
+    // RFC 3891 §6.1: exactly one to-tag and exactly one from-tag, each with a value (one walk:
+    // how many of each, and whether the first of each has a non-empty value).
+    let (mut to, mut from) = ((0, false), (0, false));
+    for p in params.iter() {
+        let tag = if p.name.eq_ignore_ascii_case("to-tag") {
+            &mut to
+        } else if p.name.eq_ignore_ascii_case("from-tag") {
+            &mut from
+        } else {
+            continue;
+        };
+        if tag.0 == 0 {
+            tag.1 = p.unquoted().is_some_and(|v| !v.is_empty());
+        }
+        tag.0 += 1;
+    }
+    if to != (1, true) || from != (1, true) {
         return fail(i);
     }
     Ok((r, Replaces { call_id, params }))
 }
 
-fn target_dialog(i: &[u8]) -> PResult<'_, TargetDialog<&str>> {
-    let (r, (call_id, params)) = callid_params(i)?;
+fn target_dialog<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, TargetDialog<C::S>> {
+    let (r, (call_id, params)) = callid_params(c, i)?;
     Ok((r, TargetDialog { call_id, params }))
 }
 
 /// `Refer-Sub = "Refer-Sub" HCOLON refer-sub-value *(SEMI exten)`,
 /// `refer-sub-value = "true" / "false"` (RFC 4488 §4)
-fn refer_sub(i: &[u8]) -> PResult<'_, ReferSub<&str>> {
-    let (r, (t, params)) = token_params(i)?;
+fn refer_sub<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, ReferSub<C::S>> {
+    let (r, (t, params)) = token_params(c, i)?;
+    let t = t.as_ref();
     let value = if t.eq_ignore_ascii_case("true") {
         true
     } else if t.eq_ignore_ascii_case("false") {
@@ -362,47 +424,63 @@ fn refer_sub(i: &[u8]) -> PResult<'_, ReferSub<&str>> {
 }
 
 /// `warning-value = warn-code SP warn-agent SP warn-text`
-fn warning(i: &[u8]) -> PResult<'_, Warning<&str>> {
-    let (r, d) = take_while1(|c: u8| c.is_ascii_digit()).parse(i)?;
+fn warning<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Warning<C::S>> {
+    let (r, d) = run1(&DIGIT, i)?;
     if d.len() != 3 {
         return fail(i);
     }
     let code = d.iter().fold(0u16, |n, &c| n * 10 + (c - b'0') as u16);
-    let r = r
-        .strip_prefix(b" ")
-        .map_or_else(|| fail(r), |r| Ok((r, ())))?
-        .0;
-    let (r, agent) =
-        take_while1(|c: u8| is_token(c) || matches!(c, b':' | b'[' | b']')).parse(r)?;
-    let r = r
-        .strip_prefix(b" ")
-        .map_or_else(|| fail(r), |r| Ok((r, ())))?
-        .0;
-    let (r, t) = quoted(r)?;
+    let Some(r) = r.strip_prefix(b" ") else {
+        return fail(r);
+    };
+    let n = r
+        .iter()
+        .position(|&c| !(TOKEN[c as usize] || matches!(c, b':' | b'[' | b']')))
+        .unwrap_or(r.len());
+    if n == 0 {
+        return fail(r);
+    }
+    let (agent, r) = r.split_at(n);
+    let Some(r) = r.strip_prefix(b" ") else {
+        return fail(r);
+    };
+    let (r, q) = quoted_span(r)?;
+    let text = c.s(q)?;
     Ok((
         r,
         Warning {
             code,
-            agent: text(agent)?,
-            text: t,
+            agent: c.s(agent)?,
+            text,
         },
     ))
 }
 
+/// `DIGIT`
+static DIGIT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = true;
+        c += 1;
+    }
+    t
+};
+
 /// `comment = LPAREN *(ctext / quoted-pair / comment) RPAREN`
-fn comment(i: &[u8]) -> PResult<'_, &str> {
+fn comment<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, C::S> {
     if i.first() != Some(&b'(') {
         return fail(i);
     }
     let mut depth = 0usize;
     let mut k = 0;
-    while let Some(&c) = i.get(k) {
-        match c {
+    while let Some(&ch) = i.get(k) {
+        match ch {
             b'(' => depth += 1,
             b')' => {
                 depth -= 1;
                 if depth == 0 {
-                    return Ok((&i[k + 1..], text(&i[..k + 1])?));
+                    return Ok((&i[k + 1..], c.s(&i[..k + 1])?));
                 }
             }
             b'\\' => k += 1,
@@ -413,16 +491,16 @@ fn comment(i: &[u8]) -> PResult<'_, &str> {
     fail(i)
 }
 
-fn retry_after(i: &[u8]) -> PResult<'_, RetryAfter<&str>> {
+fn retry_after<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, RetryAfter<C::S>> {
     let (r, seconds) = u32_digits(i)?;
     let r2 = sws(r);
     let (r, comment) = if r2.first() == Some(&b'(') {
-        let (r, c) = comment(r2)?;
-        (r, Some(c))
+        let (r, x) = comment(c, r2)?;
+        (r, Some(x))
     } else {
         (r, None)
     };
-    let (r, params) = params(r)?;
+    let (r, params) = params(c, r)?;
     Ok((
         r,
         RetryAfter {
@@ -433,74 +511,96 @@ fn retry_after(i: &[u8]) -> PResult<'_, RetryAfter<&str>> {
     ))
 }
 
-/// Parses one header value into its typed form. `Err` carries the position where the value
-/// stopped matching its grammar.
+/// Parses one header value into its typed `&str` view. `Err` carries the position where the
+/// value stopped matching its grammar.
 pub(crate) fn typed<'a>(
     name: HeaderName,
     name_raw: &'a [u8],
     v: &'a [u8],
 ) -> Result<Header<&'a str>, &'a [u8]> {
-    fn done<'a, T>(
+    typed_in(super::ctx::View::new(v), name, name_raw, v, |h| h)
+}
+
+/// [`typed`], building its strings with `c` and handing the header to `k` (which can store it
+/// where it belongs, without moving it around first).
+#[inline]
+pub(crate) fn typed_in<'a, C: Ctx<'a>, R>(
+    c: C,
+    name: HeaderName,
+    name_raw: &'a [u8],
+    v: &'a [u8],
+    k: impl FnOnce(Header<C::S>) -> R,
+) -> Result<R, &'a [u8]> {
+    #[inline]
+    fn done<'a, T, S: crate::text::Text, R>(
         res: PResult<'a, T>,
-        f: impl FnOnce(T) -> Header<&'a str>,
-    ) -> Result<Header<&'a str>, &'a [u8]> {
+        f: impl FnOnce(T) -> Header<S>,
+        k: impl FnOnce(Header<S>) -> R,
+    ) -> Result<R, &'a [u8]> {
         match res {
-            Ok((r, x)) if sws(r).is_empty() => Ok(f(x)),
+            Ok((r, x)) if sws(r).is_empty() => Ok(k(f(x))),
             Ok((r, _)) => Err(r),
             Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e.input),
             Err(nom::Err::Incomplete(_)) => Err(&[]),
         }
     }
+    let tok = |i| token(c, i);
+    let na = |i| name_addr(c, i);
     match name {
-        HeaderName::Via => done(list(v, via), Header::Via),
-        HeaderName::From => done(name_addr(v), Header::From),
-        HeaderName::To => done(name_addr(v), Header::To),
-        HeaderName::CallId => done(call_id(v), Header::CallId),
-        HeaderName::CSeq => done(cseq(v), Header::CSeq),
+        HeaderName::Via => done(list(v, |i| via(c, i)), Header::Via, k),
+        HeaderName::From => done(name_addr(c, v), Header::From, k),
+        HeaderName::To => done(name_addr(c, v), Header::To, k),
+        HeaderName::CallId => done(call_id(c, v), Header::CallId, k),
+        HeaderName::CSeq => done(cseq(c, v), Header::CSeq, k),
         HeaderName::MaxForwards => match u32_digits(v) {
-            Ok((r, n)) if n <= 255 => done(Ok((r, n as u8)), Header::MaxForwards),
+            Ok((r, n)) if n <= 255 => done(Ok((r, n as u8)), Header::MaxForwards, k),
             Ok(_) => Err(v),
-            Err(e) => done(Err(e), Header::MaxForwards),
+            Err(e) => done(Err(e), Header::MaxForwards, k),
         },
-        HeaderName::Contact if v == b"*" => Ok(Header::Contact(Contact::Star)),
-        HeaderName::Contact => done(list(v, name_addr), |a| Header::Contact(Contact::Addrs(a))),
-        HeaderName::Route => done(list(v, name_addr), Header::Route),
-        HeaderName::RecordRoute => done(list(v, name_addr), Header::RecordRoute),
-        HeaderName::ContentType => done(media_type(v), Header::ContentType),
-        HeaderName::Expires => done(u32_digits(v), Header::Expires),
-        HeaderName::Require => done(list(v, token), Header::Require),
-        HeaderName::ProxyRequire => done(list(v, token), Header::ProxyRequire),
-        HeaderName::Supported => done(list0(v, token), Header::Supported),
-        HeaderName::Unsupported => done(list(v, token), Header::Unsupported),
-        HeaderName::Allow => done(list0(v, method), Header::Allow),
-        HeaderName::Accept => done(list0(v, media_type), Header::Accept),
-        HeaderName::Event => done(token_params(v), |(package, params)| {
-            Header::Event(Event { package, params })
-        }),
-        HeaderName::AllowEvents => done(list(v, token), Header::AllowEvents),
-        HeaderName::SubscriptionState => done(token_params(v), |(state, params)| {
-            Header::SubscriptionState(SubscriptionState { state, params })
-        }),
-        HeaderName::ReferTo => done(name_addr(v), Header::ReferTo),
-        HeaderName::ReferredBy => done(name_addr(v), Header::ReferredBy),
-        HeaderName::Replaces => done(replaces(v), Header::Replaces),
-        HeaderName::ReferSub => done(refer_sub(v), Header::ReferSub),
-        HeaderName::TargetDialog => done(target_dialog(v), Header::TargetDialog),
+        HeaderName::Contact if v == b"*" => Ok(k(Header::Contact(Contact::Star))),
+        HeaderName::Contact => done(list(v, na), |a| Header::Contact(Contact::Addrs(a)), k),
+        HeaderName::Route => done(list(v, na), Header::Route, k),
+        HeaderName::RecordRoute => done(list(v, na), Header::RecordRoute, k),
+        HeaderName::ContentType => done(media_type(c, v), Header::ContentType, k),
+        HeaderName::Expires => done(u32_digits(v), Header::Expires, k),
+        HeaderName::Require => done(list(v, tok), Header::Require, k),
+        HeaderName::ProxyRequire => done(list(v, tok), Header::ProxyRequire, k),
+        HeaderName::Supported => done(list0(v, tok), Header::Supported, k),
+        HeaderName::Unsupported => done(list(v, tok), Header::Unsupported, k),
+        HeaderName::Allow => done(list0(v, |i| method(c, i)), Header::Allow, k),
+        HeaderName::Accept => done(list0(v, |i| media_type(c, i)), Header::Accept, k),
+        HeaderName::Event => done(
+            token_params(c, v),
+            |(package, params)| Header::Event(Event { package, params }),
+            k,
+        ),
+        HeaderName::AllowEvents => done(list(v, tok), Header::AllowEvents, k),
+        HeaderName::SubscriptionState => done(
+            token_params(c, v),
+            |(state, params)| Header::SubscriptionState(SubscriptionState { state, params }),
+            k,
+        ),
+        HeaderName::ReferTo => done(name_addr(c, v), Header::ReferTo, k),
+        HeaderName::ReferredBy => done(name_addr(c, v), Header::ReferredBy, k),
+        HeaderName::Replaces => done(replaces(c, v), Header::Replaces, k),
+        HeaderName::ReferSub => done(refer_sub(c, v), Header::ReferSub, k),
+        HeaderName::TargetDialog => done(target_dialog(c, v), Header::TargetDialog, k),
         HeaderName::Reason => done(
             list(v, |i| {
-                token_params(i).map(|(r, (protocol, params))| (r, Reason { protocol, params }))
+                token_params(c, i).map(|(r, (protocol, params))| (r, Reason { protocol, params }))
             }),
             Header::Reason,
+            k,
         ),
-        HeaderName::Warning => done(list(v, warning), Header::Warning),
-        HeaderName::RetryAfter => done(retry_after(v), Header::RetryAfter),
-        HeaderName::Other => Ok(Header::Extension {
-            name: core::str::from_utf8(name_raw).map_err(|_| name_raw)?,
-            value: core::str::from_utf8(v).map_err(|_| v)?,
-        }),
-        _ => Ok(Header::Raw {
+        HeaderName::Warning => done(list(v, |i| warning(c, i)), Header::Warning, k),
+        HeaderName::RetryAfter => done(retry_after(c, v), Header::RetryAfter, k),
+        HeaderName::Other => Ok(k(Header::Extension {
+            name: c.s(name_raw).map_err(|_| name_raw)?,
+            value: c.s(v).map_err(|_| v)?,
+        })),
+        _ => Ok(k(Header::Raw {
             name,
-            value: core::str::from_utf8(v).map_err(|_| v)?,
-        }),
+            value: c.s(v).map_err(|_| v)?,
+        })),
     }
 }

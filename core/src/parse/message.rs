@@ -5,8 +5,9 @@
 //! header fields that are not comma-separated lists (§7.3.1), the CSeq method equal to the
 //! request method (§8.1.1.5), and the Via count limit.
 
+use super::ctx::{Ctx, View};
 use super::frame::{scan_fragment_head, RawMessage, RawStartLine};
-use super::header::typed;
+use super::header::typed_in;
 use super::{offset_in, ErrorKind, Limits, ParseError};
 use crate::msg::{Header, HeaderName, Message, Method, StartLine};
 use alloc::vec::Vec;
@@ -22,7 +23,8 @@ use alloc::vec::Vec;
 /// assert_eq!(m.call_id(), Some("x@y"));
 /// ```
 pub fn parse_message<'a>(input: &'a [u8], limits: &Limits) -> Result<Message<&'a str>, ParseError> {
-    let raw = RawMessage::parse(input, limits)?;
+    let mut raw = RawMessage::empty(input);
+    raw.fill(limits)?;
     message_from_raw(&raw, limits)
 }
 
@@ -31,7 +33,11 @@ fn is_sip_2_0(v: &[u8]) -> bool {
     v.len() == 7 && v[..4].eq_ignore_ascii_case(b"SIP/") && &v[4..] == b"2.0"
 }
 
-fn start<'a>(input: &'a [u8], raw: &RawStartLine<'a>) -> Result<StartLine<&'a str>, ParseError> {
+fn start<'a, C: Ctx<'a>>(
+    c: C,
+    input: &'a [u8],
+    raw: &RawStartLine<'a>,
+) -> Result<StartLine<C::S>, ParseError> {
     match *raw {
         RawStartLine::Request {
             method,
@@ -46,11 +52,11 @@ fn start<'a>(input: &'a [u8], raw: &RawStartLine<'a>) -> Result<StartLine<&'a st
             }
             let method = match Method::known(method) {
                 Some(m) => m,
-                None => Method::Extension(core::str::from_utf8(method).map_err(|_| {
+                None => Method::Extension(c.s(method).map_err(|_| {
                     ParseError::new(ErrorKind::BadMethod, offset_in(input, method))
                 })?),
             };
-            let uri = super::uri::parse_uri(uri).map_err(|e| {
+            let uri = super::uri::parse_uri_in(c, uri).map_err(|e| {
                 ParseError::new(ErrorKind::BadRequestUri, offset_in(input, uri) + e.offset)
             })?;
             Ok(StartLine::Request { method, uri })
@@ -66,7 +72,7 @@ fn start<'a>(input: &'a [u8], raw: &RawStartLine<'a>) -> Result<StartLine<&'a st
                     offset_in(input, version),
                 ));
             }
-            let reason = core::str::from_utf8(reason).map_err(|_| {
+            let reason = c.s(reason).map_err(|_| {
                 ParseError::new(ErrorKind::BadReasonPhrase, offset_in(input, reason))
             })?;
             Ok(StartLine::Response { code, reason })
@@ -101,13 +107,21 @@ fn bit(name: HeaderName) -> u64 {
     1 << (name as u32 & 63)
 }
 
+/// The typed headers, which singletons were seen (`strict` only) and how many Via values.
+struct Typed<S: crate::text::Text> {
+    headers: Vec<Header<S>>,
+    seen: u64,
+    vias: usize,
+}
+
 /// Types the headers of `raw` one by one; `strict` adds the whole-message checks.
-fn headers<'a>(
+fn headers<'a, C: Ctx<'a>>(
+    c: C,
     input: &'a [u8],
     raw: &[super::RawHeader<'a>],
     limits: &Limits,
     strict: bool,
-) -> Result<Vec<Header<&'a str>>, ParseError> {
+) -> Result<Typed<C::S>, ParseError> {
     let mut out = Vec::with_capacity(raw.len());
     let mut seen = 0u64;
     let mut vias = 0usize;
@@ -124,34 +138,49 @@ fn headers<'a>(
             }
             seen |= bit(h.name);
         }
-        let header = typed(h.name, h.name_raw, h.value).map_err(|at| {
-            let kind = if core::str::from_utf8(h.value).is_err() {
-                ErrorKind::InvalidUtf8
-            } else {
-                ErrorKind::BadHeader(h.name)
+        // Typed straight into `out` (no moves of the header on the way).
+        let pushed = typed_in(c, h.name, h.name_raw, h.value, |header| {
+            let n = match &header {
+                Header::Via(v) => v.len(),
+                _ => 0,
             };
-            let off = offset_in(input, at);
-            ParseError::new(
-                kind,
-                if off == 0 {
-                    offset_in(input, h.value)
+            out.push(header);
+            n
+        });
+        match pushed {
+            Ok(0) => {}
+            Ok(n) => {
+                vias += n;
+                if vias > limits.max_vias {
+                    return Err(ParseError::new(
+                        ErrorKind::TooManyVias(limits.max_vias),
+                        offset_in(input, h.name_raw),
+                    ));
+                }
+            }
+            Err(at) => {
+                let kind = if core::str::from_utf8(h.value).is_err() {
+                    ErrorKind::InvalidUtf8
                 } else {
-                    off
-                },
-            )
-        })?;
-        if let Header::Via(v) = &header {
-            vias += v.len();
-            if vias > limits.max_vias {
+                    ErrorKind::BadHeader(h.name)
+                };
+                let off = offset_in(input, at);
                 return Err(ParseError::new(
-                    ErrorKind::TooManyVias(limits.max_vias),
-                    offset_in(input, h.name_raw),
+                    kind,
+                    if off == 0 {
+                        offset_in(input, h.value)
+                    } else {
+                        off
+                    },
                 ));
             }
         }
-        out.push(header);
     }
-    Ok(out)
+    Ok(Typed {
+        headers: out,
+        seen,
+        vias,
+    })
 }
 
 /// Types a framed message.
@@ -159,34 +188,52 @@ pub fn message_from_raw<'a>(
     raw: &RawMessage<'a>,
     limits: &Limits,
 ) -> Result<Message<&'a str>, ParseError> {
+    message_in(View::new(head(raw)), raw, limits)
+}
+
+/// The start line and header section of a framed message.
+pub(crate) fn head<'a>(raw: &RawMessage<'a>) -> &'a [u8] {
+    let end = raw.len.saturating_sub(raw.body.len());
+    raw.input.get(..end).unwrap_or_default()
+}
+
+/// Types a framed message, building its strings with `c`.
+pub(crate) fn message_in<'a, C: Ctx<'a>>(
+    c: C,
+    raw: &RawMessage<'a>,
+    limits: &Limits,
+) -> Result<Message<C::S>, ParseError> {
     let input = raw.input;
-    let start = start(input, &raw.start)?;
-    let headers = headers(input, &raw.headers, limits, true)?;
+    let start = start(c, input, &raw.start)?;
+    let Typed {
+        headers,
+        seen,
+        vias,
+    } = headers(c, input, &raw.headers, limits, true)?;
     let msg = Message {
         start,
         headers,
-        body: raw.body,
+        body: c.body(raw.body),
     };
     // RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via are mandatory in requests;
     // Max-Forwards is not enforced so that RFC 2543 peers interoperate (RFC 4475 §3.4.1).
+    // From, To, Call-ID and CSeq are singletons: `seen` says whether each was typed.
     let end = raw.len.saturating_sub(raw.body.len());
     let missing = |name| Err(ParseError::new(ErrorKind::MissingHeader(name), end));
-    if msg.top_via().is_none() {
+    if vias == 0 {
         return missing(HeaderName::Via);
     }
-    if msg.from().is_none() {
-        return missing(HeaderName::From);
+    for name in [
+        HeaderName::From,
+        HeaderName::To,
+        HeaderName::CallId,
+        HeaderName::CSeq,
+    ] {
+        if seen & bit(name) == 0 {
+            return missing(name);
+        }
     }
-    if msg.to().is_none() {
-        return missing(HeaderName::To);
-    }
-    if msg.call_id().is_none() {
-        return missing(HeaderName::CallId);
-    }
-    let Some(cseq) = msg.cseq() else {
-        return missing(HeaderName::CSeq);
-    };
-    if let Some(method) = msg.method() {
+    if let (Some(method), Some(cseq)) = (msg.method(), msg.cseq()) {
         if !method.same(&cseq.method) {
             let at = raw
                 .header(HeaderName::CSeq)
@@ -214,8 +261,11 @@ pub fn parse_sipfrag(input: &[u8]) -> Result<Message<&str>, ParseError> {
     let bad = |e: ParseError| ParseError::new(ErrorKind::BadSipfrag, e.offset);
     let limits = Limits::default();
     let (raw_start, raw, end) = scan_fragment_head(input, &limits).map_err(bad)?;
-    let start = start(input, &raw_start).map_err(bad)?;
-    let headers = headers(input, &raw, &limits, false).map_err(bad)?;
+    let c = View::new(&input[..end]);
+    let start = start(c, input, &raw_start).map_err(bad)?;
+    let headers = headers(c, input, &raw, &limits, false)
+        .map_err(bad)?
+        .headers;
     Ok(Message {
         start,
         headers,

@@ -10,6 +10,7 @@
 //! byte offset where parsing stopped. No input can make them panic.
 
 pub(crate) mod chars;
+pub(crate) mod ctx;
 pub mod frame;
 pub mod header;
 pub mod message;

@@ -14,32 +14,42 @@
 //! ```
 
 use super::chars::{HNV, HOST, PARAMCHAR, PASSWORD, URIC, USER};
+use super::ctx::{Ctx, View};
 use super::{ErrorKind, ParseError};
 use crate::msg::{Host, Params, SipUri, TelUri, Uri, UriHeaders};
 use core::net::{Ipv4Addr, Ipv6Addr};
-use nom::bytes::complete::{take_while, take_while1};
-use nom::character::complete::char;
-use nom::combinator::opt;
 use nom::error::{Error, ErrorKind as NomKind};
-use nom::sequence::preceded;
-use nom::{IResult, Parser};
+use nom::IResult;
+
+pub(crate) use super::ctx::text;
 
 pub(crate) type PResult<'a, T> = IResult<&'a [u8], T, Error<&'a [u8]>>;
 
 /// A nom failure at `i`.
+#[cold]
 pub(crate) fn fail<T>(i: &[u8]) -> PResult<'_, T> {
     Err(nom::Err::Error(Error::new(i, NomKind::Verify)))
 }
 
-/// `&[u8]` → `&str`; the parsers only split at ASCII bytes, so this fails only on invalid
-/// UTF-8 input.
-#[inline]
-pub(crate) fn text(b: &[u8]) -> Result<&str, nom::Err<Error<&[u8]>>> {
-    core::str::from_utf8(b).map_err(|_| nom::Err::Error(Error::new(b, NomKind::Char)))
-}
-
 pub(crate) fn is_hnv(c: u8) -> bool {
     HNV[c as usize]
+}
+
+/// How many leading bytes of `i` are in `class`.
+#[inline]
+pub(crate) fn run(class: &[bool; 256], i: &[u8]) -> usize {
+    i.iter()
+        .position(|&c| !class[c as usize])
+        .unwrap_or(i.len())
+}
+
+/// `1*<class>`: the run and the rest, or a failure at `i`.
+#[inline]
+pub(crate) fn run1<'a>(class: &[bool; 256], i: &'a [u8]) -> PResult<'a, &'a [u8]> {
+    match run(class, i) {
+        0 => fail(i),
+        n => Ok((&i[n..], &i[..n])),
+    }
 }
 
 /// Parses a whole URI (nothing may follow it).
@@ -53,7 +63,12 @@ pub(crate) fn is_hnv(c: u8) -> bool {
 /// assert_eq!((s.port, s.param("transport"), s.header("subject")), (Some(5070), Some(Some("tcp")), Some("hi")));
 /// ```
 pub fn parse_uri(input: &[u8]) -> Result<Uri<&str>, ParseError> {
-    match uri(input) {
+    parse_uri_in(View::new(input), input)
+}
+
+/// [`parse_uri`] building its strings with `c`.
+pub(crate) fn parse_uri_in<'a, C: Ctx<'a>>(c: C, input: &'a [u8]) -> Result<Uri<C::S>, ParseError> {
+    match uri(c, input) {
         Ok(([], u)) => Ok(u),
         Ok((rest, _)) => Err(ParseError::new(
             ErrorKind::BadUri,
@@ -68,73 +83,107 @@ pub fn parse_uri(input: &[u8]) -> Result<Uri<&str>, ParseError> {
 }
 
 /// `scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`
+#[inline]
 fn scheme(i: &[u8]) -> PResult<'_, &[u8]> {
-    let (r, s) = take_while1(|c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
-        .parse(i)?;
-    if !s[0].is_ascii_alphabetic() {
+    let n = i
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
+        .unwrap_or(i.len());
+    if n == 0 || !i[0].is_ascii_alphabetic() {
         return fail(i);
     }
-    Ok((r, s))
+    Ok((&i[n..], &i[..n]))
 }
 
 /// A URI, consuming as much input as its grammar allows (the caller delimits it).
-pub(crate) fn uri(i: &[u8]) -> PResult<'_, Uri<&str>> {
+#[inline]
+pub(crate) fn uri<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Uri<C::S>> {
+    // Fast path for the usual lower-case `sip:`.
+    if let Some(r) = i.strip_prefix(b"sip:") {
+        let (r, u) = sip_uri(c, r, false)?;
+        return Ok((r, Uri::Sip(u)));
+    }
     let (r, s) = scheme(i)?;
-    let (r, _) = char(':').parse(r)?;
+    let r = match r.split_first() {
+        Some((b':', r)) => r,
+        _ => return fail(r),
+    };
     if s.eq_ignore_ascii_case(b"sip") || s.eq_ignore_ascii_case(b"sips") {
-        let (r, u) = sip_uri(r, s.len() == 4)?;
+        let (r, u) = sip_uri(c, r, s.len() == 4)?;
         Ok((r, Uri::Sip(u)))
     } else if s.eq_ignore_ascii_case(b"tel") {
-        let (r, number) = take_while1(|c: u8| c != b';' && URIC[c as usize]).parse(r)?;
-        let (r, params) = uri_params(r)?;
-        Ok((
-            r,
-            Uri::Tel(TelUri {
-                number: text(number)?,
-                params,
-            }),
-        ))
+        let n = r
+            .iter()
+            .position(|&c| c == b';' || !URIC[c as usize])
+            .unwrap_or(r.len());
+        if n == 0 {
+            return fail(r);
+        }
+        let (number, r) = r.split_at(n);
+        let number = c.s(number)?;
+        let (r, params) = uri_params(c, r)?;
+        Ok((r, Uri::Tel(TelUri { number, params })))
     } else {
-        let (r, opaque) = take_while1(|c: u8| URIC[c as usize]).parse(r)?;
+        let (r, opaque) = run1(&URIC, r)?;
         Ok((
             r,
             Uri::Other {
-                scheme: text(s)?,
-                opaque: text(opaque)?,
+                scheme: c.s(s)?,
+                opaque: c.s(opaque)?,
             },
         ))
     }
 }
 
 /// Everything after `sip:` / `sips:`.
-pub(crate) fn sip_uri(i: &[u8], secure: bool) -> PResult<'_, SipUri<&str>> {
-    // userinfo ends at the first "@" (user and password cannot hold a bare "@").
-    let at = i
-        .iter()
-        .take_while(|&&c| USER[c as usize] || c == b':' || c == b'@')
-        .position(|&c| c == b'@');
+#[inline]
+pub(crate) fn sip_uri<'a, C: Ctx<'a>>(
+    c: C,
+    i: &'a [u8],
+    secure: bool,
+) -> PResult<'a, SipUri<C::S>> {
+    // userinfo ends at the first "@" (user and password cannot hold a bare "@"): the run of
+    // user characters and colons, followed by "@".
+    let mut k = 0;
+    let mut colon = None;
+    while let Some(&ch) = i.get(k) {
+        if ch == b':' {
+            colon = colon.or(Some(k));
+        } else if !USER[ch as usize] {
+            break;
+        }
+        k += 1;
+    }
     let (mut r, mut user, mut password) = (i, None, None);
-    if let Some(at) = at {
-        let info = &i[..at];
-        let (u, p) = match info.iter().position(|&c| c == b':') {
+    if i.get(k) == Some(&b'@') {
+        let info = &i[..k];
+        let (u, p) = match colon {
             Some(colon) => (&info[..colon], Some(&info[colon + 1..])),
             None => (info, None),
         };
-        if u.is_empty() || !u.iter().all(|&c| USER[c as usize]) {
+        // `u` holds only user characters (it precedes the first colon).
+        if u.is_empty() {
             return fail(i);
         }
         if let Some(p) = p {
             if !p.iter().all(|&c| PASSWORD[c as usize]) {
                 return fail(p);
             }
-            password = Some(text(p)?);
+            password = Some(c.s(p)?);
         }
-        user = Some(text(u)?);
-        r = &i[at + 1..];
+        user = Some(c.s(u)?);
+        r = &i[k + 1..];
     }
-    let (r, (host, port)) = hostport(r)?;
-    let (r, params) = uri_params(r)?;
-    let (r, headers) = opt(preceded(char('?'), uri_headers)).parse(r)?;
+    let (r, (host, port)) = hostport(c, r)?;
+    let (r, params) = uri_params(c, r)?;
+    // `[ "?" headers ]`: malformed headers are left unconsumed.
+    let (r, headers) = match r.split_first() {
+        Some((b'?', h)) => match uri_headers(c, h) {
+            Ok((r, h)) => (r, h),
+            Err(_) => (r, UriHeaders::default()),
+        },
+        _ => (r, UriHeaders::default()),
+    };
     Ok((
         r,
         SipUri {
@@ -144,33 +193,46 @@ pub(crate) fn sip_uri(i: &[u8], secure: bool) -> PResult<'_, SipUri<&str>> {
             host,
             port,
             params,
-            headers: headers.unwrap_or_default(),
+            headers,
         },
     ))
 }
 
-/// `hostport = host [ ":" port ]`
-pub(crate) fn hostport(i: &[u8]) -> PResult<'_, (Host<&str>, Option<u16>)> {
-    let (r, h) = host(i)?;
-    let (r, port) = opt(preceded(char(':'), port)).parse(r)?;
-    Ok((r, (h, port)))
+/// `hostport = host [ ":" port ]` (a colon not followed by a port is left unconsumed).
+#[inline]
+pub(crate) fn hostport<'a, C: Ctx<'a>>(
+    c: C,
+    i: &'a [u8],
+) -> PResult<'a, (Host<C::S>, Option<u16>)> {
+    let (r, h) = host(c, i)?;
+    if let Some((b':', p)) = r.split_first() {
+        if let Ok((r, port)) = port(p) {
+            return Ok((r, (h, Some(port))));
+        }
+    }
+    Ok((r, (h, None)))
 }
 
 /// `port = 1*DIGIT` (at most 65535).
+#[inline]
 pub(crate) fn port(i: &[u8]) -> PResult<'_, u16> {
-    let (r, d) = take_while1(|c: u8| c.is_ascii_digit()).parse(i)?;
-    if d.len() > 5 {
+    let n = i
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(i.len());
+    if n == 0 || n > 5 {
         return fail(i);
     }
-    let n = d.iter().fold(0u32, |n, &c| n * 10 + (c - b'0') as u32);
-    match u16::try_from(n) {
-        Ok(p) => Ok((r, p)),
+    let v = i[..n].iter().fold(0u32, |v, &c| v * 10 + (c - b'0') as u32);
+    match u16::try_from(v) {
+        Ok(p) => Ok((&i[n..], p)),
         Err(_) => fail(i),
     }
 }
 
 /// `host = hostname / IPv4address / IPv6reference`
-pub(crate) fn host(i: &[u8]) -> PResult<'_, Host<&str>> {
+#[inline]
+pub(crate) fn host<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Host<C::S>> {
     if i.first() == Some(&b'[') {
         let end = match i.iter().position(|&c| c == b']') {
             Some(e) => e,
@@ -182,63 +244,159 @@ pub(crate) fn host(i: &[u8]) -> PResult<'_, Host<&str>> {
             Err(_) => fail(i),
         };
     }
-    let (r, h) = take_while1(|c: u8| HOST[c as usize]).parse(i)?;
-    let s = text(h)?;
-    if h.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+    // The usual IPv4 address, in one pass.
+    if let Some((n, a)) = ipv4_prefix(i) {
+        if !i.get(n).is_some_and(|&c| HOST[c as usize]) {
+            return Ok((&i[n..], Host::Ipv4(a)));
+        }
+    }
+    // One branch-free pass: the run of host characters, whether it is all digits and dots (an
+    // IPv4 address) and whether it has an empty label (a leading dot or two dots in a row).
+    let mut n = 0;
+    let (mut seen, mut dots, mut prev) = (0u8, 0u8, DOT);
+    while let Some(&ch) = i.get(n) {
+        let k = HOST_CLASS[ch as usize];
+        if k == 0 {
+            break;
+        }
+        seen |= k;
+        dots |= prev & k;
+        prev = k & DOT;
+        n += 1;
+    }
+    let (numeric, empty_label) = (seen & NAME == 0, dots & DOT != 0);
+    if n == 0 {
+        return fail(i);
+    }
+    let (h, r) = i.split_at(n);
+    if numeric {
         return match ipv4(h) {
             Some(a) => Ok((r, Host::Ipv4(a))),
             None => fail(i),
         };
     }
     // hostname: labels of alphanum / "-" separated by single dots.
-    if h.starts_with(b".") || h.windows(2).any(|w| w == b"..") {
+    if empty_label {
         return fail(i);
     }
-    Ok((r, Host::Domain(s)))
+    Ok((r, Host::Domain(c.s(h)?)))
 }
 
-/// `IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT` (each at most 255).
-fn ipv4(h: &[u8]) -> Option<Ipv4Addr> {
+/// [`HOST`] characters by class: digits, dots and the others.
+const DIGIT: u8 = 1;
+const DOT: u8 = 2;
+const NAME: u8 = 4;
+static HOST_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        if HOST[c] {
+            t[c] = if c == b'.' as usize {
+                DOT
+            } else if (c as u8).is_ascii_digit() {
+                DIGIT
+            } else {
+                NAME
+            };
+        }
+        c += 1;
+    }
+    t
+};
+
+/// An `IPv4address` at the start of `i` and its length (what follows is not looked at).
+#[inline]
+fn ipv4_prefix(i: &[u8]) -> Option<(usize, Ipv4Addr)> {
     let mut octets = [0u8; 4];
-    let mut parts = h.split(|&c| c == b'.');
-    for o in octets.iter_mut() {
-        let p = parts.next()?;
-        if p.is_empty() || p.len() > 3 {
+    let mut k = 0;
+    for (o, octet) in octets.iter_mut().enumerate() {
+        if o > 0 {
+            if i.get(k) != Some(&b'.') {
+                return None;
+            }
+            k += 1;
+        }
+        let start = k;
+        let mut n = 0u16;
+        while let Some(d) = i.get(k).filter(|c| c.is_ascii_digit()) {
+            if k - start == 3 {
+                return None;
+            }
+            n = n * 10 + (d - b'0') as u16;
+            k += 1;
+        }
+        if k == start {
             return None;
         }
-        let n = p.iter().fold(0u16, |n, &d| n * 10 + (d - b'0') as u16);
-        *o = u8::try_from(n).ok()?;
+        *octet = u8::try_from(n).ok()?;
     }
-    parts.next().is_none().then(|| Ipv4Addr::from(octets))
+    Some((k, Ipv4Addr::from(octets)))
+}
+
+/// `IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT` (each at most 255); `h`
+/// holds only digits and dots.
+#[inline]
+fn ipv4(h: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut k = 0;
+    let (mut n, mut digits) = (0u16, 0);
+    for &c in h {
+        if c == b'.' {
+            if digits == 0 || k == 3 {
+                return None;
+            }
+            octets[k] = u8::try_from(n).ok()?;
+            k += 1;
+            (n, digits) = (0, 0);
+        } else {
+            digits += 1;
+            if digits > 3 {
+                return None;
+            }
+            n = n * 10 + (c - b'0') as u16;
+        }
+    }
+    if digits == 0 || k != 3 {
+        return None;
+    }
+    octets[3] = u8::try_from(n).ok()?;
+    Some(Ipv4Addr::from(octets))
 }
 
 /// `uri-parameters = *( ";" uri-parameter)`, `uri-parameter = pname [ "=" pvalue ]`
-pub(crate) fn uri_params(i: &[u8]) -> PResult<'_, Params<&str>> {
-    let mut r = i;
-    while let Some(after) = r.strip_prefix(b";") {
-        let (after, _) = take_while1(|c: u8| PARAMCHAR[c as usize]).parse(after)?;
-        r = match after.strip_prefix(b"=") {
-            Some(v) => take_while1(|c: u8| PARAMCHAR[c as usize]).parse(v)?.0,
-            None => after,
-        };
+#[inline]
+pub(crate) fn uri_params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Params<C::S>> {
+    let mut k = 0;
+    while i.get(k) == Some(&b';') {
+        let (_, name) = run1(&PARAMCHAR, &i[k + 1..])?;
+        k += 1 + name.len();
+        if i.get(k) == Some(&b'=') {
+            let (_, value) = run1(&PARAMCHAR, &i[k + 1..])?;
+            k += 1 + value.len();
+        }
     }
-    let raw = text(&i[..i.len() - r.len()])?;
-    Ok((r, Params::from_raw(raw)))
+    if k == 0 {
+        return Ok((i, Params::default()));
+    }
+    let (raw, r) = i.split_at(k);
+    Ok((r, Params::from_raw(c.s(raw)?)))
 }
 
 /// `headers = "?" header *( "&" header )`, `header = hname "=" hvalue` (after the "?").
-fn uri_headers(i: &[u8]) -> PResult<'_, UriHeaders<&str>> {
-    let mut r = i;
+fn uri_headers<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, UriHeaders<C::S>> {
+    let mut k = 0;
     loop {
-        let (r2, _) = take_while1(is_hnv).parse(r)?;
-        let (r2, _) = char('=').parse(r2)?;
-        let (r2, _) = take_while(is_hnv).parse(r2)?;
-        match r2.strip_prefix(b"&") {
-            Some(next) => r = next,
-            None => {
-                let raw = text(&i[..i.len() - r2.len()])?;
-                return Ok((r2, UriHeaders::from_raw(raw)));
-            }
+        let (_, name) = run1(&HNV, &i[k..])?;
+        k += name.len();
+        if i.get(k) != Some(&b'=') {
+            return fail(&i[k..]);
+        }
+        k += 1 + run(&HNV, &i[k + 1..]);
+        if i.get(k) == Some(&b'&') {
+            k += 1;
+        } else {
+            let (raw, r) = i.split_at(k);
+            return Ok((r, UriHeaders::from_raw(c.s(raw)?)));
         }
     }
 }

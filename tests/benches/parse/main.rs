@@ -25,7 +25,8 @@ fn sipxfer_frame(b: &Bytes) -> bool {
     RawMessage::parse(b, &Limits::default()).is_ok()
 }
 
-/// The owned model (strings are slices of the shared buffer), then the values a UA reads.
+/// The owned model (short strings inline, longer ones slices of the shared buffer), then the
+/// values a UA reads.
 fn sipxfer_typed(b: &Bytes) -> bool {
     let Ok(m) = Message::parse(b.clone(), &Limits::default()) else {
         return false;
