@@ -8,15 +8,20 @@ fn rfc4475() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/rfc4475")
 }
 
-#[test]
-fn rfc4475_verdicts_and_exit_code() {
-    let table = std::fs::read_to_string(rfc4475().join("EXPECTATIONS.tsv")).unwrap();
-    let rows: Vec<Vec<&str>> = table
+/// The rows of EXPECTATIONS.tsv, split at tabs.
+fn expectations() -> Vec<Vec<String>> {
+    std::fs::read_to_string(rfc4475().join("EXPECTATIONS.tsv"))
+        .unwrap()
         .lines()
         .filter(|l| !l.starts_with('#'))
-        .map(|l| l.split('\t').collect())
-        .collect();
-    let files: Vec<PathBuf> = rows.iter().map(|r| rfc4475().join(r[0])).collect();
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect()
+}
+
+#[test]
+fn rfc4475_verdicts_and_exit_code() {
+    let rows = expectations();
+    let files: Vec<PathBuf> = rows.iter().map(|r| rfc4475().join(&r[0])).collect();
     let out = Command::new(env!("CARGO_BIN_EXE_sipxfer"))
         .arg("check")
         .args(&files)
@@ -32,8 +37,8 @@ fn rfc4475_verdicts_and_exit_code() {
     assert_eq!(lines.len(), rows.len());
     for (line, row) in lines.iter().zip(&rows) {
         let (file, verdict) = line.split_once(": ").unwrap();
-        assert!(file.ends_with(row[0]), "{line}");
-        match row[2] {
+        assert!(file.ends_with(row[0].as_str()), "{line}");
+        match row[2].as_str() {
             "ok" => assert!(verdict.starts_with("valid "), "{line}"),
             "error" => assert!(
                 verdict.starts_with("invalid: ") && verdict.contains(" at byte "),
@@ -115,14 +120,9 @@ fn garbage_never_panics() {
 /// `uas` column of EXPECTATIONS.tsv (`a|b`: either; `any`: anything; `drop`: nothing sent).
 #[test]
 fn rfc4475_uas_column() {
-    let table = std::fs::read_to_string(rfc4475().join("EXPECTATIONS.tsv")).unwrap();
-    let rows: Vec<Vec<&str>> = table
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.split('\t').collect())
-        .collect();
+    let rows = expectations();
     assert_eq!(rows.len(), 49);
-    let files: Vec<PathBuf> = rows.iter().map(|r| rfc4475().join(r[0])).collect();
+    let files: Vec<PathBuf> = rows.iter().map(|r| rfc4475().join(&r[0])).collect();
     let out = Command::new(env!("CARGO_BIN_EXE_sipxfer"))
         .args(["check", "--respond"])
         .args(&files)

@@ -94,6 +94,37 @@ pub struct Source {
     pub conn: Option<ConnId>,
 }
 
+impl Transmit {
+    /// One message to `dest`, from `local` when it matters.
+    pub(crate) fn new(dest: Destination, local: Option<SocketAddr>, bytes: Bytes) -> Self {
+        Transmit {
+            transport: dest.transport,
+            local,
+            to: dest.addr,
+            conn: dest.conn,
+            bytes,
+            close_after: false,
+        }
+    }
+
+    /// Nothing to send: close stream connection `conn` to `to`.
+    pub(crate) fn close(
+        transport: Transport,
+        local: SocketAddr,
+        to: SocketAddr,
+        conn: ConnId,
+    ) -> Self {
+        Transmit {
+            transport,
+            local: Some(local),
+            to,
+            conn: Some(conn),
+            bytes: Bytes::new(),
+            close_after: true,
+        }
+    }
+}
+
 /// Bytes for the runtime to send: a datagram, or a write on a stream connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]

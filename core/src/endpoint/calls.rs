@@ -9,7 +9,7 @@ use crate::msg::{Contact, Header, MediaType, Message, Method, NameAddr, Params, 
 use crate::text::SipStr;
 use crate::time::{Duration, Instant};
 use crate::transaction::TxId;
-use crate::transport::{Destination, Transmit};
+use crate::transport::Destination;
 use alloc::format;
 use alloc::vec::Vec;
 use bytes::Bytes;
@@ -102,6 +102,8 @@ pub(crate) struct Call {
     invite: Message,
     /// UAC: where the INVITE went; UAS: where responses go.
     dest: Destination,
+    /// UAS: the local address the INVITE arrived on (the 2xx leaves from it, §18.2.2).
+    local: Option<core::net::SocketAddr>,
     /// UAS: the 2xx retransmitted until the ACK.
     ok: Option<Bytes>,
     ok_interval: Duration,
@@ -165,6 +167,7 @@ impl Endpoint {
                 invite_tx: Some(tx),
                 invite: sent,
                 dest,
+                local: None,
                 ok: None,
                 ok_interval: Duration::ZERO,
                 ok_since: now,
@@ -374,16 +377,9 @@ impl Endpoint {
         }
         c.ok_interval = (c.ok_interval * 2).min(t2);
         let next = (self.now + c.ok_interval).min(c.ok_since + give_up);
-        let dest = c.dest;
+        let (dest, local) = (c.dest, c.local);
         self.out.retransmissions += 1;
-        self.out.send(Transmit {
-            transport: dest.transport,
-            local: None,
-            to: dest.addr,
-            conn: dest.conn,
-            bytes: ok,
-            close_after: false,
-        });
+        self.send_to(dest, local, ok);
         self.arm_call(call, CallTimer::Retransmit2xx, next);
     }
 
@@ -404,7 +400,10 @@ impl Endpoint {
             return;
         };
         let request = self.layer.get(tx).expect("new").request.clone();
-        let peer = self.layer.get(tx).expect("new").dest;
+        let (peer, local) = {
+            let t = self.layer.get(tx).expect("new");
+            (t.dest, t.local)
+        };
         let seq = self.ids.next_u32() & 0x7fff_ffff;
         let Some(dialog) = Dialog::uas(&request, &tag, seq, peer) else {
             return;
@@ -423,6 +422,7 @@ impl Endpoint {
                 invite_tx: Some(tx),
                 invite: request.clone(),
                 dest: peer,
+                local,
                 ok: None,
                 ok_interval: Duration::ZERO,
                 ok_since: self.now,
@@ -448,19 +448,19 @@ impl Endpoint {
             return false;
         };
         let Some(&call) = self.dialogs.get(&id) else {
-            self.answer_tx(tx, 481);
+            self.answer_with(tx, 481, Vec::new());
             return true;
         };
         let request = request.clone();
         let c = self.calls.get_mut(&call).expect("indexed");
         let d = c.dialog.as_mut().expect("indexed");
         if let Err(code) = d.on_request(&request) {
-            self.answer_tx(tx, code);
+            self.answer_with(tx, code, Vec::new());
             return true;
         }
         match request.method() {
             Some(Method::Bye) => {
-                self.answer_tx(tx, 200);
+                self.answer_with(tx, 200, Vec::new());
                 self.end_call(call, EndReason::RemoteHangup, None);
             }
             _ => {
@@ -474,12 +474,6 @@ impl Endpoint {
             }
         }
         true
-    }
-
-    fn answer_tx(&mut self, tx: TxId, code: u16) {
-        if let Ok(r) = self.response(tx, code) {
-            let _ = self.layer.respond(self.now, tx, &r, &mut self.out);
-        }
     }
 
     /// An ACK outside any transaction: the ACK of our 2xx (§13.3.1.4). `false` if it belongs
@@ -507,26 +501,37 @@ impl Endpoint {
 
     /// A CANCEL ended the pending INVITE `tx` (487 sent): the call is over.
     pub(super) fn call_cancelled(&mut self, tx: TxId) -> bool {
-        match self.tx_calls.remove(&tx) {
-            Some(call) => {
-                if let Some(c) = self.calls.get_mut(&call) {
-                    c.invite_tx = None;
-                }
-                self.end_call(call, EndReason::Cancelled, Some(487));
-                true
-            }
-            None => false,
-        }
+        self.end_invite(tx, |_| EndReason::Cancelled, 487)
     }
 
-    /// A response on a call's client INVITE (§13.2.2).
-    pub(super) fn call_response(&mut self, tx: TxId, response: Message) -> bool {
-        let Some(&call) = self.tx_calls.get(&tx) else {
+    /// The call's INVITE transaction `tx` ended without a dialog: the call ends with
+    /// `reason` and `status`. `false` if `tx` is no call's.
+    fn end_invite(
+        &mut self,
+        tx: TxId,
+        reason: impl FnOnce(&Call) -> EndReason,
+        status: u16,
+    ) -> bool {
+        let Some(call) = self.tx_calls.remove(&tx) else {
             return false;
         };
-        let Some(code) = response.status() else {
-            return true;
+        let reason = match self.calls.get_mut(&call) {
+            Some(c) => {
+                c.invite_tx = None;
+                reason(c)
+            }
+            None => return true,
         };
+        self.end_call(call, reason, Some(status));
+        true
+    }
+
+    /// A response on a call's client INVITE (§13.2.2); handed back if `tx` is no call's.
+    pub(super) fn call_response(&mut self, tx: TxId, response: Message) -> Option<Message> {
+        let Some(&call) = self.tx_calls.get(&tx) else {
+            return Some(response);
+        };
+        let code = response.status()?;
         match code {
             100 => {}
             101..=199 => {
@@ -547,18 +552,20 @@ impl Endpoint {
             }
             200..=299 => self.call_2xx(call, &response),
             _ => {
-                self.tx_calls.remove(&tx);
-                if let Some(c) = self.calls.get_mut(&call) {
-                    c.invite_tx = None;
-                }
-                let reason = match self.calls.get(&call) {
-                    Some(c) if c.cancelled => EndReason::LocalHangup,
-                    _ => EndReason::Rejected,
-                };
-                self.end_call(call, reason, Some(code));
+                self.end_invite(
+                    tx,
+                    |c| {
+                        if c.cancelled {
+                            EndReason::LocalHangup
+                        } else {
+                            EndReason::Rejected
+                        }
+                    },
+                    code,
+                );
             }
         }
-        true
+        None
     }
 
     /// A 2xx to our INVITE: the dialog is confirmed and ACKed (§13.2.2.4); a 2xx from another
@@ -575,7 +582,7 @@ impl Endpoint {
         if same {
             if let Some((dest, ack)) = c.ack.clone() {
                 self.out.retransmissions += 1;
-                self.transmit_to(dest, ack);
+                self.send_to(dest, None, ack);
             }
             return;
         }
@@ -606,33 +613,13 @@ impl Endpoint {
     fn send_ack_raw(&mut self, dest: Destination, ack: &mut Message) -> Bytes {
         self.push_via(ack, dest.transport);
         let bytes = ack.to_bytes();
-        self.transmit_to(dest, bytes.clone());
+        self.send_to(dest, None, bytes.clone());
         bytes
-    }
-
-    fn transmit_to(&mut self, dest: Destination, bytes: Bytes) {
-        self.out.send(Transmit {
-            transport: dest.transport,
-            local: None,
-            to: dest.addr,
-            conn: dest.conn,
-            bytes,
-            close_after: false,
-        });
     }
 
     /// The INVITE transaction of a call timed out (Timer B): 408.
     pub(super) fn call_timeout(&mut self, tx: TxId) -> bool {
-        match self.tx_calls.remove(&tx) {
-            Some(call) => {
-                if let Some(c) = self.calls.get_mut(&call) {
-                    c.invite_tx = None;
-                }
-                self.end_call(call, EndReason::Timeout, Some(408));
-                true
-            }
-            None => false,
-        }
+        self.end_invite(tx, |_| EndReason::Timeout, 408)
     }
 
     /// Live calls with a dialog (for [`crate::Stats`]).
@@ -661,8 +648,13 @@ fn sdp_type() -> MediaType<SipStr> {
 
 impl Endpoint {
     /// A 2xx to an INVITE whose transaction is gone (RFC 6026: after Timer M): the call's
-    /// ACK again if it is ours.
+    /// ACK again if it is ours. Other stray responses are ignored.
     pub(super) fn stray_2xx(&mut self, response: &Message) {
+        let invite_2xx = matches!(response.status(), Some(200..=299))
+            && response.cseq().is_some_and(|c| c.method == Method::Invite);
+        if !invite_2xx {
+            return;
+        }
         let Some(id) = Dialog::id_of_response(response) else {
             return;
         };
@@ -671,7 +663,7 @@ impl Endpoint {
         };
         if let Some((dest, ack)) = self.calls.get(&call).and_then(|c| c.ack.clone()) {
             self.out.retransmissions += 1;
-            self.transmit_to(dest, ack);
+            self.send_to(dest, None, ack);
         }
     }
 }

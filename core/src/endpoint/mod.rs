@@ -255,14 +255,9 @@ impl Endpoint {
     ) {
         self.tick(now);
         if self.conns.len() >= self.config.max_connections && !self.conns.contains_key(&conn) {
-            self.out.transmits.push_back(Transmit {
-                transport,
-                local: Some(local),
-                to: remote,
-                conn: Some(conn),
-                bytes: Bytes::new(),
-                close_after: true,
-            });
+            self.out
+                .transmits
+                .push_back(Transmit::close(transport, local, remote, conn));
             return;
         }
         self.conns.insert(
@@ -308,14 +303,12 @@ impl Endpoint {
                     self.stats.stream_errors += 1;
                     self.stats.messages_in += 1;
                     self.malformed(source, &failed, e);
-                    self.out.transmits.push_back(Transmit {
-                        transport: source.transport,
-                        local: Some(source.local),
-                        to: source.remote,
-                        conn: Some(conn),
-                        bytes: Bytes::new(),
-                        close_after: true,
-                    });
+                    self.out.transmits.push_back(Transmit::close(
+                        source.transport,
+                        source.local,
+                        source.remote,
+                        conn,
+                    ));
                     break;
                 }
             }
@@ -377,14 +370,7 @@ impl Endpoint {
             return Err(Error::InvalidMessage("not an ACK"));
         }
         self.push_via(&mut ack, dest.transport);
-        self.out.send(Transmit {
-            transport: dest.transport,
-            local: None,
-            to: dest.addr,
-            conn: dest.conn,
-            bytes: ack.to_bytes(),
-            close_after: false,
-        });
+        self.send_to(dest, None, ack.to_bytes());
         Ok(())
     }
 
@@ -474,23 +460,18 @@ impl Endpoint {
     /// Adds our top Via with a fresh branch.
     fn push_via(&mut self, m: &mut Message, transport: Transport) {
         let branch = self.ids.branch();
-        let via = crate::msg::builder::RequestBuilder::new(
-            Method::Options,
-            crate::msg::Uri::Other {
-                scheme: "sip".into(),
-                opaque: "".into(),
-            },
-        )
-        .via(
+        let host = match self.config.local_addr.ip() {
+            core::net::IpAddr::V4(a) => crate::msg::Host::Ipv4(a),
+            core::net::IpAddr::V6(a) => crate::msg::Host::Ipv6(a),
+        };
+        let mut v = crate::msg::Values::new();
+        v.push(Via::new(
             transport.via_name(),
-            &self.config.local_addr.ip().to_string(),
+            host,
             Some(self.config.local_addr.port()),
             &branch,
-        )
-        .build();
-        if let Some(h @ Header::Via(_)) = via.headers.into_iter().next() {
-            m.headers.insert(0, h);
-        }
+        ));
+        m.headers.insert(0, Header::Via(v));
     }
 
     /// The To tag of server transaction `tx`'s responses (none for 100, §8.2.6.2).
@@ -516,14 +497,9 @@ impl Endpoint {
         match Message::parse(bytes.clone(), &self.config.limits) {
             Ok(m) if m.is_request() => self.on_request(source, m),
             Ok(m) => {
-                let invite_2xx = matches!(m.status(), Some(200..=299))
-                    && m.cseq().is_some_and(|c| c.method == Method::Invite);
-                let copy = invite_2xx.then(|| m.clone());
-                if !self.layer.on_response(self.now, m, &mut self.out) {
+                if let Some(m) = self.layer.on_response(self.now, m, &mut self.out) {
                     self.stats.stray_responses += 1;
-                    if let Some(m) = copy {
-                        self.stray_2xx(&m);
-                    }
+                    self.stray_2xx(&m);
                 }
             }
             Err(e) => self.malformed(source, &bytes, e),
@@ -580,14 +556,7 @@ impl Endpoint {
     }
 
     fn send_to(&mut self, dest: Destination, local: Option<SocketAddr>, bytes: Bytes) {
-        self.out.send(Transmit {
-            transport: dest.transport,
-            local,
-            to: dest.addr,
-            conn: dest.conn,
-            bytes,
-            close_after: false,
-        });
+        self.out.send(Transmit::new(dest, local, bytes));
     }
 
     /// A new server transaction: what the UA core answers itself (§8.2), or the application.
@@ -654,12 +623,12 @@ impl Endpoint {
         while let Some(e) = self.out.events.pop_front() {
             let event = match e {
                 TxEvent::Response { tx, response } => {
-                    if self.quiet.contains(&tx) || self.call_response(tx, *response.clone()) {
+                    if self.quiet.contains(&tx) {
                         continue;
                     }
-                    Event::Response {
-                        tx,
-                        response: *response,
+                    match self.call_response(tx, *response) {
+                        None => continue,
+                        Some(response) => Event::Response { tx, response },
                     }
                 }
                 TxEvent::Timeout { tx } => {

@@ -68,8 +68,7 @@ pub(super) fn check(config: &Config, req: &Message) -> Option<(u16, Vec<Header<S
         }
     }
     if *method == Method::Invite {
-        let mut accepts = req.accept().peekable();
-        let any = accepts.peek().is_some();
+        let any = req.accept().next().is_some();
         let sdp = req.accept().any(|a| {
             let ty = a.ty.as_str();
             let sub = a.subtype.as_str();
@@ -158,14 +157,7 @@ pub(super) fn answer_malformed(
         .as_ref()
         .map(|v| v.convert(&mut crate::text::Share(&bytes::Bytes::new())));
     let dest = reply_destination(source, via.as_ref());
-    Some(Transmit {
-        transport: dest.transport,
-        local: Some(source.local),
-        to: dest.addr,
-        conn: dest.conn,
-        bytes: out.freeze(),
-        close_after: false,
-    })
+    Some(Transmit::new(dest, Some(source.local), out.freeze()))
 }
 
 /// Does a raw To value carry a `tag` parameter (`;` LWS `tag` LWS `=`)?

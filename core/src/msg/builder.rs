@@ -124,18 +124,8 @@ impl RequestBuilder {
             Ok(([], h)) => h.convert(&mut Share(&Bytes::new())),
             _ => super::Host::Domain(SipStr::from(host)),
         };
-        let params = Params::new()
-            .with("branch", Some(branch))
-            .with("rport", None);
         let mut v = Values::new();
-        v.push(Via {
-            protocol: SipStr::from_static("SIP"),
-            version: SipStr::from_static("2.0"),
-            transport: transport.into(),
-            host,
-            port,
-            params,
-        });
+        v.push(Via::new(transport, host, port, branch));
         self.headers.push(Header::Via(v));
         self
     }
@@ -323,6 +313,27 @@ impl<S: Text> NameAddr<S> {
             )),
         };
         result
+    }
+}
+
+impl Via<SipStr> {
+    /// `SIP/2.0/<transport> <host>[:port];branch=<branch>;rport` (RFC 3261 §8.1.1.7, RFC 3581).
+    pub fn new(
+        transport: &str,
+        host: super::Host<SipStr>,
+        port: Option<u16>,
+        branch: &str,
+    ) -> Self {
+        Via {
+            protocol: SipStr::from_static("SIP"),
+            version: SipStr::from_static("2.0"),
+            transport: transport.into(),
+            host,
+            port,
+            params: Params::new()
+                .with("branch", Some(branch))
+                .with("rport", None),
+        }
     }
 }
 

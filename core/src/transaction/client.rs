@@ -132,24 +132,23 @@ impl Layer {
         id
     }
 
-    /// A response: matched per §17.1.3 and fed to its transaction. `false` if it matched
-    /// none (a stray response, which the caller drops and counts).
-    pub fn on_response(&mut self, now: Instant, response: Message, out: &mut Outbox) -> bool {
-        let Some(key) = ClientKey::of(&response) else {
-            return false;
+    /// A response: matched per §17.1.3 and fed to its transaction. A response that matches
+    /// none (a stray, which the caller drops and counts) is handed back as `Some`.
+    pub fn on_response(
+        &mut self,
+        now: Instant,
+        response: Message,
+        out: &mut Outbox,
+    ) -> Option<Message> {
+        let id = ClientKey::of(&response).and_then(|k| self.client_keys.get(&k).copied());
+        let (Some(id), Some(code)) = (id, response.status()) else {
+            return Some(response);
         };
-        let Some(&id) = self.client_keys.get(&key) else {
-            return false;
-        };
-        let Some(code) = response.status() else {
-            return false;
-        };
-        let tx = &self.txs[&id];
-        match tx.kind {
+        match self.txs[&id].kind {
             Kind::InviteClient => self.invite_client_response(now, id, code, response, out),
             _ => self.non_invite_client_response(now, id, code, response, out),
         }
-        true
+        None
     }
 
     fn report(&self, id: TxId, response: Message, out: &mut Outbox) {
@@ -204,15 +203,9 @@ impl Layer {
                 let ack = ack_for(&tx.request, &response).to_bytes();
                 tx.last = Some(ack.clone());
                 tx.state = State::Completed;
-                let reliable = tx.reliable;
                 self.transmit(&self.txs[&id], ack, out);
                 self.report(id, response, out);
-                let d = if reliable {
-                    Default::default()
-                } else {
-                    self.timers.timer_d
-                };
-                self.linger(id, Timer::D, now, d, out);
+                self.linger(id, Timer::D, now, self.timers.timer_d, out);
             }
             (State::Completed, 300..=699) => {
                 // §17.1.1.2: a retransmitted final gets the ACK again, the TU hears nothing.
@@ -241,16 +234,10 @@ impl Layer {
             }
             (State::Trying | State::Proceeding, 200..=699) => {
                 tx.state = State::Completed;
-                let reliable = tx.reliable;
                 self.disarm(id, Timer::E);
                 self.disarm(id, Timer::F);
                 self.report(id, response, out);
-                let k = if reliable {
-                    Default::default()
-                } else {
-                    self.timers.t4
-                };
-                self.linger(id, Timer::K, now, k, out);
+                self.linger(id, Timer::K, now, self.timers.t4, out);
             }
             _ => {}
         }

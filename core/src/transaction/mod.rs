@@ -281,10 +281,10 @@ impl Layer {
         }
     }
 
-    /// Arms `t` after `d`, or terminates at once when `d` is zero (the reliable-transport
-    /// values of Timers D, I, J, K).
+    /// Arms wait timer `t` (D, I, J, K) after `d`, or terminates at once on a reliable
+    /// transport, where RFC 3261 §17 sets those timers to zero.
     fn linger(&mut self, id: TxId, t: Timer, now: Instant, d: Duration, out: &mut Outbox) {
-        if d.is_zero() {
+        if d.is_zero() || self.txs.get(&id).is_some_and(|tx| tx.reliable) {
             self.terminate(id, out);
         } else {
             self.arm(id, t, now + d);
@@ -293,14 +293,7 @@ impl Layer {
 
     /// Sends the transaction's message to its destination.
     fn transmit(&self, tx: &Tx, bytes: Bytes, out: &mut Outbox) {
-        out.send(Transmit {
-            transport: tx.dest.transport,
-            local: tx.local,
-            to: tx.dest.addr,
-            conn: tx.dest.conn,
-            bytes,
-            close_after: false,
-        });
+        out.send(Transmit::new(tx.dest, tx.local, bytes));
     }
 
     /// Fires every timer due at `now`.

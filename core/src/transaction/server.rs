@@ -127,14 +127,8 @@ impl Layer {
                 (Kind::InviteServer, State::Completed) => {
                     self.disarm(id, Timer::G);
                     self.disarm(id, Timer::H);
-                    let tx = self.txs.get_mut(&id).expect("live");
-                    tx.state = State::Confirmed;
-                    let i = if tx.reliable {
-                        Duration::ZERO
-                    } else {
-                        self.timers.t4
-                    };
-                    self.linger(id, Timer::I, now, i, out);
+                    self.txs.get_mut(&id).expect("live").state = State::Confirmed;
+                    self.linger(id, Timer::I, now, self.timers.t4, out);
                     Incoming::Absorbed
                 }
                 (Kind::InviteServer, State::Accepted) => {
@@ -208,12 +202,7 @@ impl Layer {
             }
             _ => {
                 tx.state = State::Completed;
-                let j = if reliable {
-                    Duration::ZERO
-                } else {
-                    self.timers.t1x64()
-                };
-                self.linger(id, Timer::J, now, j, out);
+                self.linger(id, Timer::J, now, self.timers.t1x64(), out);
             }
         }
         Ok(())
