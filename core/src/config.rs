@@ -29,6 +29,12 @@ pub struct Config {
     /// Most live calls (dialogs); a new INVITE over the limit gets 503, a new call is refused
     /// with [`crate::Error::TooManyDialogs`].
     pub max_dialogs: usize,
+    /// Most live incoming calls from one remote IP address; a new INVITE over the limit gets
+    /// 486 Busy Here.
+    pub max_calls_per_remote: usize,
+    /// Largest request body accepted; a larger one gets 413 Request Entity Too Large
+    /// (RFC 3261 §21.4.11).
+    pub max_body_size: usize,
     /// Most open stream connections the endpoint tracks; more are closed at once.
     pub max_connections: usize,
     /// The address this endpoint puts in its Via `sent-by` (and later Contact).
@@ -45,6 +51,9 @@ pub struct Config {
     pub accept: Vec<MediaType<SipStr>>,
     /// `User-Agent` / `Server` value, if any.
     pub user_agent: Option<SipStr>,
+    /// Digest credentials (RFC 3261 §22, RFC 8760) for the requests the endpoint sends on
+    /// its own behalf: the first whose realm matches the challenge (or has none) is used.
+    pub credentials: Vec<crate::auth::Credentials>,
 }
 
 impl Config {
@@ -62,6 +71,8 @@ impl Config {
             max_transactions: 4096,
             max_connections: 1024,
             max_dialogs: 1024,
+            max_calls_per_remote: 256,
+            max_body_size: 16 * 1024,
             local_addr,
             seed,
             allow: vec![
@@ -77,6 +88,7 @@ impl Config {
             supported: Vec::new(),
             accept: vec![media("application", "sdp"), media("message", "sipfrag")],
             user_agent: None,
+            credentials: Vec::new(),
         }
     }
 }

@@ -100,6 +100,7 @@
 
 extern crate alloc;
 
+pub mod auth;
 pub mod config;
 pub mod dialog;
 pub mod endpoint;
@@ -107,6 +108,7 @@ pub mod error;
 pub mod msg;
 pub mod parse;
 pub mod rand;
+pub mod sdp;
 pub mod text;
 pub mod time;
 pub mod transaction;

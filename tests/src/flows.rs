@@ -33,3 +33,72 @@ pub fn parse(bytes: &Bytes) -> Message {
 pub fn response_to(bytes: &Bytes, code: u16, tag: &str) -> Bytes {
     builder::response(&parse(bytes), code, Some(tag)).to_bytes()
 }
+
+/// Drives one endpoint by hand: what it sends, and answers crafted by the test.
+pub struct Manual {
+    /// The endpoint.
+    pub ep: sipxfer::Endpoint,
+    /// Its clock (each `recv` moves it 10 ms).
+    pub now: sipxfer::Instant,
+    /// Its address (10.0.0.1:5060).
+    pub me: std::net::SocketAddr,
+}
+
+impl Manual {
+    /// An endpoint at 10.0.0.1:5060, its config adjusted by `config`.
+    pub fn new(seed: u8, config: impl FnOnce(&mut sipxfer::Config)) -> Manual {
+        let me: std::net::SocketAddr = "10.0.0.1:5060".parse().unwrap();
+        let mut c = sipxfer::Config::new(me, [seed; 32]);
+        config(&mut c);
+        Manual {
+            ep: sipxfer::Endpoint::new(c, sipxfer::Instant::ZERO),
+            now: sipxfer::Instant::ZERO,
+            me,
+        }
+    }
+
+    /// What it sent since the last call, parsed.
+    pub fn sent(&mut self) -> Vec<sipxfer::Message> {
+        std::iter::from_fn(|| self.ep.poll_transmit())
+            .map(|t| parse(&t.bytes))
+            .collect()
+    }
+
+    /// Its events since the last call.
+    pub fn events(&mut self) -> Vec<sipxfer::Event> {
+        std::iter::from_fn(|| self.ep.poll_event()).collect()
+    }
+
+    /// A message from `from` arrives.
+    pub fn recv(&mut self, from: &str, m: &sipxfer::Message) {
+        self.now += sipxfer::Duration::from_millis(10);
+        self.ep.handle_datagram(
+            self.now,
+            sipxfer::Transport::Udp,
+            from.parse().unwrap(),
+            self.me,
+            m.to_bytes(),
+        );
+    }
+}
+
+/// A response `code` to `req` with To tag `tag` and, optionally, a Contact.
+pub fn reply(
+    req: &sipxfer::Message,
+    code: u16,
+    tag: &str,
+    contact: Option<&str>,
+) -> sipxfer::Message {
+    let mut r = sipxfer::msg::builder::response(req, code, Some(tag));
+    if let Some(c) = contact {
+        let mut v = sipxfer::msg::Values::new();
+        v.push(sipxfer::msg::NameAddr::new(
+            sipxfer::msg::Uri::parse(c).unwrap(),
+        ));
+        r.headers
+            .push(sipxfer::msg::Header::Contact(sipxfer::msg::Contact::Addrs(
+                v,
+            )));
+    }
+    r
+}

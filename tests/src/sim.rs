@@ -19,7 +19,7 @@
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
-use sipxfer::{Config, ConnId, Duration, Endpoint, Event, Instant, Transport};
+use sipxfer::{Config, ConnId, Duration, Endpoint, Event, Instant, Transmit, Transport};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::net::SocketAddr;
@@ -118,6 +118,8 @@ pub struct Node {
     pub addr: SocketAddr,
     /// Accepts packets and connections but never answers (a black hole that is "up").
     pub sink: bool,
+    /// A stateless record-routing proxy (UDP) instead of an endpoint; see [`Sim::add_proxy`].
+    pub proxy: bool,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -186,6 +188,7 @@ impl Sim {
             ep: Endpoint::new(config, self.now),
             addr,
             sink: false,
+            proxy: false,
         });
         self.nodes.len() - 1
     }
@@ -194,6 +197,18 @@ impl Sim {
     pub fn add_sink(&mut self, addr: &str) -> usize {
         let i = self.add_endpoint(addr);
         self.nodes[i].sink = true;
+        i
+    }
+
+    /// Adds a stateless proxy at `addr` (UDP only), in the manner of RFC 3261 §16.11: a
+    /// request loses its top Route when that names the proxy, gets a Record-Route
+    /// `<sip:addr;lr>` when it is a dialog-creating INVITE, gets the proxy's Via (branch derived
+    /// from the incoming one, so a CANCEL takes the INVITE's path), and goes to the next Route
+    /// or else the Request-URI; a response loses the top Via and goes to the next one's
+    /// received/rport or sent-by address.
+    pub fn add_proxy(&mut self, addr: &str) -> usize {
+        let i = self.add_endpoint(addr);
+        self.nodes[i].proxy = true;
         i
     }
 
@@ -229,6 +244,94 @@ impl Sim {
     fn collect_transmits(&mut self) {
         for from in 0..self.nodes.len() {
             while let Some(t) = self.nodes[from].ep.poll_transmit() {
+                self.transmit(from, t);
+            }
+        }
+    }
+
+    /// What proxy `at` does with a datagram (see [`Sim::add_proxy`]); malformed input and
+    /// messages with nowhere to go are dropped.
+    fn proxy(&mut self, at: usize, bytes: Bytes) {
+        use sipxfer::msg::{Header, Host, Message, NameAddr, Uri, Values, Via};
+        let me = self.nodes[at].addr;
+        let Ok(mut m) = Message::parse(bytes, &sipxfer::Limits::default()) else {
+            return;
+        };
+        let names_me = |u: &Uri<sipxfer::SipStr>| {
+            sipxfer::dialog::uri_destination(u, Transport::Udp).is_some_and(|d| d.addr == me)
+        };
+        let next = if m.is_request() {
+            // §16.4: our own Route entry goes.
+            if let Some(i) = m.headers.iter().position(|h| matches!(h, Header::Route(_))) {
+                if let Header::Route(r) = &mut m.headers[i] {
+                    if r.first().is_some_and(|n| names_me(&n.uri)) {
+                        r.remove(0);
+                        if r.is_empty() {
+                            m.headers.remove(i);
+                        }
+                    }
+                }
+            }
+            let creates_dialog = m.method() == Some(&sipxfer::msg::Method::Invite)
+                && m.to().and_then(|t| t.tag()).is_none();
+            let next = match m.routes().next() {
+                Some(r) => r.uri.clone(),
+                None => m.request_uri().cloned().expect("request"),
+            };
+            if creates_dialog {
+                let rr = Uri::parse(&format!("sip:{me};lr")).expect("uri");
+                let mut v = Values::new();
+                v.push(NameAddr::new(rr));
+                m.headers.insert(0, Header::RecordRoute(v));
+            }
+            let branch = format!(
+                "z9hG4bKp{}",
+                m.top_via().and_then(|v| v.branch()).unwrap_or("x")
+            );
+            let host = match me.ip() {
+                std::net::IpAddr::V4(a) => Host::Ipv4(a),
+                std::net::IpAddr::V6(a) => Host::Ipv6(a),
+            };
+            let mut v = Values::new();
+            v.push(Via::new("UDP", host, Some(me.port()), &branch));
+            m.headers.insert(0, Header::Via(v));
+            sipxfer::dialog::uri_destination(&next, Transport::Udp).map(|d| d.addr)
+        } else {
+            let i = m.headers.iter().position(|h| matches!(h, Header::Via(_)));
+            let Some(i) = i else { return };
+            if let Header::Via(v) = &mut m.headers[i] {
+                v.remove(0);
+                if v.is_empty() {
+                    m.headers.remove(i);
+                }
+            }
+            m.top_via().and_then(|v| {
+                let ip = v.received().and_then(|r| r.parse().ok()).or(match v.host {
+                    Host::Ipv4(a) => Some(std::net::IpAddr::V4(a)),
+                    Host::Ipv6(a) => Some(std::net::IpAddr::V6(a)),
+                    Host::Domain(_) => None,
+                })?;
+                let port = v.rport().flatten().or(v.port).unwrap_or(5060);
+                Some(SocketAddr::new(ip, port))
+            })
+        };
+        if let Some(to) = next {
+            let t = Transmit {
+                transport: Transport::Udp,
+                local: Some(me),
+                to,
+                conn: None,
+                bytes: m.to_bytes(),
+                close_after: false,
+            };
+            self.transmit(at, t);
+        }
+    }
+
+    /// Puts one transmit of node `from` on its link.
+    fn transmit(&mut self, from: usize, t: Transmit) {
+        {
+            {
                 let src = self.nodes[from].addr;
                 let to = self.node_at(t.to);
                 let mut fate = if t.bytes.is_empty() {
@@ -330,7 +433,7 @@ impl Sim {
         let timers = self
             .nodes
             .iter()
-            .filter(|n| !n.sink)
+            .filter(|n| !n.sink && !n.proxy)
             .filter_map(|n| n.ep.poll_timeout())
             .min();
         match (packets, timers) {
@@ -372,6 +475,10 @@ impl Sim {
                 if self.nodes[d.to].sink {
                     continue;
                 }
+                if self.nodes[d.to].proxy {
+                    self.proxy(d.to, d.bytes);
+                    continue;
+                }
                 let (now, local) = (self.now, self.nodes[d.to].addr);
                 let ep = &mut self.nodes[d.to].ep;
                 match d.conn {
@@ -381,7 +488,7 @@ impl Sim {
                 self.drain(&mut app);
             }
             for i in 0..self.nodes.len() {
-                if self.nodes[i].sink {
+                if self.nodes[i].sink || self.nodes[i].proxy {
                     continue;
                 }
                 if self.nodes[i]

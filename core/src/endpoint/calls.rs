@@ -1,11 +1,13 @@
 //! INVITE sessions (RFC 3261 §13–§15) on top of the transaction layer: calls as the
 //! application sees them, their dialogs, the 2xx retransmission and ACK of §13.3.1.4 /
-//! §13.2.2.4, BYE, CANCEL, and 481 for requests that match no dialog.
+//! §13.2.2.4, re-INVITE hold and resume (§14, RFC 3264 §8.4) with 491 glare handling, BYE,
+//! CANCEL, and 481 for requests that match no dialog.
 
 use super::{Endpoint, Event};
 use crate::dialog::{uri_destination, Dialog, DialogState};
 use crate::error::Error;
 use crate::msg::{Contact, Header, MediaType, Message, Method, NameAddr, Params, Uri, Values};
+use crate::sdp::{self, Direction};
 use crate::text::SipStr;
 use crate::time::{Duration, Instant};
 use crate::transaction::TxId;
@@ -55,8 +57,10 @@ pub enum EndReason {
     Timeout,
     /// Our 2xx was never ACKed (§13.3.1.4): BYE sent.
     NoAck,
-    /// A request in the dialog got 408 or 481 (RFC 5057).
+    /// A request in the dialog got 408 or 481, or no answer (§12.2.1.2, RFC 5057).
     DialogGone,
+    /// The INVITE was challenged and could not be authenticated ([`Event::AuthFailed`]).
+    AuthFailed,
 }
 
 /// The states a call goes through, as [`Event::CallState`] reports them.
@@ -71,6 +75,11 @@ pub enum CallState {
     Early,
     /// The 2xx was exchanged and ACKed: the call is up.
     Confirmed,
+    /// A re-INVITE put the session on hold (`a=sendonly` or `a=inactive` offered by either
+    /// side, RFC 3264 §8.4); the status is the re-INVITE's 2xx.
+    Held,
+    /// A re-INVITE took the session off hold.
+    Resumed,
     /// The call ended.
     Terminated {
         /// Why.
@@ -89,7 +98,19 @@ enum Role {
 pub(crate) enum CallTimer {
     /// §13.3.1.4: retransmit the 2xx (T1 doubling up to T2) until the ACK arrives, for 64·T1.
     Retransmit2xx,
+    /// §14.1: send the re-INVITE again after a 491.
+    GlareRetry,
 }
+
+/// Our re-INVITE in progress.
+#[derive(Debug)]
+struct Reinvite {
+    tx: TxId,
+    offer: Bytes,
+}
+
+/// Most early dialogs kept per call (a forking proxy may create one per branch, §13.2.2.4).
+const MAX_EARLY: usize = 16;
 
 #[derive(Debug)]
 pub(crate) struct Call {
@@ -108,11 +129,70 @@ pub(crate) struct Call {
     ok: Option<Bytes>,
     ok_interval: Duration,
     ok_since: Instant,
-    /// UAC: the ACK of the 2xx, sent again for each retransmitted 2xx.
-    ack: Option<(Destination, Bytes)>,
+    /// The CSeq of the INVITE the pending 2xx answers, and what to report when its ACK
+    /// comes.
+    ok_seq: u32,
+    ok_state: Option<CallState>,
+    /// The ACK of our latest INVITE's 2xx (with that INVITE's CSeq), sent again for each
+    /// retransmission of that 2xx.
+    ack: Option<(u32, Destination, Bytes)>,
     /// Hang up once the pending exchange allows it (BYE after the ACK, §15).
     hangup_pending: bool,
     cancelled: bool,
+    /// The SDP we sent last (offer or answer): what hold and resume re-offer.
+    local_sdp: Option<Bytes>,
+    /// The session is on hold (put there by either side).
+    held: bool,
+    /// Our re-INVITE in progress.
+    reinvite: Option<Reinvite>,
+    /// An offer to re-INVITE again when [`CallTimer::GlareRetry`] fires.
+    retry: Option<Bytes>,
+    /// UAC: the early dialogs of other forks (the first one is `dialog`).
+    early: Vec<Dialog>,
+    /// UAS: the address the INVITE came from (for [`crate::Config::max_calls_per_remote`]).
+    remote_ip: Option<core::net::IpAddr>,
+}
+
+impl Call {
+    /// The dialog is confirmed (the INVITE that made it is answered; its transaction may
+    /// linger to absorb retransmissions).
+    fn confirmed(&self) -> bool {
+        self.dialog
+            .as_ref()
+            .is_some_and(|d| d.state == DialogState::Confirmed)
+    }
+
+    fn new(role: Role, invite_tx: TxId, invite: Message, dest: Destination, now: Instant) -> Call {
+        Call {
+            role,
+            state: CallState::Calling,
+            dialog: None,
+            invite_tx: Some(invite_tx),
+            invite,
+            dest,
+            local: None,
+            ok: None,
+            ok_interval: Duration::ZERO,
+            ok_since: now,
+            ok_seq: 0,
+            ok_state: None,
+            ack: None,
+            hangup_pending: false,
+            cancelled: false,
+            local_sdp: None,
+            held: false,
+            reinvite: None,
+            retry: None,
+            early: Vec::new(),
+            remote_ip: None,
+        }
+    }
+
+    /// A confirmed dialog with no INVITE exchange in progress either way (§14.1: one INVITE
+    /// transaction at a time).
+    fn idle(&self) -> bool {
+        self.confirmed() && self.ok.is_none() && self.reinvite.is_none() && self.retry.is_none()
+    }
 }
 
 impl Endpoint {
@@ -146,6 +226,7 @@ impl Endpoint {
         for h in options.headers {
             b = b.header(h);
         }
+        let local_sdp = options.offer.clone();
         if let Some(offer) = options.offer {
             b = b.body(sdp_type(), offer);
         }
@@ -158,24 +239,9 @@ impl Endpoint {
             .expect("just sent");
         let id = CallId(self.next_call);
         self.next_call += 1;
-        self.calls.insert(
-            id,
-            Call {
-                role: Role::Uac,
-                state: CallState::Calling,
-                dialog: None,
-                invite_tx: Some(tx),
-                invite: sent,
-                dest,
-                local: None,
-                ok: None,
-                ok_interval: Duration::ZERO,
-                ok_since: now,
-                ack: None,
-                hangup_pending: false,
-                cancelled: false,
-            },
-        );
+        let mut c = Call::new(Role::Uac, tx, sent, dest, self.now);
+        c.local_sdp = local_sdp;
+        self.calls.insert(id, c);
         self.tx_calls.insert(tx, id);
         self.call_state(id, CallState::Calling, None);
         Ok(id)
@@ -195,26 +261,230 @@ impl Endpoint {
             .invite_tx
             .filter(|_| c.role == Role::Uas)
             .ok_or(Error::InvalidState)?;
-        let transport = c.dest.transport;
-        let mut r = self.response(tx, 200)?;
-        r.headers.push(self.contact_header(transport));
-        if let Some(sdp) = answer {
-            r.headers.push(Header::ContentType(sdp_type()));
-            r.body = sdp;
-        }
-        let bytes = r.to_bytes();
-        self.respond(now, tx, r)?;
-        let t1 = self.config.timers.t1;
+        self.send_invite_2xx(call, tx, answer, Some(CallState::Confirmed))?;
         let c = self.calls.get_mut(&call).expect("checked");
-        c.ok = Some(bytes);
-        c.ok_interval = t1;
-        c.ok_since = self.now;
         c.invite_tx = None;
         if let Some(d) = &mut c.dialog {
             d.state = DialogState::Confirmed;
         }
+        Ok(())
+    }
+
+    /// Sends the 2xx to an INVITE or re-INVITE of `call` (Contact and the SDP `body`) and
+    /// retransmits it until the ACK (§13.3.1.4), which reports `on_ack`.
+    fn send_invite_2xx(
+        &mut self,
+        call: CallId,
+        tx: TxId,
+        body: Option<Bytes>,
+        on_ack: Option<CallState>,
+    ) -> Result<(), Error> {
+        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
+        let transport = c.dest.transport;
+        let mut r = self.response(tx, 200)?;
+        r.headers.push(self.contact_header(transport));
+        if let Some(sdp) = &body {
+            r.headers.push(Header::ContentType(sdp_type()));
+            r.body = sdp.clone();
+        }
+        let seq = r.cseq().map_or(0, |c| c.seq);
+        let bytes = r.to_bytes();
+        self.respond(self.now, tx, r)?;
+        let t1 = self.config.timers.t1;
+        let c = self.calls.get_mut(&call).expect("checked");
+        if body.is_some() {
+            c.local_sdp = body;
+        }
+        c.ok = Some(bytes);
+        c.ok_interval = t1;
+        c.ok_since = self.now;
+        c.ok_seq = seq;
+        c.ok_state = on_ack;
         self.arm_call(call, CallTimer::Retransmit2xx, self.now + t1);
         Ok(())
+    }
+
+    /// Puts the call on hold (RFC 3264 §8.4): a re-INVITE whose offer is our last SDP with
+    /// `a=sendonly` and the `o=` version bumped ([`crate::sdp::reoffer`]). The 2xx reports
+    /// [`CallState::Held`]; a 491 is retried after the §14.1 delay; another failure leaves
+    /// the state as it was (reported with the status); 408, 481 or no answer end the call
+    /// ([`EndReason::DialogGone`], §12.2.1.2, RFC 5057).
+    pub fn hold(&mut self, now: Instant, call: CallId) -> Result<(), Error> {
+        self.redirect(now, call, Direction::SendOnly)
+    }
+
+    /// Takes the call off hold: a re-INVITE offering `a=sendrecv`, reported as
+    /// [`CallState::Resumed`]. See [`Endpoint::hold`].
+    pub fn resume(&mut self, now: Instant, call: CallId) -> Result<(), Error> {
+        self.redirect(now, call, Direction::SendRecv)
+    }
+
+    fn redirect(&mut self, now: Instant, call: CallId, dir: Direction) -> Result<(), Error> {
+        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
+        let offer = c.local_sdp.as_ref().ok_or(Error::InvalidState)?;
+        let offer = sdp::reoffer(offer, dir);
+        self.reinvite(now, call, offer)
+    }
+
+    /// Sends a re-INVITE (§14.1) with `offer` (an SDP the application built). The result is
+    /// reported as for [`Endpoint::hold`]: [`CallState::Held`] when the offer's direction is
+    /// sendonly or inactive, else [`CallState::Resumed`]. Refused with
+    /// [`Error::InvalidState`] unless the call is confirmed and no INVITE is in progress
+    /// in either direction.
+    pub fn reinvite(&mut self, now: Instant, call: CallId, offer: Bytes) -> Result<(), Error> {
+        self.tick(now);
+        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
+        if !c.idle() || c.hangup_pending {
+            return Err(Error::InvalidState);
+        }
+        self.send_reinvite(call, offer)
+    }
+
+    fn send_reinvite(&mut self, call: CallId, offer: Bytes) -> Result<(), Error> {
+        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
+        let contact = NameAddr::new(self.local_uri(c.dest.transport));
+        let c = self.calls.get_mut(&call).expect("checked");
+        let d = c.dialog.as_mut().ok_or(Error::InvalidState)?;
+        let mut req = d.request(Method::Invite, None, Some(&contact));
+        req.headers.push(Header::ContentType(sdp_type()));
+        req.body = offer.clone();
+        let dest = d.destination();
+        let tx = self.send_request(self.now, dest, req)?;
+        let c = self.calls.get_mut(&call).expect("checked");
+        c.reinvite = Some(Reinvite { tx, offer });
+        self.tx_calls.insert(tx, call);
+        Ok(())
+    }
+
+    /// A response to our re-INVITE (§14.1).
+    fn reinvite_response(&mut self, call: CallId, response: Message) {
+        let Some(code) = response.status() else {
+            return;
+        };
+        if code < 200 {
+            return;
+        }
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(re) = c.reinvite.take() else {
+            return;
+        };
+        match code {
+            200..=299 => {
+                let Some(d) = c.dialog.as_mut() else {
+                    return;
+                };
+                // §12.2.1.2: a 2xx to a target refresh request replaces the remote target.
+                if let Some(t) = response.contacts().next() {
+                    d.remote_target = t.uri.clone();
+                }
+                let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
+                let mut ack = d.request(Method::Ack, Some(seq), None);
+                let dest = d.destination();
+                let held = sdp::direction(&re.offer).is_hold();
+                c.local_sdp = Some(re.offer);
+                let bytes = self.send_ack_raw(dest, &mut ack);
+                let c = self.calls.get_mut(&call).expect("live");
+                c.ack = Some((seq, dest, bytes));
+                self.report_direction(call, held, Some(code));
+                self.hangup_if_pending(call);
+            }
+            491 => {
+                // §14.1: try again after T: 2.1–4 s when we own the Call-ID (we sent the
+                // INVITE that made the dialog), 0–2 s otherwise, in units of 10 ms.
+                let owner = c.role == Role::Uac;
+                c.retry = Some(re.offer);
+                let r = u64::from(self.ids.next_u32());
+                let tens = if owner { 210 + r % 191 } else { r % 201 };
+                let at = self.now + Duration::from_millis(tens * 10);
+                self.arm_call(call, CallTimer::GlareRetry, at);
+            }
+            408 | 481 => self.dialog_gone(call, code),
+            _ => {
+                // §14.1: the session stays as it was.
+                let state = c.state;
+                self.call_state(call, state, Some(code));
+                self.hangup_if_pending(call);
+            }
+        }
+    }
+
+    /// §12.2.1.2, RFC 5057 §5.1: a 481 or 408 (or no response) to a request in the dialog
+    /// ends it; after a 408 or a timeout the peer may still hold it, so it gets a BYE.
+    fn dialog_gone(&mut self, call: CallId, code: u16) {
+        if code != 481 {
+            self.send_bye(call);
+        }
+        self.end_call(call, EndReason::DialogGone, Some(code));
+    }
+
+    fn report_direction(&mut self, call: CallId, held: bool, status: Option<u16>) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let state = if held {
+            CallState::Held
+        } else {
+            CallState::Resumed
+        };
+        c.held = held;
+        self.call_state(call, state, status);
+    }
+
+    fn hangup_if_pending(&mut self, call: CallId) {
+        if self.calls.get(&call).is_some_and(|c| c.hangup_pending) {
+            self.send_bye(call);
+            self.end_call(call, EndReason::LocalHangup, None);
+        }
+    }
+
+    /// A re-INVITE from the peer (§14.2), answered at once: 491 while our own re-INVITE is
+    /// in progress, 500 with Retry-After while an earlier INVITE is not finished, else 200
+    /// with our last SDP, its direction mirrored from the offer (RFC 3264 §6.1) and its
+    /// version bumped. An offer that puts us on hold is reported as [`CallState::Held`] once
+    /// the ACK arrives; one that takes us off hold as [`CallState::Resumed`].
+    fn incoming_reinvite(&mut self, call: CallId, tx: TxId, request: &Message) {
+        let c = self.calls.get(&call).expect("indexed");
+        if c.reinvite.is_some() {
+            self.answer_with(tx, 491, Vec::new());
+            return;
+        }
+        let seq = request.cseq().map_or(0, |c| c.seq);
+        if c.ok.is_some() && seq > c.ok_seq {
+            // The peer sends a new INVITE only after ACKing our 2xx (§14.1): that ACK was
+            // lost or is late, so this request stands for it.
+            self.ack_received(call);
+        }
+        let c = self.calls.get(&call).expect("indexed");
+        if c.ok.is_some() || !c.confirmed() {
+            let seconds = self.ids.next_u32() % 10;
+            let retry = Header::RetryAfter(crate::msg::RetryAfter {
+                seconds,
+                comment: None,
+                params: Params::default(),
+            });
+            self.answer_with(tx, 500, alloc::vec![retry]);
+            return;
+        }
+        let offered = (!request.body.is_empty()).then(|| sdp::direction(&request.body));
+        let answer = match (&c.local_sdp, offered) {
+            (Some(ours), Some(dir)) => Some(sdp::reoffer(ours, dir.answer())),
+            // No offer: ours goes in the 2xx, unchanged in direction (§14.2).
+            (Some(ours), None) => Some(sdp::reoffer(ours, sdp::direction(ours))),
+            // An offer we cannot answer (we never had a session description).
+            (None, Some(_)) => {
+                self.answer_with(tx, 488, Vec::new());
+                return;
+            }
+            (None, None) => None,
+        };
+        let report = match offered {
+            Some(d) if d.is_hold() => Some(CallState::Held),
+            Some(_) if c.held => Some(CallState::Resumed),
+            _ => None,
+        };
+        let _ = self.send_invite_2xx(call, tx, answer, report);
     }
 
     /// Sends a provisional response (e.g. 180 Ringing) to an incoming call.
@@ -265,7 +535,7 @@ impl Endpoint {
                 Ok(())
             }
             (Role::Uas, _, Some(_)) => self.reject(now, call, 603),
-            (Role::Uas, _, None) if c.ok.is_some() => {
+            (_, _, _) if c.ok.is_some() => {
                 // §15: no BYE before the ACK of our 2xx.
                 c.hangup_pending = true;
                 Ok(())
@@ -319,7 +589,16 @@ impl Endpoint {
             if let Some(tx) = c.invite_tx {
                 self.tx_calls.remove(&tx);
             }
+            if let Some(ip) = c.remote_ip {
+                if let Some(n) = self.calls_per_remote.get_mut(&ip) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.calls_per_remote.remove(&ip);
+                    }
+                }
+            }
             self.disarm_call(call, CallTimer::Retransmit2xx);
+            self.disarm_call(call, CallTimer::GlareRetry);
         }
     }
 
@@ -356,6 +635,15 @@ impl Endpoint {
             self.call_timer_index.remove(&(call, t));
             match t {
                 CallTimer::Retransmit2xx => self.retransmit_2xx(call),
+                CallTimer::GlareRetry => {
+                    let offer = self.calls.get_mut(&call).and_then(|c| c.retry.take());
+                    if let Some(offer) = offer {
+                        if self.send_reinvite(call, offer).is_err() {
+                            self.send_bye(call);
+                            self.end_call(call, EndReason::LocalHangup, None);
+                        }
+                    }
+                }
             }
         }
     }
@@ -396,6 +684,12 @@ impl Endpoint {
             }
             return;
         }
+        let ip = source.remote.ip();
+        if self.calls_per_remote.get(&ip).copied().unwrap_or(0) >= self.config.max_calls_per_remote
+        {
+            self.answer_with(tx, 486, Vec::new());
+            return;
+        }
         let Some(tag) = self.tag_for(tx, 180) else {
             return;
         };
@@ -413,24 +707,12 @@ impl Endpoint {
         self.dialogs.insert(dialog.id.clone(), id);
         let offer = (!request.body.is_empty()).then(|| request.body.clone());
         let referred_by = request.referred_by().cloned();
-        self.calls.insert(
-            id,
-            Call {
-                role: Role::Uas,
-                state: CallState::Calling,
-                dialog: Some(dialog),
-                invite_tx: Some(tx),
-                invite: request.clone(),
-                dest: peer,
-                local,
-                ok: None,
-                ok_interval: Duration::ZERO,
-                ok_since: self.now,
-                ack: None,
-                hangup_pending: false,
-                cancelled: false,
-            },
-        );
+        let mut c = Call::new(Role::Uas, tx, request.clone(), peer, self.now);
+        c.dialog = Some(dialog);
+        c.local = local;
+        c.remote_ip = Some(ip);
+        self.calls.insert(id, c);
+        *self.calls_per_remote.entry(ip).or_insert(0) += 1;
         self.tx_calls.insert(tx, id);
         self.events.push_back(Event::IncomingCall {
             call: id,
@@ -463,6 +745,7 @@ impl Endpoint {
                 self.answer_with(tx, 200, Vec::new());
                 self.end_call(call, EndReason::RemoteHangup, None);
             }
+            Some(Method::Invite) => self.incoming_reinvite(call, tx, &request),
             _ => {
                 // Other in-dialog requests (REFER, NOTIFY, re-INVITE, ...) go to the
                 // application until the layers that own them land.
@@ -486,17 +769,29 @@ impl Endpoint {
             return false;
         };
         let c = self.calls.get_mut(&call).expect("indexed");
-        if c.ok.take().is_none() {
-            return true; // a retransmitted ACK
+        let seq = ack.cseq().map(|c| c.seq);
+        if c.ok.is_none() || seq != Some(c.ok_seq) {
+            return true; // a retransmitted ACK, or the ACK of an earlier INVITE
         }
-        let pending = c.hangup_pending;
-        self.disarm_call(call, CallTimer::Retransmit2xx);
-        self.call_state(call, CallState::Confirmed, Some(200));
-        if pending {
-            self.send_bye(call);
-            self.end_call(call, EndReason::LocalHangup, None);
-        }
+        self.ack_received(call);
         true
+    }
+
+    /// The ACK of our pending 2xx: stop retransmitting it and report what it confirmed.
+    fn ack_received(&mut self, call: CallId) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        c.ok = None;
+        let report = c.ok_state.take();
+        self.disarm_call(call, CallTimer::Retransmit2xx);
+        match report {
+            Some(CallState::Held) => self.report_direction(call, true, Some(200)),
+            Some(CallState::Resumed) => self.report_direction(call, false, Some(200)),
+            Some(s) => self.call_state(call, s, Some(200)),
+            None => {}
+        }
+        self.hangup_if_pending(call);
     }
 
     /// A CANCEL ended the pending INVITE `tx` (487 sent): the call is over.
@@ -532,6 +827,27 @@ impl Endpoint {
             return Some(response);
         };
         let code = response.status()?;
+        if self
+            .calls
+            .get(&call)
+            .and_then(|c| c.reinvite.as_ref())
+            .is_some_and(|r| r.tx == tx)
+        {
+            self.reinvite_response(call, response);
+            return None;
+        }
+        let initial = self
+            .calls
+            .get(&call)
+            .is_some_and(|c| c.invite_tx == Some(tx));
+        if !initial {
+            // A 2xx retransmitted for an earlier re-INVITE whose transaction lingers
+            // (RFC 6026 Accepted): the same ACK again.
+            if (200..300).contains(&code) {
+                self.stray_2xx(&response);
+            }
+            return None;
+        }
         match code {
             100 => {}
             101..=199 => {
@@ -539,8 +855,16 @@ impl Endpoint {
                     self.calls.get_mut(&call),
                     response.to().and_then(|t| t.tag()).is_some(),
                 ) {
-                    if c.dialog.is_none() {
-                        c.dialog = Dialog::uac(&c.invite, &response, c.dest);
+                    // §13.2.2.4 / §12.1.2: each To tag is an early dialog (one per fork).
+                    let fresh = Dialog::id_of_response(&response)
+                        .filter(|id| c.dialog.iter().chain(&c.early).all(|d| d.id != *id));
+                    if fresh.is_some() {
+                        let d = Dialog::uac(&c.invite, &response, c.dest);
+                        if c.dialog.is_none() {
+                            c.dialog = d;
+                        } else if c.early.len() < MAX_EARLY {
+                            c.early.extend(d);
+                        }
                     }
                 }
                 let state = if code == 180 {
@@ -557,6 +881,8 @@ impl Endpoint {
                     |c| {
                         if c.cancelled {
                             EndReason::LocalHangup
+                        } else if matches!(code, 401 | 407) {
+                            EndReason::AuthFailed
                         } else {
                             EndReason::Rejected
                         }
@@ -580,7 +906,8 @@ impl Endpoint {
         let invite_seq = c.invite.cseq().map(|s| s.seq);
         let same = c.ack.is_some() && c.dialog.as_ref().is_some_and(|d| d.id == dialog.id);
         if same {
-            if let Some((dest, ack)) = c.ack.clone() {
+            let seq = response.cseq().map(|c| c.seq);
+            if let Some((_, dest, ack)) = c.ack.clone().filter(|a| Some(a.0) == seq) {
                 self.out.retransmissions += 1;
                 self.send_to(dest, None, ack);
             }
@@ -599,15 +926,13 @@ impl Endpoint {
         }
         let bytes = self.send_ack_raw(dest, &mut ack);
         let c = self.calls.get_mut(&call).expect("live");
-        c.ack = Some((dest, bytes));
+        c.ack = Some((invite_seq.unwrap_or(1), dest, bytes));
         self.dialogs.insert(dialog.id.clone(), call);
         c.dialog = Some(dialog);
-        let pending = c.hangup_pending;
+        // The first 2xx wins (§13.2.2.4): the other forks' early dialogs are over.
+        c.early.clear();
         self.call_state(call, CallState::Confirmed, response.status());
-        if pending {
-            self.send_bye(call);
-            self.end_call(call, EndReason::LocalHangup, None);
-        }
+        self.hangup_if_pending(call);
     }
 
     fn send_ack_raw(&mut self, dest: Destination, ack: &mut Message) -> Bytes {
@@ -617,9 +942,60 @@ impl Endpoint {
         bytes
     }
 
-    /// The INVITE transaction of a call timed out (Timer B): 408.
+    /// The INVITE transaction of a call timed out (Timer B): 408. A re-INVITE that timed
+    /// out ends the dialog (§12.2.1.2).
     pub(super) fn call_timeout(&mut self, tx: TxId) -> bool {
+        let Some(&call) = self.tx_calls.get(&tx) else {
+            return false;
+        };
+        let c = self.calls.get_mut(&call);
+        if let Some(c) = c.filter(|c| c.reinvite.as_ref().is_some_and(|r| r.tx == tx)) {
+            c.reinvite = None;
+            self.dialog_gone(call, 408);
+            return true;
+        }
         self.end_invite(tx, |_| EndReason::Timeout, 408)
+    }
+
+    /// A request of `call` on `old` was sent again (with credentials) as `new`.
+    pub(super) fn call_request_retried(
+        &mut self,
+        call: CallId,
+        old: TxId,
+        new: TxId,
+        sent: Option<Message>,
+    ) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if c.invite_tx == Some(old) {
+            c.invite_tx = Some(new);
+            if let Some(sent) = sent {
+                c.invite = sent;
+            }
+        }
+        if let Some(r) = c.reinvite.as_mut().filter(|r| r.tx == old) {
+            r.tx = new;
+        }
+    }
+
+    /// The dialog whose CSeq space `tx` (a request of `call`) used: the call's dialog for a
+    /// request within it (re-INVITE), none for the dialog-creating INVITE.
+    pub(super) fn call_dialog_mut(&mut self, call: CallId, tx: TxId) -> Option<&mut Dialog> {
+        let c = self.calls.get_mut(&call)?;
+        if c.invite_tx == Some(tx) {
+            return None;
+        }
+        c.dialog.as_mut()
+    }
+
+    /// The dialogs of a call: the confirmed one, or every early one (one per fork that
+    /// answered with a To tag, §13.2.2.4).
+    pub fn dialogs(&self, call: CallId) -> impl Iterator<Item = &Dialog> + '_ {
+        self.calls
+            .get(&call)
+            .into_iter()
+            .flat_map(|c| c.dialog.iter().chain(&c.early))
     }
 
     /// Live calls with a dialog (for [`crate::Stats`]).
@@ -661,7 +1037,9 @@ impl Endpoint {
         let Some(&call) = self.dialogs.get(&id) else {
             return;
         };
-        if let Some((dest, ack)) = self.calls.get(&call).and_then(|c| c.ack.clone()) {
+        let seq = response.cseq().map(|c| c.seq);
+        let ack = self.calls.get(&call).and_then(|c| c.ack.clone());
+        if let Some((_, dest, ack)) = ack.filter(|a| Some(a.0) == seq) {
             self.out.retransmissions += 1;
             self.send_to(dest, None, ack);
         }

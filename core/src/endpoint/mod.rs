@@ -6,6 +6,7 @@
 //! documentation for the run loop.
 
 mod calls;
+mod challenge;
 mod uas;
 
 use calls::{Call, CallTimer};
@@ -98,6 +99,20 @@ pub enum Event {
         /// The status code behind the change (180, 200, 486, 408, ...).
         status: Option<u16>,
     },
+    /// A request the endpoint sent on its own behalf (a call's INVITE or re-INVITE, a BYE,
+    /// ...) was challenged (401/407) and could not be retried: no credentials for the
+    /// realm in [`Config::credentials`], an unsupported algorithm, or the same nonce
+    /// challenged again (the credentials are wrong). The request fails with that response.
+    AuthFailed {
+        /// The call the request belonged to, if any.
+        call: Option<CallId>,
+        /// The request's method.
+        method: crate::msg::Method<SipStr>,
+        /// 401 or 407.
+        status: u16,
+        /// The challenge's realm, when there was a challenge we could read.
+        realm: Option<SipStr>,
+    },
     /// A CANCEL matched this INVITE server transaction before its final response: the
     /// endpoint answered the CANCEL 200 and the INVITE 487 (RFC 3261 §9.2).
     Cancelled {
@@ -171,6 +186,12 @@ pub struct Endpoint {
     quiet: BTreeSet<TxId>,
     call_timers: BTreeSet<(Instant, CallId, CallTimer)>,
     call_timer_index: BTreeMap<(CallId, CallTimer), Instant>,
+    /// Digest: the nonces each request chain answered (keyed by its latest transaction).
+    auth_trails: BTreeMap<TxId, challenge::Trail>,
+    /// Digest: the last nonce per realm and how many requests used it (RFC 7616 §3.4).
+    nonce_counts: BTreeMap<SipStr, (SipStr, u32)>,
+    /// Live incoming calls per remote address ([`Config::max_calls_per_remote`]).
+    calls_per_remote: BTreeMap<core::net::IpAddr, usize>,
     next_call: u64,
 }
 
@@ -193,6 +214,9 @@ impl Endpoint {
             quiet: BTreeSet::new(),
             call_timers: BTreeSet::new(),
             call_timer_index: BTreeMap::new(),
+            calls_per_remote: BTreeMap::new(),
+            auth_trails: BTreeMap::new(),
+            nonce_counts: BTreeMap::new(),
             next_call: 1,
         }
     }
@@ -397,6 +421,18 @@ impl Endpoint {
         let tag = self.tag_for(tx, code);
         let request = &self.layer.get(tx).expect("checked").request;
         let mut r = builder::response(request, code, tag.as_deref());
+        // §12.1.1: a response that creates a dialog (101–299 to an INVITE outside one)
+        // carries the request's Record-Route, in order.
+        if (101..300).contains(&code) && request.method() == Some(&Method::Invite) && tag.is_some()
+        {
+            r.headers.extend(
+                request
+                    .headers
+                    .iter()
+                    .filter(|h| matches!(h, Header::RecordRoute(_)))
+                    .cloned(),
+            );
+        }
         if let Some(ua) = &self.config.user_agent {
             r.headers.push(Header::Raw {
                 name: crate::msg::HeaderName::Server,
@@ -623,6 +659,11 @@ impl Endpoint {
         while let Some(e) = self.out.events.pop_front() {
             let event = match e {
                 TxEvent::Response { tx, response } => {
+                    if matches!(response.status(), Some(401 | 407))
+                        && self.on_challenge(tx, &response)
+                    {
+                        continue;
+                    }
                     if self.quiet.contains(&tx) {
                         continue;
                     }
@@ -642,6 +683,7 @@ impl Endpoint {
                 TxEvent::Terminated { tx } => {
                     self.tags.remove(&tx);
                     self.quiet.remove(&tx);
+                    self.auth_trails.remove(&tx);
                     if let Some(call) = self.tx_calls.remove(&tx) {
                         if let Some(c) = self.calls.get_mut(&call) {
                             c.invite_tx = c.invite_tx.filter(|t| *t != tx);

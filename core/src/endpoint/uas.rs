@@ -21,7 +21,7 @@ use bytes::{BufMut, BytesMut};
 /// 2. §8.2.2.1 Request-URI scheme: not sip/sips → 416.
 /// 3. §8.2.2.3 `Require` (not for CANCEL): option tags not in [`Config::supported`] → 420
 ///    with `Unsupported` listing them.
-/// 4. §8.2.3 body: a body of a type not in [`Config::accept`] → 415 with `Accept`; a body
+/// 4. §8.2.3 body: larger than [`Config::max_body_size`] → 413 (§21.4.11); a body of a type not in [`Config::accept`] → 415 with `Accept`; a body
 ///    without `Content-Type` (§20.15 requires one) → 400.
 /// 5. §8.2.2 / §21.4.7: an INVITE whose `Accept` excludes `application/sdp` (what an answer
 ///    would carry) → 406.
@@ -54,6 +54,9 @@ pub(super) fn check(config: &Config, req: &Message) -> Option<(u16, Vec<Header<S
         if !unsupported.is_empty() {
             return Some((420, vec![Header::Unsupported(unsupported)]));
         }
+    }
+    if req.body.len() > config.max_body_size {
+        return Some((413, Vec::new()));
     }
     if !req.body.is_empty() {
         match req.content_type() {

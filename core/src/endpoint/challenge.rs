@@ -1,0 +1,173 @@
+//! Answering digest challenges to the requests the endpoint sends on its own behalf
+//! (RFC 3261 §22.2–§22.3, RFC 8760): a 401 or 407 to an INVITE, re-INVITE, BYE (and the
+//! refer layer's REFER, NOTIFY, SUBSCRIBE) is retried once per challenge with credentials
+//! from [`crate::Config::credentials`]; a second challenge with the same nonce (wrong
+//! credentials), a challenge with no credentials for its realm or an algorithm we do not
+//! support fails the request with [`Event::AuthFailed`].
+
+use super::{Endpoint, Event};
+use crate::auth::Challenge;
+use crate::msg::{CSeq, Header, HeaderName, Message};
+use crate::text::SipStr;
+use crate::transaction::TxId;
+use alloc::vec::Vec;
+
+/// Most challenges one request chain answers (new nonces each time) before giving up.
+const MAX_ROUNDS: usize = 3;
+
+/// Most realms whose nonce counts are remembered.
+const MAX_NONCES: usize = 32;
+
+/// The nonces a request (and its retries) has answered.
+#[derive(Debug, Default)]
+pub(super) struct Trail {
+    nonces: Vec<SipStr>,
+}
+
+impl Endpoint {
+    /// A 401/407 to `tx`. `true` when the request was sent again with credentials (the
+    /// response is then consumed); `false` when it could not be, after reporting
+    /// [`Event::AuthFailed`].
+    pub(super) fn on_challenge(&mut self, tx: TxId, response: &Message) -> bool {
+        let owned = self.tx_calls.contains_key(&tx) || self.quiet.contains(&tx);
+        if !owned {
+            return false;
+        }
+        let status = response.status().unwrap_or(401);
+        let Some(t) = self.layer.get(tx) else {
+            return false;
+        };
+        let (request, dest) = (t.request.clone(), t.dest);
+        let method = request.method().cloned();
+        let (challenge_name, credentials_name) = if status == 407 {
+            (
+                HeaderName::ProxyAuthenticate,
+                HeaderName::ProxyAuthorization,
+            )
+        } else {
+            (HeaderName::WwwAuthenticate, HeaderName::Authorization)
+        };
+        let values = response.headers.iter().filter_map(|h| match h {
+            Header::Raw { name, value } if *name == challenge_name => Some(value.as_str()),
+            _ => None,
+        });
+        let challenge = Challenge::best(values);
+        let mut trail = self.auth_trails.remove(&tx).unwrap_or_default();
+        let usable = challenge.as_ref().and_then(|c| {
+            let again = trail.nonces.contains(&c.nonce) && !c.stale;
+            let creds = self.config.credentials.iter().find(|k| {
+                k.realm
+                    .as_ref()
+                    .is_none_or(|r| r.as_str() == c.realm.as_str())
+            });
+            creds.filter(|_| !again && trail.nonces.len() < MAX_ROUNDS)
+        });
+        let (Some(c), Some(creds)) = (challenge.clone(), usable.cloned()) else {
+            let call = self.tx_calls.get(&tx).copied();
+            if let Some(method) = method {
+                self.events.push_back(Event::AuthFailed {
+                    call,
+                    method,
+                    status,
+                    realm: challenge.map(|c| c.realm),
+                });
+            }
+            return false;
+        };
+        // RFC 7616 §3.4: the nonce count is how many requests this client sent with the
+        // nonce, this one included.
+        let nc = match self.nonce_counts.get_mut(&c.realm) {
+            Some((nonce, n)) if *nonce == c.nonce => {
+                *n += 1;
+                *n
+            }
+            _ => {
+                if self.nonce_counts.len() >= MAX_NONCES {
+                    self.nonce_counts.clear();
+                }
+                self.nonce_counts
+                    .insert(c.realm.clone(), (c.nonce.clone(), 1));
+                1
+            }
+        };
+        let cnonce = self.ids.call_id(None);
+        let uri = request
+            .request_uri()
+            .map(crate::msg::emit::uri_to_string)
+            .unwrap_or_default();
+        let method_str = request.method().map(|m| m.as_str()).unwrap_or("");
+        let value = c.authorization(
+            &creds.username,
+            &creds.password,
+            method_str,
+            &uri,
+            nc,
+            &cnonce,
+        );
+        let mut retry = request.clone();
+        // A new transaction: our Via goes (a new one is added), earlier credentials of this
+        // kind are replaced, CSeq moves on (§22.2: "the same Call-ID, a CSeq one higher").
+        if let Some(i) = retry
+            .headers
+            .iter()
+            .position(|h| matches!(h, Header::Via(_)))
+        {
+            if let Header::Via(v) = &mut retry.headers[i] {
+                if v.len() > 1 {
+                    v.remove(0);
+                } else {
+                    retry.headers.remove(i);
+                }
+            }
+        }
+        retry
+            .headers
+            .retain(|h| !matches!(h, Header::Raw { name, .. } if *name == credentials_name));
+        retry.headers.push(Header::Raw {
+            name: credentials_name,
+            value: SipStr::from(value.as_str()),
+        });
+        let old = request.cseq().map_or(0, |c| c.seq);
+        let seq = self.next_seq_for(tx, old);
+        for h in &mut retry.headers {
+            if let Header::CSeq(cs) = h {
+                *cs = CSeq {
+                    seq,
+                    method: cs.method.clone(),
+                };
+            }
+        }
+        self.push_via(&mut retry, dest.transport);
+        let new = self
+            .layer
+            .start_client(self.now, dest, retry, false, &mut self.out);
+        trail.nonces.push(c.nonce);
+        self.auth_trails.insert(new, trail);
+        if self.quiet.remove(&tx) {
+            self.quiet.insert(new);
+        }
+        if let Some(call) = self.tx_calls.remove(&tx) {
+            self.tx_calls.insert(new, call);
+            let sent = self.layer.get(new).map(|t| t.request.clone());
+            self.call_request_retried(call, tx, new, sent);
+        }
+        true
+    }
+
+    /// The CSeq of a retried request: one more than the dialog's last when it belongs to a
+    /// call's dialog, else one more than `old`.
+    fn next_seq_for(&mut self, tx: TxId, old: u32) -> u32 {
+        let dialog = self
+            .tx_calls
+            .get(&tx)
+            .copied()
+            .and_then(|call| self.call_dialog_mut(call, tx));
+        match dialog {
+            Some(d) => {
+                d.local_seq = d.local_seq.max(old).wrapping_add(1);
+                d.local_seq
+            }
+            None => old.wrapping_add(1),
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The little SDP the core needs for hold and resume. Session descriptions are the
+//! application's and stay opaque bytes; this module only rewrites the media direction
+//! attribute and the `o=` version, which is what RFC 3264 §8.4 asks of a re-offer that puts a
+//! stream on hold (`a=sendonly`, or `a=inactive`) and takes it off hold (`a=sendrecv`).
+//!
+//! ```
+//! use sipxfer::sdp::{self, Direction};
+//! let offer = b"v=0\r\no=- 7 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
+//! let hold = sdp::reoffer(offer, Direction::SendOnly);
+//! assert_eq!(sdp::direction(&hold), Direction::SendOnly);
+//! assert!(hold.starts_with(b"v=0\r\no=- 7 2 IN IP4 192.0.2.1\r\n"));
+//! // The answerer mirrors the direction (RFC 3264 §6.1).
+//! assert_eq!(sdp::direction(&hold).answer(), Direction::RecvOnly);
+//! ```
+
+use alloc::vec::Vec;
+use bytes::Bytes;
+
+/// The media direction attribute (RFC 4566 §6: `a=sendrecv`, `a=sendonly`, `a=recvonly`,
+/// `a=inactive`; absent means `sendrecv`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Send and receive (the default).
+    SendRecv,
+    /// Send only: the offerer puts the peer on hold.
+    SendOnly,
+    /// Receive only.
+    RecvOnly,
+    /// Neither.
+    Inactive,
+}
+
+impl Direction {
+    /// The attribute line's value (`sendrecv`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+
+    fn parse(attr: &[u8]) -> Option<Direction> {
+        Some(match attr {
+            b"sendrecv" => Direction::SendRecv,
+            b"sendonly" => Direction::SendOnly,
+            b"recvonly" => Direction::RecvOnly,
+            b"inactive" => Direction::Inactive,
+            _ => return None,
+        })
+    }
+
+    /// RFC 3264 §6.1: the direction an answer gives a stream offered with `self` (sendonly
+    /// is answered recvonly, recvonly sendonly, the others alike).
+    pub fn answer(self) -> Direction {
+        match self {
+            Direction::SendOnly => Direction::RecvOnly,
+            Direction::RecvOnly => Direction::SendOnly,
+            d => d,
+        }
+    }
+
+    /// Whether the stream is on hold from the point of view of whoever sent this direction
+    /// (RFC 3264 §8.4: sendonly or inactive).
+    pub fn is_hold(self) -> bool {
+        matches!(self, Direction::SendOnly | Direction::Inactive)
+    }
+}
+
+fn lines(sdp: &[u8]) -> impl Iterator<Item = &[u8]> {
+    sdp.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+}
+
+/// The direction of the first media stream (its own attribute, else the session-level one,
+/// else `sendrecv`).
+pub fn direction(sdp: &[u8]) -> Direction {
+    let mut session = None;
+    let mut media = None;
+    let mut in_media = false;
+    for l in lines(sdp) {
+        if l.starts_with(b"m=") {
+            if in_media {
+                break;
+            }
+            in_media = true;
+        } else if let Some(d) = l.strip_prefix(b"a=").and_then(Direction::parse) {
+            if in_media {
+                media = Some(d);
+            } else {
+                session = Some(d);
+            }
+        }
+    }
+    media.or(session).unwrap_or(Direction::SendRecv)
+}
+
+/// A new offer or answer from a previous one (RFC 3264 §8): every direction attribute
+/// replaced by one `a=<dir>` per media section (or at session level when there is no
+/// media), and the `o=` session version incremented (§8: "the version in the origin field
+/// MUST increment by one"). Lines come out CRLF-terminated.
+pub fn reoffer(sdp: &[u8], dir: Direction) -> Bytes {
+    let mut out = Vec::with_capacity(sdp.len() + 16);
+    let attr = |out: &mut Vec<u8>| {
+        out.extend_from_slice(b"a=");
+        out.extend_from_slice(dir.as_str().as_bytes());
+        out.extend_from_slice(b"\r\n");
+    };
+    let mut in_media = false;
+    for l in lines(sdp) {
+        if l.starts_with(b"a=") && Direction::parse(&l[2..]).is_some() {
+            continue;
+        }
+        if l.starts_with(b"m=") {
+            if in_media {
+                attr(&mut out);
+            }
+            in_media = true;
+        }
+        match l.strip_prefix(b"o=") {
+            Some(o) => {
+                out.extend_from_slice(b"o=");
+                bump_origin(o, &mut out);
+            }
+            None => out.extend_from_slice(l),
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    attr(&mut out);
+    Bytes::from(out)
+}
+
+/// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <address>` (RFC 4566 §5.2)
+/// with `sess-version` plus one; copied unchanged when the field does not have that shape.
+fn bump_origin(o: &[u8], out: &mut Vec<u8>) {
+    let fields: Vec<&[u8]> = o.split(|&b| b == b' ').collect();
+    let version = fields
+        .get(2)
+        .filter(|v| !v.is_empty() && v.iter().all(u8::is_ascii_digit))
+        .and_then(|v| {
+            v.iter().try_fold(0u64, |n, d| {
+                n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            })
+        });
+    let Some(version) = version else {
+        out.extend_from_slice(o);
+        return;
+    };
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        if i == 2 {
+            let mut buf = [0u8; 20];
+            out.extend_from_slice(decimal(version.wrapping_add(1), &mut buf));
+        } else {
+            out.extend_from_slice(f);
+        }
+    }
+}
+
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFER: &[u8] = b"v=0\r\no=alice 2890844526 2890844526 IN IP4 host.atlanta.example.com\r\ns=\r\nc=IN IP4 host.atlanta.example.com\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8 97\r\na=rtpmap:0 PCMU/8000\r\nm=video 51372 RTP/AVP 31 32\r\na=sendrecv\r\na=rtpmap:31 H261/90000\r\n";
+
+    #[test]
+    fn hold_rewrites_every_stream_and_bumps_the_version() {
+        let hold = reoffer(OFFER, Direction::SendOnly);
+        let text = core::str::from_utf8(&hold).unwrap();
+        assert_eq!(
+            text,
+            "v=0\r\no=alice 2890844526 2890844527 IN IP4 host.atlanta.example.com\r\ns=\r\n\
+             c=IN IP4 host.atlanta.example.com\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8 97\r\n\
+             a=rtpmap:0 PCMU/8000\r\na=sendonly\r\nm=video 51372 RTP/AVP 31 32\r\n\
+             a=rtpmap:31 H261/90000\r\na=sendonly\r\n"
+        );
+        assert_eq!(direction(&hold), Direction::SendOnly);
+        let resume = reoffer(&hold, Direction::SendRecv);
+        assert_eq!(direction(&resume), Direction::SendRecv);
+        assert!(resume.windows(10).any(|w| w == b"2890844528"));
+    }
+
+    #[test]
+    fn directions() {
+        assert_eq!(direction(OFFER), Direction::SendRecv);
+        assert_eq!(
+            direction(b"v=0\na=inactive\nm=audio 1 RTP/AVP 0\n"),
+            Direction::Inactive
+        );
+        assert_eq!(
+            direction(b"v=0\na=inactive\nm=audio 1 RTP/AVP 0\na=recvonly\n"),
+            Direction::RecvOnly
+        );
+        assert_eq!(Direction::SendOnly.answer(), Direction::RecvOnly);
+        assert_eq!(Direction::Inactive.answer(), Direction::Inactive);
+        assert!(Direction::Inactive.is_hold() && !Direction::RecvOnly.is_hold());
+    }
+
+    #[test]
+    fn odd_input_is_copied_not_rejected() {
+        for sdp in [
+            &b""[..],
+            b"o=\r\n",
+            b"o=- x y\n",
+            b"o=- 1 18446744073709551615 IN IP4 a\n",
+            b"\xff\xfe\r\n\r\n",
+        ] {
+            let out = reoffer(sdp, Direction::Inactive);
+            assert_eq!(direction(&out), Direction::Inactive);
+        }
+        assert!(reoffer(
+            b"o=- 1 18446744073709551615 IN IP4 a\n",
+            Direction::SendRecv
+        )
+        .starts_with(b"o=- 1 0 IN"));
+    }
+}

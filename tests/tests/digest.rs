@@ -1,0 +1,250 @@
+//! Digest authentication as a client (RFC 3261 §22, RFC 8760, RFC 7616): a challenged
+//! INVITE and a challenged BYE are retried once with credentials, with MD5 and SHA-256, on the
+//! RFC 7616 §3.9.1 example values; the same nonce challenged twice fails the request.
+
+use bytes::Bytes;
+use sipxfer::auth::{Challenge, Credentials};
+use sipxfer::msg::{Header, HeaderName, Message, Uri};
+use sipxfer::{CallOptions, CallState, EndReason, Event};
+use sipxfer_tests::flows::{reply, Manual};
+
+const REALM: &str = "http-auth@example.org";
+const NONCE: &str = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";
+const OPAQUE: &str = "FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS";
+const B: &str = "10.0.0.2:5060";
+
+fn challenge(alg: &str, nonce: &str) -> String {
+    format!(
+        "Digest realm=\"{REALM}\", qop=\"auth, auth-int\", algorithm={alg}, nonce=\"{nonce}\", opaque=\"{OPAQUE}\""
+    )
+}
+
+fn challenged(req: &Message, code: u16, alg: &str, nonce: &str) -> Message {
+    let mut r = reply(req, code, "srv", None);
+    let name = if code == 407 {
+        HeaderName::ProxyAuthenticate
+    } else {
+        HeaderName::WwwAuthenticate
+    };
+    r.headers.push(Header::Raw {
+        name,
+        value: challenge(alg, nonce).as_str().into(),
+    });
+    r
+}
+
+fn credentials_of(m: &Message, name: HeaderName) -> Vec<(String, String)> {
+    let v = m
+        .headers
+        .iter()
+        .find_map(|h| match h {
+            Header::Raw { name: n, value } if *n == name => Some(value.to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no {name} in\n{m:?}"));
+    let v = v.strip_prefix("Digest ").unwrap();
+    v.split(", ")
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap();
+            (k.to_string(), v.trim_matches('"').to_string())
+        })
+        .collect()
+}
+
+fn get<'a>(kv: &'a [(String, String)], k: &str) -> &'a str {
+    &kv.iter().find(|(n, _)| n == k).unwrap().1
+}
+
+/// The credentials are right: recompute `response` from the RFC 7616 §3.9.1 user and
+/// password and the values the request carries.
+fn check(m: &Message, name: HeaderName, alg: &str, nc: &str) {
+    let kv = credentials_of(m, name);
+    assert_eq!(get(&kv, "username"), "Mufasa");
+    assert_eq!(get(&kv, "realm"), REALM);
+    assert_eq!(get(&kv, "nonce"), NONCE);
+    assert_eq!(get(&kv, "algorithm"), alg);
+    assert_eq!(get(&kv, "qop"), "auth");
+    assert_eq!(get(&kv, "nc"), nc);
+    assert_eq!(get(&kv, "opaque"), OPAQUE);
+    let uri = sipxfer::msg::emit::uri_to_string(m.request_uri().unwrap());
+    assert_eq!(get(&kv, "uri"), uri);
+    let c = Challenge::parse(&challenge(alg, NONCE)).unwrap();
+    let want = c.response(
+        "Mufasa",
+        "Circle of Life",
+        m.method().unwrap().as_str(),
+        &uri,
+        u32::from_str_radix(nc, 16).unwrap(),
+        get(&kv, "cnonce"),
+    );
+    assert_eq!(get(&kv, "response"), want);
+}
+
+fn caller() -> Manual {
+    Manual::new(1, |c| {
+        c.credentials
+            .push(Credentials::new("Mufasa", "Circle of Life"));
+    })
+}
+
+fn bob() -> Uri<sipxfer::SipStr> {
+    Uri::parse("sip:bob@10.0.0.2:5060").unwrap()
+}
+
+#[test]
+fn invite_and_bye_challenged_with_md5_and_sha256() {
+    for (alg, code) in [
+        ("MD5", 401),
+        ("SHA-256", 407),
+        ("SHA-256", 401),
+        ("MD5", 407),
+    ] {
+        let name = if code == 407 {
+            HeaderName::ProxyAuthorization
+        } else {
+            HeaderName::Authorization
+        };
+        let mut a = caller();
+        let offer = CallOptions {
+            offer: Some(Bytes::from_static(b"v=0\r\n")),
+            ..Default::default()
+        };
+        let call = a.ep.call(a.now, bob(), offer).unwrap();
+        let invite = a.sent().remove(0);
+        a.recv(B, &challenged(&invite, code, alg, NONCE));
+        // The transaction ACKs the 401/407; the INVITE goes again: same Call-ID and From
+        // tag, CSeq one higher, a new branch, the credentials.
+        let out = a.sent();
+        assert_eq!(out.len(), 2, "{alg} {code}");
+        assert_eq!(out[0].method().unwrap().as_str(), "ACK");
+        let again = &out[1];
+        assert_eq!(again.method().unwrap().as_str(), "INVITE");
+        assert_eq!(again.call_id(), invite.call_id());
+        assert_eq!(again.from().unwrap().tag(), invite.from().unwrap().tag());
+        assert_eq!(again.cseq().unwrap().seq, 2);
+        assert_eq!(again.body, invite.body);
+        assert_ne!(
+            again.top_via().unwrap().branch(),
+            invite.top_via().unwrap().branch()
+        );
+        assert_eq!(
+            again
+                .headers
+                .iter()
+                .filter(|h| matches!(h, Header::Via(_)))
+                .count(),
+            1
+        );
+        check(again, name, alg, "00000001");
+        // Accepted: the call is up on the retried INVITE's CSeq.
+        a.recv(B, &reply(again, 200, "bob", Some("sip:bob@10.0.0.2:5060")));
+        let ack = a.sent().remove(0);
+        assert_eq!(
+            (ack.method().unwrap().as_str(), ack.cseq().unwrap().seq),
+            ("ACK", 2)
+        );
+        // The BYE is challenged too (same nonce, a new request: nonce count 2).
+        a.ep.hangup(a.now, call).unwrap();
+        let bye = a.sent().remove(0);
+        assert_eq!(bye.cseq().unwrap().seq, 3);
+        a.recv(B, &challenged(&bye, code, alg, NONCE));
+        let bye2 = a.sent().remove(0);
+        assert_eq!(bye2.method().unwrap().as_str(), "BYE");
+        assert_eq!(bye2.cseq().unwrap().seq, 4);
+        check(&bye2, name, alg, "00000002");
+        a.recv(B, &reply(&bye2, 200, "bob", None));
+        let states: Vec<CallState> = a
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::CallState { state, .. } => Some(state),
+                Event::AuthFailed { .. } => panic!("{e:?}"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            states,
+            [
+                CallState::Calling,
+                CallState::Confirmed,
+                CallState::Terminated {
+                    reason: EndReason::LocalHangup
+                }
+            ]
+        );
+    }
+}
+
+#[test]
+fn same_nonce_twice_fails_the_call() {
+    let mut a = caller();
+    let call = a.ep.call(a.now, bob(), CallOptions::default()).unwrap();
+    let invite = a.sent().remove(0);
+    a.recv(B, &challenged(&invite, 401, "SHA-256", NONCE));
+    let again = a.sent().remove(1);
+    // Wrong password, says the server: the same nonce again (not stale).
+    a.recv(B, &challenged(&again, 401, "SHA-256", NONCE));
+    let out = a.sent();
+    assert_eq!(out.len(), 1, "only the ACK of the second 401");
+    assert_eq!(out[0].method().unwrap().as_str(), "ACK");
+    let events = a.events();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::AuthFailed { call: Some(c), status: 401, realm: Some(r), .. }
+            if *c == call && r.as_str() == REALM
+    )));
+    assert!(matches!(
+        events.last(),
+        Some(Event::CallState {
+            state: CallState::Terminated {
+                reason: EndReason::AuthFailed
+            },
+            status: Some(401),
+            ..
+        })
+    ));
+    assert!(!a.ep.call_is_live(call));
+}
+
+#[test]
+fn no_credentials_or_unsupported_algorithm_fail_at_once() {
+    // No credentials configured.
+    let mut a = Manual::new(2, |_| {});
+    a.ep.call(a.now, bob(), CallOptions::default()).unwrap();
+    let invite = a.sent().remove(0);
+    a.recv(B, &challenged(&invite, 407, "MD5", NONCE));
+    assert_eq!(a.sent().len(), 1, "the ACK only");
+    assert!(a
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::AuthFailed { status: 407, .. })));
+    // An algorithm we do not implement: no challenge we can answer.
+    let mut a = caller();
+    a.ep.call(a.now, bob(), CallOptions::default()).unwrap();
+    let invite = a.sent().remove(0);
+    a.recv(B, &challenged(&invite, 401, "SHA-512-256", NONCE));
+    assert_eq!(a.sent().len(), 1, "the ACK only");
+    assert!(a
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::AuthFailed { realm: None, .. })));
+}
+
+#[test]
+fn a_fresh_nonce_is_answered_again_but_not_forever() {
+    let mut a = caller();
+    let call = a.ep.call(a.now, bob(), CallOptions::default()).unwrap();
+    let mut req = a.sent().remove(0);
+    for round in 1..=4 {
+        a.recv(B, &challenged(&req, 401, "MD5", &format!("n{round}")));
+        let out = a.sent();
+        if round <= 3 {
+            assert_eq!(out.len(), 2, "round {round}");
+            req = out[1].clone();
+            assert_eq!(req.cseq().unwrap().seq, round + 1);
+        } else {
+            assert_eq!(out.len(), 1, "gives up after 3 challenges");
+        }
+    }
+    assert!(!a.ep.call_is_live(call));
+}

@@ -1,0 +1,694 @@
+//! Sessions after set-up (RFC 3261 §12–§14, RFC 3264 §8.4): re-INVITE hold and resume from
+//! either side, 491 glare and the §14.1 retry timers, 408/481 ending the dialog (§12.2.1.2,
+//! RFC 5057), forked responses, a record-routing proxy, and the limits 486/413.
+
+use bytes::Bytes;
+use sipxfer::msg::Uri;
+use sipxfer::sdp::{self, Direction};
+use sipxfer::{CallOptions, CallState, EndReason, Endpoint, Event, Instant};
+use sipxfer_tests::flows::{parse, reply, Manual};
+use sipxfer_tests::sim::{Link, Logged, Sim};
+
+const SDP_A: &[u8] = b"v=0\r\no=a 100 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
+const SDP_B: &[u8] = b"v=0\r\no=b 200 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+
+type Events = Vec<(Instant, Event)>;
+
+fn states(events: &[(Instant, Event)]) -> Vec<(CallState, Option<u16>)> {
+    events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::CallState { state, status, .. } => Some((*state, *status)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn offer() -> CallOptions {
+    CallOptions {
+        offer: Some(Bytes::from_static(SDP_A)),
+        ..Default::default()
+    }
+}
+
+fn bob() -> Uri<sipxfer::SipStr> {
+    Uri::parse("sip:bob@10.0.0.2:5060").unwrap()
+}
+
+/// Who does what once the call is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Caller,
+    Callee,
+}
+
+/// A calls B, B answers; then `holder` holds, resumes, and `hanger` hangs up. Each step is
+/// taken when the previous one is reported at the side that took it.
+fn hold_resume(sim: &mut Sim, holder: Side, hanger: Side) -> (Events, Events) {
+    sim.ep(0).call(Instant::ZERO, bob(), offer()).unwrap();
+    let (mut ea, mut eb) = (vec![], vec![]);
+    let node = |s: Side| if s == Side::Caller { 0 } else { 1 };
+    let (h, x) = (node(holder), node(hanger));
+    let mut resumed = false;
+    sim.run_to_end(|ep, n, now, e| {
+        match &e {
+            Event::IncomingCall { call, .. } => {
+                ep.answer(now, *call, Some(Bytes::from_static(SDP_B)))
+                    .unwrap();
+            }
+            Event::CallState { call, state, .. } => match state {
+                CallState::Confirmed if n == h => ep.hold(now, *call).unwrap(),
+                CallState::Held if n == h => ep.resume(now, *call).unwrap(),
+                CallState::Resumed => {
+                    if n == h {
+                        resumed = true;
+                    }
+                    if n == x && (n == h || resumed) {
+                        ep.hangup(now, *call).unwrap();
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        if n == 0 {
+            ea.push((now, e))
+        } else {
+            eb.push((now, e))
+        }
+    });
+    (ea, eb)
+}
+
+fn two(seed: u64) -> Sim {
+    let mut sim = Sim::new(seed);
+    sim.add_endpoint("10.0.0.1:5060");
+    sim.add_endpoint("10.0.0.2:5060");
+    sim
+}
+
+fn who(sim: &Sim, l: &Logged) -> &'static str {
+    ["A", "B", "P", "Q"][sim
+        .nodes
+        .iter()
+        .position(|n| n.addr == l.from)
+        .expect("a node")]
+}
+
+fn origin_version(body: &[u8]) -> u64 {
+    let text = std::str::from_utf8(body).unwrap();
+    let o = text.lines().find(|l| l.starts_with("o=")).unwrap();
+    o.split(' ').nth(2).unwrap().parse().unwrap()
+}
+
+fn assert_empty(sim: &mut Sim, nodes: &[usize], ctx: &str) {
+    for &n in nodes {
+        let s = sim.ep(n).stats();
+        assert_eq!(
+            (s.transactions, s.timers, s.dialogs),
+            (0, 0, 0),
+            "{ctx} {s:?}"
+        );
+    }
+}
+
+#[test]
+fn hold_and_resume_on_the_wire() {
+    for (holder, hanger) in [(Side::Caller, Side::Callee), (Side::Callee, Side::Caller)] {
+        let mut sim = two(3);
+        let (ea, eb) = hold_resume(&mut sim, holder, hanger);
+        let (h, o) = if holder == Side::Caller {
+            ("A", "B")
+        } else {
+            ("B", "A")
+        };
+        let (x, y) = if hanger == Side::Caller {
+            ("A", "B")
+        } else {
+            ("B", "A")
+        };
+        let got: Vec<(&str, &str)> = sim
+            .log
+            .iter()
+            .map(|l| (who(&sim, l), l.first_line()))
+            .collect();
+        let reinvite_uri = if holder == Side::Caller {
+            "INVITE sip:10.0.0.2:5060 SIP/2.0"
+        } else {
+            "INVITE sip:10.0.0.1:5060 SIP/2.0"
+        };
+        let ack_uri = reinvite_uri.replace("INVITE", "ACK");
+        let bye_uri = if hanger == Side::Caller {
+            "BYE sip:10.0.0.2:5060 SIP/2.0"
+        } else {
+            "BYE sip:10.0.0.1:5060 SIP/2.0"
+        };
+        let want = vec![
+            ("A", "INVITE sip:bob@10.0.0.2:5060 SIP/2.0"),
+            ("B", "SIP/2.0 200 OK"),
+            ("A", "ACK sip:10.0.0.2:5060 SIP/2.0"),
+            (h, reinvite_uri),
+            (o, "SIP/2.0 200 OK"),
+            (h, ack_uri.as_str()),
+            (h, reinvite_uri),
+            (o, "SIP/2.0 200 OK"),
+            (h, ack_uri.as_str()),
+            (x, bye_uri),
+            (y, "SIP/2.0 200 OK"),
+        ];
+        assert_eq!(got, want, "{holder:?}");
+        let m: Vec<_> = sim.log.iter().map(|l| parse(&l.bytes)).collect();
+        let (invite, ok) = (&m[0], &m[1]);
+        let (hold, held_ok, hold_ack) = (&m[3], &m[4], &m[5]);
+        let (resume, resumed_ok, resume_ack) = (&m[6], &m[7], &m[8]);
+        // The re-INVITEs are in the dialog: its Call-ID and tags, the holder's CSeq space,
+        // a Contact (target refresh), the SDP as the RFC 3264 §8.4 says.
+        let dialog_tags = |x: &sipxfer::Message| {
+            (
+                x.call_id().unwrap().to_string(),
+                x.from().unwrap().tag().unwrap().to_string(),
+                x.to().unwrap().tag().unwrap().to_string(),
+            )
+        };
+        let (cid, ftag, ttag) = dialog_tags(ok);
+        let expect = if holder == Side::Caller {
+            (cid.clone(), ftag.clone(), ttag.clone())
+        } else {
+            (cid.clone(), ttag.clone(), ftag.clone())
+        };
+        for r in [hold, hold_ack, resume, resume_ack] {
+            assert_eq!(dialog_tags(r), expect);
+        }
+        let seq = |x: &sipxfer::Message| x.cseq().unwrap().seq;
+        assert_eq!(seq(resume), seq(hold) + 1);
+        assert_eq!((seq(hold_ack), seq(resume_ack)), (seq(hold), seq(resume)));
+        if holder == Side::Caller {
+            assert_eq!(seq(hold), 2, "the caller's INVITE was 1");
+        }
+        assert_ne!(
+            hold.top_via().unwrap().branch(),
+            resume.top_via().unwrap().branch()
+        );
+        assert!(hold.contact().is_some() && held_ok.contact().is_some());
+        // Offer and answer: hold = sendonly, answered recvonly; resume = sendrecv both ways;
+        // every new SDP has its o= version one higher than the same side's previous one.
+        let (mine, theirs) = if holder == Side::Caller {
+            (&invite.body, &ok.body)
+        } else {
+            (&ok.body, &invite.body)
+        };
+        assert_eq!(sdp::direction(&hold.body), Direction::SendOnly);
+        assert_eq!(sdp::direction(&held_ok.body), Direction::RecvOnly);
+        assert_eq!(sdp::direction(&resume.body), Direction::SendRecv);
+        assert_eq!(sdp::direction(&resumed_ok.body), Direction::SendRecv);
+        assert_eq!(origin_version(&hold.body), origin_version(mine) + 1);
+        assert_eq!(origin_version(&resume.body), origin_version(mine) + 2);
+        assert_eq!(origin_version(&held_ok.body), origin_version(theirs) + 1);
+        assert_eq!(origin_version(&resumed_ok.body), origin_version(theirs) + 2);
+        assert!(hold.content_type().unwrap().is("application", "sdp"));
+        // Both sides report the same story.
+        let story = |mine_hung: bool| {
+            let end = if mine_hung {
+                EndReason::LocalHangup
+            } else {
+                EndReason::RemoteHangup
+            };
+            vec![
+                (CallState::Confirmed, Some(200)),
+                (CallState::Held, Some(200)),
+                (CallState::Resumed, Some(200)),
+                (CallState::Terminated { reason: end }, None),
+            ]
+        };
+        let a = states(&ea);
+        assert_eq!(a[0], (CallState::Calling, None));
+        assert_eq!(a[1..], story(hanger == Side::Caller)[..]);
+        assert_eq!(states(&eb), story(hanger == Side::Callee));
+        assert_empty(&mut sim, &[0, 1], "");
+    }
+}
+
+#[test]
+fn hold_resume_and_hangup_under_loss_end_in_agreement() {
+    let (mut runs, mut timeouts) = (0, 0);
+    for loss in [0.0, 0.1, 0.3] {
+        for seed in 0..150 {
+            for holder in [Side::Caller, Side::Callee] {
+                for hanger in [Side::Caller, Side::Callee] {
+                    let mut sim = Sim::new(seed);
+                    sim.set_default_link(Link::lossy(loss));
+                    sim.add_endpoint("10.0.0.1:5060");
+                    sim.add_endpoint("10.0.0.2:5060");
+                    let (ea, eb) = hold_resume(&mut sim, holder, hanger);
+                    runs += 1;
+                    let (sa, sb) = (states(&ea), states(&eb));
+                    let ctx =
+                        format!("loss {loss} seed {seed} {holder:?}/{hanger:?}: A {sa:?} B {sb:?}");
+                    let gone = CallState::Terminated {
+                        reason: EndReason::DialogGone,
+                    };
+                    if sa.last().unwrap().0 == gone || sb.last().unwrap().0 == gone {
+                        // Every copy of a request lost (0.3^7 for a re-INVITE): the sender
+                        // ends the dialog after 32 s and BYEs it (§12.2.1.2); the peer ends
+                        // too. Both terminated, and nothing left behind.
+                        assert!(loss > 0.0, "{ctx}");
+                        timeouts += 1;
+                        for s in [&sa, &sb] {
+                            assert!(
+                                matches!(s.last().unwrap().0, CallState::Terminated { .. }),
+                                "{ctx}"
+                            );
+                        }
+                        assert_empty(&mut sim, &[0, 1], &ctx);
+                        continue;
+                    }
+                    for (side, s) in [(Side::Caller, &sa), (Side::Callee, &sb)] {
+                        let only: Vec<CallState> = s
+                            .iter()
+                            .map(|x| x.0)
+                            .filter(|x| *x != CallState::Calling)
+                            .collect();
+                        // The holder sees every step. The other side may not see Resumed
+                        // when the hanger's BYE overtakes the ACK of the resume (the link
+                        // reorders): its call then ends straight from Held.
+                        let full = [CallState::Confirmed, CallState::Held, CallState::Resumed];
+                        let n = only.len() - 1;
+                        assert!(n == 3 || (n == 2 && side != holder), "{ctx}");
+                        assert_eq!(only[..n], full[..n], "{ctx}");
+                    }
+                    let end = |side: Side| {
+                        if side == hanger {
+                            EndReason::LocalHangup
+                        } else {
+                            EndReason::RemoteHangup
+                        }
+                    };
+                    assert_eq!(
+                        sa.last().unwrap().0,
+                        CallState::Terminated {
+                            reason: end(Side::Caller)
+                        },
+                        "{ctx}"
+                    );
+                    assert_eq!(
+                        sb.last().unwrap().0,
+                        CallState::Terminated {
+                            reason: end(Side::Callee)
+                        },
+                        "{ctx}"
+                    );
+                    // On the wire: two re-INVITE transactions and one BYE transaction
+                    // (retransmissions share their branch).
+                    let branches = |start: &str| {
+                        sim.log
+                            .iter()
+                            .filter(|l| l.first_line().starts_with(start))
+                            .map(|l| {
+                                let m = parse(&l.bytes);
+                                (
+                                    m.cseq().unwrap().seq,
+                                    m.top_via().unwrap().branch().unwrap().to_string(),
+                                )
+                            })
+                            .collect::<std::collections::BTreeSet<_>>()
+                    };
+                    assert_eq!(branches("INVITE ").len(), 3, "{ctx}");
+                    assert_eq!(branches("BYE ").len(), 1, "{ctx}");
+                    assert_empty(&mut sim, &[0, 1], &ctx);
+                }
+            }
+        }
+    }
+    assert_eq!(runs, 1800);
+    // Rare: a request lost 7 times in a row.
+    assert!(timeouts <= 4, "{timeouts} timeouts");
+}
+
+#[test]
+fn glare_gets_491_and_each_side_retries_after_its_14_1_delay() {
+    let mut sim = two(5);
+    sim.ep(0).call(Instant::ZERO, bob(), offer()).unwrap();
+    let (mut ea, mut eb) = (vec![], vec![]);
+    let mut up = Vec::new();
+    sim.run_to_end(|ep, n, now, e| {
+        match &e {
+            Event::IncomingCall { call, .. } => ep
+                .answer(now, *call, Some(Bytes::from_static(SDP_B)))
+                .unwrap(),
+            Event::CallState {
+                call,
+                state: CallState::Confirmed,
+                ..
+            } => up.push((n, *call)),
+            _ => {}
+        }
+        if n == 0 {
+            ea.push((now, e))
+        } else {
+            eb.push((now, e))
+        }
+    });
+    // Both sides hold at the same instant: the re-INVITEs cross.
+    let now = sim.now;
+    for (n, call) in up {
+        sim.ep(n).hold(now, call).unwrap();
+    }
+    sim.run_to_end(|_, n, now, e| {
+        if n == 0 {
+            ea.push((now, e))
+        } else {
+            eb.push((now, e))
+        }
+    });
+    let lines: Vec<(&str, &str, f64)> = sim.log[3..]
+        .iter()
+        .map(|l| {
+            (
+                who(&sim, l),
+                l.first_line(),
+                l.secs() - now.as_micros() as f64 / 1e6,
+            )
+        })
+        .collect();
+    let mut glare: Vec<_> = lines.iter().map(|(w, l, _)| (*w, *l)).take(6).collect();
+    glare[2..4].sort();
+    glare[4..6].sort();
+    assert_eq!(
+        glare,
+        [
+            ("A", "INVITE sip:10.0.0.2:5060 SIP/2.0"),
+            ("B", "INVITE sip:10.0.0.1:5060 SIP/2.0"),
+            ("A", "SIP/2.0 491 Request Pending"),
+            ("B", "SIP/2.0 491 Request Pending"),
+            ("A", "ACK sip:10.0.0.2:5060 SIP/2.0"),
+            ("B", "ACK sip:10.0.0.1:5060 SIP/2.0"),
+        ]
+    );
+    // §14.1: B does not own the Call-ID: it retries within 0–2 s of the 491; A owns it:
+    // 2.1–4 s.
+    let retry = |w: &str| {
+        lines[6..]
+            .iter()
+            .find(|(x, l, _)| *x == w && l.starts_with("INVITE"))
+            .map(|x| x.2)
+            .unwrap()
+    };
+    let (a, b) = (retry("A"), retry("B"));
+    assert!((0.0..=2.0 + 0.02).contains(&b), "B retried at {b}");
+    assert!((2.1..=4.0 + 0.02).contains(&a), "A retried at {a}");
+    // Both holds went through in the end.
+    assert!(states(&ea).contains(&(CallState::Held, Some(200))));
+    assert!(states(&eb).contains(&(CallState::Held, Some(200))));
+    assert_eq!(
+        sim.log
+            .iter()
+            .filter(|l| l.first_line() == "SIP/2.0 491 Request Pending")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn a_481_or_no_answer_to_a_reinvite_ends_the_dialog() {
+    // 481: B lost the dialog (here: B restarted). A ends the call; no BYE (nothing to end).
+    let mut sim = two(7);
+    let call = sim.ep(0).call(Instant::ZERO, bob(), offer()).unwrap();
+    sim.run_to_end(|ep, _, now, e| {
+        if let Event::IncomingCall { call, .. } = e {
+            ep.answer(now, call, Some(Bytes::from_static(SDP_B)))
+                .unwrap();
+        }
+    });
+    let cfg = sim.ep(1).config().clone();
+    sim.nodes[1].ep = Endpoint::new(cfg, sim.now);
+    let now = sim.now;
+    sim.ep(0).hold(now, call).unwrap();
+    let mut ea = vec![];
+    sim.run_to_end(|_, n, now, e| {
+        if n == 0 {
+            ea.push((now, e))
+        }
+    });
+    assert_eq!(
+        states(&ea),
+        [(
+            CallState::Terminated {
+                reason: EndReason::DialogGone
+            },
+            Some(481)
+        )]
+    );
+    assert_eq!(
+        sim.log.last().unwrap().first_line(),
+        "ACK sip:10.0.0.2:5060 SIP/2.0"
+    );
+    assert!(!sim.log.iter().any(|l| l.first_line().starts_with("BYE")));
+    assert_empty(&mut sim, &[0, 1], "481");
+
+    // No answer at all (B vanished): Timer B, then BYE (the peer may still hold the
+    // dialog), and the call ends.
+    let mut sim = two(8);
+    let call = sim.ep(0).call(Instant::ZERO, bob(), offer()).unwrap();
+    sim.run_to_end(|ep, _, now, e| {
+        if let Event::IncomingCall { call, .. } = e {
+            ep.answer(now, call, Some(Bytes::from_static(SDP_B)))
+                .unwrap();
+        }
+    });
+    sim.nodes[1].sink = true;
+    let start = sim.now;
+    sim.ep(0).hold(start, call).unwrap();
+    let mut ea = vec![];
+    sim.run_to_end(|_, n, now, e| {
+        if n == 0 {
+            ea.push((now, e))
+        }
+    });
+    let (at, last) = ea.last().unwrap();
+    assert!(matches!(
+        last,
+        Event::CallState {
+            state: CallState::Terminated {
+                reason: EndReason::DialogGone
+            },
+            status: Some(408),
+            ..
+        }
+    ));
+    assert_eq!(at.saturating_duration_since(start).as_secs_f64(), 32.0);
+    assert!(sim
+        .log
+        .iter()
+        .any(|l| l.first_line() == "BYE sip:10.0.0.2:5060 SIP/2.0"));
+}
+
+#[test]
+fn forked_early_dialogs_first_2xx_wins_later_2xx_is_acked_and_byed() {
+    let mut a = Manual::new(1, |_| {});
+    let call = a.ep.call(a.now, bob(), offer()).unwrap();
+    let invite = a.sent().remove(0);
+    // A forking proxy relays a 180 from fork X and a 183 from fork Y: two early dialogs.
+    a.recv(
+        "10.0.0.2:5060",
+        &reply(&invite, 180, "x", Some("sip:x@10.0.0.7")),
+    );
+    a.recv(
+        "10.0.0.2:5060",
+        &reply(&invite, 183, "y", Some("sip:y@10.0.0.8")),
+    );
+    let tags: Vec<String> =
+        a.ep.dialogs(call)
+            .map(|d| d.id.remote_tag.to_string())
+            .collect();
+    assert_eq!(tags, ["x", "y"]);
+    // Y answers first: the call is Y's. X answers too: ACK then BYE to X.
+    a.recv(
+        "10.0.0.2:5060",
+        &reply(&invite, 200, "y", Some("sip:y@10.0.0.8")),
+    );
+    a.recv(
+        "10.0.0.2:5060",
+        &reply(&invite, 200, "x", Some("sip:x@10.0.0.7")),
+    );
+    let out = a.sent();
+    let lines: Vec<String> = out
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {} to-tag={}",
+                m.method().unwrap().as_str(),
+                sipxfer::msg::emit::uri_to_string(m.request_uri().unwrap()),
+                m.to().unwrap().tag().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "ACK sip:y@10.0.0.8 to-tag=y",
+            "ACK sip:x@10.0.0.7 to-tag=x",
+            "BYE sip:x@10.0.0.7 to-tag=x",
+        ]
+    );
+    let tags: Vec<String> =
+        a.ep.dialogs(call)
+            .map(|d| d.id.remote_tag.to_string())
+            .collect();
+    assert_eq!(tags, ["y"]);
+    let st: Vec<CallState> = a
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::CallState { state, .. } => Some(state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        st,
+        [
+            CallState::Calling,
+            CallState::Ringing,
+            CallState::Early,
+            CallState::Confirmed
+        ]
+    );
+}
+
+#[test]
+fn a_call_through_a_record_routing_proxy() {
+    let mut sim = Sim::new(9);
+    sim.add_endpoint("10.0.0.1:5060");
+    sim.add_endpoint("10.0.0.2:5060");
+    sim.add_proxy("10.0.0.3:5060");
+    let dest = sipxfer::Destination::udp("10.0.0.3:5060".parse().unwrap());
+    let options = CallOptions {
+        dest: Some(dest),
+        ..offer()
+    };
+    sim.ep(0).call(Instant::ZERO, bob(), options).unwrap();
+    let mut step = 0;
+    sim.run_to_end(|ep, n, now, e| match &e {
+        Event::IncomingCall { call, .. } => ep
+            .answer(now, *call, Some(Bytes::from_static(SDP_B)))
+            .unwrap(),
+        Event::CallState { call, state, .. } => match (state, n, step) {
+            (CallState::Confirmed, 0, 0) => {
+                step = 1;
+                ep.hold(now, *call).unwrap()
+            }
+            (CallState::Held, 1, 1) => {
+                step = 2;
+                ep.resume(now, *call).unwrap()
+            }
+            (CallState::Resumed, 1, 2) => {
+                step = 3;
+                ep.hangup(now, *call).unwrap()
+            }
+            _ => {}
+        },
+        _ => {}
+    });
+    assert_eq!(step, 3);
+    let hops: Vec<(&str, &str, String)> = sim
+        .log
+        .iter()
+        .map(|l| {
+            let to = ["A", "B", "P"][sim.nodes.iter().position(|n| n.addr == l.to).unwrap()];
+            (who(&sim, l), to, l.first_line().to_string())
+        })
+        .collect();
+    let route = "<sip:10.0.0.3:5060;lr>";
+    // Every request and response crosses P, both ways.
+    for (from, to, _) in &hops {
+        assert!(*from == "P" || *to == "P", "{hops:?}");
+    }
+    for l in &sim.log {
+        let m = parse(&l.bytes);
+        let from = who(&sim, l);
+        if !m.is_request() || from == "P" {
+            continue;
+        }
+        let routes: Vec<String> = m
+            .routes()
+            .map(|r| format!("<{}>", sipxfer::msg::emit::uri_to_string(&r.uri)))
+            .collect();
+        let uri = sipxfer::msg::emit::uri_to_string(m.request_uri().unwrap());
+        let first = m.to().unwrap().tag().is_none();
+        match (from, first) {
+            // The dialog-creating INVITE: no Route, Request-URI the target.
+            ("A", true) => {
+                assert!(routes.is_empty());
+                assert_eq!(uri, "sip:bob@10.0.0.2:5060");
+            }
+            // In-dialog from A (ACK, re-INVITE): Route = the Record-Route, Request-URI =
+            // B's Contact (loose routing, §12.2.1.1).
+            ("A", false) => {
+                assert_eq!(routes, [route], "{}", l.first_line());
+                assert_eq!(uri, "sip:10.0.0.2:5060");
+            }
+            // In-dialog from B (re-INVITE, ACK, BYE): Route = the Record-Route, Request-URI
+            // = A's Contact.
+            ("B", false) => {
+                assert_eq!(routes, [route], "{}", l.first_line());
+                assert_eq!(uri, "sip:10.0.0.1:5060");
+            }
+            x => panic!("{x:?}"),
+        }
+    }
+    let methods: Vec<String> = hops
+        .iter()
+        .filter(|(f, _, _)| *f != "P")
+        .map(|(f, _, l)| format!("{f} {}", l.split(' ').next().unwrap()))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "A INVITE",
+            "B SIP/2.0",
+            "A ACK",
+            "A INVITE",
+            "B SIP/2.0",
+            "A ACK",
+            "B INVITE",
+            "A SIP/2.0",
+            "B ACK",
+            "B BYE",
+            "A SIP/2.0"
+        ]
+    );
+    assert_empty(&mut sim, &[0, 1], "proxy");
+}
+
+#[test]
+fn limits_486_per_remote_and_413_for_large_bodies() {
+    let mut sim = Sim::new(10);
+    sim.add_endpoint("10.0.0.1:5060");
+    let mut cfg = sipxfer::Config::new("10.0.0.2:5060".parse().unwrap(), [2; 32]);
+    cfg.max_calls_per_remote = 2;
+    cfg.max_body_size = 1000;
+    sim.add_endpoint_with(cfg);
+    for _ in 0..3 {
+        sim.ep(0).call(Instant::ZERO, bob(), offer()).unwrap();
+    }
+    let big = CallOptions {
+        offer: Some(Bytes::from(vec![b'x'; 1001])),
+        ..Default::default()
+    };
+    sim.ep(0).call(Instant::ZERO, bob(), big).unwrap();
+    let mut ends = vec![];
+    sim.run(Instant::from_micros(1_000_000), |_, n, _, e| {
+        if let (
+            0,
+            Event::CallState {
+                state: CallState::Terminated { .. },
+                status,
+                ..
+            },
+        ) = (n, e)
+        {
+            ends.push(status)
+        }
+    });
+    ends.sort();
+    assert_eq!(ends, [Some(413), Some(486)]);
+}
