@@ -549,6 +549,18 @@ impl Endpoint {
         }
     }
 
+    /// Cancels our call before it is answered (RFC 3261 §9.1): CANCEL once a provisional
+    /// response has arrived; the INVITE then ends with 487 and the call with
+    /// [`EndReason::LocalHangup`]. [`Error::InvalidState`] for a call that is not a pending
+    /// outgoing one (use [`Endpoint::hangup`] for those).
+    pub fn cancel_call(&mut self, now: Instant, call: CallId) -> Result<(), Error> {
+        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
+        if c.role != Role::Uac || c.confirmed() || c.invite_tx.is_none() {
+            return Err(Error::InvalidState);
+        }
+        self.hangup(now, call)
+    }
+
     // ----- internals -----
 
     fn local_uri(&self, t: crate::transport::Transport) -> Uri<SipStr> {
