@@ -51,6 +51,18 @@ pub struct Config {
     pub accept: Vec<MediaType<SipStr>>,
     /// `User-Agent` / `Server` value, if any.
     pub user_agent: Option<SipStr>,
+    /// How long a transferor waits for the final NOTIFY of a transfer before reporting
+    /// it timed out (and taking the call back).
+    pub transfer_timeout: core::time::Duration,
+    /// How long a transferee waits, after a successful transfer, for the transferor's BYE
+    /// before it ends the original call itself (RFC 5589 §6 allows both).
+    pub transfer_bye_grace: core::time::Duration,
+    /// `expires` of the refer subscriptions we serve (RFC 3515 §2.4.4).
+    pub refer_expires: u32,
+    /// Accept every incoming transfer without asking the application.
+    pub auto_accept_transfers: bool,
+    /// Most live transfers per call; one more REFER gets 503.
+    pub max_transfers_per_dialog: usize,
     /// Digest credentials (RFC 3261 §22, RFC 8760) for the requests the endpoint sends on
     /// its own behalf: the first whose realm matches the challenge (or has none) is used.
     pub credentials: Vec<crate::auth::Credentials>,
@@ -89,6 +101,11 @@ impl Config {
             accept: vec![media("application", "sdp"), media("message", "sipfrag")],
             user_agent: None,
             credentials: Vec::new(),
+            transfer_timeout: core::time::Duration::from_secs(120),
+            transfer_bye_grace: core::time::Duration::from_secs(2),
+            refer_expires: 60,
+            auto_accept_transfers: false,
+            max_transfers_per_dialog: 8,
         }
     }
 }

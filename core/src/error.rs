@@ -17,6 +17,9 @@ pub enum Error {
     /// [`crate::Config::max_transactions`] transactions are live.
     #[error("too many transactions")]
     TooManyTransactions,
+    /// No such transfer (it ended, or never existed), or not one in this role.
+    #[error("no such transfer")]
+    UnknownTransfer,
     /// No such call (it ended, or never existed).
     #[error("no such call")]
     UnknownCall,

@@ -118,7 +118,10 @@ pub mod transport;
 pub mod fuzzing;
 
 pub use config::Config;
-pub use endpoint::{CallId, CallOptions, CallState, EndReason, Endpoint, Event, Stats};
+pub use endpoint::{
+    BlindOptions, ByeBy, CallId, CallOptions, CallState, EndReason, Endpoint, Event, Stats,
+    Transfer, TransferId, TransferOutcome,
+};
 pub use error::Error;
 pub use msg::Message;
 pub use parse::{Limits, ParseError};

@@ -100,6 +100,9 @@ pub(crate) enum CallTimer {
     Retransmit2xx,
     /// §14.1: send the re-INVITE again after a 491.
     GlareRetry,
+    /// A transfer's timer: the transferor's wait for the final NOTIFY, or the transferee's
+    /// grace period before it BYEs the original call itself.
+    Transfer(u64),
 }
 
 /// Our re-INVITE in progress.
@@ -151,6 +154,8 @@ pub(crate) struct Call {
     early: Vec<Dialog>,
     /// UAS: the address the INVITE came from (for [`crate::Config::max_calls_per_remote`]).
     remote_ip: Option<core::net::IpAddr>,
+    /// The peer listed `norefersub` in `Supported` (RFC 4488 §4).
+    peer_norefersub: bool,
 }
 
 impl Call {
@@ -185,7 +190,23 @@ impl Call {
             retry: None,
             early: Vec::new(),
             remote_ip: None,
+            peer_norefersub: false,
         }
+    }
+
+    /// The call is up (its dialog confirmed).
+    pub(super) fn is_confirmed(&self) -> bool {
+        self.confirmed()
+    }
+
+    /// The session is on hold.
+    pub(super) fn is_held(&self) -> bool {
+        self.held
+    }
+
+    /// The peer supports this option tag (only `norefersub` is remembered).
+    pub(super) fn peer_supports(&self, tag: &str) -> bool {
+        tag == "norefersub" && self.peer_norefersub
     }
 
     /// A confirmed dialog with no INVITE exchange in progress either way (§14.1: one INVITE
@@ -223,6 +244,11 @@ impl Endpoint {
             .call_id(&call_id)
             .cseq(1)
             .header(self.contact_header(dest.transport));
+        if !self.config.supported.is_empty() {
+            b = b.header(Header::Supported(
+                self.config.supported.iter().cloned().collect(),
+            ));
+        }
         for h in options.headers {
             b = b.header(h);
         }
@@ -283,6 +309,11 @@ impl Endpoint {
         let transport = c.dest.transport;
         let mut r = self.response(tx, 200)?;
         r.headers.push(self.contact_header(transport));
+        if !self.config.supported.is_empty() {
+            r.headers.push(Header::Supported(
+                self.config.supported.iter().cloned().collect(),
+            ));
+        }
         if let Some(sdp) = &body {
             r.headers.push(Header::ContentType(sdp_type()));
             r.body = sdp.clone();
@@ -388,6 +419,7 @@ impl Endpoint {
                 let c = self.calls.get_mut(&call).expect("live");
                 c.ack = Some((seq, dest, bytes));
                 self.report_direction(call, held, Some(code));
+                self.after_hold(call, held);
                 self.hangup_if_pending(call);
             }
             491 => {
@@ -405,6 +437,7 @@ impl Endpoint {
                 // §14.1: the session stays as it was.
                 let state = c.state;
                 self.call_state(call, state, Some(code));
+                self.after_hold(call, false);
                 self.hangup_if_pending(call);
             }
         }
@@ -590,6 +623,7 @@ impl Endpoint {
             state,
             status,
         });
+        self.transferee_progress(call, state, status);
     }
 
     fn end_call(&mut self, call: CallId, reason: EndReason, status: Option<u16>) {
@@ -611,6 +645,8 @@ impl Endpoint {
             }
             self.disarm_call(call, CallTimer::Retransmit2xx);
             self.disarm_call(call, CallTimer::GlareRetry);
+            self.seen_refer.remove(&call);
+            self.transfers_on_call_end(call);
         }
     }
 
@@ -625,13 +661,13 @@ impl Endpoint {
         }
     }
 
-    fn arm_call(&mut self, call: CallId, t: CallTimer, at: Instant) {
+    pub(super) fn arm_call(&mut self, call: CallId, t: CallTimer, at: Instant) {
         self.disarm_call(call, t);
         self.call_timers.insert((at, call, t));
         self.call_timer_index.insert((call, t), at);
     }
 
-    fn disarm_call(&mut self, call: CallId, t: CallTimer) {
+    pub(super) fn disarm_call(&mut self, call: CallId, t: CallTimer) {
         if let Some(at) = self.call_timer_index.remove(&(call, t)) {
             self.call_timers.remove(&(at, call, t));
         }
@@ -647,6 +683,9 @@ impl Endpoint {
             self.call_timer_index.remove(&(call, t));
             match t {
                 CallTimer::Retransmit2xx => self.retransmit_2xx(call),
+                CallTimer::Transfer(n) => {
+                    self.transfer_timer(super::transfer::TransferId(n));
+                }
                 CallTimer::GlareRetry => {
                     let offer = self.calls.get_mut(&call).and_then(|c| c.retry.take());
                     if let Some(offer) = offer {
@@ -723,6 +762,9 @@ impl Endpoint {
         c.dialog = Some(dialog);
         c.local = local;
         c.remote_ip = Some(ip);
+        c.peer_norefersub = request
+            .supported()
+            .any(|t| t.eq_ignore_ascii_case("norefersub"));
         self.calls.insert(id, c);
         *self.calls_per_remote.entry(ip).or_insert(0) += 1;
         self.tx_calls.insert(tx, id);
@@ -758,6 +800,9 @@ impl Endpoint {
                 self.end_call(call, EndReason::RemoteHangup, None);
             }
             Some(Method::Invite) => self.incoming_reinvite(call, tx, &request),
+            Some(Method::Refer) => self.incoming_refer(call, tx, &request),
+            Some(Method::Notify) => self.incoming_notify(call, tx, &request),
+            Some(Method::Subscribe) => self.incoming_subscribe(call, tx, &request),
             _ => {
                 // Other in-dialog requests (REFER, NOTIFY, re-INVITE, ...) go to the
                 // application until the layers that own them land.
@@ -939,6 +984,9 @@ impl Endpoint {
         let bytes = self.send_ack_raw(dest, &mut ack);
         let c = self.calls.get_mut(&call).expect("live");
         c.ack = Some((invite_seq.unwrap_or(1), dest, bytes));
+        c.peer_norefersub = response
+            .supported()
+            .any(|t| t.eq_ignore_ascii_case("norefersub"));
         self.dialogs.insert(dialog.id.clone(), call);
         c.dialog = Some(dialog);
         // The first 2xx wins (§13.2.2.4): the other forks' early dialogs are over.
@@ -989,6 +1037,22 @@ impl Endpoint {
         if let Some(r) = c.reinvite.as_mut().filter(|r| r.tx == old) {
             r.tx = new;
         }
+    }
+
+    /// Our Contact for requests in `call`'s dialog.
+    pub(super) fn contact_for(&self, call: CallId) -> Option<NameAddr<SipStr>> {
+        let c = self.calls.get(&call)?;
+        Some(NameAddr::new(self.local_uri(c.dest.transport)))
+    }
+
+    /// `call`'s dialog, to build a request in it.
+    pub(super) fn call_dialog(&mut self, call: CallId) -> Option<&mut Dialog> {
+        self.calls.get_mut(&call)?.dialog.as_mut()
+    }
+
+    /// The SDP we last sent in `call`.
+    pub(super) fn call_local_sdp(&self, call: CallId) -> Option<Bytes> {
+        self.calls.get(&call)?.local_sdp.clone()
     }
 
     /// The dialog whose CSeq space `tx` (a request of `call`) used: the call's dialog for a

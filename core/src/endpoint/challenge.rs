@@ -29,7 +29,9 @@ impl Endpoint {
     /// response is then consumed); `false` when it could not be, after reporting
     /// [`Event::AuthFailed`].
     pub(super) fn on_challenge(&mut self, tx: TxId, response: &Message) -> bool {
-        let owned = self.tx_calls.contains_key(&tx) || self.quiet.contains(&tx);
+        let owned = self.tx_calls.contains_key(&tx)
+            || self.quiet.contains(&tx)
+            || self.tx_transfers.contains_key(&tx);
         if !owned {
             return false;
         }
@@ -63,7 +65,11 @@ impl Endpoint {
             creds.filter(|_| !again && trail.nonces.len() < MAX_ROUNDS)
         });
         let (Some(c), Some(creds)) = (challenge.clone(), usable.cloned()) else {
-            let call = self.tx_calls.get(&tx).copied();
+            let call = self
+                .tx_calls
+                .get(&tx)
+                .copied()
+                .or_else(|| self.transfer_call_of(tx));
             if let Some(method) = method {
                 self.events.push_back(Event::AuthFailed {
                     call,
@@ -146,6 +152,7 @@ impl Endpoint {
         if self.quiet.remove(&tx) {
             self.quiet.insert(new);
         }
+        self.transfer_request_retried(tx, new, seq);
         if let Some(call) = self.tx_calls.remove(&tx) {
             self.tx_calls.insert(new, call);
             let sent = self.layer.get(new).map(|t| t.request.clone());
@@ -157,11 +164,14 @@ impl Endpoint {
     /// The CSeq of a retried request: one more than the dialog's last when it belongs to a
     /// call's dialog, else one more than `old`.
     fn next_seq_for(&mut self, tx: TxId, old: u32) -> u32 {
-        let dialog = self
-            .tx_calls
-            .get(&tx)
-            .copied()
-            .and_then(|call| self.call_dialog_mut(call, tx));
+        let dialog = match self.transfer_call_of(tx) {
+            Some(call) => self.call_dialog(call),
+            None => self
+                .tx_calls
+                .get(&tx)
+                .copied()
+                .and_then(|call| self.call_dialog_mut(call, tx)),
+        };
         match dialog {
             Some(d) => {
                 d.local_seq = d.local_seq.max(old).wrapping_add(1);

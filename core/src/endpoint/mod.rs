@@ -7,10 +7,12 @@
 
 mod calls;
 mod challenge;
+mod transfer;
 mod uas;
 
 use calls::{Call, CallTimer};
 pub use calls::{CallId, CallOptions, CallState, EndReason};
+pub use transfer::{BlindOptions, ByeBy, Transfer, TransferId, TransferOutcome};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -113,6 +115,39 @@ pub enum Event {
         /// The challenge's realm, when there was a challenge we could read.
         realm: Option<SipStr>,
     },
+    /// A REFER in a call's dialog passed the checks (exactly one SIP `Refer-To`, RFC 3515
+    /// §2.4.2): nothing is answered yet. Answer with [`Endpoint::accept_transfer`] or
+    /// [`Endpoint::reject_transfer`].
+    IncomingTransfer {
+        /// The transfer.
+        transfer: TransferId,
+        /// The call the REFER came in.
+        call: CallId,
+        /// Where to (the `Refer-To`, with any embedded headers as sent).
+        target: crate::msg::NameAddr<SipStr>,
+        /// `Referred-By` (RFC 3892), if any.
+        referred_by: Option<crate::msg::NameAddr<SipStr>>,
+        /// The `Replaces` embedded in the `Refer-To` (attended transfer, RFC 3891), if any.
+        replaces: Option<crate::msg::Replaces<SipStr>>,
+        /// `false` when the REFER carried `Refer-Sub: false` (RFC 4488): no NOTIFYs.
+        refer_sub: bool,
+    },
+    /// A NOTIFY of a transfer we started reported a status (RFC 3515 §2.4.5).
+    TransferProgress {
+        /// The transfer.
+        transfer: TransferId,
+        /// The sipfrag's status code.
+        status: u16,
+        /// The sipfrag's status line (`SIP/2.0 180 Ringing`).
+        status_line: SipStr,
+    },
+    /// A transfer ended (reported once per transfer, in either role).
+    TransferOutcome {
+        /// The transfer.
+        transfer: TransferId,
+        /// How.
+        outcome: TransferOutcome,
+    },
     /// A CANCEL matched this INVITE server transaction before its final response: the
     /// endpoint answered the CANCEL 200 and the INVITE 487 (RFC 3261 §9.2).
     Cancelled {
@@ -190,6 +225,15 @@ pub struct Endpoint {
     auth_trails: BTreeMap<TxId, challenge::Trail>,
     /// Digest: the last nonce per realm and how many requests used it (RFC 7616 §3.4).
     nonce_counts: BTreeMap<SipStr, (SipStr, u32)>,
+    /// Transfers in either role, and their indexes: by call, by transaction, by the call a
+    /// transferee placed.
+    transfers: BTreeMap<TransferId, transfer::Xfer>,
+    call_xfers: BTreeSet<(CallId, TransferId)>,
+    tx_transfers: BTreeMap<TxId, TransferId>,
+    call_transfers: BTreeMap<CallId, TransferId>,
+    /// Calls that received a REFER already (later ones carry `id`, RFC 3515 §2.4.6).
+    seen_refer: BTreeSet<CallId>,
+    next_transfer: u64,
     /// Live incoming calls per remote address ([`Config::max_calls_per_remote`]).
     calls_per_remote: BTreeMap<core::net::IpAddr, usize>,
     next_call: u64,
@@ -215,6 +259,12 @@ impl Endpoint {
             call_timers: BTreeSet::new(),
             call_timer_index: BTreeMap::new(),
             calls_per_remote: BTreeMap::new(),
+            transfers: BTreeMap::new(),
+            call_xfers: BTreeSet::new(),
+            tx_transfers: BTreeMap::new(),
+            call_transfers: BTreeMap::new(),
+            seen_refer: BTreeSet::new(),
+            next_transfer: 1,
             auth_trails: BTreeMap::new(),
             nonce_counts: BTreeMap::new(),
             next_call: 1,
@@ -232,6 +282,7 @@ impl Endpoint {
         s.timers = self.layer.timer_count();
         s.connections = self.conns.len();
         s.dialogs = self.dialog_count();
+        s.subscriptions = self.subscription_count();
         s.timers += self.call_timers.len();
         s
     }
@@ -667,12 +718,21 @@ impl Endpoint {
                     if self.quiet.contains(&tx) {
                         continue;
                     }
+                    if self.tx_transfers.contains_key(&tx) {
+                        let sub = Self::refer_sub_of(&response);
+                        self.transfer_response(tx, response.status(), sub);
+                        continue;
+                    }
                     match self.call_response(tx, *response) {
                         None => continue,
                         Some(response) => Event::Response { tx, response },
                     }
                 }
                 TxEvent::Timeout { tx } => {
+                    if self.tx_transfers.contains_key(&tx) {
+                        self.transfer_response(tx, None, true);
+                        continue;
+                    }
                     if self.quiet.contains(&tx) || self.call_timeout(tx) {
                         continue;
                     }
@@ -684,6 +744,7 @@ impl Endpoint {
                     self.tags.remove(&tx);
                     self.quiet.remove(&tx);
                     self.auth_trails.remove(&tx);
+                    self.tx_transfers.remove(&tx);
                     if let Some(call) = self.tx_calls.remove(&tx) {
                         if let Some(c) = self.calls.get_mut(&call) {
                             c.invite_tx = c.invite_tx.filter(|t| *t != tx);

@@ -1,0 +1,938 @@
+//! Blind transfer (RFC 5589 §6) and the implicit `refer` subscription (RFC 3515, RFC 4488,
+//! RFC 6665, RFC 7647), in the transferor's and the transferee's roles; the target's role is
+//! an ordinary incoming call that carries `Referred-By` (RFC 3892).
+//!
+//! Transferor (A): [`Endpoint::transfer`] holds the call (re-INVITE `a=sendonly`, unless told
+//! not to), sends REFER with one `Refer-To` and a `Referred-By`, answers every NOTIFY of the
+//! subscription 200, reports each sipfrag status line as [`Event::TransferProgress`] and ends
+//! with exactly one [`Event::TransferOutcome`]. On success it BYEs the call (RFC 5589 §6, when
+//! [`ByeBy::Transferor`]); on failure it resumes the call if it held it.
+//!
+//! Transferee (B): an in-dialog REFER becomes [`Event::IncomingTransfer`] before anything is
+//! answered; [`Endpoint::accept_transfer`] answers 202, sends NOTIFY `100 Trying`, calls the
+//! target with `Referred-By`, NOTIFYs each provisional and the final status
+//! (`Subscription-State: terminated;reason=noresource`), and on success ends the original
+//! call if the transferor has not within [`crate::Config::transfer_bye_grace`].
+
+use super::{CallId, CallOptions, CallState, EndReason, Endpoint, Event};
+use crate::error::Error;
+use crate::msg::builder::{reason_phrase, sipfrag_status};
+use crate::msg::{
+    Header, MediaType, Message, Method, NameAddr, Params, ReferSub, SubscriptionState, Uri,
+};
+use crate::parse::parse_sipfrag;
+use crate::text::SipStr;
+use crate::time::Instant;
+use crate::transaction::TxId;
+use alloc::format;
+use alloc::vec::Vec;
+use bytes::Bytes;
+
+/// A transfer, as the endpoint numbers them (either role).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TransferId(pub(crate) u64);
+
+impl TransferId {
+    /// The number (unique for the endpoint's lifetime).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// Who ends the original call after a successful transfer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ByeBy {
+    /// The transferor sends BYE once the final NOTIFY reports success (RFC 5589 §6).
+    #[default]
+    Transferor,
+    /// The transferor leaves it to the transferee (which BYEs after its grace period).
+    Transferee,
+}
+
+/// Options of a blind transfer.
+#[derive(Clone, Debug)]
+pub struct BlindOptions {
+    /// Hold the call (re-INVITE `a=sendonly`) before the REFER. Default: yes.
+    pub hold: bool,
+    /// `Referred-By`; default: our identity in the dialog.
+    pub referred_by: Option<NameAddr<SipStr>>,
+    /// Ask for no subscription (`Refer-Sub: false`, RFC 4488) — sent only when the peer
+    /// listed `norefersub` in `Supported`. Default: no.
+    pub no_subscription: bool,
+    /// Who ends the original call on success.
+    pub bye: ByeBy,
+}
+
+impl Default for BlindOptions {
+    fn default() -> Self {
+        BlindOptions {
+            hold: true,
+            referred_by: None,
+            no_subscription: false,
+            bye: ByeBy::Transferor,
+        }
+    }
+}
+
+/// What to transfer the call to.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Transfer {
+    /// Blind transfer (RFC 5589 §6) to `target`.
+    Blind {
+        /// The transfer target (becomes the `Refer-To`).
+        target: Uri<SipStr>,
+        /// Options.
+        options: BlindOptions,
+    },
+}
+
+/// How a transfer ended (reported once, by [`Event::TransferOutcome`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransferOutcome {
+    /// The final NOTIFY reported a 2xx from the target.
+    Succeeded,
+    /// The final NOTIFY reported this failure (or the subscription ended without a final
+    /// status: then the last provisional status, 0 when there was none).
+    Failed(u16),
+    /// The REFER was answered with this failure.
+    Rejected(u16),
+    /// No final NOTIFY within [`crate::Config::transfer_timeout`] (or the REFER got no
+    /// answer).
+    TimedOut,
+    /// The transferee accepted with `Refer-Sub: false` (RFC 4488): no progress will come.
+    AcceptedWithoutReport,
+    /// The application gave up ([`Endpoint::cancel_transfer`]).
+    Cancelled,
+    /// The original call ended before the transfer did.
+    CallEnded,
+}
+
+#[derive(Debug)]
+pub(crate) struct Transferor {
+    call: CallId,
+    target: NameAddr<SipStr>,
+    referred_by: Option<NameAddr<SipStr>>,
+    no_sub: bool,
+    bye: ByeBy,
+    held_by_us: bool,
+    waiting_hold: bool,
+    refer_tx: Option<TxId>,
+    /// The REFER's CSeq: the subscription's `id`.
+    id: Option<u32>,
+    /// The first REFER of the dialog (its NOTIFYs may omit `id`, RFC 3515 §2.4.6).
+    first: bool,
+    /// A 2xx to the REFER arrived.
+    accepted: bool,
+    last_status: u16,
+    done: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Transferee {
+    call: CallId,
+    /// The REFER's server transaction until it is answered.
+    tx: Option<TxId>,
+    refer: Message,
+    /// The REFER's CSeq (the `id`), and whether the NOTIFYs carry it.
+    id: u32,
+    with_id: bool,
+    subscribed: bool,
+    new_call: Option<CallId>,
+    notify_tx: Option<TxId>,
+    /// The latest NOTIFY (sipfrag, final?) waiting for the one in flight (RFC 6665 §4.2.2).
+    queued: Option<(Bytes, bool)>,
+    terminated: bool,
+    reported: bool,
+    /// The call to the target was answered.
+    succeeded: bool,
+}
+
+#[derive(Debug)]
+pub(crate) enum Xfer {
+    Transferor(Transferor),
+    Transferee(Transferee),
+}
+
+impl Xfer {
+    fn call(&self) -> CallId {
+        match self {
+            Xfer::Transferor(t) => t.call,
+            Xfer::Transferee(t) => t.call,
+        }
+    }
+}
+
+fn event_refer(id: Option<u32>) -> Header<SipStr> {
+    let mut params = Params::default();
+    if let Some(id) = id {
+        params.push("id", Some(&format!("{id}")));
+    }
+    Header::Event(crate::msg::Event {
+        package: SipStr::from_static("refer"),
+        params,
+    })
+}
+
+fn sipfrag_type() -> MediaType<SipStr> {
+    MediaType {
+        ty: SipStr::from_static("message"),
+        subtype: SipStr::from_static("sipfrag"),
+        params: Params::default(),
+    }
+}
+
+impl Endpoint {
+    // ----- transferor -----
+
+    /// Transfers `call` (RFC 5589 §6, blind): hold first (unless
+    /// [`BlindOptions::hold`] is off), then REFER. Progress comes as
+    /// [`Event::TransferProgress`], the end as one [`Event::TransferOutcome`].
+    pub fn transfer(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        transfer: Transfer,
+    ) -> Result<TransferId, Error> {
+        self.tick(now);
+        let Transfer::Blind { target, options } = transfer;
+        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
+        if !c.is_confirmed() {
+            return Err(Error::InvalidState);
+        }
+        let hold = options.hold && !c.is_held();
+        let first = !self.call_xfers.iter().any(|(c2, _)| *c2 == call);
+        let id = TransferId(self.next_transfer);
+        self.next_transfer += 1;
+        let no_sub = options.no_subscription && c.peer_supports("norefersub");
+        self.transfers.insert(
+            id,
+            Xfer::Transferor(Transferor {
+                call,
+                target: NameAddr::new(target),
+                referred_by: options.referred_by,
+                no_sub,
+                bye: options.bye,
+                held_by_us: hold,
+                waiting_hold: hold,
+                refer_tx: None,
+                id: None,
+                first,
+                accepted: false,
+                last_status: 0,
+                done: false,
+            }),
+        );
+        self.call_xfers.insert((call, id));
+        if hold {
+            if let Err(e) = self.hold(now, call) {
+                self.forget_transfer(id);
+                return Err(e);
+            }
+        } else {
+            self.send_refer(id);
+        }
+        let at = self.now + self.config.transfer_timeout;
+        self.arm_call(call, super::calls::CallTimer::Transfer(id.0), at);
+        self.flush();
+        Ok(id)
+    }
+
+    /// Gives up a transfer we started: unsubscribes (SUBSCRIBE `Event: refer;id=…`,
+    /// `Expires: 0`, RFC 6665 §4.1.2.3) and reports [`TransferOutcome::Cancelled`]; the
+    /// original call stays as it is.
+    pub fn cancel_transfer(&mut self, now: Instant, transfer: TransferId) -> Result<(), Error> {
+        self.tick(now);
+        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
+            return Err(Error::UnknownTransfer);
+        };
+        if t.done {
+            return Err(Error::InvalidState);
+        }
+        let (call, id) = (t.call, t.id);
+        if let Some(seq) = id {
+            let contact = self.contact_for(call);
+            if let Some(d) = self.call_dialog(call) {
+                let mut req = d.request(Method::Subscribe, None, contact.as_ref());
+                req.headers.push(event_refer(Some(seq)));
+                req.headers.push(Header::Expires(0));
+                let dest = d.destination();
+                if let Ok(tx) = self.send_request(self.now, dest, req) {
+                    self.quiet.insert(tx);
+                }
+            }
+        }
+        self.transfer_outcome(transfer, TransferOutcome::Cancelled);
+        self.flush();
+        Ok(())
+    }
+
+    /// Our hold before a transfer completed (`ok`: it got a 2xx): the REFER goes now.
+    pub(super) fn after_hold(&mut self, call: CallId, ok: bool) {
+        let waiting: Vec<TransferId> = self
+            .call_xfers
+            .range((call, TransferId(0))..=(call, TransferId(u64::MAX)))
+            .map(|&(_, t)| t)
+            .filter(
+                |t| matches!(self.transfers.get(t), Some(Xfer::Transferor(x)) if x.waiting_hold),
+            )
+            .collect();
+        for t in waiting {
+            if let Some(Xfer::Transferor(x)) = self.transfers.get_mut(&t) {
+                x.waiting_hold = false;
+                x.held_by_us = ok;
+            }
+            self.send_refer(t);
+        }
+    }
+
+    fn send_refer(&mut self, transfer: TransferId) {
+        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
+            return;
+        };
+        let call = t.call;
+        let (target, referred_by, no_sub) = (t.target.clone(), t.referred_by.clone(), t.no_sub);
+        let contact = self.contact_for(call);
+        let Some(d) = self.call_dialog(call) else {
+            return;
+        };
+        let mut req = d.request(Method::Refer, None, contact.as_ref());
+        let seq = d.local_seq;
+        req.headers.push(Header::ReferTo(target));
+        // RFC 3892: who asked for the transfer.
+        let by = referred_by.unwrap_or_else(|| {
+            let mut me = d.local.clone();
+            me.params = Params::default();
+            me
+        });
+        req.headers.push(Header::ReferredBy(by));
+        if no_sub {
+            req.headers.push(Header::ReferSub(ReferSub {
+                value: false,
+                params: Params::default(),
+            }));
+        }
+        let dest = d.destination();
+        match self.send_request(self.now, dest, req) {
+            Ok(tx) => {
+                self.tx_transfers.insert(tx, transfer);
+                if let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer) {
+                    t.refer_tx = Some(tx);
+                    t.id = Some(seq);
+                }
+            }
+            Err(_) => self.transfer_outcome(transfer, TransferOutcome::Rejected(503)),
+        }
+    }
+
+    /// A final response to a REFER or NOTIFY of a transfer (`None`: no answer, Timer F).
+    pub(super) fn transfer_response(&mut self, tx: TxId, code: Option<u16>, refer_sub: bool) {
+        let Some(&transfer) = self.tx_transfers.get(&tx) else {
+            return;
+        };
+        if code.is_some_and(|c| c < 200) {
+            return;
+        }
+        self.tx_transfers.remove(&tx);
+        match self.transfers.get_mut(&transfer) {
+            Some(Xfer::Transferor(t)) if t.refer_tx == Some(tx) => {
+                t.refer_tx = None;
+                match code {
+                    Some(200..=299) => {
+                        t.accepted = true;
+                        // RFC 4488 §4: a 2xx with Refer-Sub: false means no NOTIFY comes.
+                        if !refer_sub {
+                            self.transfer_outcome(transfer, TransferOutcome::AcceptedWithoutReport);
+                        }
+                    }
+                    Some(c) => self.transfer_outcome(transfer, TransferOutcome::Rejected(c)),
+                    None => self.transfer_outcome(transfer, TransferOutcome::TimedOut),
+                }
+            }
+            Some(Xfer::Transferee(t)) if t.notify_tx == Some(tx) => {
+                t.notify_tx = None;
+                match code {
+                    // RFC 6665 §4.2.2 / RFC 5057: a 481 (or no answer) to a NOTIFY ends
+                    // only the subscription.
+                    Some(481) | None => self.end_subscription(transfer),
+                    _ => {
+                        if let Some((body, last)) = t.queued.take() {
+                            self.send_notify(transfer, body, last);
+                        } else if t.terminated {
+                            self.end_subscription(transfer);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A NOTIFY in a call's dialog (RFC 6665 §4.1.3, RFC 3515 §2.4.4).
+    pub(super) fn incoming_notify(&mut self, call: CallId, tx: TxId, request: &Message) {
+        let (Some(event), Some(state)) = (request.event(), request.subscription_state()) else {
+            self.answer_with(tx, 400, Vec::new());
+            return;
+        };
+        if !event.package.as_str().eq_ignore_ascii_case("refer") {
+            self.answer_with(tx, 489, Vec::new());
+            return;
+        }
+        let id = match event.id() {
+            Some(s) => match s.parse::<u32>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    self.answer_with(tx, 400, Vec::new());
+                    return;
+                }
+            },
+            None => None,
+        };
+        let found = self
+            .call_xfers
+            .range((call, TransferId(0))..=(call, TransferId(u64::MAX)))
+            .map(|&(_, t)| t)
+            .find(|t| match self.transfers.get(t) {
+                Some(Xfer::Transferor(x)) => match id {
+                    Some(id) => x.id == Some(id),
+                    None => x.first && x.id.is_some(),
+                },
+                _ => false,
+            });
+        let Some(transfer) = found else {
+            self.answer_with(tx, 481, Vec::new());
+            return;
+        };
+        let frag = match parse_sipfrag(&request.body) {
+            Ok(m) => m.status(),
+            Err(_) => None,
+        };
+        let terminated = state.state() == crate::msg::SubState::Terminated;
+        let Some(status) = frag else {
+            // RFC 3515 §2.4.5: the body must be a sipfrag starting with a status line.
+            self.answer_with(tx, 400, Vec::new());
+            return;
+        };
+        self.answer_with(tx, 200, Vec::new());
+        let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer) else {
+            return;
+        };
+        if t.done {
+            if terminated {
+                self.forget_transfer(transfer);
+            }
+            return;
+        }
+        t.last_status = status;
+        let line = request
+            .body
+            .split(|&b| b == b'\n')
+            .next()
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .and_then(|l| core::str::from_utf8(l).ok())
+            .unwrap_or("");
+        self.events.push_back(Event::TransferProgress {
+            transfer,
+            status,
+            status_line: SipStr::from(line),
+        });
+        let outcome = match status {
+            200..=299 => Some(TransferOutcome::Succeeded),
+            300.. => Some(TransferOutcome::Failed(status)),
+            _ if terminated => Some(TransferOutcome::Failed(status)),
+            _ => None,
+        };
+        if let Some(o) = outcome {
+            self.transfer_outcome(transfer, o);
+        }
+        if terminated {
+            self.forget_transfer(transfer);
+        }
+    }
+
+    /// Reports the outcome once, and does what it implies for the original call.
+    fn transfer_outcome(&mut self, transfer: TransferId, outcome: TransferOutcome) {
+        let (call, role_a) = match self.transfers.get_mut(&transfer) {
+            Some(Xfer::Transferor(t)) if !t.done => {
+                t.done = true;
+                (t.call, Some((t.held_by_us, t.bye)))
+            }
+            Some(Xfer::Transferee(t)) if !t.reported => {
+                t.reported = true;
+                (t.call, None)
+            }
+            _ => return,
+        };
+        self.disarm_call(call, super::calls::CallTimer::Transfer(transfer.0));
+        self.events
+            .push_back(Event::TransferOutcome { transfer, outcome });
+        let Some((held, bye)) = role_a else {
+            return;
+        };
+        // Keep the record while the subscription may still send NOTIFYs (the REFER was
+        // accepted and no terminating NOTIFY came yet), for at most 64·T1.
+        let accepted =
+            matches!(self.transfers.get(&transfer), Some(Xfer::Transferor(t)) if t.accepted);
+        let linger = accepted
+            && matches!(
+                outcome,
+                TransferOutcome::Succeeded | TransferOutcome::Failed(_) | TransferOutcome::TimedOut
+            );
+        if linger {
+            let at = self.now + self.config.timers.t1x64();
+            self.arm_call(call, super::calls::CallTimer::Transfer(transfer.0), at);
+        } else {
+            self.forget_transfer(transfer);
+        }
+        match outcome {
+            TransferOutcome::Succeeded if bye == ByeBy::Transferor => {
+                let _ = self.hangup(self.now, call);
+            }
+            TransferOutcome::Succeeded
+            | TransferOutcome::AcceptedWithoutReport
+            | TransferOutcome::Cancelled
+            | TransferOutcome::CallEnded => {}
+            _ if held => {
+                // RFC 5589 §6: on failure the transferor takes the call back.
+                let _ = self.resume(self.now, call);
+            }
+            _ => {}
+        }
+    }
+
+    /// The transfer timer fired.
+    pub(super) fn transfer_timer(&mut self, transfer: TransferId) {
+        match self.transfers.get(&transfer) {
+            Some(Xfer::Transferor(t)) if !t.done => {
+                self.transfer_outcome(transfer, TransferOutcome::TimedOut);
+            }
+            Some(Xfer::Transferee(_)) => {
+                // The grace period after a successful transfer: end the original call.
+                let call = self.transfers.get(&transfer).map(Xfer::call);
+                self.forget_transfer(transfer);
+                if let Some(call) = call {
+                    let _ = self.hangup(self.now, call);
+                }
+            }
+            _ => self.forget_transfer(transfer),
+        }
+    }
+
+    fn forget_transfer(&mut self, transfer: TransferId) {
+        if let Some(x) = self.transfers.remove(&transfer) {
+            let call = x.call();
+            self.call_xfers.remove(&(call, transfer));
+            self.disarm_call(call, super::calls::CallTimer::Transfer(transfer.0));
+            if let Xfer::Transferee(t) = x {
+                if let Some(nc) = t.new_call {
+                    self.call_transfers.remove(&nc);
+                }
+            }
+        }
+    }
+
+    /// The original call ended: transfers we started end ([`TransferOutcome::CallEnded`]);
+    /// subscriptions we serve end without more NOTIFYs (the usage goes with the dialog),
+    /// and the calls they made carry on.
+    pub(super) fn transfers_on_call_end(&mut self, call: CallId) {
+        let ts: Vec<TransferId> = self
+            .call_xfers
+            .range((call, TransferId(0))..=(call, TransferId(u64::MAX)))
+            .map(|&(_, t)| t)
+            .collect();
+        for t in ts {
+            if let Some(Xfer::Transferor(x)) = self.transfers.get(&t) {
+                if !x.done {
+                    self.transfer_outcome(t, TransferOutcome::CallEnded);
+                }
+            }
+            self.forget_transfer(t);
+        }
+    }
+
+    // ----- transferee -----
+
+    /// A REFER in a call's dialog (RFC 3515 §2.4.2): checked, then handed to the
+    /// application as [`Event::IncomingTransfer`] (or accepted at once when
+    /// [`crate::Config::auto_accept_transfers`] says so).
+    pub(super) fn incoming_refer(&mut self, call: CallId, tx: TxId, request: &Message) {
+        // RFC 3515 §2.4.1: exactly one Refer-To.
+        let mut tos = request.refer_tos();
+        let (Some(to), None) = (tos.next(), tos.next()) else {
+            self.answer_with(tx, 400, Vec::new());
+            return;
+        };
+        if !matches!(to.uri, Uri::Sip(_)) {
+            self.answer_with(tx, 416, Vec::new());
+            return;
+        }
+        let replaces = match to.embedded_replaces() {
+            Ok(r) => r,
+            Err(_) => {
+                self.answer_with(tx, 400, Vec::new());
+                return;
+            }
+        };
+        let live = self
+            .call_xfers
+            .range((call, TransferId(0))..=(call, TransferId(u64::MAX)))
+            .count();
+        if live >= self.config.max_transfers_per_dialog {
+            self.answer_with(tx, 503, Vec::new());
+            return;
+        }
+        let target = to.clone();
+        let seq = request.cseq().map_or(0, |c| c.seq);
+        // RFC 4488 §4: `Refer-Sub: false` is honoured only by a UA that supports
+        // `norefersub`; others go on with the subscription.
+        let norefersub = self
+            .config
+            .supported
+            .iter()
+            .any(|t| t.as_str().eq_ignore_ascii_case("norefersub"));
+        let refer_sub = request.refer_sub().is_none_or(|r| r.value) || !norefersub;
+        // RFC 3515 §2.4.6: the first REFER's NOTIFYs may leave out `id`; later ones carry it.
+        let first = !self.seen_refer.contains(&call);
+        self.seen_refer.insert(call);
+        let id = TransferId(self.next_transfer);
+        self.next_transfer += 1;
+        self.transfers.insert(
+            id,
+            Xfer::Transferee(Transferee {
+                call,
+                tx: Some(tx),
+                refer: request.clone(),
+                id: seq,
+                with_id: !first,
+                subscribed: refer_sub,
+                new_call: None,
+                notify_tx: None,
+                queued: None,
+                terminated: false,
+                reported: false,
+                succeeded: false,
+            }),
+        );
+        self.call_xfers.insert((call, id));
+        self.events.push_back(Event::IncomingTransfer {
+            transfer: id,
+            call,
+            target,
+            referred_by: request.referred_by().cloned(),
+            replaces,
+            refer_sub,
+        });
+        if self.config.auto_accept_transfers {
+            let _ = self.accept_transfer(self.now, id, None);
+        }
+    }
+
+    /// Accepts an incoming transfer: 202 (with `Refer-Sub: false` when asked, RFC 4488),
+    /// NOTIFY `100 Trying`, and a call to the target with `Referred-By` copied (RFC 3892)
+    /// and, from the `Refer-To` URI's headers, only `Replaces`. `offer` is the SDP for the
+    /// new call; default: this call's, direction sendrecv. Returns the new call.
+    pub fn accept_transfer(
+        &mut self,
+        now: Instant,
+        transfer: TransferId,
+        offer: Option<Bytes>,
+    ) -> Result<CallId, Error> {
+        self.tick(now);
+        let Some(Xfer::Transferee(t)) = self.transfers.get(&transfer) else {
+            return Err(Error::UnknownTransfer);
+        };
+        let tx = t.tx.ok_or(Error::InvalidState)?;
+        let (call, refer, subscribed) = (t.call, t.refer.clone(), t.subscribed);
+        let mut extra = Vec::new();
+        if !subscribed {
+            extra.push(Header::ReferSub(ReferSub {
+                value: false,
+                params: Params::default(),
+            }));
+        }
+        self.answer_with(tx, 202, extra);
+        if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+            t.tx = None;
+        }
+        let to = refer.refer_to().cloned().ok_or(Error::InvalidState)?;
+        let mut target = to.uri.clone();
+        let replaces = to.embedded_replaces().ok().flatten();
+        if let Uri::Sip(s) = &mut target {
+            s.headers = Default::default();
+        }
+        let mut headers = Vec::new();
+        if let Some(by) = refer.referred_by() {
+            headers.push(Header::ReferredBy(by.clone()));
+        }
+        if let Some(r) = replaces {
+            headers.push(Header::Replaces(r));
+        }
+        let offer = offer.or_else(|| {
+            self.call_local_sdp(call)
+                .map(|s| crate::sdp::reoffer(&s, crate::sdp::Direction::SendRecv))
+        });
+        let options = CallOptions {
+            offer,
+            headers,
+            ..Default::default()
+        };
+        if subscribed {
+            self.send_notify(transfer, sipfrag_status(100, "Trying"), false);
+        }
+        let new = match self.call(self.now, target, options) {
+            Ok(c) => c,
+            Err(e) => {
+                self.transferee_final(transfer, 503);
+                self.flush();
+                return Err(e);
+            }
+        };
+        if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+            t.new_call = Some(new);
+        }
+        self.call_transfers.insert(new, transfer);
+        self.flush();
+        Ok(new)
+    }
+
+    /// Rejects an incoming transfer with `code` (403, 603, ...; RFC 3515 §2.4.2).
+    pub fn reject_transfer(
+        &mut self,
+        now: Instant,
+        transfer: TransferId,
+        code: u16,
+    ) -> Result<(), Error> {
+        self.tick(now);
+        if !(300..=699).contains(&code) {
+            return Err(Error::InvalidMessage("not a failure status"));
+        }
+        let Some(Xfer::Transferee(t)) = self.transfers.get(&transfer) else {
+            return Err(Error::UnknownTransfer);
+        };
+        let tx = t.tx.ok_or(Error::InvalidState)?;
+        self.answer_with(tx, code, Vec::new());
+        self.forget_transfer(transfer);
+        self.flush();
+        Ok(())
+    }
+
+    /// The call a transferee placed changed state: NOTIFY the transferor (RFC 3515 §2.4.4).
+    pub(super) fn transferee_progress(
+        &mut self,
+        call: CallId,
+        state: CallState,
+        status: Option<u16>,
+    ) {
+        let Some(&transfer) = self.call_transfers.get(&call) else {
+            return;
+        };
+        match state {
+            CallState::Ringing | CallState::Early => {
+                let code = status.unwrap_or(180);
+                self.send_notify(transfer, sipfrag_status(code, reason_phrase(code)), false);
+            }
+            CallState::Confirmed => {
+                self.call_transfers.remove(&call);
+                let subscribed = match self.transfers.get_mut(&transfer) {
+                    Some(Xfer::Transferee(t)) => {
+                        t.succeeded = true;
+                        t.subscribed
+                    }
+                    _ => false,
+                };
+                self.transferee_final(transfer, status.unwrap_or(200));
+                if !subscribed {
+                    self.bye_grace(transfer);
+                }
+            }
+            CallState::Terminated { reason } => {
+                self.call_transfers.remove(&call);
+                let code = match (reason, status) {
+                    (_, Some(c)) if c >= 300 => c,
+                    (EndReason::Timeout, _) => 408,
+                    _ => 487,
+                };
+                self.transferee_final(transfer, code);
+            }
+            _ => {}
+        }
+    }
+
+    /// The final NOTIFY (`terminated;reason=noresource`) and the transferee's outcome.
+    fn transferee_final(&mut self, transfer: TransferId, code: u16) {
+        let outcome = if (200..300).contains(&code) {
+            TransferOutcome::Succeeded
+        } else {
+            TransferOutcome::Failed(code)
+        };
+        let subscribed =
+            matches!(self.transfers.get(&transfer), Some(Xfer::Transferee(t)) if t.subscribed);
+        self.transfer_outcome(transfer, outcome);
+        if subscribed {
+            self.send_notify(transfer, sipfrag_status(code, reason_phrase(code)), true);
+        } else if outcome != TransferOutcome::Succeeded {
+            self.forget_transfer(transfer);
+        }
+    }
+
+    /// Sends (or queues behind the one in flight) a NOTIFY of the refer subscription.
+    fn send_notify(&mut self, transfer: TransferId, body: Bytes, last: bool) {
+        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
+            return;
+        };
+        if !t.subscribed || (t.terminated && !last) {
+            return;
+        }
+        if t.notify_tx.is_some() {
+            // RFC 6665 §4.2.2: one NOTIFY at a time; the newest state replaces a queued one,
+            // and the final one is never dropped.
+            if !t.queued.as_ref().is_some_and(|q| q.1) {
+                t.queued = Some((body, last));
+            }
+            t.terminated |= last;
+            return;
+        }
+        t.terminated |= last;
+        let (call, id) = (t.call, t.with_id.then_some(t.id));
+        let expires = self.config.refer_expires;
+        let contact = self.contact_for(call);
+        let Some(d) = self.call_dialog(call) else {
+            return;
+        };
+        let mut req = d.request(Method::Notify, None, contact.as_ref());
+        req.headers.push(event_refer(id));
+        let state = if last {
+            SubscriptionState {
+                state: SipStr::from_static("terminated"),
+                params: Params::default().with("reason", Some("noresource")),
+            }
+        } else {
+            SubscriptionState {
+                state: SipStr::from_static("active"),
+                params: Params::default().with("expires", Some(&format!("{expires}"))),
+            }
+        };
+        req.headers.push(Header::SubscriptionState(state));
+        req.headers.push(Header::ContentType(sipfrag_type()));
+        req.body = body;
+        let dest = d.destination();
+        if let Ok(tx) = self.send_request(self.now, dest, req) {
+            self.tx_transfers.insert(tx, transfer);
+            if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+                t.notify_tx = Some(tx);
+            }
+        }
+    }
+
+    /// RFC 5589 §6: after a success the transferor normally BYEs the original call; if it
+    /// has not within the grace period (counted from when it knows: the final NOTIFY was
+    /// answered), the transferee does.
+    fn bye_grace(&mut self, transfer: TransferId) {
+        if let Some(orig) = self.transfers.get(&transfer).map(Xfer::call) {
+            let at = self.now + self.config.transfer_bye_grace;
+            self.arm_call(orig, super::calls::CallTimer::Transfer(transfer.0), at);
+        }
+    }
+
+    /// The subscription we serve is over (final NOTIFY answered, 481, or no answer).
+    fn end_subscription(&mut self, transfer: TransferId) {
+        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
+            return;
+        };
+        t.subscribed = false;
+        t.queued = None;
+        if let Some(nc) = t.new_call {
+            self.call_transfers.remove(&nc);
+        }
+        if t.succeeded {
+            // The record lives on for the BYE grace timer.
+            self.bye_grace(transfer);
+        } else {
+            self.forget_transfer(transfer);
+        }
+    }
+
+    /// A SUBSCRIBE for `refer` in a call's dialog (RFC 3515 §2.4.7 refresh, RFC 6665): 200
+    /// with Expires for a live subscription (Expires 0 ends it with a final NOTIFY), 403
+    /// when there is none.
+    pub(super) fn incoming_subscribe(&mut self, call: CallId, tx: TxId, request: &Message) {
+        let Some(event) = request.event() else {
+            self.answer_with(tx, 400, Vec::new());
+            return;
+        };
+        if !event.package.as_str().eq_ignore_ascii_case("refer") {
+            self.answer_with(tx, 489, Vec::new());
+            return;
+        }
+        let id = event.id().and_then(|s| s.parse::<u32>().ok());
+        let found = self
+            .call_xfers
+            .range((call, TransferId(0))..=(call, TransferId(u64::MAX)))
+            .map(|&(_, t)| t)
+            .find(|t| match self.transfers.get(t) {
+                Some(Xfer::Transferee(x)) => {
+                    x.subscribed && !x.terminated && id.is_none_or(|id| id == x.id)
+                }
+                _ => false,
+            });
+        let Some(transfer) = found else {
+            self.answer_with(tx, 403, Vec::new());
+            return;
+        };
+        let expires = request.expires().unwrap_or(self.config.refer_expires);
+        self.answer_with(tx, 200, alloc::vec![Header::Expires(expires)]);
+        if expires == 0 {
+            // RFC 6665 §4.2.1.4: an unsubscribe gets a final NOTIFY.
+            let (code, line) = (100, "Trying");
+            if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+                t.queued = None;
+                if let Some(nc) = t.new_call.take() {
+                    self.call_transfers.remove(&nc);
+                }
+            }
+            self.send_notify(transfer, sipfrag_status(code, line), true);
+        }
+    }
+
+    /// Live subscriptions (for [`crate::Stats`]).
+    pub(super) fn subscription_count(&self) -> usize {
+        self.transfers
+            .values()
+            .filter(|x| match x {
+                Xfer::Transferor(t) => !t.done,
+                Xfer::Transferee(t) => t.subscribed && !t.terminated,
+            })
+            .count()
+    }
+
+    /// A REFER or NOTIFY of a transfer was sent again with credentials: the subscription
+    /// follows the new CSeq (its `id`).
+    pub(super) fn transfer_request_retried(&mut self, old: TxId, new: TxId, seq: u32) {
+        let Some(transfer) = self.tx_transfers.remove(&old) else {
+            return;
+        };
+        self.tx_transfers.insert(new, transfer);
+        match self.transfers.get_mut(&transfer) {
+            Some(Xfer::Transferor(t)) if t.refer_tx == Some(old) => {
+                t.refer_tx = Some(new);
+                t.id = Some(seq);
+            }
+            Some(Xfer::Transferee(t)) if t.notify_tx == Some(old) => t.notify_tx = Some(new),
+            _ => {}
+        }
+    }
+
+    /// The call a transfer transaction belongs to.
+    pub(super) fn transfer_call_of(&self, tx: TxId) -> Option<CallId> {
+        self.tx_transfers
+            .get(&tx)
+            .and_then(|t| self.transfers.get(t))
+            .map(Xfer::call)
+    }
+
+    /// A 2xx to a REFER carries `Refer-Sub: false` (RFC 4488)?
+    pub(super) fn refer_sub_of(response: &Message) -> bool {
+        response.refer_sub().is_none_or(|r| r.value)
+    }
+}
