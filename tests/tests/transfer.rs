@@ -49,8 +49,26 @@ fn three(seed: u64, loss: f64) -> Sim {
     sim
 }
 
+/// What A does when the first progress (100 Trying) arrives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum OnTrying {
+    Wait,
+    HangUp,
+    CancelTransfer,
+}
+
 /// A calls B; once up, A transfers B to C blind; B and C behave as told.
-fn blind(mut sim: Sim, options: BlindOptions, b: Transferee, c: Target) -> Run {
+fn blind(sim: Sim, options: BlindOptions, b: Transferee, c: Target) -> Run {
+    blind_with(sim, options, b, c, OnTrying::Wait)
+}
+
+fn blind_with(
+    mut sim: Sim,
+    options: BlindOptions,
+    b: Transferee,
+    c: Target,
+    on_trying: OnTrying,
+) -> Run {
     let offer = sipxfer::CallOptions {
         offer: Some(Bytes::from_static(SDP_A)),
         ..Default::default()
@@ -100,6 +118,18 @@ fn blind(mut sim: Sim, options: BlindOptions, b: Transferee, c: Target) -> Run {
                 )
                 .unwrap();
             }
+            (
+                Event::TransferProgress {
+                    transfer,
+                    status: 100,
+                    ..
+                },
+                0,
+            ) => match on_trying {
+                OnTrying::Wait => {}
+                OnTrying::HangUp => ep.hangup(now, ab).unwrap(),
+                OnTrying::CancelTransfer => ep.cancel_transfer(now, *transfer).unwrap(),
+            },
             (Event::IncomingTransfer { transfer, .. }, 1) => match b {
                 Transferee::Accepts => bc = Some(ep.accept_transfer(now, *transfer, None).unwrap()),
                 Transferee::Rejects(code) => ep.reject_transfer(now, *transfer, code).unwrap(),
@@ -556,4 +586,113 @@ fn bad_refers_and_notifies_get_the_rfc_answer() {
     );
     // The call survived all of it.
     assert!(sim.ep(0).call_is_live(ab));
+}
+
+#[test]
+fn a_hangs_up_mid_transfer_b_c_call_carries_on() {
+    let mut run = blind_with(
+        three(6, 0.0),
+        BlindOptions::default(),
+        Transferee::Accepts,
+        Target::Answers,
+        OnTrying::HangUp,
+    );
+    let [ea, eb, _] = &run.events;
+    assert_eq!(outcomes(ea), [TransferOutcome::CallEnded]);
+    assert_eq!(
+        last_state(eb, first_call(eb)),
+        Some(CallState::Terminated {
+            reason: EndReason::RemoteHangup
+        })
+    );
+    // B's subscription ended with the dialog: no NOTIFY after A's BYE reached B.
+    let bye_at = run
+        .sim
+        .log
+        .iter()
+        .position(|l| l.first_line().starts_with("BYE"))
+        .unwrap();
+    assert!(!run.sim.log[bye_at + 2..]
+        .iter()
+        .any(|l| l.first_line().starts_with("NOTIFY")));
+    assert_eq!(last_state(eb, run.bc.unwrap()), Some(CallState::Confirmed));
+    settle(&mut run, "hangup");
+}
+
+fn first_call(events: &Events) -> CallId {
+    events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::IncomingCall { call, .. } => Some(*call),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn unsubscribe_mid_transfer_leaves_the_call_alone() {
+    let mut run = blind_with(
+        three(7, 0.0),
+        BlindOptions::default(),
+        Transferee::Accepts,
+        Target::Answers,
+        OnTrying::CancelTransfer,
+    );
+    let [ea, _, _] = &run.events;
+    assert_eq!(outcomes(ea), [TransferOutcome::Cancelled]);
+    let sub = run
+        .sim
+        .log
+        .iter()
+        .find(|l| l.first_line().starts_with("SUBSCRIBE"))
+        .map(|l| parse(&l.bytes))
+        .expect("an unsubscribe");
+    assert_eq!(sub.expires(), Some(0));
+    assert_eq!(sub.event().unwrap().package.as_str(), "refer");
+    assert_eq!(sub.event().unwrap().id(), Some("3"), "the REFER's CSeq");
+    // A–B is as it was (held, not ended by the transfer), and no BYE crossed it.
+    assert_eq!(last_state(ea, run.ab), Some(CallState::Held));
+    assert!(run.sim.ep(0).call_is_live(run.ab));
+    settle(&mut run, "unsubscribe");
+}
+
+#[test]
+fn target_never_answers_and_a_silent_transferee_time_out() {
+    // C never answers: B's INVITE times out (Timer B, 32 s): final NOTIFY 408; A resumes.
+    let mut sim = three(8, 0.0);
+    sim.nodes[2].sink = true;
+    let mut run = blind(
+        sim,
+        BlindOptions::default(),
+        Transferee::Accepts,
+        Target::Answers,
+    );
+    let [ea, eb, _] = &run.events;
+    assert_eq!(progress(ea), [100, 408]);
+    assert_eq!(outcomes(ea), [TransferOutcome::Failed(408)]);
+    assert_eq!(outcomes(eb), [TransferOutcome::Failed(408)]);
+    assert_eq!(last_state(ea, run.ab), Some(CallState::Resumed));
+    settle(&mut run, "no answer");
+
+    // A gives the transfer 10 s; B only sends the 100 within that time: A times out,
+    // resumes, keeps the call; the late final NOTIFY is answered and ignored.
+    let mut sim = Sim::new(9);
+    let mut cfg = sipxfer::Config::new("10.0.0.1:5060".parse().unwrap(), [1; 32]);
+    cfg.transfer_timeout = std::time::Duration::from_secs(10);
+    sim.add_endpoint_with(cfg);
+    sim.add_endpoint("10.0.0.2:5060");
+    sim.add_endpoint("10.0.0.3:5060");
+    sim.nodes[2].sink = true;
+    let mut run = blind(
+        sim,
+        BlindOptions::default(),
+        Transferee::Accepts,
+        Target::Answers,
+    );
+    let [ea, _, _] = &run.events;
+    assert_eq!(progress(ea), [100]);
+    assert_eq!(outcomes(ea), [TransferOutcome::TimedOut]);
+    assert!(run.sim.ep(0).call_is_live(run.ab));
+    assert_eq!(last_state(ea, run.ab), Some(CallState::Resumed));
+    settle(&mut run, "timeout");
 }
