@@ -696,3 +696,78 @@ fn target_never_answers_and_a_silent_transferee_time_out() {
     assert_eq!(last_state(ea, run.ab), Some(CallState::Resumed));
     settle(&mut run, "timeout");
 }
+
+#[test]
+fn refer_to_uri_headers_other_than_replaces_are_never_copied() {
+    let mut sim = three(10, 0.0);
+    let ab = sim
+        .ep(0)
+        .call(
+            Instant::ZERO,
+            Uri::parse("sip:bob@10.0.0.2").unwrap(),
+            Default::default(),
+        )
+        .unwrap();
+    sim.run_to_end(|ep, n, now, e| match (e, n) {
+        (Event::IncomingCall { call, .. }, 1) => ep.answer(now, call, None).unwrap(),
+        (Event::IncomingCall { call, .. }, 2) => ep.reject(now, call, 486).unwrap(),
+        (Event::IncomingTransfer { transfer, .. }, 1) => {
+            ep.accept_transfer(now, transfer, None).unwrap();
+        }
+        _ => {}
+    });
+    let target =
+        Uri::parse("sip:carol@10.0.0.3?Route=%3Csip:evil%4010.9.9.9%3E&Call-ID=stolen&Subject=hi")
+            .unwrap();
+    let options = BlindOptions {
+        hold: false,
+        ..Default::default()
+    };
+    let now = sim.now;
+    sim.ep(0)
+        .transfer(now, ab, Transfer::Blind { target, options })
+        .unwrap();
+    sim.run_to_end(|ep, n, now, e| match (e, n) {
+        (Event::IncomingCall { call, .. }, 2) => ep.reject(now, call, 486).unwrap(),
+        (Event::IncomingTransfer { transfer, .. }, 1) => {
+            ep.accept_transfer(now, transfer, None).unwrap();
+        }
+        _ => {}
+    });
+    let refer = sim
+        .log
+        .iter()
+        .find(|l| l.first_line().starts_with("REFER"))
+        .map(|l| parse(&l.bytes))
+        .unwrap();
+    // The REFER carries the URI as given, in <> (it holds `?`).
+    assert!(String::from_utf8_lossy(
+        &sim.log
+            .iter()
+            .find(|l| l.first_line().starts_with("REFER"))
+            .unwrap()
+            .bytes
+    )
+    .contains("Refer-To: <sip:carol@10.0.0.3?"));
+    assert_eq!(refer.refer_tos().count(), 1);
+    let invite = sim
+        .log
+        .iter()
+        .find(|l| l.first_line().starts_with("INVITE sip:carol"))
+        .map(|l| parse(&l.bytes))
+        .expect("B called C");
+    assert_eq!(invite.first_line_uri(), "sip:carol@10.0.0.3");
+    assert_eq!(invite.routes().count(), 0);
+    assert_ne!(invite.call_id(), Some("stolen"));
+    assert!(invite.raw_header("Subject").is_none());
+}
+
+trait UriLine {
+    fn first_line_uri(&self) -> String;
+}
+
+impl UriLine for sipxfer::Message {
+    fn first_line_uri(&self) -> String {
+        sipxfer::msg::emit::uri_to_string(self.request_uri().unwrap())
+    }
+}
