@@ -153,22 +153,9 @@ fn bump_origin(o: &[u8], out: &mut Vec<u8>) {
             out.push(b' ');
         }
         if i == 2 {
-            let mut buf = [0u8; 20];
-            out.extend_from_slice(decimal(version.wrapping_add(1), &mut buf));
+            out.extend_from_slice(alloc::format!("{}", version.wrapping_add(1)).as_bytes());
         } else {
             out.extend_from_slice(f);
-        }
-    }
-}
-
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
         }
     }
 }

@@ -102,3 +102,16 @@ pub fn reply(
     }
     r
 }
+
+/// The `CallState` events (state, status) among `events`, in order.
+pub fn call_states(
+    events: &[(sipxfer::Instant, sipxfer::Event)],
+) -> Vec<(sipxfer::CallState, Option<u16>)> {
+    events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            sipxfer::Event::CallState { state, status, .. } => Some((*state, *status)),
+            _ => None,
+        })
+        .collect()
+}

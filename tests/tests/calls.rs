@@ -3,7 +3,7 @@
 
 use sipxfer::msg::Uri;
 use sipxfer::{CallId, CallOptions, CallState, EndReason, Event, Instant};
-use sipxfer_tests::flows::parse;
+use sipxfer_tests::flows::{call_states as states, parse};
 use sipxfer_tests::sim::{Link, Sim};
 
 const SDP: &[u8] = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
@@ -57,16 +57,6 @@ fn call(sim: &mut Sim, who: Hangs) -> (Events, Events) {
     });
     let _: CallId = call;
     (ea, eb)
-}
-
-fn states(events: &[(Instant, Event)]) -> Vec<(CallState, Option<u16>)> {
-    events
-        .iter()
-        .filter_map(|(_, e)| match e {
-            Event::CallState { state, status, .. } => Some((*state, *status)),
-            _ => None,
-        })
-        .collect()
 }
 
 fn two() -> Sim {

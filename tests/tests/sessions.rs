@@ -6,23 +6,13 @@ use bytes::Bytes;
 use sipxfer::msg::Uri;
 use sipxfer::sdp::{self, Direction};
 use sipxfer::{CallOptions, CallState, EndReason, Endpoint, Event, Instant};
-use sipxfer_tests::flows::{parse, reply, Manual};
+use sipxfer_tests::flows::{call_states as states, parse, reply, Manual};
 use sipxfer_tests::sim::{Link, Logged, Sim};
 
 const SDP_A: &[u8] = b"v=0\r\no=a 100 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
 const SDP_B: &[u8] = b"v=0\r\no=b 200 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
 
 type Events = Vec<(Instant, Event)>;
-
-fn states(events: &[(Instant, Event)]) -> Vec<(CallState, Option<u16>)> {
-    events
-        .iter()
-        .filter_map(|(_, e)| match e {
-            Event::CallState { state, status, .. } => Some((*state, *status)),
-            _ => None,
-        })
-        .collect()
-}
 
 fn offer() -> CallOptions {
     CallOptions {
@@ -691,4 +681,56 @@ fn limits_486_per_remote_and_413_for_large_bodies() {
     });
     ends.sort();
     assert_eq!(ends, [Some(413), Some(486)]);
+}
+
+/// The callee hangs up before the ACK of its 2xx (§15: the BYE waits for the ACK); the
+/// ACK is lost and the caller's next INVITE stands for it: the BYE goes, and the re-INVITE
+/// gets 481 (the dialog is over) — never a panic.
+#[test]
+fn reinvite_standing_for_the_ack_of_a_call_hung_up_meanwhile() {
+    use sipxfer::msg::builder::RequestBuilder;
+    use sipxfer::msg::{Method, NameAddr};
+    let mut b = Manual::new(3, |_| {});
+    let invite = |cseq: u32, to_tag: Option<&str>, branch: &str| {
+        let me = Uri::parse("sip:bob@10.0.0.1").unwrap();
+        let mut to = NameAddr::new(me.clone());
+        if let Some(t) = to_tag {
+            to.params.push("tag", Some(t));
+        }
+        RequestBuilder::new(Method::Invite, me)
+            .via("UDP", "10.0.0.2", Some(5060), branch)
+            .from(
+                NameAddr::new(Uri::parse("sip:alice@10.0.0.2").unwrap()),
+                "atag",
+            )
+            .to(to)
+            .call_id("c1")
+            .cseq(cseq)
+            .build()
+    };
+    b.recv("10.0.0.2:5060", &invite(1, None, "z9hG4bK-1"));
+    let call = b
+        .events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::IncomingCall { call, .. } => Some(call),
+            _ => None,
+        })
+        .unwrap();
+    b.ep.answer(b.now, call, Some(Bytes::from_static(SDP_B)))
+        .unwrap();
+    b.ep.hangup(b.now, call).unwrap();
+    let ok = b.sent().remove(0);
+    let tag = ok.to().unwrap().tag().unwrap().to_string();
+    b.recv("10.0.0.2:5060", &invite(2, Some(&tag), "z9hG4bK-2"));
+    let out: Vec<String> = b
+        .sent()
+        .iter()
+        .map(|m| match m.status() {
+            Some(c) => format!("{c} {}", m.cseq().unwrap().method.as_str()),
+            None => m.method().unwrap().as_str().to_string(),
+        })
+        .collect();
+    assert_eq!(out, ["BYE", "481 INVITE"]);
+    assert!(!b.ep.call_is_live(call));
 }

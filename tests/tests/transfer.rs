@@ -146,6 +146,26 @@ fn blind_with(
     }
 }
 
+/// A calls B without SDP; B answers. Returns A's and B's call.
+fn a_calls_b(sim: &mut Sim) -> (CallId, CallId) {
+    let ab = sim
+        .ep(0)
+        .call(
+            Instant::ZERO,
+            Uri::parse("sip:bob@10.0.0.2").unwrap(),
+            Default::default(),
+        )
+        .unwrap();
+    let mut b_call = None;
+    sim.run_to_end(|ep, _, now, e| {
+        if let Event::IncomingCall { call, .. } = e {
+            ep.answer(now, call, None).unwrap();
+            b_call = Some(call);
+        }
+    });
+    (ab, b_call.expect("B got the call"))
+}
+
 fn outcomes(events: &Events) -> Vec<TransferOutcome> {
     events
         .iter()
@@ -479,22 +499,7 @@ fn bad_refers_and_notifies_get_the_rfc_answer() {
     use sipxfer::msg::{Header, Method};
     // A call between A and B, then hand-made requests in its dialog from A.
     let mut sim = three(5, 0.0);
-    let ab = sim
-        .ep(0)
-        .call(
-            Instant::ZERO,
-            Uri::parse("sip:bob@10.0.0.2").unwrap(),
-            Default::default(),
-        )
-        .unwrap();
-    let mut b_call = None;
-    sim.run_to_end(|ep, _, now, e| {
-        if let Event::IncomingCall { call, .. } = e {
-            ep.answer(now, call, None).unwrap();
-            b_call = Some(call);
-        }
-    });
-    let b_call = b_call.unwrap();
+    let (ab, b_call) = a_calls_b(&mut sim);
     type Mutate = Box<dyn Fn(&mut sipxfer::Message)>;
     let cases: Vec<(&str, Mutate, u16)> = vec![
         ("REFER without Refer-To", Box::new(|_| {}), 400),
@@ -650,6 +655,20 @@ fn unsubscribe_mid_transfer_leaves_the_call_alone() {
     assert_eq!(sub.expires(), Some(0));
     assert_eq!(sub.event().unwrap().package.as_str(), "refer");
     assert_eq!(sub.event().unwrap().id(), Some("3"), "the REFER's CSeq");
+    // The final NOTIFY that answers the unsubscribe is still accepted (RFC 6665 §4.1.2.3).
+    let notify_answers: Vec<u16> = run
+        .sim
+        .log
+        .iter()
+        .map(|l| parse(&l.bytes))
+        .filter(|m| m.cseq().unwrap().method.as_str() == "NOTIFY")
+        .filter_map(|m| m.status())
+        .collect();
+    assert!(!notify_answers.is_empty());
+    assert!(
+        notify_answers.iter().all(|&c| c == 200),
+        "{notify_answers:?}"
+    );
     // A–B is as it was (held, not ended by the transfer), and no BYE crossed it.
     assert_eq!(last_state(ea, run.ab), Some(CallState::Held));
     assert!(run.sim.ep(0).call_is_live(run.ab));
@@ -700,22 +719,7 @@ fn target_never_answers_and_a_silent_transferee_time_out() {
 #[test]
 fn refer_to_uri_headers_other_than_replaces_are_never_copied() {
     let mut sim = three(10, 0.0);
-    let ab = sim
-        .ep(0)
-        .call(
-            Instant::ZERO,
-            Uri::parse("sip:bob@10.0.0.2").unwrap(),
-            Default::default(),
-        )
-        .unwrap();
-    sim.run_to_end(|ep, n, now, e| match (e, n) {
-        (Event::IncomingCall { call, .. }, 1) => ep.answer(now, call, None).unwrap(),
-        (Event::IncomingCall { call, .. }, 2) => ep.reject(now, call, 486).unwrap(),
-        (Event::IncomingTransfer { transfer, .. }, 1) => {
-            ep.accept_transfer(now, transfer, None).unwrap();
-        }
-        _ => {}
-    });
+    let (ab, _) = a_calls_b(&mut sim);
     let target =
         Uri::parse("sip:carol@10.0.0.3?Route=%3Csip:evil%4010.9.9.9%3E&Call-ID=stolen&Subject=hi")
             .unwrap();

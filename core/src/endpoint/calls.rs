@@ -161,7 +161,7 @@ pub(crate) struct Call {
 impl Call {
     /// The dialog is confirmed (the INVITE that made it is answered; its transaction may
     /// linger to absorb retransmissions).
-    fn confirmed(&self) -> bool {
+    pub(super) fn confirmed(&self) -> bool {
         self.dialog
             .as_ref()
             .is_some_and(|d| d.state == DialogState::Confirmed)
@@ -194,19 +194,14 @@ impl Call {
         }
     }
 
-    /// The call is up (its dialog confirmed).
-    pub(super) fn is_confirmed(&self) -> bool {
-        self.confirmed()
-    }
-
     /// The session is on hold.
     pub(super) fn is_held(&self) -> bool {
         self.held
     }
 
-    /// The peer supports this option tag (only `norefersub` is remembered).
-    pub(super) fn peer_supports(&self, tag: &str) -> bool {
-        tag == "norefersub" && self.peer_norefersub
+    /// The peer listed `norefersub` in `Supported` (RFC 4488 §4).
+    pub(super) fn peer_norefersub(&self) -> bool {
+        self.peer_norefersub
     }
 
     /// A confirmed dialog with no INVITE exchange in progress either way (§14.1: one INVITE
@@ -244,10 +239,8 @@ impl Endpoint {
             .call_id(&call_id)
             .cseq(1)
             .header(self.contact_header(dest.transport));
-        if !self.config.supported.is_empty() {
-            b = b.header(Header::Supported(
-                self.config.supported.iter().cloned().collect(),
-            ));
+        if let Some(h) = self.supported_header() {
+            b = b.header(h);
         }
         for h in options.headers {
             b = b.header(h);
@@ -282,11 +275,7 @@ impl Endpoint {
         answer: Option<Bytes>,
     ) -> Result<(), Error> {
         self.tick(now);
-        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
-        let tx = c
-            .invite_tx
-            .filter(|_| c.role == Role::Uas)
-            .ok_or(Error::InvalidState)?;
+        let tx = self.pending_incoming(call)?;
         self.send_invite_2xx(call, tx, answer, Some(CallState::Confirmed))?;
         let c = self.calls.get_mut(&call).expect("checked");
         c.invite_tx = None;
@@ -309,11 +298,7 @@ impl Endpoint {
         let transport = c.dest.transport;
         let mut r = self.response(tx, 200)?;
         r.headers.push(self.contact_header(transport));
-        if !self.config.supported.is_empty() {
-            r.headers.push(Header::Supported(
-                self.config.supported.iter().cloned().collect(),
-            ));
-        }
+        r.headers.extend(self.supported_header());
         if let Some(sdp) = &body {
             r.headers.push(Header::ContentType(sdp_type()));
             r.body = sdp.clone();
@@ -489,15 +474,14 @@ impl Endpoint {
             // lost or is late, so this request stands for it.
             self.ack_received(call);
         }
-        let c = self.calls.get(&call).expect("indexed");
+        let Some(c) = self.calls.get(&call) else {
+            // That ACK let a pending hangup go (BYE sent): the dialog is over.
+            self.answer_with(tx, 481, Vec::new());
+            return;
+        };
         if c.ok.is_some() || !c.confirmed() {
             let seconds = self.ids.next_u32() % 10;
-            let retry = Header::RetryAfter(crate::msg::RetryAfter {
-                seconds,
-                comment: None,
-                params: Params::default(),
-            });
-            self.answer_with(tx, 500, alloc::vec![retry]);
+            self.answer_with(tx, 500, alloc::vec![super::retry_after(seconds)]);
             return;
         }
         let offered = (!request.body.is_empty()).then(|| sdp::direction(&request.body));
@@ -523,15 +507,11 @@ impl Endpoint {
     /// Sends a provisional response (e.g. 180 Ringing) to an incoming call.
     pub fn ring(&mut self, now: Instant, call: CallId, code: u16) -> Result<(), Error> {
         self.tick(now);
-        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
-        let tx = c
-            .invite_tx
-            .filter(|_| c.role == Role::Uas)
-            .ok_or(Error::InvalidState)?;
+        let tx = self.pending_incoming(call)?;
         if !(101..=199).contains(&code) {
             return Err(Error::InvalidMessage("not a provisional status"));
         }
-        let transport = c.dest.transport;
+        let transport = self.calls[&call].dest.transport;
         let mut r = self.response(tx, code)?;
         r.headers.push(self.contact_header(transport));
         self.respond(now, tx, r)
@@ -543,11 +523,7 @@ impl Endpoint {
         if !(300..=699).contains(&code) {
             return Err(Error::InvalidMessage("not a failure status"));
         }
-        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
-        let tx = c
-            .invite_tx
-            .filter(|_| c.role == Role::Uas)
-            .ok_or(Error::InvalidState)?;
+        let tx = self.pending_incoming(call)?;
         let r = self.response(tx, code)?;
         self.respond(now, tx, r)?;
         self.end_call(call, EndReason::LocalHangup, Some(code));
@@ -595,6 +571,20 @@ impl Endpoint {
     }
 
     // ----- internals -----
+
+    /// The server INVITE transaction of an incoming call not answered yet.
+    fn pending_incoming(&self, call: CallId) -> Result<TxId, Error> {
+        let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
+        c.invite_tx
+            .filter(|_| c.role == Role::Uas)
+            .ok_or(Error::InvalidState)
+    }
+
+    /// `Supported` with [`crate::Config::supported`], when it lists anything.
+    fn supported_header(&self) -> Option<Header<SipStr>> {
+        let s = &self.config.supported;
+        (!s.is_empty()).then(|| Header::Supported(s.iter().cloned().collect()))
+    }
 
     fn local_uri(&self, t: crate::transport::Transport) -> Uri<SipStr> {
         let tp = match t {
@@ -726,11 +716,7 @@ impl Endpoint {
     pub(super) fn incoming_invite(&mut self, tx: TxId, source: crate::transport::Source) {
         if self.calls.len() >= self.config.max_dialogs {
             if let Ok(mut r) = self.response(tx, 503) {
-                r.headers.push(Header::RetryAfter(crate::msg::RetryAfter {
-                    seconds: 5,
-                    comment: None,
-                    params: Params::default(),
-                }));
+                r.headers.push(super::retry_after(5));
                 let _ = self.layer.respond(self.now, tx, &r, &mut self.out);
             }
             return;

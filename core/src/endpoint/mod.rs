@@ -616,11 +616,7 @@ impl Endpoint {
             if !self.layer.matches_server(&request) {
                 self.stats.overload_rejections += 1;
                 let mut r = builder::response(&request, 503, Some(&self.ids.tag()));
-                r.headers.push(Header::RetryAfter(crate::msg::RetryAfter {
-                    seconds: 5,
-                    comment: None,
-                    params: Default::default(),
-                }));
+                r.headers.push(retry_after(5));
                 self.send_to(reply_to, Some(source.local), r.to_bytes());
                 return;
             }
@@ -757,6 +753,15 @@ impl Endpoint {
         }
         shrink(&mut self.out.events);
     }
+}
+
+/// `Retry-After: <seconds>` (§20.33).
+fn retry_after(seconds: u32) -> Header<SipStr> {
+    Header::RetryAfter(crate::msg::RetryAfter {
+        seconds,
+        comment: None,
+        params: Default::default(),
+    })
 }
 
 /// A drained queue that grew during a burst gives its memory back, so that an endpoint at

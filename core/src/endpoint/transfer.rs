@@ -184,6 +184,13 @@ fn sipfrag_type() -> MediaType<SipStr> {
 }
 
 impl Endpoint {
+    /// The transfers (either role) of `call`, by key range.
+    fn xfers_of(&self, call: CallId) -> impl Iterator<Item = TransferId> + '_ {
+        self.call_xfers
+            .range((call, TransferId(0))..=(call, TransferId(u64::MAX)))
+            .map(|&(_, t)| t)
+    }
+
     // ----- transferor -----
 
     /// Transfers `call` (RFC 5589 §6, blind): hold first (unless
@@ -198,14 +205,14 @@ impl Endpoint {
         self.tick(now);
         let Transfer::Blind { target, options } = transfer;
         let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
-        if !c.is_confirmed() {
+        if !c.confirmed() {
             return Err(Error::InvalidState);
         }
         let hold = options.hold && !c.is_held();
-        let first = !self.call_xfers.iter().any(|(c2, _)| *c2 == call);
+        let first = self.xfers_of(call).next().is_none();
         let id = TransferId(self.next_transfer);
         self.next_transfer += 1;
-        let no_sub = options.no_subscription && c.peer_supports("norefersub");
+        let no_sub = options.no_subscription && c.peer_norefersub();
         self.transfers.insert(
             id,
             Xfer::Transferor(Transferor {
@@ -271,9 +278,7 @@ impl Endpoint {
     /// Our hold before a transfer completed (`ok`: it got a 2xx): the REFER goes now.
     pub(super) fn after_hold(&mut self, call: CallId, ok: bool) {
         let waiting: Vec<TransferId> = self
-            .call_xfers
-            .range((call, TransferId(0))..=(call, TransferId(u64::MAX)))
-            .map(|&(_, t)| t)
+            .xfers_of(call)
             .filter(
                 |t| matches!(self.transfers.get(t), Some(Xfer::Transferor(x)) if x.waiting_hold),
             )
@@ -389,17 +394,13 @@ impl Endpoint {
             },
             None => None,
         };
-        let found = self
-            .call_xfers
-            .range((call, TransferId(0))..=(call, TransferId(u64::MAX)))
-            .map(|&(_, t)| t)
-            .find(|t| match self.transfers.get(t) {
-                Some(Xfer::Transferor(x)) => match id {
-                    Some(id) => x.id == Some(id),
-                    None => x.first && x.id.is_some(),
-                },
-                _ => false,
-            });
+        let found = self.xfers_of(call).find(|t| match self.transfers.get(t) {
+            Some(Xfer::Transferor(x)) => match id {
+                Some(id) => x.id == Some(id),
+                None => x.first && x.id.is_some(),
+            },
+            _ => false,
+        });
         let Some(transfer) = found else {
             self.answer_with(tx, 481, Vec::new());
             return;
@@ -471,13 +472,17 @@ impl Endpoint {
             return;
         };
         // Keep the record while the subscription may still send NOTIFYs (the REFER was
-        // accepted and no terminating NOTIFY came yet), for at most 64·T1.
+        // accepted and no terminating NOTIFY came yet — after an unsubscribe, the final one
+        // is still answered 200, RFC 6665 §4.1.2.3), for at most 64·T1.
         let accepted =
             matches!(self.transfers.get(&transfer), Some(Xfer::Transferor(t)) if t.accepted);
         let linger = accepted
             && matches!(
                 outcome,
-                TransferOutcome::Succeeded | TransferOutcome::Failed(_) | TransferOutcome::TimedOut
+                TransferOutcome::Succeeded
+                    | TransferOutcome::Failed(_)
+                    | TransferOutcome::TimedOut
+                    | TransferOutcome::Cancelled
             );
         if linger {
             let at = self.now + self.config.timers.t1x64();
@@ -536,11 +541,7 @@ impl Endpoint {
     /// subscriptions we serve end without more NOTIFYs (the usage goes with the dialog),
     /// and the calls they made carry on.
     pub(super) fn transfers_on_call_end(&mut self, call: CallId) {
-        let ts: Vec<TransferId> = self
-            .call_xfers
-            .range((call, TransferId(0))..=(call, TransferId(u64::MAX)))
-            .map(|&(_, t)| t)
-            .collect();
+        let ts: Vec<TransferId> = self.xfers_of(call).collect();
         for t in ts {
             if let Some(Xfer::Transferor(x)) = self.transfers.get(&t) {
                 if !x.done {
@@ -574,10 +575,7 @@ impl Endpoint {
                 return;
             }
         };
-        let live = self
-            .call_xfers
-            .range((call, TransferId(0))..=(call, TransferId(u64::MAX)))
-            .count();
+        let live = self.xfers_of(call).count();
         if live >= self.config.max_transfers_per_dialog {
             self.answer_with(tx, 503, Vec::new());
             return;
@@ -866,16 +864,12 @@ impl Endpoint {
             return;
         }
         let id = event.id().and_then(|s| s.parse::<u32>().ok());
-        let found = self
-            .call_xfers
-            .range((call, TransferId(0))..=(call, TransferId(u64::MAX)))
-            .map(|&(_, t)| t)
-            .find(|t| match self.transfers.get(t) {
-                Some(Xfer::Transferee(x)) => {
-                    x.subscribed && !x.terminated && id.is_none_or(|id| id == x.id)
-                }
-                _ => false,
-            });
+        let found = self.xfers_of(call).find(|t| match self.transfers.get(t) {
+            Some(Xfer::Transferee(x)) => {
+                x.subscribed && !x.terminated && id.is_none_or(|id| id == x.id)
+            }
+            _ => false,
+        });
         let Some(transfer) = found else {
             self.answer_with(tx, 403, Vec::new());
             return;
