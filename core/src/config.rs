@@ -57,7 +57,9 @@ pub struct Config {
     /// How long a transferee waits, after a successful transfer, for the transferor's BYE
     /// before it ends the original call itself (RFC 5589 §6 allows both).
     pub transfer_bye_grace: core::time::Duration,
-    /// `expires` of the refer subscriptions we serve (RFC 3515 §2.4.4).
+    /// Seconds a refer subscription lasts: the `expires` of the subscriptions we serve (and
+    /// the most a refresh gets, RFC 6665 §4.2.1.2), and the `Expires` our refreshes ask for
+    /// (RFC 3515 §2.4.4, RFC 6665 §4.1.2.2).
     pub refer_expires: u32,
     /// Accept every incoming transfer without asking the application.
     pub auto_accept_transfers: bool,

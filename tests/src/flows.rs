@@ -69,6 +69,16 @@ impl Manual {
         std::iter::from_fn(|| self.ep.poll_event()).collect()
     }
 
+    /// Lets virtual time run to `until`, firing the endpoint's timers on the way.
+    pub fn wait_until(&mut self, until: sipxfer::Instant) {
+        while let Some(t) = self.ep.poll_timeout().filter(|&t| t <= until) {
+            self.now = self.now.max(t);
+            self.ep.handle_timeout(self.now);
+        }
+        self.now = self.now.max(until);
+        self.ep.handle_timeout(self.now);
+    }
+
     /// A message from `from` arrives.
     pub fn recv(&mut self, from: &str, m: &sipxfer::Message) {
         self.now += sipxfer::Duration::from_millis(10);

@@ -100,9 +100,11 @@ pub(crate) enum CallTimer {
     Retransmit2xx,
     /// §14.1: send the re-INVITE again after a 491.
     GlareRetry,
-    /// A transfer's timer: the transferor's wait for the final NOTIFY, or the transferee's
-    /// grace period before it BYEs the original call itself.
+    /// A transfer's timer: the transferor's wait for the final NOTIFY; the transferee's
+    /// subscription expiry, then its grace period before it BYEs the original call itself.
     Transfer(u64),
+    /// The transferor refreshes its refer subscription (RFC 6665 §4.1.2.2).
+    ReferRefresh(u64),
 }
 
 /// Our re-INVITE in progress.
@@ -675,6 +677,9 @@ impl Endpoint {
                 CallTimer::Retransmit2xx => self.retransmit_2xx(call),
                 CallTimer::Transfer(n) => {
                     self.transfer_timer(super::transfer::TransferId(n));
+                }
+                CallTimer::ReferRefresh(n) => {
+                    self.refresh_refer(super::transfer::TransferId(n));
                 }
                 CallTimer::GlareRetry => {
                     let offer = self.calls.get_mut(&call).and_then(|c| c.retry.take());

@@ -6,13 +6,17 @@
 //! not to), sends REFER with one `Refer-To` and a `Referred-By`, answers every NOTIFY of the
 //! subscription 200, reports each sipfrag status line as [`Event::TransferProgress`] and ends
 //! with exactly one [`Event::TransferOutcome`]. On success it BYEs the call (RFC 5589 §6, when
-//! [`ByeBy::Transferor`]); on failure it resumes the call if it held it.
+//! [`ByeBy::Transferor`]); on failure it resumes the call if it held it. While it waits it
+//! refreshes the subscription halfway through each `expires` (RFC 6665 §4.1.2.2).
 //!
 //! Transferee (B): an in-dialog REFER becomes [`Event::IncomingTransfer`] before anything is
 //! answered; [`Endpoint::accept_transfer`] answers 202, sends NOTIFY `100 Trying`, calls the
 //! target with `Referred-By`, NOTIFYs each provisional and the final status
 //! (`Subscription-State: terminated;reason=noresource`), and on success ends the original
-//! call if the transferor has not within [`crate::Config::transfer_bye_grace`].
+//! call if the transferor has not within [`crate::Config::transfer_bye_grace`]. A subscription
+//! not refreshed within [`crate::Config::refer_expires`] ends with `reason=timeout` (RFC 6665
+//! §4.2.1.2); like a NOTIFY answered 481, that ends only the subscription (RFC 5057), and the
+//! call to the target carries on.
 
 use super::{CallId, CallOptions, CallState, EndReason, Endpoint, Event};
 use crate::error::Error;
@@ -119,6 +123,8 @@ pub(crate) struct Transferor {
     held_by_us: bool,
     waiting_hold: bool,
     refer_tx: Option<TxId>,
+    /// Our SUBSCRIBE refreshing the subscription, while it is in flight.
+    refresh_tx: Option<TxId>,
     /// The REFER's CSeq: the subscription's `id`.
     id: Option<u32>,
     /// The first REFER of the dialog (its NOTIFYs may omit `id`, RFC 3515 §2.4.6).
@@ -143,6 +149,12 @@ pub(crate) struct Transferee {
     notify_tx: Option<TxId>,
     /// The latest NOTIFY (sipfrag, final?) waiting for the one in flight (RFC 6665 §4.2.2).
     queued: Option<(Bytes, bool)>,
+    /// The newest state sent or queued (sent again after a refresh or at expiry).
+    last_frag: Bytes,
+    /// When the subscription expires unless refreshed (RFC 6665 §4.2.1.2).
+    expires_at: Instant,
+    /// It expired: the final NOTIFY says `reason=timeout`.
+    expired: bool,
     terminated: bool,
     reported: bool,
     /// The call to the target was answered.
@@ -224,6 +236,7 @@ impl Endpoint {
                 held_by_us: hold,
                 waiting_hold: hold,
                 refer_tx: None,
+                refresh_tx: None,
                 id: None,
                 first,
                 accepted: false,
@@ -355,11 +368,27 @@ impl Endpoint {
                     None => self.transfer_outcome(transfer, TransferOutcome::TimedOut),
                 }
             }
+            Some(Xfer::Transferor(t)) if t.refresh_tx == Some(tx) => {
+                t.refresh_tx = None;
+                // RFC 6665 §4.1.2.2: a 481 means the subscription is gone — and with it
+                // the final report. Other failures leave it running to its expiry.
+                if code == Some(481) {
+                    let last = t.last_status;
+                    self.transfer_outcome(transfer, TransferOutcome::Failed(last));
+                }
+            }
             Some(Xfer::Transferee(t)) if t.notify_tx == Some(tx) => {
                 t.notify_tx = None;
                 match code {
                     // RFC 6665 §4.2.2 / RFC 5057: a 481 (or no answer) to a NOTIFY ends
-                    // only the subscription.
+                    // only the subscription. After no answer, a final state already
+                    // waiting is still sent: it ends the subscription anyway, and it is
+                    // the transferor's only way to learn the outcome.
+                    None if t.queued.as_ref().is_some_and(|q| q.1) => {
+                        if let Some((body, last)) = t.queued.take() {
+                            self.send_notify(transfer, body, last);
+                        }
+                    }
                     Some(481) | None => self.end_subscription(transfer),
                     _ => {
                         if let Some((body, last)) = t.queued.take() {
@@ -425,6 +454,7 @@ impl Endpoint {
             }
             return;
         }
+        let repeated = t.last_status == status;
         t.last_status = status;
         let line = request
             .body
@@ -433,11 +463,14 @@ impl Endpoint {
             .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
             .and_then(|l| core::str::from_utf8(l).ok())
             .unwrap_or("");
-        self.events.push_back(Event::TransferProgress {
-            transfer,
-            status,
-            status_line: SipStr::from(line),
-        });
+        if !repeated {
+            // A NOTIFY after a refresh repeats the state: reported once.
+            self.events.push_back(Event::TransferProgress {
+                transfer,
+                status,
+                status_line: SipStr::from(line),
+            });
+        }
         let outcome = match status {
             200..=299 => Some(TransferOutcome::Succeeded),
             300.. => Some(TransferOutcome::Failed(status)),
@@ -446,10 +479,46 @@ impl Endpoint {
         };
         if let Some(o) = outcome {
             self.transfer_outcome(transfer, o);
+        } else if let Some(secs) = state.expires().filter(|&s| s > 0 && !terminated) {
+            // RFC 6665 §4.1.2.2: refresh before the subscription expires — halfway, which
+            // leaves the SUBSCRIBE its retransmissions.
+            let at = self.now + core::time::Duration::from_secs(u64::from(secs).div_ceil(2));
+            self.arm_call(call, super::calls::CallTimer::ReferRefresh(transfer.0), at);
         }
         if terminated {
             self.forget_transfer(transfer);
         }
+    }
+
+    /// Refreshes the refer subscription of a transfer still waiting for its outcome:
+    /// SUBSCRIBE `Event: refer;id=<REFER CSeq>`, `Expires:` [`crate::Config::refer_expires`]
+    /// (RFC 3515 §2.4.6, RFC 6665 §4.1.2.2).
+    pub(super) fn refresh_refer(&mut self, transfer: TransferId) {
+        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
+            return;
+        };
+        let (call, Some(seq)) = (t.call, t.id) else {
+            return;
+        };
+        if t.done || t.refresh_tx.is_some() || t.refer_tx.is_some() {
+            return;
+        }
+        let contact = self.contact_for(call);
+        let expires = self.config.refer_expires;
+        let Some(d) = self.call_dialog(call) else {
+            return;
+        };
+        let mut req = d.request(Method::Subscribe, None, contact.as_ref());
+        req.headers.push(event_refer(Some(seq)));
+        req.headers.push(Header::Expires(expires));
+        let dest = d.destination();
+        if let Ok(tx) = self.send_request(self.now, dest, req) {
+            self.tx_transfers.insert(tx, transfer);
+            if let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer) {
+                t.refresh_tx = Some(tx);
+            }
+        }
+        self.flush();
     }
 
     /// Reports the outcome once, and does what it implies for the original call.
@@ -466,6 +535,7 @@ impl Endpoint {
             _ => return,
         };
         self.disarm_call(call, super::calls::CallTimer::Transfer(transfer.0));
+        self.disarm_call(call, super::calls::CallTimer::ReferRefresh(transfer.0));
         self.events
             .push_back(Event::TransferOutcome { transfer, outcome });
         let Some((held, bye)) = role_a else {
@@ -512,11 +582,23 @@ impl Endpoint {
             Some(Xfer::Transferor(t)) if !t.done => {
                 self.transfer_outcome(transfer, TransferOutcome::TimedOut);
             }
-            Some(Xfer::Transferee(_)) => {
+            Some(Xfer::Transferee(t)) if t.subscribed => {
+                if !t.terminated {
+                    // RFC 6665 §4.2.1.2: not refreshed in time — a final NOTIFY with the
+                    // current state and `reason=timeout`. The transfer call carries on.
+                    let body = t.last_frag.clone();
+                    if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+                        t.expired = true;
+                    }
+                    self.send_notify(transfer, body, true);
+                }
+                // Otherwise the final NOTIFY is in flight; its answer ends the subscription.
+            }
+            Some(Xfer::Transferee(t)) => {
                 // The grace period after a successful transfer: end the original call.
-                let call = self.transfers.get(&transfer).map(Xfer::call);
+                let (call, succeeded) = (t.call, t.succeeded);
                 self.forget_transfer(transfer);
-                if let Some(call) = call {
+                if succeeded {
                     let _ = self.hangup(self.now, call);
                 }
             }
@@ -529,6 +611,7 @@ impl Endpoint {
             let call = x.call();
             self.call_xfers.remove(&(call, transfer));
             self.disarm_call(call, super::calls::CallTimer::Transfer(transfer.0));
+            self.disarm_call(call, super::calls::CallTimer::ReferRefresh(transfer.0));
             if let Xfer::Transferee(t) = x {
                 if let Some(nc) = t.new_call {
                     self.call_transfers.remove(&nc);
@@ -607,6 +690,9 @@ impl Endpoint {
                 new_call: None,
                 notify_tx: None,
                 queued: None,
+                last_frag: Bytes::new(),
+                expires_at: self.now,
+                expired: false,
                 terminated: false,
                 reported: false,
                 succeeded: false,
@@ -676,6 +762,11 @@ impl Endpoint {
             ..Default::default()
         };
         if subscribed {
+            let at = self.now + core::time::Duration::from_secs(self.config.refer_expires.into());
+            if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+                t.expires_at = at;
+            }
+            self.arm_call(call, super::calls::CallTimer::Transfer(transfer.0), at);
             self.send_notify(transfer, sipfrag_status(100, "Trying"), false);
         }
         let new = match self.call(self.now, target, options) {
@@ -782,6 +873,7 @@ impl Endpoint {
         if !t.subscribed || (t.terminated && !last) {
             return;
         }
+        t.last_frag = body.clone();
         if t.notify_tx.is_some() {
             // RFC 6665 §4.2.2: one NOTIFY at a time; the newest state replaces a queued one,
             // and the final one is never dropped.
@@ -793,7 +885,10 @@ impl Endpoint {
         }
         t.terminated |= last;
         let (call, id) = (t.call, t.with_id.then_some(t.id));
-        let expires = self.config.refer_expires;
+        // What is left of the subscription, rounded up (RFC 6665 §4.2.2).
+        let left = t.expires_at.saturating_duration_since(self.now);
+        let expires = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        let reason = if t.expired { "timeout" } else { "noresource" };
         let contact = self.contact_for(call);
         let Some(d) = self.call_dialog(call) else {
             return;
@@ -803,7 +898,7 @@ impl Endpoint {
         let state = if last {
             SubscriptionState {
                 state: SipStr::from_static("terminated"),
-                params: Params::default().with("reason", Some("noresource")),
+                params: Params::default().with("reason", Some(reason)),
             }
         } else {
             SubscriptionState {
@@ -840,15 +935,17 @@ impl Endpoint {
         };
         t.subscribed = false;
         t.queued = None;
-        if let Some(nc) = t.new_call {
-            self.call_transfers.remove(&nc);
-        }
+        let calling = t
+            .new_call
+            .is_some_and(|nc| self.call_transfers.contains_key(&nc));
         if t.succeeded {
             // The record lives on for the BYE grace timer.
             self.bye_grace(transfer);
-        } else {
+        } else if !calling {
             self.forget_transfer(transfer);
         }
+        // Else the call to the target goes on without reports, as with `Refer-Sub: false`:
+        // the subscription was only one usage of the dialog (RFC 5057).
     }
 
     /// A SUBSCRIBE for `refer` in a call's dialog (RFC 3515 §2.4.7 refresh, RFC 6665): 200
@@ -865,27 +962,42 @@ impl Endpoint {
         }
         let id = event.id().and_then(|s| s.parse::<u32>().ok());
         let found = self.xfers_of(call).find(|t| match self.transfers.get(t) {
-            Some(Xfer::Transferee(x)) => {
-                x.subscribed && !x.terminated && id.is_none_or(|id| id == x.id)
-            }
+            Some(Xfer::Transferee(x)) => x.subscribed && id.is_none_or(|id| id == x.id),
             _ => false,
         });
         let Some(transfer) = found else {
             self.answer_with(tx, 403, Vec::new());
             return;
         };
-        let expires = request.expires().unwrap_or(self.config.refer_expires);
+        if matches!(self.transfers.get(&transfer), Some(Xfer::Transferee(t)) if t.terminated) {
+            // The final NOTIFY is on its way: nothing left to refresh.
+            self.answer_with(tx, 200, alloc::vec![Header::Expires(0)]);
+            return;
+        }
+        // RFC 6665 §4.2.1.2: the notifier may shorten the duration, never lengthen it.
+        let limit = self.config.refer_expires;
+        let expires = request.expires().unwrap_or(limit).min(limit);
         self.answer_with(tx, 200, alloc::vec![Header::Expires(expires)]);
+        let at = self.now + core::time::Duration::from_secs(expires.into());
+        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
+            return;
+        };
+        t.expires_at = at;
+        let body = t.last_frag.clone();
         if expires == 0 {
-            // RFC 6665 §4.2.1.4: an unsubscribe gets a final NOTIFY.
-            let (code, line) = (100, "Trying");
-            if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
-                t.queued = None;
-                if let Some(nc) = t.new_call.take() {
-                    self.call_transfers.remove(&nc);
-                }
+            // RFC 6665 §4.2.1.4: an unsubscribe gets a final NOTIFY with the current state;
+            // the call to the target is no longer reported on.
+            t.queued = None;
+            t.expired = true;
+            if let Some(nc) = t.new_call.take() {
+                self.call_transfers.remove(&nc);
             }
-            self.send_notify(transfer, sipfrag_status(code, line), true);
+            self.send_notify(transfer, body, true);
+        } else {
+            // RFC 6665 §4.2.2: a refresh is followed at once by a NOTIFY of the current state.
+            let call = t.call;
+            self.arm_call(call, super::calls::CallTimer::Transfer(transfer.0), at);
+            self.send_notify(transfer, body, false);
         }
     }
 
@@ -912,6 +1024,7 @@ impl Endpoint {
                 t.refer_tx = Some(new);
                 t.id = Some(seq);
             }
+            Some(Xfer::Transferor(t)) if t.refresh_tx == Some(old) => t.refresh_tx = Some(new),
             Some(Xfer::Transferee(t)) if t.notify_tx == Some(old) => t.notify_tx = Some(new),
             _ => {}
         }

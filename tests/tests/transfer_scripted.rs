@@ -1,0 +1,488 @@
+//! Transfer against a scripted peer, for what a simulated sipxfer peer never does: a REFER
+//! challenged with 407 (RFC 3261 §22.3) whose subscription must follow the new CSeq, and a
+//! transferor that never refreshes the refer subscription (RFC 6665 §4.2.1.2: the notifier
+//! ends it with `reason=timeout`, the transfer call carries on).
+
+use sipxfer::auth::Credentials;
+use sipxfer::msg::{Message, Uri};
+use sipxfer::{BlindOptions, CallState, Event, Instant, Transfer, TransferOutcome};
+use sipxfer_tests::flows::{parse, reply, Manual};
+
+const B: &str = "10.0.0.2:5060";
+const C: &str = "10.0.0.3:5060";
+const REALM: &str = "http-auth@example.org";
+const NONCE: &str = "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v";
+
+/// The value of header `name` as emitted.
+fn header(m: &Message, name: &str) -> String {
+    let text = String::from_utf8_lossy(&m.to_bytes()).to_string();
+    text.split("\r\n")
+        .find_map(|h| h.strip_prefix(&format!("{name}: ")).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+fn msg(text: String) -> Message {
+    parse(&bytes::Bytes::from(text))
+}
+
+/// A request from the scripted peer at `peer` in the dialog `invite` (from 10.0.0.1) set up,
+/// the peer's tag being `bob`.
+fn in_dialog(
+    invite: &Message,
+    peer: &str,
+    method: &str,
+    cseq: u32,
+    extra: &str,
+    body: &str,
+) -> Message {
+    msg(format!(
+        "{method} sip:10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {peer};branch=z9hG4bK-{method}-{cseq}\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:bob@{peer}>;tag=bob\r\n\
+         To: {}\r\n\
+         Call-ID: {}\r\n\
+         CSeq: {cseq} {method}\r\n\
+         Contact: <sip:bob@{peer}>\r\n\
+         {extra}\
+         Content-Length: {}\r\n\r\n{body}",
+        header(invite, "From"),
+        header(invite, "Call-ID"),
+        body.len()
+    ))
+}
+
+fn notify(invite: &Message, cseq: u32, event: &str, state: &str, frag: &str) -> Message {
+    in_dialog(
+        invite,
+        B,
+        "NOTIFY",
+        cseq,
+        &format!(
+            "Event: {event}\r\nSubscription-State: {state}\r\nContent-Type: message/sipfrag\r\n"
+        ),
+        &format!("{frag}\r\n"),
+    )
+}
+
+#[test]
+fn refer_challenged_407_then_accepted_keeps_the_subscription() {
+    let mut a = Manual::new(1, |c| {
+        c.credentials
+            .push(Credentials::new("Mufasa", "Circle of Life"));
+    });
+    let call =
+        a.ep.call(
+            a.now,
+            Uri::parse("sip:bob@10.0.0.2:5060").unwrap(),
+            Default::default(),
+        )
+        .unwrap();
+    let invite = a.sent().remove(0);
+    a.recv(
+        B,
+        &reply(&invite, 200, "bob", Some("sip:bob@10.0.0.2:5060")),
+    );
+    assert_eq!(a.sent()[0].method().unwrap().as_str(), "ACK");
+
+    let options = BlindOptions {
+        hold: false,
+        ..Default::default()
+    };
+    let target = Uri::parse("sip:carol@10.0.0.3").unwrap();
+    let t =
+        a.ep.transfer(a.now, call, Transfer::Blind { target, options })
+            .unwrap();
+    let refer = a.sent().remove(0);
+    assert_eq!(refer.cseq().unwrap().seq, 2);
+    assert_eq!(header(&refer, "Refer-To"), "<sip:carol@10.0.0.3>");
+
+    // A proxy challenges the REFER: it goes again with credentials and CSeq 3.
+    let mut challenge = reply(&refer, 407, "proxy", None);
+    challenge.headers.push(sipxfer::msg::Header::Raw {
+        name: sipxfer::msg::HeaderName::ProxyAuthenticate,
+        value: format!("Digest realm=\"{REALM}\", qop=\"auth\", algorithm=MD5, nonce=\"{NONCE}\"")
+            .as_str()
+            .into(),
+    });
+    a.recv(B, &challenge);
+    let out = a.sent();
+    assert_eq!(out.len(), 1, "{out:?}");
+    let refer2 = &out[0];
+    assert_eq!(refer2.method().unwrap().as_str(), "REFER");
+    assert_eq!(refer2.cseq().unwrap().seq, 3);
+    assert_eq!(header(refer2, "Refer-To"), "<sip:carol@10.0.0.3>");
+    assert!(header(refer2, "Proxy-Authorization").starts_with("Digest username=\"Mufasa\""));
+    assert_ne!(
+        refer2.top_via().unwrap().branch(),
+        refer.top_via().unwrap().branch()
+    );
+
+    // The first NOTIFY overtakes the 202 (RFC 3515 §2.4.4 allows it): it names the new CSeq.
+    a.recv(
+        B,
+        &notify(
+            &invite,
+            1,
+            "refer;id=3",
+            "active;expires=60",
+            "SIP/2.0 100 Trying",
+        ),
+    );
+    assert_eq!(a.sent()[0].status(), Some(200));
+    // One for the challenged CSeq matches nothing: 481 (RFC 6665 §4.1.3).
+    a.recv(
+        B,
+        &notify(
+            &invite,
+            2,
+            "refer;id=2",
+            "active;expires=60",
+            "SIP/2.0 100 Trying",
+        ),
+    );
+    assert_eq!(a.sent()[0].status(), Some(481));
+    // Bad NOTIFYs for the live subscription get the RFC's answer and change nothing.
+    let bad = [
+        (
+            notify(&invite, 3, "refer;id=3", "active", "no status line"),
+            400,
+        ),
+        (
+            notify(&invite, 4, "refer;id=3", "active", "SIP/2.0 2OO OK"),
+            400,
+        ),
+        (
+            notify(&invite, 5, "presence", "active", "SIP/2.0 200 OK"),
+            489,
+        ),
+        (
+            in_dialog(
+                &invite,
+                B,
+                "NOTIFY",
+                6,
+                "Event: refer;id=3\r\n",
+                "SIP/2.0 200 OK\r\n",
+            ),
+            400,
+        ),
+        (
+            in_dialog(
+                &invite,
+                B,
+                "NOTIFY",
+                7,
+                "Subscription-State: active\r\n",
+                "SIP/2.0 200 OK\r\n",
+            ),
+            400,
+        ),
+    ];
+    for (m, code) in bad {
+        a.recv(B, &m);
+        let out = a.sent();
+        assert_eq!(out.len(), 1, "{m:?}");
+        assert_eq!(out[0].status(), Some(code), "{m:?}");
+    }
+    a.recv(B, &reply(refer2, 202, "bob", None));
+    assert!(a.sent().is_empty());
+    a.recv(
+        B,
+        &notify(
+            &invite,
+            8,
+            "refer;id=3",
+            "terminated;reason=noresource",
+            "SIP/2.0 200 OK",
+        ),
+    );
+    let out = a.sent();
+    assert_eq!(out[0].status(), Some(200));
+    // Success: A BYEs the original call (RFC 5589 §6).
+    assert_eq!(out[1].method().unwrap().as_str(), "BYE");
+    assert_eq!(out[1].cseq().unwrap().seq, 4);
+    a.recv(B, &reply(&out[1], 200, "bob", None));
+
+    let events = a.events();
+    let progress: Vec<u16> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TransferProgress {
+                transfer, status, ..
+            } if *transfer == t => Some(*status),
+            Event::AuthFailed { .. } => panic!("{e:?}"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress, [100, 200]);
+    let outcomes: Vec<TransferOutcome> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TransferOutcome { outcome, .. } => Some(*outcome),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outcomes, [TransferOutcome::Succeeded]);
+    assert!(matches!(
+        events.last(),
+        Some(Event::CallState {
+            state: CallState::Terminated { .. },
+            ..
+        })
+    ));
+    a.wait_until(a.now + sipxfer::Duration::from_secs(64));
+    let s = a.ep.stats();
+    assert_eq!(
+        (s.transactions, s.timers, s.dialogs, s.subscriptions),
+        (0, 0, 0, 0),
+        "{s:?}"
+    );
+}
+
+/// A request from the scripted transferor (at B's address) in the dialog `expiry-test` with
+/// our endpoint, whose tag is `tag`.
+fn from_a(tag: &str, method: &str, cseq: u32, extra: &str) -> Message {
+    msg(format!(
+        "{method} sip:10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {B};branch=z9hG4bK-{method}-{cseq}\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:alice@{B}>;tag=alice\r\n\
+         To: <sip:me@10.0.0.1:5060>;tag={tag}\r\n\
+         Call-ID: expiry-test\r\n\
+         CSeq: {cseq} {method}\r\n\
+         Contact: <sip:alice@{B}>\r\n\
+         {extra}\
+         Content-Length: 0\r\n\r\n"
+    ))
+}
+
+/// Our endpoint as the transferee: the scripted transferor calls it and REFERs it to
+/// carol; it accepts. Returns the endpoint, its tag, the original call, the transfer, the
+/// call to the target, the INVITE to the target and the first NOTIFY (not yet answered).
+fn transferee() -> (
+    Manual,
+    String,
+    sipxfer::CallId,
+    sipxfer::TransferId,
+    sipxfer::CallId,
+    Message,
+    Message,
+) {
+    let mut b = Manual::new(2, |_| {});
+    let invite = msg(format!(
+        "INVITE sip:me@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {B};branch=z9hG4bK-inv\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:alice@{B}>;tag=alice\r\n\
+         To: <sip:me@10.0.0.1:5060>\r\n\
+         Call-ID: expiry-test\r\n\
+         CSeq: 1 INVITE\r\n\
+         Contact: <sip:alice@{B}>\r\n\
+         Content-Length: 0\r\n\r\n"
+    ));
+    b.recv(B, &invite);
+    let Some(Event::IncomingCall { call, .. }) = b.events().into_iter().next() else {
+        panic!("no call");
+    };
+    b.ep.answer(b.now, call, None).unwrap();
+    let ok = b.sent().pop().unwrap();
+    assert_eq!(ok.status(), Some(200));
+    let tag = ok.to().unwrap().tag().unwrap().to_string();
+    b.recv(B, &from_a(&tag, "ACK", 1, ""));
+    b.recv(
+        B,
+        &from_a(&tag, "REFER", 2, "Refer-To: <sip:carol@10.0.0.3>\r\n"),
+    );
+    let transfer = b
+        .events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::IncomingTransfer { transfer, .. } => Some(transfer),
+            _ => None,
+        })
+        .expect("IncomingTransfer");
+    let bc = b.ep.accept_transfer(b.now, transfer, None).unwrap();
+    let out = b.sent();
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert_eq!(out[0].status(), Some(202));
+    let n1 = out[1].clone();
+    assert_eq!(header(&n1, "Subscription-State"), "active;expires=60");
+    assert_eq!(String::from_utf8_lossy(&n1.body), "SIP/2.0 100 Trying\r\n");
+    let to_c = out[2].clone();
+    assert_eq!(to_c.method().unwrap().as_str(), "INVITE");
+    (b, tag, call, transfer, bc, to_c, n1)
+}
+
+#[test]
+fn unrefreshed_subscription_expires_the_transfer_call_carries_on() {
+    // Our endpoint is the transferee (10.0.0.1); the scripted transferor is at B's address
+    // and never refreshes; the scripted target at C's address rings for 70 s, then answers.
+    let (mut b, tag, call, transfer, bc, to_c, n1) = transferee();
+    b.recv(B, &reply(&n1, 200, "alice", None));
+    b.recv(
+        C,
+        &reply(&to_c, 180, "carol", Some("sip:carol@10.0.0.3:5060")),
+    );
+    let n2 = b.sent().remove(0);
+    assert_eq!(header(&n2, "Subscription-State"), "active;expires=60");
+    assert_eq!(String::from_utf8_lossy(&n2.body), "SIP/2.0 180 Ringing\r\n");
+    b.recv(B, &reply(&n2, 200, "alice", None));
+
+    // 60 s after the 202 and no refresh: a final NOTIFY with the current state.
+    b.wait_until(Instant::from_secs(59));
+    assert!(b.sent().is_empty());
+    b.wait_until(Instant::from_secs(61));
+    let n3 = b.sent().remove(0);
+    assert_eq!(
+        header(&n3, "Subscription-State"),
+        "terminated;reason=timeout"
+    );
+    assert_eq!(String::from_utf8_lossy(&n3.body), "SIP/2.0 180 Ringing\r\n");
+    b.recv(B, &reply(&n3, 200, "alice", None));
+    assert_eq!(b.ep.stats().subscriptions, 0);
+    // A refresh now finds no subscription: 403 (RFC 3515 §2.4.7 refresh only while it lives).
+    b.recv(
+        B,
+        &from_a(&tag, "SUBSCRIBE", 3, "Event: refer;id=2\r\nExpires: 60\r\n"),
+    );
+    assert_eq!(b.sent()[0].status(), Some(403));
+    // Only the subscription ended: both calls are up, and C answering still completes the
+    // transfer at B, which ends the original call after the grace period (no NOTIFY).
+    assert!(b.ep.call_is_live(call) && b.ep.call_is_live(bc));
+    b.wait_until(Instant::from_secs(70));
+    b.recv(
+        C,
+        &reply(&to_c, 200, "carol", Some("sip:carol@10.0.0.3:5060")),
+    );
+    let out = b.sent();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].method().unwrap().as_str(), "ACK");
+    b.wait_until(Instant::from_millis(71_900));
+    assert!(b.sent().is_empty(), "the grace period is 2 s");
+    b.wait_until(Instant::from_millis(72_200));
+    let out = b.sent();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].method().unwrap().as_str(), "BYE");
+    assert_eq!(header(&out[0], "Call-ID"), "expiry-test");
+    b.recv(B, &reply(&out[0], 200, "alice", None));
+    let events = b.events();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::TransferOutcome { transfer: t, outcome: TransferOutcome::Succeeded } if *t == transfer
+    )));
+    assert!(b.ep.call_is_live(bc) && !b.ep.call_is_live(call));
+}
+
+#[test]
+fn notify_answered_481_ends_only_the_subscription() {
+    // The transferor answers the first NOTIFY 481 (it lost the subscription): no more NOTIFYs,
+    // the dialog stays (RFC 5057 §5.2), and the transfer call completes at B.
+    let (mut b, tag, call, transfer, bc, to_c, n1) = transferee();
+    b.recv(B, &reply(&n1, 481, "alice", None));
+    assert_eq!(b.ep.stats().subscriptions, 0);
+    b.recv(
+        C,
+        &reply(&to_c, 180, "carol", Some("sip:carol@10.0.0.3:5060")),
+    );
+    assert!(b.sent().is_empty(), "no NOTIFY after the 481");
+    // The INVITE dialog with the transferor still answers in-dialog requests.
+    b.recv(B, &from_a(&tag, "OPTIONS", 3, ""));
+    assert_eq!(b.sent()[0].status(), Some(200));
+    assert!(b.ep.call_is_live(call));
+    b.recv(
+        C,
+        &reply(&to_c, 200, "carol", Some("sip:carol@10.0.0.3:5060")),
+    );
+    let out = b.sent();
+    assert_eq!(out.len(), 1, "only the ACK: {out:?}");
+    assert_eq!(out[0].method().unwrap().as_str(), "ACK");
+    b.wait_until(b.now + sipxfer::Duration::from_millis(2_100));
+    let out = b.sent();
+    assert_eq!(out[0].method().unwrap().as_str(), "BYE");
+    b.recv(B, &reply(&out[0], 200, "alice", None));
+    assert!(b.events().iter().any(|e| matches!(
+        e,
+        Event::TransferOutcome { transfer: t, outcome: TransferOutcome::Succeeded } if *t == transfer
+    )));
+    assert!(b.ep.call_is_live(bc) && !b.ep.call_is_live(call));
+}
+
+#[test]
+fn subscription_ending_without_a_final_status_fails_the_transfer() {
+    // RFC 3515 §2.4.5 / issue 5: a subscription that ends on a provisional status is a
+    // failure; the transferor keeps the call.
+    let mut a = Manual::new(3, |_| {});
+    let call =
+        a.ep.call(
+            a.now,
+            Uri::parse("sip:bob@10.0.0.2:5060").unwrap(),
+            Default::default(),
+        )
+        .unwrap();
+    let invite = a.sent().remove(0);
+    a.recv(
+        B,
+        &reply(&invite, 200, "bob", Some("sip:bob@10.0.0.2:5060")),
+    );
+    a.sent();
+    let options = BlindOptions {
+        hold: false,
+        ..Default::default()
+    };
+    let target = Uri::parse("sip:carol@10.0.0.3").unwrap();
+    a.ep.transfer(a.now, call, Transfer::Blind { target, options })
+        .unwrap();
+    let refer = a.sent().remove(0);
+    a.recv(B, &reply(&refer, 202, "bob", None));
+    a.recv(
+        B,
+        &notify(
+            &invite,
+            1,
+            "refer",
+            "active;expires=60",
+            "SIP/2.0 100 Trying",
+        ),
+    );
+    a.recv(
+        B,
+        &notify(
+            &invite,
+            2,
+            "refer",
+            "active;expires=60",
+            "SIP/2.0 180 Ringing",
+        ),
+    );
+    a.recv(
+        B,
+        &notify(
+            &invite,
+            3,
+            "refer",
+            "terminated;reason=timeout",
+            "SIP/2.0 180 Ringing",
+        ),
+    );
+    let out = a.sent();
+    assert_eq!(
+        out.iter().map(|m| m.status()).collect::<Vec<_>>(),
+        [Some(200), Some(200), Some(200)],
+        "three 200s and no BYE"
+    );
+    let events = a.events();
+    let outcomes: Vec<TransferOutcome> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TransferOutcome { outcome, .. } => Some(*outcome),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outcomes, [TransferOutcome::Failed(180)]);
+    assert!(a.ep.call_is_live(call));
+    // No refresh is sent for an ended subscription.
+    a.wait_until(a.now + sipxfer::Duration::from_secs(120));
+    assert!(a.sent().is_empty());
+    assert_eq!(a.ep.stats().subscriptions, 0);
+}
