@@ -160,3 +160,122 @@ pub fn endpoint(data: &[u8]) {
     let s = ep.stats();
     assert_eq!((s.transactions, s.timers), (0, 0), "{s:?}");
 }
+
+/// An endpoint with a confirmed call (it called 192.0.2.1, Call-ID and its tag generated,
+/// the peer's tag `p`) and a blind transfer of its own under way (REFER CSeq 2), set to
+/// accept incoming transfers, is fed `data` as datagrams from the peer (split at `\0`).
+/// `%C` in a datagram stands for the Call-ID and `%T` for the endpoint's tag, so the seeds
+/// reach the dialog: REFER, NOTIFY, SUBSCRIBE, re-INVITE, BYE. It never panics, and once
+/// every call is hung up and the timers have run out it holds no transaction, no timer, no
+/// subscription.
+pub fn dialog(data: &[u8]) {
+    use crate::msg::{Contact, Header, MediaType, NameAddr, Params, Uri, Values};
+    use crate::{
+        BlindOptions, CallId, CallOptions, Config, Endpoint, Event, Instant, Transfer, Transport,
+    };
+    use alloc::collections::BTreeSet;
+    const SDP: &[u8] = b"v=0\r\no=p 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+    let local = core::net::SocketAddr::from(([127, 0, 0, 1], 5060));
+    let peer = core::net::SocketAddr::from(([192, 0, 2, 1], 5060));
+    let mut config = Config::new(local, [9; 32]);
+    config.auto_accept_transfers = true;
+    let mut ep = Endpoint::new(config, Instant::ZERO);
+    let limits = Limits::default();
+    let mut now = Instant::ZERO;
+    let mut calls = BTreeSet::new();
+    let step = |ep: &mut Endpoint, now: Instant, calls: &mut BTreeSet<CallId>| {
+        while let Some(e) = ep.poll_event() {
+            match e {
+                Event::Request { tx, .. } => {
+                    if let Ok(r) = ep.response(tx, 200) {
+                        let _ = ep.respond(now, tx, r);
+                    }
+                }
+                Event::IncomingCall { call, .. } => {
+                    calls.insert(call);
+                    let _ = ep.answer(now, call, Some(Bytes::from_static(SDP)));
+                }
+                Event::CallState { call, .. } => {
+                    calls.insert(call);
+                }
+                _ => {}
+            }
+        }
+        while ep.poll_transmit().is_some() {}
+    };
+    let uri = Uri::parse("sip:p@192.0.2.1:5060").expect("uri");
+    let options = CallOptions {
+        offer: Some(Bytes::from_static(SDP)),
+        ..Default::default()
+    };
+    let call = ep.call(now, uri.clone(), options).expect("call");
+    calls.insert(call);
+    let invite = ep
+        .poll_transmit()
+        .and_then(|t| Message::parse(t.bytes, &limits).ok())
+        .expect("INVITE");
+    let call_id = Bytes::copy_from_slice(invite.call_id().expect("Call-ID").as_bytes());
+    let tag = invite
+        .from()
+        .and_then(|f| f.tag())
+        .map(|t| Bytes::copy_from_slice(t.as_bytes()))
+        .expect("tag");
+    let mut ok = crate::msg::builder::response(&invite, 200, Some("p"));
+    let mut contact = Values::new();
+    contact.push(NameAddr::new(uri));
+    ok.headers.push(Header::Contact(Contact::Addrs(contact)));
+    ok.headers.push(Header::ContentType(MediaType {
+        ty: "application".into(),
+        subtype: "sdp".into(),
+        params: Params::default(),
+    }));
+    ok.body = Bytes::from_static(SDP);
+    ep.handle_datagram(now, Transport::Udp, peer, local, ok.to_bytes());
+    step(&mut ep, now, &mut calls);
+    let target = Uri::parse("sip:c@192.0.2.3").expect("uri");
+    let options = BlindOptions {
+        hold: false,
+        ..Default::default()
+    };
+    ep.transfer(now, call, Transfer::Blind { target, options })
+        .expect("the call is up");
+    step(&mut ep, now, &mut calls);
+    for d in data.split(|&c| c == 0) {
+        let mut bytes = Vec::with_capacity(d.len() + 64);
+        let mut i = 0;
+        while i < d.len() {
+            match (d[i], d.get(i + 1)) {
+                (b'%', Some(b'C')) => bytes.extend_from_slice(&call_id),
+                (b'%', Some(b'T')) => bytes.extend_from_slice(&tag),
+                (c, _) => {
+                    bytes.push(c);
+                    i += 1;
+                    continue;
+                }
+            }
+            i += 2;
+        }
+        ep.handle_datagram(now, Transport::Udp, peer, local, Bytes::from(bytes));
+        step(&mut ep, now, &mut calls);
+        now += core::time::Duration::from_millis(100);
+        ep.handle_timeout(now);
+        step(&mut ep, now, &mut calls);
+    }
+    for &c in &calls {
+        if ep.call_is_live(c) {
+            let _ = ep.hangup(now, c);
+        }
+    }
+    step(&mut ep, now, &mut calls);
+    for _ in 0..20 {
+        now += core::time::Duration::from_secs(60);
+        ep.handle_timeout(now);
+        step(&mut ep, now, &mut calls);
+    }
+    let s = ep.stats();
+    assert_eq!(
+        (s.transactions, s.timers, s.subscriptions, s.dialogs),
+        (0, 0, 0, 0),
+        "{s:?}"
+    );
+}

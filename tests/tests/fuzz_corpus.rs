@@ -42,3 +42,8 @@ fn stream_decoder() {
 fn endpoint() {
     replay("endpoint", sipxfer::fuzzing::endpoint);
 }
+
+#[test]
+fn dialog() {
+    replay("dialog", sipxfer::fuzzing::dialog);
+}

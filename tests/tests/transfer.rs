@@ -1063,3 +1063,42 @@ fn two_refers_in_one_dialog_are_told_apart_by_id() {
         );
     }
 }
+
+#[test]
+fn auto_accepting_transferee_needs_no_application() {
+    let mut sim = Sim::new(25);
+    sim.add_endpoint("10.0.0.1:5060");
+    let mut cfg = sipxfer::Config::new("10.0.0.2:5060".parse().unwrap(), [2; 32]);
+    cfg.auto_accept_transfers = true;
+    sim.add_endpoint_with(cfg);
+    sim.add_endpoint("10.0.0.3:5060");
+    let (ab, _) = a_calls_b(&mut sim);
+    let options = BlindOptions {
+        hold: false,
+        ..Default::default()
+    };
+    let now = sim.now;
+    let target = Uri::parse("sip:carol@10.0.0.3").unwrap();
+    sim.ep(0)
+        .transfer(now, ab, Transfer::Blind { target, options })
+        .unwrap();
+    let mut events: [Events; 3] = Default::default();
+    sim.run_to_end(|ep, n, now, e| {
+        if let (Event::IncomingCall { call, .. }, 2) = (&e, n) {
+            ep.answer(now, *call, None).unwrap();
+        }
+        events[n].push((now, e));
+    });
+    // B told the application, and had already answered 202 and called C.
+    assert!(events[1]
+        .iter()
+        .any(|(_, e)| matches!(e, Event::IncomingTransfer { .. })));
+    assert!(sim
+        .log
+        .iter()
+        .any(|l| l.first_line() == "SIP/2.0 202 Accepted"));
+    assert_eq!(outcomes(&events[0]), [TransferOutcome::Succeeded]);
+    assert_eq!(outcomes(&events[1]), [TransferOutcome::Succeeded]);
+    assert_eq!(progress(&events[0]), [100, 200]);
+    assert!(!sim.ep(0).call_is_live(ab));
+}
