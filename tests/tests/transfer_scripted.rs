@@ -341,7 +341,7 @@ fn unrefreshed_subscription_expires_the_transfer_call_carries_on() {
     assert_eq!(String::from_utf8_lossy(&n3.body), "SIP/2.0 180 Ringing\r\n");
     b.recv(B, &reply(&n3, 200, "alice", None));
     assert_eq!(b.ep.stats().subscriptions, 0);
-    // A refresh now finds no subscription: 403 (RFC 3515 §2.4.7 refresh only while it lives).
+    // A refresh now finds no subscription: 403, as for any refer SUBSCRIBE matching none.
     b.recv(
         B,
         &from_a(&tag, "SUBSCRIBE", 3, "Event: refer;id=2\r\nExpires: 60\r\n"),
@@ -377,7 +377,8 @@ fn unrefreshed_subscription_expires_the_transfer_call_carries_on() {
 #[test]
 fn notify_answered_481_ends_only_the_subscription() {
     // The transferor answers the first NOTIFY 481 (it lost the subscription): no more NOTIFYs,
-    // the dialog stays (RFC 5057 §5.2), and the transfer call completes at B.
+    // the dialog stays (RFC 5057 §5.2), and the transfer call — answered only after the
+    // subscription would have expired — completes at B.
     let (mut b, tag, call, transfer, bc, to_c, n1) = transferee();
     b.recv(B, &reply(&n1, 481, "alice", None));
     assert_eq!(b.ep.stats().subscriptions, 0);
@@ -390,6 +391,10 @@ fn notify_answered_481_ends_only_the_subscription() {
     b.recv(B, &from_a(&tag, "OPTIONS", 3, ""));
     assert_eq!(b.sent()[0].status(), Some(200));
     assert!(b.ep.call_is_live(call));
+    // The target rings on past the subscription's 60 s: nothing changes.
+    b.wait_until(Instant::from_secs(70));
+    assert!(b.sent().is_empty());
+    assert!(b.ep.call_is_live(call) && b.ep.call_is_live(bc));
     b.recv(
         C,
         &reply(&to_c, 200, "carol", Some("sip:carol@10.0.0.3:5060")),
@@ -485,4 +490,195 @@ fn subscription_ending_without_a_final_status_fails_the_transfer() {
     a.wait_until(a.now + sipxfer::Duration::from_secs(120));
     assert!(a.sent().is_empty());
     assert_eq!(a.ep.stats().subscriptions, 0);
+}
+
+/// Our endpoint answers the scripted transferor's INVITE; returns it, its tag and the call.
+fn answered() -> (Manual, String, sipxfer::CallId) {
+    let mut b = Manual::new(4, |_| {});
+    let invite = msg(format!(
+        "INVITE sip:me@10.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {B};branch=z9hG4bK-inv\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:alice@{B}>;tag=alice\r\n\
+         To: <sip:me@10.0.0.1:5060>\r\n\
+         Call-ID: expiry-test\r\n\
+         CSeq: 1 INVITE\r\n\
+         Contact: <sip:alice@{B}>\r\n\
+         Content-Length: 0\r\n\r\n"
+    ));
+    b.recv(B, &invite);
+    let Some(Event::IncomingCall { call, .. }) = b.events().into_iter().next() else {
+        panic!("no call");
+    };
+    b.ep.answer(b.now, call, None).unwrap();
+    let ok = b.sent().pop().unwrap();
+    let tag = ok.to().unwrap().tag().unwrap().to_string();
+    b.recv(B, &from_a(&tag, "ACK", 1, ""));
+    (b, tag, call)
+}
+
+#[test]
+fn refer_left_unanswered_is_answered_when_the_dialog_ends() {
+    // A REFER the application has not decided on yet: a SUBSCRIBE finds no subscription
+    // (403, no NOTIFY), a bad `id` is 400, and a BYE ends the dialog — the REFER then gets
+    // 487, so no transaction is left behind.
+    let (mut b, tag, call) = answered();
+    b.recv(
+        B,
+        &from_a(&tag, "REFER", 2, "Refer-To: <sip:carol@10.0.0.3>\r\n"),
+    );
+    assert!(
+        b.sent().is_empty(),
+        "nothing answered before the application decides"
+    );
+    b.recv(
+        B,
+        &from_a(&tag, "SUBSCRIBE", 3, "Event: refer\r\nExpires: 0\r\n"),
+    );
+    let out = b.sent();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].status(), Some(403));
+    b.recv(B, &from_a(&tag, "SUBSCRIBE", 4, "Event: refer;id=abc\r\n"));
+    assert_eq!(b.sent()[0].status(), Some(400));
+    b.recv(B, &from_a(&tag, "BYE", 5, ""));
+    let mut codes: Vec<(String, Option<u16>)> = b
+        .sent()
+        .iter()
+        .map(|m| (header(m, "CSeq"), m.status()))
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            ("2 REFER".to_string(), Some(487)),
+            ("5 BYE".to_string(), Some(200))
+        ]
+    );
+    assert!(!b.ep.call_is_live(call));
+    b.wait_until(b.now + sipxfer::Duration::from_secs(64));
+    let s = b.ep.stats();
+    assert_eq!(
+        (s.transactions, s.timers, s.subscriptions),
+        (0, 0, 0),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn a_refused_refer_still_counts_so_the_next_notifies_carry_id() {
+    // RFC 3515 §2.4.6: the NOTIFYs of every REFER after the dialog's first carry `id`, even
+    // when the first was refused.
+    let (mut b, tag, _) = answered();
+    b.recv(
+        B,
+        &from_a(
+            &tag,
+            "REFER",
+            2,
+            "Refer-To: <sip:carol@10.0.0.3>\r\nRefer-To: <sip:dave@10.0.0.3>\r\n",
+        ),
+    );
+    assert_eq!(b.sent()[0].status(), Some(400));
+    b.recv(
+        B,
+        &from_a(&tag, "REFER", 3, "Refer-To: <sip:carol@10.0.0.3>\r\n"),
+    );
+    let transfer = b
+        .events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::IncomingTransfer { transfer, .. } => Some(transfer),
+            _ => None,
+        })
+        .unwrap();
+    b.ep.accept_transfer(b.now, transfer, None).unwrap();
+    let out = b.sent();
+    assert_eq!(out[0].status(), Some(202));
+    assert_eq!(header(&out[1], "Event"), "refer;id=3");
+}
+
+#[test]
+fn an_id_less_notify_never_matches_a_later_refer() {
+    // The first REFER is cancelled before its 202; a second REFER follows. An id-less NOTIFY
+    // belongs to the first REFER of the dialog (RFC 3515 §2.4.6): 481, not the second's.
+    let mut a = Manual::new(5, |_| {});
+    let call =
+        a.ep.call(
+            a.now,
+            Uri::parse("sip:bob@10.0.0.2:5060").unwrap(),
+            Default::default(),
+        )
+        .unwrap();
+    let invite = a.sent().remove(0);
+    a.recv(
+        B,
+        &reply(&invite, 200, "bob", Some("sip:bob@10.0.0.2:5060")),
+    );
+    a.sent();
+    let options = BlindOptions {
+        hold: false,
+        ..Default::default()
+    };
+    let target = Uri::parse("sip:carol@10.0.0.3").unwrap();
+    let t1 =
+        a.ep.transfer(
+            a.now,
+            call,
+            Transfer::Blind {
+                target: target.clone(),
+                options: options.clone(),
+            },
+        )
+        .unwrap();
+    let refer1 = a.sent().remove(0);
+    a.ep.cancel_transfer(a.now, t1).unwrap();
+    let unsubscribe = a.sent().remove(0);
+    assert_eq!(header(&unsubscribe, "Event"), "refer;id=2");
+    assert_eq!(header(&unsubscribe, "Expires"), "0");
+    let t2 =
+        a.ep.transfer(a.now, call, Transfer::Blind { target, options })
+            .unwrap();
+    let refer2 = a.sent().remove(0);
+    assert_eq!(refer2.cseq().unwrap().seq, 4);
+    a.recv(B, &reply(&refer1, 202, "bob", None));
+    a.recv(B, &reply(&refer2, 202, "bob", None));
+    a.sent();
+    a.recv(
+        B,
+        &notify(
+            &invite,
+            1,
+            "refer",
+            "terminated;reason=noresource",
+            "SIP/2.0 200 OK",
+        ),
+    );
+    assert_eq!(a.sent()[0].status(), Some(481));
+    a.recv(
+        B,
+        &notify(
+            &invite,
+            2,
+            "refer;id=4",
+            "terminated;reason=noresource",
+            "SIP/2.0 486 Busy Here",
+        ),
+    );
+    assert_eq!(a.sent()[0].status(), Some(200));
+    let outcomes: Vec<(sipxfer::TransferId, TransferOutcome)> = a
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::TransferOutcome { transfer, outcome } => Some((transfer, outcome)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (t1, TransferOutcome::Cancelled),
+            (t2, TransferOutcome::Failed(486))
+        ]
+    );
+    assert!(a.ep.call_is_live(call));
 }

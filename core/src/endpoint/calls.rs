@@ -638,6 +638,7 @@ impl Endpoint {
             self.disarm_call(call, CallTimer::Retransmit2xx);
             self.disarm_call(call, CallTimer::GlareRetry);
             self.seen_refer.remove(&call);
+            self.sent_refer.remove(&call);
             self.transfers_on_call_end(call);
         }
     }

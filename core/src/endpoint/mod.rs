@@ -233,6 +233,8 @@ pub struct Endpoint {
     call_transfers: BTreeMap<CallId, TransferId>,
     /// Calls that received a REFER already (later ones carry `id`, RFC 3515 §2.4.6).
     seen_refer: BTreeSet<CallId>,
+    /// Calls we sent a REFER in already (only the first one's NOTIFYs may omit `id`).
+    sent_refer: BTreeSet<CallId>,
     next_transfer: u64,
     /// Live incoming calls per remote address ([`Config::max_calls_per_remote`]).
     calls_per_remote: BTreeMap<core::net::IpAddr, usize>,
@@ -264,6 +266,7 @@ impl Endpoint {
             tx_transfers: BTreeMap::new(),
             call_transfers: BTreeMap::new(),
             seen_refer: BTreeSet::new(),
+            sent_refer: BTreeSet::new(),
             next_transfer: 1,
             auth_trails: BTreeMap::new(),
             nonce_counts: BTreeMap::new(),

@@ -221,7 +221,8 @@ impl Endpoint {
             return Err(Error::InvalidState);
         }
         let hold = options.hold && !c.is_held();
-        let first = self.xfers_of(call).next().is_none();
+        // RFC 3515 §2.4.6: only the dialog's first REFER may get NOTIFYs without `id`.
+        let first = self.sent_refer.insert(call);
         let id = TransferId(self.next_transfer);
         self.next_transfer += 1;
         let no_sub = options.no_subscription && c.peer_norefersub();
@@ -253,8 +254,10 @@ impl Endpoint {
         } else {
             self.send_refer(id);
         }
-        let at = self.now + self.config.transfer_timeout;
-        self.arm_call(call, super::calls::CallTimer::Transfer(id.0), at);
+        if self.transfers.contains_key(&id) {
+            let at = self.now + self.config.transfer_timeout;
+            self.arm_call(call, super::calls::CallTimer::Transfer(id.0), at);
+        }
         self.flush();
         Ok(id)
     }
@@ -270,22 +273,31 @@ impl Endpoint {
         if t.done {
             return Err(Error::InvalidState);
         }
-        let (call, id) = (t.call, t.id);
-        if let Some(seq) = id {
-            let contact = self.contact_for(call);
-            if let Some(d) = self.call_dialog(call) {
-                let mut req = d.request(Method::Subscribe, None, contact.as_ref());
-                req.headers.push(event_refer(Some(seq)));
-                req.headers.push(Header::Expires(0));
-                let dest = d.destination();
-                if let Ok(tx) = self.send_request(self.now, dest, req) {
-                    self.quiet.insert(tx);
-                }
-            }
-        }
+        self.unsubscribe(transfer);
         self.transfer_outcome(transfer, TransferOutcome::Cancelled);
         self.flush();
         Ok(())
+    }
+
+    /// SUBSCRIBE `Event: refer;id=<REFER CSeq>`, `Expires: 0` (RFC 6665 §4.1.2.3), when the
+    /// REFER went out.
+    fn unsubscribe(&mut self, transfer: TransferId) {
+        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
+            return;
+        };
+        let (call, Some(seq)) = (t.call, t.id) else {
+            return;
+        };
+        let contact = self.contact_for(call);
+        if let Some(d) = self.call_dialog(call) {
+            let mut req = d.request(Method::Subscribe, None, contact.as_ref());
+            req.headers.push(event_refer(Some(seq)));
+            req.headers.push(Header::Expires(0));
+            let dest = d.destination();
+            if let Ok(tx) = self.send_request(self.now, dest, req) {
+                self.quiet.insert(tx);
+            }
+        }
     }
 
     /// Our hold before a transfer completed (`ok`: it got a 2xx): the REFER goes now.
@@ -370,9 +382,12 @@ impl Endpoint {
             }
             Some(Xfer::Transferor(t)) if t.refresh_tx == Some(tx) => {
                 t.refresh_tx = None;
-                // RFC 6665 §4.1.2.2: a 481 means the subscription is gone — and with it
-                // the final report. Other failures leave it running to its expiry.
-                if code == Some(481) {
+                // RFC 6665 §4.1.2.2: these mean the subscription is gone — and with it the
+                // final report. Other failures leave it running to its expiry.
+                if matches!(
+                    code,
+                    Some(404 | 405 | 410 | 416 | 480..=485 | 489 | 501 | 604)
+                ) {
                     let last = t.last_status;
                     self.transfer_outcome(transfer, TransferOutcome::Failed(last));
                 }
@@ -554,6 +569,11 @@ impl Endpoint {
                     | TransferOutcome::TimedOut
                     | TransferOutcome::Cancelled
             );
+        if linger && outcome == TransferOutcome::TimedOut {
+            // We stop listening: say so, or the transferee's NOTIFYs would go on (and an
+            // id-less one could be taken for a later REFER's).
+            self.unsubscribe(transfer);
+        }
         if linger {
             let at = self.now + self.config.timers.t1x64();
             self.arm_call(call, super::calls::CallTimer::Transfer(transfer.0), at);
@@ -616,6 +636,11 @@ impl Endpoint {
                 if let Some(nc) = t.new_call {
                     self.call_transfers.remove(&nc);
                 }
+                if let Some(tx) = t.tx {
+                    // The application never answered the REFER (the dialog ended first):
+                    // every request gets a final response (RFC 3261 §8.2.6).
+                    self.answer_with(tx, 487, Vec::new());
+                }
             }
         }
     }
@@ -641,6 +666,9 @@ impl Endpoint {
     /// application as [`Event::IncomingTransfer`] (or accepted at once when
     /// [`crate::Config::auto_accept_transfers`] says so).
     pub(super) fn incoming_refer(&mut self, call: CallId, tx: TxId, request: &Message) {
+        // RFC 3515 §2.4.6: the first REFER's NOTIFYs may leave out `id`; those of every later
+        // one received in the dialog (answered or refused) carry it.
+        let first = self.seen_refer.insert(call);
         // RFC 3515 §2.4.1: exactly one Refer-To.
         let mut tos = request.refer_tos();
         let (Some(to), None) = (tos.next(), tos.next()) else {
@@ -673,9 +701,6 @@ impl Endpoint {
             .iter()
             .any(|t| t.as_str().eq_ignore_ascii_case("norefersub"));
         let refer_sub = request.refer_sub().is_none_or(|r| r.value) || !norefersub;
-        // RFC 3515 §2.4.6: the first REFER's NOTIFYs may leave out `id`; later ones carry it.
-        let first = !self.seen_refer.contains(&call);
-        self.seen_refer.insert(call);
         let id = TransferId(self.next_transfer);
         self.next_transfer += 1;
         self.transfers.insert(
@@ -910,11 +935,16 @@ impl Endpoint {
         req.headers.push(Header::ContentType(sipfrag_type()));
         req.body = body;
         let dest = d.destination();
-        if let Ok(tx) = self.send_request(self.now, dest, req) {
-            self.tx_transfers.insert(tx, transfer);
-            if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
-                t.notify_tx = Some(tx);
+        match self.send_request(self.now, dest, req) {
+            Ok(tx) => {
+                self.tx_transfers.insert(tx, transfer);
+                if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+                    t.notify_tx = Some(tx);
+                }
             }
+            // Overloaded: as if unanswered; a final one ends the subscription now.
+            Err(_) if last => self.end_subscription(transfer),
+            Err(_) => {}
         }
     }
 
@@ -938,19 +968,23 @@ impl Endpoint {
         let calling = t
             .new_call
             .is_some_and(|nc| self.call_transfers.contains_key(&nc));
+        let call = t.call;
         if t.succeeded {
             // The record lives on for the BYE grace timer.
             self.bye_grace(transfer);
-        } else if !calling {
+        } else if calling {
+            // No expiry to wait for any more; the call's end decides what happens.
+            self.disarm_call(call, super::calls::CallTimer::Transfer(transfer.0));
+        } else {
             self.forget_transfer(transfer);
         }
         // Else the call to the target goes on without reports, as with `Refer-Sub: false`:
         // the subscription was only one usage of the dialog (RFC 5057).
     }
 
-    /// A SUBSCRIBE for `refer` in a call's dialog (RFC 3515 §2.4.7 refresh, RFC 6665): 200
-    /// with Expires for a live subscription (Expires 0 ends it with a final NOTIFY), 403
-    /// when there is none.
+    /// A SUBSCRIBE for `refer` in a call's dialog (the REFER's implicit subscription, RFC
+    /// 3515 §2.4.4; RFC 6665 §4.2.1): 200 with Expires for a live subscription (Expires 0
+    /// ends it with a final NOTIFY), 403 when there is none.
     pub(super) fn incoming_subscribe(&mut self, call: CallId, tx: TxId, request: &Message) {
         let Some(event) = request.event() else {
             self.answer_with(tx, 400, Vec::new());
@@ -960,9 +994,25 @@ impl Endpoint {
             self.answer_with(tx, 489, Vec::new());
             return;
         }
-        let id = event.id().and_then(|s| s.parse::<u32>().ok());
+        let id = match event.id().map(str::parse::<u32>) {
+            Some(Ok(n)) => Some(n),
+            Some(Err(_)) => {
+                self.answer_with(tx, 400, Vec::new());
+                return;
+            }
+            None => None,
+        };
+        // RFC 3515 §2.4.6: without `id`, the subscription of the dialog's first REFER. A
+        // REFER not yet accepted has no subscription.
         let found = self.xfers_of(call).find(|t| match self.transfers.get(t) {
-            Some(Xfer::Transferee(x)) => x.subscribed && id.is_none_or(|id| id == x.id),
+            Some(Xfer::Transferee(x)) => {
+                x.subscribed
+                    && x.tx.is_none()
+                    && match id {
+                        Some(id) => id == x.id,
+                        None => !x.with_id,
+                    }
+            }
             _ => false,
         });
         let Some(transfer) = found else {
