@@ -65,24 +65,29 @@ fn notify(invite: &Message, cseq: u32, event: &str, state: &str, frag: &str) -> 
     )
 }
 
-#[test]
-fn refer_challenged_407_then_accepted_keeps_the_subscription() {
-    let mut a = Manual::new(1, |c| {
-        c.credentials
-            .push(Credentials::new("Mufasa", "Circle of Life"));
-    });
-    let call =
-        a.ep.call(
-            a.now,
-            Uri::parse("sip:bob@10.0.0.2:5060").unwrap(),
-            Default::default(),
-        )
-        .unwrap();
+/// Our endpoint as the transferor: it calls the scripted transferee at B's address, which
+/// answers; returns it, the call and its INVITE. The ACK is left in its output.
+fn transferor(
+    seed: u8,
+    config: impl FnOnce(&mut sipxfer::Config),
+) -> (Manual, sipxfer::CallId, Message) {
+    let mut a = Manual::new(seed, config);
+    let uri = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
+    let call = a.ep.call(a.now, uri, Default::default()).unwrap();
     let invite = a.sent().remove(0);
     a.recv(
         B,
         &reply(&invite, 200, "bob", Some("sip:bob@10.0.0.2:5060")),
     );
+    (a, call, invite)
+}
+
+#[test]
+fn refer_challenged_407_then_accepted_keeps_the_subscription() {
+    let (mut a, call, invite) = transferor(1, |c| {
+        c.credentials
+            .push(Credentials::new("Mufasa", "Circle of Life"));
+    });
     assert_eq!(a.sent()[0].method().unwrap().as_str(), "ACK");
 
     let options = BlindOptions {
@@ -269,27 +274,7 @@ fn transferee() -> (
     Message,
     Message,
 ) {
-    let mut b = Manual::new(2, |_| {});
-    let invite = msg(format!(
-        "INVITE sip:me@10.0.0.1:5060 SIP/2.0\r\n\
-         Via: SIP/2.0/UDP {B};branch=z9hG4bK-inv\r\n\
-         Max-Forwards: 70\r\n\
-         From: <sip:alice@{B}>;tag=alice\r\n\
-         To: <sip:me@10.0.0.1:5060>\r\n\
-         Call-ID: expiry-test\r\n\
-         CSeq: 1 INVITE\r\n\
-         Contact: <sip:alice@{B}>\r\n\
-         Content-Length: 0\r\n\r\n"
-    ));
-    b.recv(B, &invite);
-    let Some(Event::IncomingCall { call, .. }) = b.events().into_iter().next() else {
-        panic!("no call");
-    };
-    b.ep.answer(b.now, call, None).unwrap();
-    let ok = b.sent().pop().unwrap();
-    assert_eq!(ok.status(), Some(200));
-    let tag = ok.to().unwrap().tag().unwrap().to_string();
-    b.recv(B, &from_a(&tag, "ACK", 1, ""));
+    let (mut b, tag, call) = answered(2);
     b.recv(
         B,
         &from_a(&tag, "REFER", 2, "Refer-To: <sip:carol@10.0.0.3>\r\n"),
@@ -417,19 +402,7 @@ fn notify_answered_481_ends_only_the_subscription() {
 fn subscription_ending_without_a_final_status_fails_the_transfer() {
     // RFC 3515 §2.4.5 / issue 5: a subscription that ends on a provisional status is a
     // failure; the transferor keeps the call.
-    let mut a = Manual::new(3, |_| {});
-    let call =
-        a.ep.call(
-            a.now,
-            Uri::parse("sip:bob@10.0.0.2:5060").unwrap(),
-            Default::default(),
-        )
-        .unwrap();
-    let invite = a.sent().remove(0);
-    a.recv(
-        B,
-        &reply(&invite, 200, "bob", Some("sip:bob@10.0.0.2:5060")),
-    );
+    let (mut a, call, invite) = transferor(3, |_| {});
     a.sent();
     let options = BlindOptions {
         hold: false,
@@ -493,8 +466,8 @@ fn subscription_ending_without_a_final_status_fails_the_transfer() {
 }
 
 /// Our endpoint answers the scripted transferor's INVITE; returns it, its tag and the call.
-fn answered() -> (Manual, String, sipxfer::CallId) {
-    let mut b = Manual::new(4, |_| {});
+fn answered(seed: u8) -> (Manual, String, sipxfer::CallId) {
+    let mut b = Manual::new(seed, |_| {});
     let invite = msg(format!(
         "INVITE sip:me@10.0.0.1:5060 SIP/2.0\r\n\
          Via: SIP/2.0/UDP {B};branch=z9hG4bK-inv\r\n\
@@ -522,7 +495,7 @@ fn refer_left_unanswered_is_answered_when_the_dialog_ends() {
     // A REFER the application has not decided on yet: a SUBSCRIBE finds no subscription
     // (403, no NOTIFY), a bad `id` is 400, and a BYE ends the dialog — the REFER then gets
     // 487, so no transaction is left behind.
-    let (mut b, tag, call) = answered();
+    let (mut b, tag, call) = answered(4);
     b.recv(
         B,
         &from_a(&tag, "REFER", 2, "Refer-To: <sip:carol@10.0.0.3>\r\n"),
@@ -568,7 +541,7 @@ fn refer_left_unanswered_is_answered_when_the_dialog_ends() {
 fn a_refused_refer_still_counts_so_the_next_notifies_carry_id() {
     // RFC 3515 §2.4.6: the NOTIFYs of every REFER after the dialog's first carry `id`, even
     // when the first was refused.
-    let (mut b, tag, _) = answered();
+    let (mut b, tag, _) = answered(4);
     b.recv(
         B,
         &from_a(
@@ -601,19 +574,7 @@ fn a_refused_refer_still_counts_so_the_next_notifies_carry_id() {
 fn an_id_less_notify_never_matches_a_later_refer() {
     // The first REFER is cancelled before its 202; a second REFER follows. An id-less NOTIFY
     // belongs to the first REFER of the dialog (RFC 3515 §2.4.6): 481, not the second's.
-    let mut a = Manual::new(5, |_| {});
-    let call =
-        a.ep.call(
-            a.now,
-            Uri::parse("sip:bob@10.0.0.2:5060").unwrap(),
-            Default::default(),
-        )
-        .unwrap();
-    let invite = a.sent().remove(0);
-    a.recv(
-        B,
-        &reply(&invite, 200, "bob", Some("sip:bob@10.0.0.2:5060")),
-    );
+    let (mut a, call, invite) = transferor(5, |_| {});
     a.sent();
     let options = BlindOptions {
         hold: false,
