@@ -2,8 +2,8 @@
 //! non-INVITE client and server transactions, their matching rules and their timers.
 //!
 //! The layer is driven by the [`crate::Endpoint`]: received messages, requests and responses
-//! from the transaction user, and timer ticks go in; [`crate::Transmit`]s and [`TxEvent`]s
-//! come out through an [`Outbox`]. It never reads a clock and keeps every timer in one ordered
+//! from the transaction user, and timer ticks go in; [`crate::Transmit`]s and `TxEvent`s
+//! come out through an `Outbox`. It never reads a clock and keeps every timer in one ordered
 //! structure ([`timer`]), so `poll_timeout` and `handle_timeout` cost O(log n).
 //!
 //! | machine | states | timers |

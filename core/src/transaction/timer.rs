@@ -16,7 +16,7 @@ pub enum Timer {
     /// INVITE client: transaction timeout (64·T1) while Calling.
     B,
     /// INVITE client: give up waiting for a final response while Proceeding (§16.6's
-    /// "more than 3 minutes", [`crate::Config::invite_proceeding_timeout`]); a CANCEL is sent
+    /// "more than 3 minutes", [`Timers::timer_c`](super::Timers::timer_c)); a CANCEL is sent
     /// and the transaction ends 64·T1 later if no final response arrives.
     C,
     /// INVITE client: wait for retransmitted finals in Completed (32 s; 0 on reliable).
