@@ -82,14 +82,9 @@ fn transferor(
     (a, call, invite)
 }
 
-#[test]
-fn refer_challenged_407_then_accepted_keeps_the_subscription() {
-    let (mut a, call, invite) = transferor(1, |c| {
-        c.credentials
-            .push(Credentials::new("Mufasa", "Circle of Life"));
-    });
-    assert_eq!(a.sent()[0].method().unwrap().as_str(), "ACK");
-
+/// The transferor transfers `call` to carol without holding it first; returns the transfer
+/// and the REFER it sent.
+fn transfer_to_carol(a: &mut Manual, call: sipxfer::CallId) -> (sipxfer::TransferId, Message) {
     let options = BlindOptions {
         hold: false,
         ..Default::default()
@@ -98,7 +93,18 @@ fn refer_challenged_407_then_accepted_keeps_the_subscription() {
     let t =
         a.ep.transfer(a.now, call, Transfer::Blind { target, options })
             .unwrap();
-    let refer = a.sent().remove(0);
+    (t, a.sent().remove(0))
+}
+
+#[test]
+fn refer_challenged_407_then_accepted_keeps_the_subscription() {
+    let (mut a, call, invite) = transferor(1, |c| {
+        c.credentials
+            .push(Credentials::new("Mufasa", "Circle of Life"));
+    });
+    assert_eq!(a.sent()[0].method().unwrap().as_str(), "ACK");
+
+    let (t, refer) = transfer_to_carol(&mut a, call);
     assert_eq!(refer.cseq().unwrap().seq, 2);
     assert_eq!(header(&refer, "Refer-To"), "<sip:carol@10.0.0.3>");
 
@@ -404,14 +410,7 @@ fn subscription_ending_without_a_final_status_fails_the_transfer() {
     // failure; the transferor keeps the call.
     let (mut a, call, invite) = transferor(3, |_| {});
     a.sent();
-    let options = BlindOptions {
-        hold: false,
-        ..Default::default()
-    };
-    let target = Uri::parse("sip:carol@10.0.0.3").unwrap();
-    a.ep.transfer(a.now, call, Transfer::Blind { target, options })
-        .unwrap();
-    let refer = a.sent().remove(0);
+    let (_, refer) = transfer_to_carol(&mut a, call);
     a.recv(B, &reply(&refer, 202, "bob", None));
     a.recv(
         B,
@@ -576,30 +575,12 @@ fn an_id_less_notify_never_matches_a_later_refer() {
     // belongs to the first REFER of the dialog (RFC 3515 §2.4.6): 481, not the second's.
     let (mut a, call, invite) = transferor(5, |_| {});
     a.sent();
-    let options = BlindOptions {
-        hold: false,
-        ..Default::default()
-    };
-    let target = Uri::parse("sip:carol@10.0.0.3").unwrap();
-    let t1 =
-        a.ep.transfer(
-            a.now,
-            call,
-            Transfer::Blind {
-                target: target.clone(),
-                options: options.clone(),
-            },
-        )
-        .unwrap();
-    let refer1 = a.sent().remove(0);
+    let (t1, refer1) = transfer_to_carol(&mut a, call);
     a.ep.cancel_transfer(a.now, t1).unwrap();
     let unsubscribe = a.sent().remove(0);
     assert_eq!(header(&unsubscribe, "Event"), "refer;id=2");
     assert_eq!(header(&unsubscribe, "Expires"), "0");
-    let t2 =
-        a.ep.transfer(a.now, call, Transfer::Blind { target, options })
-            .unwrap();
-    let refer2 = a.sent().remove(0);
+    let (t2, refer2) = transfer_to_carol(&mut a, call);
     assert_eq!(refer2.cseq().unwrap().seq, 4);
     a.recv(B, &reply(&refer1, 202, "bob", None));
     a.recv(B, &reply(&refer2, 202, "bob", None));

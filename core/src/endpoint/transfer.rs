@@ -279,25 +279,27 @@ impl Endpoint {
         Ok(())
     }
 
-    /// SUBSCRIBE `Event: refer;id=<REFER CSeq>`, `Expires: 0` (RFC 6665 §4.1.2.3), when the
-    /// REFER went out.
+    /// Unsubscribes (RFC 6665 §4.1.2.3), when the REFER went out; the answer is not awaited.
     fn unsubscribe(&mut self, transfer: TransferId) {
-        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
-            return;
-        };
-        let (call, Some(seq)) = (t.call, t.id) else {
-            return;
-        };
-        let contact = self.contact_for(call);
-        if let Some(d) = self.call_dialog(call) {
-            let mut req = d.request(Method::Subscribe, None, contact.as_ref());
-            req.headers.push(event_refer(Some(seq)));
-            req.headers.push(Header::Expires(0));
-            let dest = d.destination();
-            if let Ok(tx) = self.send_request(self.now, dest, req) {
-                self.quiet.insert(tx);
-            }
+        if let Some(tx) = self.refer_subscribe(transfer, 0) {
+            self.quiet.insert(tx);
         }
+    }
+
+    /// Sends SUBSCRIBE `Event: refer;id=<REFER CSeq>`, `Expires: expires` in the transfer's
+    /// dialog (RFC 3515 §2.4.6: the subscription is named by the REFER's CSeq).
+    fn refer_subscribe(&mut self, transfer: TransferId, expires: u32) -> Option<TxId> {
+        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
+            return None;
+        };
+        let (call, seq) = (t.call, t.id?);
+        let contact = self.contact_for(call);
+        let d = self.call_dialog(call)?;
+        let mut req = d.request(Method::Subscribe, None, contact.as_ref());
+        req.headers.push(event_refer(Some(seq)));
+        req.headers.push(Header::Expires(expires));
+        let dest = d.destination();
+        self.send_request(self.now, dest, req).ok()
     }
 
     /// Our hold before a transfer completed (`ok`: it got a 2xx): the REFER goes now.
@@ -399,12 +401,8 @@ impl Endpoint {
                     // only the subscription. After no answer, a final state already
                     // waiting is still sent: it ends the subscription anyway, and it is
                     // the transferor's only way to learn the outcome.
-                    None if t.queued.as_ref().is_some_and(|q| q.1) => {
-                        if let Some((body, last)) = t.queued.take() {
-                            self.send_notify(transfer, body, last);
-                        }
-                    }
-                    Some(481) | None => self.end_subscription(transfer),
+                    Some(481) => self.end_subscription(transfer),
+                    None if !matches!(t.queued, Some((_, true))) => self.end_subscription(transfer),
                     _ => {
                         if let Some((body, last)) = t.queued.take() {
                             self.send_notify(transfer, body, last);
@@ -512,22 +510,10 @@ impl Endpoint {
         let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
             return;
         };
-        let (call, Some(seq)) = (t.call, t.id) else {
-            return;
-        };
         if t.done || t.refresh_tx.is_some() || t.refer_tx.is_some() {
             return;
         }
-        let contact = self.contact_for(call);
-        let expires = self.config.refer_expires;
-        let Some(d) = self.call_dialog(call) else {
-            return;
-        };
-        let mut req = d.request(Method::Subscribe, None, contact.as_ref());
-        req.headers.push(event_refer(Some(seq)));
-        req.headers.push(Header::Expires(expires));
-        let dest = d.destination();
-        if let Ok(tx) = self.send_request(self.now, dest, req) {
+        if let Some(tx) = self.refer_subscribe(transfer, self.config.refer_expires) {
             self.tx_transfers.insert(tx, transfer);
             if let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer) {
                 t.refresh_tx = Some(tx);
@@ -973,13 +959,13 @@ impl Endpoint {
             // The record lives on for the BYE grace timer.
             self.bye_grace(transfer);
         } else if calling {
-            // No expiry to wait for any more; the call's end decides what happens.
+            // The call to the target goes on without reports, as with `Refer-Sub: false`
+            // (the subscription was only one usage of the dialog, RFC 5057): no expiry to
+            // wait for any more; the call's end decides what happens.
             self.disarm_call(call, super::calls::CallTimer::Transfer(transfer.0));
         } else {
             self.forget_transfer(transfer);
         }
-        // Else the call to the target goes on without reports, as with `Refer-Sub: false`:
-        // the subscription was only one usage of the dialog (RFC 5057).
     }
 
     /// A SUBSCRIBE for `refer` in a call's dialog (the REFER's implicit subscription, RFC
