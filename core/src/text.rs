@@ -49,7 +49,7 @@ impl Text for SipStr {
 
     #[inline]
     fn part(&self, range: core::ops::Range<usize>) -> Option<&str> {
-        core::str::from_utf8(self.as_bytes().get(range)?).ok()
+        self.as_str().get(range)
     }
 }
 
@@ -114,10 +114,19 @@ impl SipStr {
 
     /// The string.
     #[inline]
+    #[allow(unsafe_code)]
     pub fn as_str(&self) -> &str {
-        // Every constructor takes `&str`/`String`, so the bytes are always valid UTF-8; the
-        // checked conversion keeps the crate free of `unsafe` and cannot fail.
-        core::str::from_utf8(self.as_bytes()).unwrap_or_default()
+        let b = self.as_bytes();
+        debug_assert!(core::str::from_utf8(b).is_ok());
+        // SAFETY: `SipStr` holds UTF-8 only. Every constructor takes a `&str` or a `String`
+        // and stores either (a) its bytes — copied inline, or the same bytes of a `Bytes`
+        // (`share_bytes` slices `buf` exactly where the `&str` lies, or copies it) — or
+        // (b) for `share`'s fixed-size inline copy, a window of `buf` that starts at the
+        // `&str`'s first byte, of which only the first `len` bytes (the `&str` itself, read
+        // from the same memory) are ever read back. The representation is private and never
+        // mutated after construction. Reading strings is the hot path of the model, so they
+        // are not validated again here (the parsers validated them once, up front).
+        unsafe { core::str::from_utf8_unchecked(b) }
     }
 
     /// The UTF-8 bytes.

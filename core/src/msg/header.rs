@@ -1,7 +1,7 @@
 //! Typed header values (RFC 3261 §20 and the transfer RFCs: 3515, 3891, 3892, 4488, 4538,
 //! 6665, 3326).
 
-use super::param::{unquote, Params};
+use super::param::{key, unquote, Params};
 use super::uri::{Host, Uri};
 use crate::text::{Convert, Text};
 use alloc::borrow::Cow;
@@ -102,7 +102,7 @@ impl<S: Text> NameAddr<S> {
 
     /// The `tag` parameter (From/To, RFC 3261 §19.3).
     pub fn tag(&self) -> Option<&str> {
-        self.param("tag").flatten()
+        self.params.get_key(key!("tag")).flatten()
     }
 
     /// A header parameter by name (case-insensitive); quotes removed.
@@ -117,12 +117,15 @@ impl<S: Text> NameAddr<S> {
 
     /// Contact `expires` parameter (RFC 3261 §20.10).
     pub fn expires(&self) -> Option<u32> {
-        self.param("expires").flatten().and_then(|v| v.parse().ok())
+        self.params
+            .get_key(key!("expires"))
+            .flatten()
+            .and_then(|v| v.parse().ok())
     }
 
     /// Contact `q` parameter, in thousandths (`q=0.5` → 500; RFC 3261 §20.10 `qvalue`).
     pub fn q(&self) -> Option<u16> {
-        let v = self.param("q").flatten()?;
+        let v = self.params.get_key(key!("q")).flatten()?;
         let (int, frac) = v.split_once('.').unwrap_or((v, ""));
         if frac.len() > 3 || !frac.bytes().all(|c| c.is_ascii_digit()) {
             return None;
@@ -197,18 +200,18 @@ pub struct Via<S: Text> {
 impl<S: Text> Via<S> {
     /// The `branch` parameter.
     pub fn branch(&self) -> Option<&str> {
-        self.params.get("branch").flatten()
+        self.params.get_key(key!("branch")).flatten()
     }
 
     /// The `received` parameter.
     pub fn received(&self) -> Option<&str> {
-        self.params.get("received").flatten()
+        self.params.get_key(key!("received")).flatten()
     }
 
     /// `rport` (RFC 3581): `None` absent, `Some(None)` requested, `Some(Some(p))` filled in.
     pub fn rport(&self) -> Option<Option<u16>> {
         self.params
-            .get("rport")
+            .get_key(key!("rport"))
             .map(|v| v.and_then(|v| v.parse().ok()))
     }
 
@@ -296,7 +299,7 @@ pub struct Event<S: Text> {
 impl<S: Text> Event<S> {
     /// The `id` parameter (RFC 3515 §2.4.6: the CSeq of the REFER).
     pub fn id(&self) -> Option<&str> {
-        self.params.get("id").flatten()
+        self.params.get_key(key!("id")).flatten()
     }
 }
 
@@ -345,14 +348,14 @@ impl<S: Text> SubscriptionState<S> {
     /// `expires` parameter.
     pub fn expires(&self) -> Option<u32> {
         self.params
-            .get("expires")
+            .get_key(key!("expires"))
             .flatten()
             .and_then(|v| v.parse().ok())
     }
 
     /// `reason` parameter (`noresource`, `timeout`, `rejected`, ...).
     pub fn reason(&self) -> Option<&str> {
-        self.params.get("reason").flatten()
+        self.params.get_key(key!("reason")).flatten()
     }
 
     /// `retry-after` parameter.
@@ -385,12 +388,15 @@ pub struct Replaces<S: Text> {
 impl<S: Text> Replaces<S> {
     /// `to-tag`.
     pub fn to_tag(&self) -> &str {
-        self.params.get("to-tag").flatten().unwrap_or("")
+        self.params.get_key(key!("to-tag")).flatten().unwrap_or("")
     }
 
     /// `from-tag`.
     pub fn from_tag(&self) -> &str {
-        self.params.get("from-tag").flatten().unwrap_or("")
+        self.params
+            .get_key(key!("from-tag"))
+            .flatten()
+            .unwrap_or("")
     }
 
     /// `early-only`.
@@ -474,14 +480,14 @@ impl<S: Text> Reason<S> {
     /// The `cause` parameter.
     pub fn cause(&self) -> Option<u16> {
         self.params
-            .get("cause")
+            .get_key(key!("cause"))
             .flatten()
             .and_then(|v| v.parse().ok())
     }
 
     /// The `text` parameter without its quotes.
     pub fn text(&self) -> Option<&str> {
-        self.params.get("text").flatten()
+        self.params.get_key(key!("text")).flatten()
     }
 }
 
@@ -519,7 +525,7 @@ impl<S: Text> RetryAfter<S> {
     /// The `duration` parameter.
     pub fn duration(&self) -> Option<u32> {
         self.params
-            .get("duration")
+            .get_key(key!("duration"))
             .flatten()
             .and_then(|v| v.parse().ok())
     }

@@ -98,51 +98,185 @@ fn value_end(b: &[u8], mut j: usize, sep: u8) -> usize {
     }
 }
 
-/// [`until`]`(b, from, sep | LWS)`, eight bytes at a time: a word is skipped when it has no
-/// byte below 0x21 (the LWS bytes are SP, HTAB, CR, LF) and no separator byte; the byte loop
-/// finishes inside the first word that might.
+/// [`until`]`(b, from, sep | LWS)`, eight bytes at a time.
 #[inline]
 fn until_word(b: &[u8], from: usize, sep: u8) -> usize {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let s = LO
-        * if sep == SEMI {
-            b';' as u64
-        } else {
-            b'&' as u64
-        };
-    let mut i = from;
-    while let Some(w) = b.get(i..i + 8) {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(w);
-        let x = u64::from_le_bytes(a);
-        let y = x ^ s;
-        if ((x.wrapping_sub(LO * 0x21) & !x) | (y.wrapping_sub(LO) & !y)) & HI != 0 {
-            break;
-        }
-        i += 8;
-    }
-    until(b, i, sep | LWS)
+    stop(b, from, sep_byte(sep), sep_byte(sep), sep | LWS)
 }
+
+/// The separator byte of a class (`;` for [`SEMI`], `&` for [`AMP`]).
+#[inline]
+fn sep_byte(sep: u8) -> u8 {
+    if sep == SEMI {
+        b';'
+    } else {
+        b'&'
+    }
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes of `b` from `i` as a little-endian word, if there are eight.
+#[inline(always)]
+fn word(b: &[u8], i: usize) -> Option<u64> {
+    let w: [u8; 8] = b.get(i..i.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(w))
+}
+
+/// Every byte of `x` ASCII-lowercased (`A`–`Z` only, as [`u8::to_ascii_lowercase`]). A byte
+/// below 0x80 plus 0x3F (0x25) reaches 0x80 exactly when it is at least `A` (above `Z`), with
+/// no carry into the next byte.
+#[inline(always)]
+fn lower(x: u64) -> u64 {
+    let h = x & (LO * 0x7f);
+    let ge_a = h.wrapping_add(LO * (0x80 - b'A' as u64));
+    let gt_z = h.wrapping_add(LO * (0x80 - b'Z' as u64 - 1));
+    x | ((ge_a & !gt_z & !x & HI) >> 2)
+}
+
+/// [`until`]`(b, from, mask)` for a `mask` whose bytes are LWS and the bytes `x` and `y`,
+/// eight bytes at a time while there are eight, then byte by byte. The SWAR tests flag the
+/// bytes of a word below 0x21 (LWS is SP, HTAB, CR, LF) and those equal to `x` or `y`.
+/// Borrows only propagate upwards, so the lowest flagged byte is a true candidate; a
+/// candidate outside the class (another control byte) resumes the search just after it.
+#[inline]
+fn stop(b: &[u8], from: usize, x: u8, y: u8, mask: u8) -> usize {
+    let (sx, sy) = (LO * x as u64, LO * y as u64);
+    let mut i = from;
+    while let Some(v) = word(b, i) {
+        let (p, q) = (v ^ sx, v ^ sy);
+        let hits = ((v.wrapping_sub(LO * 0x21) & !v)
+            | (p.wrapping_sub(LO) & !p)
+            | (q.wrapping_sub(LO) & !q))
+            & HI;
+        if hits == 0 {
+            i += 8;
+            continue;
+        }
+        let k = i + (hits.trailing_zeros() / 8) as usize;
+        match b.get(k) {
+            Some(&c) if CLASS[c as usize] & mask != 0 => return k,
+            _ => i = k + 1,
+        }
+    }
+    until(b, i, mask)
+}
+
+/// A parameter name prepared for [`Params::get_key`]: lowercased into one word at compile time
+/// (see `key!`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Key {
+    name: &'static str,
+    needle: u64,
+    mask: u64,
+}
+
+impl Key {
+    /// Prepares `name` (a token of at most eight bytes).
+    pub(crate) const fn new(name: &'static str) -> Key {
+        let b = name.as_bytes();
+        assert!(
+            !b.is_empty() && b.len() <= 8,
+            "a key is a token of 1 to 8 bytes"
+        );
+        let mut needle = 0u64;
+        let mut k = 0;
+        while k < b.len() {
+            assert!(
+                CLASS[b[k] as usize] == 0,
+                "a key holds no separator, `=` or LWS"
+            );
+            needle |= (b[k].to_ascii_lowercase() as u64) << (8 * k);
+            k += 1;
+        }
+        let mask = if b.len() == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * b.len())) - 1
+        };
+        Key { name, needle, mask }
+    }
+}
+
+/// A `&'static` [`Key`] built at compile time: `key!("branch")`.
+macro_rules! key {
+    ($name:literal) => {{
+        const K: $crate::msg::param::Key = $crate::msg::param::Key::new($name);
+        &K
+    }};
+}
+pub(crate) use key;
 
 /// `ParamIter::find` by name, walking the bytes without building the parameters it passes
 /// (and, for storages that check their text on access, checking only the value found).
+///
+/// The name is compared where a parameter starts, before its end is searched for: a hit needs
+/// no scan of the name, a miss finds the name's end eight bytes at a time.
 fn find<'a, S: Text>(s: &'a S, sep: u8, name: &str) -> Option<Option<&'a str>> {
-    let b = s.utf8();
+    let n = name.as_bytes();
     let sep = if sep == b';' { SEMI } else { AMP };
+    // A parsed name never holds `=`, the separator or LWS: such a name matches nothing. A
+    // name of up to eight bytes is compared as one lowercased word.
+    let mut needle = 0u64;
+    for (k, &c) in n.iter().enumerate() {
+        if CLASS[c as usize] & (EQ | sep | LWS) != 0 {
+            return None;
+        }
+        needle |= (c.to_ascii_lowercase() as u64) << (8 * (k & 7));
+    }
+    let mask = match n.len() {
+        1..=7 => (1u64 << (8 * n.len())) - 1,
+        8 => u64::MAX,
+        _ => 0,
+    };
+    find_word(s, sep, n, needle, mask)
+}
+
+/// [`find`] once the name is checked: `needle` is the name lowercased in a word, `mask` keeps
+/// its bytes (0: longer than a word, compared byte by byte).
+#[inline]
+fn find_word<'a, S: Text>(
+    s: &'a S,
+    sep: u8,
+    n: &[u8],
+    needle: u64,
+    mask: u64,
+) -> Option<Option<&'a str>> {
+    let b = s.utf8();
+    let ends_name = EQ | sep | LWS;
     let mut i = 0;
     loop {
         let name_start = skip(b, i, LWS | sep);
         if name_start == b.len() {
             return None;
         }
-        let name_end = until(b, name_start, EQ | sep | LWS);
-        let hit = b
-            .get(name_start..name_end)
-            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()));
-        let j = skip(b, name_end, LWS);
+        let after = name_start + n.len();
+        let same = match word(b, name_start) {
+            Some(w) if mask != 0 => lower(w & mask) == needle,
+            _ => b
+                .get(name_start..after)
+                .is_some_and(|c| c.eq_ignore_ascii_case(n)),
+        };
+        let hit = same
+            && b.get(after)
+                .is_none_or(|&c| CLASS[c as usize] & ends_name != 0);
+        let name_end = if hit {
+            after
+        } else {
+            stop(b, name_start, b'=', sep_byte(sep), ends_name)
+        };
+        let mut j = name_end;
+        if b.get(j).is_some_and(|&c| CLASS[c as usize] & LWS != 0) {
+            j = skip(b, j, LWS);
+        }
         if b.get(j) == Some(&b'=') {
-            let v_start = skip(b, j + 1, LWS);
+            let mut v_start = j + 1;
+            if b.get(v_start)
+                .is_some_and(|&c| CLASS[c as usize] & LWS != 0)
+            {
+                v_start = skip(b, v_start, LWS);
+            }
             let v_end = value_end(b, v_start, sep);
             if hit {
                 return Some(s.part(v_start..v_end).map(unquote));
@@ -237,6 +371,14 @@ macro_rules! param_list {
                 find(&self.0, $sep, name)
             }
 
+            /// [`Self::get`] for a name prepared at compile time.
+            #[inline]
+            #[allow(dead_code)] // not every list type has well-known names
+            pub(crate) fn get_key(&self, k: &Key) -> Option<Option<&str>> {
+                let sep = if $sep == b';' { SEMI } else { AMP };
+                find_word(&self.0, sep, k.name.as_bytes(), k.needle, k.mask)
+            }
+
             /// Converts the string storage.
             pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> $name<T> {
                 $name(c.text(&self.0))
@@ -327,6 +469,19 @@ param_list!(
 mod tests {
     use super::*;
 
+    /// The word-at-a-time lowercasing agrees with `u8::to_ascii_lowercase` for every byte in
+    /// every lane.
+    #[test]
+    fn lower_and_eq_ignore_case() {
+        for c in 0..=255u8 {
+            for lane in 0..8 {
+                let x = (c as u64) << (8 * lane) | 0x4142_4344_4546_4748 & !(0xff << (8 * lane));
+                let want = u64::from_le_bytes(x.to_le_bytes().map(|b| b.to_ascii_lowercase()));
+                assert_eq!(lower(x), want, "{c:#x} lane {lane}");
+            }
+        }
+    }
+
     /// `find` agrees with the iterator on every string over a small alphabet (quotes, escapes,
     /// separators, LWS, control and multi-byte text, values longer than a word included).
     #[test]
@@ -345,7 +500,18 @@ mod tests {
             "é\x01",
             "ab",
         ];
-        let names = ["a", "A", "b", "ab", "x", ""];
+        let names = [
+            "a",
+            "A",
+            "b",
+            "ab",
+            "x",
+            "",
+            "abcdefgh",
+            "aBcdefghij",
+            "a=",
+            "é",
+        ];
         let mut s = alloc::string::String::new();
         for n in 0u32..12u32.pow(5) {
             s.clear();
