@@ -18,16 +18,14 @@ pub trait Text: Clone + fmt::Debug + Default + PartialEq + Eq + Hash + AsRef<str
     /// The matching byte-buffer handle, used for bodies (`&[u8]` or [`Bytes`]).
     type Bytes: Clone + fmt::Debug + PartialEq + Eq + AsRef<[u8]>;
 
-    /// The UTF-8 bytes of the string (for storages that would check them again to make a
-    /// `&str`, without that check).
+    /// The UTF-8 bytes of the string.
     #[doc(hidden)]
     #[inline]
     fn utf8(&self) -> &[u8] {
         self.as_ref().as_bytes()
     }
 
-    /// `&self[range]`, `None` off char boundaries (checks only that part for storages that
-    /// check their text on access).
+    /// `&self[range]`, `None` off char boundaries.
     #[doc(hidden)]
     #[inline]
     fn part(&self, range: core::ops::Range<usize>) -> Option<&str> {
@@ -41,16 +39,6 @@ impl<'a> Text for &'a str {
 
 impl Text for SipStr {
     type Bytes = Bytes;
-
-    #[inline]
-    fn utf8(&self) -> &[u8] {
-        self.as_bytes()
-    }
-
-    #[inline]
-    fn part(&self, range: core::ops::Range<usize>) -> Option<&str> {
-        self.as_str().get(range)
-    }
 }
 
 /// An immutable UTF-8 string: up to 23 bytes stored inline, longer strings as a slice of a

@@ -208,8 +208,7 @@ macro_rules! key {
 }
 pub(crate) use key;
 
-/// `ParamIter::find` by name, walking the bytes without building the parameters it passes
-/// (and, for storages that check their text on access, checking only the value found).
+/// `ParamIter::find` by name, walking the bytes without building the parameters it passes.
 ///
 /// The name is compared where a parameter starts, before its end is searched for: a hit needs
 /// no scan of the name, a miss finds the name's end eight bytes at a time.
