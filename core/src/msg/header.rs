@@ -361,7 +361,7 @@ impl<S: Text> SubscriptionState<S> {
     /// `retry-after` parameter.
     pub fn retry_after(&self) -> Option<u32> {
         self.params
-            .get("retry-after")
+            .get_key(key!("retry-after"))
             .flatten()
             .and_then(|v| v.parse().ok())
     }
@@ -401,7 +401,7 @@ impl<S: Text> Replaces<S> {
 
     /// `early-only`.
     pub fn early_only(&self) -> bool {
-        self.params.get("early-only").is_some()
+        self.params.get_key(key!("early-only")).is_some()
     }
 
     /// Converts the string storage.
@@ -447,12 +447,12 @@ pub struct TargetDialog<S: Text> {
 impl<S: Text> TargetDialog<S> {
     /// `local-tag` (the recipient's tag).
     pub fn local_tag(&self) -> Option<&str> {
-        self.params.get("local-tag").flatten()
+        self.params.get_key(key!("local-tag")).flatten()
     }
 
     /// `remote-tag` (the sender's tag).
     pub fn remote_tag(&self) -> Option<&str> {
-        self.params.get("remote-tag").flatten()
+        self.params.get_key(key!("remote-tag")).flatten()
     }
 }
 

@@ -114,6 +114,16 @@ fn sep_byte(sep: u8) -> u8 {
     }
 }
 
+/// The class of a separator byte ([`SEMI`] for `;`, [`AMP`] for `&`).
+#[inline]
+fn sep_class(sep: u8) -> u8 {
+    if sep == b';' {
+        SEMI
+    } else {
+        AMP
+    }
+}
+
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
@@ -163,8 +173,8 @@ fn stop(b: &[u8], from: usize, x: u8, y: u8, mask: u8) -> usize {
     until(b, i, mask)
 }
 
-/// A parameter name prepared for [`Params::get_key`]: lowercased into one word at compile time
-/// (see `key!`).
+/// A parameter name prepared for [`Params::get_key`] at compile time (see `key!`): up to eight
+/// bytes, lowercased into one word.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Key {
     name: &'static str,
@@ -173,30 +183,38 @@ pub(crate) struct Key {
 }
 
 impl Key {
-    /// Prepares `name` (a token of at most eight bytes).
+    /// Prepares `name` (a token; one of more than eight bytes is compared byte by byte).
     pub(crate) const fn new(name: &'static str) -> Key {
         let b = name.as_bytes();
-        assert!(
-            !b.is_empty() && b.len() <= 8,
-            "a key is a token of 1 to 8 bytes"
-        );
-        let mut needle = 0u64;
+        assert!(!b.is_empty(), "a key is a token");
         let mut k = 0;
         while k < b.len() {
             assert!(
                 CLASS[b[k] as usize] == 0,
                 "a key holds no separator, `=` or LWS"
             );
-            needle |= (b[k].to_ascii_lowercase() as u64) << (8 * k);
             k += 1;
         }
-        let mask = if b.len() == 8 {
-            u64::MAX
-        } else {
-            (1u64 << (8 * b.len())) - 1
-        };
+        let (needle, mask) = pack(b);
         Key { name, needle, mask }
     }
+}
+
+/// `name` lowercased into a word (its first eight bytes) and the mask of its bytes in that
+/// word (0 when it is longer than a word: such names are compared byte by byte).
+const fn pack(name: &[u8]) -> (u64, u64) {
+    let mut needle = 0u64;
+    let mut k = 0;
+    while k < name.len() && k < 8 {
+        needle |= (name[k].to_ascii_lowercase() as u64) << (8 * k);
+        k += 1;
+    }
+    let mask = match name.len() {
+        1..=7 => (1u64 << (8 * name.len())) - 1,
+        8 => u64::MAX,
+        _ => 0,
+    };
+    (needle, mask)
 }
 
 /// A `&'static` [`Key`] built at compile time: `key!("branch")`.
@@ -214,21 +232,12 @@ pub(crate) use key;
 /// no scan of the name, a miss finds the name's end eight bytes at a time.
 fn find<'a, S: Text>(s: &'a S, sep: u8, name: &str) -> Option<Option<&'a str>> {
     let n = name.as_bytes();
-    let sep = if sep == b';' { SEMI } else { AMP };
-    // A parsed name never holds `=`, the separator or LWS: such a name matches nothing. A
-    // name of up to eight bytes is compared as one lowercased word.
-    let mut needle = 0u64;
-    for (k, &c) in n.iter().enumerate() {
-        if CLASS[c as usize] & (EQ | sep | LWS) != 0 {
-            return None;
-        }
-        needle |= (c.to_ascii_lowercase() as u64) << (8 * (k & 7));
+    let sep = sep_class(sep);
+    // A parsed name never holds `=`, the separator or LWS: such a name matches nothing.
+    if n.iter().any(|&c| CLASS[c as usize] & (EQ | sep | LWS) != 0) {
+        return None;
     }
-    let mask = match n.len() {
-        1..=7 => (1u64 << (8 * n.len())) - 1,
-        8 => u64::MAX,
-        _ => 0,
-    };
+    let (needle, mask) = pack(n);
     find_word(s, sep, n, needle, mask)
 }
 
@@ -296,7 +305,7 @@ impl<'a> Iterator for ParamIter<'a> {
     #[inline]
     fn next(&mut self) -> Option<Param<'a>> {
         let b = self.rest.as_bytes();
-        let sep = if self.sep == b';' { SEMI } else { AMP };
+        let sep = sep_class(self.sep);
         // SWS sep SWS (the first item of URI headers has no separator).
         let name_start = skip(b, 0, LWS | sep);
         if name_start == b.len() {
@@ -374,8 +383,7 @@ macro_rules! param_list {
             #[inline]
             #[allow(dead_code)] // not every list type has well-known names
             pub(crate) fn get_key(&self, k: &Key) -> Option<Option<&str>> {
-                let sep = if $sep == b';' { SEMI } else { AMP };
-                find_word(&self.0, sep, k.name.as_bytes(), k.needle, k.mask)
+                find_word(&self.0, sep_class($sep), k.name.as_bytes(), k.needle, k.mask)
             }
 
             /// Converts the string storage.
@@ -471,7 +479,7 @@ mod tests {
     /// The word-at-a-time lowercasing agrees with `u8::to_ascii_lowercase` for every byte in
     /// every lane.
     #[test]
-    fn lower_and_eq_ignore_case() {
+    fn lower_matches_to_ascii_lowercase() {
         for c in 0..=255u8 {
             for lane in 0..8 {
                 let x = (c as u64) << (8 * lane) | 0x4142_4344_4546_4748 & !(0xff << (8 * lane));
