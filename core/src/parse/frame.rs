@@ -344,27 +344,10 @@ struct Head<'a> {
     end: usize,
 }
 
-/// Finds the next LF at or after `from`, eight bytes at a time.
+/// Finds the next LF at or after `from`.
 #[inline]
 fn find_lf(buf: &[u8], from: usize) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const LF: u64 = LO * b'\n' as u64;
-    let mut i = from;
-    while i + 8 <= buf.len() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&buf[i..i + 8]);
-        let x = u64::from_le_bytes(w) ^ LF;
-        let found = x.wrapping_sub(LO) & !x & HI;
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    buf[i.min(buf.len())..]
-        .iter()
-        .position(|&c| c == b'\n')
-        .map(|p| i + p)
+    memchr::memchr(b'\n', buf.get(from..)?).map(|p| from + p)
 }
 
 /// Length of the token at the start of `b` (kept out of line: inside `scan` the loop counter
@@ -466,18 +449,24 @@ fn scan<'a>(
         let name_raw = &input[pos..pos + name_len];
         pos += name_len;
         // HCOLON = *( SP / HTAB ) ":" SWS
-        while input.get(pos).is_some_and(|&c| is_wsp(c)) {
-            pos += 1;
-        }
-        if pos == input.len() && !eof_ends {
-            return Err(incomplete);
-        }
         if input.get(pos) != Some(&b':') {
-            return Err(ParseError::new(ErrorKind::BadHeaderLine, pos));
+            while input.get(pos).is_some_and(|&c| is_wsp(c)) {
+                pos += 1;
+            }
+            if pos == input.len() && !eof_ends {
+                return Err(incomplete);
+            }
+            if input.get(pos) != Some(&b':') {
+                return Err(ParseError::new(ErrorKind::BadHeaderLine, pos));
+            }
         }
         pos += 1;
+        // The usual single space after the colon; any other LWS is trimmed below.
+        if input.get(pos) == Some(&b' ') {
+            pos += 1;
+        }
         // The value runs to the CRLF not followed by WSP (a fold continues it).
-        let value_start = pos;
+        let mut value_start = pos;
         let mut lf;
         loop {
             lf = line_end(pos)?;
@@ -492,7 +481,15 @@ fn scan<'a>(
                 line_start,
             ));
         }
-        let value = trim_lws(&input[value_start..lf]);
+        // Trim LWS at both ends (usually just the CR before the LF).
+        let mut value_end = lf.min(input.len());
+        while value_end > value_start && is_lws(input[value_end - 1]) {
+            value_end -= 1;
+        }
+        while value_start < value_end && is_lws(input[value_start]) {
+            value_start += 1;
+        }
+        let value = &input[value_start..value_end];
         let name = HeaderName::from_bytes(name_raw);
         match name {
             HeaderName::ContentLength => {
