@@ -70,6 +70,7 @@ impl SipStr {
 
     /// A copy of `s` when it is short, otherwise `s` as a slice of `buf` when it lies inside
     /// `buf` (no copy), or a copy.
+    #[inline]
     pub fn share(buf: &Bytes, s: &str) -> Self {
         let b = s.as_bytes();
         if b.len() <= INLINE {

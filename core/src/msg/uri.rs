@@ -272,25 +272,32 @@ impl<S: Text> SipUri<S> {
 /// kept literally. Returns raw bytes: an escape may decode to anything, `%00` included.
 pub fn decode(s: &str) -> Cow<'_, [u8]> {
     let b = s.as_bytes();
-    if !b.contains(&b'%') {
+    let Some(first) = memchr::memchr(b'%', b) else {
         return Cow::Borrowed(b);
-    }
+    };
     let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if let (Some(h), Some(l)) = (
-                b.get(i + 1).and_then(|c| hex(*c)),
-                b.get(i + 2).and_then(|c| hex(*c)),
-            ) {
+    out.extend_from_slice(&b[..first]);
+    let mut i = first;
+    // Runs without `%` are copied whole; each `%` is decoded, or kept when no two hex digits
+    // follow it.
+    while let Some(p) = memchr::memchr(b'%', b.get(i..).unwrap_or_default()) {
+        out.extend_from_slice(&b[i..i + p]);
+        i += p;
+        match (
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
+            (Some(h), Some(l)) => {
                 out.push(h << 4 | l);
                 i += 3;
-                continue;
+            }
+            _ => {
+                out.push(b'%');
+                i += 1;
             }
         }
-        out.push(b[i]);
-        i += 1;
     }
+    out.extend_from_slice(b.get(i..).unwrap_or_default());
     Cow::Owned(out)
 }
 
@@ -333,4 +340,48 @@ pub fn encode_into(out: &mut alloc::string::String, s: &[u8], allowed: fn(u8) ->
 /// escaped so that encoding is reversible.
 pub fn is_hvalue_char(c: u8) -> bool {
     c != b'%' && crate::parse::uri::is_hnv(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`decode`] against a byte-by-byte reference, over every string of up to six symbols
+    /// from an alphabet of `%`, hex digits of both cases, a non-hex letter and multi-byte text.
+    #[test]
+    fn decode_matches_bytewise_reference() {
+        fn reference(b: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'%' {
+                    if let (Some(h), Some(l)) = (
+                        b.get(i + 1).and_then(|c| hex(*c)),
+                        b.get(i + 2).and_then(|c| hex(*c)),
+                    ) {
+                        out.push(h << 4 | l);
+                        i += 3;
+                        continue;
+                    }
+                }
+                out.push(b[i]);
+                i += 1;
+            }
+            out
+        }
+        let alphabet = ["%", "4", "0", "a", "F", "g", "é"];
+        let mut strings = alloc::vec![alloc::string::String::new()];
+        for _ in 0..6 {
+            let mut next = Vec::new();
+            for s in &strings {
+                for a in alphabet {
+                    next.push(alloc::format!("{s}{a}"));
+                }
+            }
+            for s in &next {
+                assert_eq!(&*decode(s), &reference(s.as_bytes())[..], "{s:?}");
+            }
+            strings = next;
+        }
+    }
 }

@@ -104,7 +104,7 @@ impl<'a> Own<'a> {
 impl<'a> Ctx<'a> for Own<'a> {
     type S = SipStr;
 
-    #[inline]
+    #[inline(always)]
     fn s(self, b: &'a [u8]) -> Result<SipStr, PErr<'a>> {
         if b.is_empty() {
             return Ok(SipStr::new());
