@@ -448,7 +448,7 @@ fn scan<'a>(
         }
         let name_raw = &input[pos..pos + name_len];
         pos += name_len;
-        // HCOLON = *( SP / HTAB ) ":" SWS
+        // HCOLON = *( SP / HTAB ) ":" SWS (the colon usually follows the name at once)
         if input.get(pos) != Some(&b':') {
             while input.get(pos).is_some_and(|&c| is_wsp(c)) {
                 pos += 1;
@@ -461,12 +461,8 @@ fn scan<'a>(
             }
         }
         pos += 1;
-        // The usual single space after the colon; any other LWS is trimmed below.
-        if input.get(pos) == Some(&b' ') {
-            pos += 1;
-        }
         // The value runs to the CRLF not followed by WSP (a fold continues it).
-        let mut value_start = pos;
+        let value_start = pos;
         let mut lf;
         loop {
             lf = line_end(pos)?;
@@ -481,15 +477,7 @@ fn scan<'a>(
                 line_start,
             ));
         }
-        // Trim LWS at both ends (usually just the CR before the LF).
-        let mut value_end = lf.min(input.len());
-        while value_end > value_start && is_lws(input[value_end - 1]) {
-            value_end -= 1;
-        }
-        while value_start < value_end && is_lws(input[value_start]) {
-            value_start += 1;
-        }
-        let value = &input[value_start..value_end];
+        let value = trim_lws(&input[value_start..lf]);
         let name = HeaderName::from_bytes(name_raw);
         match name {
             HeaderName::ContentLength => {
@@ -528,11 +516,17 @@ fn scan<'a>(
     })
 }
 
-/// Trims LWS (SP, HTAB, CR, LF) from both ends.
+/// Trims LWS (SP, HTAB, CR, LF) from both ends (index loops: a header value usually has one
+/// space in front and the CR of its line behind).
 #[inline]
 pub(crate) fn trim_lws(v: &[u8]) -> &[u8] {
-    let start = v.iter().position(|&c| !is_lws(c)).unwrap_or(v.len());
-    let end = v.iter().rposition(|&c| !is_lws(c)).map_or(start, |e| e + 1);
+    let (mut start, mut end) = (0, v.len());
+    while end > start && is_lws(v[end - 1]) {
+        end -= 1;
+    }
+    while start < end && is_lws(v[start]) {
+        start += 1;
+    }
     &v[start..end]
 }
 
