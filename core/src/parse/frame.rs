@@ -653,6 +653,17 @@ mod tests {
     }
 
     #[test]
+    fn bad_content_length_reported_where_its_value_starts() {
+        let e = RawMessage::parse(
+            b"OPTIONS sip:a@b SIP/2.0\r\nl:  x\r\n\r\n",
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadContentLength);
+        assert_eq!(e.offset, 27);
+    }
+
+    #[test]
     fn limits() {
         let l = Limits {
             max_headers: 1,
