@@ -8,6 +8,7 @@ pub mod emit;
 pub mod header;
 mod name;
 pub mod param;
+mod received;
 pub mod uri;
 
 pub use header::{
@@ -16,6 +17,7 @@ pub use header::{
 };
 pub use name::HeaderName;
 pub use param::{Param, Params, UriHeaders};
+pub use received::Received;
 pub use uri::{Host, SipUri, TelUri, Uri};
 
 use crate::parse::{Limits, ParseError};

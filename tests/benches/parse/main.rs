@@ -14,7 +14,7 @@
 mod peers;
 
 use bytes::Bytes;
-use sipxfer::msg::Message;
+use sipxfer::msg::{Message, Received};
 use sipxfer::parse::{parse_message, Limits, RawMessage};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -32,6 +32,15 @@ fn sipxfer_typed(b: &Bytes) -> bool {
         return false;
     };
     read_typed(&m)
+}
+
+/// The owned received message (`Received`: the buffer and the view into it), then the values a
+/// UA reads.
+fn sipxfer_received(b: &Bytes) -> bool {
+    let Ok(m) = Received::parse(b.clone(), &Limits::default()) else {
+        return false;
+    };
+    read_typed(m.get())
 }
 
 /// The zero-copy view (`Message<&str>`), then the values a UA reads.
@@ -113,7 +122,8 @@ fn main() {
         ("frame", "rsipstack", |b: &Bytes| peers::rsipstack_frame(b)),
         ("frame", "ezk-sip-types", peers::ezk_frame),
         ("frame", "sipx-sip", peers::sipx_frame),
-        ("typed", "sipxfer", sipxfer_typed),
+        ("typed", "sipxfer (owned Message)", sipxfer_typed),
+        ("typed", "sipxfer (owned Received)", sipxfer_received),
         ("typed", "sipxfer (borrowed view)", sipxfer_view),
         ("typed", "rsip", |b: &Bytes| peers::rsip_typed(b)),
         ("typed", "rsipstack", |b: &Bytes| peers::rsipstack_typed(b)),
@@ -182,9 +192,11 @@ fn main() {
     println!("| level | parser | ns/message | MB/s | time vs sipxfer | rejects |");
     println!("|---|---|---:|---:|---:|---|");
     let mut best = std::collections::HashMap::new();
+    let mut medians = Vec::new();
     for r in &mut rows {
         r.samples.sort_by(f64::total_cmp);
         let med = r.samples[r.samples.len() / 2];
+        medians.push((r.level, r.name, med));
         let ours = *best.entry(r.level).or_insert(med);
         let mbps = total_bytes as f64 / corpus.len() as f64 / med * 1000.0;
         println!(
@@ -200,5 +212,26 @@ fn main() {
                 r.failed.join(", ")
             }
         );
+    }
+
+    // Throughput over the fastest peer, per sipxfer row.
+    println!();
+    for level in ["frame", "typed"] {
+        let fastest_peer = medians
+            .iter()
+            .filter(|(l, n, _)| *l == level && !n.starts_with("sipxfer"))
+            .min_by(|a, b| a.2.total_cmp(&b.2));
+        let Some(&(_, peer, peer_ns)) = fastest_peer else {
+            continue;
+        };
+        for (_, name, ns) in medians
+            .iter()
+            .filter(|(l, n, _)| *l == level && n.starts_with("sipxfer"))
+        {
+            println!(
+                "{level}: {name} is {:.2}× the throughput of {peer}",
+                peer_ns / ns
+            );
+        }
     }
 }
