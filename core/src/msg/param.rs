@@ -2,8 +2,11 @@
 //! `gen-value = token / host / quoted-string` (RFC 3261 §25.1), URI `uri-parameters` and URI
 //! `headers` (`?name=value&...`, §19.1.1).
 //!
-//! A parameter list is kept as the one span of text it was parsed from and walked on access:
-//! parsing validates it without building anything, and the model stays small. Equality,
+//! A parameter list is kept as the one span of text it was parsed from: parsing validates it
+//! without building anything, and the model stays small. The parsers also note where each of
+//! the first seven parameters starts (one byte each, [`Starts`]), so that a lookup by name
+//! compares names at those offsets instead of walking every value before the one it wants;
+//! lists built or changed by hand, or too long for the note, are walked. Equality,
 //! hashing and emission go parameter by parameter (names case-insensitive, white space around
 //! `;` and `=` ignored), so `;tag = x` and `;TAG=x` are equal; emission writes `;name=value` with names as
 //! written.
@@ -226,11 +229,114 @@ macro_rules! key {
 }
 pub(crate) use key;
 
+/// Where the parameters of a parsed list start: byte offsets (below 256) of the names of its
+/// first seven parameters, noted by the parser as it validates the list. A list with more
+/// parameters, one that starts further in, or one built or changed by hand is not indexed and
+/// is walked instead.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Starts {
+    /// How many parameters (`NOT_INDEXED`: unknown, walk the text).
+    n: u8,
+    at: [u8; 7],
+}
+
+const NOT_INDEXED: u8 = u8::MAX;
+
+impl Starts {
+    /// A list with no parameters.
+    pub(crate) const EMPTY: Starts = Starts { n: 0, at: [0; 7] };
+    /// A list whose parameters are found by walking it.
+    pub(crate) const NONE: Starts = Starts {
+        n: NOT_INDEXED,
+        at: [0; 7],
+    };
+
+    /// Notes that the next parameter's name starts at `offset`.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, offset: usize) {
+        match (self.at.get_mut(self.n as usize), u8::try_from(offset)) {
+            (Some(slot), Ok(o)) => {
+                *slot = o;
+                self.n += 1;
+            }
+            _ => self.n = NOT_INDEXED,
+        }
+    }
+
+    /// The noted offsets, if the list is indexed.
+    #[inline(always)]
+    fn get(&self) -> Option<&[u8]> {
+        self.at.get(..self.n as usize)
+    }
+}
+
+/// The end of the parameter before the one starting at `next`: back over `SWS sep SWS`.
+#[inline]
+fn before(b: &[u8], next: usize) -> usize {
+    let mut e = next;
+    while e > 0 && CLASS[b[e - 1] as usize] & LWS != 0 {
+        e -= 1;
+    }
+    e = e.saturating_sub(1);
+    while e > 0 && CLASS[b[e - 1] as usize] & LWS != 0 {
+        e -= 1;
+    }
+    e
+}
+
+/// [`find_word`] in a list whose parameters start at `starts`: names are compared at those
+/// offsets only, and the value of the one found ends where the next parameter begins.
+#[inline]
+fn find_at<'a, S: Text>(
+    s: &'a S,
+    starts: &[u8],
+    sep: u8,
+    n: &[u8],
+    needle: u64,
+    mask: u64,
+) -> Option<Option<&'a str>> {
+    let b = s.utf8();
+    let ends_name = EQ | sep | LWS;
+    for (k, &start) in starts.iter().enumerate() {
+        let start = start as usize;
+        let after = start + n.len();
+        let same = match word(b, start) {
+            Some(w) if mask != 0 => lower(w & mask) == needle,
+            _ => b
+                .get(start..after)
+                .is_some_and(|c| c.eq_ignore_ascii_case(n)),
+        };
+        if !same
+            || b.get(after)
+                .is_some_and(|&c| CLASS[c as usize] & ends_name == 0)
+        {
+            continue;
+        }
+        let end = match starts.get(k + 1) {
+            Some(&next) => before(b, (next as usize).min(b.len())),
+            None => b.len(),
+        };
+        let mut j = after;
+        if b.get(j).is_some_and(|&c| CLASS[c as usize] & LWS != 0) {
+            j = skip(b, j, LWS);
+        }
+        if j >= end || b.get(j) != Some(&b'=') {
+            return Some(None);
+        }
+        let mut v = j + 1;
+        if b.get(v).is_some_and(|&c| CLASS[c as usize] & LWS != 0) {
+            v = skip(b, v, LWS);
+        }
+        return Some(s.part(v..end).map(unquote));
+    }
+    None
+}
+
 /// `ParamIter::find` by name, walking the bytes without building the parameters it passes.
 ///
 /// The name is compared where a parameter starts, before its end is searched for: a hit needs
 /// no scan of the name, a miss finds the name's end eight bytes at a time.
-fn find<'a, S: Text>(s: &'a S, sep: u8, name: &str) -> Option<Option<&'a str>> {
+fn find<'a, S: Text>(s: &'a S, starts: &Starts, sep: u8, name: &str) -> Option<Option<&'a str>> {
     let n = name.as_bytes();
     let sep = sep_class(sep);
     // A parsed name never holds `=`, the separator or LWS: such a name matches nothing.
@@ -238,7 +344,10 @@ fn find<'a, S: Text>(s: &'a S, sep: u8, name: &str) -> Option<Option<&'a str>> {
         return None;
     }
     let (needle, mask) = pack(n);
-    find_word(s, sep, n, needle, mask)
+    match starts.get() {
+        Some(at) => find_at(s, at, sep, n, needle, mask),
+        None => find_word(s, sep, n, needle, mask),
+    }
 }
 
 /// [`find`] once the name is checked: `needle` is the name lowercased in a word, `mask` keeps
@@ -344,13 +453,27 @@ fn write_param(out: &mut impl FnMut(&str), first: bool, sep: u8, p: Param<'_>) {
 macro_rules! param_list {
     ($(#[$doc:meta])* $name:ident, $sep:literal, $lead:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, Default)]
-        pub struct $name<S: Text>(S);
+        #[derive(Clone)]
+        pub struct $name<S: Text>(S, Starts);
+
+        impl<S: Text> Default for $name<S> {
+            fn default() -> Self {
+                $name(S::default(), Starts::EMPTY)
+            }
+        }
+
+        impl<S: Text> core::fmt::Debug for $name<S> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.0).finish()
+            }
+        }
 
         impl<S: Text> $name<S> {
-            /// Wraps text already known to match the grammar (as the parsers produce it).
-            pub(crate) fn from_raw(raw: S) -> Self {
-                $name(raw)
+            /// Wraps text already known to match the grammar, whose parameters' names start
+            /// at `starts` (as the parsers note them).
+            #[inline]
+            pub(crate) fn from_parsed(raw: S, starts: Starts) -> Self {
+                $name(raw, starts)
             }
 
             /// The list as written.
@@ -376,19 +499,26 @@ macro_rules! param_list {
             /// A parameter by name (case-insensitive): `Some(None)` when it has no value,
             /// `Some(Some(v))` with surrounding quotes removed.
             pub fn get(&self, name: &str) -> Option<Option<&str>> {
-                find(&self.0, $sep, name)
+                find(&self.0, &self.1, $sep, name)
             }
 
             /// [`Self::get`] for a name prepared at compile time.
             #[inline]
             #[allow(dead_code)] // not every list type has well-known names
             pub(crate) fn get_key(&self, k: &Key) -> Option<Option<&str>> {
-                find_word(&self.0, sep_class($sep), k.name.as_bytes(), k.needle, k.mask)
+                let sep = sep_class($sep);
+                match self.1.get() {
+                    Some(at) => find_at(&self.0, at, sep, k.name.as_bytes(), k.needle, k.mask),
+                    None => find_word(&self.0, sep, k.name.as_bytes(), k.needle, k.mask),
+                }
             }
 
             /// Converts the string storage.
             pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> $name<T> {
-                $name(c.text(&self.0))
+                let text = c.text(&self.0);
+                // The offsets hold for the same text only.
+                let starts = if text.utf8() == self.0.utf8() { self.1 } else { Starts::NONE };
+                $name(text, starts)
             }
 
             /// Writes the list in canonical form (`;name=value` each; `name=value&...` for URI
@@ -403,7 +533,7 @@ macro_rules! param_list {
         impl $name<SipStr> {
             /// An empty list.
             pub fn new() -> Self {
-                $name(SipStr::new())
+                $name(SipStr::new(), Starts::EMPTY)
             }
 
             /// Adds a parameter at the end (`value` as it is to be written: escaped in a URI,
@@ -413,7 +543,7 @@ macro_rules! param_list {
                 self.write_canonical(&mut |x| s.push_str(x));
                 let first = s.is_empty() && !$lead;
                 write_param(&mut |x| s.push_str(x), first, $sep, Param { name, value });
-                self.0 = SipStr::from(s);
+                *self = $name(SipStr::from(s), Starts::NONE);
             }
 
             /// Adds a parameter, builder style.
@@ -429,7 +559,7 @@ macro_rules! param_list {
                     let first = s.is_empty() && !$lead;
                     write_param(&mut |x| s.push_str(x), first, $sep, p);
                 }
-                self.0 = SipStr::from(s);
+                *self = $name(SipStr::from(s), Starts::NONE);
             }
         }
 
@@ -539,11 +669,96 @@ mod tests {
                         .find(|p| p.name.eq_ignore_ascii_case(name))
                         .map(|p| p.unquoted());
                     let t: &str = &s;
-                    assert_eq!(find(&t, sep, name), walked, "{s:?} {name:?}");
+                    assert_eq!(find(&t, &Starts::NONE, sep, name), walked, "{s:?} {name:?}");
                     let o = SipStr::from(t);
-                    assert_eq!(find(&o, sep, name), walked, "{s:?} {name:?}");
+                    assert_eq!(find(&o, &Starts::NONE, sep, name), walked, "{s:?} {name:?}");
                 }
             }
         }
+    }
+
+    /// Lookups through the parsers' start offsets agree with the walk over every list the
+    /// parsers accept that is built from a small alphabet (header parameters with quoted
+    /// strings, escapes, folding and white space around `;` and `=`; URI parameters; URI
+    /// headers), and lists too long for the note are walked.
+    #[test]
+    fn indexed_lookup_matches_iter() {
+        use crate::parse::ctx::View;
+        use crate::parse::{header, uri};
+        let names = ["a", "A", "b", "ab", "abcdefghij", "x", "é", "a=", ""];
+        fn check<S: Text>(p: &Params<S>, names: &[&str], s: &str) {
+            for name in names {
+                let walked = p
+                    .iter()
+                    .find(|q| q.name.eq_ignore_ascii_case(name))
+                    .map(|q| q.unquoted());
+                assert_eq!(p.get(name), walked, "{s:?} {name:?}");
+            }
+        }
+        let alphabet: [&str; 12] = [
+            ";",
+            "a",
+            "b",
+            "=",
+            " ",
+            "\"",
+            "\\",
+            "\r\n ",
+            "abcdefghij",
+            "é",
+            "AB",
+            "x;y",
+        ];
+        let mut text = String::new();
+        let mut indexed = 0;
+        for n in 0u32..12u32.pow(6) {
+            text.clear();
+            text.push(';');
+            let mut k = n;
+            for _ in 0..6 {
+                text.push_str(alphabet[(k % 12) as usize]);
+                k /= 12;
+            }
+            let b = text.as_bytes();
+            if let Ok(([], p)) = header::params(View::new(b), b) {
+                indexed += usize::from(p.1.get().is_some());
+                check(&p, &names, &text);
+                // The owned model keeps the offsets (same text).
+                let o = p.convert(&mut crate::text::Share(&bytes::Bytes::copy_from_slice(b)));
+                assert!(o.1 == p.1, "{text:?}");
+                check(&o, &names, &text);
+            }
+        }
+        assert!(indexed > 10_000, "{indexed}");
+        for (list, want) in [
+            (";a=1;b;ab=2;abcdefghij=3", Some(Some("3"))),
+            (";a;a;a;a;a;a;a;abcdefghij=8", Some(Some("8"))),
+            (";abcdefghij=2%41", Some(Some("2%41"))),
+        ] {
+            let (r, p) = uri::uri_params(View::new(list.as_bytes()), list.as_bytes()).unwrap();
+            assert!(r.is_empty());
+            assert_eq!(p.get("ABCDEFGHIJ"), want, "{list}");
+            assert_eq!(
+                p.get("a"),
+                p.iter().find(|q| q.name == "a").map(|q| q.value)
+            );
+        }
+        // Eight parameters: not indexed, walked.
+        let eight = b";a;b;c;d;e;f;g;h=8";
+        let (_, p) = header::params(View::new(eight), eight).unwrap();
+        assert!(p.1.get().is_none());
+        assert_eq!(p.get("H"), Some(Some("8")));
+        // Offsets past 255: not indexed, walked.
+        let far = alloc::format!(";{}=1;b=2", "a".repeat(300));
+        let (_, p) = header::params(View::new(far.as_bytes()), far.as_bytes()).unwrap();
+        assert!(p.1.get().is_none());
+        assert_eq!(p.get("b"), Some(Some("2")));
+        // Changed by hand: walked.
+        let mut q: Params<SipStr> = Params::new().with("a", Some("1"));
+        q.push("b", None);
+        assert_eq!(
+            (q.get("a"), q.get("b"), q.get("c")),
+            (Some(Some("1")), Some(None), None)
+        );
     }
 }

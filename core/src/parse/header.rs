@@ -18,6 +18,7 @@
 use super::chars::{is_lws, TOKEN, WORD};
 use super::ctx::Ctx;
 use super::uri::{fail, host, port, run, run1, uri, PResult};
+use crate::msg::param::Starts;
 use crate::msg::{
     CSeq, Contact, Event, Header, HeaderName, MediaType, Method, NameAddr, Params, Reason,
     ReferSub, Replaces, RetryAfter, SubscriptionState, TargetDialog, Values, Via, Warning,
@@ -127,6 +128,7 @@ pub(crate) fn params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Params<C:
         return Ok((i, Params::default()));
     }
     let mut r = start;
+    let mut starts = Starts::EMPTY;
     loop {
         // SEMI token [ EQUAL gen-value ], with the usual no-white-space layout first.
         let r2 = match r.split_first() {
@@ -134,6 +136,7 @@ pub(crate) fn params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Params<C:
             _ if peek_sep(r, b';') => sep(r, b';')?.0,
             _ => break,
         };
+        starts.push(start.len() - r2.len());
         let (r2, _) = run1(&TOKEN, r2)?;
         r = match r2.split_first() {
             Some((b'=', v)) if !v.first().is_some_and(|&c| is_lws(c)) => gen_value(c, v)?.0,
@@ -145,7 +148,7 @@ pub(crate) fn params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Params<C:
         };
     }
     let raw = c.s(&start[..start.len() - r.len()])?;
-    Ok((r, Params::from_raw(raw)))
+    Ok((r, Params::from_parsed(raw, starts)))
 }
 
 /// `( name-addr / addr-spec ) *( SEMI param )`

@@ -16,6 +16,7 @@
 use super::chars::{HNV, HOST, PARAMCHAR, PASSWORD, URIC, USER};
 use super::ctx::{Ctx, View};
 use super::{ErrorKind, ParseError};
+use crate::msg::param::Starts;
 use crate::msg::{Host, Params, SipUri, TelUri, Uri, UriHeaders};
 use core::net::{Ipv4Addr, Ipv6Addr};
 use nom::error::{Error, ErrorKind as NomKind};
@@ -367,7 +368,9 @@ fn ipv4(h: &[u8]) -> Option<Ipv4Addr> {
 #[inline]
 pub(crate) fn uri_params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Params<C::S>> {
     let mut k = 0;
+    let mut starts = Starts::EMPTY;
     while i.get(k) == Some(&b';') {
+        starts.push(k + 1);
         let (_, name) = run1(&PARAMCHAR, &i[k + 1..])?;
         k += 1 + name.len();
         if i.get(k) == Some(&b'=') {
@@ -379,13 +382,15 @@ pub(crate) fn uri_params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Param
         return Ok((i, Params::default()));
     }
     let (raw, r) = i.split_at(k);
-    Ok((r, Params::from_raw(c.s(raw)?)))
+    Ok((r, Params::from_parsed(c.s(raw)?, starts)))
 }
 
 /// `headers = "?" header *( "&" header )`, `header = hname "=" hvalue` (after the "?").
 fn uri_headers<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, UriHeaders<C::S>> {
     let mut k = 0;
+    let mut starts = Starts::EMPTY;
     loop {
+        starts.push(k);
         let (_, name) = run1(&HNV, &i[k..])?;
         k += name.len();
         if i.get(k) != Some(&b'=') {
@@ -396,7 +401,7 @@ fn uri_headers<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, UriHeaders<C::S
             k += 1;
         } else {
             let (raw, r) = i.split_at(k);
-            return Ok((r, UriHeaders::from_raw(c.s(raw)?)));
+            return Ok((r, UriHeaders::from_parsed(c.s(raw)?, starts)));
         }
     }
 }
