@@ -16,7 +16,7 @@
 use super::chars::{HNV, HOST, PARAMCHAR, PASSWORD, URIC, USER};
 use super::ctx::{Ctx, View};
 use super::{ErrorKind, ParseError};
-use crate::msg::param::Starts;
+use crate::msg::param::{Starts, Walk};
 use crate::msg::{Host, Params, SipUri, TelUri, Uri, UriHeaders};
 use core::net::{Ipv4Addr, Ipv6Addr};
 use nom::error::{Error, ErrorKind as NomKind};
@@ -388,9 +388,7 @@ pub(crate) fn uri_params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Param
 /// `headers = "?" header *( "&" header )`, `header = hname "=" hvalue` (after the "?").
 fn uri_headers<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, UriHeaders<C::S>> {
     let mut k = 0;
-    let mut starts = Starts::EMPTY;
     loop {
-        starts.push(k);
         let (_, name) = run1(&HNV, &i[k..])?;
         k += name.len();
         if i.get(k) != Some(&b'=') {
@@ -401,7 +399,7 @@ fn uri_headers<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, UriHeaders<C::S
             k += 1;
         } else {
             let (raw, r) = i.split_at(k);
-            return Ok((r, UriHeaders::from_parsed(c.s(raw)?, starts)));
+            return Ok((r, UriHeaders::from_parsed(c.s(raw)?, Walk)));
         }
     }
 }
