@@ -32,10 +32,13 @@ impl<'a> Param<'a> {
 }
 
 /// Strips one pair of surrounding double quotes.
+#[inline]
 pub fn unquote(v: &str) -> &str {
-    v.strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .unwrap_or(v)
+    match v.as_bytes() {
+        // Both ends are ASCII, so the inner slice is on char boundaries.
+        [b'"', .., b'"'] => v.get(1..v.len() - 1).unwrap_or(v),
+        _ => v,
+    }
 }
 
 /// Walks `sep`-separated `name[=value]` items of already validated text.
@@ -301,7 +304,7 @@ fn before(b: &[u8], next: usize) -> usize {
 
 /// [`find_word`] in a list whose parameters start at `starts`: names are compared at those
 /// offsets only, and the value of the one found ends where the next parameter begins.
-#[inline]
+#[inline(always)]
 fn find_at<'a, S: Text>(
     s: &'a S,
     starts: &[u8],
@@ -372,7 +375,7 @@ fn find<'a, S: Text>(
 
 /// [`find`] once the name is checked: `needle` is the name lowercased in a word, `mask` keeps
 /// its bytes (0: longer than a word, compared byte by byte).
-#[inline]
+#[inline(never)]
 fn find_word<'a, S: Text>(
     s: &'a S,
     sep: u8,
