@@ -15,8 +15,42 @@ pub fn parse_message(data: &[u8]) {
         assert!(raw.len <= data.len());
         let _ = parse::message::message_from_raw(&raw, &limits);
     }
-    let _ = parse::parse_message(data, &limits);
+    if let Ok(m) = parse::parse_message(data, &limits) {
+        for h in &m.headers {
+            check_lookups(h);
+        }
+    }
     let _ = parse::parse_sipfrag(data);
+}
+
+/// Lookups by name (through the parsers' parameter offsets) agree with the walk.
+fn check_lookups(h: &crate::msg::Header<&str>) {
+    use crate::msg::{Contact, Header, NameAddr, Params, Uri};
+    fn params(p: &Params<&str>) {
+        for q in p.iter() {
+            let first = p
+                .iter()
+                .find(|x| x.name.eq_ignore_ascii_case(q.name))
+                .map(|x| x.unquoted());
+            assert_eq!(p.get(q.name), first, "{:?}", p.as_str());
+        }
+    }
+    fn addr(a: &NameAddr<&str>) {
+        params(&a.params);
+        if let Uri::Sip(u) = &a.uri {
+            params(&u.params);
+        }
+    }
+    match h {
+        Header::Via(vs) => vs.iter().for_each(|v| params(&v.params)),
+        Header::From(a) | Header::To(a) | Header::ReferTo(a) | Header::ReferredBy(a) => addr(a),
+        Header::Contact(Contact::Addrs(v)) | Header::Route(v) | Header::RecordRoute(v) => {
+            v.iter().for_each(addr)
+        }
+        Header::Event(e) => params(&e.params),
+        Header::SubscriptionState(s) => params(&s.params),
+        _ => {}
+    }
 }
 
 /// The URI parser never panics, and a parsed URI re-emits to text that parses to an equal URI.
