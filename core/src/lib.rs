@@ -13,6 +13,7 @@
 //! - [`parse`]: framing + header index ([`parse::RawMessage`], [`parse::StreamDecoder`]) and
 //!   the full typed parse ([`parse::parse_message`]), bounded by [`parse::Limits`];
 //! - [`msg`]: the message model, typed headers, URIs, canonical emission and builders;
+//!   [`msg::Received`] keeps a datagram and its zero-copy view together as one owned value;
 //! - [`text`]: the string storage that makes the model zero-copy.
 //!
 //! ## The run loop

@@ -4,7 +4,7 @@
 //!
 //! A parameter list is kept as the one span of text it was parsed from: parsing validates it
 //! without building anything, and the model stays small. The parsers also note where each of
-//! the first seven parameters starts (one byte each, [`Starts`]), so that a lookup by name
+//! the first seven parameters starts (one byte each), so that a lookup by name
 //! compares names at those offsets instead of walking every value before the one it wants;
 //! lists built or changed by hand, or too long for the note, are walked. Equality,
 //! hashing and emission go parameter by parameter (names case-insensitive, white space around

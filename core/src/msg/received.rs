@@ -1,27 +1,4 @@
-//! [`Received`]: an owned, `'static` parsed message that keeps the datagram's [`Bytes`] and the
-//! zero-copy view into them side by side.
-//!
-//! The borrowed view ([`crate::parse::parse_message`], `Message<&str>`) is the cheapest typed
-//! parse, but it borrows the buffer, so it cannot be stored in a transaction table, queued, or
-//! sent to another task. The owned model ([`Message::parse`], `Message<SipStr>`) can, at the
-//! price of a string handle per value (≈ 20 % more time on the benchmark corpus). `Received`
-//! holds the reference-counted buffer and the view parsed from it: it is owned and `Send`, and
-//! it costs what the view costs plus one reference count. It is read-only; convert it with
-//! [`Received::to_message`] when a model to change is needed.
-//!
-//! ```
-//! use bytes::Bytes;
-//! use sipxfer::msg::Received;
-//! let m = Received::parse(Bytes::from_static(
-//!     b"SIP/2.0 202 Accepted\r\nVia: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\r\n\
-//!       From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>;tag=2\r\nCall-ID: x@y\r\n\
-//!       CSeq: 93809824 REFER\r\nContent-Length: 0\r\n\r\n"),
-//!     &Default::default()).unwrap();
-//! let stored: Vec<Received> = vec![m]; // no lifetime: it can be kept, queued, moved
-//! let m = stored[0].get();
-//! assert_eq!(m.status(), Some(202));
-//! assert_eq!(m.to().unwrap().tag(), Some("2"));
-//! ```
+//! [`Received`]: a parsed message that owns its bytes.
 
 use super::Message;
 use crate::parse::{parse_message, Limits, ParseError};
@@ -29,8 +6,30 @@ use crate::text::SipStr;
 use bytes::Bytes;
 use core::fmt;
 
-/// A received message: its bytes and the typed zero-copy view of them (see the [module
-/// docs](self)).
+/// An owned, `'static` parsed message that keeps the datagram's [`Bytes`] and the
+/// zero-copy view into them side by side.
+///
+/// The borrowed view ([`crate::parse::parse_message`], `Message<&str>`) is the cheapest typed
+/// parse, but it borrows the buffer, so it cannot be stored in a transaction table, queued, or
+/// sent to another task. The owned model ([`Message::parse`], `Message<SipStr>`) can, at the
+/// price of a string handle per value (≈ 20 % more time on the benchmark corpus). `Received`
+/// holds the reference-counted buffer and the view parsed from it: it is owned and `Send`, and
+/// it costs what the view costs plus one reference count. It is read-only; convert it with
+/// [`Received::to_message`] when a model to change is needed.
+///
+/// ```
+/// use bytes::Bytes;
+/// use sipxfer::msg::Received;
+/// let m = Received::parse(Bytes::from_static(
+///     b"SIP/2.0 202 Accepted\r\nVia: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\r\n\
+///       From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>;tag=2\r\nCall-ID: x@y\r\n\
+///       CSeq: 93809824 REFER\r\nContent-Length: 0\r\n\r\n"),
+///     &Default::default()).unwrap();
+/// let stored: Vec<Received> = vec![m]; // no lifetime: it can be kept, queued, moved
+/// let m = stored[0].get();
+/// assert_eq!(m.status(), Some(202));
+/// assert_eq!(m.to().unwrap().tag(), Some("2"));
+/// ```
 pub struct Received {
     /// Strings of `view` point into `buf`'s storage; they are never handed out with a lifetime
     /// longer than a borrow of `self` (see [`Received::get`]).
