@@ -179,18 +179,20 @@ fn stop(b: &[u8], from: usize, x: u8, y: u8, mask: u8) -> usize {
     until(b, i, mask)
 }
 
-/// A parameter name prepared for [`Params::get_key`] at compile time (see `key!`): up to eight
-/// bytes, lowercased into one word.
+/// A parameter name prepared for comparison: its bytes and its first eight bytes lowercased
+/// into one word (`needle`), with the mask of its bytes in that word (0 when it is longer than
+/// a word: such names are compared byte by byte). Built at compile time for the accessors'
+/// names (see `key!`), at run time for [`Params::get`].
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Key {
-    name: &'static str,
+pub(crate) struct Key<'n> {
+    name: &'n [u8],
     needle: u64,
     mask: u64,
 }
 
-impl Key {
+impl Key<'_> {
     /// Prepares `name` (a token; one of more than eight bytes is compared byte by byte).
-    pub(crate) const fn new(name: &'static str) -> Key {
+    pub(crate) const fn new(name: &'static str) -> Key<'static> {
         let b = name.as_bytes();
         assert!(!b.is_empty(), "a key is a token");
         let mut k = 0;
@@ -202,7 +204,11 @@ impl Key {
             k += 1;
         }
         let (needle, mask) = pack(b);
-        Key { name, needle, mask }
+        Key {
+            name: b,
+            needle,
+            mask,
+        }
     }
 }
 
@@ -226,7 +232,7 @@ const fn pack(name: &[u8]) -> (u64, u64) {
 /// A `&'static` [`Key`] built at compile time: `key!("branch")`.
 macro_rules! key {
     ($name:literal) => {{
-        const K: $crate::msg::param::Key = $crate::msg::param::Key::new($name);
+        const K: $crate::msg::param::Key<'static> = $crate::msg::param::Key::new($name);
         &K
     }};
 }
@@ -302,35 +308,34 @@ fn before(b: &[u8], next: usize) -> usize {
     e
 }
 
+/// Is the parameter name at `at` the name `k`, that is equal ignoring ASCII case and followed
+/// by `=`, a separator, LWS or the end?
+#[inline(always)]
+fn name_is(b: &[u8], at: usize, k: &Key<'_>, ends_name: u8) -> bool {
+    let same = match word(b, at) {
+        Some(w) if k.mask != 0 => lower(w & k.mask) == k.needle,
+        _ => b
+            .get(at..at + k.name.len())
+            .is_some_and(|c| c.eq_ignore_ascii_case(k.name)),
+    };
+    same && b
+        .get(at + k.name.len())
+        .is_none_or(|&c| CLASS[c as usize] & ends_name != 0)
+}
+
 /// [`find_word`] in a list whose parameters start at `starts`: names are compared at those
 /// offsets only, and the value of the one found ends where the next parameter begins.
 #[inline(always)]
-fn find_at<'a, S: Text>(
-    s: &'a S,
-    starts: &[u8],
-    sep: u8,
-    n: &[u8],
-    needle: u64,
-    mask: u64,
-) -> Option<Option<&'a str>> {
+fn find_at<'a, S: Text>(s: &'a S, starts: &[u8], sep: u8, k: &Key<'_>) -> Option<Option<&'a str>> {
     let b = s.utf8();
     let ends_name = EQ | sep | LWS;
-    for (k, &start) in starts.iter().enumerate() {
+    for (i, &start) in starts.iter().enumerate() {
         let start = start as usize;
-        let after = start + n.len();
-        let same = match word(b, start) {
-            Some(w) if mask != 0 => lower(w & mask) == needle,
-            _ => b
-                .get(start..after)
-                .is_some_and(|c| c.eq_ignore_ascii_case(n)),
-        };
-        if !same
-            || b.get(after)
-                .is_some_and(|&c| CLASS[c as usize] & ends_name == 0)
-        {
+        if !name_is(b, start, k, ends_name) {
             continue;
         }
-        let end = match starts.get(k + 1) {
+        let after = start + k.name.len();
+        let end = match starts.get(i + 1) {
             Some(&next) => before(b, (next as usize).min(b.len())),
             None => b.len(),
         };
@@ -367,22 +372,20 @@ fn find<'a, S: Text>(
         return None;
     }
     let (needle, mask) = pack(n);
+    let k = Key {
+        name: n,
+        needle,
+        mask,
+    };
     match starts {
-        Some(at) => find_at(s, at, sep, n, needle, mask),
-        None => find_word(s, sep, n, needle, mask),
+        Some(at) => find_at(s, at, sep, &k),
+        None => find_word(s, sep, &k),
     }
 }
 
-/// [`find`] once the name is checked: `needle` is the name lowercased in a word, `mask` keeps
-/// its bytes (0: longer than a word, compared byte by byte).
+/// [`find`] once the name is checked and prepared, walking the list.
 #[inline(never)]
-fn find_word<'a, S: Text>(
-    s: &'a S,
-    sep: u8,
-    n: &[u8],
-    needle: u64,
-    mask: u64,
-) -> Option<Option<&'a str>> {
+fn find_word<'a, S: Text>(s: &'a S, sep: u8, k: &Key<'_>) -> Option<Option<&'a str>> {
     let b = s.utf8();
     let ends_name = EQ | sep | LWS;
     let mut i = 0;
@@ -391,16 +394,8 @@ fn find_word<'a, S: Text>(
         if name_start == b.len() {
             return None;
         }
-        let after = name_start + n.len();
-        let same = match word(b, name_start) {
-            Some(w) if mask != 0 => lower(w & mask) == needle,
-            _ => b
-                .get(name_start..after)
-                .is_some_and(|c| c.eq_ignore_ascii_case(n)),
-        };
-        let hit = same
-            && b.get(after)
-                .is_none_or(|&c| CLASS[c as usize] & ends_name != 0);
+        let after = name_start + k.name.len();
+        let hit = name_is(b, name_start, k, ends_name);
         let name_end = if hit {
             after
         } else {
@@ -531,8 +526,8 @@ macro_rules! param_list {
             pub(crate) fn get_key(&self, k: &Key) -> Option<Option<&str>> {
                 let sep = sep_class($sep);
                 match self.1.get() {
-                    Some(at) => find_at(&self.0, at, sep, k.name.as_bytes(), k.needle, k.mask),
-                    None => find_word(&self.0, sep, k.name.as_bytes(), k.needle, k.mask),
+                    Some(at) => find_at(&self.0, at, sep, k),
+                    None => find_word(&self.0, sep, k),
                 }
             }
 
