@@ -226,6 +226,14 @@ fn last_state(events: &Events, call: CallId) -> Option<CallState> {
     })
 }
 
+/// The transfer failed with `code` on both sides (transferor `ea`, transferee `eb`) and the
+/// transferor took the original call `ab` back.
+fn failed_and_resumed(ea: &Events, eb: &Events, ab: CallId, code: u16, ctx: &str) {
+    assert_eq!(outcomes(ea), [TransferOutcome::Failed(code)], "{ctx}");
+    assert_eq!(outcomes(eb), [TransferOutcome::Failed(code)], "{ctx}");
+    assert_eq!(last_state(ea, ab), Some(CallState::Resumed), "{ctx}");
+}
+
 fn name(sim: &Sim, a: std::net::SocketAddr) -> &'static str {
     ["A", "B", "C"][sim.nodes.iter().position(|n| n.addr == a).unwrap()]
 }
@@ -447,9 +455,7 @@ fn target_busy_fails_and_a_resumes() {
     );
     let [ea, eb, _] = &run.events;
     assert_eq!(progress(ea), [100, 486]);
-    assert_eq!(outcomes(ea), [TransferOutcome::Failed(486)]);
-    assert_eq!(outcomes(eb), [TransferOutcome::Failed(486)]);
-    assert_eq!(last_state(ea, run.ab), Some(CallState::Resumed));
+    failed_and_resumed(ea, eb, run.ab, 486, "");
     let resume = run
         .sim
         .log
@@ -721,9 +727,7 @@ fn target_never_answers_and_a_silent_transferee_time_out() {
     );
     let [ea, eb, _] = &run.events;
     assert_eq!(progress(ea), [100, 408]);
-    assert_eq!(outcomes(ea), [TransferOutcome::Failed(408)]);
-    assert_eq!(outcomes(eb), [TransferOutcome::Failed(408)]);
-    assert_eq!(last_state(ea, run.ab), Some(CallState::Resumed));
+    failed_and_resumed(ea, eb, run.ab, 408, "");
     settle(&mut run, "no answer");
 
     // A gives the transfer 10 s; B only sends the 100 within that time: A times out,
@@ -875,10 +879,8 @@ fn transferee_abandons_the_transfer_call_final_notify_487() {
         assert_eq!(n[2].1, "terminated;reason=noresource", "{ctx}");
         let [ea, eb, _] = &run.events;
         assert_eq!(progress(ea), [100, 180, 487], "{ctx}");
-        assert_eq!(outcomes(ea), [TransferOutcome::Failed(487)], "{ctx}");
-        assert_eq!(outcomes(eb), [TransferOutcome::Failed(487)], "{ctx}");
         // The original call survives, taken back by A.
-        assert_eq!(last_state(ea, run.ab), Some(CallState::Resumed), "{ctx}");
+        failed_and_resumed(ea, eb, run.ab, 487, &ctx);
         assert!(run.sim.ep(0).call_is_live(run.ab), "{ctx}");
         settle(&mut run, &ctx);
     }

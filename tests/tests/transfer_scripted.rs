@@ -268,6 +268,22 @@ fn from_a(tag: &str, method: &str, cseq: u32, extra: &str) -> Message {
     ))
 }
 
+/// The scripted transferor REFERs our endpoint (in the dialog with `tag`, CSeq `cseq`) to
+/// carol; returns the transfer our endpoint reports.
+fn refer_to_carol(b: &mut Manual, tag: &str, cseq: u32) -> sipxfer::TransferId {
+    b.recv(
+        B,
+        &from_a(tag, "REFER", cseq, "Refer-To: <sip:carol@10.0.0.3>\r\n"),
+    );
+    b.events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::IncomingTransfer { transfer, .. } => Some(transfer),
+            _ => None,
+        })
+        .expect("IncomingTransfer")
+}
+
 /// Our endpoint as the transferee: the scripted transferor calls it and REFERs it to
 /// carol; it accepts. Returns the endpoint, its tag, the original call, the transfer, the
 /// call to the target, the INVITE to the target and the first NOTIFY (not yet answered).
@@ -281,18 +297,7 @@ fn transferee() -> (
     Message,
 ) {
     let (mut b, tag, call) = answered(2);
-    b.recv(
-        B,
-        &from_a(&tag, "REFER", 2, "Refer-To: <sip:carol@10.0.0.3>\r\n"),
-    );
-    let transfer = b
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::IncomingTransfer { transfer, .. } => Some(transfer),
-            _ => None,
-        })
-        .expect("IncomingTransfer");
+    let transfer = refer_to_carol(&mut b, &tag, 2);
     let bc = b.ep.accept_transfer(b.now, transfer, None).unwrap();
     let out = b.sent();
     assert_eq!(out.len(), 3, "{out:?}");
@@ -551,18 +556,7 @@ fn a_refused_refer_still_counts_so_the_next_notifies_carry_id() {
         ),
     );
     assert_eq!(b.sent()[0].status(), Some(400));
-    b.recv(
-        B,
-        &from_a(&tag, "REFER", 3, "Refer-To: <sip:carol@10.0.0.3>\r\n"),
-    );
-    let transfer = b
-        .events()
-        .into_iter()
-        .find_map(|e| match e {
-            Event::IncomingTransfer { transfer, .. } => Some(transfer),
-            _ => None,
-        })
-        .unwrap();
+    let transfer = refer_to_carol(&mut b, &tag, 3);
     b.ep.accept_transfer(b.now, transfer, None).unwrap();
     let out = b.sent();
     assert_eq!(out[0].status(), Some(202));
