@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 fn rfc4475() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/rfc4475")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/rfc4475")
 }
 
 /// The rows of EXPECTATIONS.tsv, split at tabs.

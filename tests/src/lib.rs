@@ -1,4 +1,4 @@
-//! Shared helpers for the sipxfer test suite: where the shared conformance files are, and the
+//! Shared helpers for the sipxfer test suite: where the conformance files are, and the
 //! RFC 4475 expectations table.
 #![deny(missing_docs)]
 
@@ -7,17 +7,15 @@ pub mod sim;
 
 use std::path::PathBuf;
 
-/// `../shared` beside the workspace (override with `SIPXFER_SHARED`).
-pub fn shared_dir() -> PathBuf {
-    if let Ok(p) = std::env::var("SIPXFER_SHARED") {
-        return PathBuf::from(p);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+/// The repository's conformance data (`tests/conformance`): the RFC 4475 torture messages,
+/// byte-exact, with what a user agent must do with each.
+pub fn conformance_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance")
 }
 
 /// The RFC 4475 torture-test folder.
 pub fn rfc4475_dir() -> PathBuf {
-    shared_dir().join("conformance/rfc4475")
+    conformance_dir().join("rfc4475")
 }
 
 /// One row of `EXPECTATIONS.tsv`.
@@ -38,7 +36,7 @@ pub struct Expectation {
 /// Reads `EXPECTATIONS.tsv`.
 pub fn expectations() -> Vec<Expectation> {
     let text = std::fs::read_to_string(rfc4475_dir().join("EXPECTATIONS.tsv"))
-        .expect("../shared/conformance/rfc4475/EXPECTATIONS.tsv must exist beside the workspace");
+        .expect("tests/conformance/rfc4475/EXPECTATIONS.tsv is part of the repository");
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
