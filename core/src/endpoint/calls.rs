@@ -1080,6 +1080,11 @@ impl Endpoint {
     pub fn call_is_live(&self, call: CallId) -> bool {
         self.calls.contains_key(&call)
     }
+
+    /// The live calls (every state but terminated), in the order they were created.
+    pub fn calls(&self) -> impl Iterator<Item = CallId> + '_ {
+        self.calls.keys().copied()
+    }
 }
 
 fn sdp_type() -> MediaType<SipStr> {

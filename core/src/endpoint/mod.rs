@@ -290,6 +290,14 @@ impl Endpoint {
         s
     }
 
+    /// Transactions whose request still waits for its final response, sent or received
+    /// (RFC 3261 §17: Calling, Trying, Proceeding). Those that only linger to absorb
+    /// retransmissions (Completed, Confirmed, Accepted) are not counted. A runtime shutting
+    /// down gracefully waits for this (and [`Endpoint::calls`]) to reach zero. O(transactions).
+    pub fn pending_transactions(&self) -> usize {
+        self.layer.pending()
+    }
+
     /// The latest time the endpoint was given.
     pub fn now(&self) -> Instant {
         self.now

@@ -321,3 +321,10 @@ pub fn header_value_to_string<S: Text>(h: &Header<S>) -> alloc::string::String {
         .trim_end_matches("\r\n")
         .into()
 }
+
+/// The canonical text form (as [`uri_to_string`]): `sip:carol@192.0.2.3;transport=tcp`.
+impl<S: Text> core::fmt::Display for Uri<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&uri_to_string(self))
+    }
+}

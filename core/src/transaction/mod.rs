@@ -205,6 +205,15 @@ impl Layer {
         self.txs.len()
     }
 
+    /// Transactions still waiting for a final response (client) or still to send one
+    /// (server). O(transactions).
+    pub fn pending(&self) -> usize {
+        self.txs
+            .values()
+            .filter(|t| matches!(t.state, State::Calling | State::Trying | State::Proceeding))
+            .count()
+    }
+
     /// Armed timers.
     pub fn timer_count(&self) -> usize {
         self.queue.len()

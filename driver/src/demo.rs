@@ -1,0 +1,364 @@
+//! The three-party transfer that `sipxfer demo` runs and the adapters' tests assert, over
+//! any adapter: alice calls bob, bob answers, alice transfers bob to carol (RFC 5589 §6),
+//! bob accepts and calls carol, carol answers; then bob hangs up. Every decision is taken
+//! from the events of the three real endpoints, and the [`Report`] says what each party saw.
+
+use crate::{Captured, Direction, Events, Handle};
+use bytes::Bytes;
+use futures_lite::StreamExt;
+use sipxfer::msg::Uri;
+use sipxfer::{
+    BlindOptions, CallId, CallOptions, CallState, EndReason, Event, Transfer, TransferId,
+    TransferOutcome, Transport,
+};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+/// One user agent of the demo.
+#[derive(Debug)]
+pub struct Party {
+    /// Its name (the user part of its URI).
+    pub name: String,
+    /// Its commands.
+    pub handle: Handle,
+    /// Its events.
+    pub events: Events,
+}
+
+impl Party {
+    /// The party's SIP URI over `transport`.
+    pub fn uri(&self, transport: Transport) -> Uri<sipxfer::SipStr> {
+        uri(&self.name, self.handle.local_addr(), transport)
+    }
+}
+
+fn uri(user: &str, addr: SocketAddr, transport: Transport) -> Uri<sipxfer::SipStr> {
+    let tp = if transport == Transport::Tcp {
+        ";transport=tcp"
+    } else {
+        ""
+    };
+    Uri::parse(&format!("sip:{user}@{addr}{tp}")).expect("a URI built from an address")
+}
+
+/// A minimal audio offer/answer for `addr` (the demo sends no media).
+pub fn sdp(user: &str, addr: SocketAddr) -> Bytes {
+    let (ip, family) = match addr.ip() {
+        std::net::IpAddr::V4(a) => (a.to_string(), "IP4"),
+        std::net::IpAddr::V6(a) => (a.to_string(), "IP6"),
+    };
+    let port = addr.port().wrapping_add(1000) & !1;
+    Bytes::from(format!(
+        "v=0\r\no={user} 1 1 IN {family} {ip}\r\ns=sipxfer\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n"
+    ))
+}
+
+/// What each party saw of one transfer.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// The sipfrag statuses the transferor's NOTIFYs reported, in order.
+    pub progress: Vec<u16>,
+    /// The transferor's outcome.
+    pub transferor: Option<TransferOutcome>,
+    /// The transferee's outcome.
+    pub transferee: Option<TransferOutcome>,
+    /// How the transferor's call with the transferee ended.
+    pub transferor_call: Option<EndReason>,
+    /// How the transferee's call with the transferor ended.
+    pub transferee_call: Option<EndReason>,
+    /// The transferee's call to the target was answered.
+    pub transferee_new_call: bool,
+    /// The target's call from the transferee was answered.
+    pub target_answered: bool,
+    /// The `Referred-By` the target's INVITE carried.
+    pub target_referred_by: Option<String>,
+}
+
+impl Report {
+    /// Every party reached the RFC 5589 §6 outcome of a successful transfer: the transferor
+    /// saw the final NOTIFY report 200 and its call ended; the transferee reported success,
+    /// its call with the transferor ended and its call to the target is up; the target
+    /// answered a call that carried `Referred-By`.
+    pub fn succeeded(&self) -> bool {
+        self.transferor == Some(TransferOutcome::Succeeded)
+            && self.transferee == Some(TransferOutcome::Succeeded)
+            && self.transferor_call.is_some()
+            && self.transferee_call.is_some()
+            && self.transferee_new_call
+            && self.target_answered
+            && self.target_referred_by.is_some()
+    }
+
+    /// One line per party.
+    pub fn summary(&self, names: [&str; 3]) -> String {
+        let [a, b, c] = names;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "  {a} (transferor): outcome {:?}, NOTIFY statuses {:?}, call with {b} ended: {:?}",
+            self.transferor, self.progress, self.transferor_call
+        );
+        let _ = writeln!(
+            s,
+            "  {b} (transferee): outcome {:?}, call with {a} ended: {:?}, call to {c} up: {}",
+            self.transferee, self.transferee_call, self.transferee_new_call
+        );
+        let _ = write!(
+            s,
+            "  {c} (target): answered: {}, Referred-By: {}",
+            self.target_answered,
+            self.target_referred_by.as_deref().unwrap_or("none")
+        );
+        s
+    }
+}
+
+/// The next event of any party: its index and the event (`None`: that party stopped).
+async fn next_event(parties: &mut [Party; 3]) -> (usize, Option<Event>) {
+    futures_lite::future::poll_fn(|cx| {
+        for (i, p) in parties.iter_mut().enumerate() {
+            if let Poll::Ready(e) = p.events.poll_next(cx) {
+                return Poll::Ready((i, e));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Runs a blind transfer among `parties` (alice, bob, carol) over `transport`; returns what
+/// each saw once the transfer is over at all three and the calls are hung up. Bound it in
+/// time with the runtime's timeout.
+pub async fn blind_transfer(
+    parties: &mut [Party; 3],
+    transport: Transport,
+) -> Result<Report, sipxfer::Error> {
+    let [a, b, c] = [0, 1, 2];
+    let bob = parties[b].uri(transport);
+    let carol = parties[c].uri(transport);
+    let offer = sdp(&parties[a].name, parties[a].handle.local_addr());
+    let ab = parties[a]
+        .handle
+        .call(
+            bob,
+            CallOptions {
+                offer: Some(offer),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let mut report = Report::default();
+    let mut transfer: Option<TransferId> = None;
+    let mut ba: Option<CallId> = None;
+    let mut bc: Option<CallId> = None;
+    let mut cb: Option<CallId> = None;
+    let mut hung_up = false;
+    loop {
+        let (who, e) = next_event(parties).await;
+        let Some(e) = e else {
+            return Err(sipxfer::Error::InvalidState);
+        };
+        let me = &parties[who];
+        match (who, e) {
+            (1, Event::IncomingCall { call, .. }) if ba.is_none() => {
+                ba = Some(call);
+                let answer = sdp(&me.name, me.handle.local_addr());
+                me.handle.ring(call, 180).await?;
+                me.handle.answer(call, Some(answer)).await?;
+            }
+            (
+                0,
+                Event::CallState {
+                    call,
+                    state: CallState::Confirmed,
+                    ..
+                },
+            ) if call == ab && transfer.is_none() => {
+                let target = carol.clone();
+                let t = me
+                    .handle
+                    .transfer(
+                        ab,
+                        Transfer::Blind {
+                            target,
+                            options: BlindOptions::default(),
+                        },
+                    )
+                    .await?;
+                transfer = Some(t);
+            }
+            (0, Event::TransferProgress { status, .. }) => report.progress.push(status),
+            (0, Event::TransferOutcome { outcome, .. }) => report.transferor = Some(outcome),
+            (
+                0,
+                Event::CallState {
+                    call,
+                    state: CallState::Terminated { reason },
+                    ..
+                },
+            ) if call == ab => report.transferor_call = Some(reason),
+            (1, Event::IncomingTransfer { transfer, .. }) => {
+                bc = Some(me.handle.accept_transfer(transfer, None).await?);
+            }
+            (1, Event::TransferOutcome { outcome, .. }) => report.transferee = Some(outcome),
+            (
+                1,
+                Event::CallState {
+                    call,
+                    state: CallState::Terminated { reason },
+                    ..
+                },
+            ) if Some(call) == ba => report.transferee_call = Some(reason),
+            (
+                1,
+                Event::CallState {
+                    call,
+                    state: CallState::Confirmed,
+                    ..
+                },
+            ) if Some(call) == bc => report.transferee_new_call = true,
+            (
+                2,
+                Event::IncomingCall {
+                    call, referred_by, ..
+                },
+            ) if cb.is_none() => {
+                cb = Some(call);
+                report.target_referred_by = referred_by.map(|r| format!("<{}>", r.uri));
+                let answer = sdp(&me.name, me.handle.local_addr());
+                me.handle.ring(call, 180).await?;
+                me.handle.answer(call, Some(answer)).await?;
+            }
+            (
+                2,
+                Event::CallState {
+                    call,
+                    state: CallState::Confirmed,
+                    ..
+                },
+            ) if Some(call) == cb => report.target_answered = true,
+            _ => {}
+        }
+        if !hung_up {
+            let failed = report
+                .transferor
+                .is_some_and(|o| o != TransferOutcome::Succeeded)
+                || report
+                    .transferee
+                    .is_some_and(|o| o != TransferOutcome::Succeeded);
+            if report.succeeded() || failed {
+                // Over at all three: bob hangs up his call to carol (and, after a
+                // failure, alice her call with bob). One side each: no crossing BYEs.
+                hung_up = true;
+                for (who, call) in [(a, Some(ab)), (b, bc)] {
+                    if let Some(call) = call {
+                        let _ = parties[who].handle.hangup(call).await;
+                    }
+                }
+            }
+        }
+        if hung_up
+            && parties
+                .iter()
+                .all(|p| p.handle.with(|ep, _| ep.calls().next().is_none()))
+        {
+            return Ok(report);
+        }
+    }
+}
+
+/// A [`crate::Tap`] that keeps every message a party sent.
+#[derive(Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<Captured>>>);
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Recorder").field(&self.sent().len()).finish()
+    }
+}
+
+impl Recorder {
+    /// The tap to give [`crate::Builder::tap`].
+    pub fn tap(&self) -> impl Fn(&Captured) + Send + Sync + 'static {
+        let sent = self.0.clone();
+        move |c: &Captured| {
+            if c.direction == Direction::Sent {
+                sent.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(c.clone());
+            }
+        }
+    }
+
+    /// What was sent so far, in order.
+    pub fn sent(&self) -> Vec<Captured> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Checks on the wire what RFC 5589 §6 says a blind transfer sends, from the messages each
+/// party sent over `transport` (alice, bob, carol): alice's hold re-INVITE (`a=sendonly`),
+/// one REFER with `Refer-To` naming carol and a `Referred-By`, and a BYE; bob's NOTIFYs
+/// from `100 Trying` to a final `200 OK` with `Subscription-State: terminated`, and one
+/// INVITE to carol carrying `Referred-By`; carol's 180 and 200.
+pub fn check_blind_wire(sent: [&[Captured]; 3], transport: Transport) -> Result<(), String> {
+    let texts = |i: usize, start: &str| -> Vec<String> {
+        sent[i]
+            .iter()
+            .filter(|c| c.transport == transport)
+            .map(|c| String::from_utf8_lossy(&c.bytes).into_owned())
+            .filter(|m| m.starts_with(start))
+            .collect()
+    };
+    let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(what.to_string()) };
+    let refer = texts(0, "REFER ");
+    check(refer.len() == 1, "alice sends one REFER")?;
+    check(
+        refer[0].contains("\r\nRefer-To: <sip:carol@"),
+        "the REFER's Refer-To names carol",
+    )?;
+    check(
+        refer[0].contains("\r\nReferred-By: "),
+        "the REFER carries Referred-By",
+    )?;
+    check(
+        texts(0, "INVITE ").iter().any(|m| m.contains("a=sendonly")),
+        "alice holds bob (re-INVITE a=sendonly) before the REFER",
+    )?;
+    check(
+        !texts(0, "BYE ").is_empty(),
+        "alice ends her call with bob on success",
+    )?;
+    let notifies = texts(1, "NOTIFY ");
+    check(
+        notifies
+            .iter()
+            .any(|m| m.ends_with("SIP/2.0 100 Trying\r\n")),
+        "bob NOTIFYs 100 Trying",
+    )?;
+    check(
+        notifies.iter().any(|m| {
+            m.contains("\r\nSubscription-State: terminated") && m.ends_with("SIP/2.0 200 OK\r\n")
+        }),
+        "bob's final NOTIFY reports 200 OK and terminates the subscription",
+    )?;
+    let invite = texts(1, "INVITE sip:carol@");
+    check(invite.len() == 1, "bob sends one INVITE to carol")?;
+    check(
+        invite[0].contains("\r\nReferred-By: "),
+        "bob's INVITE to carol carries Referred-By",
+    )?;
+    check(!texts(2, "SIP/2.0 180 ").is_empty(), "carol rings")?;
+    check(!texts(2, "SIP/2.0 200 ").is_empty(), "carol answers")?;
+    Ok(())
+}
+
+/// Shuts every party down (hang-ups, then the drivers stop).
+pub async fn shutdown(parties: &[Party], grace: std::time::Duration) {
+    for p in parties {
+        p.handle.shutdown(grace).await;
+    }
+}

@@ -1,0 +1,66 @@
+//! A complete blind transfer among three endpoints over real loopback sockets (UDP, then
+//! TCP), asserted on the wire and at all three parties.
+
+use sipxfer::Transport;
+use sipxfer_tokio::demo::{blind_transfer, check_blind_wire, shutdown, Party, Recorder};
+use sipxfer_tokio::Builder;
+use std::time::Duration;
+
+async fn party(name: &str, recorder: &Recorder) -> Party {
+    let builder = Builder::new("127.0.0.1:0".parse().unwrap()).tap(recorder.tap());
+    let (handle, events) = sipxfer_tokio::bind(builder).await.expect("bind");
+    let name = name.into();
+    Party {
+        name,
+        handle,
+        events,
+    }
+}
+
+async fn transfer_over(transport: Transport) {
+    let rec: [Recorder; 3] = Default::default();
+    let mut parties = [
+        party("alice", &rec[0]).await,
+        party("bob", &rec[1]).await,
+        party("carol", &rec[2]).await,
+    ];
+    let run = blind_transfer(&mut parties, transport);
+    let report = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the transfer ends in time")
+        .expect("no command refused");
+    assert!(
+        report.succeeded(),
+        "{}",
+        report.summary(["alice", "bob", "carol"])
+    );
+    assert_eq!(
+        report.progress.first(),
+        Some(&100),
+        "NOTIFY 100 Trying first"
+    );
+    assert_eq!(report.progress.last(), Some(&200), "final NOTIFY 200");
+    let sent = rec.each_ref().map(Recorder::sent);
+    check_blind_wire([&sent[0], &sent[1], &sent[2]], transport).unwrap();
+    let bounded = tokio::time::timeout(
+        Duration::from_secs(10),
+        shutdown(&parties, Duration::from_secs(5)),
+    );
+    bounded.await.expect("shutdown ends");
+    for p in &parties {
+        assert!(p.handle.is_closed());
+        let stats = p.handle.stats();
+        assert_eq!(stats.dialogs, 0, "{}: no dialog left", p.name);
+        assert_eq!(stats.parse_errors, 0, "{}: every message parsed", p.name);
+    }
+}
+
+#[tokio::test]
+async fn blind_transfer_over_udp() {
+    transfer_over(Transport::Udp).await;
+}
+
+#[tokio::test]
+async fn blind_transfer_over_tcp() {
+    transfer_over(Transport::Tcp).await;
+}
