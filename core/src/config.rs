@@ -49,6 +49,11 @@ pub struct Config {
     pub supported: Vec<SipStr>,
     /// Body types the endpoint understands (§8.2.3): another gets 415, sent in `Accept`.
     pub accept: Vec<MediaType<SipStr>>,
+    /// The outbound proxy (RFC 3261 §8.1.2): where a new call's INVITE goes (its
+    /// Request-URI still the target) when [`crate::CallOptions::dest`] does not say, including
+    /// the call a transferee places to the transfer target. `None`: the target URI's own
+    /// address. In-dialog requests follow the dialog's route set either way.
+    pub outbound_proxy: Option<crate::transport::Destination>,
     /// `User-Agent` / `Server` value, if any.
     pub user_agent: Option<SipStr>,
     /// How long a transferor waits for the final NOTIFY of a transfer before reporting
@@ -102,6 +107,7 @@ impl Config {
             supported: Vec::new(),
             accept: vec![media("application", "sdp"), media("message", "sipfrag")],
             user_agent: None,
+            outbound_proxy: None,
             credentials: Vec::new(),
             transfer_timeout: core::time::Duration::from_secs(120),
             transfer_bye_grace: core::time::Duration::from_secs(2),

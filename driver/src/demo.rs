@@ -95,21 +95,42 @@ impl Report {
     /// One line per party.
     pub fn summary(&self, names: [&str; 3]) -> String {
         let [a, b, c] = names;
+        let outcome = |o: Option<TransferOutcome>| match o {
+            Some(o) => format!("{o:?}").to_lowercase(),
+            None => "none".into(),
+        };
+        let ended = |r: Option<EndReason>| match r {
+            Some(r) => format!("ended ({r:?})"),
+            None => "still up".into(),
+        };
+        let statuses: Vec<String> = self.progress.iter().map(u16::to_string).collect();
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "  {a} (transferor): outcome {:?}, NOTIFY statuses {:?}, call with {b} ended: {:?}",
-            self.transferor, self.progress, self.transferor_call
+            "  {a} (transferor): outcome {}, NOTIFY sipfrag statuses [{}], call with {b} {}",
+            outcome(self.transferor),
+            statuses.join(", "),
+            ended(self.transferor_call)
         );
         let _ = writeln!(
             s,
-            "  {b} (transferee): outcome {:?}, call with {a} ended: {:?}, call to {c} up: {}",
-            self.transferee, self.transferee_call, self.transferee_new_call
+            "  {b} (transferee): outcome {}, call with {a} {}, call to {c} {}",
+            outcome(self.transferee),
+            ended(self.transferee_call),
+            if self.transferee_new_call {
+                "answered"
+            } else {
+                "not answered"
+            }
         );
         let _ = write!(
             s,
-            "  {c} (target): answered: {}, Referred-By: {}",
-            self.target_answered,
+            "  {c} (target): call from {b} {}, Referred-By: {}",
+            if self.target_answered {
+                "answered"
+            } else {
+                "not answered"
+            },
             self.target_referred_by.as_deref().unwrap_or("none")
         );
         s
@@ -145,6 +166,7 @@ pub async fn blind_transfer(
         .call(
             bob,
             CallOptions {
+                from: Some(sipxfer::msg::NameAddr::new(parties[a].uri(Transport::Udp))),
                 offer: Some(offer),
                 ..Default::default()
             },

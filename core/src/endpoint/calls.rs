@@ -36,8 +36,8 @@ pub struct CallOptions {
     pub offer: Option<Bytes>,
     /// More headers for the INVITE.
     pub headers: Vec<Header<SipStr>>,
-    /// Where to send the INVITE; default: the target URI's address when it is an IP address
-    /// (the core does no DNS).
+    /// Where to send the INVITE; default: [`crate::Config::outbound_proxy`], else the target
+    /// URI's address when it is an IP address (the core does no DNS).
     pub dest: Option<Destination>,
 }
 
@@ -225,6 +225,7 @@ impl Endpoint {
         self.tick(now);
         let dest = options
             .dest
+            .or(self.config.outbound_proxy)
             .or_else(|| uri_destination(&target, crate::transport::Transport::Udp))
             .ok_or(Error::NoRoute)?;
         if self.calls.len() >= self.config.max_dialogs {
