@@ -111,6 +111,7 @@ pub mod msg;
 pub mod parse;
 pub mod rand;
 pub mod sdp;
+pub mod subscription;
 pub mod text;
 pub mod time;
 pub mod transaction;

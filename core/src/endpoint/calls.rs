@@ -3,7 +3,7 @@
 //! §13.2.2.4, re-INVITE hold and resume (§14, RFC 3264 §8.4) with 491 glare handling, BYE,
 //! CANCEL, and 481 for requests that match no dialog.
 
-use super::{Endpoint, Event};
+use super::{Endpoint, Event, Timer};
 use crate::dialog::{uri_destination, Dialog, DialogState};
 use crate::error::Error;
 use crate::msg::{Contact, Header, MediaType, Message, Method, NameAddr, Params, Uri, Values};
@@ -93,20 +93,6 @@ enum Role {
     Uas,
 }
 
-/// Timers of the UA core (not of a transaction).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum CallTimer {
-    /// §13.3.1.4: retransmit the 2xx (T1 doubling up to T2) until the ACK arrives, for 64·T1.
-    Retransmit2xx,
-    /// §14.1: send the re-INVITE again after a 491.
-    GlareRetry,
-    /// A transfer's timer: the transferor's wait for the final NOTIFY; the transferee's
-    /// subscription expiry, then its grace period before it BYEs the original call itself.
-    Transfer(u64),
-    /// The transferor refreshes its refer subscription (RFC 6665 §4.1.2.2).
-    ReferRefresh(u64),
-}
-
 /// Our re-INVITE in progress.
 #[derive(Debug)]
 struct Reinvite {
@@ -150,7 +136,7 @@ pub(crate) struct Call {
     held: bool,
     /// Our re-INVITE in progress.
     reinvite: Option<Reinvite>,
-    /// An offer to re-INVITE again when [`CallTimer::GlareRetry`] fires.
+    /// An offer to re-INVITE again when [`Timer::GlareRetry`] fires.
     retry: Option<Bytes>,
     /// UAC: the early dialogs of other forks (the first one is `dialog`).
     early: Vec<Dialog>,
@@ -319,7 +305,7 @@ impl Endpoint {
         c.ok_since = self.now;
         c.ok_seq = seq;
         c.ok_state = on_ack;
-        self.arm_call(call, CallTimer::Retransmit2xx, self.now + t1);
+        self.arm(call, Timer::Retransmit2xx, self.now + t1);
         Ok(())
     }
 
@@ -407,7 +393,7 @@ impl Endpoint {
                 let c = self.calls.get_mut(&call).expect("live");
                 c.ack = Some((seq, dest, bytes));
                 self.report_direction(call, held, Some(code));
-                self.after_hold(call, held);
+                self.on_hold_done(call, held);
                 self.hangup_if_pending(call);
             }
             491 => {
@@ -418,14 +404,14 @@ impl Endpoint {
                 let r = u64::from(self.ids.next_u32());
                 let tens = if owner { 210 + r % 191 } else { r % 201 };
                 let at = self.now + Duration::from_millis(tens * 10);
-                self.arm_call(call, CallTimer::GlareRetry, at);
+                self.arm(call, Timer::GlareRetry, at);
             }
             408 | 481 => self.dialog_gone(call, code),
             _ => {
                 // §14.1: the session stays as it was.
                 let state = c.state;
                 self.call_state(call, state, Some(code));
-                self.after_hold(call, false);
+                self.on_hold_done(call, false);
                 self.hangup_if_pending(call);
             }
         }
@@ -616,7 +602,7 @@ impl Endpoint {
             state,
             status,
         });
-        self.transferee_progress(call, state, status);
+        self.on_call_state(call, state, status);
     }
 
     fn end_call(&mut self, call: CallId, reason: EndReason, status: Option<u16>) {
@@ -636,11 +622,9 @@ impl Endpoint {
                     }
                 }
             }
-            self.disarm_call(call, CallTimer::Retransmit2xx);
-            self.disarm_call(call, CallTimer::GlareRetry);
-            self.seen_refer.remove(&call);
-            self.sent_refer.remove(&call);
-            self.transfers_on_call_end(call);
+            self.disarm(call, Timer::Retransmit2xx);
+            self.disarm(call, Timer::GlareRetry);
+            self.on_call_ended(call);
         }
     }
 
@@ -655,48 +639,19 @@ impl Endpoint {
         }
     }
 
-    pub(super) fn arm_call(&mut self, call: CallId, t: CallTimer, at: Instant) {
-        self.disarm_call(call, t);
-        self.call_timers.insert((at, call, t));
-        self.call_timer_index.insert((call, t), at);
-    }
-
-    pub(super) fn disarm_call(&mut self, call: CallId, t: CallTimer) {
-        if let Some(at) = self.call_timer_index.remove(&(call, t)) {
-            self.call_timers.remove(&(at, call, t));
-        }
-    }
-
-    /// Fires the UA core's timers due at `now`.
-    pub(super) fn call_timeouts(&mut self) {
-        while let Some(&(at, call, t)) = self.call_timers.first() {
-            if at > self.now {
-                break;
-            }
-            self.call_timers.pop_first();
-            self.call_timer_index.remove(&(call, t));
-            match t {
-                CallTimer::Retransmit2xx => self.retransmit_2xx(call),
-                CallTimer::Transfer(n) => {
-                    self.transfer_timer(super::transfer::TransferId(n));
-                }
-                CallTimer::ReferRefresh(n) => {
-                    self.refresh_refer(super::transfer::TransferId(n));
-                }
-                CallTimer::GlareRetry => {
-                    let offer = self.calls.get_mut(&call).and_then(|c| c.retry.take());
-                    if let Some(offer) = offer {
-                        if self.send_reinvite(call, offer).is_err() {
-                            self.send_bye(call);
-                            self.end_call(call, EndReason::LocalHangup, None);
-                        }
-                    }
-                }
+    /// [`Timer::GlareRetry`] fired: the re-INVITE again (§14.1).
+    pub(super) fn glare_retry(&mut self, call: CallId) {
+        let offer = self.calls.get_mut(&call).and_then(|c| c.retry.take());
+        if let Some(offer) = offer {
+            if self.send_reinvite(call, offer).is_err() {
+                self.send_bye(call);
+                self.end_call(call, EndReason::LocalHangup, None);
             }
         }
     }
 
-    fn retransmit_2xx(&mut self, call: CallId) {
+    /// [`Timer::Retransmit2xx`] fired (§13.3.1.4).
+    pub(super) fn retransmit_2xx(&mut self, call: CallId) {
         let (t2, give_up) = (self.config.timers.t2, self.config.timers.t1x64());
         let Some(c) = self.calls.get_mut(&call) else {
             return;
@@ -716,7 +671,7 @@ impl Endpoint {
         let (dest, local) = (c.dest, c.local);
         self.out.retransmissions += 1;
         self.send_to(dest, local, ok);
-        self.arm_call(call, CallTimer::Retransmit2xx, next);
+        self.arm(call, Timer::Retransmit2xx, next);
     }
 
     /// A new INVITE outside any dialog: a new call (§13.3.1).
@@ -793,18 +748,9 @@ impl Endpoint {
                 self.end_call(call, EndReason::RemoteHangup, None);
             }
             Some(Method::Invite) => self.incoming_reinvite(call, tx, &request),
-            Some(Method::Refer) => self.incoming_refer(call, tx, &request),
-            Some(Method::Notify) => self.incoming_notify(call, tx, &request),
-            Some(Method::Subscribe) => self.incoming_subscribe(call, tx, &request),
-            _ => {
-                // Other in-dialog requests (REFER, NOTIFY, re-INVITE, ...) go to the
-                // application until the layers that own them land.
-                self.events.push_back(Event::Request {
-                    tx,
-                    request,
-                    source,
-                });
-            }
+            // The usages a call's dialog carries besides the session (REFER and its
+            // subscription, ...), or the application.
+            _ => self.in_dialog_usage(call, tx, request, source),
         }
         true
     }
@@ -834,7 +780,7 @@ impl Endpoint {
         };
         c.ok = None;
         let report = c.ok_state.take();
-        self.disarm_call(call, CallTimer::Retransmit2xx);
+        self.disarm(call, Timer::Retransmit2xx);
         match report {
             Some(CallState::Held) => self.report_direction(call, true, Some(200)),
             Some(CallState::Resumed) => self.report_direction(call, false, Some(200)),

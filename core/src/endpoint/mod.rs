@@ -4,13 +4,19 @@
 //! [`Endpoint::now`]), inputs (`handle_*`), commands (they take `now` because they arm
 //! timers, and return a typed id or a typed [`Error`]) and outputs (`poll_*`). See the crate
 //! documentation for the run loop.
+//!
+//! The endpoint is the hub: `calls` (INVITE sessions) and `transfer` (the RFC 5589 roles,
+//! over the [`crate::subscription`] layer) each do their part, and this module passes what
+//! one needs to hear from the other (a call's state, the end of a hold, requests in a call's
+//! dialog that belong to a transfer, timers), so that neither depends on the other's
+//! internals.
 
 mod calls;
 mod challenge;
 mod transfer;
 mod uas;
 
-use calls::{Call, CallTimer};
+use calls::Call;
 pub use calls::{CallId, CallOptions, CallState, EndReason};
 pub use transfer::{BlindOptions, ByeBy, Transfer, TransferId, TransferOutcome};
 
@@ -219,8 +225,9 @@ pub struct Endpoint {
     tx_calls: BTreeMap<TxId, CallId>,
     /// Transactions the endpoint started on its own (BYE): their outcome is not reported.
     quiet: BTreeSet<TxId>,
-    call_timers: BTreeSet<(Instant, CallId, CallTimer)>,
-    call_timer_index: BTreeMap<(CallId, CallTimer), Instant>,
+    /// The UA core's timers (the transactions keep their own), ordered by deadline.
+    timers: BTreeSet<(Instant, CallId, Timer)>,
+    timer_index: BTreeMap<(CallId, Timer), Instant>,
     /// Digest: the nonces each request chain answered (keyed by its latest transaction).
     auth_trails: BTreeMap<TxId, challenge::Trail>,
     /// Digest: the last nonce per realm and how many requests used it (RFC 7616 §3.4).
@@ -258,8 +265,8 @@ impl Endpoint {
             dialogs: BTreeMap::new(),
             tx_calls: BTreeMap::new(),
             quiet: BTreeSet::new(),
-            call_timers: BTreeSet::new(),
-            call_timer_index: BTreeMap::new(),
+            timers: BTreeSet::new(),
+            timer_index: BTreeMap::new(),
             calls_per_remote: BTreeMap::new(),
             transfers: BTreeMap::new(),
             call_xfers: BTreeSet::new(),
@@ -286,7 +293,7 @@ impl Endpoint {
         s.connections = self.conns.len();
         s.dialogs = self.dialog_count();
         s.subscriptions = self.subscription_count();
-        s.timers += self.call_timers.len();
+        s.timers += self.timers.len();
         s
     }
 
@@ -406,7 +413,7 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
         self.layer.handle_timeout(self.now, &mut self.out);
-        self.call_timeouts();
+        self.ua_timeouts();
         self.flush();
     }
 
@@ -542,7 +549,7 @@ impl Endpoint {
     /// When [`Endpoint::handle_timeout`] must be called next (`None`: no timer is armed).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let calls = self.call_timers.first().map(|e| e.0);
+        let calls = self.timers.first().map(|e| e.0);
         match (self.layer.poll_timeout(), calls) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -763,6 +770,93 @@ impl Endpoint {
             self.events.push_back(event);
         }
         shrink(&mut self.out.events);
+    }
+}
+
+/// A timer of the UA core, kept per call (a transfer's timers belong to the call it
+/// transfers or was asked in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Timer {
+    /// §13.3.1.4: retransmit the 2xx (T1 doubling up to T2) until the ACK arrives, for 64·T1.
+    Retransmit2xx,
+    /// §14.1: send the re-INVITE again after a 491.
+    GlareRetry,
+    /// A transfer's timer: the transferor's wait for the final NOTIFY; the transferee's
+    /// subscription expiry, then its grace period before it BYEs the original call itself.
+    Transfer(TransferId),
+    /// The transferor refreshes its refer subscription (RFC 6665 §4.1.2.2).
+    ReferRefresh(TransferId),
+}
+
+impl Endpoint {
+    /// Arms (or moves) timer `t` of `call` to fire at `at`.
+    pub(crate) fn arm(&mut self, call: CallId, t: Timer, at: Instant) {
+        self.disarm(call, t);
+        self.timers.insert((at, call, t));
+        self.timer_index.insert((call, t), at);
+    }
+
+    /// Disarms timer `t` of `call`, if armed.
+    pub(crate) fn disarm(&mut self, call: CallId, t: Timer) {
+        if let Some(at) = self.timer_index.remove(&(call, t)) {
+            self.timers.remove(&(at, call, t));
+        }
+    }
+
+    /// Fires the UA core's timers due at `now`.
+    fn ua_timeouts(&mut self) {
+        while let Some(&(at, call, t)) = self.timers.first() {
+            if at > self.now {
+                break;
+            }
+            self.timers.pop_first();
+            self.timer_index.remove(&(call, t));
+            match t {
+                Timer::Retransmit2xx => self.retransmit_2xx(call),
+                Timer::GlareRetry => self.glare_retry(call),
+                Timer::Transfer(t) => self.transfer_timer(t),
+                Timer::ReferRefresh(t) => self.refresh_refer(t),
+            }
+        }
+    }
+
+    // ----- what calls tell the transfer roles -----
+
+    /// A call changed state (a transferee reports its call to the target, RFC 3515 §2.4.4).
+    pub(crate) fn on_call_state(&mut self, call: CallId, state: CallState, status: Option<u16>) {
+        self.transferee_progress(call, state, status);
+    }
+
+    /// Our re-INVITE putting `call` on hold ended (`held`: it got a 2xx).
+    pub(crate) fn on_hold_done(&mut self, call: CallId, held: bool) {
+        self.after_hold(call, held);
+    }
+
+    /// `call` ended: so do the transfers it carried.
+    pub(crate) fn on_call_ended(&mut self, call: CallId) {
+        self.transfers_on_call_end(call);
+    }
+
+    /// A request in `call`'s dialog that is not part of the session (§12.2.2): REFER and the
+    /// NOTIFY/SUBSCRIBE of its subscription go to the transfer roles, anything else to the
+    /// application.
+    pub(crate) fn in_dialog_usage(
+        &mut self,
+        call: CallId,
+        tx: TxId,
+        request: Message,
+        source: Source,
+    ) {
+        match request.method() {
+            Some(Method::Refer) => self.incoming_refer(call, tx, &request),
+            Some(Method::Notify) => self.incoming_notify(call, tx, &request),
+            Some(Method::Subscribe) => self.incoming_subscribe(call, tx, &request),
+            _ => self.events.push_back(Event::Request {
+                tx,
+                request,
+                source,
+            }),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! Blind transfer (RFC 5589 §6) and the implicit `refer` subscription (RFC 3515, RFC 4488,
-//! RFC 6665, RFC 7647), in the transferor's and the transferee's roles; the target's role is
-//! an ordinary incoming call that carries `Referred-By` (RFC 3892).
+//! Blind transfer (RFC 5589 §6) in the transferor's and the transferee's roles; the target's
+//! role is an ordinary incoming call that carries `Referred-By` (RFC 3892). The implicit
+//! `refer` subscription each role holds (RFC 3515, RFC 4488, RFC 6665, RFC 7647) is the
+//! [`crate::subscription`] layer's: this module decides what to report and sends it.
 //!
 //! Transferor (A): [`Endpoint::transfer`] holds the call (re-INVITE `a=sendonly`, unless told
 //! not to), sends REFER with one `Refer-To` and a `Referred-By`, answers every NOTIFY of the
@@ -18,17 +19,14 @@
 //! §4.2.1.2); like a NOTIFY answered 481, that ends only the subscription (RFC 5057), and the
 //! call to the target carries on.
 
-use super::{CallId, CallOptions, CallState, EndReason, Endpoint, Event};
+use super::{CallId, CallOptions, CallState, EndReason, Endpoint, Event, Timer};
 use crate::error::Error;
 use crate::msg::builder::{reason_phrase, sipfrag_status};
-use crate::msg::{
-    Header, MediaType, Message, Method, NameAddr, Params, ReferSub, SubscriptionState, Uri,
-};
-use crate::parse::parse_sipfrag;
+use crate::msg::{Header, Message, Method, NameAddr, Params, ReferSub, Uri};
+use crate::subscription::{self, After, Notifier, Notify, Subscriber};
 use crate::text::SipStr;
 use crate::time::Instant;
 use crate::transaction::TxId;
-use alloc::format;
 use alloc::vec::Vec;
 use bytes::Bytes;
 
@@ -125,13 +123,8 @@ pub(crate) struct Transferor {
     refer_tx: Option<TxId>,
     /// Our SUBSCRIBE refreshing the subscription, while it is in flight.
     refresh_tx: Option<TxId>,
-    /// The REFER's CSeq: the subscription's `id`.
-    id: Option<u32>,
-    /// The first REFER of the dialog (its NOTIFYs may omit `id`, RFC 3515 §2.4.6).
-    first: bool,
-    /// A 2xx to the REFER arrived.
-    accepted: bool,
-    last_status: u16,
+    /// The subscription the REFER creates.
+    sub: Subscriber,
     done: bool,
 }
 
@@ -141,21 +134,9 @@ pub(crate) struct Transferee {
     /// The REFER's server transaction until it is answered.
     tx: Option<TxId>,
     refer: Message,
-    /// The REFER's CSeq (the `id`), and whether the NOTIFYs carry it.
-    id: u32,
-    with_id: bool,
-    subscribed: bool,
+    /// The subscription we serve (inactive with `Refer-Sub: false`).
+    sub: Notifier,
     new_call: Option<CallId>,
-    notify_tx: Option<TxId>,
-    /// The latest NOTIFY (sipfrag, final?) waiting for the one in flight (RFC 6665 §4.2.2).
-    queued: Option<(Bytes, bool)>,
-    /// The newest state sent or queued (sent again after a refresh or at expiry).
-    last_frag: Bytes,
-    /// When the subscription expires unless refreshed (RFC 6665 §4.2.1.2).
-    expires_at: Instant,
-    /// It expired: the final NOTIFY says `reason=timeout`.
-    expired: bool,
-    terminated: bool,
     reported: bool,
     /// The call to the target was answered.
     succeeded: bool,
@@ -173,25 +154,6 @@ impl Xfer {
             Xfer::Transferor(t) => t.call,
             Xfer::Transferee(t) => t.call,
         }
-    }
-}
-
-fn event_refer(id: Option<u32>) -> Header<SipStr> {
-    let mut params = Params::default();
-    if let Some(id) = id {
-        params.push("id", Some(&format!("{id}")));
-    }
-    Header::Event(crate::msg::Event {
-        package: SipStr::from_static("refer"),
-        params,
-    })
-}
-
-fn sipfrag_type() -> MediaType<SipStr> {
-    MediaType {
-        ty: SipStr::from_static("message"),
-        subtype: SipStr::from_static("sipfrag"),
-        params: Params::default(),
     }
 }
 
@@ -238,10 +200,7 @@ impl Endpoint {
                 waiting_hold: hold,
                 refer_tx: None,
                 refresh_tx: None,
-                id: None,
-                first,
-                accepted: false,
-                last_status: 0,
+                sub: Subscriber::new(first),
                 done: false,
             }),
         );
@@ -256,7 +215,7 @@ impl Endpoint {
         }
         if self.transfers.contains_key(&id) {
             let at = self.now + self.config.transfer_timeout;
-            self.arm_call(call, super::calls::CallTimer::Transfer(id.0), at);
+            self.arm(call, Timer::Transfer(id), at);
         }
         self.flush();
         Ok(id)
@@ -292,12 +251,12 @@ impl Endpoint {
         let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
             return None;
         };
-        let (call, seq) = (t.call, t.id?);
+        let call = t.call;
+        let headers = t.sub.subscribe_headers(expires)?;
         let contact = self.contact_for(call);
         let d = self.call_dialog(call)?;
         let mut req = d.request(Method::Subscribe, None, contact.as_ref());
-        req.headers.push(event_refer(Some(seq)));
-        req.headers.push(Header::Expires(expires));
+        req.headers.extend(headers);
         let dest = d.destination();
         self.send_request(self.now, dest, req).ok()
     }
@@ -351,7 +310,7 @@ impl Endpoint {
                 self.tx_transfers.insert(tx, transfer);
                 if let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer) {
                     t.refer_tx = Some(tx);
-                    t.id = Some(seq);
+                    t.sub.refer_sent(seq);
                 }
             }
             Err(_) => self.transfer_outcome(transfer, TransferOutcome::Rejected(503)),
@@ -372,7 +331,7 @@ impl Endpoint {
                 t.refer_tx = None;
                 match code {
                     Some(200..=299) => {
-                        t.accepted = true;
+                        t.sub.accept();
                         // RFC 4488 §4: a 2xx with Refer-Sub: false means no NOTIFY comes.
                         if !refer_sub {
                             self.transfer_outcome(transfer, TransferOutcome::AcceptedWithoutReport);
@@ -384,32 +343,18 @@ impl Endpoint {
             }
             Some(Xfer::Transferor(t)) if t.refresh_tx == Some(tx) => {
                 t.refresh_tx = None;
-                // RFC 6665 §4.1.2.2: these mean the subscription is gone — and with it the
-                // final report. Other failures leave it running to its expiry.
-                if matches!(
-                    code,
-                    Some(404 | 405 | 410 | 416 | 480..=485 | 489 | 501 | 604)
-                ) {
-                    let last = t.last_status;
+                // The subscription is gone — and with it the final report.
+                if code.is_some_and(Subscriber::refresh_ends) {
+                    let last = t.sub.last_status();
                     self.transfer_outcome(transfer, TransferOutcome::Failed(last));
                 }
             }
-            Some(Xfer::Transferee(t)) if t.notify_tx == Some(tx) => {
-                t.notify_tx = None;
-                match code {
-                    // RFC 6665 §4.2.2 / RFC 5057: a 481 (or no answer) to a NOTIFY ends
-                    // only the subscription. After no answer, a final state already
-                    // waiting is still sent: it ends the subscription anyway, and it is
-                    // the transferor's only way to learn the outcome.
-                    Some(481) => self.end_subscription(transfer),
-                    None if !matches!(t.queued, Some((_, true))) => self.end_subscription(transfer),
-                    _ => {
-                        if let Some((body, last)) = t.queued.take() {
-                            self.send_notify(transfer, body, last);
-                        } else if t.terminated {
-                            self.end_subscription(transfer);
-                        }
-                    }
+            Some(Xfer::Transferee(t)) if t.sub.in_flight() == Some(tx) => {
+                // RFC 5057: a 481 (or no answer) to a NOTIFY ends only the subscription.
+                match t.sub.on_response(self.now, code) {
+                    After::Send(n) => self.send_notify(transfer, n),
+                    After::End => self.end_subscription(transfer),
+                    After::Nothing => {}
                 }
             }
             _ => {}
@@ -418,87 +363,62 @@ impl Endpoint {
 
     /// A NOTIFY in a call's dialog (RFC 6665 §4.1.3, RFC 3515 §2.4.4).
     pub(super) fn incoming_notify(&mut self, call: CallId, tx: TxId, request: &Message) {
-        let (Some(event), Some(state)) = (request.event(), request.subscription_state()) else {
+        let (id, Some(state)) = (subscription::target(request), request.subscription_state())
+        else {
             self.answer_with(tx, 400, Vec::new());
             return;
         };
-        if !event.package.as_str().eq_ignore_ascii_case("refer") {
-            self.answer_with(tx, 489, Vec::new());
-            return;
-        }
-        let id = match event.id() {
-            Some(s) => match s.parse::<u32>() {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    self.answer_with(tx, 400, Vec::new());
-                    return;
-                }
-            },
-            None => None,
+        let id = match id {
+            Ok(id) => id,
+            Err(code) => {
+                self.answer_with(tx, code, Vec::new());
+                return;
+            }
         };
-        let found = self.xfers_of(call).find(|t| match self.transfers.get(t) {
-            Some(Xfer::Transferor(x)) => match id {
-                Some(id) => x.id == Some(id),
-                None => x.first && x.id.is_some(),
-            },
-            _ => false,
-        });
+        let found = self.xfers_of(call).find(
+            |t| matches!(self.transfers.get(t), Some(Xfer::Transferor(x)) if x.sub.matches(id)),
+        );
         let Some(transfer) = found else {
             self.answer_with(tx, 481, Vec::new());
             return;
         };
-        let frag = match parse_sipfrag(&request.body) {
-            Ok(m) => m.status(),
-            Err(_) => None,
-        };
-        let terminated = state.state() == crate::msg::SubState::Terminated;
-        let Some(status) = frag else {
-            // RFC 3515 §2.4.5: the body must be a sipfrag starting with a status line.
-            self.answer_with(tx, 400, Vec::new());
-            return;
+        let progress = match Subscriber::read(state, &request.body) {
+            Ok(p) => p,
+            Err(code) => {
+                self.answer_with(tx, code, Vec::new());
+                return;
+            }
         };
         self.answer_with(tx, 200, Vec::new());
         let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer) else {
             return;
         };
         if t.done {
-            if terminated {
+            if progress.terminated {
                 self.forget_transfer(transfer);
             }
             return;
         }
-        let repeated = t.last_status == status;
-        t.last_status = status;
-        let line = request
-            .body
-            .split(|&b| b == b'\n')
-            .next()
-            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-            .and_then(|l| core::str::from_utf8(l).ok())
-            .unwrap_or("");
-        if !repeated {
-            // A NOTIFY after a refresh repeats the state: reported once.
+        let status = progress.status;
+        if !t.sub.record(status) {
             self.events.push_back(Event::TransferProgress {
                 transfer,
                 status,
-                status_line: SipStr::from(line),
+                status_line: progress.status_line,
             });
         }
         let outcome = match status {
             200..=299 => Some(TransferOutcome::Succeeded),
             300.. => Some(TransferOutcome::Failed(status)),
-            _ if terminated => Some(TransferOutcome::Failed(status)),
+            _ if progress.terminated => Some(TransferOutcome::Failed(status)),
             _ => None,
         };
         if let Some(o) = outcome {
             self.transfer_outcome(transfer, o);
-        } else if let Some(secs) = state.expires().filter(|&s| s > 0 && !terminated) {
-            // RFC 6665 §4.1.2.2: refresh before the subscription expires — halfway, which
-            // leaves the SUBSCRIBE its retransmissions.
-            let at = self.now + core::time::Duration::from_secs(u64::from(secs).div_ceil(2));
-            self.arm_call(call, super::calls::CallTimer::ReferRefresh(transfer.0), at);
+        } else if let Some(after) = progress.refresh_after {
+            self.arm(call, Timer::ReferRefresh(transfer), self.now + after);
         }
-        if terminated {
+        if progress.terminated {
             self.forget_transfer(transfer);
         }
     }
@@ -535,8 +455,8 @@ impl Endpoint {
             }
             _ => return,
         };
-        self.disarm_call(call, super::calls::CallTimer::Transfer(transfer.0));
-        self.disarm_call(call, super::calls::CallTimer::ReferRefresh(transfer.0));
+        self.disarm(call, Timer::Transfer(transfer));
+        self.disarm(call, Timer::ReferRefresh(transfer));
         self.events
             .push_back(Event::TransferOutcome { transfer, outcome });
         let Some((held, bye)) = role_a else {
@@ -545,8 +465,10 @@ impl Endpoint {
         // Keep the record while the subscription may still send NOTIFYs (the REFER was
         // accepted and no terminating NOTIFY came yet — after an unsubscribe, the final one
         // is still answered 200, RFC 6665 §4.1.2.3), for at most 64·T1.
-        let accepted =
-            matches!(self.transfers.get(&transfer), Some(Xfer::Transferor(t)) if t.accepted);
+        let accepted = matches!(
+            self.transfers.get(&transfer),
+            Some(Xfer::Transferor(t)) if t.sub.is_accepted()
+        );
         let linger = accepted
             && matches!(
                 outcome,
@@ -562,7 +484,7 @@ impl Endpoint {
         }
         if linger {
             let at = self.now + self.config.timers.t1x64();
-            self.arm_call(call, super::calls::CallTimer::Transfer(transfer.0), at);
+            self.arm(call, Timer::Transfer(transfer), at);
         } else {
             self.forget_transfer(transfer);
         }
@@ -588,17 +510,16 @@ impl Endpoint {
             Some(Xfer::Transferor(t)) if !t.done => {
                 self.transfer_outcome(transfer, TransferOutcome::TimedOut);
             }
-            Some(Xfer::Transferee(t)) if t.subscribed => {
-                if !t.terminated {
-                    // RFC 6665 §4.2.1.2: not refreshed in time — a final NOTIFY with the
-                    // current state and `reason=timeout`. The transfer call carries on.
-                    let body = t.last_frag.clone();
-                    if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
-                        t.expired = true;
+            Some(Xfer::Transferee(t)) if t.sub.is_active() => {
+                // Not refreshed in time: a final NOTIFY with `reason=timeout` (unless the
+                // final one is in flight already; its answer ends the subscription). The
+                // transfer call carries on.
+                let now = self.now;
+                if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+                    if let Some(n) = t.sub.expire(now) {
+                        self.send_notify(transfer, n);
                     }
-                    self.send_notify(transfer, body, true);
                 }
-                // Otherwise the final NOTIFY is in flight; its answer ends the subscription.
             }
             Some(Xfer::Transferee(t)) => {
                 // The grace period after a successful transfer: end the original call.
@@ -616,8 +537,8 @@ impl Endpoint {
         if let Some(x) = self.transfers.remove(&transfer) {
             let call = x.call();
             self.call_xfers.remove(&(call, transfer));
-            self.disarm_call(call, super::calls::CallTimer::Transfer(transfer.0));
-            self.disarm_call(call, super::calls::CallTimer::ReferRefresh(transfer.0));
+            self.disarm(call, Timer::Transfer(transfer));
+            self.disarm(call, Timer::ReferRefresh(transfer));
             if let Xfer::Transferee(t) = x {
                 if let Some(nc) = t.new_call {
                     self.call_transfers.remove(&nc);
@@ -635,6 +556,8 @@ impl Endpoint {
     /// subscriptions we serve end without more NOTIFYs (the usage goes with the dialog),
     /// and the calls they made carry on.
     pub(super) fn transfers_on_call_end(&mut self, call: CallId) {
+        self.seen_refer.remove(&call);
+        self.sent_refer.remove(&call);
         let ts: Vec<TransferId> = self.xfers_of(call).collect();
         for t in ts {
             if let Some(Xfer::Transferor(x)) = self.transfers.get(&t) {
@@ -695,16 +618,8 @@ impl Endpoint {
                 call,
                 tx: Some(tx),
                 refer: request.clone(),
-                id: seq,
-                with_id: !first,
-                subscribed: refer_sub,
+                sub: Notifier::new(seq, !first, refer_sub, self.now),
                 new_call: None,
-                notify_tx: None,
-                queued: None,
-                last_frag: Bytes::new(),
-                expires_at: self.now,
-                expired: false,
-                terminated: false,
                 reported: false,
                 succeeded: false,
             }),
@@ -738,7 +653,7 @@ impl Endpoint {
             return Err(Error::UnknownTransfer);
         };
         let tx = t.tx.ok_or(Error::InvalidState)?;
-        let (call, refer, subscribed) = (t.call, t.refer.clone(), t.subscribed);
+        let (call, refer, subscribed) = (t.call, t.refer.clone(), t.sub.is_active());
         let mut extra = Vec::new();
         if !subscribed {
             extra.push(Header::ReferSub(ReferSub {
@@ -772,13 +687,14 @@ impl Endpoint {
             headers,
             ..Default::default()
         };
-        if subscribed {
-            let at = self.now + core::time::Duration::from_secs(self.config.refer_expires.into());
-            if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
-                t.expires_at = at;
+        if let (true, Some(Xfer::Transferee(t))) = (subscribed, self.transfers.get_mut(&transfer)) {
+            let lifetime = core::time::Duration::from_secs(self.config.refer_expires.into());
+            let at = t.sub.start(self.now, lifetime);
+            let trying = t.sub.notify(self.now, sipfrag_status(100, "Trying"), false);
+            self.arm(call, Timer::Transfer(transfer), at);
+            if let Some(n) = trying {
+                self.send_notify(transfer, n);
             }
-            self.arm_call(call, super::calls::CallTimer::Transfer(transfer.0), at);
-            self.send_notify(transfer, sipfrag_status(100, "Trying"), false);
         }
         let new = match self.call(self.now, target, options) {
             Ok(c) => c,
@@ -830,14 +746,14 @@ impl Endpoint {
         match state {
             CallState::Ringing | CallState::Early => {
                 let code = status.unwrap_or(180);
-                self.send_notify(transfer, sipfrag_status(code, reason_phrase(code)), false);
+                self.notify(transfer, sipfrag_status(code, reason_phrase(code)), false);
             }
             CallState::Confirmed => {
                 self.call_transfers.remove(&call);
                 let subscribed = match self.transfers.get_mut(&transfer) {
                     Some(Xfer::Transferee(t)) => {
                         t.succeeded = true;
-                        t.subscribed
+                        t.sub.is_active()
                     }
                     _ => false,
                 };
@@ -866,70 +782,53 @@ impl Endpoint {
         } else {
             TransferOutcome::Failed(code)
         };
-        let subscribed =
-            matches!(self.transfers.get(&transfer), Some(Xfer::Transferee(t)) if t.subscribed);
+        let subscribed = matches!(
+            self.transfers.get(&transfer),
+            Some(Xfer::Transferee(t)) if t.sub.is_active()
+        );
         self.transfer_outcome(transfer, outcome);
         if subscribed {
-            self.send_notify(transfer, sipfrag_status(code, reason_phrase(code)), true);
+            self.notify(transfer, sipfrag_status(code, reason_phrase(code)), true);
         } else if outcome != TransferOutcome::Succeeded {
             self.forget_transfer(transfer);
         }
     }
 
-    /// Sends (or queues behind the one in flight) a NOTIFY of the refer subscription.
-    fn send_notify(&mut self, transfer: TransferId, body: Bytes, last: bool) {
+    /// Reports a new state to the transferor: a NOTIFY now, or queued behind the one in
+    /// flight (the subscription layer decides).
+    fn notify(&mut self, transfer: TransferId, body: Bytes, last: bool) {
+        let now = self.now;
         let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
             return;
         };
-        if !t.subscribed || (t.terminated && !last) {
-            return;
+        if let Some(n) = t.sub.notify(now, body, last) {
+            self.send_notify(transfer, n);
         }
-        t.last_frag = body.clone();
-        if t.notify_tx.is_some() {
-            // RFC 6665 §4.2.2: one NOTIFY at a time; the newest state replaces a queued one,
-            // and the final one is never dropped.
-            if !t.queued.as_ref().is_some_and(|q| q.1) {
-                t.queued = Some((body, last));
-            }
-            t.terminated |= last;
+    }
+
+    /// Sends a NOTIFY of the refer subscription in the transfer's dialog.
+    fn send_notify(&mut self, transfer: TransferId, n: Notify) {
+        let Some(Xfer::Transferee(t)) = self.transfers.get(&transfer) else {
             return;
-        }
-        t.terminated |= last;
-        let (call, id) = (t.call, t.with_id.then_some(t.id));
-        // What is left of the subscription, rounded up (RFC 6665 §4.2.2).
-        let left = t.expires_at.saturating_duration_since(self.now);
-        let expires = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-        let reason = if t.expired { "timeout" } else { "noresource" };
+        };
+        let call = t.call;
         let contact = self.contact_for(call);
         let Some(d) = self.call_dialog(call) else {
             return;
         };
         let mut req = d.request(Method::Notify, None, contact.as_ref());
-        req.headers.push(event_refer(id));
-        let state = if last {
-            SubscriptionState {
-                state: SipStr::from_static("terminated"),
-                params: Params::default().with("reason", Some(reason)),
-            }
-        } else {
-            SubscriptionState {
-                state: SipStr::from_static("active"),
-                params: Params::default().with("expires", Some(&format!("{expires}"))),
-            }
-        };
-        req.headers.push(Header::SubscriptionState(state));
-        req.headers.push(Header::ContentType(sipfrag_type()));
-        req.body = body;
+        req.headers.extend(n.headers);
+        req.body = n.body;
         let dest = d.destination();
         match self.send_request(self.now, dest, req) {
             Ok(tx) => {
                 self.tx_transfers.insert(tx, transfer);
                 if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
-                    t.notify_tx = Some(tx);
+                    t.sub.sent(tx);
                 }
             }
             // Overloaded: as if unanswered; a final one ends the subscription now.
-            Err(_) if last => self.end_subscription(transfer),
+            Err(_) if n.last => self.end_subscription(transfer),
             Err(_) => {}
         }
     }
@@ -940,7 +839,7 @@ impl Endpoint {
     fn bye_grace(&mut self, transfer: TransferId) {
         if let Some(orig) = self.transfers.get(&transfer).map(Xfer::call) {
             let at = self.now + self.config.transfer_bye_grace;
-            self.arm_call(orig, super::calls::CallTimer::Transfer(transfer.0), at);
+            self.arm(orig, Timer::Transfer(transfer), at);
         }
     }
 
@@ -949,8 +848,7 @@ impl Endpoint {
         let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
             return;
         };
-        t.subscribed = false;
-        t.queued = None;
+        t.sub.end();
         let calling = t
             .new_call
             .is_some_and(|nc| self.call_transfers.contains_key(&nc));
@@ -962,7 +860,7 @@ impl Endpoint {
             // The call to the target goes on without reports, as with `Refer-Sub: false`
             // (the subscription was only one usage of the dialog, RFC 5057): no expiry to
             // wait for any more; the call's end decides what happens.
-            self.disarm_call(call, super::calls::CallTimer::Transfer(transfer.0));
+            self.disarm(call, Timer::Transfer(transfer));
         } else {
             self.forget_transfer(transfer);
         }
@@ -972,68 +870,38 @@ impl Endpoint {
     /// 3515 §2.4.4; RFC 6665 §4.2.1): 200 with Expires for a live subscription (Expires 0
     /// ends it with a final NOTIFY), 403 when there is none.
     pub(super) fn incoming_subscribe(&mut self, call: CallId, tx: TxId, request: &Message) {
-        let Some(event) = request.event() else {
-            self.answer_with(tx, 400, Vec::new());
-            return;
-        };
-        if !event.package.as_str().eq_ignore_ascii_case("refer") {
-            self.answer_with(tx, 489, Vec::new());
-            return;
-        }
-        let id = match event.id().map(str::parse::<u32>) {
-            Some(Ok(n)) => Some(n),
-            Some(Err(_)) => {
-                self.answer_with(tx, 400, Vec::new());
+        let id = match subscription::target(request) {
+            Ok(id) => id,
+            Err(code) => {
+                self.answer_with(tx, code, Vec::new());
                 return;
             }
-            None => None,
         };
-        // RFC 3515 §2.4.6: without `id`, the subscription of the dialog's first REFER. A
-        // REFER not yet accepted has no subscription.
-        let found = self.xfers_of(call).find(|t| match self.transfers.get(t) {
-            Some(Xfer::Transferee(x)) => {
-                x.subscribed
-                    && x.tx.is_none()
-                    && match id {
-                        Some(id) => id == x.id,
-                        None => !x.with_id,
-                    }
-            }
-            _ => false,
+        // A REFER not yet accepted has no subscription.
+        let found = self.xfers_of(call).find(|t| {
+            matches!(self.transfers.get(t), Some(Xfer::Transferee(x)) if x.tx.is_none() && x.sub.matches(id))
         });
         let Some(transfer) = found else {
             self.answer_with(tx, 403, Vec::new());
             return;
         };
-        if matches!(self.transfers.get(&transfer), Some(Xfer::Transferee(t)) if t.terminated) {
-            // The final NOTIFY is on its way: nothing left to refresh.
-            self.answer_with(tx, 200, alloc::vec![Header::Expires(0)]);
-            return;
-        }
-        // RFC 6665 §4.2.1.2: the notifier may shorten the duration, never lengthen it.
-        let limit = self.config.refer_expires;
-        let expires = request.expires().unwrap_or(limit).min(limit);
-        self.answer_with(tx, 200, alloc::vec![Header::Expires(expires)]);
-        let at = self.now + core::time::Duration::from_secs(expires.into());
+        let (now, limit) = (self.now, self.config.refer_expires);
         let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
             return;
         };
-        t.expires_at = at;
-        let body = t.last_frag.clone();
-        if expires == 0 {
-            // RFC 6665 §4.2.1.4: an unsubscribe gets a final NOTIFY with the current state;
-            // the call to the target is no longer reported on.
-            t.queued = None;
-            t.expired = true;
+        let s = t.sub.on_subscribe(now, request.expires(), limit);
+        if s.unsubscribed {
+            // The call to the target is no longer reported on.
             if let Some(nc) = t.new_call.take() {
                 self.call_transfers.remove(&nc);
             }
-            self.send_notify(transfer, body, true);
-        } else {
-            // RFC 6665 §4.2.2: a refresh is followed at once by a NOTIFY of the current state.
-            let call = t.call;
-            self.arm_call(call, super::calls::CallTimer::Transfer(transfer.0), at);
-            self.send_notify(transfer, body, false);
+        }
+        self.answer_with(tx, 200, alloc::vec![Header::Expires(s.expires)]);
+        if let Some(at) = s.expires_at {
+            self.arm(call, Timer::Transfer(transfer), at);
+        }
+        if let Some(n) = s.notify {
+            self.send_notify(transfer, n);
         }
     }
 
@@ -1043,7 +911,7 @@ impl Endpoint {
             .values()
             .filter(|x| match x {
                 Xfer::Transferor(t) => !t.done,
-                Xfer::Transferee(t) => t.subscribed && !t.terminated,
+                Xfer::Transferee(t) => t.sub.is_live(),
             })
             .count()
     }
@@ -1058,10 +926,10 @@ impl Endpoint {
         match self.transfers.get_mut(&transfer) {
             Some(Xfer::Transferor(t)) if t.refer_tx == Some(old) => {
                 t.refer_tx = Some(new);
-                t.id = Some(seq);
+                t.sub.refer_sent(seq);
             }
             Some(Xfer::Transferor(t)) if t.refresh_tx == Some(old) => t.refresh_tx = Some(new),
-            Some(Xfer::Transferee(t)) if t.notify_tx == Some(old) => t.notify_tx = Some(new),
+            Some(Xfer::Transferee(t)) if t.sub.in_flight() == Some(old) => t.sub.sent(new),
             _ => {}
         }
     }
