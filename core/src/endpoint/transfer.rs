@@ -817,7 +817,7 @@ impl Endpoint {
             return;
         };
         let mut req = d.request(Method::Notify, None, contact.as_ref());
-        req.headers.extend(n.headers);
+        req.headers.extend(n.headers());
         req.body = n.body;
         let dest = d.destination();
         match self.send_request(self.now, dest, req) {

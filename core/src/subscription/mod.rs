@@ -22,7 +22,7 @@
 mod notifier;
 mod subscriber;
 
-pub use notifier::{After, Notifier, Notify, Subscribed};
+pub use notifier::{After, Notifier, Notify, NotifyState, Subscribed};
 pub use subscriber::{Progress, Subscriber};
 
 use crate::msg::{Event, Header, MediaType, Message, Params};

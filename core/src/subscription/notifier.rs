@@ -16,8 +16,41 @@ pub struct Notify {
     pub body: Bytes,
     /// It ends the subscription (`Subscription-State: terminated`).
     pub last: bool,
+    /// The `id` its `Event` carries.
+    pub id: Option<u32>,
+    /// Active: seconds left (RFC 6665 §4.2.2). Terminated: the reason.
+    pub state: NotifyState,
+}
+
+/// The `Subscription-State` of a [`Notify`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifyState {
+    /// `active;expires=N`.
+    Active(u64),
+    /// `terminated;reason=R` (`noresource` after the final report, `timeout` after expiry
+    /// or an unsubscribe).
+    Terminated(&'static str),
+}
+
+impl Notify {
     /// `Event`, `Subscription-State` and `Content-Type: message/sipfrag`.
-    pub headers: [Header<SipStr>; 3],
+    pub fn headers(&self) -> [Header<SipStr>; 3] {
+        let state = match self.state {
+            NotifyState::Terminated(reason) => SubscriptionState {
+                state: SipStr::from_static("terminated"),
+                params: Params::default().with("reason", Some(reason)),
+            },
+            NotifyState::Active(expires) => SubscriptionState {
+                state: SipStr::from_static("active"),
+                params: Params::default().with("expires", Some(&format!("{expires}"))),
+            },
+        };
+        [
+            super::event_header(self.id),
+            Header::SubscriptionState(state),
+            Header::ContentType(super::sipfrag_type()),
+        ]
+    }
 }
 
 /// What to do after a NOTIFY's transaction ended.
@@ -216,32 +249,21 @@ impl Notifier {
 
     fn build(&self, now: Instant, body: Bytes, last: bool) -> Notify {
         let state = if last {
-            let reason = if self.expired {
+            NotifyState::Terminated(if self.expired {
                 "timeout"
             } else {
                 "noresource"
-            };
-            SubscriptionState {
-                state: SipStr::from_static("terminated"),
-                params: Params::default().with("reason", Some(reason)),
-            }
+            })
         } else {
             // What is left of the subscription, rounded up (RFC 6665 §4.2.2).
             let left = self.expires_at.saturating_duration_since(now);
-            let expires = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-            SubscriptionState {
-                state: SipStr::from_static("active"),
-                params: Params::default().with("expires", Some(&format!("{expires}"))),
-            }
+            NotifyState::Active(left.as_secs() + u64::from(left.subsec_nanos() > 0))
         };
         Notify {
             body,
             last,
-            headers: [
-                super::event_header(self.with_id.then_some(self.id)),
-                Header::SubscriptionState(state),
-                Header::ContentType(super::sipfrag_type()),
-            ],
+            id: self.with_id.then_some(self.id),
+            state,
         }
     }
 }
@@ -258,7 +280,7 @@ mod tests {
     }
 
     fn state_of(n: &Notify) -> alloc::string::String {
-        header_value_to_string(&n.headers[1])
+        header_value_to_string(&n.headers()[1])
     }
 
     fn started() -> Notifier {
@@ -272,7 +294,7 @@ mod tests {
         let mut n = started();
         let first = n.notify(T0, frag(100), false).unwrap();
         assert_eq!(state_of(&first), "active;expires=60");
-        assert_eq!(header_value_to_string(&first.headers[0]), "refer");
+        assert_eq!(header_value_to_string(&first.headers()[0]), "refer");
         n.sent(TxId(1));
         assert_eq!(n.notify(T0, frag(180), false), None, "waits");
         assert_eq!(
@@ -375,6 +397,6 @@ mod tests {
             "Refer-Sub: false: nothing sent"
         );
         let with_id = Notifier::new(9, true, true, T0).build(T0, frag(100), false);
-        assert_eq!(header_value_to_string(&with_id.headers[0]), "refer;id=9");
+        assert_eq!(header_value_to_string(&with_id.headers()[0]), "refer;id=9");
     }
 }
