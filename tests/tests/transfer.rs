@@ -365,6 +365,10 @@ fn rfc5589_blind_transfer_on_the_wire() {
     let invite_c = find("INVITE sip:carol")[0];
     assert_eq!(invite_c.referred_by(), Some(referred_by));
     assert_ne!(invite_c.call_id(), refer.call_id());
+    // B calls C as who it is in the transferred dialog (the To of A's INVITE), new tag.
+    let invite_b = find("INVITE sip:bob@10.0.0.2")[0];
+    assert_eq!(invite_c.from().unwrap().uri, invite_b.to().unwrap().uri);
+    assert_ne!(invite_c.from().unwrap().tag(), refer.to().unwrap().tag());
     // The hold before the REFER: sendonly.
     let hold = find("INVITE sip:10.0.0.2:5060")[0];
     assert_eq!(

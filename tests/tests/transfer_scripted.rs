@@ -618,3 +618,35 @@ fn an_id_less_notify_never_matches_a_later_refer() {
     );
     assert!(a.ep.call_is_live(call));
 }
+
+/// linphone 5.1 as transferee: NOTIFYs without `id` and a final `Subscription-State:
+/// terminated;reason=reason=noresource` (a value the grammar does not allow). Liberal in what
+/// it accepts, the transferor answers it 200 and the transfer succeeds.
+#[test]
+fn a_final_notify_with_a_malformed_reason_still_ends_the_transfer() {
+    let (mut a, call, invite) = transferor(7, |_| {});
+    a.sent();
+    let (t, refer) = transfer_to_carol(&mut a, call);
+    a.recv(B, &reply(&refer, 202, "bob", None));
+    a.recv(
+        B,
+        &notify(&invite, 1, "refer", "active", "SIP/2.0 100 Trying"),
+    );
+    let last = notify(
+        &invite,
+        2,
+        "refer",
+        "terminated;reason=reason=noresource",
+        "SIP/2.0 200 Ok",
+    );
+    a.recv(B, &last);
+    let out = a.sent();
+    let answers: Vec<_> = out.iter().filter_map(|m| m.status()).collect();
+    assert_eq!(answers, [200, 200], "both NOTIFYs answered 200");
+    assert_eq!(out.last().unwrap().method().unwrap().as_str(), "BYE");
+    let outcome = a.events().into_iter().find_map(|e| match e {
+        Event::TransferOutcome { transfer, outcome } if transfer == t => Some(outcome),
+        _ => None,
+    });
+    assert_eq!(outcome, Some(TransferOutcome::Succeeded));
+}

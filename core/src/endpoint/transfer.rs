@@ -639,8 +639,9 @@ impl Endpoint {
     }
 
     /// Accepts an incoming transfer: 202 (with `Refer-Sub: false` when asked, RFC 4488),
-    /// NOTIFY `100 Trying`, and a call to the target with `Referred-By` copied (RFC 3892)
-    /// and, from the `Refer-To` URI's headers, only `Replaces`. `offer` is the SDP for the
+    /// NOTIFY `100 Trying`, and a call to the target, from our identity in the transferred
+    /// dialog, with `Referred-By` copied (RFC 3892) and, from the `Refer-To` URI's headers,
+    /// only `Replaces`. `offer` is the SDP for the
     /// new call; default: this call's, direction sendrecv. Returns the new call.
     pub fn accept_transfer(
         &mut self,
@@ -682,7 +683,15 @@ impl Endpoint {
             self.call_local_sdp(call)
                 .map(|s| crate::sdp::reoffer(&s, crate::sdp::Direction::SendRecv))
         });
+        // We call the target as who we are in the transferred dialog (its local URI, without
+        // the tag).
+        let from = self.dialog(call).map(|d| {
+            let mut me = d.local.clone();
+            me.params = Params::default();
+            me
+        });
         let options = CallOptions {
+            from,
             offer,
             headers,
             ..Default::default()

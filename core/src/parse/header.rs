@@ -93,6 +93,12 @@ pub(crate) fn quoted<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, C::S> {
 
 /// `gen-value = token / host / quoted-string` (a host may be an IPv6 address, bracketed or
 /// not, as `received` carries it); checked, not built.
+///
+/// Liberal in what it accepts (RFC 3261 §1, "be liberal"): after its first character a token
+/// value may also hold `=`, which no valid value contains and which cannot be mistaken for a
+/// separator between `;` and `;`. linphone 5.1 sends `Subscription-State:
+/// terminated;reason=reason=noresource` in the final NOTIFY of a transfer; refusing it would
+/// lose the outcome of a transfer that succeeded. The value is kept as written.
 #[inline]
 fn gen_value<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, ()> {
     match i.first() {
@@ -114,7 +120,11 @@ fn gen_value<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, ()> {
             if n == 0 {
                 return fail(i);
             }
-            Ok((&i[n..], ()))
+            let more = i[n..]
+                .iter()
+                .position(|&c| !(TOKEN[c as usize] || c == b':' || c == b'='))
+                .unwrap_or(i.len() - n);
+            Ok((&i[n + more..], ()))
         }
     }
 }

@@ -229,6 +229,26 @@ fn event_subscription_state() {
         (SubState::Terminated, Some("noresource"), Some(30))
     );
     bad("Event", ";id=1");
+    // linphone 5.1's final NOTIFY: a value holding `=` is accepted as written.
+    let Header::SubscriptionState(s) =
+        h("Subscription-State", "terminated;reason=reason=noresource")
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (s.state(), s.reason()),
+        (SubState::Terminated, Some("reason=noresource"))
+    );
+    let Header::Via(v) = h("v", "SIP/2.0/UDP h;branch=z9hG4bK1;x=a=b;rport") else {
+        panic!()
+    };
+    assert_eq!(
+        (v[0].branch(), v[0].rport()),
+        (Some("z9hG4bK1"), Some(None))
+    );
+    assert_eq!(v[0].params.get("x"), Some(Some("a=b")));
+    // But a value still starts with a token character.
+    bad("Subscription-State", "terminated;reason==x");
 }
 
 #[test]

@@ -1,0 +1,121 @@
+# Shared by every interop script: processes bounded in time and stopped by their own PID,
+# `sipxfer ua` driven through a FIFO with its JSON events in a file, and checks that count.
+# Everything runs on 127.0.0.1.
+set -u
+IOP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+IOP_ROOT=$(cd "$IOP_DIR/../.." && pwd)
+SIPXFER=${SIPXFER:-$IOP_ROOT/target/debug/sipxfer}
+IOP_OUT=${IOP_OUT:-$IOP_ROOT/target/interop}
+# Longest wait for one expected event (seconds).
+IOP_WAIT=${IOP_WAIT:-10}
+
+IOP_PIDS=()
+IOP_PASS=0
+IOP_FAIL=0
+IOP_FAILED=()
+
+iop_cleanup() {
+  local p
+  for p in "${IOP_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${IOP_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  IOP_PIDS=()
+}
+trap iop_cleanup EXIT
+
+# track PID : stop it at the end of the scenario (or of the script).
+track() { IOP_PIDS+=("$1"); }
+
+# scenario NAME : a fresh run directory $RUN for one scenario.
+scenario() {
+  iop_cleanup
+  SCENARIO=$1
+  RUN=$IOP_OUT/$1
+  rm -rf "$RUN"; mkdir -p "$RUN"
+  echo "### $1"
+}
+
+# check DESC CMD... : one PASS/FAIL line.
+check() {
+  local desc=$1; shift
+  if "$@"; then
+    echo "PASS $SCENARIO: $desc"; IOP_PASS=$((IOP_PASS + 1))
+  else
+    echo "FAIL $SCENARIO: $desc"; IOP_FAIL=$((IOP_FAIL + 1)); IOP_FAILED+=("$SCENARIO: $desc")
+  fi
+}
+
+# wait_log FILE 'fixed string' [TIMEOUT_S] [COUNT] : FILE holds the string COUNT times.
+wait_log() {
+  local f=$1 s=$2 t=${3:-$IOP_WAIT} n=${4:-1} i=0
+  while [ "$i" -lt $((t * 10)) ]; do
+    [ "$(grep -cF -- "$s" "$f" 2>/dev/null)" -ge "$n" ] && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+
+# lines_with FILE 'str1' 'str2' ... : the lines of FILE holding every string.
+lines_with() {
+  local f=$1; shift
+  local out; out=$(cat "$f" 2>/dev/null)
+  local s
+  for s in "$@"; do out=$(printf '%s\n' "$out" | grep -F -- "$s"); done
+  [ -n "$out" ] && printf '%s\n' "$out"
+}
+
+# ---- sipxfer ua ------------------------------------------------------------------------
+
+# ua_start NAME PORT [ua options...] : `sipxfer ua --bind 127.0.0.1:PORT --json --pcap`,
+# commands through $RUN/NAME.in, events in $RUN/NAME.jsonl.
+ua_start() {
+  local name=$1 port=$2; shift 2
+  mkfifo "$RUN/$name.in"
+  timeout 120 "$SIPXFER" ua --bind "127.0.0.1:$port" --user "$name" --json \
+    --pcap "$RUN/$name.pcap" --exit-after 90 "$@" \
+    <"$RUN/$name.in" >"$RUN/$name.jsonl" 2>"$RUN/$name.err" &
+  track $!
+  local fd
+  exec {fd}>"$RUN/$name.in"
+  eval "UA_FD_$name=$fd"
+  wait_log "$RUN/$name.jsonl" '"event":"ready"' 5 || { echo "sipxfer ua $name did not start:"; cat "$RUN/$name.err"; return 1; }
+}
+
+# ua_send NAME 'command line'
+ua_send() { local fd; eval "fd=\$UA_FD_$1"; printf '%s\n' "$2" >&"$fd"; }
+
+# ua_wait NAME 'fragment'... : an event line holding every fragment (exact JSON text, e.g.
+# '"event":"call_state"' '"state":"confirmed"'), within $IOP_WAIT seconds.
+ua_wait() {
+  local name=$1; shift
+  local i=0
+  while [ "$i" -lt $((IOP_WAIT * 10)) ]; do
+    lines_with "$RUN/$name.jsonl" "$@" >/dev/null && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+
+# ua_quit NAME : `quit`, and wait (bounded) for the process to end.
+ua_quit() {
+  local fd; eval "fd=\$UA_FD_$1"
+  printf 'quit\n' >&"$fd" 2>/dev/null
+  exec {fd}>&-
+}
+
+# ---- captures (the ua's own --pcap, read by tshark) ------------------------------------
+
+# sip_lines PCAP : one line per SIP message as tshark decodes it: src dst request/status cseq.
+sip_lines() {
+  tshark -r "$1" -o udp.try_heuristic_first:TRUE -o tcp.try_heuristic_first:TRUE -Y sip \
+    -T fields -E separator=' ' -e ip.src -e udp.srcport -e tcp.srcport -e udp.dstport -e tcp.dstport \
+    -e sip.Request-Line -e sip.Status-Line -e sip.CSeq 2>/dev/null
+}
+
+# report : the totals; non-zero exit when anything failed.
+report() {
+  iop_cleanup
+  echo "interop: $IOP_PASS passed, $IOP_FAIL failed"
+  local f
+  for f in "${IOP_FAILED[@]}"; do echo "  failed: $f"; done
+  [ "$IOP_FAIL" -eq 0 ]
+}

@@ -1,0 +1,52 @@
+# Blind transfer with linphone 5.1 (linphone-daemon) in each role; sipxfer ua in the others.
+# Ports 26200-26299. linphone holds the original call before it calls the target and takes
+# about a second per step.
+
+sc_linphone_transferor() {
+  scenario linphone-transferor
+  local a=26200 b=26202 c=26204
+  ua_start bob $b --auto-answer --accept-transfers || return
+  ua_start carol $c --auto-answer || return
+  linphone_start lina $a manual || return
+  linphone_cmd lina "call sip:bob@127.0.0.1:$b"
+  check "bob answers linphone's call" ua_wait bob '"call":1' '"state":"confirmed"'
+  check "linphone's call is up" wait_log "$(linphone_out lina)" 'LinphoneCallStreamsRunning'
+  linphone_cmd lina "call-transfer 1 sip:carol@127.0.0.1:$c"
+  check "bob accepts linphone's REFER to carol" ua_wait bob '"event":"incoming_transfer"' '"action":"accepted"'
+  check "carol's call from bob carries Referred-By" ua_wait carol '"event":"incoming_call"' '"referred_by":"sip:lina@127.0.0.1'
+  check "carol answers bob's call" ua_wait carol '"call":1' '"state":"confirmed"'
+  check "bob's transfer succeeds" ua_wait bob '"event":"transfer_outcome"' '"outcome":"succeeded"'
+  check "linphone ends the original call" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
+  check "linphone sees the transfer connected" wait_log "$(linphone_liblog lina)" 'to [LinphoneCallConnected]'
+}
+
+sc_linphone_transferee() {
+  scenario linphone-transferee
+  local a=26210 b=26212 c=26214
+  ua_start alice $a || return
+  ua_start carol $c --auto-answer || return
+  linphone_start linb $b auto || return
+  ua_send alice "call sip:linb@127.0.0.1:$b"
+  check "linphone answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
+  ua_send alice "transfer 1 sip:carol@127.0.0.1:$c"
+  check "linphone NOTIFYs 100 Trying" ua_wait alice '"event":"transfer_progress"' '"status":100'
+  check "carol gets linphone's INVITE with alice's Referred-By" ua_wait carol '"event":"incoming_call"' "\"referred_by\":\"sip:alice@127.0.0.1:$a\""
+  check "carol's call is up" ua_wait carol '"call":1' '"state":"confirmed"'
+  check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
+  check "alice ends her call with linphone" ua_wait alice '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
+}
+
+sc_linphone_target() {
+  scenario linphone-target
+  local a=26220 b=26222 c=26224
+  ua_start alice $a || return
+  ua_start bob $b --auto-answer --accept-transfers || return
+  linphone_start linc $c auto || return
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "bob answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
+  ua_send alice "transfer 1 sip:linc@127.0.0.1:$c"
+  check "linphone answers bob's INVITE" ua_wait bob '"call":2' '"state":"confirmed"'
+  check "linphone's call is up" wait_log "$(linphone_out linc)" 'LinphoneCallStreamsRunning'
+  check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
+  check "bob's original call ends (alice's BYE)" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
+}
