@@ -467,12 +467,15 @@ impl Ua {
         match e {
             Event::IncomingCall {
                 call,
+                replaces: replaced,
                 request,
                 offer,
                 referred_by,
                 source,
+                ..
             } => {
                 let n = self.number(call);
+                let replaced = replaced.and_then(|c| self.numbers.get(&c).copied());
                 self.unanswered.insert(n, offer);
                 let from = request.from().map(|f| f.uri.to_string());
                 let to = request.to().map(|t| t.uri.to_string());
@@ -492,13 +495,16 @@ impl Ua {
                         "to": to,
                         "referred_by": referred_by.map(|r| r.uri.to_string()),
                         "replaces": replaces,
+                        "replaces_call": replaced,
                         "remote": source.remote.to_string(),
                     }),
                 );
                 if let Err(e) = self.handle.ring(call, 180).await {
                     self.error("ring", e);
                 }
-                if self.auto_answer {
+                // A call that replaces one of ours (attended transfer, RFC 3891) takes its
+                // place at once, as phones do.
+                if self.auto_answer || replaced.is_some() {
                     if let Err(e) = self.answer_call(n).await {
                         self.error("answer", e);
                     }

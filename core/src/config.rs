@@ -45,7 +45,9 @@ pub struct Config {
     /// Methods the endpoint handles, sent in `Allow` (§20.5). Other known methods get 405,
     /// unknown ones 501 (§8.2.1).
     pub allow: Vec<Method<SipStr>>,
-    /// Option tags the endpoint supports (§8.2.2.3): a `Require` naming another gets 420.
+    /// Option tags the endpoint supports (§8.2.2.3), sent in `Supported`: a `Require` naming
+    /// another gets 420. Default: `replaces` (RFC 3891: INVITEs that replace a dialog),
+    /// `norefersub` (RFC 4488: REFER without a subscription).
     pub supported: Vec<SipStr>,
     /// Body types the endpoint understands (§8.2.3): another gets 415, sent in `Accept`.
     pub accept: Vec<MediaType<SipStr>>,
@@ -104,7 +106,10 @@ impl Config {
                 Method::Notify,
                 Method::Subscribe,
             ],
-            supported: Vec::new(),
+            supported: vec![
+                SipStr::from_static("replaces"),
+                SipStr::from_static("norefersub"),
+            ],
             accept: vec![media("application", "sdp"), media("message", "sipfrag")],
             user_agent: None,
             outbound_proxy: None,

@@ -104,11 +104,13 @@ ua_quit() {
 
 # ---- captures (the ua's own --pcap, read by tshark) ------------------------------------
 
-# sip_lines PCAP : one line per SIP message as tshark decodes it: src dst request/status cseq.
+# sip_lines PCAP : one line per SIP message as tshark decodes it:
+# `SRC-IP SRC-PORT DST-PORT request-line-or-status-line`.
 sip_lines() {
   tshark -r "$1" -o udp.try_heuristic_first:TRUE -o tcp.try_heuristic_first:TRUE -Y sip \
-    -T fields -E separator=' ' -e ip.src -e udp.srcport -e tcp.srcport -e udp.dstport -e tcp.dstport \
-    -e sip.Request-Line -e sip.Status-Line -e sip.CSeq 2>/dev/null
+    -T fields -E separator='|' -e ip.src -e udp.srcport -e tcp.srcport -e udp.dstport -e tcp.dstport \
+    -e sip.Request-Line -e sip.Status-Line 2>/dev/null |
+    awk -F'|' '{print $1, $2 $3, $4 $5, $6 $7}'
 }
 
 # report : the totals; non-zero exit when anything failed.

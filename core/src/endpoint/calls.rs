@@ -61,6 +61,9 @@ pub enum EndReason {
     DialogGone,
     /// The INVITE was challenged and could not be authenticated ([`Event::AuthFailed`]).
     AuthFailed,
+    /// Another call replaced it (RFC 3891: an INVITE with `Replaces` was answered): BYE
+    /// sent for a confirmed call, CANCEL for our own call still ringing.
+    Replaced,
 }
 
 /// The states a call goes through, as [`Event::CallState`] reports them.
@@ -144,6 +147,10 @@ pub(crate) struct Call {
     remote_ip: Option<core::net::IpAddr>,
     /// The peer listed `norefersub` in `Supported` (RFC 4488 §4).
     peer_norefersub: bool,
+    /// UAS: the call this one replaces, ended when this one is answered (RFC 3891 §3).
+    pub(super) replaces: Option<CallId>,
+    /// A call that replaced this one was answered: it ends with [`EndReason::Replaced`].
+    pub(super) replaced: bool,
 }
 
 impl Call {
@@ -179,6 +186,8 @@ impl Call {
             early: Vec::new(),
             remote_ip: None,
             peer_norefersub: false,
+            replaces: None,
+            replaced: false,
         }
     }
 
@@ -270,6 +279,10 @@ impl Endpoint {
         c.invite_tx = None;
         if let Some(d) = &mut c.dialog {
             d.state = DialogState::Confirmed;
+        }
+        // RFC 3891 §3: the new call is accepted; the one it replaces is shut down.
+        if let Some(old) = c.replaces.take() {
+            self.end_replaced(old);
         }
         Ok(())
     }
@@ -605,11 +618,25 @@ impl Endpoint {
         self.on_call_state(call, state, status);
     }
 
-    fn end_call(&mut self, call: CallId, reason: EndReason, status: Option<u16>) {
+    pub(super) fn end_call(&mut self, call: CallId, reason: EndReason, status: Option<u16>) {
+        let reason = match self.calls.get(&call) {
+            Some(c) if c.replaced && reason == EndReason::LocalHangup => EndReason::Replaced,
+            _ => reason,
+        };
         self.call_state(call, CallState::Terminated { reason }, status);
         if let Some(c) = self.calls.remove(&call) {
+            for d in c.dialog.iter().chain(&c.early) {
+                self.early_dialogs.remove(&d.id);
+            }
             if let Some(d) = c.dialog {
                 self.dialogs.remove(&d.id);
+                // A session that was up and ended is remembered a while (RFC 3891 §3: a
+                // Replaces naming it gets 603); an early dialog that never was is not.
+                if d.state == DialogState::Confirmed {
+                    let until = self.now + self.config.timers.t1x64();
+                    self.ended.insert(d.id, until);
+                    self.arm(call, Timer::ForgetDialog, until);
+                }
             }
             if let Some(tx) = c.invite_tx {
                 self.tx_calls.remove(&tx);
@@ -637,6 +664,17 @@ impl Endpoint {
         if let Ok(tx) = self.send_request(self.now, dest, bye) {
             self.quiet.insert(tx);
         }
+    }
+
+    /// RFC 3891 §3: a call that replaces `old` was answered, so `old` is shut down: BYE for a
+    /// confirmed dialog (once our 2xx is ACKed, §15), CANCEL for our own INVITE still
+    /// pending; it ends with [`EndReason::Replaced`].
+    pub(super) fn end_replaced(&mut self, old: CallId) {
+        let Some(c) = self.calls.get_mut(&old) else {
+            return;
+        };
+        c.replaced = true;
+        let _ = self.hangup(self.now, old);
     }
 
     /// [`Timer::GlareRetry`] fired: the re-INVITE again (§14.1).
@@ -689,6 +727,14 @@ impl Endpoint {
             self.answer_with(tx, 486, Vec::new());
             return;
         }
+        // RFC 3891 §3: the call an INVITE with Replaces names, or its refusal.
+        let replaces = match self.replaces_target(&self.layer.get(tx).expect("new").request) {
+            Ok(r) => r,
+            Err(code) => {
+                self.answer_with(tx, code, Vec::new());
+                return;
+            }
+        };
         let Some(tag) = self.tag_for(tx, 180) else {
             return;
         };
@@ -713,11 +759,13 @@ impl Endpoint {
         c.peer_norefersub = request
             .supported()
             .any(|t| t.eq_ignore_ascii_case("norefersub"));
+        c.replaces = replaces;
         self.calls.insert(id, c);
         *self.calls_per_remote.entry(ip).or_insert(0) += 1;
         self.tx_calls.insert(tx, id);
         self.events.push_back(Event::IncomingCall {
             call: id,
+            replaces,
             request,
             offer,
             referred_by,
@@ -856,10 +904,18 @@ impl Endpoint {
                         .filter(|id| c.dialog.iter().chain(&c.early).all(|d| d.id != *id));
                     if fresh.is_some() {
                         let d = Dialog::uac(&c.invite, &response, c.dest);
-                        if c.dialog.is_none() {
+                        let id = d.as_ref().map(|d| d.id.clone());
+                        let kept = if c.dialog.is_none() {
                             c.dialog = d;
+                            true
                         } else if c.early.len() < MAX_EARLY {
                             c.early.extend(d);
+                            true
+                        } else {
+                            false
+                        };
+                        if let (true, Some(id)) = (kept, id) {
+                            self.early_dialogs.insert(id, call);
                         }
                     }
                 }
@@ -927,6 +983,9 @@ impl Endpoint {
             .supported()
             .any(|t| t.eq_ignore_ascii_case("norefersub"));
         self.dialogs.insert(dialog.id.clone(), call);
+        for d in c.dialog.iter().chain(&c.early) {
+            self.early_dialogs.remove(&d.id);
+        }
         c.dialog = Some(dialog);
         // The first 2xx wins (§13.2.2.4): the other forks' early dialogs are over.
         c.early.clear();

@@ -13,6 +13,7 @@
 
 mod calls;
 mod challenge;
+mod replaces;
 mod transfer;
 mod uas;
 
@@ -89,6 +90,10 @@ pub enum Event {
     IncomingCall {
         /// The call.
         call: CallId,
+        /// The call this one replaces (an INVITE with `Replaces`, RFC 3891 §3, checked: the
+        /// named dialog is ours, confirmed — or early and ours to replace). Answering the new
+        /// call ends that one ([`EndReason::Replaced`]); rejecting it leaves it as it is.
+        replaces: Option<CallId>,
         /// The INVITE.
         request: Message,
         /// Its SDP offer, if it has a body (opaque to the core).
@@ -245,6 +250,11 @@ pub struct Endpoint {
     next_transfer: u64,
     /// Live incoming calls per remote address ([`Config::max_calls_per_remote`]).
     calls_per_remote: BTreeMap<core::net::IpAddr, usize>,
+    /// The early dialogs of our own pending INVITEs (an INVITE with Replaces may name one,
+    /// RFC 3891 §3).
+    early_dialogs: BTreeMap<crate::dialog::DialogId, CallId>,
+    /// Dialogs ended recently, for RFC 3891 §3's 603 to a Replaces naming one.
+    ended: replaces::Ended,
     next_call: u64,
 }
 
@@ -268,6 +278,8 @@ impl Endpoint {
             timers: BTreeSet::new(),
             timer_index: BTreeMap::new(),
             calls_per_remote: BTreeMap::new(),
+            early_dialogs: BTreeMap::new(),
+            ended: replaces::Ended::default(),
             transfers: BTreeMap::new(),
             call_xfers: BTreeSet::new(),
             tx_transfers: BTreeMap::new(),
@@ -786,6 +798,8 @@ pub(crate) enum Timer {
     Transfer(TransferId),
     /// The transferor refreshes its refer subscription (RFC 6665 §4.1.2.2).
     ReferRefresh(TransferId),
+    /// The call's dialog ended 64·T1 ago: forget it (RFC 3891 §3's 603 no longer applies).
+    ForgetDialog,
 }
 
 impl Endpoint {
@@ -816,6 +830,7 @@ impl Endpoint {
                 Timer::GlareRetry => self.glare_retry(call),
                 Timer::Transfer(t) => self.transfer_timer(t),
                 Timer::ReferRefresh(t) => self.refresh_refer(t),
+                Timer::ForgetDialog => self.ended.prune(self.now),
             }
         }
     }

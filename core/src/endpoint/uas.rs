@@ -21,9 +21,10 @@ use bytes::{BufMut, BytesMut};
 /// 2. §8.2.2.1 Request-URI scheme: not sip/sips → 416.
 /// 3. §8.2.2.3 `Require` (not for CANCEL): option tags not in [`Config::supported`] → 420
 ///    with `Unsupported` listing them.
-/// 4. §8.2.3 body: larger than [`Config::max_body_size`] → 413 (§21.4.11); a body of a type not in [`Config::accept`] → 415 with `Accept`; a body
+/// 4. RFC 3891 §3: `Replaces` in a request other than INVITE → 400.
+/// 5. §8.2.3 body: larger than [`Config::max_body_size`] → 413 (§21.4.11); a body of a type not in [`Config::accept`] → 415 with `Accept`; a body
 ///    without `Content-Type` (§20.15 requires one) → 400.
-/// 5. §8.2.2 / §21.4.7: an INVITE whose `Accept` excludes `application/sdp` (what an answer
+/// 6. §8.2.2 / §21.4.7: an INVITE whose `Accept` excludes `application/sdp` (what an answer
 ///    would carry) → 406.
 ///
 /// `Max-Forwards` is not checked: it limits proxies, and a UAS processes a request that
@@ -54,6 +55,10 @@ pub(super) fn check(config: &Config, req: &Message) -> Option<(u16, Vec<Header<S
         if !unsupported.is_empty() {
             return Some((420, vec![Header::Unsupported(unsupported)]));
         }
+    }
+    // RFC 3891 §3: `Replaces` belongs in an INVITE only.
+    if *method != Method::Invite && req.replaces().is_some() {
+        return Some((400, Vec::new()));
     }
     if req.body.len() > config.max_body_size {
         return Some((413, Vec::new()));

@@ -1,0 +1,38 @@
+# Kamailio as a record-routing proxy between all three sipxfer user agents: every initial
+# INVITE goes through it (--proxy), so every in-dialog request — re-INVITE, REFER, NOTIFY,
+# BYE — must follow the route set; with STRICT_ROUTE Kamailio refuses one that does not.
+# Ports 26300-26399.
+
+sc_kamailio_blind() {
+  scenario kamailio-blind
+  local k=26300 a=26302 b=26304 c=26306
+  kamailio_start $k || return
+  ua_start alice $a --proxy 127.0.0.1:$k || return
+  ua_start bob $b --auto-answer --accept-transfers --proxy 127.0.0.1:$k || return
+  ua_start carol $c --auto-answer --proxy 127.0.0.1:$k || return
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "bob answers alice through the proxy" ua_wait alice '"call":1' '"state":"confirmed"'
+  ua_send alice "transfer 1 sip:carol@127.0.0.1:$c"
+  check "bob accepts the REFER" ua_wait bob '"event":"incoming_transfer"' '"action":"accepted"'
+  check "carol answers bob" ua_wait carol '"call":1' '"state":"confirmed"'
+  check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
+  check "the original call ends at bob" ua_wait bob '"call":1' '"state":"terminated"'
+  ua_send bob "hangup 2"
+  check "the new call ends at carol" ua_wait carol '"call":1' '"state":"terminated"'
+  sleep 0.5
+  # Every SIP message alice sent or received (her own --pcap, decoded by tshark) has the
+  # proxy at its other end.
+  local ends; ends=$(tshark -r "$RUN/alice.pcap" -o udp.try_heuristic_first:TRUE -Y sip \
+    -T fields -E separator=, -e udp.srcport -e udp.dstport 2>/dev/null)
+  check "tshark decodes alice's capture as SIP" test "$(printf '%s\n' "$ends" | grep -c ,)" -ge 12
+  check "every message of alice's went to or came from Kamailio" \
+    bash -c "printf '%s\n' \"\$1\" | awk -F, -v k=$k '\$1!=k && \$2!=k {bad=1} END {exit bad}'" _ "$ends"
+  local lines; lines=$(sip_lines "$RUN/alice.pcap")
+  for m in INVITE REFER BYE; do
+    check "alice's $m went to Kamailio" bash -c "printf '%s\n' \"\$1\" | grep -q \"^127.0.0.1 $a $k $m sip:\"" _ "$lines"
+  done
+  check "alice's NOTIFYs came from Kamailio" bash -c "printf '%s\n' \"\$1\" | grep -q \"^127.0.0.1 $k $a NOTIFY sip:\"" _ "$lines"
+  check "the dialog's requests carry Kamailio's Record-Route" grep -q "IN-DIALOG REFER via loose_route" "$RUN/kamailio/log"
+  check "NOTIFYs follow the route set" grep -q "IN-DIALOG NOTIFY via loose_route" "$RUN/kamailio/log"
+  check "no in-dialog request bypassed the route set" bash -c "! grep -q 'WITHOUT Route to proxy' '$RUN/kamailio/log'"
+}

@@ -1,0 +1,65 @@
+# SIPp in each role of a blind transfer against sipxfer ua. Ports 26000-26099.
+
+# SIPp (transferor) calls sipxfer (transferee) and REFERs it to sipxfer (target); over $1.
+sipp_transferor() {
+  local tp=$1 extra=() uaopt=() suffix=
+  local a=26000 b=26002 c=26004
+  [ "$tp" = tcp ] && { extra=(-t t1); uaopt=(--transport tcp); suffix=";transport=tcp"; a=26010; b=26012; c=26014; }
+  ua_start bob $b --auto-answer --accept-transfers "${uaopt[@]}" || return
+  ua_start carol $c --auto-answer "${uaopt[@]}" || return
+  sipp_run alice transferor.xml $a "${extra[@]}" -s bob -key target_uri "sip:carol@127.0.0.1:$c$suffix" \
+    -set bye_delay_ms 0 "127.0.0.1:$b"
+  check "SIPp's transferor scenario passes (202, NOTIFY 100 … 200 terminated, BYE)" sipp_ok alice
+  check "bob accepted the REFER" ua_wait bob '"event":"incoming_transfer"' '"action":"accepted"' '"referred_by":"sip:'
+  check "carol's call from bob is up" ua_wait carol '"call":1' '"state":"confirmed"'
+  check "bob's transfer succeeded" ua_wait bob '"event":"transfer_outcome"' '"outcome":"succeeded"'
+}
+sc_sipp_transferor_udp() { scenario sipp-transferor-udp; sipp_transferor udp; }
+sc_sipp_transferor_tcp() { scenario sipp-transferor-tcp; sipp_transferor tcp; }
+
+# SIPp (transferor) waits 4 s before its BYE: sipxfer (transferee) ends the original call
+# itself after its 2 s grace (RFC 5589 §6 allows either).
+sc_sipp_transferor_slow_bye() {
+  scenario sipp-transferor-slow-bye
+  local a=26020 b=26022 c=26024
+  ua_start bob $b --auto-answer --accept-transfers || return
+  ua_start carol $c --auto-answer || return
+  sipp_run alice transferor.xml $a -s bob -key target_uri "sip:carol@127.0.0.1:$c" -set bye_delay_ms 4000 "127.0.0.1:$b"
+  check "SIPp's transferor scenario passes with bob's BYE" sipp_ok alice
+  check "SIPp saw bob's BYE" grep -q 'BYE received from transferee' "$RUN/alice.log"
+  check "bob ended the original call itself" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
+}
+
+# sipxfer (transferor) calls SIPp (transferee), holds it and REFERs it; SIPp NOTIFYs 100 and
+# 200 from its own side of the dialog.
+sipp_transferee() {
+  local tp=$1 uaopt=() suffix= a=26030 b=26032 extra=()
+  [ "$tp" = tcp ] && { extra=(-t t1); uaopt=(--transport tcp); suffix=";transport=tcp"; a=26040; b=26042; }
+  sipp_run bob transferee.xml $b "${extra[@]}"
+  ua_start alice $a "${uaopt[@]}" || return
+  ua_send alice "call sip:bob@127.0.0.1:$b$suffix"
+  check "SIPp answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
+  ua_send alice "transfer 1 sip:carol@127.0.0.1:26039$suffix"
+  check "SIPp NOTIFYs 100 Trying" ua_wait alice '"event":"transfer_progress"' '"status":100'
+  check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
+  check "alice ends the call (BYE)" ua_wait alice '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
+  check "SIPp's transferee scenario passes (hold, REFER with Refer-To and Referred-By, BYE)" sipp_ok bob
+}
+sc_sipp_transferee_udp() { scenario sipp-transferee-udp; sipp_transferee udp; }
+sc_sipp_transferee_tcp() { scenario sipp-transferee-tcp; sipp_transferee tcp; }
+
+# sipxfer transfers sipxfer to SIPp (target), which checks Referred-By.
+sc_sipp_target() {
+  scenario sipp-target
+  local a=26050 b=26052 c=26054
+  sipp_run carol target.xml $c
+  ua_start alice $a || return
+  ua_start bob $b --auto-answer --accept-transfers || return
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "bob answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
+  ua_send alice "transfer 1 sip:carol@127.0.0.1:$c"
+  check "SIPp answers bob's INVITE" ua_wait bob '"call":2' '"state":"confirmed"'
+  check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
+  ua_send bob "hangup 2"
+  check "SIPp's target scenario passes (INVITE with Referred-By, 180, 200, BYE)" sipp_ok carol
+}
