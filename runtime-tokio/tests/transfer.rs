@@ -64,3 +64,54 @@ async fn blind_transfer_over_udp() {
 async fn blind_transfer_over_tcp() {
     transfer_over(Transport::Tcp).await;
 }
+
+/// TCP connections are opened on demand, reused for the same destination (RFC 3261 §18) and
+/// closed once idle.
+#[tokio::test]
+async fn tcp_connections_are_reused_then_closed_when_idle() {
+    let options = sipxfer_tokio::Options {
+        idle_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let mut parties = Vec::new();
+    for name in ["alice", "bob", "carol"] {
+        let builder = Builder::new("127.0.0.1:0".parse().unwrap()).options(options.clone());
+        let (handle, events) = sipxfer_tokio::bind(builder).await.expect("bind");
+        parties.push(Party {
+            name: name.into(),
+            handle,
+            events,
+        });
+    }
+    let mut parties: [Party; 3] = parties.try_into().unwrap();
+    let report = tokio::time::timeout(
+        Duration::from_secs(20),
+        blind_transfer(&mut parties, Transport::Tcp),
+    )
+    .await
+    .expect("in time")
+    .expect("no command refused");
+    assert!(
+        report.succeeded(),
+        "{}",
+        report.summary(["alice", "bob", "carol"])
+    );
+    // alice-bob and bob-carol: at most one connection each way per pair (requests go to the
+    // peer's listener, responses back on the connection they came in), however many
+    // messages: alice 2, bob 4, carol 2 at most.
+    let open: Vec<usize> = parties
+        .iter()
+        .map(|p| p.handle.stats().connections)
+        .collect();
+    assert!(
+        open[0] <= 2 && open[1] <= 4 && open[2] <= 2 && open[1] >= 2,
+        "{open:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let open: Vec<usize> = parties
+        .iter()
+        .map(|p| p.handle.stats().connections)
+        .collect();
+    assert_eq!(open, [0, 0, 0], "idle connections closed");
+    shutdown(&parties, Duration::from_secs(5)).await;
+}
