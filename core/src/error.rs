@@ -33,6 +33,10 @@ pub enum Error {
     /// `CallOptions::dest`.
     #[error("no destination for the target (the core does no DNS)")]
     NoRoute,
+    /// The transfer asked for cannot be made (an attended transfer whose consultation is the
+    /// call being transferred, ...).
+    #[error("invalid transfer: {0}")]
+    InvalidTransfer(&'static str),
     /// The message given is not what the command sends (a response where a request is
     /// needed, an ACK or CANCEL through `send_request`, a status outside 100–699, ...).
     #[error("invalid message for this command: {0}")]

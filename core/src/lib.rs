@@ -122,8 +122,8 @@ pub mod fuzzing;
 
 pub use config::Config;
 pub use endpoint::{
-    BlindOptions, ByeBy, CallId, CallOptions, CallState, EndReason, Endpoint, Event, Stats,
-    Transfer, TransferId, TransferOutcome,
+    AttendedOptions, BlindOptions, ByeBy, CallId, CallOptions, CallState, EndReason, Endpoint,
+    Event, Stats, Transfer, TransferId, TransferOutcome,
 };
 pub use error::Error;
 pub use msg::Message;

@@ -651,6 +651,7 @@ impl Endpoint {
             }
             self.disarm(call, Timer::Retransmit2xx);
             self.disarm(call, Timer::GlareRetry);
+            self.disarm(call, Timer::ReplacedGrace);
             self.on_call_ended(call);
         }
     }

@@ -19,7 +19,7 @@ mod uas;
 
 use calls::Call;
 pub use calls::{CallId, CallOptions, CallState, EndReason};
-pub use transfer::{BlindOptions, ByeBy, Transfer, TransferId, TransferOutcome};
+pub use transfer::{AttendedOptions, BlindOptions, ByeBy, Transfer, TransferId, TransferOutcome};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -800,6 +800,9 @@ pub(crate) enum Timer {
     ReferRefresh(TransferId),
     /// The call's dialog ended 64·T1 ago: forget it (RFC 3891 §3's 603 no longer applies).
     ForgetDialog,
+    /// An attended transfer of ours succeeded 64·T1 ago: the target should have ended this
+    /// consultation call (it replaced it); if it is still up, we hang it up.
+    ReplacedGrace,
 }
 
 impl Endpoint {
@@ -831,6 +834,9 @@ impl Endpoint {
                 Timer::Transfer(t) => self.transfer_timer(t),
                 Timer::ReferRefresh(t) => self.refresh_refer(t),
                 Timer::ForgetDialog => self.ended.prune(self.now),
+                Timer::ReplacedGrace => {
+                    let _ = self.hangup(self.now, call);
+                }
             }
         }
     }

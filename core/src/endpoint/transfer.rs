@@ -76,6 +76,37 @@ impl Default for BlindOptions {
     }
 }
 
+/// Options of an attended transfer.
+#[derive(Clone, Debug)]
+pub struct AttendedOptions {
+    /// Hold the call being transferred (re-INVITE `a=sendonly`) before the REFER. Default:
+    /// yes.
+    pub hold: bool,
+    /// Hold the consultation call too (RFC 5589 §7.1: the transferor usually has it on hold
+    /// while it tells the transferee). Default: no.
+    pub hold_consultation: bool,
+    /// `Referred-By`; default: our identity in the transferred dialog.
+    pub referred_by: Option<NameAddr<SipStr>>,
+    /// Ask for no subscription (`Refer-Sub: false`, RFC 4488), sent only when the peer
+    /// listed `norefersub`. Default: no.
+    pub no_subscription: bool,
+    /// Who ends the transferred call on success (the target ends the consultation call:
+    /// it is the dialog the new call replaces, RFC 3891 §3).
+    pub bye: ByeBy,
+}
+
+impl Default for AttendedOptions {
+    fn default() -> Self {
+        AttendedOptions {
+            hold: true,
+            hold_consultation: false,
+            referred_by: None,
+            no_subscription: false,
+            bye: ByeBy::Transferor,
+        }
+    }
+}
+
 /// What to transfer the call to.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -86,6 +117,15 @@ pub enum Transfer {
         target: Uri<SipStr>,
         /// Options.
         options: BlindOptions,
+    },
+    /// Attended transfer (RFC 5589 §7): the transferee is sent to the peer of our call
+    /// `consultation`, with `Replaces` naming that dialog as the peer sees it, so that its
+    /// call replaces ours (RFC 3891).
+    Attended {
+        /// Our call with the transfer target.
+        consultation: CallId,
+        /// Options.
+        options: AttendedOptions,
     },
 }
 
@@ -107,14 +147,19 @@ pub enum TransferOutcome {
     AcceptedWithoutReport,
     /// The application gave up ([`Endpoint::cancel_transfer`]).
     Cancelled,
-    /// The original call ended before the transfer did.
+    /// The original call ended before the transfer did (or, attended, the consultation
+    /// call ended before the REFER could name it).
     CallEnded,
 }
 
 #[derive(Debug)]
 pub(crate) struct Transferor {
     call: CallId,
-    target: NameAddr<SipStr>,
+    /// The Refer-To of a blind transfer.
+    target: Option<NameAddr<SipStr>>,
+    /// The consultation call of an attended transfer (the Refer-To is built from its dialog
+    /// when the REFER goes).
+    consultation: Option<CallId>,
     referred_by: Option<NameAddr<SipStr>>,
     no_sub: bool,
     bye: ByeBy,
@@ -167,9 +212,17 @@ impl Endpoint {
 
     // ----- transferor -----
 
-    /// Transfers `call` (RFC 5589 §6, blind): hold first (unless
-    /// [`BlindOptions::hold`] is off), then REFER. Progress comes as
-    /// [`Event::TransferProgress`], the end as one [`Event::TransferOutcome`].
+    /// Transfers `call`: blind (RFC 5589 §6) to a URI, or attended (§7) to the peer of a
+    /// consultation call. The call is held first (unless the options say not to), then the
+    /// REFER goes. Progress comes as [`Event::TransferProgress`], the end as one
+    /// [`Event::TransferOutcome`].
+    ///
+    /// Attended: the `Refer-To` is the consultation peer's remote target (its Contact, a
+    /// GRUU if it gave one) with `?Replaces=<Call-ID>;to-tag=<its tag>;from-tag=<our tag>`,
+    /// the consultation dialog as the target sees it (RFC 3891 §3), whichever side placed
+    /// that call. Refused before anything is sent when the consultation is the call itself
+    /// ([`Error::InvalidTransfer`]), is not a live call ([`Error::UnknownCall`]) or has no
+    /// dialog yet ([`Error::InvalidState`]).
     pub fn transfer(
         &mut self,
         now: Instant,
@@ -177,25 +230,62 @@ impl Endpoint {
         transfer: Transfer,
     ) -> Result<TransferId, Error> {
         self.tick(now);
-        let Transfer::Blind { target, options } = transfer;
+        let (target, consultation, hold, hold_consultation, referred_by, no_sub, bye) =
+            match transfer {
+                Transfer::Blind { target, options } => (
+                    Some(NameAddr::new(target)),
+                    None,
+                    options.hold,
+                    false,
+                    options.referred_by,
+                    options.no_subscription,
+                    options.bye,
+                ),
+                Transfer::Attended {
+                    consultation,
+                    options,
+                } => (
+                    None,
+                    Some(consultation),
+                    options.hold,
+                    options.hold_consultation,
+                    options.referred_by,
+                    options.no_subscription,
+                    options.bye,
+                ),
+            };
         let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
         if !c.confirmed() {
             return Err(Error::InvalidState);
         }
-        let hold = options.hold && !c.is_held();
+        let hold = hold && !c.is_held();
+        let no_sub = no_sub && c.peer_norefersub();
+        if let Some(k) = consultation {
+            if k == call {
+                return Err(Error::InvalidTransfer(
+                    "the consultation call is the call being transferred",
+                ));
+            }
+            if !self.call_is_live(k) {
+                return Err(Error::UnknownCall);
+            }
+            if self.dialog(k).is_none() {
+                return Err(Error::InvalidState);
+            }
+        }
         // RFC 3515 §2.4.6: only the dialog's first REFER may get NOTIFYs without `id`.
         let first = self.sent_refer.insert(call);
         let id = TransferId(self.next_transfer);
         self.next_transfer += 1;
-        let no_sub = options.no_subscription && c.peer_norefersub();
         self.transfers.insert(
             id,
             Xfer::Transferor(Transferor {
                 call,
-                target: NameAddr::new(target),
-                referred_by: options.referred_by,
+                target,
+                consultation,
+                referred_by,
                 no_sub,
-                bye: options.bye,
+                bye,
                 held_by_us: hold,
                 waiting_hold: hold,
                 refer_tx: None,
@@ -205,6 +295,16 @@ impl Endpoint {
             }),
         );
         self.call_xfers.insert((call, id));
+        if let Some(k) = consultation.filter(|_| hold_consultation) {
+            let confirmed = self
+                .calls
+                .get(&k)
+                .is_some_and(|c| c.confirmed() && !c.is_held());
+            if confirmed {
+                // The consultation's hold runs beside the REFER; its result does not gate it.
+                let _ = self.hold(now, k);
+            }
+        }
         if hold {
             if let Err(e) = self.hold(now, call) {
                 self.forget_transfer(id);
@@ -219,6 +319,22 @@ impl Endpoint {
         }
         self.flush();
         Ok(id)
+    }
+
+    /// The `Refer-To` of an attended transfer (RFC 5589 §7, RFC 3891 §3): the consultation
+    /// peer's remote target, with the consultation dialog as that peer sees it — its tag is
+    /// the to-tag, ours the from-tag.
+    fn attended_refer_to(&self, consultation: CallId) -> Option<NameAddr<SipStr>> {
+        let d = self.dialog(consultation)?;
+        let Uri::Sip(mut target) = d.remote_target.clone() else {
+            return None;
+        };
+        target.headers = Default::default();
+        let replaces =
+            crate::msg::Replaces::new(&d.id.call_id, &d.id.remote_tag, &d.id.local_tag, false);
+        Some(crate::msg::builder::refer_to_with_replaces(
+            &target, &replaces,
+        ))
     }
 
     /// Gives up a transfer we started: unsubscribes (SUBSCRIBE `Event: refer;id=…`,
@@ -283,7 +399,19 @@ impl Endpoint {
             return;
         };
         let call = t.call;
-        let (target, referred_by, no_sub) = (t.target.clone(), t.referred_by.clone(), t.no_sub);
+        let (referred_by, no_sub) = (t.referred_by.clone(), t.no_sub);
+        let target = match (&t.target, t.consultation) {
+            (Some(target), _) => target.clone(),
+            (None, Some(k)) => match self.attended_refer_to(k) {
+                Some(target) => target,
+                None => {
+                    // The consultation call ended (or lost its dialog) before the REFER.
+                    self.transfer_outcome(transfer, TransferOutcome::CallEnded);
+                    return;
+                }
+            },
+            (None, None) => return,
+        };
         let contact = self.contact_for(call);
         let Some(d) = self.call_dialog(call) else {
             return;
@@ -447,7 +575,7 @@ impl Endpoint {
         let (call, role_a) = match self.transfers.get_mut(&transfer) {
             Some(Xfer::Transferor(t)) if !t.done => {
                 t.done = true;
-                (t.call, Some((t.held_by_us, t.bye)))
+                (t.call, Some((t.held_by_us, t.bye, t.consultation)))
             }
             Some(Xfer::Transferee(t)) if !t.reported => {
                 t.reported = true;
@@ -459,9 +587,16 @@ impl Endpoint {
         self.disarm(call, Timer::ReferRefresh(transfer));
         self.events
             .push_back(Event::TransferOutcome { transfer, outcome });
-        let Some((held, bye)) = role_a else {
+        let Some((held, bye, consultation)) = role_a else {
             return;
         };
+        if let (TransferOutcome::Succeeded, Some(k)) = (outcome, consultation) {
+            // RFC 3891 §3: the target ends the consultation call it replaced (BYE), once its
+            // own 2xx on it is ACKed (§15). Should it never do so, we do, after 64·T1 (the
+            // longest a lost ACK can hold its BYE back).
+            let at = self.now + self.config.timers.t1x64();
+            self.arm(k, Timer::ReplacedGrace, at);
+        }
         // Keep the record while the subscription may still send NOTIFYs (the REFER was
         // accepted and no terminating NOTIFY came yet — after an unsubscribe, the final one
         // is still answered 200, RFC 6665 §4.1.2.3), for at most 64·T1.

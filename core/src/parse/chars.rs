@@ -45,6 +45,12 @@ pub(crate) static PARAMCHAR: [bool; 256] = table(b"-_.!~*'()%[]/:&+$", true);
 /// `hnv-unreserved = "[" / "]" / "/" / "?" / ":" / "+" / "$"`
 pub(crate) static HNV: [bool; 256] = table(b"-_.!~*'()%[]/?:+$", true);
 
+/// `hvalue` characters as accepted: [`HNV`] plus a literal `@` and `=`, which many stacks
+/// leave unescaped in an embedded `Replaces` (`?Replaces=abc@host%3Bto-tag=…`, RFC 3891
+/// §5). Liberal and unambiguous: the user part ends before the host, and header fields are
+/// separated by `&`.
+pub(crate) static HVALUE: [bool; 256] = table(b"-_.!~*'()%[]/?:+$@=", true);
+
 /// `hostname` characters (`alphanum / "-" / "."`), plus `_` which real deployments use.
 pub(crate) static HOST: [bool; 256] = table(b"-._", true);
 

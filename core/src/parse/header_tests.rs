@@ -331,6 +331,23 @@ fn refer_to_replaces_both_directions() {
         header_value_to_string(&Header::ReferTo(refer_to_with_replaces(&target, &d))),
         expected
     );
+    // What other stacks send decodes to the same dialog: lower-case hex, a literal `@`,
+    // `=` left unescaped, parameters in another order.
+    for wire in [
+        "<sip:carol@h?Replaces=a84b4c76e66710%40pc33.atlanta.com%3bto-tag%3d314159%3bfrom-tag%3da6c85cf>",
+        "<sip:carol@h?Replaces=a84b4c76e66710@pc33.atlanta.com%3Bto-tag%3D314159%3Bfrom-tag%3Da6c85cf>",
+        "<sip:carol@h?Replaces=a84b4c76e66710%40pc33.atlanta.com%3Bfrom-tag=a6c85cf%3Bto-tag=314159>",
+    ] {
+        let Header::ReferTo(parsed) = h("Refer-To", wire) else {
+            panic!()
+        };
+        let r = parsed.embedded_replaces().unwrap().unwrap();
+        assert_eq!(
+            (&*r.call_id, r.to_tag(), r.from_tag(), r.early_only()),
+            ("a84b4c76e66710@pc33.atlanta.com", "314159", "a6c85cf", false),
+            "{wire}"
+        );
+    }
 }
 
 #[test]

@@ -13,7 +13,7 @@
 //! absoluteURI   = scheme ":" ( hier-part / opaque-part )
 //! ```
 
-use super::chars::{HNV, HOST, PARAMCHAR, PASSWORD, URIC, USER};
+use super::chars::{HNV, HOST, HVALUE, PARAMCHAR, PASSWORD, URIC, USER};
 use super::ctx::{Ctx, View};
 use super::{ErrorKind, ParseError};
 use crate::msg::param::{Starts, Walk};
@@ -394,7 +394,7 @@ fn uri_headers<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, UriHeaders<C::S
         if i.get(k) != Some(&b'=') {
             return fail(&i[k..]);
         }
-        k += 1 + run(&HNV, &i[k + 1..]);
+        k += 1 + run(&HVALUE, &i[k + 1..]);
         if i.get(k) == Some(&b'&') {
             k += 1;
         } else {
