@@ -1,10 +1,12 @@
 //! `sipxfer demo`: three user agents (alice, bob, carol) on 127.0.0.1 ephemeral ports in
-//! this process, real sockets through the chosen adapter; a blind transfer among them; the
-//! ladder of every message and one summary line per transfer. Exit 0 only if every transfer
-//! reached its RFC outcome at all three parties and on the wire.
+//! this process, real sockets through the chosen adapter; a blind transfer among them, then
+//! an attended one; the ladder of every message and one summary per transfer. Exit 0 only if
+//! every transfer reached its RFC outcome at all three parties and on the wire.
 
 use sipxfer::Transport;
-use sipxfer_driver::demo::{blind_transfer, check_blind_wire, shutdown, Party, Recorder, Report};
+use sipxfer_driver::demo::{
+    check_attended_wire, check_blind_wire, shutdown, transfer, Kind, Party, Recorder, Report,
+};
 use sipxfer_driver::Builder;
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,19 +29,31 @@ fn builder(rec: &Recorder) -> Builder {
     Builder::new("127.0.0.1:0".parse().expect("an address")).tap(rec.tap())
 }
 
-/// What one run saw.
+/// The two transfers, in order.
+const KINDS: [Kind; 2] = [Kind::Blind, Kind::Attended];
+
+/// What one run saw: per transfer, the report and how many messages each party had sent
+/// when it ended.
 struct Run {
-    report: Result<Report, String>,
+    reports: Vec<(Result<Report, String>, [usize; 3])>,
     addrs: Vec<std::net::SocketAddr>,
 }
 
-async fn run_parties(mut parties: [Party; 3], transport: Transport) -> Run {
+async fn run_parties(mut parties: [Party; 3], transport: Transport, recs: &[Recorder; 3]) -> Run {
     let addrs = parties.iter().map(|p| p.handle.local_addr()).collect();
-    let report = blind_transfer(&mut parties, transport)
-        .await
-        .map_err(|e| format!("a command was refused: {e}"));
+    let mut reports = Vec::new();
+    for kind in KINDS {
+        let report = transfer(&mut parties, transport, kind)
+            .await
+            .map_err(|e| format!("a command was refused: {e}"));
+        let ok = report.as_ref().is_ok_and(Report::succeeded);
+        reports.push((report, recs.each_ref().map(|r| r.sent().len())));
+        if !ok {
+            break;
+        }
+    }
     shutdown(&parties, Duration::from_secs(5)).await;
-    Run { report, addrs }
+    Run { reports, addrs }
 }
 
 fn on_tokio(recs: &[Recorder; 3], transport: Transport) -> std::io::Result<Run> {
@@ -58,10 +72,10 @@ fn on_tokio(recs: &[Recorder; 3], transport: Transport) -> std::io::Result<Run> 
             });
         }
         let parties: [Party; 3] = parties.try_into().expect("three");
-        match tokio::time::timeout(LIMIT, run_parties(parties, transport)).await {
+        match tokio::time::timeout(LIMIT, run_parties(parties, transport, recs)).await {
             Ok(run) => Ok(run),
             Err(_) => Ok(Run {
-                report: Err(format!("no outcome within {LIMIT:?}")),
+                reports: vec![(Err(format!("no outcome within {LIMIT:?}")), [0; 3])],
                 addrs: Vec::new(),
             }),
         }
@@ -86,11 +100,11 @@ fn on_async_std(recs: &[Recorder; 3], transport: Transport) -> std::io::Result<R
         let timeout = async {
             async_io::Timer::after(LIMIT).await;
             Run {
-                report: Err(format!("no outcome within {LIMIT:?}")),
+                reports: vec![(Err(format!("no outcome within {LIMIT:?}")), [0; 3])],
                 addrs: Vec::new(),
             }
         };
-        Ok(run_parties(parties, transport).or(timeout).await)
+        Ok(run_parties(parties, transport, recs).or(timeout).await)
     })
 }
 
@@ -117,38 +131,56 @@ pub fn run(transport: Transport, runtime: RuntimeKind, out: &mut impl Write) -> 
         RuntimeKind::Tokio => "tokio",
         RuntimeKind::AsyncStd => "async-std",
     };
-    let _ = writeln!(
-        out,
-        "sipxfer demo: blind transfer (RFC 5589 §6) over {tp} on 127.0.0.1, runtime {rt}\n"
-    );
-    if run.addrs.len() == 3 {
-        let parties: Vec<(&str, std::net::SocketAddr)> = NAMES
-            .iter()
-            .copied()
-            .zip(run.addrs.iter().copied())
-            .collect();
-        let _ = writeln!(out, "{}", crate::ladder::render(&parties, &sent));
-    }
-    let wire = check_blind_wire([&sent[0], &sent[1], &sent[2]], transport);
-    let (ok, line) = match &run.report {
-        Ok(report) => {
-            let ok = report.succeeded() && wire.is_ok();
-            let verdict = if ok { "succeeded" } else { "FAILED" };
-            let mut line = format!(
-                "blind transfer alice -> bob -> carol: {verdict} at all three parties\n{}",
-                report.summary(NAMES)
-            );
-            if let Err(w) = &wire {
-                line.push_str(&format!("\n  on the wire: expected that {w}"));
-            }
-            (ok, line)
+    let mut ok = run.reports.len() == KINDS.len();
+    let mut from = [0usize; 3];
+    for (kind, (report, upto)) in KINDS.iter().zip(&run.reports) {
+        let (name, rfc) = match kind {
+            Kind::Blind => ("blind", "RFC 5589 §6"),
+            Kind::Attended => ("attended", "RFC 5589 §7, RFC 3891"),
+        };
+        let _ = writeln!(
+            out,
+            "sipxfer demo: {name} transfer ({rfc}) over {tp} on 127.0.0.1, runtime {rt}\n"
+        );
+        // This transfer's messages: what each party sent since the previous one ended.
+        let slice: [&[sipxfer_driver::Captured]; 3] =
+            std::array::from_fn(|i| &sent[i][from[i].min(upto[i])..upto[i]]);
+        if run.addrs.len() == 3 {
+            let parties: Vec<(&str, std::net::SocketAddr)> = NAMES
+                .iter()
+                .copied()
+                .zip(run.addrs.iter().copied())
+                .collect();
+            let lanes: Vec<Vec<sipxfer_driver::Captured>> =
+                slice.iter().map(|s| s.to_vec()).collect();
+            let _ = writeln!(out, "{}", crate::ladder::render(&parties, &lanes));
         }
-        Err(e) => (
-            false,
-            format!("blind transfer alice -> bob -> carol: FAILED: {e}"),
-        ),
-    };
-    let _ = writeln!(out, "{line}");
+        let wire = match kind {
+            Kind::Blind => check_blind_wire(slice, transport),
+            Kind::Attended => check_attended_wire(slice, transport),
+        };
+        let line = match report {
+            Ok(report) => {
+                let good = report.succeeded() && wire.is_ok();
+                ok &= good;
+                let verdict = if good { "succeeded" } else { "FAILED" };
+                let mut line = format!(
+                    "{name} transfer alice -> bob -> carol: {verdict} at all three parties\n{}",
+                    report.summary(NAMES)
+                );
+                if let Err(w) = &wire {
+                    line.push_str(&format!("\n  on the wire: expected that {w}"));
+                }
+                line
+            }
+            Err(e) => {
+                ok = false;
+                format!("{name} transfer alice -> bob -> carol: FAILED: {e}")
+            }
+        };
+        let _ = writeln!(out, "{line}\n");
+        from = *upto;
+    }
     if ok {
         ExitCode::SUCCESS
     } else {

@@ -9,8 +9,8 @@ use crate::media;
 use serde_json::{json, Value};
 use sipxfer::msg::{NameAddr, Uri};
 use sipxfer::{
-    BlindOptions, CallId, CallOptions, CallState, Destination, EndReason, Event, SipStr, Transfer,
-    TransferId, TransferOutcome, Transport,
+    AttendedOptions, BlindOptions, CallId, CallOptions, CallState, Destination, EndReason, Event,
+    SipStr, Transfer, TransferId, TransferOutcome, Transport,
 };
 use sipxfer_driver::{Builder, Handle, Transports};
 use std::collections::{BTreeMap, HashMap};
@@ -348,10 +348,7 @@ impl Ua {
                 Err(e) => Err(e),
             },
             "transfer" => self.cmd_transfer(&args).await,
-            "attended" => self.call_arg(args.first().copied()).and_then(|_| {
-                self.call_arg(args.get(1).copied())?;
-                Err("attended transfer (Replaces) is not supported by this build yet".into())
-            }),
+            "attended" => self.cmd_attended(&args).await,
             _ => Err(format!(
                 "unknown command {verb:?} (call URI, answer [N], reject N CODE, hangup [N], \
                  hold N, resume N, transfer N URI, attended N CONSULT_N, quit)"
@@ -454,6 +451,26 @@ impl Ua {
                 Transfer::Blind {
                     target,
                     options: BlindOptions::default(),
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        self.transfers.insert(t, n);
+        Ok(())
+    }
+
+    /// `attended N CONSULT_N`: transfer call N to the peer of call CONSULT_N, whose call
+    /// the transferee's replaces (RFC 5589 §7).
+    async fn cmd_attended(&mut self, args: &[&str]) -> Result<(), String> {
+        let (n, call) = self.call_arg(args.first().copied())?;
+        let (_, consultation) = self.call_arg(args.get(1).copied())?;
+        let t = self
+            .handle
+            .transfer(
+                call,
+                Transfer::Attended {
+                    consultation,
+                    options: AttendedOptions::default(),
                 },
             )
             .await
@@ -645,6 +662,7 @@ fn end_reason(r: EndReason) -> &'static str {
         EndReason::NoAck => "no_ack",
         EndReason::DialogGone => "dialog_gone",
         EndReason::AuthFailed => "auth_failed",
+        EndReason::Replaced => "replaced",
         _ => "other",
     }
 }

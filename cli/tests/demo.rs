@@ -1,5 +1,6 @@
-//! `sipxfer demo` end to end: on both transports and both runtimes it prints the ladder of
-//! a blind transfer among three user agents over real loopback sockets and exits 0.
+//! `sipxfer demo` end to end: on both transports and both runtimes it prints the ladders of
+//! a blind and an attended transfer among three user agents over real loopback sockets and
+//! exits 0.
 
 use std::process::Command;
 
@@ -53,6 +54,29 @@ fn check_ladder(out: &str, transport: &str) {
         out.contains("NOTIFY sipfrag statuses [100, 180, 200]"),
         "{out}"
     );
+    // Then the attended one: alice calls carol, REFERs bob with Replaces, bob's INVITE
+    // replaces alice's call at carol, carol BYEs alice.
+    let attended = &out[out
+        .find(&format!(
+            "sipxfer demo: attended transfer (RFC 5589 §7, RFC 3891) over {tp}"
+        ))
+        .expect("the attended transfer follows")..];
+    let story = [
+        "--- REFER ---",
+        "Refer-To: <sip:127.0.0.1:",
+        "?Replaces=",
+        "Replaces: ",
+        "<-------------------------- BYE ---------------------------|",
+        "attended transfer alice -> bob -> carol: succeeded at all three parties",
+        "it replaced the consultation with alice: ended (Replaced)",
+    ];
+    let mut at = 0;
+    for s in story {
+        let found = attended[at..]
+            .find(s)
+            .unwrap_or_else(|| panic!("{s:?} after byte {at}:\n{attended}"));
+        at += found + s.len();
+    }
 }
 
 #[test]

@@ -242,3 +242,47 @@ fn user_mistakes_are_one_line() {
     assert_eq!(code, Some(1));
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn attended_transfer_among_three_processes() {
+    let mut bob = Ua::start(&["--user", "bob", "--auto-answer"]);
+    let mut carol = Ua::start(&["--user", "carol", "--auto-answer"]);
+    let mut alice = Ua::start(&["--user", "alice"]);
+    alice.send(&format!("call sip:bob@{}", bob.addr));
+    alice.wait(|e| is(e, "call_state", 1, "confirmed"));
+    alice.send(&format!("call sip:carol@{}", carol.addr));
+    alice.wait(|e| is(e, "call_state", 2, "confirmed"));
+    alice.send("attended 1 1");
+    let e = alice.wait(|e| e["event"] == "error");
+    assert!(
+        e["message"].as_str().unwrap().contains("consultation"),
+        "{e}"
+    );
+    alice.send("attended 1 2");
+    let t = bob.wait(|e| e["event"] == "incoming_transfer");
+    assert_eq!(t["action"], "accepted");
+    assert!(
+        t["replaces"].is_string(),
+        "the Refer-To names alice's call with carol: {t}"
+    );
+    let c = carol.wait(|e| e["event"] == "incoming_call" && e["call"] == 2);
+    assert_eq!(
+        c["replaces_call"], 1,
+        "bob's call replaces carol's call 1: {c}"
+    );
+    carol.wait(|e| is(e, "call_state", 2, "confirmed"));
+    carol.wait(|e| is(e, "call_state", 1, "terminated") && e["reason"] == "replaced");
+    let o = alice.wait(|e| e["event"] == "transfer_outcome");
+    assert_eq!(
+        (o["call"].as_u64(), o["outcome"].as_str()),
+        (Some(1), Some("succeeded"))
+    );
+    alice.wait(|e| is(e, "call_state", 2, "terminated") && e["reason"] == "remote_hangup");
+    alice.wait(|e| is(e, "call_state", 1, "terminated") && e["reason"] == "local_hangup");
+    bob.wait(|e| is(e, "call_state", 2, "confirmed"));
+    bob.send("hangup 2");
+    carol.wait(|e| is(e, "call_state", 2, "terminated"));
+    alice.quit();
+    bob.quit();
+    carol.quit();
+}

@@ -1,15 +1,17 @@
-//! The three-party transfer that `sipxfer demo` runs and the adapters' tests assert, over
-//! any adapter: alice calls bob, bob answers, alice transfers bob to carol (RFC 5589 §6),
-//! bob accepts and calls carol, carol answers; then bob hangs up. Every decision is taken
-//! from the events of the three real endpoints, and the [`Report`] says what each party saw.
+//! The three-party transfers that `sipxfer demo` runs and the adapters' tests assert, over
+//! any adapter: alice calls bob, bob answers; blind (RFC 5589 §6), alice transfers bob to
+//! carol; attended (§7), alice first calls carol, then transfers bob to her, and bob's call
+//! replaces alice's at carol (RFC 3891). bob accepts and calls carol, carol answers; then bob
+//! hangs up. Every decision is taken from the events of the three real endpoints, and the
+//! [`Report`] says what each party saw.
 
 use crate::{Captured, Direction, Events, Handle};
 use bytes::Bytes;
 use futures_lite::StreamExt;
 use sipxfer::msg::Uri;
 use sipxfer::{
-    BlindOptions, CallId, CallOptions, CallState, EndReason, Event, Transfer, TransferId,
-    TransferOutcome, Transport,
+    AttendedOptions, BlindOptions, CallId, CallOptions, CallState, EndReason, Event, Transfer,
+    TransferId, TransferOutcome, Transport,
 };
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -56,9 +58,28 @@ pub fn sdp(user: &str, addr: SocketAddr) -> Bytes {
     ))
 }
 
+/// Which transfer to run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kind {
+    /// RFC 5589 §6.
+    #[default]
+    Blind,
+    /// RFC 5589 §7, with a consultation call from alice to carol.
+    Attended,
+}
+
 /// What each party saw of one transfer.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
+    /// Which transfer.
+    pub kind: Kind,
+    /// Attended: how the transferor's consultation call with the target ended (the target
+    /// ends it when bob's call replaces it).
+    pub transferor_consultation: Option<EndReason>,
+    /// Attended: how the target's consultation call ended (`Replaced`).
+    pub target_replaced: Option<EndReason>,
+    /// Attended: the target's new call said which call it replaces.
+    pub target_saw_replaces: bool,
     /// The sipfrag statuses the transferor's NOTIFYs reported, in order.
     pub progress: Vec<u16>,
     /// The transferor's outcome.
@@ -82,8 +103,15 @@ impl Report {
     /// saw the final NOTIFY report 200 and its call ended; the transferee reported success,
     /// its call with the transferor ended and its call to the target is up; the target
     /// answered a call that carried `Referred-By`.
+    /// Attended, also: the target's new call replaced the consultation, which ended at both
+    /// ends.
     pub fn succeeded(&self) -> bool {
-        self.transferor == Some(TransferOutcome::Succeeded)
+        let attended = self.kind == Kind::Blind
+            || (self.target_saw_replaces
+                && self.target_replaced == Some(EndReason::Replaced)
+                && self.transferor_consultation.is_some());
+        attended
+            && self.transferor == Some(TransferOutcome::Succeeded)
             && self.transferee == Some(TransferOutcome::Succeeded)
             && self.transferor_call.is_some()
             && self.transferee_call.is_some()
@@ -133,6 +161,14 @@ impl Report {
             },
             self.target_referred_by.as_deref().unwrap_or("none")
         );
+        if self.kind == Kind::Attended {
+            let _ = write!(
+                s,
+                ", it replaced the consultation with {a}: {} ({a}'s end: {})",
+                ended(self.target_replaced),
+                ended(self.transferor_consultation)
+            );
+        }
         s
     }
 }
@@ -157,25 +193,47 @@ pub async fn blind_transfer(
     parties: &mut [Party; 3],
     transport: Transport,
 ) -> Result<Report, sipxfer::Error> {
+    transfer(parties, transport, Kind::Blind).await
+}
+
+/// Runs an attended transfer among `parties` (alice, bob, carol) over `transport`: alice
+/// calls bob, then carol, then transfers bob to carol with `Replaces`. As
+/// [`blind_transfer`] otherwise.
+pub async fn attended_transfer(
+    parties: &mut [Party; 3],
+    transport: Transport,
+) -> Result<Report, sipxfer::Error> {
+    transfer(parties, transport, Kind::Attended).await
+}
+
+/// alice's options for a call to `to`: her identity and an offer.
+fn options_of(p: &Party) -> CallOptions {
+    CallOptions {
+        from: Some(sipxfer::msg::NameAddr::new(p.uri(Transport::Udp))),
+        offer: Some(sdp(&p.name, p.handle.local_addr())),
+        ..Default::default()
+    }
+}
+
+/// Runs one transfer of `kind`.
+pub async fn transfer(
+    parties: &mut [Party; 3],
+    transport: Transport,
+    kind: Kind,
+) -> Result<Report, sipxfer::Error> {
     let [a, b, c] = [0, 1, 2];
     let bob = parties[b].uri(transport);
     let carol = parties[c].uri(transport);
-    let offer = sdp(&parties[a].name, parties[a].handle.local_addr());
-    let ab = parties[a]
-        .handle
-        .call(
-            bob,
-            CallOptions {
-                from: Some(sipxfer::msg::NameAddr::new(parties[a].uri(Transport::Udp))),
-                offer: Some(offer),
-                ..Default::default()
-            },
-        )
-        .await?;
-    let mut report = Report::default();
+    let ab = parties[a].handle.call(bob, options_of(&parties[a])).await?;
+    let mut report = Report {
+        kind,
+        ..Report::default()
+    };
     let mut transfer: Option<TransferId> = None;
+    let mut ac: Option<CallId> = None;
     let mut ba: Option<CallId> = None;
     let mut bc: Option<CallId> = None;
+    let mut ca: Option<CallId> = None;
     let mut cb: Option<CallId> = None;
     let mut hung_up = false;
     loop {
@@ -198,19 +256,32 @@ pub async fn blind_transfer(
                     state: CallState::Confirmed,
                     ..
                 },
-            ) if call == ab && transfer.is_none() => {
-                let target = carol.clone();
-                let t = me
-                    .handle
-                    .transfer(
-                        ab,
-                        Transfer::Blind {
-                            target,
-                            options: BlindOptions::default(),
-                        },
-                    )
-                    .await?;
-                transfer = Some(t);
+            ) if call == ab && transfer.is_none() && ac.is_none() => match kind {
+                Kind::Blind => {
+                    let t = Transfer::Blind {
+                        target: carol.clone(),
+                        options: BlindOptions::default(),
+                    };
+                    transfer = Some(me.handle.transfer(ab, t).await?);
+                }
+                // The consultation call first.
+                Kind::Attended => {
+                    ac = Some(me.handle.call(carol.clone(), options_of(me)).await?);
+                }
+            },
+            (
+                0,
+                Event::CallState {
+                    call,
+                    state: CallState::Confirmed,
+                    ..
+                },
+            ) if Some(call) == ac && transfer.is_none() => {
+                let t = Transfer::Attended {
+                    consultation: call,
+                    options: AttendedOptions::default(),
+                };
+                transfer = Some(me.handle.transfer(ab, t).await?);
             }
             (0, Event::TransferProgress { status, .. }) => report.progress.push(status),
             (0, Event::TransferOutcome { outcome, .. }) => report.transferor = Some(outcome),
@@ -222,6 +293,14 @@ pub async fn blind_transfer(
                     ..
                 },
             ) if call == ab => report.transferor_call = Some(reason),
+            (
+                0,
+                Event::CallState {
+                    call,
+                    state: CallState::Terminated { reason },
+                    ..
+                },
+            ) if Some(call) == ac => report.transferor_consultation = Some(reason),
             (1, Event::IncomingTransfer { transfer, .. }) => {
                 bc = Some(me.handle.accept_transfer(transfer, None).await?);
             }
@@ -245,11 +324,20 @@ pub async fn blind_transfer(
             (
                 2,
                 Event::IncomingCall {
-                    call, referred_by, ..
+                    call,
+                    referred_by,
+                    replaces,
+                    ..
                 },
-            ) if cb.is_none() => {
-                cb = Some(call);
-                report.target_referred_by = referred_by.map(|r| format!("<{}>", r.uri));
+            ) => {
+                // The consultation (attended, from alice), or bob's call (which replaces it).
+                if kind == Kind::Attended && ca.is_none() && replaces.is_none() {
+                    ca = Some(call);
+                } else if cb.is_none() {
+                    cb = Some(call);
+                    report.target_referred_by = referred_by.map(|r| format!("<{}>", r.uri));
+                    report.target_saw_replaces = replaces.is_some() && replaces == ca;
+                }
                 let answer = sdp(&me.name, me.handle.local_addr());
                 me.handle.ring(call, 180).await?;
                 me.handle.answer(call, Some(answer)).await?;
@@ -262,6 +350,14 @@ pub async fn blind_transfer(
                     ..
                 },
             ) if Some(call) == cb => report.target_answered = true,
+            (
+                2,
+                Event::CallState {
+                    call,
+                    state: CallState::Terminated { reason },
+                    ..
+                },
+            ) if Some(call) == ca => report.target_replaced = Some(reason),
             _ => {}
         }
         if !hung_up {
@@ -273,9 +369,9 @@ pub async fn blind_transfer(
                     .is_some_and(|o| o != TransferOutcome::Succeeded);
             if report.succeeded() || failed {
                 // Over at all three: bob hangs up his call to carol (and, after a
-                // failure, alice her call with bob). One side each: no crossing BYEs.
+                // failure, alice her calls). One side each: no crossing BYEs.
                 hung_up = true;
-                for (who, call) in [(a, Some(ab)), (b, bc)] {
+                for (who, call) in [(a, Some(ab)), (a, ac), (b, bc)] {
                     if let Some(call) = call {
                         let _ = parties[who].handle.hangup(call).await;
                     }
@@ -321,61 +417,107 @@ impl Recorder {
     }
 }
 
-/// Checks on the wire what RFC 5589 §6 says a blind transfer sends, from the messages each
-/// party sent over `transport` (alice, bob, carol): alice's hold re-INVITE (`a=sendonly`),
-/// one REFER with `Refer-To` naming carol and a `Referred-By`, and a BYE; bob's NOTIFYs
-/// from `100 Trying` to a final `200 OK` with `Subscription-State: terminated`, and one
-/// INVITE to carol carrying `Referred-By`; carol's 180 and 200.
-pub fn check_blind_wire(sent: [&[Captured]; 3], transport: Transport) -> Result<(), String> {
-    let texts = |i: usize, start: &str| -> Vec<String> {
-        sent[i]
-            .iter()
-            .filter(|c| c.transport == transport)
-            .map(|c| String::from_utf8_lossy(&c.bytes).into_owned())
-            .filter(|m| m.starts_with(start))
-            .collect()
-    };
-    let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(what.to_string()) };
+/// The messages party `i` sent over `transport` whose text starts with `start`.
+fn sent_texts(sent: [&[Captured]; 3], i: usize, transport: Transport, start: &str) -> Vec<String> {
+    sent[i]
+        .iter()
+        .filter(|c| c.transport == transport)
+        .map(|c| String::from_utf8_lossy(&c.bytes).into_owned())
+        .filter(|m| m.starts_with(start))
+        .collect()
+}
+
+fn expect(ok: bool, what: &str) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(what.to_string())
+    }
+}
+
+/// What every transfer sends, blind or attended: alice's hold re-INVITE (`a=sendonly`), one
+/// REFER with a `Referred-By` and a BYE to bob; bob's NOTIFYs from `100 Trying` to a final
+/// `200 OK` with `Subscription-State: terminated`, and one INVITE to carol carrying
+/// `Referred-By`; carol's 180 and 200. Returns alice's REFER and bob's INVITE to carol.
+fn check_common(sent: [&[Captured]; 3], transport: Transport) -> Result<(String, String), String> {
+    let texts = |i, start| sent_texts(sent, i, transport, start);
     let refer = texts(0, "REFER ");
-    check(refer.len() == 1, "alice sends one REFER")?;
-    check(
-        refer[0].contains("\r\nRefer-To: <sip:carol@"),
-        "the REFER's Refer-To names carol",
-    )?;
-    check(
+    expect(refer.len() == 1, "alice sends one REFER")?;
+    expect(
         refer[0].contains("\r\nReferred-By: "),
         "the REFER carries Referred-By",
     )?;
-    check(
+    expect(
         texts(0, "INVITE ").iter().any(|m| m.contains("a=sendonly")),
         "alice holds bob (re-INVITE a=sendonly) before the REFER",
     )?;
-    check(
+    expect(
         !texts(0, "BYE ").is_empty(),
         "alice ends her call with bob on success",
     )?;
     let notifies = texts(1, "NOTIFY ");
-    check(
+    expect(
         notifies
             .iter()
             .any(|m| m.ends_with("SIP/2.0 100 Trying\r\n")),
         "bob NOTIFYs 100 Trying",
     )?;
-    check(
+    expect(
         notifies.iter().any(|m| {
             m.contains("\r\nSubscription-State: terminated") && m.ends_with("SIP/2.0 200 OK\r\n")
         }),
         "bob's final NOTIFY reports 200 OK and terminates the subscription",
     )?;
-    let invite = texts(1, "INVITE sip:carol@");
-    check(invite.len() == 1, "bob sends one INVITE to carol")?;
-    check(
-        invite[0].contains("\r\nReferred-By: "),
-        "bob's INVITE to carol carries Referred-By",
+    let invite = texts(1, "INVITE sip:");
+    let invite: Vec<String> = invite
+        .into_iter()
+        .filter(|m| m.contains("\r\nReferred-By: "))
+        .collect();
+    expect(
+        invite.len() == 1,
+        "bob sends one INVITE to carol, with Referred-By",
     )?;
-    check(!texts(2, "SIP/2.0 180 ").is_empty(), "carol rings")?;
-    check(!texts(2, "SIP/2.0 200 ").is_empty(), "carol answers")?;
-    Ok(())
+    expect(!texts(2, "SIP/2.0 180 ").is_empty(), "carol rings")?;
+    expect(!texts(2, "SIP/2.0 200 ").is_empty(), "carol answers")?;
+    Ok((refer[0].clone(), invite[0].clone()))
+}
+
+/// Checks on the wire what RFC 5589 §6 says a blind transfer sends, from the messages each
+/// party sent over `transport` (alice, bob, carol): what [`check_common`] lists, with a
+/// `Refer-To` naming carol and no `Replaces` anywhere.
+pub fn check_blind_wire(sent: [&[Captured]; 3], transport: Transport) -> Result<(), String> {
+    let (refer, invite) = check_common(sent, transport)?;
+    expect(
+        refer.contains("\r\nRefer-To: <sip:carol@") && !refer.contains("Replaces"),
+        "the REFER's Refer-To names carol, without Replaces",
+    )?;
+    expect(
+        invite.starts_with("INVITE sip:carol@"),
+        "bob's INVITE goes to carol",
+    )?;
+    expect(
+        !invite.contains("\r\nReplaces: "),
+        "bob's INVITE replaces nothing",
+    )
+}
+
+/// Checks on the wire what RFC 5589 §7 and RFC 3891 say an attended transfer sends: what
+/// [`check_common`] lists, with a `Refer-To` carrying an escaped `Replaces`, bob's INVITE
+/// carrying it as a `Replaces` header, and carol ending the replaced call with a BYE.
+pub fn check_attended_wire(sent: [&[Captured]; 3], transport: Transport) -> Result<(), String> {
+    let (refer, invite) = check_common(sent, transport)?;
+    expect(
+        refer.contains("?Replaces="),
+        "the REFER's Refer-To carries the consultation dialog (?Replaces=)",
+    )?;
+    expect(
+        invite.contains("\r\nReplaces: "),
+        "bob's INVITE to carol carries Replaces",
+    )?;
+    expect(
+        !sent_texts(sent, 2, transport, "BYE ").is_empty(),
+        "carol ends the replaced consultation call with BYE",
+    )
 }
 
 /// Shuts every party down (hang-ups, then the drivers stop).
