@@ -50,3 +50,70 @@ sc_linphone_target() {
   check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
   check "bob's original call ends (alice's BYE)" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
 }
+
+# Attended transfer (RFC 5589 §7). linphone's own attended Refer-To drops the target's port,
+# so a target behind linphone must listen on 5060.
+
+# linphone calls bob and carol (on 5060), then transfers bob to carol: bob's INVITE replaces
+# linphone's call at carol.
+sc_linphone_attended_transferor() {
+  scenario linphone-attended-transferor
+  local a=26230 b=26232 c=5060
+  ua_start bob $b --auto-answer || return
+  ua_start carol $c --auto-answer || return
+  linphone_start lina $a manual || return
+  linphone_cmd lina "call sip:bob@127.0.0.1:$b"
+  check "bob answers linphone" ua_wait bob '"call":1' '"state":"confirmed"'
+  wait_log "$(linphone_out lina)" 'LinphoneCallStreamsRunning'
+  linphone_cmd lina "call sip:carol@127.0.0.1:$c"
+  check "carol answers linphone's consultation call" ua_wait carol '"call":1' '"state":"confirmed"'
+  wait_log "$(linphone_out lina)" 'LinphoneCallStreamsRunning' "$IOP_WAIT" 2
+  sleep 0.5
+  linphone_cmd lina "call-transfer 1 2"
+  check "bob gets linphone's REFER with Replaces" ua_wait bob '"event":"incoming_transfer"' '"action":"accepted"' '"replaces":"'
+  check "bob's INVITE replaces carol's call with linphone" ua_wait carol '"event":"incoming_call"' '"replaces_call":1'
+  check "carol's call with bob is up" ua_wait carol '"call":2' '"state":"confirmed"'
+  check "carol ends the replaced call" ua_wait carol '"call":1' '"state":"terminated"' '"reason":"replaced"'
+  check "bob's transfer succeeds" ua_wait bob '"event":"transfer_outcome"' '"outcome":"succeeded"'
+  check "linphone ends its call with bob" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
+}
+
+# sipxfer transfers linphone (transferee) to carol attended: linphone's INVITE carries
+# Replaces and replaces alice's call at carol.
+sc_linphone_attended_transferee() {
+  scenario linphone-attended-transferee
+  local a=26240 b=26242 c=26244
+  ua_start alice $a || return
+  ua_start carol $c --auto-answer || return
+  linphone_start linb $b auto || return
+  ua_send alice "call sip:linb@127.0.0.1:$b"
+  check "linphone answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
+  ua_send alice "call sip:carol@127.0.0.1:$c"
+  check "carol answers alice's consultation call" ua_wait alice '"call":2' '"state":"confirmed"'
+  ua_send alice "attended 1 2"
+  check "linphone's INVITE replaces carol's call with alice" ua_wait carol '"event":"incoming_call"' '"replaces_call":1' "\"referred_by\":\"sip:alice@127.0.0.1:$a\""
+  check "carol's call with linphone is up" ua_wait carol '"call":2' '"state":"confirmed"'
+  check "carol ends the replaced call" ua_wait carol '"call":1' '"state":"terminated"' '"reason":"replaced"'
+  check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
+  check "carol's BYE ends alice's consultation" ua_wait alice '"call":2' '"state":"terminated"' '"reason":"remote_hangup"'
+  check "alice ends her call with linphone" ua_wait alice '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
+}
+
+# sipxfer transfers sipxfer (bob) to linphone attended: linphone accepts bob's INVITE with
+# Replaces and BYEs alice's consultation call.
+sc_linphone_attended_target() {
+  scenario linphone-attended-target
+  local a=26250 b=26252 c=26254
+  ua_start alice $a || return
+  ua_start bob $b --auto-answer || return
+  linphone_start linc $c auto || return
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "bob answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
+  ua_send alice "call sip:linc@127.0.0.1:$c"
+  check "linphone answers alice's consultation call" ua_wait alice '"call":2' '"state":"confirmed"'
+  ua_send alice "attended 1 2"
+  check "linphone answers bob's INVITE with Replaces" ua_wait bob '"call":2' '"state":"confirmed"'
+  check "linphone ends the replaced call (BYE to alice)" ua_wait alice '"call":2' '"state":"terminated"' '"reason":"remote_hangup"'
+  check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
+  check "bob's original call ends (alice's BYE)" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
+}

@@ -63,3 +63,25 @@ sc_sipp_target() {
   ua_send bob "hangup 2"
   check "SIPp's target scenario passes (INVITE with Referred-By, 180, 200, BYE)" sipp_ok carol
 }
+
+# sipxfer (alice) calls sipxfer (bob) and SIPp (carol), then transfers bob to SIPp attended:
+# SIPp checks that bob's INVITE carries Referred-By and a Replaces naming alice's call.
+sc_sipp_attended_target() {
+  scenario sipp-attended-target
+  local a=26060 b=26062 c=26064
+  sipp_run carol consult_target.xml $c -m 2
+  ua_start alice $a || return
+  ua_start bob $b --auto-answer --accept-transfers || return
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "bob answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
+  ua_send alice "call sip:carol@127.0.0.1:$c"
+  check "SIPp answers alice's consultation call" ua_wait alice '"call":2' '"state":"confirmed"'
+  ua_send alice "attended 1 2"
+  check "SIPp answers bob's INVITE with Replaces" ua_wait bob '"call":2' '"state":"confirmed"'
+  check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
+  # SIPp cannot end the replaced call itself: alice does, and bob ends his.
+  ua_send alice "hangup 2"
+  ua_send bob "hangup 2"
+  check "SIPp's attended-target scenario passes (Referred-By, Replaces naming the consultation)" sipp_ok carol
+  check "SIPp logged the replacing INVITE as right" grep -q 'replacing INVITE ok' "$RUN/carol.log"
+}
