@@ -480,3 +480,180 @@ fn attended_transfer_under_loss_same_outcome_everywhere() {
     eprintln!("{runs} runs: {succeeded} succeeded, {untried} never got to the transfer");
     assert!(succeeded > 1800, "{succeeded} of {runs} succeeded");
 }
+
+/// The sim with A's call with B up, and that call.
+fn a_with_b(seed: u64) -> (Sim, CallId) {
+    let mut s = sim(seed, 0.0);
+    let ab = s
+        .ep(0)
+        .call(
+            Instant::ZERO,
+            Uri::parse("sip:bob@10.0.0.2").unwrap(),
+            offer(0),
+        )
+        .unwrap();
+    s.run_to_end(|ep, n, now, e| {
+        if let (Event::IncomingCall { call, .. }, 1) = (e, n) {
+            ep.answer(now, call, Some(Bytes::from_static(SDP[1])))
+                .unwrap();
+        }
+    });
+    (s, ab)
+}
+
+/// Every message sent, parsed, with sender and receiver index.
+fn wire(s: &Sim) -> Vec<(usize, usize, sipxfer::Message)> {
+    let idx = |a: std::net::SocketAddr| s.nodes.iter().position(|n| n.addr == a).unwrap();
+    s.log
+        .iter()
+        .map(|l| (idx(l.from), idx(l.to), parse(&l.bytes)))
+        .collect()
+}
+
+fn method_is(m: &sipxfer::Message, name: &str) -> bool {
+    m.method().map(|x| x.as_str()) == Some(name)
+}
+
+/// RFC 5589 §7 with the consultation still ringing at the transferor: C called A, A rang but
+/// did not answer. The early dialog is C's own, so C may replace it: the Replaces carries
+/// `early-only`, C answers B and cancels its INVITE to A.
+#[test]
+fn consultation_ringing_at_the_transferor_is_replaced_early_only() {
+    let (mut s, ab) = a_with_b(11);
+    let now = s.now;
+    let ca = s
+        .ep(2)
+        .call(now, Uri::parse("sip:alice@10.0.0.1").unwrap(), offer(2))
+        .unwrap();
+    let mut events: [Events; 3] = Default::default();
+    let mut cb = None;
+    s.run_to_end(|ep, n, now, e| {
+        match (&e, n) {
+            (Event::IncomingCall { call, .. }, 0) => {
+                ep.ring(now, *call, 180).unwrap();
+                let t = Transfer::Attended {
+                    consultation: *call,
+                    options: AttendedOptions::default(),
+                };
+                ep.transfer(now, ab, t).unwrap();
+            }
+            (Event::IncomingTransfer { transfer, .. }, 1) => {
+                ep.accept_transfer(now, *transfer, None).unwrap();
+            }
+            (Event::IncomingCall { call, replaces, .. }, 2) => {
+                assert_eq!(
+                    *replaces,
+                    Some(ca),
+                    "B's call replaces C's ringing call to A"
+                );
+                cb = Some(*call);
+                ep.answer(now, *call, Some(Bytes::from_static(SDP[2])))
+                    .unwrap();
+            }
+            _ => {}
+        }
+        events[n].push((now, e));
+    });
+    let msgs = wire(&s);
+    let refer = &msgs
+        .iter()
+        .find(|(_, _, m)| method_is(m, "REFER"))
+        .unwrap()
+        .2;
+    let r = refer
+        .refer_to()
+        .unwrap()
+        .embedded_replaces()
+        .unwrap()
+        .unwrap();
+    assert!(r.early_only(), "the consultation is early: early-only");
+    let invite = &msgs
+        .iter()
+        .find(|(f, _, m)| *f == 1 && method_is(m, "INVITE") && m.replaces().is_some())
+        .unwrap()
+        .2;
+    assert!(invite.replaces().unwrap().early_only());
+    // C cancels its own INVITE to A (RFC 3891 §3) once it has answered B.
+    assert!(msgs
+        .iter()
+        .any(|(f, t, m)| *f == 2 && *t == 0 && method_is(m, "CANCEL")));
+    let [ea, eb, ec] = &events;
+    assert_eq!(outcomes(ea), [TransferOutcome::Succeeded]);
+    assert_eq!(outcomes(eb), [TransferOutcome::Succeeded]);
+    assert_eq!(ends(ec, ca), [EndReason::Replaced]);
+    assert_eq!(last_state(ec, cb.unwrap()), Some(CallState::Confirmed));
+    assert!(ea.iter().any(|(_, e)| matches!(
+        e,
+        Event::CallState {
+            state: CallState::Terminated {
+                reason: EndReason::Cancelled
+            },
+            ..
+        }
+    )));
+}
+
+/// RFC 5589 §7 with the consultation still ringing at the target: A called C, C has not
+/// answered. C could not replace a dialog it did not initiate (RFC 3891 §3: 481), so A
+/// cancels its INVITE and refers B to C without Replaces.
+#[test]
+fn consultation_ringing_at_the_target_is_cancelled_and_referred_blind() {
+    let (mut s, ab) = a_with_b(12);
+    let now = s.now;
+    let ac = s
+        .ep(0)
+        .call(now, Uri::parse("sip:carol@10.0.0.3").unwrap(), offer(0))
+        .unwrap();
+    let mut events: [Events; 3] = Default::default();
+    let mut rang = false;
+    s.run_to_end(|ep, n, now, e| {
+        match (&e, n) {
+            (Event::IncomingCall { call, replaces, .. }, 2) => {
+                assert_eq!(*replaces, None);
+                if rang {
+                    // B's call: answered.
+                    ep.answer(now, *call, Some(Bytes::from_static(SDP[2])))
+                        .unwrap();
+                } else {
+                    rang = true;
+                    ep.ring(now, *call, 180).unwrap();
+                }
+            }
+            (
+                Event::CallState {
+                    call,
+                    state: CallState::Ringing,
+                    ..
+                },
+                0,
+            ) if *call == ac => {
+                let t = Transfer::Attended {
+                    consultation: ac,
+                    options: AttendedOptions::default(),
+                };
+                ep.transfer(now, ab, t).unwrap();
+            }
+            (Event::IncomingTransfer { transfer, .. }, 1) => {
+                ep.accept_transfer(now, *transfer, None).unwrap();
+            }
+            _ => {}
+        }
+        events[n].push((now, e));
+    });
+    let msgs = wire(&s);
+    let cancel = msgs
+        .iter()
+        .position(|(f, t, m)| *f == 0 && *t == 2 && method_is(m, "CANCEL"));
+    let refer = msgs
+        .iter()
+        .position(|(_, _, m)| method_is(m, "REFER"))
+        .unwrap();
+    assert!(cancel.is_some(), "A cancels its consultation INVITE");
+    let r = &msgs[refer].2;
+    assert_eq!(r.refer_to().unwrap().uri.to_string(), "sip:carol@10.0.0.3");
+    assert!(r.refer_to().unwrap().embedded_replaces().unwrap().is_none());
+    let [ea, eb, _] = &events;
+    assert_eq!(outcomes(ea), [TransferOutcome::Succeeded]);
+    assert_eq!(outcomes(eb), [TransferOutcome::Succeeded]);
+    assert_eq!(ends(ea, ac), [EndReason::LocalHangup]);
+}

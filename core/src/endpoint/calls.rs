@@ -196,6 +196,16 @@ impl Call {
         self.held
     }
 
+    /// Our own INVITE, not answered yet (Calling, Ringing, Early).
+    pub(super) fn is_outgoing_pending(&self) -> bool {
+        self.role == Role::Uac && self.invite_tx.is_some() && !self.confirmed()
+    }
+
+    /// The Request-URI of the call's INVITE (ours: whom we called).
+    pub(super) fn target_uri(&self) -> Option<&Uri<SipStr>> {
+        self.invite.request_uri()
+    }
+
     /// The peer listed `norefersub` in `Supported` (RFC 4488 §4).
     pub(super) fn peer_norefersub(&self) -> bool {
         self.peer_norefersub

@@ -220,9 +220,13 @@ impl Endpoint {
     /// Attended: the `Refer-To` is the consultation peer's remote target (its Contact, a
     /// GRUU if it gave one) with `?Replaces=<Call-ID>;to-tag=<its tag>;from-tag=<our tag>`,
     /// the consultation dialog as the target sees it (RFC 3891 §3), whichever side placed
-    /// that call. Refused before anything is sent when the consultation is the call itself
+    /// that call. While the consultation is still ringing: if the target called us, its early
+    /// dialog is named with `early-only` (the target replaces it and cancels its INVITE); if we
+    /// called it, our INVITE is cancelled and the transferee is referred to whom we called,
+    /// without `Replaces` (the target could not replace a dialog it did not initiate). Refused
+    /// before anything is sent when the consultation is the call itself
     /// ([`Error::InvalidTransfer`]), is not a live call ([`Error::UnknownCall`]) or has no
-    /// dialog yet ([`Error::InvalidState`]).
+    /// dialog with the target yet ([`Error::InvalidState`]).
     pub fn transfer(
         &mut self,
         now: Instant,
@@ -260,16 +264,23 @@ impl Endpoint {
         }
         let hold = hold && !c.is_held();
         let no_sub = no_sub && c.peer_norefersub();
+        let (mut target, mut consultation, mut cancel) = (target, consultation, None);
         if let Some(k) = consultation {
             if k == call {
                 return Err(Error::InvalidTransfer(
                     "the consultation call is the call being transferred",
                 ));
             }
-            if !self.call_is_live(k) {
-                return Err(Error::UnknownCall);
-            }
-            if self.dialog(k).is_none() {
+            let kc = self.calls.get(&k).ok_or(Error::UnknownCall)?;
+            if kc.is_outgoing_pending() {
+                // Our consultation INVITE is still ringing: the target could not replace a
+                // dialog it did not initiate (RFC 3891 §3: 481), so cancel it and refer the
+                // transferee to whom we called (RFC 5589 §7's variant for a ringing target).
+                target = Some(NameAddr::new(
+                    kc.target_uri().cloned().ok_or(Error::InvalidState)?,
+                ));
+                cancel = consultation.take();
+            } else if self.dialog(k).is_none_or(|d| d.id.remote_tag.is_empty()) {
                 return Err(Error::InvalidState);
             }
         }
@@ -295,6 +306,9 @@ impl Endpoint {
             }),
         );
         self.call_xfers.insert((call, id));
+        if let Some(k) = cancel {
+            let _ = self.hangup(now, k);
+        }
         if let Some(k) = consultation.filter(|_| hold_consultation) {
             let confirmed = self
                 .calls
@@ -323,15 +337,18 @@ impl Endpoint {
 
     /// The `Refer-To` of an attended transfer (RFC 5589 §7, RFC 3891 §3): the consultation
     /// peer's remote target, with the consultation dialog as that peer sees it — its tag is
-    /// the to-tag, ours the from-tag.
+    /// the to-tag, ours the from-tag. A consultation still ringing here (the peer called us
+    /// and we have not answered) is an early dialog the peer initiated, which it may replace:
+    /// `early-only` then, so that it is replaced only while still early (RFC 3891 §7.1).
     fn attended_refer_to(&self, consultation: CallId) -> Option<NameAddr<SipStr>> {
         let d = self.dialog(consultation)?;
+        let early_only = d.state == crate::dialog::DialogState::Early;
         let Uri::Sip(mut target) = d.remote_target.clone() else {
             return None;
         };
         target.headers = Default::default();
         let replaces =
-            crate::msg::Replaces::new(&d.id.call_id, &d.id.remote_tag, &d.id.local_tag, false);
+            crate::msg::Replaces::new(&d.id.call_id, &d.id.remote_tag, &d.id.local_tag, early_only);
         Some(crate::msg::builder::refer_to_with_replaces(
             &target, &replaces,
         ))
