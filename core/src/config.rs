@@ -47,7 +47,8 @@ pub struct Config {
     pub allow: Vec<Method<SipStr>>,
     /// Option tags the endpoint supports (§8.2.2.3), sent in `Supported`: a `Require` naming
     /// another gets 420. Default: `replaces` (RFC 3891: INVITEs that replace a dialog),
-    /// `norefersub` (RFC 4488: REFER without a subscription).
+    /// `norefersub` (RFC 4488: REFER without a subscription), `tdialog` (RFC 4538: requests
+    /// that name a dialog with `Target-Dialog`).
     pub supported: Vec<SipStr>,
     /// Body types the endpoint understands (§8.2.3): another gets 415, sent in `Accept`.
     pub accept: Vec<MediaType<SipStr>>,
@@ -70,6 +71,10 @@ pub struct Config {
     pub refer_expires: u32,
     /// Accept every incoming transfer without asking the application.
     pub auto_accept_transfers: bool,
+    /// A REFER outside any dialog and without `Target-Dialog` (RFC 4538) goes to the
+    /// application as [`crate::Event::Request`] when set; otherwise it is refused 403 (RFC
+    /// 3515 §2.4.2: the recipient decides whether to accept a REFER).
+    pub refer_outside_dialog: bool,
     /// Most live transfers per call; one more REFER gets 503.
     pub max_transfers_per_dialog: usize,
     /// Digest credentials (RFC 3261 §22, RFC 8760) for the requests the endpoint sends on
@@ -109,6 +114,7 @@ impl Config {
             supported: vec![
                 SipStr::from_static("replaces"),
                 SipStr::from_static("norefersub"),
+                SipStr::from_static("tdialog"),
             ],
             accept: vec![media("application", "sdp"), media("message", "sipfrag")],
             user_agent: None,
@@ -118,6 +124,7 @@ impl Config {
             transfer_bye_grace: core::time::Duration::from_secs(2),
             refer_expires: 60,
             auto_accept_transfers: false,
+            refer_outside_dialog: false,
             max_transfers_per_dialog: 8,
         }
     }

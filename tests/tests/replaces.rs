@@ -312,8 +312,8 @@ fn refusing_the_replacing_call_leaves_the_old_one_alone() {
 }
 
 #[test]
-fn replaces_and_norefersub_are_supported_by_default() {
+fn replaces_norefersub_and_tdialog_are_supported_by_default() {
     let c = Manual::new(6, |_| {});
     let tags: Vec<&str> = c.ep.config().supported.iter().map(|t| t.as_str()).collect();
-    assert_eq!(tags, ["replaces", "norefersub"]);
+    assert_eq!(tags, ["replaces", "norefersub", "tdialog"]);
 }

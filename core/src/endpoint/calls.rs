@@ -598,6 +598,11 @@ impl Endpoint {
         (!s.is_empty()).then(|| Header::Supported(s.iter().cloned().collect()))
     }
 
+    /// Our Contact URI over transport `t`.
+    pub(super) fn contact_uri(&self, t: crate::transport::Transport) -> Uri<SipStr> {
+        self.local_uri(t)
+    }
+
     fn local_uri(&self, t: crate::transport::Transport) -> Uri<SipStr> {
         let tp = match t {
             crate::transport::Transport::Udp => "",
@@ -791,7 +796,8 @@ impl Endpoint {
             return false;
         };
         let Some(&call) = self.dialogs.get(&id) else {
-            self.answer_with(tx, 481, Vec::new());
+            let request = request.clone();
+            self.in_other_dialog(tx, &id, &request);
             return true;
         };
         let request = request.clone();

@@ -255,6 +255,8 @@ pub struct Endpoint {
     early_dialogs: BTreeMap<crate::dialog::DialogId, CallId>,
     /// Dialogs ended recently, for RFC 3891 §3's 603 to a Replaces naming one.
     ended: replaces::Ended,
+    /// The dialogs out-of-dialog REFERs created (RFC 4538), each its transfer's.
+    sub_dialogs: BTreeMap<crate::dialog::DialogId, TransferId>,
     next_call: u64,
 }
 
@@ -280,6 +282,7 @@ impl Endpoint {
             calls_per_remote: BTreeMap::new(),
             early_dialogs: BTreeMap::new(),
             ended: replaces::Ended::default(),
+            sub_dialogs: BTreeMap::new(),
             transfers: BTreeMap::new(),
             call_xfers: BTreeSet::new(),
             tx_transfers: BTreeMap::new(),
@@ -689,6 +692,7 @@ impl Endpoint {
                 self.in_dialog_request(tx, source);
             }
             Some(Method::Invite) => self.incoming_invite(tx, source),
+            Some(Method::Refer) => self.refer_outside_dialog(tx, source),
             Some(Method::Bye) => self.answer_with(tx, 481, alloc::vec::Vec::new()),
             _ => {
                 let request = request.clone();
@@ -856,6 +860,19 @@ impl Endpoint {
     /// `call` ended: so do the transfers it carried.
     pub(crate) fn on_call_ended(&mut self, call: CallId) {
         self.transfers_on_call_end(call);
+    }
+
+    /// A request with a To tag that names no call's dialog: one of a dialog an out-of-dialog
+    /// REFER created, or 481 (§12.2.2).
+    pub(crate) fn in_other_dialog(
+        &mut self,
+        tx: TxId,
+        id: &crate::dialog::DialogId,
+        request: &Message,
+    ) {
+        if !self.subscription_dialog_request(tx, id, request) {
+            self.answer_with(tx, 481, alloc::vec::Vec::new());
+        }
     }
 
     /// A request in `call`'s dialog that is not part of the session (§12.2.2): REFER and the

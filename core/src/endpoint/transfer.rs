@@ -181,6 +181,9 @@ pub(crate) struct Transferee {
     refer: Message,
     /// The subscription we serve (inactive with `Refer-Sub: false`).
     sub: Notifier,
+    /// A REFER outside any dialog (RFC 4538) created a dialog of its own: the subscription's
+    /// NOTIFYs go in it, not in the call's.
+    sub_dialog: Option<crate::dialog::Dialog>,
     new_call: Option<CallId>,
     reported: bool,
     /// The call to the target was answered.
@@ -692,6 +695,9 @@ impl Endpoint {
             self.disarm(call, Timer::Transfer(transfer));
             self.disarm(call, Timer::ReferRefresh(transfer));
             if let Xfer::Transferee(t) = x {
+                if let Some(d) = &t.sub_dialog {
+                    self.sub_dialogs.remove(&d.id);
+                }
                 if let Some(nc) = t.new_call {
                     self.call_transfers.remove(&nc);
                 }
@@ -730,6 +736,70 @@ impl Endpoint {
         // RFC 3515 §2.4.6: the first REFER's NOTIFYs may leave out `id`; those of every later
         // one received in the dialog (answered or refused) carry it.
         let first = self.seen_refer.insert(call);
+        self.refer_for(call, tx, request, first, None);
+    }
+
+    /// A REFER outside any dialog (RFC 3515 §2.4.2). With a `Target-Dialog` naming one of
+    /// our calls (RFC 4538 §4: the sender knows that dialog, which authorizes the request), it
+    /// transfers that call as an in-dialog REFER would; its subscription lives in the dialog
+    /// the REFER itself creates, whose first REFER it is. A `Target-Dialog` naming no dialog
+    /// of ours gets 481. Without one, the REFER is refused 403 — or handed to the application
+    /// as [`Event::Request`] when [`crate::Config::refer_outside_dialog`] says so.
+    ///
+    /// RFC 4538 §7 gives the tags as the sender sees the dialog (`local-tag` its own,
+    /// `remote-tag` ours); a header with the two swapped is matched too (liberal: random tags
+    /// cannot collide).
+    pub(super) fn refer_outside_dialog(&mut self, tx: TxId, source: crate::transport::Source) {
+        let Some(t) = self.layer.get(tx) else {
+            return;
+        };
+        let request = t.request.clone();
+        let peer = t.dest;
+        let Some(td) = request.target_dialog() else {
+            if self.config.refer_outside_dialog {
+                self.events.push_back(Event::Request {
+                    tx,
+                    request,
+                    source,
+                });
+            } else {
+                self.answer_with(tx, 403, Vec::new());
+            }
+            return;
+        };
+        let (local, remote) = (td.local_tag().unwrap_or(""), td.remote_tag().unwrap_or(""));
+        let id = |ours: &str, theirs: &str| crate::dialog::DialogId {
+            call_id: td.call_id.clone(),
+            local_tag: ours.into(),
+            remote_tag: theirs.into(),
+        };
+        let call = self
+            .dialogs
+            .get(&id(remote, local))
+            .or_else(|| self.dialogs.get(&id(local, remote)))
+            .copied();
+        let Some(call) = call else {
+            self.answer_with(tx, 481, Vec::new());
+            return;
+        };
+        let Some(tag) = self.tag_for(tx, 202) else {
+            return;
+        };
+        let seq = self.ids.next_u32() & 0x7fff_ffff;
+        let dialog = crate::dialog::Dialog::uas(&request, &tag, seq, peer);
+        self.refer_for(call, tx, &request, true, dialog);
+    }
+
+    /// A REFER (in `call`'s dialog, or outside any with `sub_dialog` the dialog it creates):
+    /// checked, then [`Event::IncomingTransfer`].
+    fn refer_for(
+        &mut self,
+        call: CallId,
+        tx: TxId,
+        request: &Message,
+        first: bool,
+        sub_dialog: Option<crate::dialog::Dialog>,
+    ) {
         // RFC 3515 §2.4.1: exactly one Refer-To.
         let mut tos = request.refer_tos();
         let (Some(to), None) = (tos.next(), tos.next()) else {
@@ -771,12 +841,18 @@ impl Endpoint {
                 tx: Some(tx),
                 refer: request.clone(),
                 sub: Notifier::new(seq, !first, refer_sub, self.now),
+                sub_dialog,
                 new_call: None,
                 reported: false,
                 succeeded: false,
             }),
         );
         self.call_xfers.insert((call, id));
+        if let Some(Xfer::Transferee(t)) = self.transfers.get(&id) {
+            if let Some(d) = &t.sub_dialog {
+                self.sub_dialogs.insert(d.id.clone(), id);
+            }
+        }
         self.events.push_back(Event::IncomingTransfer {
             transfer: id,
             call,
@@ -973,14 +1049,32 @@ impl Endpoint {
             return;
         };
         let call = t.call;
-        let contact = self.contact_for(call);
-        let Some(d) = self.call_dialog(call) else {
+        let own = t
+            .sub_dialog
+            .as_ref()
+            .map(|d| NameAddr::new(self.contact_uri(d.peer.transport)));
+        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
             return;
         };
-        let mut req = d.request(Method::Notify, None, contact.as_ref());
+        let (mut req, dest) = match (&mut t.sub_dialog, own) {
+            // The dialog an out-of-dialog REFER created (RFC 4538).
+            (Some(d), Some(contact)) => {
+                let req = d.request(Method::Notify, None, Some(&contact));
+                (req, d.destination())
+            }
+            _ => {
+                let contact = self.contact_for(call);
+                let Some(d) = self.call_dialog(call) else {
+                    return;
+                };
+                (
+                    d.request(Method::Notify, None, contact.as_ref()),
+                    d.destination(),
+                )
+            }
+        };
         req.headers.extend(n.headers());
         req.body = n.body;
-        let dest = d.destination();
         match self.send_request(self.now, dest, req) {
             Ok(tx) => {
                 self.tx_transfers.insert(tx, transfer);
@@ -1046,6 +1140,41 @@ impl Endpoint {
             self.answer_with(tx, 403, Vec::new());
             return;
         };
+        self.subscribe_to(transfer, call, tx, request);
+    }
+
+    /// A request in the dialog an out-of-dialog REFER created (RFC 4538): a SUBSCRIBE that
+    /// refreshes or ends its subscription; anything else gets 481. `false` if `id` is no
+    /// such dialog.
+    pub(super) fn subscription_dialog_request(
+        &mut self,
+        tx: TxId,
+        id: &crate::dialog::DialogId,
+        request: &Message,
+    ) -> bool {
+        let Some(&transfer) = self.sub_dialogs.get(id) else {
+            return false;
+        };
+        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
+            return false;
+        };
+        let call = t.call;
+        if let Some(d) = &mut t.sub_dialog {
+            if let Err(code) = d.on_request(request) {
+                self.answer_with(tx, code, Vec::new());
+                return true;
+            }
+        }
+        match (request.method(), subscription::target(request)) {
+            (Some(Method::Subscribe), Err(code)) => self.answer_with(tx, code, Vec::new()),
+            (Some(Method::Subscribe), Ok(_)) => self.subscribe_to(transfer, call, tx, request),
+            _ => self.answer_with(tx, 481, Vec::new()),
+        }
+        true
+    }
+
+    /// A SUBSCRIBE for the subscription of `transfer` (RFC 6665 §4.2.1).
+    fn subscribe_to(&mut self, transfer: TransferId, call: CallId, tx: TxId, request: &Message) {
         let (now, limit) = (self.now, self.config.refer_expires);
         let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
             return;
