@@ -23,7 +23,11 @@ fn run_seed(seed: u64, tally: &mut Tally) {
     let mut sim = Sim::new(seed);
     sim.set_default_link(Link::lossy(0.3));
     let a = sim.add_endpoint("10.0.0.1:5060");
-    let b = sim.add_endpoint("10.0.0.2:5060");
+    // The server's application answers requests outside dialogs itself, REFER included
+    // (by default the core refuses an out-of-dialog REFER without Target-Dialog, RFC 4538).
+    let mut config = sipxfer::Config::new("10.0.0.2:5060".parse().unwrap(), [seed as u8; 32]);
+    config.refer_outside_dialog = true;
+    let b = sim.add_endpoint_with(config);
     let (aa, ba) = (sim.nodes[a].addr, sim.nodes[b].addr);
 
     // Client side: tx → (call-id, expected final, start time).

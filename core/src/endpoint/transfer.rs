@@ -183,7 +183,7 @@ pub(crate) struct Transferee {
     sub: Notifier,
     /// A REFER outside any dialog (RFC 4538) created a dialog of its own: the subscription's
     /// NOTIFYs go in it, not in the call's.
-    sub_dialog: Option<crate::dialog::Dialog>,
+    sub_dialog: Option<alloc::boxed::Box<crate::dialog::Dialog>>,
     new_call: Option<CallId>,
     reported: bool,
     /// The call to the target was answered.
@@ -786,7 +786,8 @@ impl Endpoint {
             return;
         };
         let seq = self.ids.next_u32() & 0x7fff_ffff;
-        let dialog = crate::dialog::Dialog::uas(&request, &tag, seq, peer);
+        let dialog =
+            crate::dialog::Dialog::uas(&request, &tag, seq, peer).map(alloc::boxed::Box::new);
         self.refer_for(call, tx, &request, true, dialog);
     }
 
@@ -798,7 +799,7 @@ impl Endpoint {
         tx: TxId,
         request: &Message,
         first: bool,
-        sub_dialog: Option<crate::dialog::Dialog>,
+        sub_dialog: Option<alloc::boxed::Box<crate::dialog::Dialog>>,
     ) {
         // RFC 3515 §2.4.1: exactly one Refer-To.
         let mut tos = request.refer_tos();
