@@ -260,7 +260,11 @@ impl Server {
     fn new(method: Method<sipxfer::SipStr>, t: Transport) -> Self {
         let mut sim = Sim::new(3);
         let a = sim.add_sink("10.0.0.1:5060");
-        let b = sim.add_endpoint("10.0.0.2:5060");
+        // Its application answers requests outside dialogs itself, REFER included (by default
+        // the core refuses an out-of-dialog REFER without Target-Dialog, RFC 4538).
+        let mut config = sipxfer::Config::new("10.0.0.2:5060".parse().unwrap(), [2; 32]);
+        config.refer_outside_dialog = true;
+        let b = sim.add_endpoint_with(config);
         let (aa, ba) = (sim.nodes[a].addr, sim.nodes[b].addr);
         // The request as the sink's endpoint would send it (Via with a branch).
         sim.ep(a)
