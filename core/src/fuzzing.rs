@@ -195,17 +195,19 @@ pub fn endpoint(data: &[u8]) {
     assert_eq!((s.transactions, s.timers), (0, 0), "{s:?}");
 }
 
-/// An endpoint with a confirmed call (it called 192.0.2.1, Call-ID and its tag generated,
-/// the peer's tag `p`) and a blind transfer of its own under way (REFER CSeq 2), set to
-/// accept incoming transfers, is fed `data` as datagrams from the peer (split at `\0`).
-/// `%C` in a datagram stands for the Call-ID and `%T` for the endpoint's tag, so the seeds
-/// reach the dialog: REFER, NOTIFY, SUBSCRIBE, re-INVITE, BYE. It never panics, and once
-/// every call is hung up and the timers have run out it holds no transaction, no timer, no
-/// subscription.
+/// An endpoint with two confirmed calls — it called 192.0.2.1 (Call-ID and its tag
+/// generated, the peer's tag `p`) and 192.0.2.3 (the peer's tag `c`) — and an attended
+/// transfer of its own under way (the first call transferred to the second's peer with
+/// `Replaces`, REFER CSeq 2), set to accept incoming transfers, is fed `data` as datagrams
+/// from the first peer (split at `\0`). `%C` in a datagram stands for the first call's
+/// Call-ID and `%T` for the endpoint's tag in it, `%D` and `%U` for the second call's, so the
+/// seeds reach both dialogs: REFER, NOTIFY, SUBSCRIBE, re-INVITE, BYE, and INVITEs whose
+/// `Replaces` names the second call (RFC 3891 §3). It never panics, and once every call is
+/// hung up and the timers have run out it holds no transaction, no timer, no subscription.
 pub fn dialog(data: &[u8]) {
     use crate::msg::{Contact, Header, MediaType, NameAddr, Params, Uri, Values};
     use crate::{
-        BlindOptions, CallId, CallOptions, Config, Endpoint, Event, Instant, Transfer, Transport,
+        AttendedOptions, CallId, CallOptions, Config, Endpoint, Event, Instant, Transfer, Transport,
     };
     use alloc::collections::BTreeSet;
     const SDP: &[u8] = b"v=0\r\no=p 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
@@ -237,42 +239,51 @@ pub fn dialog(data: &[u8]) {
         }
         while ep.poll_transmit().is_some() {}
     };
-    let uri = Uri::parse("sip:p@192.0.2.1:5060").expect("uri");
-    let options = CallOptions {
-        offer: Some(Bytes::from_static(SDP)),
-        ..Default::default()
+    // A call to `to`, answered by its peer with tag `their_tag`: the call, its Call-ID and
+    // our tag.
+    let up = |ep: &mut Endpoint, calls: &mut BTreeSet<CallId>, to: &str, their_tag: &str| {
+        let uri = Uri::parse(to).expect("uri");
+        let options = CallOptions {
+            offer: Some(Bytes::from_static(SDP)),
+            ..Default::default()
+        };
+        let call = ep.call(now, uri.clone(), options).expect("call");
+        calls.insert(call);
+        let (invite, dest) = ep
+            .poll_transmit()
+            .and_then(|t| Some((Message::parse(t.bytes, &limits).ok()?, t.to)))
+            .expect("INVITE");
+        let call_id = Bytes::copy_from_slice(invite.call_id().expect("Call-ID").as_bytes());
+        let tag = invite
+            .from()
+            .and_then(|f| f.tag())
+            .map(|t| Bytes::copy_from_slice(t.as_bytes()))
+            .expect("tag");
+        let mut ok = crate::msg::builder::response(&invite, 200, Some(their_tag));
+        let mut contact = Values::new();
+        contact.push(NameAddr::new(uri));
+        ok.headers.push(Header::Contact(Contact::Addrs(contact)));
+        ok.headers.push(Header::ContentType(MediaType {
+            ty: "application".into(),
+            subtype: "sdp".into(),
+            params: Params::default(),
+        }));
+        ok.body = Bytes::from_static(SDP);
+        ep.handle_datagram(now, Transport::Udp, dest, local, ok.to_bytes());
+        step(ep, now, calls);
+        (call, call_id, tag)
     };
-    let call = ep.call(now, uri.clone(), options).expect("call");
-    calls.insert(call);
-    let invite = ep
-        .poll_transmit()
-        .and_then(|t| Message::parse(t.bytes, &limits).ok())
-        .expect("INVITE");
-    let call_id = Bytes::copy_from_slice(invite.call_id().expect("Call-ID").as_bytes());
-    let tag = invite
-        .from()
-        .and_then(|f| f.tag())
-        .map(|t| Bytes::copy_from_slice(t.as_bytes()))
-        .expect("tag");
-    let mut ok = crate::msg::builder::response(&invite, 200, Some("p"));
-    let mut contact = Values::new();
-    contact.push(NameAddr::new(uri));
-    ok.headers.push(Header::Contact(Contact::Addrs(contact)));
-    ok.headers.push(Header::ContentType(MediaType {
-        ty: "application".into(),
-        subtype: "sdp".into(),
-        params: Params::default(),
-    }));
-    ok.body = Bytes::from_static(SDP);
-    ep.handle_datagram(now, Transport::Udp, peer, local, ok.to_bytes());
-    step(&mut ep, now, &mut calls);
-    let target = Uri::parse("sip:c@192.0.2.3").expect("uri");
-    let options = BlindOptions {
+    let (call, call_id, tag) = up(&mut ep, &mut calls, "sip:p@192.0.2.1:5060", "p");
+    let (consultation, call_id2, tag2) = up(&mut ep, &mut calls, "sip:c@192.0.2.3:5060", "c");
+    let options = AttendedOptions {
         hold: false,
         ..Default::default()
     };
-    ep.transfer(now, call, Transfer::Blind { target, options })
-        .expect("the call is up");
+    let attended = Transfer::Attended {
+        consultation,
+        options,
+    };
+    ep.transfer(now, call, attended).expect("both calls are up");
     step(&mut ep, now, &mut calls);
     for d in data.split(|&c| c == 0) {
         let mut bytes = Vec::with_capacity(d.len() + 64);
@@ -281,6 +292,8 @@ pub fn dialog(data: &[u8]) {
             match (d[i], d.get(i + 1)) {
                 (b'%', Some(b'C')) => bytes.extend_from_slice(&call_id),
                 (b'%', Some(b'T')) => bytes.extend_from_slice(&tag),
+                (b'%', Some(b'D')) => bytes.extend_from_slice(&call_id2),
+                (b'%', Some(b'U')) => bytes.extend_from_slice(&tag2),
                 (c, _) => {
                     bytes.push(c);
                     i += 1;
