@@ -657,3 +657,76 @@ fn consultation_ringing_at_the_target_is_cancelled_and_referred_blind() {
     assert_eq!(outcomes(eb), [TransferOutcome::Succeeded]);
     assert_eq!(ends(ea, ac), [EndReason::LocalHangup]);
 }
+
+/// The target refuses the replacing call (RFC 3891 §3 leaves that to its policy): the
+/// transfer fails with that status at A and B, A takes its call with B back, and the
+/// consultation call stays up.
+#[test]
+fn a_refused_replacement_fails_and_both_calls_stay() {
+    let (mut s, ab) = a_with_b(13);
+    let now = s.now;
+    let ac = s
+        .ep(0)
+        .call(now, Uri::parse("sip:carol@10.0.0.3").unwrap(), offer(0))
+        .unwrap();
+    let mut events: [Events; 3] = Default::default();
+    let mut ca = None;
+    s.run_to_end(|ep, n, now, e| {
+        match (&e, n) {
+            (
+                Event::IncomingCall {
+                    call,
+                    replaces: None,
+                    ..
+                },
+                2,
+            ) => {
+                ca = Some(*call);
+                ep.answer(now, *call, Some(Bytes::from_static(SDP[2])))
+                    .unwrap();
+            }
+            (
+                Event::IncomingCall {
+                    call,
+                    replaces: Some(_),
+                    ..
+                },
+                2,
+            ) => {
+                ep.reject(now, *call, 603).unwrap();
+            }
+            (
+                Event::CallState {
+                    call,
+                    state: CallState::Confirmed,
+                    ..
+                },
+                0,
+            ) if *call == ac => {
+                let t = Transfer::Attended {
+                    consultation: ac,
+                    options: AttendedOptions::default(),
+                };
+                ep.transfer(now, ab, t).unwrap();
+            }
+            (Event::IncomingTransfer { transfer, .. }, 1) => {
+                ep.accept_transfer(now, *transfer, None).unwrap();
+            }
+            _ => {}
+        }
+        events[n].push((now, e));
+    });
+    let [ea, eb, ec] = &events;
+    assert_eq!(outcomes(ea), [TransferOutcome::Failed(603)]);
+    assert_eq!(outcomes(eb), [TransferOutcome::Failed(603)]);
+    assert_eq!(
+        last_state(ea, ab),
+        Some(CallState::Resumed),
+        "A takes B back"
+    );
+    assert!(s.ep(0).call_is_live(ab) && s.ep(0).call_is_live(ac));
+    assert!(
+        ends(ec, ca.unwrap()).is_empty(),
+        "the consultation stays up at C"
+    );
+}
