@@ -224,7 +224,8 @@ pub struct Endpoint {
     stats: Stats,
     /// Server transactions: the To tag their responses carry (§8.2.6.2: one per transaction).
     tags: BTreeMap<TxId, SipStr>,
-    calls: BTreeMap<CallId, Call>,
+    /// Calls, boxed (a map node holds room for eleven: unboxed, eleven calls of memory).
+    calls: BTreeMap<CallId, alloc::boxed::Box<Call>>,
     dialogs: BTreeMap<crate::dialog::DialogId, CallId>,
     /// Client or server INVITE transactions of calls.
     tx_calls: BTreeMap<TxId, CallId>,
@@ -239,7 +240,7 @@ pub struct Endpoint {
     nonce_counts: BTreeMap<SipStr, (SipStr, u32)>,
     /// Transfers in either role, and their indexes: by call, by transaction, by the call a
     /// transferee placed.
-    transfers: BTreeMap<TransferId, transfer::Xfer>,
+    transfers: BTreeMap<TransferId, alloc::boxed::Box<transfer::Xfer>>,
     call_xfers: BTreeSet<(CallId, TransferId)>,
     tx_transfers: BTreeMap<TxId, TransferId>,
     call_transfers: BTreeMap<CallId, TransferId>,
@@ -430,6 +431,45 @@ impl Endpoint {
         self.layer.handle_timeout(self.now, &mut self.out);
         self.ua_timeouts();
         self.flush();
+        self.release_if_idle();
+    }
+
+    /// With no call, transaction or transfer left, gives back the nodes the empty maps still
+    /// hold (a map keeps its root node when its last entry goes), so that an endpoint at rest
+    /// holds what a new one does. Cheap when there is nothing to give back.
+    fn release_if_idle(&mut self) {
+        fn fresh<K: Ord, V>(m: &mut BTreeMap<K, V>) {
+            if m.is_empty() {
+                *m = BTreeMap::new();
+            }
+        }
+        fn fresh_set<K: Ord>(m: &mut BTreeSet<K>) {
+            if m.is_empty() {
+                *m = BTreeSet::new();
+            }
+        }
+        if !(self.calls.is_empty() && self.transfers.is_empty() && self.layer.len() == 0) {
+            return;
+        }
+        fresh(&mut self.calls);
+        fresh(&mut self.transfers);
+        fresh(&mut self.tags);
+        fresh(&mut self.dialogs);
+        fresh(&mut self.tx_calls);
+        fresh_set(&mut self.quiet);
+        fresh_set(&mut self.timers);
+        fresh(&mut self.timer_index);
+        fresh(&mut self.auth_trails);
+        fresh_set(&mut self.call_xfers);
+        fresh(&mut self.tx_transfers);
+        fresh(&mut self.call_transfers);
+        fresh_set(&mut self.seen_refer);
+        fresh_set(&mut self.sent_refer);
+        fresh(&mut self.calls_per_remote);
+        fresh(&mut self.early_dialogs);
+        fresh(&mut self.sub_dialogs);
+        fresh(&mut self.conns);
+        self.layer.release_if_idle();
     }
 
     // ----- commands -----

@@ -27,6 +27,7 @@ use crate::subscription::{self, After, Notifier, Notify, Subscriber};
 use crate::text::SipStr;
 use crate::time::Instant;
 use crate::transaction::TxId;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use bytes::Bytes;
 
@@ -293,7 +294,7 @@ impl Endpoint {
         self.next_transfer += 1;
         self.transfers.insert(
             id,
-            Xfer::Transferor(Transferor {
+            Box::new(Xfer::Transferor(Transferor {
                 call,
                 target,
                 consultation,
@@ -306,7 +307,7 @@ impl Endpoint {
                 refresh_tx: None,
                 sub: Subscriber::new(first),
                 done: false,
-            }),
+            })),
         );
         self.call_xfers.insert((call, id));
         if let Some(k) = cancel {
@@ -362,7 +363,7 @@ impl Endpoint {
     /// original call stays as it is.
     pub fn cancel_transfer(&mut self, now: Instant, transfer: TransferId) -> Result<(), Error> {
         self.tick(now);
-        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
+        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer).map(|x| &**x) else {
             return Err(Error::UnknownTransfer);
         };
         if t.done {
@@ -384,7 +385,7 @@ impl Endpoint {
     /// Sends SUBSCRIBE `Event: refer;id=<REFER CSeq>`, `Expires: expires` in the transfer's
     /// dialog (RFC 3515 §2.4.6: the subscription is named by the REFER's CSeq).
     fn refer_subscribe(&mut self, transfer: TransferId, expires: u32) -> Option<TxId> {
-        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
+        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer).map(|x| &**x) else {
             return None;
         };
         let call = t.call;
@@ -402,11 +403,11 @@ impl Endpoint {
         let waiting: Vec<TransferId> = self
             .xfers_of(call)
             .filter(
-                |t| matches!(self.transfers.get(t), Some(Xfer::Transferor(x)) if x.waiting_hold),
+                |t| matches!(self.transfers.get(t).map(|x| &**x), Some(Xfer::Transferor(x)) if x.waiting_hold),
             )
             .collect();
         for t in waiting {
-            if let Some(Xfer::Transferor(x)) = self.transfers.get_mut(&t) {
+            if let Some(Xfer::Transferor(x)) = self.transfers.get_mut(&t).map(|x| &mut **x) {
                 x.waiting_hold = false;
                 x.held_by_us = ok;
             }
@@ -415,7 +416,7 @@ impl Endpoint {
     }
 
     fn send_refer(&mut self, transfer: TransferId) {
-        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
+        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer).map(|x| &**x) else {
             return;
         };
         let call = t.call;
@@ -456,7 +457,9 @@ impl Endpoint {
         match self.send_request(self.now, dest, req) {
             Ok(tx) => {
                 self.tx_transfers.insert(tx, transfer);
-                if let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer) {
+                if let Some(Xfer::Transferor(t)) =
+                    self.transfers.get_mut(&transfer).map(|x| &mut **x)
+                {
                     t.refer_tx = Some(tx);
                     t.sub.refer_sent(seq);
                 }
@@ -474,7 +477,7 @@ impl Endpoint {
             return;
         }
         self.tx_transfers.remove(&tx);
-        match self.transfers.get_mut(&transfer) {
+        match self.transfers.get_mut(&transfer).map(|x| &mut **x) {
             Some(Xfer::Transferor(t)) if t.refer_tx == Some(tx) => {
                 t.refer_tx = None;
                 match code {
@@ -524,7 +527,7 @@ impl Endpoint {
             }
         };
         let found = self.xfers_of(call).find(
-            |t| matches!(self.transfers.get(t), Some(Xfer::Transferor(x)) if x.sub.matches(id)),
+            |t| matches!(self.transfers.get(t).map(|x| &**x), Some(Xfer::Transferor(x)) if x.sub.matches(id)),
         );
         let Some(transfer) = found else {
             self.answer_with(tx, 481, Vec::new());
@@ -538,7 +541,7 @@ impl Endpoint {
             }
         };
         self.answer_with(tx, 200, Vec::new());
-        let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer) else {
+        let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) else {
             return;
         };
         if t.done {
@@ -575,7 +578,7 @@ impl Endpoint {
     /// SUBSCRIBE `Event: refer;id=<REFER CSeq>`, `Expires:` [`crate::Config::refer_expires`]
     /// (RFC 3515 §2.4.6, RFC 6665 §4.1.2.2).
     pub(super) fn refresh_refer(&mut self, transfer: TransferId) {
-        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer) else {
+        let Some(Xfer::Transferor(t)) = self.transfers.get(&transfer).map(|x| &**x) else {
             return;
         };
         if t.done || t.refresh_tx.is_some() || t.refer_tx.is_some() {
@@ -583,7 +586,7 @@ impl Endpoint {
         }
         if let Some(tx) = self.refer_subscribe(transfer, self.config.refer_expires) {
             self.tx_transfers.insert(tx, transfer);
-            if let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer) {
+            if let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {
                 t.refresh_tx = Some(tx);
             }
         }
@@ -592,7 +595,7 @@ impl Endpoint {
 
     /// Reports the outcome once, and does what it implies for the original call.
     fn transfer_outcome(&mut self, transfer: TransferId, outcome: TransferOutcome) {
-        let (call, role_a) = match self.transfers.get_mut(&transfer) {
+        let (call, role_a) = match self.transfers.get_mut(&transfer).map(|x| &mut **x) {
             Some(Xfer::Transferor(t)) if !t.done => {
                 t.done = true;
                 (t.call, Some((t.held_by_us, t.bye, t.consultation)))
@@ -621,7 +624,7 @@ impl Endpoint {
         // accepted and no terminating NOTIFY came yet — after an unsubscribe, the final one
         // is still answered 200, RFC 6665 §4.1.2.3), for at most 64·T1.
         let accepted = matches!(
-            self.transfers.get(&transfer),
+            self.transfers.get(&transfer).map(|x| &**x),
             Some(Xfer::Transferor(t)) if t.sub.is_accepted()
         );
         let linger = accepted
@@ -661,7 +664,7 @@ impl Endpoint {
 
     /// The transfer timer fired.
     pub(super) fn transfer_timer(&mut self, transfer: TransferId) {
-        match self.transfers.get(&transfer) {
+        match self.transfers.get(&transfer).map(|x| &**x) {
             Some(Xfer::Transferor(t)) if !t.done => {
                 self.transfer_outcome(transfer, TransferOutcome::TimedOut);
             }
@@ -670,7 +673,9 @@ impl Endpoint {
                 // final one is in flight already; its answer ends the subscription). The
                 // transfer call carries on.
                 let now = self.now;
-                if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+                if let Some(Xfer::Transferee(t)) =
+                    self.transfers.get_mut(&transfer).map(|x| &mut **x)
+                {
                     if let Some(n) = t.sub.expire(now) {
                         self.send_notify(transfer, n);
                     }
@@ -694,7 +699,7 @@ impl Endpoint {
             self.call_xfers.remove(&(call, transfer));
             self.disarm(call, Timer::Transfer(transfer));
             self.disarm(call, Timer::ReferRefresh(transfer));
-            if let Xfer::Transferee(t) = x {
+            if let Xfer::Transferee(t) = *x {
                 if let Some(d) = &t.sub_dialog {
                     self.sub_dialogs.remove(&d.id);
                 }
@@ -718,7 +723,7 @@ impl Endpoint {
         self.sent_refer.remove(&call);
         let ts: Vec<TransferId> = self.xfers_of(call).collect();
         for t in ts {
-            if let Some(Xfer::Transferor(x)) = self.transfers.get(&t) {
+            if let Some(Xfer::Transferor(x)) = self.transfers.get(&t).map(|x| &**x) {
                 if !x.done {
                     self.transfer_outcome(t, TransferOutcome::CallEnded);
                 }
@@ -837,7 +842,7 @@ impl Endpoint {
         self.next_transfer += 1;
         self.transfers.insert(
             id,
-            Xfer::Transferee(Transferee {
+            Box::new(Xfer::Transferee(Transferee {
                 call,
                 tx: Some(tx),
                 refer: request.clone(),
@@ -846,10 +851,10 @@ impl Endpoint {
                 new_call: None,
                 reported: false,
                 succeeded: false,
-            }),
+            })),
         );
         self.call_xfers.insert((call, id));
-        if let Some(Xfer::Transferee(t)) = self.transfers.get(&id) {
+        if let Some(Xfer::Transferee(t)) = self.transfers.get(&id).map(|x| &**x) {
             if let Some(d) = &t.sub_dialog {
                 self.sub_dialogs.insert(d.id.clone(), id);
             }
@@ -879,7 +884,7 @@ impl Endpoint {
         offer: Option<Bytes>,
     ) -> Result<CallId, Error> {
         self.tick(now);
-        let Some(Xfer::Transferee(t)) = self.transfers.get(&transfer) else {
+        let Some(Xfer::Transferee(t)) = self.transfers.get(&transfer).map(|x| &**x) else {
             return Err(Error::UnknownTransfer);
         };
         let tx = t.tx.ok_or(Error::InvalidState)?;
@@ -892,7 +897,7 @@ impl Endpoint {
             }));
         }
         self.answer_with(tx, 202, extra);
-        if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+        if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {
             t.tx = None;
         }
         let to = refer.refer_to().cloned().ok_or(Error::InvalidState)?;
@@ -925,7 +930,10 @@ impl Endpoint {
             headers,
             ..Default::default()
         };
-        if let (true, Some(Xfer::Transferee(t))) = (subscribed, self.transfers.get_mut(&transfer)) {
+        if let (true, Some(Xfer::Transferee(t))) = (
+            subscribed,
+            self.transfers.get_mut(&transfer).map(|x| &mut **x),
+        ) {
             let lifetime = core::time::Duration::from_secs(self.config.refer_expires.into());
             let at = t.sub.start(self.now, lifetime);
             let trying = t.sub.notify(self.now, sipfrag_status(100, "Trying"), false);
@@ -942,7 +950,7 @@ impl Endpoint {
                 return Err(e);
             }
         };
-        if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+        if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {
             t.new_call = Some(new);
         }
         self.call_transfers.insert(new, transfer);
@@ -961,7 +969,7 @@ impl Endpoint {
         if !(300..=699).contains(&code) {
             return Err(Error::InvalidMessage("not a failure status"));
         }
-        let Some(Xfer::Transferee(t)) = self.transfers.get(&transfer) else {
+        let Some(Xfer::Transferee(t)) = self.transfers.get(&transfer).map(|x| &**x) else {
             return Err(Error::UnknownTransfer);
         };
         let tx = t.tx.ok_or(Error::InvalidState)?;
@@ -988,7 +996,7 @@ impl Endpoint {
             }
             CallState::Confirmed => {
                 self.call_transfers.remove(&call);
-                let subscribed = match self.transfers.get_mut(&transfer) {
+                let subscribed = match self.transfers.get_mut(&transfer).map(|x| &mut **x) {
                     Some(Xfer::Transferee(t)) => {
                         t.succeeded = true;
                         t.sub.is_active()
@@ -1021,7 +1029,7 @@ impl Endpoint {
             TransferOutcome::Failed(code)
         };
         let subscribed = matches!(
-            self.transfers.get(&transfer),
+            self.transfers.get(&transfer).map(|x| &**x),
             Some(Xfer::Transferee(t)) if t.sub.is_active()
         );
         self.transfer_outcome(transfer, outcome);
@@ -1036,7 +1044,7 @@ impl Endpoint {
     /// flight (the subscription layer decides).
     fn notify(&mut self, transfer: TransferId, body: Bytes, last: bool) {
         let now = self.now;
-        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
+        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) else {
             return;
         };
         if let Some(n) = t.sub.notify(now, body, last) {
@@ -1046,7 +1054,7 @@ impl Endpoint {
 
     /// Sends a NOTIFY of the refer subscription in the transfer's dialog.
     fn send_notify(&mut self, transfer: TransferId, n: Notify) {
-        let Some(Xfer::Transferee(t)) = self.transfers.get(&transfer) else {
+        let Some(Xfer::Transferee(t)) = self.transfers.get(&transfer).map(|x| &**x) else {
             return;
         };
         let call = t.call;
@@ -1054,7 +1062,7 @@ impl Endpoint {
             .sub_dialog
             .as_ref()
             .map(|d| NameAddr::new(self.contact_uri(d.peer.transport)));
-        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
+        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) else {
             return;
         };
         let (mut req, dest) = match (&mut t.sub_dialog, own) {
@@ -1079,7 +1087,9 @@ impl Endpoint {
         match self.send_request(self.now, dest, req) {
             Ok(tx) => {
                 self.tx_transfers.insert(tx, transfer);
-                if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) {
+                if let Some(Xfer::Transferee(t)) =
+                    self.transfers.get_mut(&transfer).map(|x| &mut **x)
+                {
                     t.sub.sent(tx);
                 }
             }
@@ -1093,7 +1103,7 @@ impl Endpoint {
     /// has not within the grace period (counted from when it knows: the final NOTIFY was
     /// answered), the transferee does.
     fn bye_grace(&mut self, transfer: TransferId) {
-        if let Some(orig) = self.transfers.get(&transfer).map(Xfer::call) {
+        if let Some(orig) = self.transfers.get(&transfer).map(|x| &**x).map(Xfer::call) {
             let at = self.now + self.config.transfer_bye_grace;
             self.arm(orig, Timer::Transfer(transfer), at);
         }
@@ -1101,7 +1111,7 @@ impl Endpoint {
 
     /// The subscription we serve is over (final NOTIFY answered, 481, or no answer).
     fn end_subscription(&mut self, transfer: TransferId) {
-        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
+        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) else {
             return;
         };
         t.sub.end();
@@ -1135,7 +1145,7 @@ impl Endpoint {
         };
         // A REFER not yet accepted has no subscription.
         let found = self.xfers_of(call).find(|t| {
-            matches!(self.transfers.get(t), Some(Xfer::Transferee(x)) if x.tx.is_none() && x.sub.matches(id))
+            matches!(self.transfers.get(t).map(|x| &**x), Some(Xfer::Transferee(x)) if x.tx.is_none() && x.sub.matches(id))
         });
         let Some(transfer) = found else {
             self.answer_with(tx, 403, Vec::new());
@@ -1156,7 +1166,7 @@ impl Endpoint {
         let Some(&transfer) = self.sub_dialogs.get(id) else {
             return false;
         };
-        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
+        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) else {
             return false;
         };
         let call = t.call;
@@ -1177,7 +1187,7 @@ impl Endpoint {
     /// A SUBSCRIBE for the subscription of `transfer` (RFC 6665 §4.2.1).
     fn subscribe_to(&mut self, transfer: TransferId, call: CallId, tx: TxId, request: &Message) {
         let (now, limit) = (self.now, self.config.refer_expires);
-        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer) else {
+        let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) else {
             return;
         };
         let s = t.sub.on_subscribe(now, request.expires(), limit);
@@ -1200,7 +1210,7 @@ impl Endpoint {
     pub(super) fn subscription_count(&self) -> usize {
         self.transfers
             .values()
-            .filter(|x| match x {
+            .filter(|x| match &***x {
                 Xfer::Transferor(t) => !t.done,
                 Xfer::Transferee(t) => t.sub.is_live(),
             })
@@ -1214,7 +1224,7 @@ impl Endpoint {
             return;
         };
         self.tx_transfers.insert(new, transfer);
-        match self.transfers.get_mut(&transfer) {
+        match self.transfers.get_mut(&transfer).map(|x| &mut **x) {
             Some(Xfer::Transferor(t)) if t.refer_tx == Some(old) => {
                 t.refer_tx = Some(new);
                 t.sub.refer_sent(seq);
@@ -1229,7 +1239,7 @@ impl Endpoint {
     pub(super) fn transfer_call_of(&self, tx: TxId) -> Option<CallId> {
         self.tx_transfers
             .get(&tx)
-            .and_then(|t| self.transfers.get(t))
+            .and_then(|t| self.transfers.get(t).map(|x| &**x))
             .map(Xfer::call)
     }
 

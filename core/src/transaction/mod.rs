@@ -181,7 +181,9 @@ pub(crate) struct Tx {
 #[derive(Debug)]
 pub(crate) struct Layer {
     pub timers: Timers,
-    txs: BTreeMap<TxId, Tx>,
+    /// Boxed: a map node holds room for eleven entries, so unboxed each node would cost
+    /// eleven transactions of memory however few are live.
+    txs: BTreeMap<TxId, alloc::boxed::Box<Tx>>,
     client_keys: BTreeMap<ClientKey, TxId>,
     server_keys: BTreeMap<ServerKey, TxId>,
     queue: TimerQueue,
@@ -214,13 +216,25 @@ impl Layer {
             .count()
     }
 
+    /// With no transaction left, gives back the nodes the empty maps still hold.
+    pub fn release_if_idle(&mut self) {
+        if self.txs.is_empty() {
+            self.txs = BTreeMap::new();
+            self.client_keys = BTreeMap::new();
+            self.server_keys = BTreeMap::new();
+            if self.queue.len() == 0 {
+                self.queue = Default::default();
+            }
+        }
+    }
+
     /// Armed timers.
     pub fn timer_count(&self) -> usize {
         self.queue.len()
     }
 
     pub fn get(&self, id: TxId) -> Option<&Tx> {
-        self.txs.get(&id)
+        self.txs.get(&id).map(|t| &**t)
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -240,7 +254,7 @@ impl Layer {
         if let Some(k) = &tx.server_key {
             self.server_keys.insert(k.clone(), id);
         }
-        self.txs.insert(id, tx);
+        self.txs.insert(id, alloc::boxed::Box::new(tx));
     }
 
     /// Arms `t` for `id` at `at` (replacing an armed instance of the same timer).
