@@ -647,3 +647,48 @@ fn rfc2543_request_matching() {
     ep.handle_timeout(secs(0.45 + 5.0));
     assert_empty(&ep);
 }
+
+/// Found by the flow properties: an INVITE cancelled while Proceeding, whose CANCEL gets no
+/// answer, got a second CANCEL when Timer C fired minutes later. RFC 3261 §9.1: one CANCEL,
+/// and without a final response the INVITE transaction ends 64·T1 after it.
+#[test]
+fn a_cancelled_invite_is_cancelled_once_and_ends_64_t1_later() {
+    let mut sim = Sim::new(21);
+    let a = sim.add_endpoint("10.0.0.1:5060");
+    let b = sim.add_sink("10.0.0.2:5060");
+    let (aa, ba) = (sim.nodes[a].addr, sim.nodes[b].addr);
+    let tx = sim
+        .ep(a)
+        .send_request(
+            Instant::ZERO,
+            Destination::udp(ba),
+            request(Method::Invite, aa, ba, "cancel-once", 1),
+        )
+        .unwrap();
+    let invite = sim.ep(a).poll_transmit().unwrap();
+    // A 180 from the sink's side puts the INVITE in Proceeding.
+    let ringing = sipxfer_tests::flows::response_to(&invite.bytes, 180, "b");
+    sim.ep(a)
+        .handle_datagram(Instant::from_millis(10), Transport::Udp, ba, aa, ringing);
+    sim.ep(a).cancel(Instant::from_millis(20), tx).unwrap();
+    let mut timeout = None;
+    sim.run_to_end(|_, _, now, e| {
+        if let Event::Timeout { tx: t } = e {
+            assert_eq!(t, tx);
+            timeout = Some(now);
+        }
+    });
+    let cancels: Vec<f64> = times(&sim, a, "CANCEL ");
+    // One CANCEL transaction: its first copy and retransmissions (Timer E, at most 11 over
+    // 64·T1), nothing when Timer C (3 min) would have fired.
+    assert!(!cancels.is_empty() && cancels.len() <= 11, "{cancels:?}");
+    assert!(
+        cancels.iter().all(|&t| t - cancels[0] <= 32.0),
+        "{cancels:?}"
+    );
+    assert_eq!(
+        timeout,
+        Some(Instant::from_millis(20) + sipxfer::Duration::from_secs(32))
+    );
+    assert_empty(sim.ep(a));
+}

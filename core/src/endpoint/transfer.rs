@@ -288,8 +288,6 @@ impl Endpoint {
                 return Err(Error::InvalidState);
             }
         }
-        // RFC 3515 §2.4.6: only the dialog's first REFER may get NOTIFYs without `id`.
-        let first = self.sent_refer.insert(call);
         let id = TransferId(self.next_transfer);
         self.next_transfer += 1;
         self.transfers.insert(
@@ -305,7 +303,7 @@ impl Endpoint {
                 waiting_hold: hold,
                 refer_tx: None,
                 refresh_tx: None,
-                sub: Subscriber::new(first),
+                sub: Subscriber::new(),
                 done: false,
             })),
         );
@@ -461,7 +459,10 @@ impl Endpoint {
                     self.transfers.get_mut(&transfer).map(|x| &mut **x)
                 {
                     t.refer_tx = Some(tx);
-                    t.sub.refer_sent(seq);
+                    // RFC 3515 §2.4.6: only the dialog's first REFER may get NOTIFYs without
+                    // `id` — the first to go out.
+                    let first = self.sent_refer.insert(call);
+                    t.sub.refer_sent(seq, first);
                 }
             }
             Err(_) => self.transfer_outcome(transfer, TransferOutcome::Rejected(503)),
@@ -1227,7 +1228,7 @@ impl Endpoint {
         match self.transfers.get_mut(&transfer).map(|x| &mut **x) {
             Some(Xfer::Transferor(t)) if t.refer_tx == Some(old) => {
                 t.refer_tx = Some(new);
-                t.sub.refer_sent(seq);
+                t.sub.refer_resent(seq);
             }
             Some(Xfer::Transferor(t)) if t.refresh_tx == Some(old) => t.refresh_tx = Some(new),
             Some(Xfer::Transferee(t)) if t.sub.in_flight() == Some(old) => t.sub.sent(new),

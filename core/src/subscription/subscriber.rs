@@ -31,18 +31,22 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    /// A subscription for a REFER not sent yet; `first` when it is the dialog's first REFER
-    /// (only its NOTIFYs may leave `id` out, RFC 3515 §2.4.6).
-    pub fn new(first: bool) -> Self {
-        Subscriber {
-            first,
-            ..Subscriber::default()
-        }
+    /// A subscription for a REFER not sent yet.
+    pub fn new() -> Self {
+        Subscriber::default()
     }
 
-    /// The REFER went out (or again, with credentials) with CSeq `seq`: the subscription's
-    /// `id` (RFC 3515 §2.4.6).
-    pub fn refer_sent(&mut self, seq: u32) {
+    /// The REFER went out with CSeq `seq`: the subscription's `id`; `first` when it is the
+    /// first REFER sent in its dialog — only its NOTIFYs may leave `id` out (RFC 3515 §2.4.6).
+    /// Which REFER is first is decided as they go out, not as they are asked for: a REFER
+    /// held back behind a hold can leave after a later one.
+    pub fn refer_sent(&mut self, seq: u32, first: bool) {
+        self.id = Some(seq);
+        self.first = first;
+    }
+
+    /// The REFER went again (with credentials) as CSeq `seq`: the subscription follows it.
+    pub fn refer_resent(&mut self, seq: u32) {
         self.id = Some(seq);
     }
 
@@ -141,12 +145,16 @@ mod tests {
 
     #[test]
     fn only_the_first_refer_matches_without_id() {
-        let mut first = Subscriber::new(true);
+        let mut first = Subscriber::new();
         assert!(!first.matches(None), "not before the REFER is sent");
-        first.refer_sent(101);
+        first.refer_sent(101, true);
         assert!(first.matches(None) && first.matches(Some(101)) && !first.matches(Some(102)));
-        let mut second = Subscriber::new(false);
-        second.refer_sent(102);
+        let mut second = Subscriber::new();
+        second.refer_sent(102, false);
+        assert!(!second.matches(None) && second.matches(Some(102)));
+        // Resent with credentials: the id follows, the first-ness stays.
+        first.refer_resent(103);
+        assert!(first.matches(None) && first.matches(Some(103)) && !first.matches(Some(101)));
         assert!(!second.matches(None) && second.matches(Some(102)));
     }
 
@@ -175,7 +183,7 @@ mod tests {
 
     #[test]
     fn repeated_states_are_reported_once() {
-        let mut s = Subscriber::new(true);
+        let mut s = Subscriber::new();
         assert!(!s.record(100));
         assert!(!s.record(180));
         assert!(s.record(180));

@@ -266,13 +266,21 @@ impl Layer {
         }
     }
 
+    /// Sends the CANCEL of INVITE `id` (once). RFC 3261 §9.1: without a final response
+    /// within 64·T1 of it, the INVITE transaction is over (Timer B stands for that wait), and
+    /// Timer C, whose job was to cancel, is disarmed.
     fn send_cancel(&mut self, now: Instant, id: TxId, out: &mut Outbox) {
         let Some(tx) = self.txs.get_mut(&id) else {
             return;
         };
+        if tx.cancelled {
+            return;
+        }
         tx.cancelled = true;
         let cancel = cancel_for(&tx.request);
         let dest = tx.dest;
+        self.disarm(id, Timer::C);
+        self.arm(id, Timer::B, now + self.timers.t1x64());
         self.start_client(now, dest, cancel, true, out);
     }
 
@@ -299,10 +307,9 @@ impl Layer {
                 }
                 self.terminate(id, out);
             }
-            Timer::C if state == State::Proceeding => {
+            Timer::C if state == State::Proceeding && !self.txs[&id].cancelled => {
                 out.events.push_back(TxEvent::ProceedingTimeout { tx: id });
                 self.send_cancel(now, id, out);
-                self.arm(id, Timer::B, now + self.timers.t1x64());
             }
             Timer::D | Timer::M => self.terminate(id, out),
             _ => {}
