@@ -75,7 +75,13 @@ pub fn roundtrip(data: &[u8]) {
         return;
     };
     let wire = first.to_bytes();
-    let second = Message::parse(wire.clone(), &limits).unwrap_or_else(|e| {
+    // Emitting adds the Content-Length a datagram may omit (RFC 3261 §18.3), so a message
+    // at the header limit comes back with one field more.
+    let again = Limits {
+        max_headers: limits.max_headers + 1,
+        ..limits
+    };
+    let second = Message::parse(wire.clone(), &again).unwrap_or_else(|e| {
         panic!(
             "emitted message does not parse: {e}\n{}",
             alloc::string::String::from_utf8_lossy(&wire)
@@ -195,96 +201,148 @@ pub fn endpoint(data: &[u8]) {
     assert_eq!((s.transactions, s.timers), (0, 0), "{s:?}");
 }
 
-/// An endpoint with two confirmed calls — it called 192.0.2.1 (Call-ID and its tag
-/// generated, the peer's tag `p`) and 192.0.2.3 (the peer's tag `c`) — and an attended
-/// transfer of its own under way (the first call transferred to the second's peer with
-/// `Replaces`, REFER CSeq 2), set to accept incoming transfers, is fed `data` as datagrams
-/// from the first peer (split at `\0`). `%C` in a datagram stands for the first call's
-/// Call-ID and `%T` for the endpoint's tag in it, `%D` and `%U` for the second call's, so the
-/// seeds reach both dialogs: REFER, NOTIFY, SUBSCRIBE, re-INVITE, BYE, and INVITEs whose
-/// `Replaces` names the second call (RFC 3891 §3). It never panics, and once every call is
-/// hung up and the timers have run out it holds no transaction, no timer, no subscription.
-pub fn dialog(data: &[u8]) {
-    use crate::msg::{Contact, Header, MediaType, NameAddr, Params, Uri, Values};
-    use crate::{
-        AttendedOptions, CallId, CallOptions, Config, Endpoint, Event, Instant, Transfer, Transport,
-    };
-    use alloc::collections::BTreeSet;
-    const SDP: &[u8] = b"v=0\r\no=p 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
-    let local = core::net::SocketAddr::from(([127, 0, 0, 1], 5060));
-    let peer = core::net::SocketAddr::from(([192, 0, 2, 1], 5060));
-    let mut config = Config::new(local, [9; 32]);
-    config.auto_accept_transfers = true;
-    let mut ep = Endpoint::new(config, Instant::ZERO);
-    let limits = Limits::default();
-    let mut now = Instant::ZERO;
-    let mut calls = BTreeSet::new();
-    let step = |ep: &mut Endpoint, now: Instant, calls: &mut BTreeSet<CallId>| {
-        while let Some(e) = ep.poll_event() {
-            match e {
-                Event::Request { tx, .. } => {
-                    if let Ok(r) = ep.response(tx, 200) {
-                        let _ = ep.respond(now, tx, r);
-                    }
+/// The state [`dialog`] starts from, built once per fuzzing process and cloned per input
+/// (an [`crate::Endpoint`] is `Clone`): an endpoint with two confirmed calls — it called
+/// 192.0.2.1 (Call-ID and its tag generated, the peer's tag `p`) and 192.0.2.3 (the peer's tag
+/// `c`) — and an attended transfer of its own under way (the first call transferred to the
+/// second's peer with `Replaces`, REFER CSeq 2), set to accept incoming transfers.
+#[derive(Clone, Debug)]
+pub struct DialogFixture {
+    ep: crate::Endpoint,
+    calls: alloc::collections::BTreeSet<crate::CallId>,
+    now: crate::Instant,
+    /// Call-ID and our tag in the first call, then in the second.
+    ids: [Bytes; 4],
+}
+
+const DIALOG_SDP: &[u8] = b"v=0\r\no=p 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+const DIALOG_LOCAL: core::net::SocketAddr = core::net::SocketAddr::new(
+    core::net::IpAddr::V4(core::net::Ipv4Addr::new(127, 0, 0, 1)),
+    5060,
+);
+
+/// Answers what the endpoint reports as [`dialog`]'s peer would: requests get 200, incoming
+/// calls are answered; transmits are dropped.
+fn dialog_step(
+    ep: &mut crate::Endpoint,
+    now: crate::Instant,
+    calls: &mut alloc::collections::BTreeSet<crate::CallId>,
+) {
+    use crate::Event;
+    while let Some(e) = ep.poll_event() {
+        match e {
+            Event::Request { tx, .. } => {
+                if let Ok(r) = ep.response(tx, 200) {
+                    let _ = ep.respond(now, tx, r);
                 }
-                Event::IncomingCall { call, .. } => {
-                    calls.insert(call);
-                    let _ = ep.answer(now, call, Some(Bytes::from_static(SDP)));
-                }
-                Event::CallState { call, .. } => {
-                    calls.insert(call);
-                }
-                _ => {}
             }
+            Event::IncomingCall { call, .. } => {
+                calls.insert(call);
+                let _ = ep.answer(now, call, Some(Bytes::from_static(DIALOG_SDP)));
+            }
+            Event::CallState { call, .. } => {
+                calls.insert(call);
+            }
+            _ => {}
         }
-        while ep.poll_transmit().is_some() {}
-    };
-    // A call to `to`, answered by its peer with tag `their_tag`: the call, its Call-ID and
-    // our tag.
-    let up = |ep: &mut Endpoint, calls: &mut BTreeSet<CallId>, to: &str, their_tag: &str| {
-        let uri = Uri::parse(to).expect("uri");
-        let options = CallOptions {
-            offer: Some(Bytes::from_static(SDP)),
+    }
+    while ep.poll_transmit().is_some() {}
+}
+
+impl DialogFixture {
+    /// Builds the fixture (two calls set up, the attended REFER sent).
+    pub fn new() -> Self {
+        use crate::msg::{Contact, Header, MediaType, NameAddr, Params, Uri, Values};
+        use crate::{AttendedOptions, CallOptions, Config, Endpoint, Instant, Transfer, Transport};
+        let local = DIALOG_LOCAL;
+        let mut config = Config::new(local, [9; 32]);
+        config.auto_accept_transfers = true;
+        let mut ep = Endpoint::new(config, Instant::ZERO);
+        let limits = Limits::default();
+        let now = Instant::ZERO;
+        let mut calls = alloc::collections::BTreeSet::new();
+        // A call to `to`, answered by its peer with tag `their_tag`: the call, its Call-ID
+        // and our tag.
+        let mut up = |ep: &mut Endpoint, to: &str, their_tag: &str| {
+            let uri = Uri::parse(to).expect("uri");
+            let options = CallOptions {
+                offer: Some(Bytes::from_static(DIALOG_SDP)),
+                ..Default::default()
+            };
+            let call = ep.call(now, uri.clone(), options).expect("call");
+            calls.insert(call);
+            let (invite, dest) = ep
+                .poll_transmit()
+                .and_then(|t| Some((Message::parse(t.bytes, &limits).ok()?, t.to)))
+                .expect("INVITE");
+            let call_id = Bytes::copy_from_slice(invite.call_id().expect("Call-ID").as_bytes());
+            let tag = invite
+                .from()
+                .and_then(|f| f.tag())
+                .map(|t| Bytes::copy_from_slice(t.as_bytes()))
+                .expect("tag");
+            let mut ok = crate::msg::builder::response(&invite, 200, Some(their_tag));
+            let mut contact = Values::new();
+            contact.push(NameAddr::new(uri));
+            ok.headers.push(Header::Contact(Contact::Addrs(contact)));
+            ok.headers.push(Header::ContentType(MediaType {
+                ty: "application".into(),
+                subtype: "sdp".into(),
+                params: Params::default(),
+            }));
+            ok.body = Bytes::from_static(DIALOG_SDP);
+            ep.handle_datagram(now, Transport::Udp, dest, local, ok.to_bytes());
+            dialog_step(ep, now, &mut calls);
+            (call, call_id, tag)
+        };
+        let (call, call_id, tag) = up(&mut ep, "sip:p@192.0.2.1:5060", "p");
+        let (consultation, call_id2, tag2) = up(&mut ep, "sip:c@192.0.2.3:5060", "c");
+        let options = AttendedOptions {
+            hold: false,
             ..Default::default()
         };
-        let call = ep.call(now, uri.clone(), options).expect("call");
-        calls.insert(call);
-        let (invite, dest) = ep
-            .poll_transmit()
-            .and_then(|t| Some((Message::parse(t.bytes, &limits).ok()?, t.to)))
-            .expect("INVITE");
-        let call_id = Bytes::copy_from_slice(invite.call_id().expect("Call-ID").as_bytes());
-        let tag = invite
-            .from()
-            .and_then(|f| f.tag())
-            .map(|t| Bytes::copy_from_slice(t.as_bytes()))
-            .expect("tag");
-        let mut ok = crate::msg::builder::response(&invite, 200, Some(their_tag));
-        let mut contact = Values::new();
-        contact.push(NameAddr::new(uri));
-        ok.headers.push(Header::Contact(Contact::Addrs(contact)));
-        ok.headers.push(Header::ContentType(MediaType {
-            ty: "application".into(),
-            subtype: "sdp".into(),
-            params: Params::default(),
-        }));
-        ok.body = Bytes::from_static(SDP);
-        ep.handle_datagram(now, Transport::Udp, dest, local, ok.to_bytes());
-        step(ep, now, calls);
-        (call, call_id, tag)
-    };
-    let (call, call_id, tag) = up(&mut ep, &mut calls, "sip:p@192.0.2.1:5060", "p");
-    let (consultation, call_id2, tag2) = up(&mut ep, &mut calls, "sip:c@192.0.2.3:5060", "c");
-    let options = AttendedOptions {
-        hold: false,
-        ..Default::default()
-    };
-    let attended = Transfer::Attended {
-        consultation,
-        options,
-    };
-    ep.transfer(now, call, attended).expect("both calls are up");
-    step(&mut ep, now, &mut calls);
+        let attended = Transfer::Attended {
+            consultation,
+            options,
+        };
+        ep.transfer(now, call, attended).expect("both calls are up");
+        dialog_step(&mut ep, now, &mut calls);
+        DialogFixture {
+            ep,
+            calls,
+            now,
+            ids: [call_id, tag, call_id2, tag2],
+        }
+    }
+}
+
+impl Default for DialogFixture {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// [`dialog_from`] on a fresh [`DialogFixture`].
+pub fn dialog(data: &[u8]) {
+    dialog_from(DialogFixture::new(), data)
+}
+
+/// The endpoint of a [`DialogFixture`] is fed `data` as datagrams from the first peer
+/// (split at `\0`). `%C` in a datagram stands for the first call's Call-ID and `%T` for the
+/// endpoint's tag in it, `%D` and `%U` for the second call's, so the seeds reach both
+/// dialogs: REFER, NOTIFY, SUBSCRIBE, re-INVITE, BYE, and INVITEs whose `Replaces` names the
+/// second call (RFC 3891 §3). It never panics, and once every call is hung up and the timers
+/// have run out it holds no transaction, no timer, no subscription.
+pub fn dialog_from(fixture: DialogFixture, data: &[u8]) {
+    use crate::Transport;
+    let local = DIALOG_LOCAL;
+    let peer = core::net::SocketAddr::from(([192, 0, 2, 1], 5060));
+    let DialogFixture {
+        mut ep,
+        mut calls,
+        mut now,
+        ids: [call_id, tag, call_id2, tag2],
+    } = fixture;
     for d in data.split(|&c| c == 0) {
         let mut bytes = Vec::with_capacity(d.len() + 64);
         let mut i = 0;
@@ -303,21 +361,21 @@ pub fn dialog(data: &[u8]) {
             i += 2;
         }
         ep.handle_datagram(now, Transport::Udp, peer, local, Bytes::from(bytes));
-        step(&mut ep, now, &mut calls);
+        dialog_step(&mut ep, now, &mut calls);
         now += core::time::Duration::from_millis(100);
         ep.handle_timeout(now);
-        step(&mut ep, now, &mut calls);
+        dialog_step(&mut ep, now, &mut calls);
     }
     for &c in &calls {
         if ep.call_is_live(c) {
             let _ = ep.hangup(now, c);
         }
     }
-    step(&mut ep, now, &mut calls);
+    dialog_step(&mut ep, now, &mut calls);
     for _ in 0..20 {
         now += core::time::Duration::from_secs(60);
         ep.handle_timeout(now);
-        step(&mut ep, now, &mut calls);
+        dialog_step(&mut ep, now, &mut calls);
     }
     let s = ep.stats();
     assert_eq!(

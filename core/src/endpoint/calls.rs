@@ -97,7 +97,7 @@ enum Role {
 }
 
 /// Our re-INVITE in progress.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Reinvite {
     tx: TxId,
     offer: Bytes,
@@ -106,7 +106,7 @@ struct Reinvite {
 /// Most early dialogs kept per call (a forking proxy may create one per branch, §13.2.2.4).
 const MAX_EARLY: usize = 16;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Call {
     role: Role,
     state: CallState,

@@ -19,7 +19,7 @@ const MAX_ROUNDS: usize = 3;
 const MAX_NONCES: usize = 32;
 
 /// The nonces a request (and its retries) has answered.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Trail {
     nonces: Vec<SipStr>,
 }

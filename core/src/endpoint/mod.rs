@@ -203,7 +203,7 @@ pub struct Stats {
 }
 
 /// A stream connection the runtime told us about.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Conn {
     transport: Transport,
     local: SocketAddr,
@@ -212,7 +212,11 @@ struct Conn {
 }
 
 /// A SIP endpoint (user agent) as a pure state machine. See the crate docs for the run loop.
-#[derive(Debug)]
+///
+/// `Clone` takes a snapshot: the copy continues independently from the same state (same
+/// timers, same id generator), which is how the `dialog` fuzz target restores its fixture per
+/// input and how a test can explore several futures of one state.
+#[derive(Debug, Clone)]
 pub struct Endpoint {
     config: Config,
     now: Instant,

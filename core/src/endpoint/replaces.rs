@@ -14,7 +14,7 @@ const MAX_ENDED: usize = 1024;
 
 /// Dialogs that ended recently (for 64·T1, and at most [`MAX_ENDED`] of them): a `Replaces`
 /// naming one is declined 603 rather than 481 (RFC 3891 §3).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Ended {
     by_id: BTreeMap<DialogId, Instant>,
     order: VecDeque<(Instant, DialogId)>,

@@ -153,7 +153,7 @@ pub enum TransferOutcome {
     CallEnded,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Transferor {
     call: CallId,
     /// The Refer-To of a blind transfer.
@@ -174,7 +174,7 @@ pub(crate) struct Transferor {
     done: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Transferee {
     call: CallId,
     /// The REFER's server transaction until it is answered.
@@ -191,7 +191,7 @@ pub(crate) struct Transferee {
     succeeded: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Xfer {
     Transferor(Transferor),
     Transferee(Transferee),

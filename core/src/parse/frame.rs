@@ -214,7 +214,7 @@ pub fn frame_stream(buf: &[u8], limits: &Limits) -> Result<Frame, ParseError> {
 /// assert!(msg.starts_with(b"BYE "));
 /// assert_eq!(d.keepalives(), 1);
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct StreamDecoder {
     buf: BytesMut,
     limits: Limits,

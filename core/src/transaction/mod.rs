@@ -100,7 +100,7 @@ pub(crate) enum TxEvent {
 }
 
 /// Where the layer puts what it sends and reports.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Outbox {
     pub transmits: VecDeque<Transmit>,
     pub events: VecDeque<TxEvent>,
@@ -144,7 +144,7 @@ pub enum State {
 }
 
 /// One transaction.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Tx {
     pub kind: Kind,
     pub state: State,
@@ -178,7 +178,7 @@ pub(crate) struct Tx {
 }
 
 /// The transaction layer.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Layer {
     pub timers: Timers,
     /// Boxed: a map node holds room for eleven entries, so unboxed each node would cost

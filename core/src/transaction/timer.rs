@@ -44,7 +44,7 @@ pub enum Timer {
 }
 
 /// All armed timers, ordered by deadline.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct TimerQueue {
     set: BTreeSet<(Instant, TxId, Timer)>,
 }
