@@ -570,17 +570,19 @@ fn check(case: Case) -> Result<(), String> {
     // refused 500 by B alone when reordering brought it after a later request, RFC 3261
     // §12.2.2.)
     // A subscription that ends without a final status leaves A not knowing (it reports the
-    // last provisional one): only a final failure A was told of contradicts B's success.
+    // last provisional one), and a transfer without subscription (`Refer-Sub: false`) is
+    // never reported on: only every transfer of A ending in a final failure (a failure
+    // status it was told, or a refusal) contradicts B's success.
     let b_succeeded = ob.iter().any(|o| o.1 == TransferOutcome::Succeeded);
-    let told: Vec<u16> = ea
-        .iter()
-        .filter_map(|(_, e)| match e {
-            Event::TransferProgress { status, .. } if *status >= 200 => Some(*status),
-            _ => None,
-        })
-        .collect();
-    if b_succeeded && !told.is_empty() && told.iter().all(|&s| s >= 300) {
-        return Err(format!("B succeeded but told A {told:?}"));
+    let all_failed = !oa.is_empty()
+        && oa.iter().all(|o| {
+            matches!(
+                o.1,
+                TransferOutcome::Failed(300..) | TransferOutcome::Rejected(_)
+            )
+        });
+    if b_succeeded && all_failed {
+        return Err(format!("B succeeded but A's transfers all failed: {oa:?}"));
     }
     // NOTIFY statuses at A: never backwards, at most one final, per transfer.
     let mut last: BTreeMap<sipxfer::TransferId, (u16, usize)> = BTreeMap::new();

@@ -691,12 +691,19 @@ fn reinvite_standing_for_the_ack_of_a_call_hung_up_meanwhile() {
     use sipxfer::msg::builder::RequestBuilder;
     use sipxfer::msg::{Method, NameAddr};
     let mut b = Manual::new(3, |_| {});
+    // Both INVITEs carry an offer (an offerless one would have our offer in the 2xx, and a
+    // re-INVITE before the ACK that answers it gets 491: `races::s3_1_5`).
     let invite = |cseq: u32, to_tag: Option<&str>, branch: &str| {
         let me = Uri::parse("sip:bob@10.0.0.1").unwrap();
         let mut to = NameAddr::new(me.clone());
         if let Some(t) = to_tag {
             to.params.push("tag", Some(t));
         }
+        let sdp = sipxfer::msg::MediaType {
+            ty: "application".into(),
+            subtype: "sdp".into(),
+            params: Default::default(),
+        };
         RequestBuilder::new(Method::Invite, me)
             .via("UDP", "10.0.0.2", Some(5060), branch)
             .from(
@@ -706,6 +713,7 @@ fn reinvite_standing_for_the_ack_of_a_call_hung_up_meanwhile() {
             .to(to)
             .call_id("c1")
             .cseq(cseq)
+            .body(sdp, Bytes::from_static(SDP_A))
             .build()
     };
     b.recv("10.0.0.2:5060", &invite(1, None, "z9hG4bK-1"));

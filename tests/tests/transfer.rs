@@ -2,7 +2,7 @@
 //! A (transferor) 10.0.0.1, B (transferee) 10.0.0.2, C (target) 10.0.0.3.
 
 use bytes::Bytes;
-use sipxfer::msg::Uri;
+use sipxfer::msg::{Message, Uri};
 use sipxfer::{
     BlindOptions, CallId, CallState, EndReason, Event, Instant, Transfer, TransferOutcome,
 };
@@ -636,8 +636,12 @@ fn bad_refers_and_notifies_get_the_rfc_answer() {
     assert!(sim.ep(0).call_is_live(ab));
 }
 
+/// A hangs up as soon as B reports Trying (RFC 5589 §6.1: the transferor may end its call once
+/// the REFER is accepted). The BYE ends the invite usage only (RFC 5057 §5.1): the refer
+/// subscription keeps the dialog, B goes on notifying A — every NOTIFY after the BYE is
+/// answered 200 — and A learns the outcome; B's call to C is up.
 #[test]
-fn a_hangs_up_mid_transfer_b_c_call_carries_on() {
+fn a_hangs_up_mid_transfer_the_subscription_lives_on() {
     let mut run = blind_with(
         three(6, 0.0),
         BlindOptions::default(),
@@ -646,23 +650,31 @@ fn a_hangs_up_mid_transfer_b_c_call_carries_on() {
         OnTrying::HangUp,
     );
     let [ea, eb, _] = &run.events;
-    assert_eq!(outcomes(ea), [TransferOutcome::CallEnded]);
+    assert_eq!(outcomes(ea), [TransferOutcome::Succeeded]);
     assert_eq!(
         last_state(eb, first_call(eb)),
         Some(CallState::Terminated {
             reason: EndReason::RemoteHangup
         })
     );
-    // B's subscription ended with the dialog: no NOTIFY after A's BYE reached B.
     let bye_at = run
         .sim
         .log
         .iter()
         .position(|l| l.first_line().starts_with("BYE"))
         .unwrap();
-    assert!(!run.sim.log[bye_at + 2..]
+    let after: Vec<Message> = run.sim.log[bye_at..]
         .iter()
-        .any(|l| l.first_line().starts_with("NOTIFY")));
+        .map(|l| parse(&l.bytes))
+        .filter(|m| m.cseq().unwrap().method.as_str() == "NOTIFY")
+        .collect();
+    let (notifies, answers): (Vec<&Message>, Vec<&Message>) =
+        after.iter().partition(|m| m.is_request());
+    assert!(
+        notifies.iter().any(|m| m.body.starts_with(b"SIP/2.0 200")),
+        "the final NOTIFY came after the BYE"
+    );
+    assert!(answers.iter().all(|m| m.status() == Some(200)));
     assert_eq!(last_state(eb, run.bc.unwrap()), Some(CallState::Confirmed));
     settle(&mut run, "hangup");
 }

@@ -103,6 +103,16 @@ struct Reinvite {
     offer: Bytes,
 }
 
+/// The dialog of a call that ended while its re-INVITE was pending (RFC 5407 §3.2.3): a 2xx
+/// to that re-INVITE still gets its ACK — the ACK belongs to the INVITE transaction, not to
+/// the dialog (§13.2.2.4, §17.1) — for as long as the transaction lives.
+#[derive(Clone, Debug)]
+pub(crate) struct Orphan {
+    dialog: Dialog,
+    /// The ACK once sent, with where it went: sent again for each 2xx retransmission.
+    ack: Option<(Destination, Bytes)>,
+}
+
 /// Most early dialogs kept per call (a forking proxy may create one per branch, §13.2.2.4).
 const MAX_EARLY: usize = 16;
 
@@ -127,6 +137,9 @@ pub(crate) struct Call {
     /// comes.
     ok_seq: u32,
     ok_state: Option<CallState>,
+    /// The pending 2xx carries our offer (its INVITE had none): the answer comes in the ACK
+    /// (RFC 3261 §13.2.1).
+    ok_offer: bool,
     /// The ACK of our latest INVITE's 2xx (with that INVITE's CSeq), sent again for each
     /// retransmission of that 2xx.
     ack: Option<(u32, Destination, Bytes)>,
@@ -176,6 +189,7 @@ impl Call {
             ok_since: now,
             ok_seq: 0,
             ok_state: None,
+            ok_offer: false,
             ack: None,
             hangup_pending: false,
             cancelled: false,
@@ -316,6 +330,11 @@ impl Endpoint {
             r.body = sdp.clone();
         }
         let seq = r.cseq().map_or(0, |c| c.seq);
+        let offer = body.is_some()
+            && self
+                .layer
+                .get(tx)
+                .is_some_and(|t| t.request.body.is_empty());
         let bytes = r.to_bytes();
         self.respond(self.now, tx, r)?;
         let t1 = self.config.timers.t1;
@@ -328,6 +347,7 @@ impl Endpoint {
         c.ok_since = self.now;
         c.ok_seq = seq;
         c.ok_state = on_ack;
+        c.ok_offer = offer;
         self.arm(call, Timer::Retransmit2xx, self.now + t1);
         Ok(())
     }
@@ -382,6 +402,33 @@ impl Endpoint {
         c.reinvite = Some(Reinvite { tx, offer });
         self.tx_calls.insert(tx, call);
         Ok(())
+    }
+
+    /// A response to the re-INVITE of a call that has ended ([`Orphan`]): a 2xx gets the ACK
+    /// (the same bytes again for a retransmission); anything else is the transaction's.
+    fn orphan_response(&mut self, tx: TxId, response: &Message) {
+        if !matches!(response.status(), Some(200..=299)) {
+            return;
+        }
+        let Some(o) = self.orphans.get_mut(&tx) else {
+            return;
+        };
+        if let Some((dest, ack)) = o.ack.clone() {
+            self.out.retransmissions += 1;
+            self.send_to(dest, None, ack);
+            return;
+        }
+        let d = &mut o.dialog;
+        if let Some(t) = response.contacts().next() {
+            d.remote_target = t.uri.clone();
+        }
+        let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
+        let mut ack = d.request(Method::Ack, Some(seq), None);
+        let dest = d.destination();
+        let bytes = self.send_ack_raw(dest, &mut ack);
+        if let Some(o) = self.orphans.get_mut(&tx) {
+            o.ack = Some((dest, bytes));
+        }
     }
 
     /// A response to our re-INVITE (§14.1).
@@ -472,7 +519,13 @@ impl Endpoint {
     /// A re-INVITE from the peer (§14.2), answered at once: 491 while our own re-INVITE is
     /// in progress, 500 with Retry-After while an earlier INVITE is not finished, else 200
     /// with our last SDP, its direction mirrored from the offer (RFC 3264 §6.1) and its
-    /// version bumped. An offer that puts us on hold is reported as [`CallState::Held`] once
+    /// version bumped.
+    ///
+    /// A re-INVITE that arrives before the ACK of our 2xx (RFC 5407 §3.1.4–§3.1.5: that ACK
+    /// was lost or is late) stands for it — the peer sends a new INVITE only after ACKing
+    /// (§14.1) — unless our 2xx carried an offer: its answer is in that ACK, and a new offer
+    /// before it collides with ours, so 491 (§14.2), and the peer retries once the ACK,
+    /// retransmitted with our 2xx, has landed. An offer that puts us on hold is reported as [`CallState::Held`] once
     /// the ACK arrives; one that takes us off hold as [`CallState::Resumed`].
     fn incoming_reinvite(&mut self, call: CallId, tx: TxId, request: &Message) {
         let c = self.calls.get(&call).expect("indexed");
@@ -482,6 +535,10 @@ impl Endpoint {
         }
         let seq = request.cseq().map_or(0, |c| c.seq);
         if c.ok.is_some() && seq > c.ok_seq {
+            if c.ok_offer {
+                self.answer_with(tx, 491, Vec::new());
+                return;
+            }
             // The peer sends a new INVITE only after ACKing our 2xx (§14.1): that ACK was
             // lost or is late, so this request stands for it.
             self.ack_received(call);
@@ -643,14 +700,23 @@ impl Endpoint {
             for d in c.dialog.iter().chain(&c.early) {
                 self.early_dialogs.remove(&d.id);
             }
+            if let (Some(re), Some(d)) = (&c.reinvite, &c.dialog) {
+                let orphan = Orphan {
+                    dialog: d.clone(),
+                    ack: None,
+                };
+                self.orphans.insert(re.tx, alloc::boxed::Box::new(orphan));
+            }
+            let mut confirmed = None;
             if let Some(d) = c.dialog {
                 self.dialogs.remove(&d.id);
                 // A session that was up and ended is remembered a while (RFC 3891 §3: a
                 // Replaces naming it gets 603); an early dialog that never was is not.
                 if d.state == DialogState::Confirmed {
                     let until = self.now + self.config.timers.t1x64();
-                    self.ended.insert(d.id, until);
+                    self.ended.insert(d.id.clone(), until);
                     self.arm(call, Timer::ForgetDialog, until);
+                    confirmed = Some(d);
                 }
             }
             if let Some(tx) = c.invite_tx {
@@ -667,7 +733,7 @@ impl Endpoint {
             self.disarm(call, Timer::Retransmit2xx);
             self.disarm(call, Timer::GlareRetry);
             self.disarm(call, Timer::ReplacedGrace);
-            self.on_call_ended(call);
+            self.on_call_ended(call, confirmed);
         }
     }
 
@@ -884,6 +950,10 @@ impl Endpoint {
 
     /// A response on a call's client INVITE (§13.2.2); handed back if `tx` is no call's.
     pub(super) fn call_response(&mut self, tx: TxId, response: Message) -> Option<Message> {
+        if self.orphans.contains_key(&tx) {
+            self.orphan_response(tx, &response);
+            return None;
+        }
         let Some(&call) = self.tx_calls.get(&tx) else {
             return Some(response);
         };
@@ -1056,13 +1126,20 @@ impl Endpoint {
 
     /// Our Contact for requests in `call`'s dialog.
     pub(super) fn contact_for(&self, call: CallId) -> Option<NameAddr<SipStr>> {
-        let c = self.calls.get(&call)?;
-        Some(NameAddr::new(self.local_uri(c.dest.transport)))
+        let transport = match self.calls.get(&call) {
+            Some(c) => c.dest.transport,
+            None => self.lingering.get(&call)?.peer.transport,
+        };
+        Some(NameAddr::new(self.local_uri(transport)))
     }
 
-    /// `call`'s dialog, to build a request in it.
+    /// `call`'s dialog, to build a request in it: the call's, or, once the call has ended,
+    /// the dialog its subscriptions keep ([`Endpoint::lingering`]).
     pub(super) fn call_dialog(&mut self, call: CallId) -> Option<&mut Dialog> {
-        self.calls.get_mut(&call)?.dialog.as_mut()
+        match self.calls.get_mut(&call) {
+            Some(c) => c.dialog.as_mut(),
+            None => self.lingering.get_mut(&call).map(|d| &mut **d),
+        }
     }
 
     /// The SDP we last sent in `call`.
@@ -1091,7 +1168,7 @@ impl Endpoint {
 
     /// Live calls with a dialog (for [`crate::Stats`]).
     pub(super) fn dialog_count(&self) -> usize {
-        self.dialogs.len()
+        self.dialogs.len() + self.lingering.len() + self.sub_dialogs.len()
     }
 
     /// The dialog of a call, if it has one.

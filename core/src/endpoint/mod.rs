@@ -262,6 +262,13 @@ pub struct Endpoint {
     ended: replaces::Ended,
     /// The dialogs out-of-dialog REFERs created (RFC 4538), each its transfer's.
     sub_dialogs: BTreeMap<crate::dialog::DialogId, TransferId>,
+    /// The dialogs of ended calls whose refer subscriptions live on (RFC 5057 §5.1: a BYE
+    /// ends the invite usage; the subscription usages keep the dialog), by call, and the
+    /// index from their ids.
+    lingering: BTreeMap<CallId, alloc::boxed::Box<crate::dialog::Dialog>>,
+    lingering_ids: BTreeMap<crate::dialog::DialogId, CallId>,
+    /// Re-INVITEs of calls that ended before their answer (RFC 5407 §3.2.3), by transaction.
+    orphans: BTreeMap<TxId, alloc::boxed::Box<calls::Orphan>>,
     next_call: u64,
 }
 
@@ -288,6 +295,9 @@ impl Endpoint {
             early_dialogs: BTreeMap::new(),
             ended: replaces::Ended::default(),
             sub_dialogs: BTreeMap::new(),
+            orphans: BTreeMap::new(),
+            lingering: BTreeMap::new(),
+            lingering_ids: BTreeMap::new(),
             transfers: BTreeMap::new(),
             call_xfers: BTreeSet::new(),
             tx_transfers: BTreeMap::new(),
@@ -472,6 +482,9 @@ impl Endpoint {
         fresh(&mut self.calls_per_remote);
         fresh(&mut self.early_dialogs);
         fresh(&mut self.sub_dialogs);
+        fresh(&mut self.orphans);
+        fresh(&mut self.lingering);
+        fresh(&mut self.lingering_ids);
         fresh(&mut self.conns);
         self.layer.release_if_idle();
     }
@@ -819,6 +832,7 @@ impl Endpoint {
                     self.quiet.remove(&tx);
                     self.auth_trails.remove(&tx);
                     self.tx_transfers.remove(&tx);
+                    self.orphans.remove(&tx);
                     if let Some(call) = self.tx_calls.remove(&tx) {
                         if let Some(c) = self.calls.get_mut(&call) {
                             c.invite_tx = c.invite_tx.filter(|t| *t != tx);
@@ -901,9 +915,10 @@ impl Endpoint {
         self.after_hold(call, held);
     }
 
-    /// `call` ended: so do the transfers it carried.
-    pub(crate) fn on_call_ended(&mut self, call: CallId) {
-        self.transfers_on_call_end(call);
+    /// `call` ended: the transfers it carried end too, but for the refer subscriptions,
+    /// which keep its (confirmed) `dialog`.
+    pub(crate) fn on_call_ended(&mut self, call: CallId, dialog: Option<crate::dialog::Dialog>) {
+        self.transfers_on_call_end(call, dialog);
     }
 
     /// A request with a To tag that names no call's dialog: one of a dialog an out-of-dialog
@@ -914,9 +929,22 @@ impl Endpoint {
         id: &crate::dialog::DialogId,
         request: &Message,
     ) {
-        if !self.subscription_dialog_request(tx, id, request) {
-            self.answer_with(tx, 481, alloc::vec::Vec::new());
+        if self.subscription_dialog_request(tx, id, request) {
+            return;
         }
+        if let Some(&call) = self.lingering_ids.get(id) {
+            if self.lingering_request(call, tx, request) {
+                return;
+            }
+        }
+        // RFC 5407 §3.2.1: BYEs crossed. A dialog that ended lately (ours ended by our BYE,
+        // or by theirs) is in its Mortal state: a BYE in it still gets 200.
+        let code = if request.method() == Some(&Method::Bye) && self.ended.contains(id, self.now) {
+            200
+        } else {
+            481
+        };
+        self.answer_with(tx, code, alloc::vec::Vec::new());
     }
 
     /// A request in `call`'s dialog that is not part of the session (§12.2.2): REFER and the

@@ -49,7 +49,7 @@ impl Ended {
         }
     }
 
-    fn contains(&self, id: &DialogId, now: Instant) -> bool {
+    pub(crate) fn contains(&self, id: &DialogId, now: Instant) -> bool {
         self.by_id.get(id).is_some_and(|&until| until > now)
     }
 }

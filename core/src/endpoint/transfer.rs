@@ -20,6 +20,7 @@
 //! call to the target carries on.
 
 use super::{CallId, CallOptions, CallState, EndReason, Endpoint, Event, Timer};
+use crate::dialog::Dialog;
 use crate::error::Error;
 use crate::msg::builder::{reason_phrase, sipfrag_status};
 use crate::msg::{Header, Message, Method, NameAddr, Params, ReferSub, Uri};
@@ -148,8 +149,9 @@ pub enum TransferOutcome {
     AcceptedWithoutReport,
     /// The application gave up ([`Endpoint::cancel_transfer`]).
     Cancelled,
-    /// The original call ended before the transfer did (or, attended, the consultation
-    /// call ended before the REFER could name it).
+    /// The original call ended before the REFER went out (or, attended, the consultation
+    /// call ended before the REFER could name it). Once the REFER is out, the call may end
+    /// and the transfer goes on: the subscription keeps the dialog (RFC 5057 §5.1).
     CallEnded,
 }
 
@@ -698,6 +700,12 @@ impl Endpoint {
         if let Some(x) = self.transfers.remove(&transfer) {
             let call = x.call();
             self.call_xfers.remove(&(call, transfer));
+            if self.xfers_of(call).next().is_none() {
+                // The last usage of an ended call's dialog is gone: so is the dialog.
+                if let Some(d) = self.lingering.remove(&call) {
+                    self.lingering_ids.remove(&d.id);
+                }
+            }
             self.disarm(call, Timer::Transfer(transfer));
             self.disarm(call, Timer::ReferRefresh(transfer));
             if let Xfer::Transferee(t) = *x {
@@ -716,14 +724,32 @@ impl Endpoint {
         }
     }
 
-    /// The original call ended: transfers we started end ([`TransferOutcome::CallEnded`]);
-    /// subscriptions we serve end without more NOTIFYs (the usage goes with the dialog),
-    /// and the calls they made carry on.
-    pub(super) fn transfers_on_call_end(&mut self, call: CallId) {
+    /// The original call ended. A BYE ends the invite usage of the dialog only (RFC 5057
+    /// §5.1, as in RFC 5589 §6.1, where the transferor hangs up once its REFER is accepted):
+    /// a refer subscription lives on in `dialog` — ours as transferor once the REFER went
+    /// out (its NOTIFYs are still answered 200 and the outcome still reported; RFC 5407
+    /// §3.3's NOTIFY crossing a BYE), the one we serve as transferee once we accepted the
+    /// REFER (the NOTIFYs about the call to the target go on). The dialog lingers until
+    /// those subscriptions end. Other transfers end: ours not sent yet with
+    /// [`TransferOutcome::CallEnded`], a REFER the application has not answered with 487.
+    pub(super) fn transfers_on_call_end(&mut self, call: CallId, dialog: Option<Dialog>) {
         self.seen_refer.remove(&call);
         self.sent_refer.remove(&call);
         let ts: Vec<TransferId> = self.xfers_of(call).collect();
+        let mut keep = false;
         for t in ts {
+            let survives = dialog.is_some()
+                && match self.transfers.get(&t).map(|x| &**x) {
+                    Some(Xfer::Transferor(x)) => x.refer_tx.is_some() || x.sub.is_accepted(),
+                    Some(Xfer::Transferee(x)) => {
+                        x.tx.is_none() && x.sub.is_live() && x.sub_dialog.is_none()
+                    }
+                    None => false,
+                };
+            if survives {
+                keep = true;
+                continue;
+            }
             if let Some(Xfer::Transferor(x)) = self.transfers.get(&t).map(|x| &**x) {
                 if !x.done {
                     self.transfer_outcome(t, TransferOutcome::CallEnded);
@@ -731,6 +757,32 @@ impl Endpoint {
             }
             self.forget_transfer(t);
         }
+        if let (true, Some(d)) = (keep, dialog) {
+            self.lingering_ids.insert(d.id.clone(), call);
+            self.lingering.insert(call, Box::new(d));
+        }
+    }
+
+    /// A request in the dialog of an ended call whose subscriptions live on: NOTIFY and
+    /// SUBSCRIBE of those subscriptions; a BYE is left to the caller (`false`: the invite
+    /// usage is over, RFC 5407 §3.2.1), anything else gets 481 (no such usage).
+    pub(super) fn lingering_request(&mut self, call: CallId, tx: TxId, request: &Message) -> bool {
+        if request.method() == Some(&Method::Bye) {
+            return false;
+        }
+        let Some(d) = self.lingering.get_mut(&call) else {
+            return false;
+        };
+        if let Err(code) = d.on_request(request) {
+            self.answer_with(tx, code, Vec::new());
+            return true;
+        }
+        match request.method() {
+            Some(Method::Notify) => self.incoming_notify(call, tx, request),
+            Some(Method::Subscribe) => self.incoming_subscribe(call, tx, request),
+            _ => self.answer_with(tx, 481, Vec::new()),
+        }
+        true
     }
 
     // ----- transferee -----
