@@ -23,8 +23,12 @@ pub struct Config {
     pub timers: Timers,
     /// Parser limits, applied to every received message.
     pub limits: Limits,
-    /// Most live transactions; a new request over the limit is answered 503 statelessly and
-    /// a new client request is refused with [`crate::Error::TooManyTransactions`].
+    /// Most live transactions. At the limit a server transaction that only lingers to absorb
+    /// retransmissions (Completed, Confirmed) is ended early to make room (RFC 3261 §8.2.7:
+    /// a retransmission then gets its answer again, as from a stateless UAS); with none to
+    /// end, a new request is answered 503 statelessly and a new client request is refused
+    /// with [`crate::Error::TooManyTransactions`]. Each transaction holds its request and
+    /// last response: budget ~4 KiB apiece.
     pub max_transactions: usize,
     /// Most live calls (dialogs); a new INVITE over the limit gets 503, a new call is refused
     /// with [`crate::Error::TooManyDialogs`].

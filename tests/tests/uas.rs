@@ -224,3 +224,56 @@ fn in_dialog_request_without_a_dialog_gets_481() {
         "{r}"
     );
 }
+
+/// An OPTIONS from `from` with branch and Call-ID `n`.
+fn options(n: usize) -> Bytes {
+    Bytes::from(format!(
+        "OPTIONS sip:e@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK{n}\r\nMax-Forwards: 70\r\nFrom: <sip:a@192.0.2.1>;tag={n}\r\nTo: <sip:e@127.0.0.1>\r\nCall-ID: o{n}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    ))
+}
+
+/// An INVITE without offer, Call-ID and branch `n`.
+fn invite(n: usize) -> Bytes {
+    Bytes::from(format!(
+        "INVITE sip:e@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.{n}:5060;branch=z9hG4bKi{n}\r\nMax-Forwards: 70\r\nFrom: <sip:a@192.0.2.{n}>;tag={n}\r\nTo: <sip:e@127.0.0.1>\r\nCall-ID: i{n}\r\nContact: <sip:a@192.0.2.{n}>\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+    ))
+}
+
+/// At `max_transactions`, a new request ends a transaction that only lingers to absorb
+/// retransmissions (an OPTIONS answered 200: Completed, Timer J) and is served; when every
+/// transaction still waits for the application, the new request gets a stateless 503 with
+/// Retry-After, and no transaction is created for it.
+#[test]
+fn at_max_transactions_lingering_ones_make_room_else_stateless_503() {
+    let local: SocketAddr = LOCAL.parse().unwrap();
+    let remote: SocketAddr = "192.0.2.1:5060".parse().unwrap();
+    let mut config = Config::new(local, [1; 32]);
+    config.max_transactions = 4;
+    let mut ep = Endpoint::new(config, Instant::ZERO);
+    let feed = |ep: &mut Endpoint, b: Bytes| {
+        ep.handle_datagram(Instant::ZERO, Transport::Udp, remote, local, b);
+        std::iter::from_fn(|| ep.poll_transmit())
+            .map(|t| String::from_utf8(t.bytes.to_vec()).unwrap())
+            .collect::<Vec<_>>()
+    };
+    for n in 0..6 {
+        let out = feed(&mut ep, options(n));
+        assert!(out[0].starts_with("SIP/2.0 200 OK\r\n"), "{out:?}");
+    }
+    let s = ep.stats();
+    assert_eq!((s.transactions, s.overload_evictions), (4, 2));
+    // Four INVITEs the application leaves unanswered take every place.
+    for n in 10..14 {
+        feed(&mut ep, invite(n));
+    }
+    while ep.poll_event().is_some() {}
+    assert_eq!(ep.stats().transactions, 4);
+    let out = feed(&mut ep, options(99));
+    assert!(
+        out[0].starts_with("SIP/2.0 503 Service Unavailable\r\n"),
+        "{out:?}"
+    );
+    assert!(has(&out[0], "Retry-After: 5"), "{}", out[0]);
+    let s = ep.stats();
+    assert_eq!((s.transactions, s.overload_rejections), (4, 1));
+}

@@ -188,6 +188,9 @@ pub struct Stats {
     pub stray_responses: u64,
     /// Requests refused because [`Config::max_transactions`] were live (503).
     pub overload_rejections: u64,
+    /// Transactions that only lingered to absorb retransmissions, ended early to make room
+    /// for a new one at [`Config::max_transactions`].
+    pub overload_evictions: u64,
     /// Stream connections closed for a framing error.
     pub stream_errors: u64,
     /// Live transactions.
@@ -511,7 +514,7 @@ impl Endpoint {
         if request.cseq().is_none() || request.call_id().is_none() {
             return Err(Error::InvalidMessage("CSeq and Call-ID are required"));
         }
-        if self.layer.len() >= self.config.max_transactions {
+        if !self.make_room() {
             return Err(Error::TooManyTransactions);
         }
         self.push_via(&mut request, dest.transport);
@@ -700,16 +703,17 @@ impl Endpoint {
         stamp_via(&mut request, &source);
         let reply_to = reply_destination(&source, request.top_via());
         let is_ack = request.method() == Some(&Method::Ack);
-        if !is_ack && self.layer.len() >= self.config.max_transactions {
-            // Over the limit: a stateless 503 (a retransmission of a live transaction would
-            // have matched, so only new requests land here).
-            if !self.layer.matches_server(&request) {
-                self.stats.overload_rejections += 1;
-                let mut r = builder::response(&request, 503, Some(&self.ids.tag()));
-                r.headers.push(retry_after(5));
-                self.send_to(reply_to, Some(source.local), r.to_bytes());
-                return;
-            }
+        if !is_ack
+            && self.layer.len() >= self.config.max_transactions
+            && !self.make_room_for(&request)
+        {
+            // Over the limit, nothing to end early: a stateless 503 (a retransmission of a
+            // live transaction would have matched, so only new requests land here).
+            self.stats.overload_rejections += 1;
+            let mut r = builder::response(&request, 503, Some(&self.ids.tag()));
+            r.headers.push(retry_after(5));
+            self.send_to(reply_to, Some(source.local), r.to_bytes());
+            return;
         }
         match self
             .layer
@@ -726,6 +730,25 @@ impl Endpoint {
             }
             Incoming::New(tx) => self.new_request(tx, source),
         }
+    }
+
+    /// Room for one more transaction ([`Config::max_transactions`]), ending a lingering one
+    /// early if need be (counted in [`Stats::overload_evictions`]).
+    fn make_room(&mut self) -> bool {
+        let full = self.layer.len() >= self.config.max_transactions;
+        let room = self
+            .layer
+            .make_room(self.config.max_transactions, &mut self.out);
+        if full && room {
+            self.stats.overload_evictions += 1;
+        }
+        room
+    }
+
+    /// [`Endpoint::make_room`] for a received request, unless it is a retransmission of a
+    /// live transaction (which needs none).
+    fn make_room_for(&mut self, request: &Message) -> bool {
+        self.layer.matches_server(request) || self.make_room()
     }
 
     fn send_to(&mut self, dest: Destination, local: Option<SocketAddr>, bytes: Bytes) {

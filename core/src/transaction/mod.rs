@@ -177,6 +177,10 @@ pub(crate) struct Tx {
     pub internal: bool,
 }
 
+/// How many of the earliest timers [`Layer::make_room`] looks through for a transaction to
+/// end early.
+const EVICTION_SCAN: usize = 64;
+
 /// The transaction layer.
 #[derive(Clone, Debug)]
 pub(crate) struct Layer {
@@ -225,6 +229,37 @@ impl Layer {
             if self.queue.len() == 0 {
                 self.queue = Default::default();
             }
+        }
+    }
+
+    /// Room for one more transaction under `max`: true when there is, or when a server
+    /// transaction that only lingers to absorb retransmissions (Completed after a non-2xx
+    /// final or any non-INVITE final, Confirmed) could be ended early to make some. Under
+    /// overload those are the cheapest to lose: a retransmitted request then meets a new
+    /// transaction and gets its answer again, as from a stateless UAS (RFC 3261 §8.2.7). The
+    /// search looks at the [`EVICTION_SCAN`] earliest timers only, so it stays cheap when
+    /// every transaction is waiting for the application (and the request gets 503).
+    pub fn make_room(&mut self, max: usize, out: &mut Outbox) -> bool {
+        if self.txs.len() < max {
+            return true;
+        }
+        let victim = self
+            .queue
+            .iter()
+            .take(EVICTION_SCAN)
+            .map(|&(_, id, _)| id)
+            .find(|id| {
+                self.txs.get(id).is_some_and(|t| {
+                    matches!(t.kind, Kind::InviteServer | Kind::NonInviteServer)
+                        && matches!(t.state, State::Completed | State::Confirmed)
+                })
+            });
+        match victim {
+            Some(id) => {
+                self.terminate(id, out);
+                true
+            }
+            None => false,
         }
     }
 

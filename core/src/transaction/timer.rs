@@ -74,4 +74,9 @@ impl TimerQueue {
     pub fn len(&self) -> usize {
         self.set.len()
     }
+
+    /// The armed timers, earliest first.
+    pub fn iter(&self) -> impl Iterator<Item = &(Instant, TxId, Timer)> {
+        self.set.iter()
+    }
 }
