@@ -384,3 +384,407 @@ pub fn dialog_from(fixture: DialogFixture, data: &[u8]) {
         "{s:?}"
     );
 }
+
+/// Three endpoints in memory — A (10.0.0.1), B (10.0.0.2), C (10.0.0.3) — with two calls up
+/// (A called B, A called C), the state [`endpoint_ops`] starts from (cloned per input).
+#[derive(Clone, Debug)]
+pub struct OpsFixture {
+    eps: [crate::Endpoint; 3],
+    now: crate::Instant,
+    /// Datagrams in flight: (from, to, bytes).
+    wire: Vec<(usize, usize, Bytes)>,
+    /// Per endpoint: its calls (as the application knows them) and the transfers offered
+    /// to it, not answered yet.
+    calls: [Vec<crate::CallId>; 3],
+    offered: [Vec<crate::TransferId>; 3],
+    /// The transfer outcomes reported so far: (endpoint, outcome).
+    outcomes: Vec<(usize, crate::TransferOutcome)>,
+}
+
+/// Most datagrams kept in flight (older ones are lost), and most ops per input.
+const OPS_WIRE: usize = 64;
+const OPS_MAX: usize = 256;
+
+fn ops_addr(i: usize) -> core::net::SocketAddr {
+    core::net::SocketAddr::from(([10, 0, 0, 1 + i as u8], 5060))
+}
+
+impl OpsFixture {
+    /// Builds the fixture: A calls B and C, both answer, every message delivered.
+    pub fn new() -> Self {
+        use crate::msg::Uri;
+        use crate::{CallOptions, Config, Endpoint, Instant};
+        let ep =
+            |i: usize| Endpoint::new(Config::new(ops_addr(i), [i as u8 + 1; 32]), Instant::ZERO);
+        let mut f = OpsFixture {
+            eps: [ep(0), ep(1), ep(2)],
+            now: Instant::ZERO,
+            wire: Vec::new(),
+            calls: Default::default(),
+            offered: Default::default(),
+            outcomes: Vec::new(),
+        };
+        for to in [1, 2] {
+            let uri = Uri::parse(&alloc::format!("sip:u{to}@{}", ops_addr(to))).expect("uri");
+            let options = CallOptions {
+                offer: Some(Bytes::from_static(DIALOG_SDP)),
+                ..Default::default()
+            };
+            if let Ok(call) = f.eps[0].call(f.now, uri, options) {
+                f.calls[0].push(call);
+            }
+            f.settle_wire();
+            if let Some(&call) = f.calls[to].last() {
+                let _ = f.eps[to].answer(f.now, call, Some(Bytes::from_static(DIALOG_SDP)));
+            }
+            f.settle_wire();
+        }
+        f
+    }
+
+    /// Moves transmits onto the wire and answers events as a plain application would:
+    /// incoming calls and transfers are remembered for the ops to act on.
+    fn pump(&mut self) {
+        use crate::Event;
+        for i in 0..3 {
+            while let Some(e) = self.eps[i].poll_event() {
+                match e {
+                    Event::IncomingCall { call, .. } => {
+                        if self.calls[i].len() < 8 {
+                            self.calls[i].push(call);
+                        } else {
+                            let _ = self.eps[i].reject(self.now, call, 486);
+                        }
+                    }
+                    Event::IncomingTransfer { transfer, .. } => self.offered[i].push(transfer),
+                    Event::TransferOutcome { outcome, .. } if self.outcomes.len() < 64 => {
+                        self.outcomes.push((i, outcome));
+                    }
+                    Event::Request { tx, .. } => {
+                        if let Ok(r) = self.eps[i].response(tx, 200) {
+                            let _ = self.eps[i].respond(self.now, tx, r);
+                        }
+                    }
+                    Event::CallState {
+                        call,
+                        state: crate::CallState::Terminated { .. },
+                        ..
+                    } => self.calls[i].retain(|&c| c != call),
+                    _ => {}
+                }
+            }
+            while let Some(t) = self.eps[i].poll_transmit() {
+                let Some(to) = (0..3).find(|&j| ops_addr(j) == t.to) else {
+                    continue;
+                };
+                if !t.bytes.is_empty() {
+                    if self.wire.len() >= OPS_WIRE {
+                        self.wire.remove(0);
+                    }
+                    self.wire.push((i, to, t.bytes));
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, k: usize, bytes: Option<Bytes>) {
+        if self.wire.is_empty() {
+            return;
+        }
+        let (from, to, original) = self.wire.remove(k % self.wire.len());
+        let bytes = bytes.unwrap_or(original);
+        let now = self.now;
+        self.eps[to].handle_datagram(
+            now,
+            crate::Transport::Udp,
+            ops_addr(from),
+            ops_addr(to),
+            bytes,
+        );
+        self.pump();
+    }
+
+    fn advance(&mut self, d: core::time::Duration) {
+        self.now += d;
+        for i in 0..3 {
+            self.eps[i].handle_timeout(self.now);
+        }
+        self.pump();
+    }
+
+    /// Delivers everything in order, firing timers, until the wire is quiet (bounded).
+    fn settle_wire(&mut self) {
+        self.pump();
+        for _ in 0..10_000 {
+            if self.wire.is_empty() {
+                let next = self.eps.iter().filter_map(|e| e.poll_timeout()).min();
+                match next {
+                    Some(t) if t <= self.now + core::time::Duration::from_secs(1) => {
+                        self.now = self.now.max(t);
+                        self.advance(core::time::Duration::ZERO);
+                    }
+                    _ => return,
+                }
+            } else {
+                self.deliver(0, None);
+            }
+        }
+    }
+
+    /// An application command at endpoint `i`, chosen by `op` and `arg`.
+    fn command(&mut self, i: usize, op: u8, arg: u8) {
+        use crate::msg::Uri;
+        use crate::{AttendedOptions, BlindOptions, CallOptions, Transfer};
+        let now = self.now;
+        let pick = |v: &[crate::CallId], a: u8| v.get(a as usize % v.len().max(1)).copied();
+        let call = pick(&self.calls[i], arg);
+        let other = (i + 1 + (arg as usize >> 1) % 2) % 3;
+        let uri = Uri::parse(&alloc::format!("sip:u{other}@{}", ops_addr(other))).expect("uri");
+        let sdp = Some(Bytes::from_static(DIALOG_SDP));
+        let ep = &mut self.eps[i];
+        let _ = match (op % 12, call) {
+            (0, _) if self.calls[i].len() < 8 => {
+                let options = CallOptions {
+                    offer: sdp,
+                    ..Default::default()
+                };
+                ep.call(now, uri, options).map(|c| self.calls[i].push(c))
+            }
+            (1, Some(c)) => ep.answer(now, c, sdp),
+            (2, Some(c)) => ep.ring(now, c, 180),
+            (3, Some(c)) => ep.reject(now, c, 486),
+            (4, Some(c)) => ep.hangup(now, c),
+            (5, Some(c)) => ep.hold(now, c),
+            (6, Some(c)) => ep.resume(now, c),
+            (7, Some(c)) => {
+                let options = BlindOptions {
+                    hold: arg & 0x80 != 0,
+                    no_subscription: arg & 0x40 != 0,
+                    ..Default::default()
+                };
+                ep.transfer(
+                    now,
+                    c,
+                    Transfer::Blind {
+                        target: uri,
+                        options,
+                    },
+                )
+                .map(drop)
+            }
+            (8, Some(c)) => match pick(&self.calls[i], arg.wrapping_add(1)) {
+                Some(k) => {
+                    let options = AttendedOptions {
+                        hold: arg & 0x80 != 0,
+                        ..Default::default()
+                    };
+                    ep.transfer(
+                        now,
+                        c,
+                        Transfer::Attended {
+                            consultation: k,
+                            options,
+                        },
+                    )
+                    .map(drop)
+                }
+                None => Ok(()),
+            },
+            (9, _) => match self.offered[i].pop() {
+                Some(t) => ep.accept_transfer(now, t, sdp).map(drop),
+                None => Ok(()),
+            },
+            (10, _) => match self.offered[i].pop() {
+                Some(t) => ep.reject_transfer(now, t, 603),
+                None => Ok(()),
+            },
+            (11, _) => {
+                // Transfer ids are small numbers: try one.
+                let t = crate::TransferId(u64::from(arg % 8) + 1);
+                ep.cancel_transfer(now, t)
+            }
+            _ => Ok(()),
+        };
+        self.pump();
+    }
+}
+
+impl Default for OpsFixture {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// [`endpoint_ops_from`] on a fresh [`OpsFixture`].
+pub fn endpoint_ops(data: &[u8]) {
+    endpoint_ops_from(OpsFixture::new(), data)
+}
+
+/// The endpoints of an [`OpsFixture`] run the ops `data` spells, one byte of opcode and its
+/// arguments each: deliver, lose or duplicate a datagram in flight; deliver one mutated
+/// (bytes flipped, cut, spliced, a header line dropped or doubled: real transfer-flow
+/// messages gone wrong); a raw datagram or TCP bytes from the input; a jump in time; an
+/// application command at one endpoint (call, answer, ring, reject, hang up, hold, resume,
+/// blind or attended transfer, accept or refuse one, cancel one). Whatever the ops, nothing
+/// panics, and once every call is hung up and the timers have run out every endpoint holds
+/// no transaction, timer, dialog, subscription or call.
+pub fn endpoint_ops_from(f: OpsFixture, data: &[u8]) {
+    let _ = ops_run(f, data);
+}
+
+/// The transfer outcomes (endpoint, outcome) [`endpoint_ops`] saw for `data`: how the seeds
+/// are checked to reach whole transfers.
+pub fn endpoint_ops_outcomes(data: &[u8]) -> Vec<(usize, crate::TransferOutcome)> {
+    ops_run(OpsFixture::new(), data)
+}
+
+fn ops_run(mut f: OpsFixture, data: &[u8]) -> Vec<(usize, crate::TransferOutcome)> {
+    use core::time::Duration;
+    let mut it = data.iter().copied();
+    let mut byte = move || it.next();
+    for _ in 0..OPS_MAX {
+        let Some(op) = byte() else { break };
+        let a = byte().unwrap_or(0);
+        match op % 10 {
+            0..=2 => f.deliver(a as usize, None),
+            3 => {
+                if !f.wire.is_empty() {
+                    let k = a as usize % f.wire.len();
+                    f.wire.remove(k);
+                }
+            }
+            4 => {
+                if let Some(w) = f.wire.get(a as usize % f.wire.len().max(1)).cloned() {
+                    f.wire.push(w);
+                }
+            }
+            5 => {
+                let (b, c) = (byte().unwrap_or(0), byte().unwrap_or(0));
+                if let Some((_, _, m)) = f.wire.get(a as usize % f.wire.len().max(1)) {
+                    let m = mutate(m, b, c);
+                    f.deliver(a as usize, Some(m));
+                }
+            }
+            6 => {
+                // A raw datagram: the next `a % 64` bytes, to endpoint `a % 3`.
+                let n = a as usize % 64;
+                let bytes: Vec<u8> = (0..n).map_while(|_| byte()).collect();
+                let to = a as usize % 3;
+                let from = core::net::SocketAddr::from(([192, 0, 2, 7], 5060));
+                let now = f.now;
+                f.eps[to].handle_datagram(
+                    now,
+                    crate::Transport::Udp,
+                    from,
+                    ops_addr(to),
+                    Bytes::from(bytes),
+                );
+                f.pump();
+            }
+            7 => {
+                // TCP bytes from a fourth party, on connection `a % 2`.
+                let n = byte().unwrap_or(0) as usize % 128;
+                let bytes: Vec<u8> = (0..n).map_while(|_| byte()).collect();
+                let conn = crate::ConnId(u64::from(a % 2) + 100);
+                let to = a as usize % 3;
+                let remote =
+                    core::net::SocketAddr::from(([192, 0, 2, 8], 40000 + u16::from(a % 2)));
+                let now = f.now;
+                f.eps[to].handle_connection_opened(
+                    now,
+                    conn,
+                    crate::Transport::Tcp,
+                    ops_addr(to),
+                    remote,
+                );
+                f.eps[to].handle_stream_bytes(now, conn, &bytes);
+                f.pump();
+            }
+            8 => f.advance(Duration::from_millis(1u64 << (a % 18))),
+            _ => {
+                let b = byte().unwrap_or(0);
+                f.command(a as usize % 3, a / 3, b);
+            }
+        }
+    }
+    // The end: every call hung up, everything delivered, the clock jumping from deadline to
+    // deadline until none is left (calls that come up meanwhile are hung up in turn).
+    for _ in 0..8 {
+        for i in 0..3 {
+            let calls: Vec<crate::CallId> = f.eps[i].calls().collect();
+            for c in calls {
+                let _ = f.eps[i].hangup(f.now, c);
+            }
+        }
+        f.pump();
+        for _ in 0..100_000 {
+            if !f.wire.is_empty() {
+                f.deliver(0, None);
+                continue;
+            }
+            match f.eps.iter().filter_map(|e| e.poll_timeout()).min() {
+                Some(t) => {
+                    f.now = f.now.max(t);
+                    f.advance(Duration::ZERO);
+                }
+                None => break,
+            }
+        }
+        if f.eps.iter().all(|e| e.calls().next().is_none()) {
+            break;
+        }
+    }
+    for (i, ep) in f.eps.iter().enumerate() {
+        let s = ep.stats();
+        assert_eq!(
+            (s.transactions, s.timers, s.dialogs, s.subscriptions),
+            (0, 0, 0, 0),
+            "endpoint {i}: {s:?}"
+        );
+        assert_eq!(ep.calls().count(), 0, "endpoint {i} still has calls");
+    }
+    f.outcomes
+}
+
+/// A datagram gone wrong, `how` choosing the damage and `at` where: a byte flipped, the tail
+/// cut, a span repeated, a header line dropped, a header line doubled.
+fn mutate(m: &Bytes, how: u8, at: u8) -> Bytes {
+    let mut v = m.to_vec();
+    if v.is_empty() {
+        return m.clone();
+    }
+    let pos = (usize::from(at) * v.len()) / 256;
+    let lines: Vec<(usize, usize)> = {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for (i, w) in v.windows(2).enumerate() {
+            if w == b"\r\n" {
+                out.push((start, i + 2));
+                start = i + 2;
+            }
+        }
+        out
+    };
+    match how % 5 {
+        0 => v[pos] ^= how | 1,
+        1 => v.truncate(pos.max(1)),
+        2 => {
+            let end = (pos + 16).min(v.len());
+            let span = v[pos..end].to_vec();
+            v.splice(pos..pos, span);
+        }
+        3 | 4 if lines.len() > 2 => {
+            // Header lines only (not the start line, not the blank line).
+            let k = 1 + usize::from(at) % (lines.len() - 2);
+            let (s, e) = lines[k];
+            if how % 5 == 3 {
+                v.drain(s..e);
+            } else {
+                let line = v[s..e].to_vec();
+                v.splice(s..s, line);
+            }
+        }
+        _ => {}
+    }
+    Bytes::from(v)
+}

@@ -47,3 +47,23 @@ fn endpoint() {
 fn dialog() {
     replay("dialog", sipxfer::fuzzing::dialog);
 }
+
+#[test]
+fn endpoint_ops() {
+    replay("endpoint_ops", sipxfer::fuzzing::endpoint_ops);
+}
+
+/// The endpoint_ops seeds reach whole transfers, so the fuzzer starts from there.
+#[test]
+fn endpoint_ops_seeds_reach_transfers() {
+    use sipxfer::TransferOutcome::*;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/endpoint_ops");
+    let seed = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    for name in ["blind", "blind_held", "attended"] {
+        let o = sipxfer::fuzzing::endpoint_ops_outcomes(&seed(name));
+        assert!(o.contains(&(0, Succeeded)), "{name}: {o:?}");
+        assert!(o.contains(&(1, Succeeded)), "{name}: {o:?}");
+    }
+    let o = sipxfer::fuzzing::endpoint_ops_outcomes(&seed("refused"));
+    assert!(o.contains(&(0, Rejected(603))), "refused: {o:?}");
+}
