@@ -1,0 +1,398 @@
+//! Whole flows in one process (issue 18): three endpoints — A, B, C — joined by an instant,
+//! lossless in-memory wire; every datagram is emitted, parsed and handled for real. Batches of
+//! `BATCH` concurrent flows; each sample runs one batch, and the table gives the median over
+//! samples:
+//!
+//! - `call`: A calls B, B answers, A ACKs, A hangs up (INVITE/200/ACK/BYE/200: 5 datagrams);
+//! - `blind`: A calls B, then transfers B to C without hold (RFC 5589 §6.1: REFER/202,
+//!   NOTIFY 100/200, INVITE/200/ACK to C, NOTIFY 200/200, BYE/200: 14 datagrams);
+//! - `blind_held`: the same with the hold re-INVITE first (17 datagrams);
+//! - `attended`: A calls B and C, then refers B to C with `Replaces`; C's new call replaces
+//!   its call with A (RFC 5589 §7).
+//!
+//! Per row: flows per second, ns per datagram (all-in: emit, parse, transactions, dialogs,
+//! transfers, timers), heap allocations per datagram (a counting allocator). Then the heap of
+//! an established idle call at each end, and the cost of one in-dialog re-INVITE exchange
+//! with 1 000, 10 000 and 100 000 calls up.
+//!
+//! ```sh
+//! cargo bench -p sipxfer-tests --bench flows
+//! ```
+//!
+//! `SIPXFER_BENCH_SAMPLES` (default 11) and `SIPXFER_BENCH_BATCH` (default 2000) change the
+//! sample count and the batch size; `SIPXFER_BENCH_ONLY=call,blind` runs some rows only.
+
+use bytes::Bytes;
+use sipxfer::msg::Uri;
+use sipxfer::{
+    AttendedOptions, BlindOptions, CallId, CallOptions, CallState, Config, Duration, Endpoint,
+    Event, Instant, Transfer, TransferOutcome, Transport,
+};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; the counters only observe.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        LIVE.fetch_add(l.size(), Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size(), Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        LIVE.fetch_add(new, Relaxed);
+        LIVE.fetch_sub(l.size(), Relaxed);
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const SDP: &[u8] = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
+
+const A: usize = 0;
+const B: usize = 1;
+const C: usize = 2;
+
+/// What the applications do.
+#[derive(Clone, Copy, PartialEq)]
+enum Flow {
+    Call,
+    Blind,
+    BlindHeld,
+    Attended,
+}
+
+struct World {
+    eps: Vec<Endpoint>,
+    addrs: Vec<SocketAddr>,
+    now: Instant,
+    wire: VecDeque<(usize, SocketAddr, Bytes)>,
+    datagrams: u64,
+    flow: Flow,
+    /// A's calls to B that came up (the blind flows transfer them), A's calls to C (the
+    /// consultations), and outcomes seen at A.
+    up_ab: Vec<CallId>,
+    up_ac: Vec<CallId>,
+    succeeded: usize,
+}
+
+fn addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, 1 + i as u8], 5060))
+}
+
+fn uri(i: usize) -> Uri<sipxfer::SipStr> {
+    Uri::parse(&format!("sip:u{i}@{}", addr(i))).unwrap()
+}
+
+impl World {
+    fn new(flow: Flow) -> World {
+        let eps = (0..3)
+            .map(|i| {
+                let mut c = Config::new(addr(i), [i as u8 + 1; 32]);
+                c.auto_accept_transfers = true;
+                c.max_transactions = 1 << 20;
+                c.max_dialogs = 1 << 20;
+                c.max_calls_per_remote = 1 << 20;
+                Endpoint::new(c, Instant::ZERO)
+            })
+            .collect();
+        World {
+            eps,
+            addrs: (0..3).map(addr).collect(),
+            now: Instant::ZERO,
+            wire: VecDeque::new(),
+            datagrams: 0,
+            flow,
+            up_ab: Vec::new(),
+            up_ac: Vec::new(),
+            succeeded: 0,
+        }
+    }
+
+    fn collect(&mut self, i: usize) {
+        while let Some(t) = self.eps[i].poll_transmit() {
+            if t.bytes.is_empty() {
+                continue;
+            }
+            let to = self.addrs.iter().position(|&a| a == t.to).expect("a node");
+            self.wire.push_back((to, self.addrs[i], t.bytes));
+        }
+    }
+
+    fn events(&mut self, i: usize) {
+        while let Some(e) = self.eps[i].poll_event() {
+            match e {
+                Event::IncomingCall { call, .. } => {
+                    self.eps[i]
+                        .answer(self.now, call, Some(Bytes::from_static(SDP)))
+                        .unwrap();
+                }
+                Event::CallState {
+                    call,
+                    state: CallState::Confirmed,
+                    ..
+                } if i == A => {
+                    let to_c = self.eps[A]
+                        .dialog(call)
+                        .is_some_and(|d| d.peer.addr == self.addrs[C]);
+                    if to_c {
+                        self.up_ac.push(call);
+                    } else {
+                        self.up_ab.push(call);
+                    }
+                }
+                Event::TransferOutcome { outcome, .. } if i == A => {
+                    if outcome == TransferOutcome::Succeeded {
+                        self.succeeded += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.collect(i);
+    }
+
+    /// Delivers until the wire is quiet.
+    fn run(&mut self) {
+        for i in 0..3 {
+            self.events(i);
+        }
+        while let Some((to, from, bytes)) = self.wire.pop_front() {
+            self.datagrams += 1;
+            let local = self.addrs[to];
+            self.eps[to].handle_datagram(self.now, Transport::Udp, from, local, bytes);
+            self.events(to);
+        }
+    }
+
+    /// Lets the transactions' and dialogs' timers run out (not timed).
+    fn drain_timers(&mut self) {
+        self.now += Duration::from_secs(600);
+        for i in 0..3 {
+            self.eps[i].handle_timeout(self.now);
+            self.events(i);
+        }
+        self.run();
+    }
+
+    fn hang_up_all(&mut self) {
+        for i in 0..3 {
+            let calls: Vec<CallId> = self.eps[i].calls().collect();
+            for c in calls {
+                let _ = self.eps[i].hangup(self.now, c);
+            }
+            self.collect(i);
+        }
+        self.run();
+    }
+}
+
+fn offer() -> CallOptions {
+    CallOptions {
+        offer: Some(Bytes::from_static(SDP)),
+        ..Default::default()
+    }
+}
+
+/// One batch of `n` flows: (seconds, datagrams, allocations), timed from the first INVITE
+/// to the last datagram of the flows (set-up and clean-up of the batch not included).
+fn batch(w: &mut World, n: usize) -> (f64, u64, usize) {
+    w.up_ab.clear();
+    w.up_ac.clear();
+    w.succeeded = 0;
+    let d0 = w.datagrams;
+    let a0 = ALLOCS.load(Relaxed);
+    let t0 = std::time::Instant::now();
+    for _ in 0..n {
+        w.eps[A].call(w.now, uri(B), offer()).unwrap();
+        if w.flow == Flow::Attended {
+            w.eps[A].call(w.now, uri(C), offer()).unwrap();
+        }
+    }
+    w.collect(A);
+    w.run();
+    match w.flow {
+        Flow::Call => {
+            let calls = std::mem::take(&mut w.up_ab);
+            for c in calls {
+                w.eps[A].hangup(w.now, c).unwrap();
+            }
+        }
+        Flow::Blind | Flow::BlindHeld => {
+            let calls = std::mem::take(&mut w.up_ab);
+            let hold = w.flow == Flow::BlindHeld;
+            for c in calls {
+                let t = Transfer::Blind {
+                    target: uri(C),
+                    options: BlindOptions {
+                        hold,
+                        ..Default::default()
+                    },
+                };
+                w.eps[A].transfer(w.now, c, t).unwrap();
+            }
+        }
+        Flow::Attended => {
+            let calls = std::mem::take(&mut w.up_ab);
+            let consultations = std::mem::take(&mut w.up_ac);
+            assert_eq!(calls.len(), consultations.len());
+            for (c, k) in calls.into_iter().zip(consultations) {
+                let t = Transfer::Attended {
+                    consultation: k,
+                    options: AttendedOptions {
+                        hold: false,
+                        ..Default::default()
+                    },
+                };
+                w.eps[A].transfer(w.now, c, t).unwrap();
+            }
+        }
+    }
+    w.collect(A);
+    w.run();
+    let secs = t0.elapsed().as_secs_f64();
+    let allocs = ALLOCS.load(Relaxed) - a0;
+    if w.flow != Flow::Call {
+        assert_eq!(w.succeeded, n, "every transfer succeeded");
+    }
+    let datagrams = w.datagrams - d0;
+    // Not timed: the calls left up are hung up, the timers run out.
+    w.hang_up_all();
+    w.drain_timers();
+    (secs, datagrams, allocs)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Heap of one established idle call at each end: `n` calls A→B up, then each endpoint's
+/// heap is what dropping it gives back, over `n`.
+fn idle_call_heap(n: usize) -> (f64, f64) {
+    let mut w = World::new(Flow::Call);
+    for _ in 0..n {
+        w.eps[A].call(w.now, uri(B), offer()).unwrap();
+    }
+    w.collect(A);
+    w.run();
+    // The transactions of the set-up are over; only the calls remain.
+    w.now += Duration::from_secs(64);
+    for i in 0..3 {
+        w.eps[i].handle_timeout(w.now);
+        w.events(i);
+    }
+    w.run();
+    assert_eq!(w.eps[A].calls().count(), n);
+    let mut eps = std::mem::take(&mut w.eps);
+    let before = LIVE.load(Relaxed);
+    let b = eps.remove(B);
+    drop(b);
+    let after_b = LIVE.load(Relaxed);
+    let a = eps.remove(A);
+    drop(a);
+    let after_a = LIVE.load(Relaxed);
+    (
+        (after_b as f64 - after_a as f64) / n as f64,
+        (before as f64 - after_b as f64) / n as f64,
+    )
+}
+
+/// ns per datagram of re-INVITE exchanges (hold: INVITE/200/ACK) on calls picked across `n`
+/// calls up, `k` exchanges.
+fn reinvite_cost(n: usize, k: usize) -> f64 {
+    let mut w = World::new(Flow::Call);
+    for _ in 0..n {
+        w.eps[A].call(w.now, uri(B), offer()).unwrap();
+    }
+    w.collect(A);
+    w.run();
+    w.now += Duration::from_secs(64);
+    for i in 0..3 {
+        w.eps[i].handle_timeout(w.now);
+        w.events(i);
+    }
+    w.run();
+    let calls: Vec<CallId> = w.eps[A].calls().collect();
+    let step = (calls.len() / k).max(1);
+    let d0 = w.datagrams;
+    let t0 = std::time::Instant::now();
+    for c in calls.iter().step_by(step).take(k) {
+        w.eps[A].hold(w.now, *c).unwrap();
+        w.collect(A);
+        w.run();
+    }
+    let ns = t0.elapsed().as_nanos() as f64;
+    ns / (w.datagrams - d0) as f64
+}
+
+fn main() {
+    let samples = env("SIPXFER_BENCH_SAMPLES", 11);
+    let n = env("SIPXFER_BENCH_BATCH", 2000);
+    let only = std::env::var("SIPXFER_BENCH_ONLY").unwrap_or_default();
+    let wanted = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
+    println!("flows: batches of {n}, median of {samples} samples");
+    println!(
+        "| flow | flows/s | datagrams/flow | ns/datagram | allocations/datagram |\n|---|---:|---:|---:|---:|"
+    );
+    for (name, flow) in [
+        ("call", Flow::Call),
+        ("blind", Flow::Blind),
+        ("blind_held", Flow::BlindHeld),
+        ("attended", Flow::Attended),
+    ] {
+        if !wanted(name) {
+            continue;
+        }
+        let mut w = World::new(flow);
+        batch(&mut w, n.min(200)); // warm-up
+        let (mut rates, mut per_dgram, mut allocs) = (vec![], vec![], vec![]);
+        let mut per_flow = 0.0;
+        for _ in 0..samples {
+            let (secs, d, a) = batch(&mut w, n);
+            rates.push(n as f64 / secs);
+            per_dgram.push(secs * 1e9 / d as f64);
+            allocs.push(a as f64 / d as f64);
+            per_flow = d as f64 / n as f64;
+        }
+        println!(
+            "| {name} | {:.0} | {per_flow:.1} | {:.0} | {:.1} |",
+            median(&mut rates),
+            median(&mut per_dgram),
+            median(&mut allocs)
+        );
+    }
+    if wanted("memory") {
+        println!("\n| calls up | heap per idle call at A (caller) | at B (callee) |\n|---:|---:|---:|");
+        for calls in [1_000, 10_000, 100_000] {
+            let (a, b) = idle_call_heap(calls);
+            println!("| {calls} | {a:.0} B | {b:.0} B |");
+        }
+    }
+    if wanted("scale") {
+        println!("\n| calls up | ns per datagram of a re-INVITE exchange |\n|---:|---:|");
+        for calls in [1_000, 10_000, 100_000] {
+            let mut v: Vec<f64> = (0..5).map(|_| reinvite_cost(calls, 1_000)).collect();
+            println!("| {calls} | {:.0} |", median(&mut v));
+        }
+    }
+}
