@@ -153,11 +153,10 @@ impl World {
                         self.up_ab.push(call);
                     }
                 }
-                Event::TransferOutcome { outcome, .. } if i == A => {
-                    if outcome == TransferOutcome::Succeeded {
-                        self.succeeded += 1;
-                    }
-                }
+                Event::TransferOutcome {
+                    outcome: TransferOutcome::Succeeded,
+                    ..
+                } if i == A => self.succeeded += 1,
                 _ => {}
             }
         }
@@ -382,7 +381,9 @@ fn main() {
         );
     }
     if wanted("memory") {
-        println!("\n| calls up | heap per idle call at A (caller) | at B (callee) |\n|---:|---:|---:|");
+        println!(
+            "\n| calls up | heap per idle call at A (caller) | at B (callee) |\n|---:|---:|---:|"
+        );
         for calls in [1_000, 10_000, 100_000] {
             let (a, b) = idle_call_heap(calls);
             println!("| {calls} | {a:.0} B | {b:.0} B |");
