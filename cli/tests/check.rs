@@ -1,16 +1,20 @@
-//! `sipxfer check` end to end: one line per file, verdicts matching RFC 4475, stdin, exit codes.
+//! `sipxfer check` end to end: one line per file, verdicts matching RFC 4475 and RFC 5118, the
+//! endpoint's answers (`--respond`), stdin, exit codes.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-fn rfc4475() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/rfc4475")
+/// A conformance message set in the repository (`rfc4475`, `rfc5118`).
+fn set_dir(set: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/conformance")
+        .join(set)
 }
 
-/// The rows of EXPECTATIONS.tsv, split at tabs.
-fn expectations() -> Vec<Vec<String>> {
-    std::fs::read_to_string(rfc4475().join("EXPECTATIONS.tsv"))
+/// The rows of a set's EXPECTATIONS.tsv, split at tabs.
+fn expectations_of(set: &str) -> Vec<Vec<String>> {
+    std::fs::read_to_string(set_dir(set).join("EXPECTATIONS.tsv"))
         .unwrap()
         .lines()
         .filter(|l| !l.starts_with('#'))
@@ -18,10 +22,11 @@ fn expectations() -> Vec<Vec<String>> {
         .collect()
 }
 
-#[test]
-fn rfc4475_verdicts_and_exit_code() {
-    let rows = expectations();
-    let files: Vec<PathBuf> = rows.iter().map(|r| rfc4475().join(&r[0])).collect();
+/// `sipxfer check` on every file of a set: exit code 1 (each set has invalid messages), one
+/// line per file, each verdict matching the `parse` column. Returns stdout.
+fn check_verdicts(set: &str) -> String {
+    let rows = expectations_of(set);
+    let files: Vec<PathBuf> = rows.iter().map(|r| set_dir(set).join(&r[0])).collect();
     let out = Command::new(env!("CARGO_BIN_EXE_sipxfer"))
         .arg("check")
         .args(&files)
@@ -30,7 +35,7 @@ fn rfc4475_verdicts_and_exit_code() {
     assert_eq!(
         out.status.code(),
         Some(1),
-        "some RFC 4475 messages are invalid"
+        "some {set} messages are invalid"
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
@@ -50,8 +55,51 @@ fn rfc4475_verdicts_and_exit_code() {
             ),
         }
     }
+    stdout
+}
+
+/// `sipxfer check --respond` on every file of a set: the endpoint's answer to each message
+/// matches the `uas` column (`a|b`: either; `any`: any response; `drop`: nothing sent).
+fn check_uas_column(set: &str, count: usize) {
+    let rows = expectations_of(set);
+    assert_eq!(rows.len(), count);
+    let files: Vec<PathBuf> = rows.iter().map(|r| set_dir(set).join(&r[0])).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_sipxfer"))
+        .args(["check", "--respond"])
+        .args(&files)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), count);
+    let mut wrong = vec![];
+    for (line, row) in lines.iter().zip(&rows) {
+        let (file, _) = line.split_once(": ").unwrap();
+        assert!(file.ends_with(row[0].as_str()), "{line}");
+        let (_, answer) = line.rsplit_once(" => ").unwrap();
+        let allowed: Vec<&str> = row[3].split('|').collect();
+        if !(allowed.contains(&"any") && answer != "drop" || allowed.contains(&answer)) {
+            wrong.push(format!("{line} (expected {})", row[3]));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn rfc4475_verdicts_and_exit_code() {
+    let stdout = check_verdicts("rfc4475");
     assert!(stdout.contains("wsinv.dat: valid request INVITE"));
     assert!(stdout.contains("unreason.dat: valid response 200"));
+}
+
+#[test]
+fn rfc5118_verdicts_and_exit_code() {
+    let stdout = check_verdicts("rfc5118");
+    assert!(stdout.contains("ipv6-good.dat: valid request REGISTER"));
+    assert!(stdout.contains("port-unambiguous.dat: valid request REGISTER"));
+    assert!(stdout.contains("ipv6-bug-abnf-3-colons.dat: valid request OPTIONS"));
+    assert!(stdout.contains("ipv6-bad.dat: invalid: malformed Request-URI at byte 13"));
+    assert!(stdout.contains("ipv6-in-sdp.dat: invalid: body shorter than Content-Length"));
 }
 
 #[test]
@@ -120,24 +168,12 @@ fn garbage_never_panics() {
 /// `uas` column of EXPECTATIONS.tsv (`a|b`: either; `any`: anything; `drop`: nothing sent).
 #[test]
 fn rfc4475_uas_column() {
-    let rows = expectations();
-    assert_eq!(rows.len(), 49);
-    let files: Vec<PathBuf> = rows.iter().map(|r| rfc4475().join(&r[0])).collect();
-    let out = Command::new(env!("CARGO_BIN_EXE_sipxfer"))
-        .args(["check", "--respond"])
-        .args(&files)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 49);
-    let mut wrong = vec![];
-    for (line, row) in lines.iter().zip(&rows) {
-        let (_, answer) = line.rsplit_once(" => ").unwrap();
-        let allowed: Vec<&str> = row[3].split('|').collect();
-        if !(allowed.contains(&"any") && answer != "drop" || allowed.contains(&answer)) {
-            wrong.push(format!("{line} (expected {})", row[3]));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    check_uas_column("rfc4475", 49);
+}
+
+/// `sipxfer check --respond` on the RFC 5118 (IPv6) messages: the answers match the `uas`
+/// column of tests/conformance/rfc5118/EXPECTATIONS.tsv.
+#[test]
+fn rfc5118_uas_column() {
+    check_uas_column("rfc5118", 12);
 }

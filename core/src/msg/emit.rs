@@ -278,7 +278,10 @@ impl<S: Text> Message<S> {
 
     /// The message in canonical form.
     pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::new();
+        // One allocation for most messages: ~80 bytes a header line is generous for what
+        // a UA sends (a Via, a name-addr with tag), and the body is known.
+        let body = self.body.as_ref().len();
+        let mut out = BytesMut::with_capacity(128 + 80 * self.headers.len() + body);
         self.emit(&mut out);
         out.freeze()
     }

@@ -240,9 +240,9 @@ pub(crate) fn host<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Host<C::S>>
             None => return fail(i),
         };
         let addr = text(&i[1..end])?;
-        return match addr.parse::<Ipv6Addr>() {
-            Ok(a) => Ok((&i[end + 1..], Host::Ipv6(a))),
-            Err(_) => fail(i),
+        return match ipv6_address(addr) {
+            Some(a) => Ok((&i[end + 1..], Host::Ipv6(a))),
+            None => fail(i),
         };
     }
     // The usual IPv4 address, in one pass.
@@ -281,6 +281,61 @@ pub(crate) fn host<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Host<C::S>>
         return fail(i);
     }
     Ok((r, Host::Domain(c.s(h)?)))
+}
+
+/// The `IPv6address` of an `IPv6reference` (RFC 3261 §25.1):
+///
+/// ```text
+/// IPv6reference = "[" IPv6address "]"
+/// IPv6address   = hexpart [ ":" IPv4address ]
+/// hexpart       = hexseq / hexseq "::" [ hexseq ] / "::" [ hexseq ]
+/// hexseq        = hex4 *( ":" hex4 )
+/// ```
+///
+/// Read as RFC 4291 §2.2 writes addresses, plus the one form RFC 3261's grammar (inherited from
+/// RFC 2373) derives and RFC 4291 does not: a `hexpart` ending in `::` followed by
+/// `":" IPv4address`, i.e. three colons before an embedded IPv4 address
+/// (`2001:db8:::192.0.2.1` for `2001:db8::192.0.2.1`). RFC 5118 §4.10
+/// (`ipv6-bug-abnf-3-colons`): following the robustness principle an implementation must
+/// tolerate both constructs, and may ignore the extra colon. So a `:::` directly before a
+/// trailing dotted IPv4 address is read as `::`; a `:::` anywhere else, or a rewrite that is
+/// still not an RFC 4291 address, is an error.
+///
+/// ```
+/// use sipxfer::msg::{Host, Uri};
+/// fn host(u: &str) -> Option<Host<&str>> {
+///     match sipxfer::parse::parse_uri(u.as_bytes()) {
+///         Ok(Uri::Sip(s)) => Some(s.host),
+///         _ => None,
+///     }
+/// }
+/// fn v6(a: &str) -> Option<Host<&'static str>> {
+///     Some(Host::Ipv6(a.parse().unwrap()))
+/// }
+/// assert_eq!(host("sip:[2001:db8:::192.0.2.1]"), v6("2001:db8::192.0.2.1"));
+/// assert_eq!(host("sip:[:::192.0.2.1]"), v6("::192.0.2.1"));
+/// assert_eq!(host("sip:[2001:db8:::1]"), None); // not before an IPv4 address
+/// assert_eq!(host("sip:[2001:db8::1:::192.0.2.1]"), None); // two "::" once rewritten
+/// ```
+fn ipv6_address(addr: &str) -> Option<Ipv6Addr> {
+    if let Ok(a) = addr.parse() {
+        return Some(a);
+    }
+    let a = addr.as_bytes();
+    let at = a.windows(3).position(|w| w == b":::")?;
+    let ipv4 = &a[at + 3..];
+    if !ipv4.contains(&b'.') || ipv4.contains(&b':') {
+        return None;
+    }
+    // The address without its third colon, on the stack (the longest address is 45 bytes).
+    let mut buf = [0u8; 48];
+    let n = a.len() - 1;
+    if n > buf.len() {
+        return None;
+    }
+    buf[..at + 2].copy_from_slice(&a[..at + 2]);
+    buf[at + 2..n].copy_from_slice(ipv4);
+    core::str::from_utf8(&buf[..n]).ok()?.parse().ok()
 }
 
 /// [`HOST`] characters by class: digits, dots and the others.
