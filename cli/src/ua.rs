@@ -74,6 +74,14 @@ pub struct UaArgs {
     /// proxy (RFC 3261 §8.1.2).
     #[arg(long, value_name = "ADDR")]
     pub proxy: Option<SocketAddr>,
+    /// Most live calls, and most live incoming calls from one remote address (defaults:
+    /// the library's, 1024 and 256). A load test from one SIPp needs more.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_calls: Option<u32>,
+    /// Most live transactions (default: the library's, 4096). At the limit, transactions
+    /// that only absorb retransmissions make room; with none, requests get 503.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_transactions: Option<u32>,
 }
 
 /// Runs the user agent until `quit`, SIGINT/SIGTERM or `--exit-after`.
@@ -113,7 +121,15 @@ async fn serve(args: UaArgs) -> ExitCode {
         }
     }
     let proxy = args.proxy;
+    let (max_calls, max_transactions) = (args.max_calls, args.max_transactions);
     builder = builder.configure(move |c| {
+        if let Some(n) = max_calls {
+            c.max_dialogs = n as usize;
+            c.max_calls_per_remote = n as usize;
+        }
+        if let Some(n) = max_transactions {
+            c.max_transactions = n as usize;
+        }
         c.user_agent = Some(SipStr::from_static(concat!(
             "sipxfer/",
             env!("CARGO_PKG_VERSION")

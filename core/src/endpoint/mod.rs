@@ -561,7 +561,11 @@ impl Endpoint {
         self.layer
             .get(tx)
             .filter(|t| t.client_key.is_none())
-            .ok_or(Error::UnknownTransaction)?;
+            .ok_or(Error::UnknownTransaction)
+            .and_then(|t| match t.shed {
+                true => Err(Error::AlreadyAnswered),
+                false => Ok(t),
+            })?;
         let tag = self.tag_for(tx, code);
         let request = &self.layer.get(tx).expect("checked").request;
         let mut r = builder::response(request, code, tag.as_deref());
@@ -867,6 +871,8 @@ impl Endpoint {
             self.events.push_back(event);
         }
         shrink(&mut self.out.events);
+        // Every reader of this step's finished requests has run.
+        self.layer.shed_finished();
     }
 }
 

@@ -112,6 +112,8 @@ impl Layer {
             last: None,
             last_status: 0,
             response_to_tag: None,
+            shed: false,
+            request_to_tag: None,
             interval: self.timers.t1,
             armed: SmallVec::new(),
             cancel_pending: false,
@@ -191,6 +193,7 @@ impl Layer {
                     self.disarm(id, t);
                 }
                 self.txs.get_mut(&id).expect("live").state = State::Accepted;
+                self.finished(id);
                 self.arm(id, Timer::M, now + self.timers.t1x64());
                 self.report(id, response, out);
             }
@@ -203,6 +206,7 @@ impl Layer {
                 let ack = ack_for(&tx.request, &response).to_bytes();
                 tx.last = Some(ack.clone());
                 tx.state = State::Completed;
+                self.finished(id);
                 self.transmit(&self.txs[&id], ack, out);
                 self.report(id, response, out);
                 self.linger(id, Timer::D, now, self.timers.timer_d, out);
@@ -234,6 +238,7 @@ impl Layer {
             }
             (State::Trying | State::Proceeding, 200..=699) => {
                 tx.state = State::Completed;
+                self.finished(id);
                 self.disarm(id, Timer::E);
                 self.disarm(id, Timer::F);
                 self.report(id, response, out);

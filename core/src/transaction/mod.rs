@@ -23,9 +23,10 @@ pub(crate) use key::{ClientKey, ServerKey};
 pub(crate) use server::{Incoming, RespondError};
 pub use timer::Timer;
 
-use crate::msg::Message;
+use crate::msg::{Message, Method};
 use crate::time::{Duration, Instant};
 use crate::transport::{Destination, Transmit};
+use crate::SipStr;
 use alloc::collections::{BTreeMap, VecDeque};
 use bytes::Bytes;
 use core::net::SocketAddr;
@@ -163,6 +164,11 @@ pub(crate) struct Tx {
     pub last_status: u16,
     /// Server: the To tag of the last response (RFC 2543 ACK matching, §17.2.3).
     pub response_to_tag: Option<alloc::string::String>,
+    /// The request (and, for a client, its bytes) was given up once the transaction had its
+    /// final response: see [`Layer::shed_finished`].
+    pub shed: bool,
+    /// Server, once shed: the To tag the request carried (§17.2.3 matching).
+    pub request_to_tag: Option<alloc::string::String>,
     /// The current retransmission interval (A, E, G).
     pub interval: Duration,
     /// Armed timers.
@@ -191,6 +197,8 @@ pub(crate) struct Layer {
     client_keys: BTreeMap<ClientKey, TxId>,
     server_keys: BTreeMap<ServerKey, TxId>,
     queue: TimerQueue,
+    /// Transactions that got their final response since the last [`Layer::shed_finished`].
+    finished: alloc::vec::Vec<TxId>,
     next_id: u64,
 }
 
@@ -202,6 +210,7 @@ impl Layer {
             client_keys: BTreeMap::new(),
             server_keys: BTreeMap::new(),
             queue: TimerQueue::default(),
+            finished: alloc::vec::Vec::new(),
             next_id: 1,
         }
     }
@@ -218,6 +227,56 @@ impl Layer {
             .values()
             .filter(|t| matches!(t.state, State::Calling | State::Trying | State::Proceeding))
             .count()
+    }
+
+    /// Gives up the request of every transaction that got its final response since the last
+    /// call: what such a transaction still does needs only its key, its timers and the bytes
+    /// it retransmits — the last response (server, Completed: §17.2.1, §17.2.2), the ACK
+    /// (INVITE client, Completed: §17.1.1.2) — and, in the Accepted state of RFC 6026, not
+    /// even those (2xx retransmissions are the TU's affair). The parsed request and the
+    /// datagram it points into are most of a transaction's memory, and a transaction lingers
+    /// 64·T1 (32 s) after its final response on UDP, so under load most live transactions
+    /// are finished ones. Called by the endpoint at the end of each input or command, once
+    /// the TU has read what it needs (a challenge's request, say).
+    pub fn shed_finished(&mut self) {
+        for id in core::mem::take(&mut self.finished) {
+            let Some(tx) = self.txs.get_mut(&id) else {
+                continue;
+            };
+            if tx.shed
+                || !matches!(
+                    tx.state,
+                    State::Completed | State::Confirmed | State::Accepted
+                )
+            {
+                continue;
+            }
+            tx.shed = true;
+            if tx.server_key.is_some() {
+                tx.request_to_tag = tx.request.to().and_then(|t| t.tag()).map(Into::into);
+                if tx.state == State::Accepted {
+                    tx.last = None;
+                }
+            }
+            let method = tx.request.method().cloned().unwrap_or(Method::Ack);
+            tx.request = Message {
+                start: crate::msg::StartLine::Request {
+                    method,
+                    uri: crate::msg::Uri::Other {
+                        scheme: SipStr::from_static(""),
+                        opaque: SipStr::from_static(""),
+                    },
+                },
+                headers: alloc::vec::Vec::new(),
+                body: Bytes::new(),
+            };
+            tx.request_bytes = Bytes::new();
+        }
+    }
+
+    /// Notes that `id` got its final response (see [`Layer::shed_finished`]).
+    fn finished(&mut self, id: TxId) {
+        self.finished.push(id);
     }
 
     /// With no transaction left, gives back the nodes the empty maps still hold.

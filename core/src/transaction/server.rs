@@ -86,6 +86,8 @@ impl Layer {
             last: None,
             last_status: 0,
             response_to_tag: None,
+            shed: false,
+            request_to_tag: None,
             interval: self.timers.t1,
             armed: SmallVec::new(),
             client_key: None,
@@ -106,6 +108,8 @@ impl Layer {
         let theirs = request.to().and_then(|t| t.tag());
         let ours = if is_ack {
             tx.response_to_tag.as_deref()
+        } else if tx.shed {
+            tx.request_to_tag.as_deref()
         } else {
             tx.request.to().and_then(|t| t.tag())
         };
@@ -183,6 +187,7 @@ impl Layer {
         let kind = tx.kind;
         if code >= 200 {
             tx.response_to_tag = response.to().and_then(|t| t.tag()).map(Into::into);
+            self.finished(id);
         }
         self.transmit(&self.txs[&id], bytes, out);
         self.disarm(id, Timer::Trying);
