@@ -6,6 +6,12 @@
 #
 #   bash tests/load/transfer.sh [--peer sipxfer|baresip] [--rate R] [--secs S] [--hold-ms MS]
 #   bash tests/load/transfer.sh --peer P --find-max [--secs S] [--rates "100 200 ..."]
+#   bash tests/load/transfer.sh --dispatch N [--rate R | --find-max] ...
+#
+# --dispatch N puts Kamailio (tests/load/kamailio-dispatcher.cfg) where the transferee was,
+# with N `sipxfer ua` processes behind it (dispatcher, hash over Call-ID); the user agents
+# send their calls to the target through it (--proxy). Their JSON events are kept, and the
+# summary counts the transfers each process took.
 #
 # One summary line per run:
 #   peer=sipxfer rate=1000 secs=60 created=… ok=… failed=… unexpected=… retrans=… \
@@ -21,6 +27,7 @@ LOAD=$ROOT/tests/load
 SIPXFER=${SIPXFER:-$ROOT/target/release/sipxfer}
 OUT=${LOAD_OUT:-$ROOT/target/load}
 peer=sipxfer rate=1000 secs=60 hold_ms=0 find_max= rates="100 200 400 700 1000 1500 2000 3000"
+dispatch=0
 while [ $# -gt 0 ]; do
   case $1 in
     --peer) peer=$2; shift ;;
@@ -29,6 +36,7 @@ while [ $# -gt 0 ]; do
     --hold-ms) hold_ms=$2; shift ;;
     --find-max) find_max=1 ;;
     --rates) rates=$2; shift ;;
+    --dispatch) dispatch=$2; shift ;;
     *) echo "usage: $0 [--peer sipxfer|baresip] [--rate R] [--secs S] [--hold-ms MS] [--find-max [--rates LIST]]" >&2; exit 2 ;;
   esac
   shift
@@ -37,6 +45,10 @@ case $peer in sipxfer | baresip) ;; *) echo "unknown peer $peer" >&2; exit 2 ;; 
 command -v sipp >/dev/null || { echo "sipp is not installed (apt install sip-tester)" >&2; exit 2; }
 if [ "$peer" = sipxfer ] && [ ! -x "$SIPXFER" ]; then
   (cd "$ROOT" && cargo build --release -q -p sipxfer-cli) || exit 2
+fi
+if [ "$dispatch" -gt 0 ]; then
+  [ "$peer" = sipxfer ] || { echo "--dispatch runs sipxfer user agents" >&2; exit 2; }
+  command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || { echo "kamailio is not installed" >&2; exit 2; }
 fi
 if [ "$peer" = baresip ]; then
   command -v baresip >/dev/null || { echo "baresip is not installed" >&2; exit 2; }
@@ -56,6 +68,26 @@ B=5070 C=5080 A=5090
 # transferee RUN : starts the transferee on 127.0.0.1:$B; its PID in TPID.
 transferee() {
   local run=$1 bound=$((secs + 60))
+  if [ "$dispatch" -gt 0 ]; then
+    local i list=$run/dispatcher.list
+    : >"$list"
+    for i in $(seq 1 "$dispatch"); do
+      "$SIPXFER" ua --bind "127.0.0.1:$((B + i))" --user bob --auto-answer --accept-transfers \
+        --max-calls 100000 --max-transactions 1000000 --exit-after "$bound" --json \
+        --proxy "127.0.0.1:$B" </dev/null >"$run/ua$i.jsonl" 2>"$run/ua$i.err" &
+      PIDS+=("$!")
+      [ "$i" -eq 1 ] && MPID=$!
+      echo "1 sip:127.0.0.1:$((B + i))" >>"$list"
+    done
+    sed -e "s/PROXY_PORT/$B/g" -e "s|DISPATCHER_LIST|$list|" "$LOAD/kamailio-dispatcher.cfg" >"$run/kamailio.cfg"
+    timeout "$bound" kamailio -f "$run/kamailio.cfg" -DD -E -w "$run" -Y "$run" \
+      -P "$run/kamailio.pid" >"$run/kamailio.log" 2>&1 &
+    TPID=$!
+    PIDS+=("$TPID")
+    sleep 1.5
+    kill -0 "$TPID" 2>/dev/null || { echo "kamailio did not start:"; tail -5 "$run/kamailio.log"; return 1; }
+    return 0
+  fi
   if [ "$peer" = sipxfer ]; then
     "$SIPXFER" ua --bind "127.0.0.1:$B" --user bob --auto-answer --accept-transfers \
       --max-calls 100000 --max-transactions 1000000 --exit-after "$bound" \
@@ -103,6 +135,7 @@ stat() {
 # one RATE SECS : one run; prints its summary line; returns 0 when it passed.
 one() {
   local r=$1 s=$2 run=$OUT/$peer-$1
+  [ "$dispatch" -gt 0 ] && run=$OUT/dispatch$dispatch-$1
   rm -rf "$run"; mkdir -p "$run"
   cleanup
   transferee "$run" || return 1
@@ -150,7 +183,16 @@ one() {
   verdict=FAIL
   [ "$arc" -eq 0 ] && [ "$created" -eq "$calls" ] && [ "$ok" -eq "$calls" ] && [ "$failed" -eq 0 ] &&
     [ "$unexp" -eq 0 ] && [ "$tok" -eq "$calls" ] && [ "$tfail" -eq 0 ] && verdict=PASS
-  echo "peer=$peer rate=$r secs=$s created=$created ok=$ok failed=$failed unexpected=$unexp retrans=$retr target_ok=$tok target_failed=$tfail achieved=$achieved/s rss_kb=warm$rss_warm,end$rss_end,max$rss_max verdict=$verdict"
+  local who=$peer share=
+  if [ "$dispatch" -gt 0 ]; then
+    who="kamailio+${dispatch}xsipxfer"
+    local i
+    for i in $(seq 1 "$dispatch"); do
+      share="$share${share:+,}$(grep -c '"event":"incoming_transfer"' "$run/ua$i.jsonl")"
+    done
+    share=" transfers_per_ua=$share"
+  fi
+  echo "peer=$who rate=$r secs=$s created=$created ok=$ok failed=$failed unexpected=$unexp retrans=$retr target_ok=$tok target_failed=$tfail achieved=$achieved/s rss_kb=warm$rss_warm,end$rss_end,max$rss_max$share verdict=$verdict"
   cleanup
   [ "$verdict" = PASS ]
 }

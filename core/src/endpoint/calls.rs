@@ -6,7 +6,9 @@
 use super::{Endpoint, Event, Timer};
 use crate::dialog::{uri_destination, Dialog, DialogState};
 use crate::error::Error;
-use crate::msg::{Contact, Header, MediaType, Message, Method, NameAddr, Params, Uri, Values};
+use crate::msg::{
+    Contact, Header, MediaType, Message, Method, NameAddr, Params, StartLine, Uri, Values,
+};
 use crate::sdp::{self, Direction};
 use crate::text::SipStr;
 use crate::time::{Duration, Instant};
@@ -215,7 +217,29 @@ impl Call {
         self.role == Role::Uac && self.invite_tx.is_some() && !self.confirmed()
     }
 
-    /// The Request-URI of the call's INVITE (ours: whom we called).
+    /// The call's INVITE transaction ended (64·T1 after its final response on UDP) and the
+    /// call is up: no 2xx can come or be retransmitted for that INVITE any more (RFC 6026
+    /// §7.1, §8.4), so neither the INVITE (kept to build a dialog from each 2xx, §13.2.2.4)
+    /// nor the ACK that answered its 2xx (§13.2.2.4) is needed — they were most of an idle
+    /// call's memory. Only the method stays ([`Call::target_uri`] serves calls still ringing).
+    pub(super) fn forget_invite(&mut self) {
+        self.ack = None;
+        if let StartLine::Request { method, .. } = &self.invite.start {
+            self.invite = Message {
+                start: StartLine::Request {
+                    method: method.clone(),
+                    uri: Uri::Other {
+                        scheme: SipStr::from_static(""),
+                        opaque: SipStr::from_static(""),
+                    },
+                },
+                headers: Vec::new(),
+                body: Bytes::new(),
+            };
+        }
+    }
+
+    /// The Request-URI of the call's INVITE (ours: whom we called), while it is pending.
     pub(super) fn target_uri(&self) -> Option<&Uri<SipStr>> {
         self.invite.request_uri()
     }

@@ -863,6 +863,9 @@ impl Endpoint {
                     if let Some(call) = self.tx_calls.remove(&tx) {
                         if let Some(c) = self.calls.get_mut(&call) {
                             c.invite_tx = c.invite_tx.filter(|t| *t != tx);
+                            if c.invite_tx.is_none() && c.confirmed() {
+                                c.forget_invite();
+                            }
                         }
                     }
                     continue;

@@ -12,7 +12,7 @@
 //!
 //! Per row: flows per second, ns per datagram (all-in: emit, parse, transactions, dialogs,
 //! transfers, timers), heap allocations per datagram (a counting allocator). Then the heap of
-//! an established idle call at each end, and the cost of one in-dialog re-INVITE exchange
+//! an established idle call at each end and what an active transfer adds, and the cost of one in-dialog re-INVITE exchange
 //! with 1 000, 10 000 and 100 000 calls up.
 //!
 //! ```sh
@@ -20,7 +20,8 @@
 //! ```
 //!
 //! `SIPXFER_BENCH_SAMPLES` (default 11) and `SIPXFER_BENCH_BATCH` (default 2000) change the
-//! sample count and the batch size; `SIPXFER_BENCH_ONLY=call,blind` runs some rows only.
+//! sample count and the batch size; `SIPXFER_BENCH_ONLY=call,blind` runs some rows only;
+//! `SIPXFER_BENCH_CALLS=1000,5000` the numbers of calls of the memory and scale rows.
 
 use bytes::Bytes;
 use sipxfer::msg::Uri;
@@ -86,6 +87,8 @@ struct World {
     up_ab: Vec<CallId>,
     up_ac: Vec<CallId>,
     succeeded: usize,
+    /// C lets its calls ring instead of answering them (transfers then stay active).
+    c_rings: bool,
 }
 
 fn addr(i: usize) -> SocketAddr {
@@ -118,6 +121,7 @@ impl World {
             up_ab: Vec::new(),
             up_ac: Vec::new(),
             succeeded: 0,
+            c_rings: false,
         }
     }
 
@@ -134,6 +138,9 @@ impl World {
     fn events(&mut self, i: usize) {
         while let Some(e) = self.eps[i].poll_event() {
             match e {
+                Event::IncomingCall { call, .. } if i == C && self.c_rings => {
+                    self.eps[i].ring(self.now, call, 180).unwrap();
+                }
                 Event::IncomingCall { call, .. } => {
                     self.eps[i]
                         .answer(self.now, call, Some(Bytes::from_static(SDP)))
@@ -273,6 +280,15 @@ fn batch(w: &mut World, n: usize) -> (f64, u64, usize) {
     (secs, datagrams, allocs)
 }
 
+/// The numbers of calls up for the memory and scale rows: 1 000, 10 000, 100 000, or
+/// `SIPXFER_BENCH_CALLS` (comma-separated).
+fn sizes() -> Vec<usize> {
+    std::env::var("SIPXFER_BENCH_CALLS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000, 10_000, 100_000])
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -285,35 +301,54 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Heap of one established idle call at each end: `n` calls A→B up, then each endpoint's
-/// heap is what dropping it gives back, over `n`.
-fn idle_call_heap(n: usize) -> (f64, f64) {
+/// Heap per call at A, B and C with `n` calls A→B up and idle, and — with `transfer` — each
+/// of them being transferred (blind, without the hold re-INVITE) to C, which lets the transferee's call ring:
+/// A holds the transfer and its refer subscription, B the subscription it serves and its
+/// ringing call to C, C that incoming call. Measured 33 s after the last message (the
+/// transactions of the exchange have ended, the subscriptions have not), as what dropping
+/// each endpoint gives back, over `n`.
+fn heap_per_call(n: usize, transfer: bool) -> [f64; 3] {
     let mut w = World::new(Flow::Call);
+    w.c_rings = true;
     for _ in 0..n {
         w.eps[A].call(w.now, uri(B), offer()).unwrap();
     }
     w.collect(A);
     w.run();
-    // The transactions of the set-up are over; only the calls remain.
-    w.now += Duration::from_secs(64);
+    assert_eq!(w.up_ab.len(), n);
+    if transfer {
+        for c in std::mem::take(&mut w.up_ab) {
+            let t = Transfer::Blind {
+                target: uri(C),
+                options: BlindOptions {
+                    hold: false,
+                    ..Default::default()
+                },
+            };
+            w.eps[A].transfer(w.now, c, t).unwrap();
+        }
+        w.collect(A);
+        w.run();
+        assert_eq!(
+            w.eps[C].calls().count(),
+            n,
+            "every transferee rings the target"
+        );
+    }
+    w.now += Duration::from_secs(33);
     for i in 0..3 {
         w.eps[i].handle_timeout(w.now);
         w.events(i);
     }
     w.run();
     assert_eq!(w.eps[A].calls().count(), n);
-    let mut eps = std::mem::take(&mut w.eps);
-    let before = LIVE.load(Relaxed);
-    let b = eps.remove(B);
-    drop(b);
-    let after_b = LIVE.load(Relaxed);
-    let a = eps.remove(A);
-    drop(a);
-    let after_a = LIVE.load(Relaxed);
-    (
-        (after_b as f64 - after_a as f64) / n as f64,
-        (before as f64 - after_b as f64) / n as f64,
-    )
+    let mut heap = [0.0; 3];
+    for (i, ep) in std::mem::take(&mut w.eps).into_iter().enumerate() {
+        let before = LIVE.load(Relaxed);
+        drop(ep);
+        heap[i] = (before - LIVE.load(Relaxed)) as f64 / n as f64;
+    }
+    heap
 }
 
 /// ns per datagram of re-INVITE exchanges (hold: INVITE/200/ACK) on calls picked across `n`
@@ -382,16 +417,24 @@ fn main() {
     }
     if wanted("memory") {
         println!(
-            "\n| calls up | heap per idle call at A (caller) | at B (callee) |\n|---:|---:|---:|"
+            "\n| calls up | heap per idle call at A (caller) | at B (callee) | more per active transfer at A (transferor) | at B (transferee, with its call to C) | at C (target, ringing) |\n|---:|---:|---:|---:|---:|---:|"
         );
-        for calls in [1_000, 10_000, 100_000] {
-            let (a, b) = idle_call_heap(calls);
-            println!("| {calls} | {a:.0} B | {b:.0} B |");
+        for calls in sizes() {
+            let idle = heap_per_call(calls, false);
+            let xfer = heap_per_call(calls, true);
+            println!(
+                "| {calls} | {:.0} B | {:.0} B | {:.0} B | {:.0} B | {:.0} B |",
+                idle[A],
+                idle[B],
+                xfer[A] - idle[A],
+                xfer[B] - idle[B],
+                xfer[C] - idle[C]
+            );
         }
     }
     if wanted("scale") {
         println!("\n| calls up | ns per datagram of a re-INVITE exchange |\n|---:|---:|");
-        for calls in [1_000, 10_000, 100_000] {
+        for calls in sizes() {
             let mut v: Vec<f64> = (0..5).map(|_| reinvite_cost(calls, 1_000)).collect();
             println!("| {calls} | {:.0} |", median(&mut v));
         }
