@@ -9,7 +9,12 @@ use bytes::Bytes;
 use core::net::{IpAddr, SocketAddr};
 
 /// A dialog's identity (§12): Call-ID, local tag, remote tag.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Ordered by local tag, then remote tag, then Call-ID: tags are short and random, so a
+/// comparison is almost always settled by the first one, held inline (a [`SipStr`] of up to
+/// 23 bytes needs no pointer), where Call-IDs are long and often share a suffix (`@host`).
+/// With 100 000 calls the endpoint's dialog maps then stay fast to search.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DialogId {
     /// Call-ID.
     pub call_id: SipStr,
@@ -17,6 +22,22 @@ pub struct DialogId {
     pub local_tag: SipStr,
     /// The peer's tag.
     pub remote_tag: SipStr,
+}
+
+impl Ord for DialogId {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        (&self.local_tag, &self.remote_tag, &self.call_id).cmp(&(
+            &other.local_tag,
+            &other.remote_tag,
+            &other.call_id,
+        ))
+    }
+}
+
+impl PartialOrd for DialogId {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// Early (a provisional response created it) or confirmed (a 2xx did).
