@@ -2,16 +2,38 @@
 
 use crate::msg::{emit::uri_to_string, Header, Host, Message, Method, Values, Via};
 use crate::text::Text;
-use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::fmt::Write;
+use smallvec::SmallVec;
+
+/// A key's text held inline up to 32 bytes (branches as UAs and proxies write them, IPv4
+/// and short IPv6 sent-by hosts, methods), on the heap only beyond: computing a key for every
+/// message then costs no allocation, and comparing two keys in a map of 100 000 follows no
+/// pointer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct KeyStr(SmallVec<[u8; 32]>);
+
+impl KeyStr {
+    fn of(s: &str) -> Self {
+        KeyStr(SmallVec::from_slice(s.as_bytes()))
+    }
+}
+
+impl Write for KeyStr {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
 
 /// §17.1.3: a response matches a client transaction when the branch of its top Via equals
 /// the request's and its CSeq method equals the request's method (so a CANCEL has its own
 /// transaction, distinct from the INVITE's with the same branch).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct ClientKey {
-    pub branch: String,
-    pub method: String,
+    pub branch: KeyStr,
+    pub method: KeyStr,
 }
 
 impl ClientKey {
@@ -20,8 +42,8 @@ impl ClientKey {
         let branch = m.top_via()?.branch()?;
         let method = m.cseq()?.method.as_str();
         Some(ClientKey {
-            branch: branch.into(),
-            method: method.into(),
+            branch: KeyStr::of(branch),
+            method: KeyStr::of(method),
         })
     }
 }
@@ -33,35 +55,46 @@ impl ClientKey {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum ServerKey {
     Rfc3261 {
-        branch: String,
-        host: String,
+        branch: KeyStr,
+        host: KeyStr,
         port: Option<u16>,
-        method: String,
+        method: KeyStr,
     },
-    Rfc2543 {
-        uri: String,
-        from_tag: String,
-        call_id: String,
-        cseq: u32,
-        via: String,
-        method: String,
-    },
+    /// Boxed: rare (only peers older than RFC 3261), and five strings long.
+    Rfc2543(Box<Rfc2543Key>),
+}
+
+/// The RFC 2543 matching key (§17.2.3).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Rfc2543Key {
+    uri: String,
+    from_tag: String,
+    call_id: String,
+    cseq: u32,
+    via: String,
+    method: KeyStr,
 }
 
 /// The method a request matches under: ACK matches the INVITE transaction.
-fn match_method<S: Text>(m: &Method<S>) -> String {
+fn match_method<S: Text>(m: &Method<S>) -> KeyStr {
     match m {
-        Method::Ack => "INVITE".into(),
-        m => m.as_str().into(),
+        Method::Ack => KeyStr::of("INVITE"),
+        m => KeyStr::of(m.as_str()),
     }
 }
 
-fn host_key<S: Text>(h: &Host<S>) -> String {
-    match h {
-        Host::Domain(d) => d.as_ref().to_ascii_lowercase(),
-        Host::Ipv4(a) => a.to_string(),
-        Host::Ipv6(a) => format!("[{a}]"),
-    }
+fn host_key<S: Text>(h: &Host<S>) -> KeyStr {
+    let mut k = KeyStr::default();
+    // Writing to a KeyStr cannot fail.
+    let _ = match h {
+        Host::Domain(d) => {
+            k.0.extend(d.as_ref().bytes().map(|b| b.to_ascii_lowercase()));
+            Ok(())
+        }
+        Host::Ipv4(a) => write!(k, "{a}"),
+        Host::Ipv6(a) => write!(k, "[{a}]"),
+    };
+    k
 }
 
 impl ServerKey {
@@ -70,12 +103,12 @@ impl ServerKey {
     pub fn of<S: Text>(m: &Message<S>, method: Option<&str>) -> Option<Self> {
         let via = m.top_via()?;
         let method = match method {
-            Some(x) => x.into(),
+            Some(x) => KeyStr::of(x),
             None => match_method(m.method()?),
         };
         if via.has_magic_cookie() {
             return Some(ServerKey::Rfc3261 {
-                branch: via.branch()?.into(),
+                branch: KeyStr::of(via.branch()?),
                 host: host_key(&via.host),
                 port: via.port,
                 method,
@@ -83,17 +116,17 @@ impl ServerKey {
         }
         let mut one: Values<Via<S>> = Values::new();
         one.push(via.clone());
-        Some(ServerKey::Rfc2543 {
+        Some(ServerKey::Rfc2543(Box::new(Rfc2543Key {
             uri: uri_to_string(m.request_uri()?),
             from_tag: m.from()?.tag().unwrap_or("").into(),
             call_id: m.call_id()?.into(),
             cseq: m.cseq()?.seq,
             via: crate::msg::emit::header_value_to_string(&Header::Via(one)),
             method,
-        })
+        })))
     }
 
     pub fn is_rfc2543(&self) -> bool {
-        matches!(self, ServerKey::Rfc2543 { .. })
+        matches!(self, ServerKey::Rfc2543(_))
     }
 }
