@@ -685,14 +685,21 @@ impl Endpoint {
     }
 
     fn local_uri(&self, t: crate::transport::Transport) -> Uri<SipStr> {
-        let tp = match t {
-            crate::transport::Transport::Udp => "",
-            crate::transport::Transport::Tcp => ";transport=tcp",
-            _ => ";transport=tls",
+        let i = match t {
+            crate::transport::Transport::Udp => 0,
+            crate::transport::Transport::Tcp => 1,
+            _ => 2,
         };
-        Uri::parse(&format!("sip:{}{tp}", self.config.local_addr)).unwrap_or(Uri::Other {
-            scheme: "sip".into(),
-            opaque: "".into(),
+        self.local_uris[i].clone()
+    }
+
+    /// `sip:<local_addr>` for UDP, TCP (`;transport=tcp`) and TLS (`;transport=tls`).
+    pub(super) fn local_uris(addr: core::net::SocketAddr) -> [Uri<SipStr>; 3] {
+        ["", ";transport=tcp", ";transport=tls"].map(|tp| {
+            Uri::parse(&format!("sip:{addr}{tp}")).unwrap_or(Uri::Other {
+                scheme: "sip".into(),
+                opaque: "".into(),
+            })
         })
     }
 

@@ -222,6 +222,8 @@ struct Conn {
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     config: Config,
+    /// Our URI per transport (UDP, TCP, TLS), for Contact: built once.
+    local_uris: [crate::msg::Uri<SipStr>; 3],
     now: Instant,
     ids: IdGen,
     layer: Layer,
@@ -281,6 +283,7 @@ impl Endpoint {
         Endpoint {
             ids: IdGen::new(config.seed),
             layer: Layer::new(config.timers),
+            local_uris: Self::local_uris(config.local_addr),
             config,
             now,
             out: Outbox::default(),

@@ -10,18 +10,47 @@ use crate::text::Text;
 use alloc::vec::Vec;
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// An output buffer with the few writers emission needs.
-pub(crate) struct Out<'b>(pub(crate) &'b mut BytesMut);
+/// Where emission writes.
+pub(crate) trait Sink {
+    fn put(&mut self, b: &[u8]);
+}
 
-impl Out<'_> {
+impl Sink for BytesMut {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        self.put_slice(b);
+    }
+}
+
+impl<W: Sink> core::fmt::Write for Out<'_, W> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.put(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// [`Message::to_bytes`]'s buffer: most messages fit on the stack.
+type Scratch = smallvec::SmallVec<[u8; 2048]>;
+
+impl Sink for Scratch {
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        self.extend_from_slice(b);
+    }
+}
+
+/// An output buffer with the few writers emission needs.
+pub(crate) struct Out<'b, W: Sink = BytesMut>(pub(crate) &'b mut W);
+
+impl<W: Sink> Out<'_, W> {
     #[inline]
     fn s(&mut self, s: &str) {
-        self.0.put_slice(s.as_bytes());
+        self.0.put(s.as_bytes());
     }
 
     #[inline]
     fn b(&mut self, c: u8) {
-        self.0.put_u8(c);
+        self.0.put(&[c]);
     }
 
     fn num(&mut self, mut n: u64) {
@@ -35,11 +64,11 @@ impl Out<'_> {
                 break;
             }
         }
-        self.0.put_slice(&buf[i..]);
+        self.0.put(&buf[i..]);
     }
 
     fn params<S: Text>(&mut self, ps: &Params<S>) {
-        ps.write_canonical(&mut |x| self.0.put_slice(x.as_bytes()));
+        ps.write_canonical(&mut |x| self.0.put(x.as_bytes()));
     }
 
     fn host<S: Text>(&mut self, h: &Host<S>) {
@@ -57,7 +86,7 @@ impl Out<'_> {
             Host::Ipv6(a) => {
                 use core::fmt::Write;
                 self.b(b'[');
-                let _ = write!(self.0, "{a}");
+                let _ = write!(self, "{a}");
                 self.b(b']');
             }
         }
@@ -88,8 +117,7 @@ impl Out<'_> {
                 self.params(&u.params);
                 if !u.headers.is_empty() {
                     self.b(b'?');
-                    u.headers
-                        .write_canonical(&mut |x| self.0.put_slice(x.as_bytes()));
+                    u.headers.write_canonical(&mut |x| self.0.put(x.as_bytes()));
                 }
             }
             Uri::Tel(t) => {
@@ -263,9 +291,12 @@ impl<S: Text> Message<S> {
     ///     To: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"[..]);
     /// ```
     pub fn emit(&self, out: &mut BytesMut) {
+        out.reserve(256 + self.headers.len() * 48 + self.body.as_ref().len());
+        self.emit_to(&mut Out(out));
+    }
+
+    fn emit_to<W: Sink>(&self, o: &mut Out<'_, W>) {
         let body = self.body.as_ref();
-        out.reserve(256 + self.headers.len() * 48 + body.len());
-        let mut o = Out(out);
         o.start(&self.start);
         for h in &self.headers {
             o.header(h);
@@ -273,17 +304,17 @@ impl<S: Text> Message<S> {
         o.s("Content-Length: ");
         o.num(body.len() as u64);
         o.s("\r\n\r\n");
-        o.0.put_slice(body);
+        o.0.put(body);
     }
 
     /// The message in canonical form.
     pub fn to_bytes(&self) -> Bytes {
-        // One allocation for most messages: ~80 bytes a header line is generous for what
-        // a UA sends (a Via, a name-addr with tag), and the body is known.
-        let body = self.body.as_ref().len();
-        let mut out = BytesMut::with_capacity(128 + 80 * self.headers.len() + body);
-        self.emit(&mut out);
-        out.freeze()
+        // One allocation of the exact size: written on the stack first (up to 2 KiB, what
+        // nearly every message a UA sends needs), then copied once. A message kept for
+        // retransmission then holds no spare capacity.
+        let mut out = Scratch::new();
+        self.emit_to(&mut Out(&mut out));
+        Bytes::copy_from_slice(&out)
     }
 
     /// Emits the message as a `message/sipfrag` body (RFC 3420): start line and headers, no
@@ -297,7 +328,7 @@ impl<S: Text> Message<S> {
         let body = self.body.as_ref();
         if !body.is_empty() {
             o.s("\r\n");
-            o.0.put_slice(body);
+            Sink::put(o.0, body);
         }
     }
 }

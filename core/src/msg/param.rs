@@ -12,7 +12,6 @@
 //! written.
 
 use crate::text::{Convert, SipStr, Text};
-use alloc::string::String;
 use core::hash::{Hash, Hasher};
 
 /// One parameter, borrowed from a [`Params`] or [`UriHeaders`] list.
@@ -457,6 +456,14 @@ impl<'a> Iterator for ParamIter<'a> {
 
 /// Writes one parameter, preceded by its separator unless it is the first of a list that has
 /// no leading separator.
+/// Where [`Params::push`] and [`Params::remove`] build the new list.
+type ListBuf = smallvec::SmallVec<[u8; 128]>;
+
+/// The list built in `buf` (always text: it is written from `&str` pieces only).
+fn list_str(buf: &[u8]) -> SipStr {
+    SipStr::from(core::str::from_utf8(buf).unwrap_or_default())
+}
+
 fn write_param(out: &mut impl FnMut(&str), first: bool, sep: u8, p: Param<'_>) {
     if !first {
         out(if sep == b';' { ";" } else { "&" });
@@ -557,11 +564,18 @@ macro_rules! param_list {
             /// Adds a parameter at the end (`value` as it is to be written: escaped in a URI,
             /// quoted if it needs to be a quoted-string).
             pub fn push(&mut self, name: &str, value: Option<&str>) {
-                let mut s = String::with_capacity(self.as_str().len() + name.len() + 8);
-                self.write_canonical(&mut |x| s.push_str(x));
+                // Built on the stack: a short list ends up inline in the SipStr, a longer one
+                // costs the one allocation of its copy.
+                let mut s = ListBuf::new();
+                self.write_canonical(&mut |x| s.extend_from_slice(x.as_bytes()));
                 let first = s.is_empty() && !$lead;
-                write_param(&mut |x| s.push_str(x), first, $sep, Param { name, value });
-                *self = $name(SipStr::from(s), $idx::NONE);
+                write_param(
+                    &mut |x| s.extend_from_slice(x.as_bytes()),
+                    first,
+                    $sep,
+                    Param { name, value },
+                );
+                *self = $name(list_str(&s), $idx::NONE);
             }
 
             /// Adds a parameter, builder style.
@@ -572,12 +586,15 @@ macro_rules! param_list {
 
             /// Removes every parameter with this name (case-insensitive).
             pub fn remove(&mut self, name: &str) {
-                let mut s = String::with_capacity(self.as_str().len());
+                if !self.iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
+                    return;
+                }
+                let mut s = ListBuf::new();
                 for p in self.iter().filter(|p| !p.name.eq_ignore_ascii_case(name)) {
                     let first = s.is_empty() && !$lead;
-                    write_param(&mut |x| s.push_str(x), first, $sep, p);
+                    write_param(&mut |x| s.extend_from_slice(x.as_bytes()), first, $sep, p);
                 }
-                *self = $name(SipStr::from(s), $idx::NONE);
+                *self = $name(list_str(&s), $idx::NONE);
             }
         }
 
@@ -623,6 +640,7 @@ param_list!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::String;
 
     /// The word-at-a-time lowercasing agrees with `u8::to_ascii_lowercase` for every byte in
     /// every lane.

@@ -239,7 +239,9 @@ impl Layer {
     /// are finished ones. Called by the endpoint at the end of each input or command, once
     /// the TU has read what it needs (a challenge's request, say).
     pub fn shed_finished(&mut self) {
-        for id in core::mem::take(&mut self.finished) {
+        // Taken and put back, so that the list keeps its capacity from one input to the next.
+        let mut finished = core::mem::take(&mut self.finished);
+        for id in finished.drain(..) {
             let Some(tx) = self.txs.get_mut(&id) else {
                 continue;
             };
@@ -272,6 +274,7 @@ impl Layer {
             };
             tx.request_bytes = Bytes::new();
         }
+        self.finished = finished;
     }
 
     /// Notes that `id` got its final response (see [`Layer::shed_finished`]).
