@@ -33,7 +33,6 @@ use crate::transaction::{
 };
 use crate::transport::{ConnId, Destination, Source, Transmit, Transport};
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
-use alloc::string::ToString;
 use bytes::Bytes;
 use core::net::SocketAddr;
 
@@ -1038,14 +1037,20 @@ fn stamp_via(m: &mut Message, source: &Source) {
         crate::msg::Host::Domain(_) => false,
     };
     let rport_asked = via.rport() == Some(None);
-    if !host_is_source || rport_asked {
-        via.params.remove("received");
-        via.params.push("received", Some(&ip.to_string()));
+    if host_is_source && !rport_asked {
+        return;
     }
+    use core::fmt::Write;
+    // Written on the stack: an address and a port need no allocation.
+    let mut text = crate::transaction::KeyStr::default();
+    let _ = write!(text, "{ip}");
+    let ip_len = text.len();
+    let _ = write!(text, "{}", source.remote.port());
+    let (ip, port) = text.as_str().split_at(ip_len);
     if rport_asked {
-        via.params.remove("rport");
-        via.params
-            .push("rport", Some(&source.remote.port().to_string()));
+        via.params.set_all(&[("received", ip), ("rport", port)]);
+    } else {
+        via.params.set_all(&[("received", ip)]);
     }
 }
 

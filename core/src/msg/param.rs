@@ -578,6 +578,35 @@ macro_rules! param_list {
                 *self = $name(list_str(&s), $idx::NONE);
             }
 
+            /// Gives each `(name, value)` of `set` that value: in place where the list has
+            /// the name already (its later repeats dropped), at the end otherwise — in one
+            /// rebuild of the list (RFC 3581 §4: the server's `received` and `rport`).
+            pub fn set_all(&mut self, set: &[(&str, &str)]) {
+                let mut s = ListBuf::new();
+                let mut done = [false; 4];
+                let set = &set[..set.len().min(done.len())];
+                let put = |s: &mut ListBuf, p: Param<'_>| {
+                    let first = s.is_empty() && !$lead;
+                    write_param(&mut |x| s.extend_from_slice(x.as_bytes()), first, $sep, p);
+                };
+                for p in self.iter() {
+                    match set.iter().position(|(n, _)| p.name.eq_ignore_ascii_case(n)) {
+                        Some(i) if done[i] => {}
+                        Some(i) => {
+                            done[i] = true;
+                            put(&mut s, Param { name: set[i].0, value: Some(set[i].1) });
+                        }
+                        None => put(&mut s, p),
+                    }
+                }
+                for (i, (name, value)) in set.iter().enumerate() {
+                    if !done[i] {
+                        put(&mut s, Param { name, value: Some(value) });
+                    }
+                }
+                *self = $name(list_str(&s), $idx::NONE);
+            }
+
             /// Adds a parameter, builder style.
             pub fn with(mut self, name: &str, value: Option<&str>) -> Self {
                 self.push(name, value);
@@ -641,6 +670,29 @@ param_list!(
 mod tests {
     use super::*;
     use alloc::string::String;
+
+    /// `set_all` replaces in place, drops repeats and appends what is missing (the server's
+    /// `received` and `rport`, RFC 3581 §4).
+    #[test]
+    fn set_all_replaces_in_place_and_appends() {
+        let mut p = Params::new()
+            .with("branch", Some("z9hG4bK1"))
+            .with("rport", None)
+            .with("x", None)
+            .with("RPORT", Some("9"));
+        p.set_all(&[("received", "192.0.2.1"), ("rport", "5062")]);
+        let got: alloc::vec::Vec<(&str, Option<&str>)> =
+            p.iter().map(|q| (q.name, q.value)).collect();
+        assert_eq!(
+            got,
+            [
+                ("branch", Some("z9hG4bK1")),
+                ("rport", Some("5062")),
+                ("x", None),
+                ("received", Some("192.0.2.1")),
+            ]
+        );
+    }
 
     /// The word-at-a-time lowercasing agrees with `u8::to_ascii_lowercase` for every byte in
     /// every lane.

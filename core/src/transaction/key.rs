@@ -18,6 +18,16 @@ impl KeyStr {
     fn of(s: &str) -> Self {
         KeyStr(SmallVec::from_slice(s.as_bytes()))
     }
+
+    /// Bytes written so far.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The text (only ever written from `&str` pieces).
+    pub(crate) fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 impl Write for KeyStr {
