@@ -15,10 +15,11 @@
 #
 # One summary line per run:
 #   peer=sipxfer rate=1000 secs=60 created=… ok=… failed=… unexpected=… retrans=… \
-#     target_ok=… target_failed=… achieved=…/s rss_kb=warm…,end…,max… verdict=PASS|FAIL
+#     target_ok=… target_failed=… achieved=…/s rss_kb=warm…,end…,max… cpu_s=… verdict=PASS|FAIL
 # A run passes when every call SIPp created succeeded at both SIPp instances, with no
 # unexpected message. `rss_kb` is the transferee's resident memory after a third of the run,
-# at its end and at most (sampled every second). --find-max runs the rates in turn (short
+# at its end and at most (sampled every second); `cpu_s` the CPU time it used during the run
+# (user + system). --find-max runs the rates in turn (short
 # runs) and reports the highest one that passes. Every process is bounded in time and
 # stopped by its own PID; output under target/load/.
 set -u
@@ -80,7 +81,8 @@ transferee() {
       echo "1 sip:127.0.0.1:$((B + i))" >>"$list"
     done
     sed -e "s/PROXY_PORT/$B/g" -e "s|DISPATCHER_LIST|$list|" "$LOAD/kamailio-dispatcher.cfg" >"$run/kamailio.cfg"
-    timeout "$bound" kamailio -f "$run/kamailio.cfg" -DD -E -w "$run" -Y "$run" \
+    # Shared memory for the transactions of thousands of calls a second (default 64 MB).
+    timeout "$bound" kamailio -f "$run/kamailio.cfg" -m 1024 -M 16 -DD -E -w "$run" -Y "$run" \
       -P "$run/kamailio.pid" >"$run/kamailio.log" 2>&1 &
     TPID=$!
     PIDS+=("$TPID")
@@ -159,8 +161,10 @@ one() {
     -timeout $((s + 30))s -timeout_error -nostdin -trace_stat -stf "$run/transferor.csv" -fd 1 \
     -trace_err -error_file "$run/transferor.err" -max_recv_loops 10000 -max_sched_loops 10000 \
     "127.0.0.1:$B" >"$run/transferor.out" 2>&1
-  local arc=$? t1
+  local arc=$? t1 cpu
   t1=$(date +%s.%N)
+  # CPU seconds the transferee (the first user agent behind Kamailio) used, user + system.
+  cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$MPID/stat" 2>/dev/null)
   # The target has seen every call it will see once its last BYE is answered.
   sleep 2
   kill -INT "$cpid" 2>/dev/null
@@ -192,7 +196,7 @@ one() {
     done
     share=" transfers_per_ua=$share"
   fi
-  echo "peer=$who rate=$r secs=$s created=$created ok=$ok failed=$failed unexpected=$unexp retrans=$retr target_ok=$tok target_failed=$tfail achieved=$achieved/s rss_kb=warm$rss_warm,end$rss_end,max$rss_max$share verdict=$verdict"
+  echo "peer=$who rate=$r secs=$s created=$created ok=$ok failed=$failed unexpected=$unexp retrans=$retr target_ok=$tok target_failed=$tfail achieved=$achieved/s rss_kb=warm$rss_warm,end$rss_end,max$rss_max cpu_s=$cpu$share verdict=$verdict"
   cleanup
   [ "$verdict" = PASS ]
 }
@@ -203,7 +207,9 @@ if [ -n "$find_max" ]; then
   for r in $rates; do
     if one "$r" "${secs:-10}"; then best=$r; else break; fi
   done
-  echo "peer=$peer highest passing rate: $best transfers/s (runs of ${secs}s)"
+  label=$peer
+  [ "$dispatch" -gt 0 ] && label="kamailio+${dispatch}xsipxfer"
+  echo "peer=$label highest passing rate: $best transfers/s (runs of ${secs}s)"
   [ "$best" -gt 0 ]
 else
   one "$rate" "$secs"

@@ -29,8 +29,10 @@ impl<W: Sink> core::fmt::Write for Out<'_, W> {
     }
 }
 
-/// [`Message::to_bytes`]'s buffer: most messages fit on the stack.
-type Scratch = smallvec::SmallVec<[u8; 2048]>;
+/// [`Message::to_bytes`]'s buffer: 1 KiB of stack (what small targets can spare), which
+/// every message a UA sends fits but for INVITEs and 2xx with large SDP bodies.
+const SCRATCH: usize = 1024;
+type Scratch = smallvec::SmallVec<[u8; SCRATCH]>;
 
 impl Sink for Scratch {
     #[inline]
@@ -309,9 +311,17 @@ impl<S: Text> Message<S> {
 
     /// The message in canonical form.
     pub fn to_bytes(&self) -> Bytes {
-        // One allocation of the exact size: written on the stack first (up to 2 KiB, what
-        // nearly every message a UA sends needs), then copied once. A message kept for
-        // retransmission then holds no spare capacity.
+        // One allocation of the exact size: written on the stack first, then copied once; a
+        // message kept for retransmission then holds no spare capacity. A message that may
+        // not fit (~80 bytes a header line is generous for what a UA sends, the body is
+        // known) is written to the heap directly.
+        let body = self.body.as_ref().len();
+        let estimate = 128 + 80 * self.headers.len() + body;
+        if estimate > SCRATCH {
+            let mut out = BytesMut::with_capacity(estimate);
+            self.emit_to(&mut Out(&mut out));
+            return out.freeze();
+        }
         let mut out = Scratch::new();
         self.emit_to(&mut Out(&mut out));
         Bytes::copy_from_slice(&out)
