@@ -454,8 +454,6 @@ impl<'a> Iterator for ParamIter<'a> {
     }
 }
 
-/// Writes one parameter, preceded by its separator unless it is the first of a list that has
-/// no leading separator.
 /// Where [`Params::push`] and [`Params::remove`] build the new list.
 type ListBuf = smallvec::SmallVec<[u8; 128]>;
 
@@ -464,6 +462,23 @@ fn list_str(buf: &[u8]) -> SipStr {
     SipStr::from(core::str::from_utf8(buf).unwrap_or_default())
 }
 
+/// Is `raw`, a list the parsers accepted (or that was built), already in canonical form — no
+/// white space or line folding anywhere (around `;` and `=` the grammar allows it, `SEMI` and
+/// `EQUAL` of RFC 3261 §25.1), the leading separator where the list has one, no empty
+/// parameter? Then emitting it is one copy.
+#[inline]
+fn raw_is_canonical(raw: &[u8], sep: u8, lead: bool) -> bool {
+    let Some((&first, _)) = raw.split_first() else {
+        return true;
+    };
+    (first == sep) == lead
+        && raw.last() != Some(&sep)
+        && raw.iter().all(|&b| b > b' ' && b != 0x7f)
+        && !raw.windows(2).any(|w| w[0] == sep && w[1] == sep)
+}
+
+/// Writes one parameter, preceded by its separator unless it is the first of a list that has
+/// no leading separator.
 fn write_param(out: &mut impl FnMut(&str), first: bool, sep: u8, p: Param<'_>) {
     if !first {
         out(if sep == b';' { ";" } else { "&" });
@@ -549,6 +564,18 @@ macro_rules! param_list {
             /// Writes the list in canonical form (`;name=value` each; `name=value&...` for URI
             /// headers).
             pub fn write_canonical(&self, out: &mut impl FnMut(&str)) {
+                let raw = self.0.as_ref();
+                if raw_is_canonical(raw.as_bytes(), $sep, $lead) {
+                    if !raw.is_empty() {
+                        out(raw);
+                    }
+                    return;
+                }
+                self.write_walked(out);
+            }
+
+            /// [`Self::write_canonical`] parameter by parameter.
+            pub(crate) fn write_walked(&self, out: &mut impl FnMut(&str)) {
                 for (k, p) in self.iter().enumerate() {
                     write_param(out, k == 0 && !$lead, $sep, p);
                 }
@@ -811,6 +838,11 @@ mod tests {
             if let Ok(([], p)) = header::params(View::new(b), b) {
                 indexed += usize::from(p.1.get().is_some());
                 check(&p, &names, &text);
+                // Emitting the list as written, when it is canonical, gives what the walk gives.
+                let (mut fast, mut walked) = (String::new(), String::new());
+                p.write_canonical(&mut |x| fast.push_str(x));
+                p.write_walked(&mut |x| walked.push_str(x));
+                assert_eq!(fast, walked, "{text:?}");
                 // The owned model keeps the offsets (same text).
                 let o = p.convert(&mut crate::text::Share(&bytes::Bytes::copy_from_slice(b)));
                 assert!(o.1 == p.1, "{text:?}");
