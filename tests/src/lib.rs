@@ -2,6 +2,7 @@
 //! expectations tables (RFC 4475, RFC 5118), and what a UA core answers to one of them.
 #![deny(missing_docs)]
 
+pub mod counting;
 pub mod flows;
 pub mod sim;
 
@@ -20,6 +21,24 @@ pub fn conformance_dir() -> PathBuf {
 /// The folder of one message set (`rfc4475`, `rfc5118`).
 pub fn conformance_set_dir(set: &str) -> PathBuf {
     conformance_dir().join(set)
+}
+
+/// The benchmark corpus (`tests/corpus/bench/*.sip`): file names and bytes, in name order.
+pub fn bench_corpus() -> Vec<(String, Bytes)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/bench");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/corpus/bench")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sip"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, Bytes::from(std::fs::read(&p).unwrap()))
+        })
+        .collect()
 }
 
 /// The RFC 4475 torture-test folder.

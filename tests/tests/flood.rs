@@ -18,43 +18,9 @@ use sipxfer::{
     BlindOptions, CallId, CallOptions, CallState, Config, Duration, Endpoint, Event, Instant,
     Transfer, TransferOutcome, Transport,
 };
-use std::alloc::{GlobalAlloc, Layout, System};
+use sipxfer_tests::counting::{live, peak, reset_peak, Counting};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the counters only
-// observe sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(l.size(), Relaxed) + l.size();
-            PEAK.fetch_max(now, Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
-        LIVE.fetch_sub(l.size(), Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, l, new) };
-        if !q.is_null() {
-            if new >= l.size() {
-                let now = LIVE.fetch_add(new - l.size(), Relaxed) + new - l.size();
-                PEAK.fetch_max(now, Relaxed);
-            } else {
-                LIVE.fetch_sub(l.size() - new, Relaxed);
-            }
-        }
-        q
-    }
-}
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
@@ -335,8 +301,8 @@ fn a_flood_is_answered_within_limits_and_legitimate_calls_and_transfers_complete
     for b in [0u16, 400, 403, 481, 486, 503] {
         w.to_flood.insert(b, 0);
     }
-    let baseline = LIVE.load(Relaxed);
-    PEAK.store(baseline, Relaxed);
+    let baseline = live();
+    reset_peak();
     let bound = baseline + max_tx * PER_TRANSACTION + max_dialogs * PER_CALL + FIXED;
 
     let uri = |i: usize| Uri::parse(&format!("sip:u{i}@{}", addrs[i])).unwrap();
@@ -377,10 +343,10 @@ fn a_flood_is_answered_within_limits_and_legitimate_calls_and_transfers_complete
         }
         if ms == 900 {
             // The table has long been full: the heap at its plateau.
-            peak_at_cap = LIVE.load(Relaxed);
+            peak_at_cap = live();
         }
     }
-    let flood_peak = PEAK.load(Relaxed);
+    let flood_peak = peak();
     let s = w.eps[E].stats();
     eprintln!(
         "flood: baseline {baseline} B, at the cap {peak_at_cap} B, peak {flood_peak} B \
@@ -438,7 +404,7 @@ fn a_flood_is_answered_within_limits_and_legitimate_calls_and_transfers_complete
     drop(std::mem::take(&mut w.events));
     drop(std::mem::take(&mut w.legit));
     w.to_flood.clear();
-    let rest = LIVE.load(Relaxed);
+    let rest = live();
     eprintln!("after: {rest} B (baseline {baseline} B)");
     assert!(
         rest <= baseline + 4 * 1024,

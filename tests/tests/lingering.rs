@@ -10,36 +10,8 @@
 
 use bytes::Bytes;
 use sipxfer::{Config, Duration, Endpoint, Instant, Transport};
-use std::alloc::{GlobalAlloc, Layout, System};
+use sipxfer_tests::counting::{live, Counting};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the counter only
-// observes sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
-        if !p.is_null() {
-            LIVE.fetch_add(l.size(), Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
-        LIVE.fetch_sub(l.size(), Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, l, new) };
-        if !q.is_null() {
-            LIVE.fetch_add(new, Relaxed);
-            LIVE.fetch_sub(l.size(), Relaxed);
-        }
-        q
-    }
-}
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
@@ -98,7 +70,7 @@ fn finished_transactions_keep_their_response_not_their_request() {
     ep.handle_timeout(Instant::from_secs(40));
     drain(&mut ep);
     assert_eq!(ep.stats().transactions, 0);
-    let base = LIVE.load(Relaxed);
+    let base = live();
 
     let t0 = Instant::from_secs(50);
     let mut first = Vec::new();
@@ -115,7 +87,7 @@ fn finished_transactions_keep_their_response_not_their_request() {
     assert!(first[0].starts_with(b"SIP/2.0 481 "), "{:?}", first[0]);
     assert!(first[1].starts_with(b"SIP/2.0 200 "), "{:?}", first[1]);
     assert_eq!(ep.stats().transactions, 2 * N);
-    let per = (LIVE.load(Relaxed) - base) / (2 * N);
+    let per = (live() - base) / (2 * N);
     println!("heap per lingering transaction: {per} bytes");
     assert!(
         per <= PER_TRANSACTION,
@@ -134,7 +106,7 @@ fn finished_transactions_keep_their_response_not_their_request() {
     ep.handle_timeout(t0 + Duration::from_secs(33));
     drain(&mut ep);
     assert_eq!(ep.stats().transactions, 0);
-    let after = LIVE.load(Relaxed);
+    let after = live();
     assert!(
         after <= base + 4096,
         "heap {after} bytes after the transactions ended, {base} before"

@@ -30,33 +30,9 @@ use sipxfer::{
     AttendedOptions, BlindOptions, CallId, CallOptions, CallState, Config, Duration, Endpoint,
     Event, Instant, Transfer, TransferOutcome, Transport,
 };
-use std::alloc::{GlobalAlloc, Layout, System};
+use sipxfer_tests::counting::{allocations, live, Counting};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; the counters only observe.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Relaxed);
-        LIVE.fetch_add(l.size(), Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size(), Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Relaxed);
-        LIVE.fetch_add(new, Relaxed);
-        LIVE.fetch_sub(l.size(), Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -220,7 +196,7 @@ fn batch(w: &mut World, n: usize) -> (f64, u64, usize) {
     w.up_ac.clear();
     w.succeeded = 0;
     let d0 = w.datagrams;
-    let a0 = ALLOCS.load(Relaxed);
+    let a0 = allocations();
     let t0 = std::time::Instant::now();
     for _ in 0..n {
         w.eps[A].call(w.now, uri(B), offer()).unwrap();
@@ -270,7 +246,7 @@ fn batch(w: &mut World, n: usize) -> (f64, u64, usize) {
     w.collect(A);
     w.run();
     let secs = t0.elapsed().as_secs_f64();
-    let allocs = ALLOCS.load(Relaxed) - a0;
+    let allocs = allocations() - a0;
     if w.flow != Flow::Call {
         assert_eq!(w.succeeded, n, "every transfer succeeded");
     }
@@ -345,9 +321,9 @@ fn heap_per_call(n: usize, transfer: bool) -> [f64; 3] {
     assert_eq!(w.eps[A].calls().count(), n);
     let mut heap = [0.0; 3];
     for (i, ep) in std::mem::take(&mut w.eps).into_iter().enumerate() {
-        let before = LIVE.load(Relaxed);
+        let before = live();
         drop(ep);
-        heap[i] = (before - LIVE.load(Relaxed)) as f64 / n as f64;
+        heap[i] = (before - live()) as f64 / n as f64;
     }
     heap
 }

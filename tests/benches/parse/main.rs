@@ -87,20 +87,7 @@ fn read_typed<S: sipxfer::text::Text>(m: &Message<S>) -> bool {
 }
 
 fn corpus() -> Vec<(String, Bytes)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/bench");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/corpus/bench")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sip"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, Bytes::from(std::fs::read(&p).unwrap()))
-        })
-        .collect()
+    sipxfer_tests::bench_corpus()
 }
 
 struct Row {
