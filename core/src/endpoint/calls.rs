@@ -225,17 +225,7 @@ impl Call {
     pub(super) fn forget_invite(&mut self) {
         self.ack = None;
         if let StartLine::Request { method, .. } = &self.invite.start {
-            self.invite = Message {
-                start: StartLine::Request {
-                    method: method.clone(),
-                    uri: Uri::Other {
-                        scheme: SipStr::from_static(""),
-                        opaque: SipStr::from_static(""),
-                    },
-                },
-                headers: Vec::new(),
-                body: Bytes::new(),
-            };
+            self.invite = Message::stub(method.clone());
         }
     }
 

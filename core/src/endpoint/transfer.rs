@@ -941,7 +941,7 @@ impl Endpoint {
             return Err(Error::UnknownTransfer);
         };
         let tx = t.tx.ok_or(Error::InvalidState)?;
-        let (call, refer, subscribed) = (t.call, t.refer.clone(), t.sub.is_active());
+        let (call, subscribed) = (t.call, t.sub.is_active());
         let mut extra = Vec::new();
         if !subscribed {
             extra.push(Header::ReferSub(ReferSub {
@@ -950,9 +950,15 @@ impl Endpoint {
             }));
         }
         self.answer_with(tx, 202, extra);
-        if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {
-            t.tx = None;
-        }
+        // Answered: the REFER is not needed past this call (its Refer-To and Referred-By go
+        // into the new INVITE below).
+        let refer = match self.transfers.get_mut(&transfer).map(|x| &mut **x) {
+            Some(Xfer::Transferee(t)) => {
+                t.tx = None;
+                core::mem::replace(&mut t.refer, Message::stub(Method::Refer))
+            }
+            _ => return Err(Error::UnknownTransfer),
+        };
         let to = refer.refer_to().cloned().ok_or(Error::InvalidState)?;
         let mut target = to.uri.clone();
         let replaces = to.embedded_replaces().ok().flatten();

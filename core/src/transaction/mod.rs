@@ -26,7 +26,6 @@ pub use timer::Timer;
 use crate::msg::{Message, Method};
 use crate::time::{Duration, Instant};
 use crate::transport::{Destination, Transmit};
-use crate::SipStr;
 use alloc::collections::{BTreeMap, VecDeque};
 use bytes::Bytes;
 use core::net::SocketAddr;
@@ -261,17 +260,7 @@ impl Layer {
                 }
             }
             let method = tx.request.method().cloned().unwrap_or(Method::Ack);
-            tx.request = Message {
-                start: crate::msg::StartLine::Request {
-                    method,
-                    uri: crate::msg::Uri::Other {
-                        scheme: SipStr::from_static(""),
-                        opaque: SipStr::from_static(""),
-                    },
-                },
-                headers: alloc::vec::Vec::new(),
-                body: Bytes::new(),
-            };
+            tx.request = Message::stub(method);
             tx.request_bytes = Bytes::new();
         }
         self.finished = finished;
