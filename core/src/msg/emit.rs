@@ -293,8 +293,14 @@ impl<S: Text> Message<S> {
     ///     To: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"[..]);
     /// ```
     pub fn emit(&self, out: &mut BytesMut) {
-        out.reserve(256 + self.headers.len() * 48 + self.body.as_ref().len());
+        out.reserve(self.size_estimate());
         self.emit_to(&mut Out(out));
+    }
+
+    /// Room for the emitted message: ~80 bytes a header line is generous for what a UA
+    /// sends (a Via, a name-addr with tag), and the body is known.
+    fn size_estimate(&self) -> usize {
+        128 + 80 * self.headers.len() + self.body.as_ref().len()
     }
 
     fn emit_to<W: Sink>(&self, o: &mut Out<'_, W>) {
@@ -313,10 +319,8 @@ impl<S: Text> Message<S> {
     pub fn to_bytes(&self) -> Bytes {
         // One allocation of the exact size: written on the stack first, then copied once; a
         // message kept for retransmission then holds no spare capacity. A message that may
-        // not fit (~80 bytes a header line is generous for what a UA sends, the body is
-        // known) is written to the heap directly.
-        let body = self.body.as_ref().len();
-        let estimate = 128 + 80 * self.headers.len() + body;
+        // not fit is written to the heap directly.
+        let estimate = self.size_estimate();
         if estimate > SCRATCH {
             let mut out = BytesMut::with_capacity(estimate);
             self.emit_to(&mut Out(&mut out));

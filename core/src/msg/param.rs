@@ -610,8 +610,7 @@ macro_rules! param_list {
             /// rebuild of the list (RFC 3581 §4: the server's `received` and `rport`).
             pub fn set_all(&mut self, set: &[(&str, &str)]) {
                 let mut s = ListBuf::new();
-                let mut done = [false; 4];
-                let set = &set[..set.len().min(done.len())];
+                let mut done: smallvec::SmallVec<[bool; 4]> = smallvec::smallvec![false; set.len()];
                 let put = |s: &mut ListBuf, p: Param<'_>| {
                     let first = s.is_empty() && !$lead;
                     write_param(&mut |x| s.extend_from_slice(x.as_bytes()), first, $sep, p);
@@ -719,6 +718,10 @@ mod tests {
                 ("received", Some("192.0.2.1")),
             ]
         );
+        // Any number of entries.
+        let mut q = Params::new();
+        q.set_all(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", "5")]);
+        assert_eq!(q.as_str(), ";a=1;b=2;c=3;d=4;e=5");
     }
 
     /// The word-at-a-time lowercasing agrees with `u8::to_ascii_lowercase` for every byte in
