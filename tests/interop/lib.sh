@@ -44,6 +44,13 @@ check() {
   fi
 }
 
+# start_failed WHAT : a peer or user agent that did not start fails its scenario (whose checks
+# then do not run), so that a run can never pass with a scenario left out.
+start_failed() {
+  echo "FAIL $SCENARIO: $1 did not start"; IOP_FAIL=$((IOP_FAIL + 1))
+  IOP_FAILED+=("$SCENARIO: $1 did not start")
+}
+
 # wait_log FILE 'fixed string' [TIMEOUT_S] [COUNT] : FILE holds the string COUNT times.
 wait_log() {
   local f=$1 s=$2 t=${3:-$IOP_WAIT} n=${4:-1} i=0
@@ -77,7 +84,7 @@ ua_start() {
   local fd
   exec {fd}>"$RUN/$name.in"
   eval "UA_FD_$name=$fd"
-  wait_log "$RUN/$name.jsonl" '"event":"ready"' 5 || { echo "sipxfer ua $name did not start:"; cat "$RUN/$name.err"; return 1; }
+  wait_log "$RUN/$name.jsonl" '"event":"ready"' 5 || { start_failed "sipxfer ua $name"; cat "$RUN/$name.err"; return 1; }
 }
 
 # ua_send NAME 'command line'

@@ -31,7 +31,7 @@ CFG
   timeout 120 baresip -f "$d" </dev/null >"$d/log" 2>&1 &
   track $!
   eval "BARESIP_CONS_$name=$((port + 500))"
-  wait_log "$d/log" 'baresip is ready.' 5 || { echo "baresip $name did not start:"; cat "$d/log"; return 1; }
+  wait_log "$d/log" 'baresip is ready.' 5 || { start_failed "baresip $name"; cat "$d/log"; return 1; }
 }
 
 # baresip_cmd NAME 'COMMAND' : '/dial URI', 'a' (answer), 'b' (hang up), '/transfer URI', ...

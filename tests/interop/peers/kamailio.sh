@@ -12,5 +12,5 @@ kamailio_start() {
   track $!
   # Ready once its workers report the UDP receive buffer (after binding).
   wait_log "$d/log" 'probe_max_receive_buffer' 5 && sleep 0.2 && return 0
-  echo "kamailio did not start:"; tail -20 "$d/log"; return 1
+  start_failed kamailio; tail -20 "$d/log"; return 1
 }

@@ -58,7 +58,8 @@ CFG
   local fd
   exec {fd}>"$d/in"
   eval "LINPHONE_FD_$name=$fd"
-  wait_log "$d/out" 'daemon-linphone>' 10 || { echo "linphone $name did not start:"; cat "$d/err"; return 1; }
+  # 20 s: a first start (plugins, a fresh profile) has been seen to take over 10 s.
+  wait_log "$d/out" 'daemon-linphone>' 20 || { start_failed "linphone $name"; cat "$d/err"; return 1; }
 }
 
 # linphone_cmd NAME 'COMMAND' : 'call URI', 'answer 1', 'terminate 1', 'call-transfer 1 URI',
