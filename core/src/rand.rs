@@ -15,6 +15,78 @@ pub const MAGIC_COOKIE: &str = "z9hG4bK";
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.";
 
+/// An identifier from [`IdGen`], held on the stack (at most [`Id::CAPACITY`] bytes, so that
+/// making one allocates nothing and a [`crate::SipStr`] made from it is held inline).
+#[derive(Clone, Copy)]
+pub struct Id {
+    len: u8,
+    buf: [u8; Id::CAPACITY],
+}
+
+impl Id {
+    /// The longest identifier: a branch id, `z9hG4bK` + 16 characters.
+    pub const CAPACITY: usize = 23;
+
+    fn new() -> Self {
+        Id {
+            len: 0,
+            buf: [0; Id::CAPACITY],
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    /// The identifier.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII from `MAGIC_COOKIE` and `ALPHABET` is ever pushed.
+        core::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl core::ops::Deref for Id {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Id {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Id {
+    fn eq(&self, other: &Id) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Id {}
+
+impl core::fmt::Debug for Id {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl core::fmt::Display for Id {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<Id> for crate::SipStr {
+    fn from(id: Id) -> Self {
+        crate::SipStr::from(id.as_str())
+    }
+}
+
 /// The endpoint's identifier generator.
 #[derive(Clone, Debug)]
 pub struct IdGen {
@@ -30,7 +102,7 @@ impl IdGen {
     }
 
     /// `n` characters of a token-safe alphabet, 6 random bits each.
-    fn chars(&mut self, out: &mut String, n: usize) {
+    fn chars(&mut self, mut out: impl FnMut(u8), n: usize) {
         let mut bits = 0u64;
         let mut left = 0;
         for _ in 0..n {
@@ -38,31 +110,31 @@ impl IdGen {
                 bits = self.rng.next_u64();
                 left = 64;
             }
-            out.push(ALPHABET[(bits & 63) as usize] as char);
+            out(ALPHABET[(bits & 63) as usize]);
             bits >>= 6;
             left -= 6;
         }
     }
 
     /// A branch id: `z9hG4bK` + 16 characters (96 random bits).
-    pub fn branch(&mut self) -> String {
-        let mut s = String::with_capacity(MAGIC_COOKIE.len() + 16);
-        s.push_str(MAGIC_COOKIE);
-        self.chars(&mut s, 16);
-        s
+    pub fn branch(&mut self) -> Id {
+        let mut id = Id::new();
+        MAGIC_COOKIE.bytes().for_each(|b| id.push(b));
+        self.chars(|b| id.push(b), 16);
+        id
     }
 
     /// A From/To tag: 12 characters (72 random bits).
-    pub fn tag(&mut self) -> String {
-        let mut s = String::with_capacity(12);
-        self.chars(&mut s, 12);
-        s
+    pub fn tag(&mut self) -> Id {
+        let mut id = Id::new();
+        self.chars(|b| id.push(b), 12);
+        id
     }
 
     /// A Call-ID: 22 characters (132 random bits), `@host` appended when a host is given.
     pub fn call_id(&mut self, host: Option<&str>) -> String {
         let mut s = String::with_capacity(24 + host.map_or(0, str::len));
-        self.chars(&mut s, 22);
+        self.chars(|b| s.push(char::from(b)), 22);
         if let Some(h) = host {
             s.push('@');
             s.push_str(h);

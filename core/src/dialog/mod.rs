@@ -188,7 +188,9 @@ impl Dialog {
             rest.push(NameAddr::new(self.remote_target.clone()));
             (self.route_set[0].uri.clone(), rest)
         };
-        let mut headers = Vec::with_capacity(8);
+        // Room for what the usages add (Refer-To, Referred-By, Event, Subscription-State,
+        // Content-Type...) and the top Via of the transaction: one allocation.
+        let mut headers = Vec::with_capacity(12);
         headers.push(Header::MaxForwards(70));
         if !routes.is_empty() {
             headers.push(Header::Route(routes.into_iter().collect::<Values<_>>()));

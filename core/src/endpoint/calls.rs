@@ -6,13 +6,11 @@
 use super::{Endpoint, Event, Timer};
 use crate::dialog::{uri_destination, Dialog, DialogState};
 use crate::error::Error;
-use crate::msg::{
-    Contact, Header, MediaType, Message, Method, NameAddr, Params, StartLine, Uri, Values,
-};
+use crate::msg::{Contact, Header, MediaType, Message, Method, NameAddr, Params, Uri, Values};
 use crate::sdp::{self, Direction};
 use crate::text::SipStr;
 use crate::time::{Duration, Instant};
-use crate::transaction::TxId;
+use crate::transaction::{Layer, TxId};
 use crate::transport::Destination;
 use alloc::format;
 use alloc::vec::Vec;
@@ -125,8 +123,6 @@ pub(crate) struct Call {
     dialog: Option<Dialog>,
     /// The pending INVITE transaction (client or server).
     pub(super) invite_tx: Option<TxId>,
-    /// UAC: the INVITE as sent; UAS: as received.
-    invite: Message,
     /// UAC: where the INVITE went; UAS: where responses go.
     dest: Destination,
     /// UAS: the local address the INVITE arrived on (the 2xx leaves from it, §18.2.2).
@@ -177,13 +173,12 @@ impl Call {
             .is_some_and(|d| d.state == DialogState::Confirmed)
     }
 
-    fn new(role: Role, invite_tx: TxId, invite: Message, dest: Destination, now: Instant) -> Call {
+    fn new(role: Role, invite_tx: TxId, dest: Destination, now: Instant) -> Call {
         Call {
             role,
             state: CallState::Calling,
             dialog: None,
             invite_tx: Some(invite_tx),
-            invite,
             dest,
             local: None,
             ok: None,
@@ -219,19 +214,17 @@ impl Call {
 
     /// The call's INVITE transaction ended (64·T1 after its final response on UDP) and the
     /// call is up: no 2xx can come or be retransmitted for that INVITE any more (RFC 6026
-    /// §7.1, §8.4), so neither the INVITE (kept to build a dialog from each 2xx, §13.2.2.4)
-    /// nor the ACK that answered its 2xx (§13.2.2.4) is needed — they were most of an idle
-    /// call's memory. Only the method stays ([`Call::target_uri`] serves calls still ringing).
+    /// §7.1, §8.4), so the ACK that answered its 2xx (§13.2.2.4) is not needed any more. (The
+    /// INVITE itself is held by its transaction alone, see [`Call::invite`], and went with it.)
     pub(super) fn forget_invite(&mut self) {
         self.ack = None;
-        if let StartLine::Request { method, .. } = &self.invite.start {
-            self.invite = Message::stub(method.clone());
-        }
     }
 
-    /// The Request-URI of the call's INVITE (ours: whom we called), while it is pending.
-    pub(super) fn target_uri(&self) -> Option<&Uri<SipStr>> {
-        self.invite.request_uri()
+    /// The call's INVITE — UAC: as sent; UAS: as received — while its transaction holds it
+    /// ([`Layer::request`]): the transaction is the one owner, so a ringing call does not
+    /// keep a second copy. A UAC builds a dialog from each 2xx (§13.2.2.4) out of it.
+    pub(super) fn invite<'a>(&self, layer: &'a Layer) -> Option<&'a Message> {
+        layer.request(self.invite_tx?)
     }
 
     /// The peer listed `norefersub` in `Supported` (RFC 4488 §4).
@@ -287,14 +280,10 @@ impl Endpoint {
         }
         let invite = b.build();
         let tx = self.send_request(now, dest, invite)?;
-        let sent = self
-            .layer
-            .get(tx)
-            .map(|t| t.request.clone())
-            .expect("just sent");
+        self.layer.keep_request(tx);
         let id = CallId(self.next_call);
         self.next_call += 1;
-        let mut c = Call::new(Role::Uac, tx, sent, dest, self.now);
+        let mut c = Call::new(Role::Uac, tx, dest, self.now);
         c.local_sdp = local_sdp;
         self.calls.insert(id, alloc::boxed::Box::new(c));
         self.tx_calls.insert(tx, id);
@@ -742,6 +731,8 @@ impl Endpoint {
             }
             if let Some(tx) = c.invite_tx {
                 self.tx_calls.remove(&tx);
+                // The INVITE was kept for this call only (see `Call::invite`).
+                self.layer.let_go_request(tx);
             }
             if let Some(ip) = c.remote_ip {
                 if let Some(n) = self.calls_per_remote.get_mut(&ip) {
@@ -855,7 +846,7 @@ impl Endpoint {
         self.dialogs.insert(dialog.id.clone(), id);
         let offer = (!request.body.is_empty()).then(|| request.body.clone());
         let referred_by = request.referred_by().cloned();
-        let mut c = Call::new(Role::Uas, tx, request.clone(), peer, self.now);
+        let mut c = Call::new(Role::Uas, tx, peer, self.now);
         c.dialog = Some(dialog);
         c.local = local;
         c.remote_ip = Some(ip);
@@ -887,18 +878,29 @@ impl Endpoint {
             self.in_other_dialog(tx, &id, &request);
             return true;
         };
-        let request = request.clone();
         let c = self.calls.get_mut(&call).expect("indexed");
         let d = c.dialog.as_mut().expect("indexed");
-        if let Err(code) = d.on_request(&request) {
+        if let Err(code) = d.on_request(request) {
             self.answer_with(tx, code, Vec::new());
             return true;
         }
         match request.method() {
             Some(Method::Bye) => {
+                // Nothing more to read from it: no copy.
                 self.answer_with(tx, 200, Vec::new());
                 self.end_call(call, EndReason::RemoteHangup, None);
+                return true;
             }
+            Some(Method::Notify) => {
+                // Reads what it needs from the transaction: no copy either.
+                self.incoming_notify(call, tx);
+                return true;
+            }
+            _ => {}
+        }
+        // The handlers below answer the request through its transaction while reading it.
+        let request = request.clone();
+        match request.method() {
             Some(Method::Invite) => self.incoming_reinvite(call, tx, &request),
             // The usages a call's dialog carries besides the session (REFER and its
             // subscription, ...), or the application.
@@ -1011,7 +1013,9 @@ impl Endpoint {
                     let fresh = Dialog::id_of_response(&response)
                         .filter(|id| c.dialog.iter().chain(&c.early).all(|d| d.id != *id));
                     if fresh.is_some() {
-                        let d = Dialog::uac(&c.invite, &response, c.dest);
+                        let d = c
+                            .invite(&self.layer)
+                            .and_then(|i| Dialog::uac(i, &response, c.dest));
                         let id = d.as_ref().map(|d| d.id.clone());
                         let kept = if c.dialog.is_none() {
                             c.dialog = d;
@@ -1060,10 +1064,13 @@ impl Endpoint {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        let Some(mut dialog) = Dialog::uac(&c.invite, response, c.dest) else {
+        let Some(invite) = c.invite(&self.layer) else {
             return;
         };
-        let invite_seq = c.invite.cseq().map(|s| s.seq);
+        let Some(mut dialog) = Dialog::uac(invite, response, c.dest) else {
+            return;
+        };
+        let invite_seq = invite.cseq().map(|s| s.seq);
         let same = c.ack.is_some() && c.dialog.as_ref().is_some_and(|d| d.id == dialog.id);
         if same {
             let seq = response.cseq().map(|c| c.seq);
@@ -1124,21 +1131,13 @@ impl Endpoint {
     }
 
     /// A request of `call` on `old` was sent again (with credentials) as `new`.
-    pub(super) fn call_request_retried(
-        &mut self,
-        call: CallId,
-        old: TxId,
-        new: TxId,
-        sent: Option<Message>,
-    ) {
+    pub(super) fn call_request_retried(&mut self, call: CallId, old: TxId, new: TxId) {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
         if c.invite_tx == Some(old) {
             c.invite_tx = Some(new);
-            if let Some(sent) = sent {
-                c.invite = sent;
-            }
+            self.layer.keep_request(new);
         }
         if let Some(r) = c.reinvite.as_mut().filter(|r| r.tx == old) {
             r.tx = new;

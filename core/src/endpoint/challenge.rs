@@ -155,8 +155,7 @@ impl Endpoint {
         self.transfer_request_retried(tx, new, seq);
         if let Some(call) = self.tx_calls.remove(&tx) {
             self.tx_calls.insert(new, call);
-            let sent = self.layer.get(new).map(|t| t.request.clone());
-            self.call_request_retried(call, tx, new, sent);
+            self.call_request_retried(call, tx, new);
         }
         true
     }

@@ -562,7 +562,7 @@ impl Endpoint {
     pub fn response(&mut self, tx: TxId, code: u16) -> Result<Message, Error> {
         self.layer
             .get(tx)
-            .filter(|t| t.client_key.is_none())
+            .filter(|t| t.client_key().is_none())
             .ok_or(Error::UnknownTransaction)
             .and_then(|t| match t.shed {
                 true => Err(Error::AlreadyAnswered),
@@ -728,10 +728,7 @@ impl Endpoint {
             Incoming::Absorbed => {}
             Incoming::Ack(request) => {
                 if !self.call_ack(&request) {
-                    self.events.push_back(Event::Ack {
-                        request: *request,
-                        source,
-                    })
+                    self.events.push_back(Event::Ack { request, source })
                 }
             }
             Incoming::New(tx) => self.new_request(tx, source),
@@ -839,7 +836,7 @@ impl Endpoint {
                         self.transfer_response(tx, response.status(), sub);
                         continue;
                     }
-                    match self.call_response(tx, *response) {
+                    match self.call_response(tx, response) {
                         None => continue,
                         Some(response) => Event::Response { tx, response },
                     }
@@ -875,7 +872,12 @@ impl Endpoint {
             };
             self.events.push_back(event);
         }
-        shrink(&mut self.out.events);
+        // The layer's reports hold whole responses: a few at a time is what one input makes,
+        // so the queue keeps room for only a few at rest (and a burst — a tick that ends many
+        // transactions — gives back what it took).
+        if self.out.events.capacity() > 8 {
+            self.out.events.shrink_to(4);
+        }
         // Every reader of this step's finished requests has run.
         self.layer.shed_finished();
     }
@@ -993,7 +995,7 @@ impl Endpoint {
     ) {
         match request.method() {
             Some(Method::Refer) => self.incoming_refer(call, tx, &request),
-            Some(Method::Notify) => self.incoming_notify(call, tx, &request),
+            Some(Method::Notify) => self.incoming_notify(call, tx),
             Some(Method::Subscribe) => self.incoming_subscribe(call, tx, &request),
             _ => self.events.push_back(Event::Request {
                 tx,
@@ -1043,9 +1045,15 @@ fn stamp_via(m: &mut Message, source: &Source) {
     use core::fmt::Write;
     // Written on the stack: an address and a port need no allocation.
     let mut text = crate::transaction::KeyStr::default();
-    let _ = write!(text, "{ip}");
+    match ip {
+        core::net::IpAddr::V4(a) => text.push_ascii(crate::msg::emit::ipv4_text(a, &mut [0; 15])),
+        core::net::IpAddr::V6(a) => {
+            let _ = write!(text, "{a}");
+        }
+    }
     let ip_len = text.len();
-    let _ = write!(text, "{}", source.remote.port());
+    let port = u64::from(source.remote.port());
+    text.push_ascii(crate::msg::emit::decimal(port, &mut [0; 20]));
     let (ip, port) = text.as_str().split_at(ip_len);
     if rport_asked {
         via.params.set_all(&[("received", ip), ("rport", port)]);

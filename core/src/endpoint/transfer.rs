@@ -158,12 +158,12 @@ pub enum TransferOutcome {
 #[derive(Clone, Debug)]
 pub(crate) struct Transferor {
     call: CallId,
-    /// The Refer-To of a blind transfer.
-    target: Option<NameAddr<SipStr>>,
+    /// What the REFER is to carry, until it goes (boxed: two name-addrs, and the REFER
+    /// itself, held by its transaction, is what a retry after a challenge resends).
+    parts: Option<Box<ReferParts>>,
     /// The consultation call of an attended transfer (the Refer-To is built from its dialog
     /// when the REFER goes).
     consultation: Option<CallId>,
-    referred_by: Option<NameAddr<SipStr>>,
     no_sub: bool,
     bye: ByeBy,
     held_by_us: bool,
@@ -176,12 +176,18 @@ pub(crate) struct Transferor {
     done: bool,
 }
 
+/// The Refer-To of a blind transfer and the Referred-By asked for.
+#[derive(Clone, Debug)]
+pub(crate) struct ReferParts {
+    target: Option<NameAddr<SipStr>>,
+    referred_by: Option<NameAddr<SipStr>>,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Transferee {
     call: CallId,
-    /// The REFER's server transaction until it is answered.
+    /// The REFER's server transaction until it is answered (the REFER is read from it).
     tx: Option<TxId>,
-    refer: Message,
     /// The subscription we serve (inactive with `Refer-Sub: false`).
     sub: Notifier,
     /// A REFER outside any dialog (RFC 4538) created a dialog of its own: the subscription's
@@ -283,7 +289,10 @@ impl Endpoint {
                 // dialog it did not initiate (RFC 3891 §3: 481), so cancel it and refer the
                 // transferee to whom we called (RFC 5589 §7's variant for a ringing target).
                 target = Some(NameAddr::new(
-                    kc.target_uri().cloned().ok_or(Error::InvalidState)?,
+                    kc.invite(&self.layer)
+                        .and_then(|i| i.request_uri())
+                        .cloned()
+                        .ok_or(Error::InvalidState)?,
                 ));
                 cancel = consultation.take();
             } else if self.dialog(k).is_none_or(|d| d.id.remote_tag.is_empty()) {
@@ -296,9 +305,11 @@ impl Endpoint {
             id,
             Box::new(Xfer::Transferor(Transferor {
                 call,
-                target,
+                parts: Some(Box::new(ReferParts {
+                    target,
+                    referred_by,
+                })),
                 consultation,
-                referred_by,
                 no_sub,
                 bye,
                 held_by_us: hold,
@@ -420,8 +431,12 @@ impl Endpoint {
             return;
         };
         let call = t.call;
-        let (referred_by, no_sub) = (t.referred_by.clone(), t.no_sub);
-        let target = match (&t.target, t.consultation) {
+        let no_sub = t.no_sub;
+        let referred_by = t.parts.as_ref().and_then(|p| p.referred_by.clone());
+        let target = match (
+            t.parts.as_ref().and_then(|p| p.target.as_ref()),
+            t.consultation,
+        ) {
             (Some(target), _) => target.clone(),
             (None, Some(k)) => match self.attended_refer_to(k) {
                 Some(target) => target,
@@ -461,6 +476,7 @@ impl Endpoint {
                     self.transfers.get_mut(&transfer).map(|x| &mut **x)
                 {
                     t.refer_tx = Some(tx);
+                    t.parts = None;
                     // RFC 3515 §2.4.6: only the dialog's first REFER may get NOTIFYs without
                     // `id` — the first to go out.
                     let first = self.sent_refer.insert(call);
@@ -516,14 +532,21 @@ impl Endpoint {
     }
 
     /// A NOTIFY in a call's dialog (RFC 6665 §4.1.3, RFC 3515 §2.4.4).
-    pub(super) fn incoming_notify(&mut self, call: CallId, tx: TxId, request: &Message) {
-        let (id, Some(state)) = (subscription::target(request), request.subscription_state())
-        else {
-            self.answer_with(tx, 400, Vec::new());
+    /// Read from server transaction `tx`'s request (no copy of it is made).
+    pub(super) fn incoming_notify(&mut self, call: CallId, tx: TxId) {
+        let Some(request) = self.layer.request(tx) else {
+            // Gone, or answered already (a transaction gives up its request only once it
+            // has sent its final response): nothing left to do. A new one always holds it.
             return;
         };
-        let id = match id {
-            Ok(id) => id,
+        // What the NOTIFY says, read while it is borrowed; the checks keep the RFC's order.
+        let read = match (subscription::target(request), request.subscription_state()) {
+            (_, None) => Err(400),
+            (Err(code), Some(_)) => Err(code),
+            (Ok(id), Some(state)) => Ok((id, Subscriber::read(state, &request.body))),
+        };
+        let (id, progress) = match read {
+            Ok(r) => r,
             Err(code) => {
                 self.answer_with(tx, code, Vec::new());
                 return;
@@ -536,7 +559,7 @@ impl Endpoint {
             self.answer_with(tx, 481, Vec::new());
             return;
         };
-        let progress = match Subscriber::read(state, &request.body) {
+        let progress = match progress {
             Ok(p) => p,
             Err(code) => {
                 self.answer_with(tx, code, Vec::new());
@@ -778,7 +801,7 @@ impl Endpoint {
             return true;
         }
         match request.method() {
-            Some(Method::Notify) => self.incoming_notify(call, tx, request),
+            Some(Method::Notify) => self.incoming_notify(call, tx),
             Some(Method::Subscribe) => self.incoming_subscribe(call, tx, request),
             _ => self.answer_with(tx, 481, Vec::new()),
         }
@@ -898,7 +921,6 @@ impl Endpoint {
             Box::new(Xfer::Transferee(Transferee {
                 call,
                 tx: Some(tx),
-                refer: request.clone(),
                 sub: Notifier::new(seq, !first, refer_sub, self.now),
                 sub_dialog,
                 new_call: None,
@@ -942,6 +964,11 @@ impl Endpoint {
         };
         let tx = t.tx.ok_or(Error::InvalidState)?;
         let (call, subscribed) = (t.call, t.sub.is_active());
+        // What the new INVITE takes from the REFER (its Refer-To and Referred-By), read
+        // before the 202 lets the transaction give the REFER up.
+        let refer = self.layer.request(tx).ok_or(Error::InvalidState)?;
+        let to = refer.refer_to().cloned().ok_or(Error::InvalidState)?;
+        let by = refer.referred_by().cloned();
         let mut extra = Vec::new();
         if !subscribed {
             extra.push(Header::ReferSub(ReferSub {
@@ -950,24 +977,18 @@ impl Endpoint {
             }));
         }
         self.answer_with(tx, 202, extra);
-        // Answered: the REFER is not needed past this call (its Refer-To and Referred-By go
-        // into the new INVITE below).
-        let refer = match self.transfers.get_mut(&transfer).map(|x| &mut **x) {
-            Some(Xfer::Transferee(t)) => {
-                t.tx = None;
-                core::mem::replace(&mut t.refer, Message::stub(Method::Refer))
-            }
+        match self.transfers.get_mut(&transfer).map(|x| &mut **x) {
+            Some(Xfer::Transferee(t)) => t.tx = None,
             _ => return Err(Error::UnknownTransfer),
         };
-        let to = refer.refer_to().cloned().ok_or(Error::InvalidState)?;
         let mut target = to.uri.clone();
         let replaces = to.embedded_replaces().ok().flatten();
         if let Uri::Sip(s) = &mut target {
             s.headers = Default::default();
         }
         let mut headers = Vec::new();
-        if let Some(by) = refer.referred_by() {
-            headers.push(Header::ReferredBy(by.clone()));
+        if let Some(by) = by {
+            headers.push(Header::ReferredBy(by));
         }
         if let Some(r) = replaces {
             headers.push(Header::Replaces(r));

@@ -110,7 +110,8 @@ impl RequestBuilder {
         RequestBuilder {
             method,
             uri,
-            headers: Vec::new(),
+            // Room for what a UA adds to a request: one allocation, not three.
+            headers: Vec::with_capacity(8),
             cseq: 1,
             max_forwards: 70,
             body: Bytes::new(),
@@ -178,13 +179,20 @@ impl RequestBuilder {
     /// The request. Headers come in the order Via, Max-Forwards, then as added with CSeq after
     /// Call-ID.
     pub fn build(self) -> Message {
-        let mut headers = Vec::with_capacity(self.headers.len() + 2);
-        let mut rest = Vec::with_capacity(self.headers.len());
-        for h in self.headers {
-            match h {
-                Header::Via(_) => headers.push(h),
-                _ => rest.push(h),
+        // Room for Max-Forwards, CSeq and the top Via a transaction user adds when it sends
+        // the request (an `Endpoint` does): the list is not grown again, and a request kept
+        // for its transaction holds no more than that spare.
+        let mut headers = Vec::with_capacity(self.headers.len() + 3);
+        let mut rest = Vec::new();
+        if self.headers.iter().any(|h| matches!(h, Header::Via(_))) {
+            for h in self.headers {
+                match h {
+                    Header::Via(_) => headers.push(h),
+                    _ => rest.push(h),
+                }
             }
+        } else {
+            rest = self.headers;
         }
         headers.push(Header::MaxForwards(self.max_forwards));
         for h in rest {
@@ -235,7 +243,9 @@ where
 {
     let empty = Bytes::new();
     let mut c = Share(&empty);
-    let mut headers = Vec::with_capacity(6);
+    // The copied headers and what a UAS adds (Contact, Record-Route, Server, Supported,
+    // Allow, Content-Type...): one allocation.
+    let mut headers = Vec::with_capacity(12);
     for h in &req.headers {
         match h {
             Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) => {
@@ -330,9 +340,7 @@ impl Via<SipStr> {
             transport: transport.into(),
             host,
             port,
-            params: Params::new()
-                .with("branch", Some(branch))
-                .with("rport", None),
+            params: Params::of(&[("branch", Some(branch)), ("rport", None)]),
         }
     }
 }

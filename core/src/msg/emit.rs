@@ -32,13 +32,125 @@ impl<W: Sink> core::fmt::Write for Out<'_, W> {
 /// [`Message::to_bytes`]'s buffer: 1 KiB of stack (what small targets can spare), which
 /// every message a UA sends fits but for INVITEs and 2xx with large SDP bodies.
 const SCRATCH: usize = 1024;
-type Scratch = smallvec::SmallVec<[u8; SCRATCH]>;
+
+/// A fixed buffer on the stack: a write is a bounds check and a copy (emission makes a few
+/// dozen small writes per header, so what each costs matters more than anything else here).
+/// What does not fit marks it `full`, and the caller writes the message again on the heap.
+struct Scratch {
+    buf: [u8; SCRATCH],
+    len: usize,
+    full: bool,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            buf: [0; SCRATCH],
+            len: 0,
+            full: false,
+        }
+    }
+
+    fn written(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
 
 impl Sink for Scratch {
     #[inline]
     fn put(&mut self, b: &[u8]) {
-        self.extend_from_slice(b);
+        let end = self.len.saturating_add(b.len());
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) => {
+                copy(dst, b);
+                self.len = end;
+            }
+            None => self.full = true,
+        }
     }
+}
+
+/// `dst.copy_from_slice(src)` (same lengths), with the short pieces emission writes (a
+/// separator, a name, a tag: almost all under 32 bytes) copied inline as two overlapping
+/// fixed-size moves instead of a call to `memcpy`.
+#[inline(always)]
+fn copy(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if dst.len() != n {
+        return;
+    }
+    macro_rules! two {
+        ($k:literal) => {{
+            dst[..$k].copy_from_slice(&src[..$k]);
+            dst[n - $k..].copy_from_slice(&src[n - $k..]);
+        }};
+    }
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        4..=7 => two!(4),
+        8..=15 => two!(8),
+        16..=32 => two!(16),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+/// Two decimal digits per entry, `00` to `99`.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
+/// `n` in decimal, written at the end of `buf` (20 digits hold any `u64`), two digits a step.
+#[inline]
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut pair = |i: &mut usize, d: usize| {
+        *i -= 2;
+        buf[*i] = PAIRS[2 * d];
+        buf[*i + 1] = PAIRS[2 * d + 1];
+    };
+    while n >= 100 {
+        let d = (n % 100) as usize;
+        n /= 100;
+        pair(&mut i, d);
+    }
+    if n >= 10 {
+        pair(&mut i, n as usize);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + n as u8;
+    }
+    &buf[i..]
+}
+
+/// `a` in dotted decimal, written whole on the stack (`255.255.255.255` at most): one copy
+/// into the output instead of seven small ones.
+#[inline]
+pub(crate) fn ipv4_text(a: core::net::Ipv4Addr, text: &mut [u8; 15]) -> &[u8] {
+    let mut len = 0;
+    for (k, x) in a.octets().into_iter().enumerate() {
+        if k > 0 {
+            if let Some(dot) = text.get_mut(len) {
+                *dot = b'.';
+                len += 1;
+            }
+        }
+        // At most three digits, copied one by one (no call to `memcpy` for so few).
+        let (h, t, o) = (x / 100, x / 10 % 10, x % 10);
+        for (digit, show) in [(h, x >= 100), (t, x >= 10), (o, true)] {
+            if let (true, Some(slot)) = (show, text.get_mut(len)) {
+                *slot = b'0' + digit;
+                len += 1;
+            }
+        }
+    }
+    text.get(..len).unwrap_or_default()
 }
 
 /// An output buffer with the few writers emission needs.
@@ -55,18 +167,9 @@ impl<W: Sink> Out<'_, W> {
         self.0.put(&[c]);
     }
 
-    fn num(&mut self, mut n: u64) {
+    fn num(&mut self, n: u64) {
         let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.0.put(&buf[i..]);
+        self.0.put(decimal(n, &mut buf));
     }
 
     fn params<S: Text>(&mut self, ps: &Params<S>) {
@@ -77,13 +180,8 @@ impl<W: Sink> Out<'_, W> {
         match h {
             Host::Domain(d) => self.s(d.as_ref()),
             Host::Ipv4(a) => {
-                let o = a.octets();
-                for (k, x) in o.iter().enumerate() {
-                    if k > 0 {
-                        self.b(b'.');
-                    }
-                    self.num(*x as u64);
-                }
+                let mut text = [0u8; 15];
+                self.0.put(ipv4_text(*a, &mut text));
             }
             Host::Ipv6(a) => {
                 use core::fmt::Write;
@@ -117,7 +215,7 @@ impl<W: Sink> Out<'_, W> {
                 }
                 self.hostport(&u.host, u.port);
                 self.params(&u.params);
-                if !u.headers.is_empty() {
+                if !u.headers.as_str().is_empty() && !u.headers.is_empty() {
                     self.b(b'?');
                     u.headers.write_canonical(&mut |x| self.0.put(x.as_bytes()));
                 }
@@ -242,6 +340,11 @@ impl<W: Sink> Out<'_, W> {
                 o.params(&r.params);
             }),
             Header::Warning(v) => self.list(v, |o, w| {
+                // `warn-code = 3DIGIT` (RFC 3261 §20.43): `091` parses as 91 and goes out
+                // as `091` again.
+                if w.code < 100 {
+                    o.s(if w.code < 10 { "00" } else { "0" });
+                }
                 o.num(w.code as u64);
                 o.b(b' ');
                 o.s(w.agent.as_ref());
@@ -293,6 +396,14 @@ impl<S: Text> Message<S> {
     ///     To: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"[..]);
     /// ```
     pub fn emit(&self, out: &mut BytesMut) {
+        let body = self.body.as_ref();
+        let mut head = Scratch::new();
+        if self.head_on_stack(&mut head) {
+            out.reserve(head.len + body.len());
+            out.extend_from_slice(head.written());
+            out.extend_from_slice(body);
+            return;
+        }
         out.reserve(self.size_estimate());
         self.emit_to(&mut Out(out));
     }
@@ -303,32 +414,47 @@ impl<S: Text> Message<S> {
         128 + 80 * self.headers.len() + self.body.as_ref().len()
     }
 
-    fn emit_to<W: Sink>(&self, o: &mut Out<'_, W>) {
-        let body = self.body.as_ref();
+    /// Start line and header lines, through the empty line that ends them: where emission
+    /// makes its many small writes.
+    fn emit_head<W: Sink>(&self, o: &mut Out<'_, W>) {
         o.start(&self.start);
         for h in &self.headers {
             o.header(h);
         }
         o.s("Content-Length: ");
-        o.num(body.len() as u64);
+        o.num(self.body.as_ref().len() as u64);
         o.s("\r\n\r\n");
-        o.0.put(body);
+    }
+
+    fn emit_to<W: Sink>(&self, o: &mut Out<'_, W>) {
+        self.emit_head(o);
+        o.0.put(self.body.as_ref());
+    }
+
+    /// Writes the head to the stack buffer `s`; false if it does not fit there (the head of
+    /// every message a UA sends does; the body, however large, is copied in one piece after
+    /// it).
+    fn head_on_stack(&self, s: &mut Scratch) -> bool {
+        self.emit_head(&mut Out(s));
+        !s.full
     }
 
     /// The message in canonical form.
     pub fn to_bytes(&self) -> Bytes {
-        // One allocation of the exact size: written on the stack first, then copied once; a
-        // message kept for retransmission then holds no spare capacity. A message that may
-        // not fit is written to the heap directly.
-        let estimate = self.size_estimate();
-        if estimate > SCRATCH {
-            let mut out = BytesMut::with_capacity(estimate);
-            self.emit_to(&mut Out(&mut out));
+        // One allocation of the exact size: the head written on the stack first, then head
+        // and body copied once; a message kept for retransmission then holds no spare
+        // capacity. A head that does not fit is written to the heap directly.
+        let body = self.body.as_ref();
+        let mut head = Scratch::new();
+        if self.head_on_stack(&mut head) {
+            let mut out = BytesMut::with_capacity(head.len + body.len());
+            out.extend_from_slice(head.written());
+            out.extend_from_slice(body);
             return out.freeze();
         }
-        let mut out = Scratch::new();
+        let mut out = BytesMut::with_capacity(self.size_estimate().max(2 * SCRATCH));
         self.emit_to(&mut Out(&mut out));
-        Bytes::copy_from_slice(&out)
+        out.freeze()
     }
 
     /// Emits the message as a `message/sipfrag` body (RFC 3420): start line and headers, no
@@ -374,5 +500,127 @@ pub fn header_value_to_string<S: Text>(h: &Header<S>) -> alloc::string::String {
 impl<S: Text> core::fmt::Display for Uri<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&uri_to_string(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::HeaderName;
+    use crate::text::SipStr;
+
+    fn with_value(len: usize) -> Message {
+        let wire = b"OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+            From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c1\r\n\
+            CSeq: 1 OPTIONS\r\n\r\n";
+        let mut m = Message::parse(Bytes::from_static(wire), &Default::default()).unwrap();
+        m.headers.push(Header::Raw {
+            name: HeaderName::Subject,
+            value: SipStr::from("x".repeat(len)),
+        });
+        m
+    }
+
+    /// A warn-code below 100 keeps its three digits (RFC 3261 §20.43), so that the message
+    /// parses again (found by the `roundtrip` fuzz target).
+    #[test]
+    fn warning_codes_have_three_digits() {
+        for (code, text) in [(91u16, "091"), (7, "007"), (0, "000"), (399, "399")] {
+            let w = crate::msg::Warning {
+                code,
+                agent: SipStr::from("h"),
+                text: SipStr::from("\"t\""),
+            };
+            let h = Header::Warning(core::iter::once(w).collect());
+            assert_eq!(
+                crate::msg::emit::header_value_to_string(&h),
+                alloc::format!("{text} h \"t\"")
+            );
+        }
+    }
+
+    /// The inline copy copies every length around its size classes.
+    #[test]
+    fn copy_every_length() {
+        let src: alloc::vec::Vec<u8> = (0..80u8).collect();
+        for n in 0..=80 {
+            let mut dst = [0xeeu8; 80];
+            copy(&mut dst[..n], &src[..n]);
+            assert_eq!(&dst[..n], &src[..n], "{n}");
+            assert!(dst[n..].iter().all(|&b| b == 0xee), "{n}");
+        }
+    }
+
+    /// `decimal` agrees with `u64`'s `Display` at every length and edge.
+    #[test]
+    fn decimal_matches_display() {
+        let mut cases = alloc::vec![0u64, 9, 10, 99, 100, 101, 255, 999, 1000, 65535, u64::MAX];
+        let mut p = 1u64;
+        while let Some(q) = p.checked_mul(10) {
+            cases.extend([p - 1, p, p + 1, q - 1]);
+            p = q;
+        }
+        for n in cases.into_iter().chain(0..10_000) {
+            let mut buf = [0u8; 20];
+            assert_eq!(decimal(n, &mut buf), alloc::format!("{n}").as_bytes());
+        }
+    }
+
+    /// IPv4 hosts and ports as `Display` writes them.
+    #[test]
+    fn ipv4_hostport() {
+        for (a, port) in [
+            ([0, 0, 0, 0], None),
+            ([255, 255, 255, 255], Some(65535)),
+            ([127, 0, 0, 1], Some(5060)),
+            ([10, 9, 100, 1], Some(0)),
+        ] {
+            let ip = core::net::Ipv4Addr::from(a);
+            let mut b = BytesMut::new();
+            Out(&mut b).hostport(&Host::<SipStr>::Ipv4(ip), port);
+            let want = match port {
+                Some(p) => alloc::format!("{ip}:{p}"),
+                None => alloc::format!("{ip}"),
+            };
+            assert_eq!(&b[..], want.as_bytes());
+        }
+        for x in 0..=255u8 {
+            let ip = core::net::Ipv4Addr::new(x, x / 2, 255 - x, x % 10);
+            let want = alloc::format!("{ip}");
+            assert_eq!(ipv4_text(ip, &mut [0; 15]), want.as_bytes());
+        }
+    }
+
+    /// `to_bytes` and `emit` write what emitting straight to the heap writes, whether the head
+    /// fits the stack buffer, just fits, or outgrows it.
+    #[test]
+    fn to_bytes_equals_emit_around_the_stack_buffer() {
+        let base = {
+            let mut b = BytesMut::new();
+            with_value(0).emit(&mut b);
+            b.len()
+        };
+        let sizes = [
+            0,
+            1,
+            SCRATCH - base - 1,
+            SCRATCH - base,
+            SCRATCH - base + 1,
+            3000,
+        ];
+        for (len, body) in sizes.into_iter().flat_map(|l| [(l, 0), (l, 1500)]) {
+            let mut m = with_value(len);
+            m.body = Bytes::from(alloc::vec![b'v'; body]);
+            let mut want = BytesMut::new();
+            m.emit_to(&mut Out(&mut want));
+            let mut got = BytesMut::from(&b"x"[..]);
+            m.emit(&mut got);
+            assert_eq!(&got[1..], &want[..], "emit, value of {len} bytes");
+            assert_eq!(
+                m.to_bytes(),
+                want.freeze(),
+                "to_bytes, value of {len} bytes"
+            );
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! Client transactions: INVITE (RFC 3261 §17.1.1, RFC 6026 §8.4) and non-INVITE (§17.1.2).
 
-use super::{ClientKey, Kind, Layer, Outbox, State, Timer, Tx, TxEvent, TxId};
+use super::{ClientKey, Kind, Layer, Outbox, State, Timer, Tx, TxEvent, TxId, TxKey};
 use crate::msg::{Header, Message, Method, StartLine};
 use crate::time::Instant;
 use crate::transport::Destination;
 use alloc::vec::Vec;
+use bytes::Bytes;
 use smallvec::SmallVec;
 
 /// Why a CANCEL could not be sent.
@@ -105,20 +106,19 @@ impl Layer {
             reliable,
             dest,
             local: None,
-            client_key: ClientKey::of(&request),
-            server_key: None,
+            key: ClientKey::of(&request).map(TxKey::Client),
             request,
             request_bytes: bytes.clone(),
             last: None,
             last_status: 0,
-            response_to_tag: None,
+            rfc2543: None,
             shed: false,
-            request_to_tag: None,
             interval: self.timers.t1,
             armed: SmallVec::new(),
             cancel_pending: false,
             cancelled: false,
             internal,
+            keep_request: false,
         };
         self.transmit(&tx, bytes, out);
         self.insert(id, tx);
@@ -155,10 +155,7 @@ impl Layer {
 
     fn report(&self, id: TxId, response: Message, out: &mut Outbox) {
         if !self.txs.get(&id).is_some_and(|t| t.internal) {
-            out.events.push_back(TxEvent::Response {
-                tx: id,
-                response: alloc::boxed::Box::new(response),
-            });
+            out.events.push_back(TxEvent::Response { tx: id, response });
         }
     }
 
@@ -182,6 +179,9 @@ impl Layer {
                 }
                 let tx = self.txs.get_mut(&id).expect("live");
                 tx.state = State::Proceeding;
+                // Timer A is off for good (§17.1.1.2): the bytes are never sent again (a
+                // CANCEL or an ACK is built from the parsed request).
+                tx.request_bytes = Bytes::new();
                 let cancel = core::mem::take(&mut tx.cancel_pending);
                 self.report(id, response, out);
                 if cancel {

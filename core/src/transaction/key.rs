@@ -19,6 +19,13 @@ impl KeyStr {
         KeyStr(SmallVec::from_slice(s.as_bytes()))
     }
 
+    /// Appends ASCII text (an address, a number written by the emitter).
+    pub(crate) fn push_ascii(&mut self, b: &[u8]) {
+        if b.is_ascii() {
+            self.0.extend_from_slice(b);
+        }
+    }
+
     /// Bytes written so far.
     pub(crate) fn len(&self) -> usize {
         self.0.len()
@@ -101,7 +108,10 @@ fn host_key<S: Text>(h: &Host<S>) -> KeyStr {
             k.0.extend(d.as_ref().bytes().map(|b| b.to_ascii_lowercase()));
             Ok(())
         }
-        Host::Ipv4(a) => write!(k, "{a}"),
+        Host::Ipv4(a) => {
+            k.push_ascii(crate::msg::emit::ipv4_text(*a, &mut [0; 15]));
+            Ok(())
+        }
         Host::Ipv6(a) => write!(k, "[{a}]"),
     };
     k

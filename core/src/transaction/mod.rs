@@ -80,14 +80,14 @@ impl Timers {
 }
 
 /// What the transaction layer tells the transaction user.
+// Not boxed: events pass through a short queue that keeps its capacity, and boxing each
+// response would cost an allocation per response received.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub(crate) enum TxEvent {
     /// A response for a client transaction (1xx, the final, and 2xx retransmissions in
     /// Accepted).
-    Response {
-        tx: TxId,
-        response: alloc::boxed::Box<Message>,
-    },
+    Response { tx: TxId, response: Message },
     /// Timer B or F fired (or C's CANCEL got no final): the request timed out (§17.1.1.2,
     /// §17.1.2.2). Reported as a 408 by the TU.
     Timeout { tx: TxId },
@@ -143,6 +143,22 @@ pub enum State {
     Accepted,
 }
 
+/// A transaction's matching key.
+#[derive(Clone, Debug)]
+pub(crate) enum TxKey {
+    Client(ClientKey),
+    Server(ServerKey),
+}
+
+/// What a server transaction with an RFC 2543 key matches To tags on (§17.2.3).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Rfc2543Tags {
+    /// The To tag of the final response (the ACK carries it).
+    pub response: Option<alloc::string::String>,
+    /// Once shed: the To tag the request carried.
+    pub request: Option<alloc::string::String>,
+}
+
 /// One transaction.
 #[derive(Clone, Debug)]
 pub(crate) struct Tx {
@@ -161,25 +177,25 @@ pub(crate) struct Tx {
     pub last: Option<Bytes>,
     /// Server: the status of the last response sent.
     pub last_status: u16,
-    /// Server: the To tag of the last response (RFC 2543 ACK matching, §17.2.3).
-    pub response_to_tag: Option<alloc::string::String>,
+    /// Server with an RFC 2543 key: the To tags it matches on (boxed: rare).
+    pub rfc2543: Option<alloc::boxed::Box<Rfc2543Tags>>,
     /// The request (and, for a client, its bytes) was given up once the transaction had its
     /// final response: see [`Layer::shed_finished`].
     pub shed: bool,
-    /// Server, once shed: the To tag the request carried (§17.2.3 matching).
-    pub request_to_tag: Option<alloc::string::String>,
     /// The current retransmission interval (A, E, G).
     pub interval: Duration,
     /// Armed timers.
     pub armed: SmallVec<[(Timer, Instant); 3]>,
-    pub client_key: Option<ClientKey>,
-    pub server_key: Option<ServerKey>,
+    /// The key it is found by (one of the two kinds: a transaction is client or server).
+    pub key: Option<TxKey>,
     /// Client INVITE: CANCEL asked for before any provisional (§9.1: send it on the first).
     pub cancel_pending: bool,
     /// Client INVITE: a CANCEL was sent.
     pub cancelled: bool,
     /// Started by the layer itself (a CANCEL): its responses and timeouts are not reported.
     pub internal: bool,
+    /// Client INVITE of a call: keeps its request in Accepted ([`Layer::keep_request`]).
+    pub keep_request: bool,
 }
 
 /// How many of the earliest timers [`Layer::make_room`] looks through for a transaction to
@@ -199,6 +215,22 @@ pub(crate) struct Layer {
     /// Transactions that got their final response since the last [`Layer::shed_finished`].
     finished: alloc::vec::Vec<TxId>,
     next_id: u64,
+}
+
+impl Tx {
+    pub fn client_key(&self) -> Option<&ClientKey> {
+        match &self.key {
+            Some(TxKey::Client(k)) => Some(k),
+            _ => None,
+        }
+    }
+
+    pub fn server_key(&self) -> Option<&ServerKey> {
+        match &self.key {
+            Some(TxKey::Server(k)) => Some(k),
+            _ => None,
+        }
+    }
 }
 
 impl Layer {
@@ -241,29 +273,66 @@ impl Layer {
         // Taken and put back, so that the list keeps its capacity from one input to the next.
         let mut finished = core::mem::take(&mut self.finished);
         for id in finished.drain(..) {
-            let Some(tx) = self.txs.get_mut(&id) else {
-                continue;
-            };
-            if tx.shed
-                || !matches!(
-                    tx.state,
-                    State::Completed | State::Confirmed | State::Accepted
-                )
-            {
-                continue;
-            }
-            tx.shed = true;
-            if tx.server_key.is_some() {
-                tx.request_to_tag = tx.request.to().and_then(|t| t.tag()).map(Into::into);
-                if tx.state == State::Accepted {
-                    tx.last = None;
-                }
-            }
-            let method = tx.request.method().cloned().unwrap_or(Method::Ack);
-            tx.request = Message::stub(method);
-            tx.request_bytes = Bytes::new();
+            self.shed(id);
         }
         self.finished = finished;
+    }
+
+    /// Gives up the request of finished transaction `id` now, a client INVITE's included:
+    /// for the TU once no call needs that INVITE any more (the call ended while the
+    /// transaction lingers in Accepted, RFC 6026 §8.4).
+    pub fn let_go_request(&mut self, id: TxId) {
+        if let Some(tx) = self.txs.get_mut(&id) {
+            // Not finished yet (a 2xx may still come, racing a CANCEL): it sheds like any
+            // other once it is.
+            tx.keep_request = false;
+        }
+        self.shed(id);
+    }
+
+    /// Client INVITE `id` is a call's: it keeps its request once a 2xx put it in Accepted,
+    /// for the dialogs of other forks' 2xx (§13.2.2.4), until [`Layer::let_go_request`] or
+    /// its end (Timer M). Other transactions give theirs up once finished.
+    pub fn keep_request(&mut self, id: TxId) {
+        if let Some(tx) = self.txs.get_mut(&id) {
+            tx.keep_request = tx.kind == Kind::InviteClient;
+        }
+    }
+
+    /// See [`Layer::shed_finished`]; a call's client INVITE in Accepted keeps its request
+    /// (see [`Layer::keep_request`]).
+    fn shed(&mut self, id: TxId) {
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return;
+        };
+        if tx.shed
+            || !matches!(
+                tx.state,
+                State::Completed | State::Confirmed | State::Accepted
+            )
+        {
+            return;
+        }
+        if tx.keep_request && tx.state == State::Accepted {
+            // The call builds a dialog from each 2xx that other forks may still send
+            // (§13.2.2.4) out of this request, which the transaction is then the only one
+            // to hold (see [`Layer::request`]); the bytes are not sent again.
+            tx.request_bytes = Bytes::new();
+            return;
+        }
+        tx.shed = true;
+        if tx.server_key().is_some() {
+            // Only the RFC 2543 key matches on it (§17.2.3).
+            if let Some(tags) = tx.rfc2543.as_mut() {
+                tags.request = tx.request.to().and_then(|t| t.tag()).map(Into::into);
+            }
+            if tx.state == State::Accepted {
+                tx.last = None;
+            }
+        }
+        let method = tx.request.method().cloned().unwrap_or(Method::Ack);
+        tx.request = Message::stub(method);
+        tx.request_bytes = Bytes::new();
     }
 
     /// Notes that `id` got its final response (see [`Layer::shed_finished`]).
@@ -323,6 +392,14 @@ impl Layer {
         self.txs.get(&id).map(|t| &**t)
     }
 
+    /// The request of transaction `id` while the transaction holds it (not after
+    /// [`Layer::shed_finished`] let it go). A call's client INVITE keeps it until it ends
+    /// ([`Layer::keep_request`]), so that its call can build a dialog from each forked 2xx
+    /// without a copy of its own.
+    pub fn request(&self, id: TxId) -> Option<&Message> {
+        self.txs.get(&id).filter(|t| !t.shed).map(|t| &t.request)
+    }
+
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.queue.next()
     }
@@ -334,11 +411,14 @@ impl Layer {
     }
 
     fn insert(&mut self, id: TxId, tx: Tx) {
-        if let Some(k) = &tx.client_key {
-            self.client_keys.insert(k.clone(), id);
-        }
-        if let Some(k) = &tx.server_key {
-            self.server_keys.insert(k.clone(), id);
+        match &tx.key {
+            Some(TxKey::Client(k)) => {
+                self.client_keys.insert(k.clone(), id);
+            }
+            Some(TxKey::Server(k)) => {
+                self.server_keys.insert(k.clone(), id);
+            }
+            None => {}
         }
         self.txs.insert(id, alloc::boxed::Box::new(tx));
     }
@@ -380,11 +460,14 @@ impl Layer {
     fn terminate(&mut self, id: TxId, out: &mut Outbox) {
         self.disarm_all(id);
         if let Some(tx) = self.txs.remove(&id) {
-            if let Some(k) = &tx.client_key {
-                self.client_keys.remove(k);
-            }
-            if let Some(k) = &tx.server_key {
-                self.server_keys.remove(k);
+            match &tx.key {
+                Some(TxKey::Client(k)) => {
+                    self.client_keys.remove(k);
+                }
+                Some(TxKey::Server(k)) => {
+                    self.server_keys.remove(k);
+                }
+                None => {}
             }
             out.events.push_back(TxEvent::Terminated { tx: id });
         }

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 
 /// What became of a received request.
+// Not boxed: a value that lives for one call; boxing the ACK would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Incoming {
     /// It created this server transaction: the TU must answer it.
@@ -17,7 +19,7 @@ pub(crate) enum Incoming {
     Absorbed,
     /// An ACK no transaction absorbed (the ACK of a 2xx, §17.2.3 / RFC 6026 §7.1): for the
     /// TU.
-    Ack(alloc::boxed::Box<Message>),
+    Ack(Message),
 }
 
 /// Why the TU's response was refused.
@@ -54,7 +56,7 @@ impl Layer {
                 // A different request that happens to share the RFC 2543 key (§17.2.3: the
                 // To tags differ): pass it up without a transaction.
                 return if is_ack {
-                    Incoming::Ack(alloc::boxed::Box::new(request))
+                    Incoming::Ack(request)
                 } else {
                     Incoming::Absorbed
                 };
@@ -62,7 +64,7 @@ impl Layer {
             return self.matched(now, id, request, is_ack, out);
         }
         if is_ack {
-            return Incoming::Ack(alloc::boxed::Box::new(request));
+            return Incoming::Ack(request);
         }
         let id = self.alloc_id();
         let invite = request.method() == Some(&Method::Invite);
@@ -85,16 +87,17 @@ impl Layer {
             request_bytes: Bytes::new(),
             last: None,
             last_status: 0,
-            response_to_tag: None,
+            rfc2543: key
+                .is_rfc2543()
+                .then(|| alloc::boxed::Box::new(super::Rfc2543Tags::default())),
             shed: false,
-            request_to_tag: None,
             interval: self.timers.t1,
             armed: SmallVec::new(),
-            client_key: None,
-            server_key: Some(key),
+            key: Some(super::TxKey::Server(key)),
             cancel_pending: false,
             cancelled: false,
             internal: false,
+            keep_request: false,
         };
         self.insert(id, tx);
         if invite {
@@ -106,10 +109,11 @@ impl Layer {
     fn to_tag_matches(&self, id: TxId, request: &Message, is_ack: bool) -> bool {
         let tx = &self.txs[&id];
         let theirs = request.to().and_then(|t| t.tag());
+        let tags = tx.rfc2543.as_deref();
         let ours = if is_ack {
-            tx.response_to_tag.as_deref()
+            tags.and_then(|t| t.response.as_deref())
         } else if tx.shed {
-            tx.request_to_tag.as_deref()
+            tags.and_then(|t| t.request.as_deref())
         } else {
             tx.request.to().and_then(|t| t.tag())
         };
@@ -135,9 +139,7 @@ impl Layer {
                     self.linger(id, Timer::I, now, self.timers.t4, out);
                     Incoming::Absorbed
                 }
-                (Kind::InviteServer, State::Accepted) => {
-                    Incoming::Ack(alloc::boxed::Box::new(request))
-                }
+                (Kind::InviteServer, State::Accepted) => Incoming::Ack(request),
                 _ => Incoming::Absorbed,
             };
         }
@@ -186,7 +188,10 @@ impl Layer {
         let reliable = tx.reliable;
         let kind = tx.kind;
         if code >= 200 {
-            tx.response_to_tag = response.to().and_then(|t| t.tag()).map(Into::into);
+            // Only the RFC 2543 key needs it (§17.2.3: the ACK carries the response's tag).
+            if let Some(tags) = tx.rfc2543.as_mut() {
+                tags.response = response.to().and_then(|t| t.tag()).map(Into::into);
+            }
             self.finished(id);
         }
         self.transmit(&self.txs[&id], bytes, out);

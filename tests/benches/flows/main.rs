@@ -72,8 +72,16 @@ fn addr(i: usize) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, 1 + i as u8], 5060))
 }
 
+/// The URI of endpoint `i` (parsed once: the harness's own allocations stay out of the
+/// per-datagram count).
 fn uri(i: usize) -> Uri<sipxfer::SipStr> {
-    Uri::parse(&format!("sip:u{i}@{}", addr(i))).unwrap()
+    static URIS: std::sync::OnceLock<Vec<Uri<sipxfer::SipStr>>> = std::sync::OnceLock::new();
+    URIS.get_or_init(|| {
+        (0..3)
+            .map(|i| Uri::parse(&format!("sip:u{i}@{}", addr(i))).unwrap())
+            .collect()
+    })[i]
+        .clone()
 }
 
 impl World {
