@@ -81,6 +81,15 @@ pub struct Config {
     pub refer_outside_dialog: bool,
     /// Most live transfers per call; one more REFER gets 503.
     pub max_transfers_per_dialog: usize,
+    /// Bytes of the blocks the messages the endpoint sends are written into. A message sent
+    /// has two owners — its transaction, which retransmits it (RFC 3261 §17), and the runtime
+    /// that sends it — so in a buffer of its own it costs two allocations (the buffer, then
+    /// its reference count); cut from a shared block it costs none while the block has room.
+    /// A block is freed with the last message cut from it, which a transaction can keep up
+    /// to 64·T1 (32 s) after its final response: blocks are kept small. Messages over half a
+    /// block get their own buffer. Default 8 KiB; 0 gives every message an exact-size buffer
+    /// of its own (the least memory, for a microcontroller's heap).
+    pub send_block: usize,
     /// Digest credentials (RFC 3261 §22, RFC 8760) for the requests the endpoint sends on
     /// its own behalf: the first whose realm matches the challenge (or has none) is used.
     pub credentials: Vec<crate::auth::Credentials>,
@@ -130,6 +139,7 @@ impl Config {
             auto_accept_transfers: false,
             refer_outside_dialog: false,
             max_transfers_per_dialog: 8,
+            send_block: 8 * 1024,
         }
     }
 }

@@ -338,8 +338,8 @@ impl Endpoint {
                 .layer
                 .get(tx)
                 .is_some_and(|t| t.request.body.is_empty());
-        let bytes = r.to_bytes();
-        self.respond(self.now, tx, r)?;
+        // The bytes of the 2xx, which the call retransmits until the ACK (§13.3.1.4).
+        let bytes = self.respond_sent(tx, &r)?;
         let t1 = self.config.timers.t1;
         let c = self.calls.get_mut(&call).expect("checked");
         if body.is_some() {
@@ -1110,7 +1110,7 @@ impl Endpoint {
 
     fn send_ack_raw(&mut self, dest: Destination, ack: &mut Message) -> Bytes {
         self.push_via(ack, dest.transport);
-        let bytes = ack.to_bytes();
+        let bytes = ack.to_bytes_in(&mut self.layer.blocks);
         self.send_to(dest, None, bytes.clone());
         bytes
     }

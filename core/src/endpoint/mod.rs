@@ -281,7 +281,7 @@ impl Endpoint {
     pub fn new(config: Config, now: Instant) -> Self {
         Endpoint {
             ids: IdGen::new(config.seed),
-            layer: Layer::new(config.timers),
+            layer: Layer::new(config.timers, config.send_block),
             local_uris: Self::local_uris(config.local_addr),
             config,
             now,
@@ -540,7 +540,8 @@ impl Endpoint {
             return Err(Error::InvalidMessage("not an ACK"));
         }
         self.push_via(&mut ack, dest.transport);
-        self.send_to(dest, None, ack.to_bytes());
+        let bytes = ack.to_bytes_in(&mut self.layer.blocks);
+        self.send_to(dest, None, bytes);
         Ok(())
     }
 
@@ -596,7 +597,12 @@ impl Endpoint {
     /// 3261 §17.2 says.
     pub fn respond(&mut self, now: Instant, tx: TxId, response: Message) -> Result<(), Error> {
         self.tick(now);
-        let r = self.layer.respond(self.now, tx, &response, &mut self.out);
+        self.respond_sent(tx, &response).map(drop)
+    }
+
+    /// [`Endpoint::respond`] at the current time; the bytes sent.
+    pub(crate) fn respond_sent(&mut self, tx: TxId, response: &Message) -> Result<Bytes, Error> {
+        let r = self.layer.respond(self.now, tx, response, &mut self.out);
         self.flush();
         r.map_err(|e| match e {
             RespondError::Unknown => Error::UnknownTransaction,
@@ -718,7 +724,8 @@ impl Endpoint {
             self.stats.overload_rejections += 1;
             let mut r = builder::response(&request, 503, Some(&self.ids.tag()));
             r.headers.push(retry_after(5));
-            self.send_to(reply_to, Some(source.local), r.to_bytes());
+            let bytes = r.to_bytes_in(&mut self.layer.blocks);
+            self.send_to(reply_to, Some(source.local), bytes);
             return;
         }
         match self

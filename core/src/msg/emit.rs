@@ -33,6 +33,40 @@ impl<W: Sink> core::fmt::Write for Out<'_, W> {
 /// every message a UA sends fits but for INVITEs and 2xx with large SDP bodies.
 const SCRATCH: usize = 1024;
 
+/// The blocks the messages an endpoint sends are cut from.
+///
+/// Each message sent is kept by its transaction for retransmission (RFC 3261 §17.1.1.2,
+/// §17.2.1) and handed to the runtime, so it is one reference-counted buffer with two owners.
+/// Written to a buffer of its own, that costs two allocations per message (the buffer and,
+/// at the first clone, its reference count); cut from a shared block of `size` bytes, it
+/// costs none while the block has room, and two per block. A block is freed when the last
+/// message cut from it is: a block can outlive most of its messages by up to the lifetime of
+/// a transaction (64·T1, 32 s, after its final response on UDP), so blocks are kept small.
+/// `size` 0 gives each message its exact-size buffer of its own.
+#[derive(Debug, Default)]
+pub(crate) struct Blocks {
+    current: BytesMut,
+    size: usize,
+}
+
+impl Blocks {
+    /// Blocks of `size` bytes (0: none).
+    pub fn new(size: usize) -> Self {
+        Blocks {
+            current: BytesMut::new(),
+            size,
+        }
+    }
+}
+
+impl Clone for Blocks {
+    /// A fresh set of blocks of the same size: what was cut from the current one stays with
+    /// its messages.
+    fn clone(&self) -> Self {
+        Blocks::new(self.size)
+    }
+}
+
 /// A fixed buffer on the stack: a write is a bounds check and a copy (emission makes a few
 /// dozen small writes per header, so what each costs matters more than anything else here).
 /// What does not fit marks it `full`, and the caller writes the message again on the heap.
@@ -455,6 +489,31 @@ impl<S: Text> Message<S> {
         let mut out = BytesMut::with_capacity(self.size_estimate().max(2 * SCRATCH));
         self.emit_to(&mut Out(&mut out));
         out.freeze()
+    }
+
+    /// The message in canonical form, cut from `blocks` (see [`Blocks`]): the same bytes as
+    /// [`Message::to_bytes`], without an allocation of its own while the current block has
+    /// room.
+    pub(crate) fn to_bytes_in(&self, blocks: &mut Blocks) -> Bytes {
+        let body = self.body.as_ref();
+        let mut head = Scratch::new();
+        if blocks.size == 0 || !self.head_on_stack(&mut head) {
+            return self.to_bytes();
+        }
+        let need = head.len + body.len();
+        if need > blocks.size / 2 {
+            // A large message (a big SDP body) would waste most of a block: it gets its own.
+            return self.to_bytes();
+        }
+        let out = &mut blocks.current;
+        if out.capacity() - out.len() < need && !out.try_reclaim(need) {
+            // The old block lives on in the messages cut from it, and is freed with the
+            // last of them.
+            *out = BytesMut::with_capacity(blocks.size);
+        }
+        out.extend_from_slice(head.written());
+        out.extend_from_slice(body);
+        out.split().freeze()
     }
 
     /// Emits the message as a `message/sipfrag` body (RFC 3420): start line and headers, no

@@ -91,7 +91,7 @@ impl Layer {
         let id = self.alloc_id();
         let invite = request.method() == Some(&Method::Invite);
         let reliable = dest.transport.is_reliable();
-        let bytes = request.to_bytes();
+        let bytes = request.to_bytes_in(&mut self.blocks);
         let tx = Tx {
             kind: if invite {
                 Kind::InviteClient
@@ -203,7 +203,7 @@ impl Layer {
                     self.disarm(id, t);
                 }
                 let tx = self.txs.get_mut(&id).expect("live");
-                let ack = ack_for(&tx.request, &response).to_bytes();
+                let ack = ack_for(&tx.request, &response).to_bytes_in(&mut self.blocks);
                 tx.last = Some(ack.clone());
                 tx.state = State::Completed;
                 self.finished(id);

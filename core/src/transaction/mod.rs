@@ -212,6 +212,8 @@ pub(crate) struct Layer {
     client_keys: BTreeMap<ClientKey, TxId>,
     server_keys: BTreeMap<ServerKey, TxId>,
     queue: TimerQueue,
+    /// What the messages sent are written into.
+    pub blocks: crate::msg::emit::Blocks,
     /// Transactions that got their final response since the last [`Layer::shed_finished`].
     finished: alloc::vec::Vec<TxId>,
     next_id: u64,
@@ -234,9 +236,12 @@ impl Tx {
 }
 
 impl Layer {
-    pub fn new(timers: Timers) -> Self {
+    /// A layer with `timers`, whose messages are cut from blocks of `block` bytes (see
+    /// [`crate::Config::send_block`]).
+    pub fn new(timers: Timers, block: usize) -> Self {
         Layer {
             timers,
+            blocks: crate::msg::emit::Blocks::new(block),
             txs: BTreeMap::new(),
             client_keys: BTreeMap::new(),
             server_keys: BTreeMap::new(),

@@ -160,14 +160,14 @@ impl Layer {
         Incoming::Absorbed
     }
 
-    /// The TU's response on server transaction `id`.
+    /// The TU's response on server transaction `id`; the bytes sent.
     pub fn respond(
         &mut self,
         now: Instant,
         id: TxId,
         response: &Message,
         out: &mut Outbox,
-    ) -> Result<(), RespondError> {
+    ) -> Result<Bytes, RespondError> {
         let code = response
             .status()
             .filter(|c| (100..=699).contains(c))
@@ -182,7 +182,7 @@ impl Layer {
             | (Kind::NonInviteServer, State::Trying | State::Proceeding) => {}
             _ => return Err(RespondError::Final),
         }
-        let bytes = response.to_bytes();
+        let bytes = response.to_bytes_in(&mut self.blocks);
         tx.last = Some(bytes.clone());
         tx.last_status = code;
         let reliable = tx.reliable;
@@ -194,7 +194,7 @@ impl Layer {
             }
             self.finished(id);
         }
-        self.transmit(&self.txs[&id], bytes, out);
+        self.transmit(&self.txs[&id], bytes.clone(), out);
         self.disarm(id, Timer::Trying);
         let tx = self.txs.get_mut(&id).expect("live");
         match (kind, code) {
@@ -215,7 +215,7 @@ impl Layer {
                 self.linger(id, Timer::J, now, self.timers.t1x64(), out);
             }
         }
-        Ok(())
+        Ok(bytes)
     }
 
     /// Does `request` match a live server transaction (a retransmission, or an ACK)?
@@ -241,7 +241,8 @@ impl Layer {
         let tx = self.txs.get_mut(&id).expect("live");
         match (t, tx.state) {
             (Timer::Trying, State::Proceeding) if tx.last.is_none() => {
-                let trying = builder::response(&tx.request, 100, None).to_bytes();
+                let trying =
+                    builder::response(&tx.request, 100, None).to_bytes_in(&mut self.blocks);
                 tx.last = Some(trying.clone());
                 tx.last_status = 100;
                 self.transmit(&self.txs[&id], trying, out);
