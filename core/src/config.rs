@@ -81,14 +81,17 @@ pub struct Config {
     pub refer_outside_dialog: bool,
     /// Most live transfers per call; one more REFER gets 503.
     pub max_transfers_per_dialog: usize,
-    /// Bytes of the blocks the messages the endpoint sends are written into. A message sent
-    /// has two owners — its transaction, which retransmits it (RFC 3261 §17), and the runtime
-    /// that sends it — so in a buffer of its own it costs two allocations (the buffer, then
-    /// its reference count); cut from a shared block it costs none while the block has room.
-    /// A block is freed with the last message cut from it, which a transaction can keep up
-    /// to 64·T1 (32 s) after its final response: blocks are kept small. Messages over half a
-    /// block get their own buffer. Default 8 KiB; 0 gives every message an exact-size buffer
-    /// of its own (the least memory, for a microcontroller's heap).
+    /// Bytes of the blocks that the messages a transaction repeats until it ends are cut
+    /// from: a server transaction's final response (kept 64·T1 = 32 s on UDP by a non-INVITE
+    /// transaction, Timer J, or until Timer H/I for an INVITE's non-2xx, RFC 3261 §17.2) and
+    /// the ACK of a non-2xx final (Timer D, §17.1.1.2). Such a message has two owners — its
+    /// transaction and the runtime that sends it — so in a buffer of its own it costs two
+    /// allocations (the buffer, then its reference count); cut from a shared block, none
+    /// while the block has room. A block is freed with the last message cut from it, so only
+    /// messages of that one lifetime share blocks; the others (requests, given up at their
+    /// final response; provisional responses; 2xx to INVITE and their ACKs) get buffers of
+    /// their own, as do messages over half a block. Default 8 KiB; 0: every message in a
+    /// buffer of its own (the least memory, for a microcontroller's heap).
     pub send_block: usize,
     /// Digest credentials (RFC 3261 §22, RFC 8760) for the requests the endpoint sends on
     /// its own behalf: the first whose realm matches the challenge (or has none) is used.

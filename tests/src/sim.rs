@@ -175,10 +175,17 @@ impl Sim {
 
     /// Adds an endpoint at `addr` with the default config (seed derived from the address).
     pub fn add_endpoint(&mut self, addr: &str) -> usize {
+        self.add_endpoint_tuned(addr, |_| {})
+    }
+
+    /// [`Sim::add_endpoint`] with the default config adjusted by `tune` (the same seed).
+    pub fn add_endpoint_tuned(&mut self, addr: &str, tune: impl FnOnce(&mut Config)) -> usize {
         let addr: SocketAddr = addr.parse().expect("address");
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
-        self.add_endpoint_with(Config::new(addr, seed))
+        let mut config = Config::new(addr, seed);
+        tune(&mut config);
+        self.add_endpoint_with(config)
     }
 
     /// Adds an endpoint with `config` (its address is `config.local_addr`).

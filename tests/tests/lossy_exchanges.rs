@@ -19,14 +19,17 @@ struct Tally {
     server_saw: usize,
 }
 
-fn run_seed(seed: u64, tally: &mut Tally) {
+/// One seed's exchanges, both endpoints cutting the final responses they repeat from blocks
+/// of `block` bytes (`Config::send_block`); what went on the wire.
+fn run_seed(seed: u64, tally: &mut Tally, block: usize) -> Vec<sipxfer_tests::sim::Logged> {
     let mut sim = Sim::new(seed);
     sim.set_default_link(Link::lossy(0.3));
-    let a = sim.add_endpoint("10.0.0.1:5060");
+    let a = sim.add_endpoint_tuned("10.0.0.1:5060", |c| c.send_block = block);
     // The server's application answers requests outside dialogs itself, REFER included
     // (by default the core refuses an out-of-dialog REFER without Target-Dialog, RFC 4538).
     let mut config = sipxfer::Config::new("10.0.0.2:5060".parse().unwrap(), [seed as u8; 32]);
     config.refer_outside_dialog = true;
+    config.send_block = block;
     let b = sim.add_endpoint_with(config);
     let (aa, ba) = (sim.nodes[a].addr, sim.nodes[b].addr);
 
@@ -126,13 +129,37 @@ fn run_seed(seed: u64, tally: &mut Tally) {
         );
         assert_eq!(sim.ep(n).poll_timeout(), None);
     }
+    core::mem::take(&mut sim.log)
+}
+
+/// Shared blocks change no byte on the wire, retransmissions included: the same seeds with
+/// every message in a buffer of its own, with the default 8 KiB blocks, and with blocks so
+/// small that most messages get their own buffer and the rest change blocks every time.
+#[test]
+fn send_blocks_change_no_byte_on_the_wire() {
+    for seed in 0..10 {
+        let wire = |block| {
+            run_seed(seed, &mut Tally::default(), block)
+                .into_iter()
+                .map(|l| (l.at, l.from, l.to, l.bytes))
+                .collect::<Vec<_>>()
+        };
+        let own = wire(0);
+        assert!(own.len() > 200, "seed {seed}: {} datagrams", own.len());
+        assert!(own == wire(8 * 1024), "seed {seed}: 8 KiB blocks");
+        assert!(own == wire(700), "seed {seed}: 700-byte blocks");
+    }
 }
 
 #[test]
 fn ten_thousand_exchanges_under_30_percent_loss() {
     let mut tally = Tally::default();
     for seed in 0..SEEDS {
-        run_seed(seed, &mut tally);
+        run_seed(
+            seed,
+            &mut tally,
+            sipxfer::Config::new("0.0.0.0:0".parse().unwrap(), [0; 32]).send_block,
+        );
     }
     let total = (SEEDS as usize) * PER_SEED;
     assert_eq!(tally.completed + tally.timed_out, total);

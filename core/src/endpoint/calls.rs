@@ -1110,7 +1110,9 @@ impl Endpoint {
 
     fn send_ack_raw(&mut self, dest: Destination, ack: &mut Message) -> Bytes {
         self.push_via(ack, dest.transport);
-        let bytes = ack.to_bytes_in(&mut self.layer.blocks);
+        // Kept by the call for as long as a 2xx may be repeated, not for a fixed 64·T1: a
+        // buffer of its own (see `Config::send_block`).
+        let bytes = ack.to_bytes();
         self.send_to(dest, None, bytes.clone());
         bytes
     }

@@ -540,8 +540,7 @@ impl Endpoint {
             return Err(Error::InvalidMessage("not an ACK"));
         }
         self.push_via(&mut ack, dest.transport);
-        let bytes = ack.to_bytes_in(&mut self.layer.blocks);
-        self.send_to(dest, None, bytes);
+        self.send_to(dest, None, ack.to_bytes());
         Ok(())
     }
 
@@ -724,8 +723,7 @@ impl Endpoint {
             self.stats.overload_rejections += 1;
             let mut r = builder::response(&request, 503, Some(&self.ids.tag()));
             r.headers.push(retry_after(5));
-            let bytes = r.to_bytes_in(&mut self.layer.blocks);
-            self.send_to(reply_to, Some(source.local), bytes);
+            self.send_to(reply_to, Some(source.local), r.to_bytes());
             return;
         }
         match self

@@ -33,16 +33,17 @@ impl<W: Sink> core::fmt::Write for Out<'_, W> {
 /// every message a UA sends fits but for INVITEs and 2xx with large SDP bodies.
 const SCRATCH: usize = 1024;
 
-/// The blocks the messages an endpoint sends are cut from.
+/// The blocks the messages a transaction repeats until it ends are cut from (see
+/// [`crate::Config::send_block`]).
 ///
-/// Each message sent is kept by its transaction for retransmission (RFC 3261 §17.1.1.2,
+/// Such a message is kept by its transaction for retransmission (RFC 3261 §17.1.1.2,
 /// §17.2.1) and handed to the runtime, so it is one reference-counted buffer with two owners.
 /// Written to a buffer of its own, that costs two allocations per message (the buffer and,
 /// at the first clone, its reference count); cut from a shared block of `size` bytes, it
 /// costs none while the block has room, and two per block. A block is freed when the last
-/// message cut from it is: a block can outlive most of its messages by up to the lifetime of
-/// a transaction (64·T1, 32 s, after its final response on UDP), so blocks are kept small.
-/// `size` 0 gives each message its exact-size buffer of its own.
+/// message cut from it is, so only messages of one lifetime (64·T1 after a final response)
+/// share blocks: a short-lived message among them would be kept that long. `size` 0 gives
+/// each message its exact-size buffer of its own.
 #[derive(Debug, Default)]
 pub(crate) struct Blocks {
     current: BytesMut,

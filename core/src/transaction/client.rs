@@ -5,7 +5,6 @@ use crate::msg::{Header, Message, Method, StartLine};
 use crate::time::Instant;
 use crate::transport::Destination;
 use alloc::vec::Vec;
-use bytes::Bytes;
 use smallvec::SmallVec;
 
 /// Why a CANCEL could not be sent.
@@ -91,7 +90,9 @@ impl Layer {
         let id = self.alloc_id();
         let invite = request.method() == Some(&Method::Invite);
         let reliable = dest.transport.is_reliable();
-        let bytes = request.to_bytes_in(&mut self.blocks);
+        // Given up with the final response (`Layer::shed_finished`): short-lived, so a buffer
+        // of its own rather than a slice that would keep a block alive for 64·T1.
+        let bytes = request.to_bytes();
         let tx = Tx {
             kind: if invite {
                 Kind::InviteClient
@@ -108,7 +109,6 @@ impl Layer {
             local: None,
             key: ClientKey::of(&request).map(TxKey::Client),
             request,
-            request_bytes: bytes.clone(),
             last: None,
             last_status: 0,
             rfc2543: None,
@@ -179,9 +179,6 @@ impl Layer {
                 }
                 let tx = self.txs.get_mut(&id).expect("live");
                 tx.state = State::Proceeding;
-                // Timer A is off for good (§17.1.1.2): the bytes are never sent again (a
-                // CANCEL or an ACK is built from the parsed request).
-                tx.request_bytes = Bytes::new();
                 let cancel = core::mem::take(&mut tx.cancel_pending);
                 self.report(id, response, out);
                 if cancel {
@@ -203,6 +200,8 @@ impl Layer {
                     self.disarm(id, t);
                 }
                 let tx = self.txs.get_mut(&id).expect("live");
+                // Repeated until Timer D (§17.1.1.2): a lifetime like that of a server's
+                // final response, so cut from the same blocks.
                 let ack = ack_for(&tx.request, &response).to_bytes_in(&mut self.blocks);
                 tx.last = Some(ack.clone());
                 tx.state = State::Completed;
@@ -303,7 +302,8 @@ impl Layer {
                 tx.interval *= 2;
                 let next = now + tx.interval;
                 out.retransmissions += 1;
-                self.transmit(&self.txs[&id], self.txs[&id].request_bytes.clone(), out);
+                let bytes = self.txs[&id].request.to_bytes();
+                self.transmit(&self.txs[&id], bytes, out);
                 self.arm(id, Timer::A, next);
             }
             Timer::B if state == State::Calling || self.txs[&id].cancelled => {
@@ -340,7 +340,8 @@ impl Layer {
                 };
                 let next = now + tx.interval;
                 out.retransmissions += 1;
-                self.transmit(&self.txs[&id], self.txs[&id].request_bytes.clone(), out);
+                let bytes = self.txs[&id].request.to_bytes();
+                self.transmit(&self.txs[&id], bytes, out);
                 self.arm(id, Timer::E, next);
             }
             (Timer::F, State::Trying | State::Proceeding) => {

@@ -169,10 +169,12 @@ pub(crate) struct Tx {
     pub dest: Destination,
     /// The local address to send from (server: where the request arrived).
     pub local: Option<SocketAddr>,
-    /// The request that created the transaction.
+    /// The request that created the transaction. A client retransmits it (Timers A, E) by
+    /// emitting it again — emission is a function of the message, so the bytes are those
+    /// of the first send (§17.1.1.2: the same request) — rather than keeping a second,
+    /// wire form of it: a request sent then has one owner, the transmit, and costs no shared
+    /// handle, and a pending transaction holds its request once.
     pub request: Message,
-    /// Client: the request on the wire (retransmitted as is).
-    pub request_bytes: Bytes,
     /// Server: the last response sent (retransmitted as is); client INVITE: the ACK.
     pub last: Option<Bytes>,
     /// Server: the status of the last response sent.
@@ -321,8 +323,7 @@ impl Layer {
         if tx.keep_request && tx.state == State::Accepted {
             // The call builds a dialog from each 2xx that other forks may still send
             // (§13.2.2.4) out of this request, which the transaction is then the only one
-            // to hold (see [`Layer::request`]); the bytes are not sent again.
-            tx.request_bytes = Bytes::new();
+            // to hold (see [`Layer::request`]).
             return;
         }
         tx.shed = true;
@@ -337,7 +338,6 @@ impl Layer {
         }
         let method = tx.request.method().cloned().unwrap_or(Method::Ack);
         tx.request = Message::stub(method);
-        tx.request_bytes = Bytes::new();
     }
 
     /// Notes that `id` got its final response (see [`Layer::shed_finished`]).

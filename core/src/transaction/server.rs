@@ -84,7 +84,6 @@ impl Layer {
             dest: reply_to,
             local: Some(source.local),
             request,
-            request_bytes: Bytes::new(),
             last: None,
             last_status: 0,
             rfc2543: key
@@ -182,7 +181,16 @@ impl Layer {
             | (Kind::NonInviteServer, State::Trying | State::Proceeding) => {}
             _ => return Err(RespondError::Final),
         }
-        let bytes = response.to_bytes_in(&mut self.blocks);
+        // A final response a transaction repeats until it ends, 64·T1 later (§17.2.1 Timer H,
+        // §17.2.2 Timer J), is cut from the shared blocks with others of that same lifetime; a
+        // provisional (replaced by the final) and a 2xx to an INVITE (given up in Accepted,
+        // RFC 6026) are short-lived and get buffers of their own, not to keep a block alive.
+        let lingers = code >= 300 || (code >= 200 && tx.kind == Kind::NonInviteServer);
+        let bytes = if lingers {
+            response.to_bytes_in(&mut self.blocks)
+        } else {
+            response.to_bytes()
+        };
         tx.last = Some(bytes.clone());
         tx.last_status = code;
         let reliable = tx.reliable;
@@ -241,8 +249,8 @@ impl Layer {
         let tx = self.txs.get_mut(&id).expect("live");
         match (t, tx.state) {
             (Timer::Trying, State::Proceeding) if tx.last.is_none() => {
-                let trying =
-                    builder::response(&tx.request, 100, None).to_bytes_in(&mut self.blocks);
+                // Replaced by the final: short-lived, a buffer of its own (see `respond`).
+                let trying = builder::response(&tx.request, 100, None).to_bytes();
                 tx.last = Some(trying.clone());
                 tx.last_status = 100;
                 self.transmit(&self.txs[&id], trying, out);
