@@ -479,14 +479,24 @@ impl<S: Text> Message<S> {
         // One allocation of the exact size: the head written on the stack first, then head
         // and body copied once; a message kept for retransmission then holds no spare
         // capacity. A head that does not fit is written to the heap directly.
-        let body = self.body.as_ref();
         let mut head = Scratch::new();
-        if self.head_on_stack(&mut head) {
-            let mut out = BytesMut::with_capacity(head.len + body.len());
-            out.extend_from_slice(head.written());
-            out.extend_from_slice(body);
-            return out.freeze();
+        match self.head_on_stack(&mut head) {
+            true => self.exact(&head),
+            false => self.on_heap(),
         }
+    }
+
+    /// Head (written in `head`) and body in one buffer of their exact size.
+    fn exact(&self, head: &Scratch) -> Bytes {
+        let body = self.body.as_ref();
+        let mut out = BytesMut::with_capacity(head.len + body.len());
+        out.extend_from_slice(head.written());
+        out.extend_from_slice(body);
+        out.freeze()
+    }
+
+    /// A message whose head does not fit on the stack, written to the heap directly.
+    fn on_heap(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(self.size_estimate().max(2 * SCRATCH));
         self.emit_to(&mut Out(&mut out));
         out.freeze()
@@ -496,15 +506,18 @@ impl<S: Text> Message<S> {
     /// [`Message::to_bytes`], without an allocation of its own while the current block has
     /// room.
     pub(crate) fn to_bytes_in(&self, blocks: &mut Blocks) -> Bytes {
-        let body = self.body.as_ref();
-        let mut head = Scratch::new();
-        if blocks.size == 0 || !self.head_on_stack(&mut head) {
+        if blocks.size == 0 {
             return self.to_bytes();
         }
+        let mut head = Scratch::new();
+        if !self.head_on_stack(&mut head) {
+            return self.on_heap();
+        }
+        let body = self.body.as_ref();
         let need = head.len + body.len();
         if need > blocks.size / 2 {
             // A large message (a big SDP body) would waste most of a block: it gets its own.
-            return self.to_bytes();
+            return self.exact(&head);
         }
         let out = &mut blocks.current;
         if out.capacity() - out.len() < need && !out.try_reclaim(need) {

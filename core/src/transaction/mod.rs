@@ -181,8 +181,8 @@ pub(crate) struct Tx {
     pub last_status: u16,
     /// Server with an RFC 2543 key: the To tags it matches on (boxed: rare).
     pub rfc2543: Option<alloc::boxed::Box<Rfc2543Tags>>,
-    /// The request (and, for a client, its bytes) was given up once the transaction had its
-    /// final response: see [`Layer::shed_finished`].
+    /// The request was given up once the transaction had its final response: see
+    /// [`Layer::shed_finished`].
     pub shed: bool,
     /// The current retransmission interval (A, E, G).
     pub interval: Duration,
@@ -214,7 +214,8 @@ pub(crate) struct Layer {
     client_keys: BTreeMap<ClientKey, TxId>,
     server_keys: BTreeMap<ServerKey, TxId>,
     queue: TimerQueue,
-    /// What the messages sent are written into.
+    /// What the messages a transaction repeats until it ends are cut from
+    /// ([`crate::Config::send_block`]).
     pub blocks: crate::msg::emit::Blocks,
     /// Transactions that got their final response since the last [`Layer::shed_finished`].
     finished: alloc::vec::Vec<TxId>,
