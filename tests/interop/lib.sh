@@ -61,6 +61,22 @@ wait_log() {
   return 1
 }
 
+# wait_bound PORT tcp|udp [TIMEOUT_S] : something listens on 127.0.0.1:PORT over IPv4 (read from
+# /proc/net, so no tool is needed). A peer started in the background must be bound before
+# anyone sends to it: over UDP a retransmission hides a late start, over TCP the refused
+# connection ends the transaction at once.
+wait_bound() {
+  local port hex st file i=0 t=${3:-5}
+  port=$1; hex=$(printf ':%04X' "$port")
+  if [ "$2" = tcp ]; then file=/proc/net/tcp; st=0A; else file=/proc/net/udp; st=07; fi
+  while [ "$i" -lt $((t * 10)) ]; do
+    awk -v h="$hex" -v s="$st" '$4 == s && substr($2, length($2) - 4) == h { f = 1 } END { exit !f }' \
+      "$file" && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+
 # lines_with FILE 'str1' 'str2' ... : the lines of FILE holding every string.
 lines_with() {
   local f=$1; shift

@@ -8,7 +8,7 @@ sipp_transferor() {
   ua_start bob $b --auto-answer --accept-transfers "${uaopt[@]}" || return
   ua_start carol $c --auto-answer "${uaopt[@]}" || return
   sipp_run alice transferor.xml $a "${extra[@]}" -s bob -key target_uri "sip:carol@127.0.0.1:$c$suffix" \
-    -set bye_delay_ms 0 "127.0.0.1:$b"
+    -set bye_delay_ms 0 "127.0.0.1:$b" || return
   check "SIPp's transferor scenario passes (202, NOTIFY 100 … 200 terminated, BYE)" sipp_ok alice
   check "bob accepted the REFER" ua_wait bob '"event":"incoming_transfer"' '"action":"accepted"' '"referred_by":"sip:'
   check "carol's call from bob is up" ua_wait carol '"call":1' '"state":"confirmed"'
@@ -24,7 +24,7 @@ sc_sipp_transferor_slow_bye() {
   local a=26020 b=26022 c=26024
   ua_start bob $b --auto-answer --accept-transfers || return
   ua_start carol $c --auto-answer || return
-  sipp_run alice transferor.xml $a -s bob -key target_uri "sip:carol@127.0.0.1:$c" -set bye_delay_ms 4000 "127.0.0.1:$b"
+  sipp_run alice transferor.xml $a -s bob -key target_uri "sip:carol@127.0.0.1:$c" -set bye_delay_ms 4000 "127.0.0.1:$b" || return
   check "SIPp's transferor scenario passes with bob's BYE" sipp_ok alice
   check "SIPp saw bob's BYE" grep -q 'BYE received from transferee' "$RUN/alice.log"
   check "bob ended the original call itself" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
@@ -35,7 +35,7 @@ sc_sipp_transferor_slow_bye() {
 sipp_transferee() {
   local tp=$1 uaopt=() suffix= a=26030 b=26032 extra=()
   [ "$tp" = tcp ] && { extra=(-t t1); uaopt=(--transport tcp); suffix=";transport=tcp"; a=26040; b=26042; }
-  sipp_run bob transferee.xml $b "${extra[@]}"
+  sipp_run bob transferee.xml $b "${extra[@]}" || return
   ua_start alice $a "${uaopt[@]}" || return
   ua_send alice "call sip:bob@127.0.0.1:$b$suffix"
   check "SIPp answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
@@ -52,7 +52,7 @@ sc_sipp_transferee_tcp() { scenario sipp-transferee-tcp; sipp_transferee tcp; }
 sc_sipp_target() {
   scenario sipp-target
   local a=26050 b=26052 c=26054
-  sipp_run carol target.xml $c
+  sipp_run carol target.xml $c || return
   ua_start alice $a || return
   ua_start bob $b --auto-answer --accept-transfers || return
   ua_send alice "call sip:bob@127.0.0.1:$b"
@@ -69,7 +69,7 @@ sc_sipp_target() {
 sc_sipp_attended_target() {
   scenario sipp-attended-target
   local a=26060 b=26062 c=26064
-  sipp_run carol consult_target.xml $c -m 2
+  sipp_run carol consult_target.xml $c -m 2 || return
   ua_start alice $a || return
   ua_start bob $b --auto-answer --accept-transfers || return
   ua_send alice "call sip:bob@127.0.0.1:$b"
