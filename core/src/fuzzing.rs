@@ -626,7 +626,8 @@ pub fn endpoint_ops(data: &[u8]) {
 }
 
 /// The endpoints of an [`OpsFixture`] run the ops `data` spells, one byte of opcode and its
-/// arguments each: deliver, lose or duplicate a datagram in flight; deliver one mutated
+/// arguments each: deliver, lose (and maybe report unreachable) or duplicate a datagram in
+/// flight; deliver one mutated
 /// (bytes flipped, cut, spliced, a header line dropped or doubled: real transfer-flow
 /// messages gone wrong); a raw datagram or TCP bytes from the input; a jump in time; an
 /// application command at one endpoint (call, answer, ring, reject, hang up, hold, resume,
@@ -655,7 +656,14 @@ fn ops_run(mut f: OpsFixture, data: &[u8]) -> Vec<(usize, crate::TransferOutcome
             3 => {
                 if !f.wire.is_empty() {
                     let k = a as usize % f.wire.len();
-                    f.wire.remove(k);
+                    let (from, to, _) = f.wire.remove(k);
+                    if a & 0x80 != 0 {
+                        // Lost for good: the sender's runtime reports the destination
+                        // unreachable (an ICMP error, a refused connection).
+                        let now = f.now;
+                        f.eps[from].handle_unreachable(now, crate::Transport::Udp, ops_addr(to));
+                        f.pump();
+                    }
                 }
             }
             4 => {

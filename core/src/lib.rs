@@ -5,9 +5,9 @@
 //! time, bytes and a 32-byte seed are given to it.
 //!
 //! - [`Endpoint`]: the one entry point of the state machines. Inputs (`handle_datagram`,
-//!   `handle_stream_bytes`, `handle_connection_*`, `handle_timeout`), commands
-//!   (`send_request`, `respond`, `cancel`, ...), outputs (`poll_transmit`, `poll_event`,
-//!   `poll_timeout`) and [`Endpoint::stats`].
+//!   `handle_stream_bytes`, `handle_connection_*`, `handle_unreachable`, `handle_timeout`),
+//!   commands (`send_request`, `respond`, `cancel`, ...), outputs (`poll_transmit`,
+//!   `poll_event`, `poll_timeout`) and [`Endpoint::stats`].
 //! - [`transaction`]: RFC 3261 §17 client and server transactions with RFC 6026's Accepted
 //!   state; [`time`], [`rand`], [`config`], [`transport`], [`error`].
 //! - [`parse`]: framing + header index ([`parse::RawMessage`], [`parse::StreamDecoder`]) and

@@ -160,7 +160,12 @@ impl Conns {
                 }
                 Err(e) => {
                     tracing::warn!(conn = id.0, error = %e, "tcp connect failed");
+                    let remote = self.map[&id].remote;
                     self.remove(s, id, "connect failed");
+                    // What was queued for it is lost: its transactions fail now (503,
+                    // RFC 3261 §8.1.3.1) rather than at Timer B or F.
+                    let now = s.clock.now();
+                    s.ep.handle_unreachable(now, Transport::Tcp, remote);
                 }
             }
         }

@@ -115,3 +115,40 @@ async fn tcp_connections_are_reused_then_closed_when_idle() {
     assert_eq!(open, [0, 0, 0], "idle connections closed");
     shutdown(&parties, Duration::from_secs(5)).await;
 }
+
+/// A call to a TCP address where nothing listens fails as soon as the connection is refused:
+/// the runtime reports the failed connect and the core answers the INVITE with a 503 of its
+/// own (RFC 3261 §8.1.3.1) — not 32 s later with Timer B's 408.
+#[tokio::test]
+async fn call_to_a_refused_tcp_connection_fails_at_once_with_503() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let (handle, mut events) = sipxfer_tokio::bind(Builder::new("127.0.0.1:0".parse().unwrap()))
+        .await
+        .expect("bind");
+    let target = format!("sip:bob@127.0.0.1:{port};transport=tcp");
+    let target = sipxfer::msg::Uri::parse(&target).unwrap();
+    let call = handle
+        .call(target, sipxfer::CallOptions::default())
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(e) = events.next().await {
+            if let sipxfer::Event::CallState {
+                call: c,
+                state: sipxfer::CallState::Terminated { reason },
+                status,
+            } = e
+            {
+                return Some((c, reason, status));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the call ends within 5 s");
+    assert_eq!(ended, Some((call, sipxfer::EndReason::Rejected, Some(503))));
+    assert_eq!(handle.stats().unreachable, 1);
+    handle.shutdown(Duration::from_secs(1)).await;
+}

@@ -692,3 +692,123 @@ fn a_cancelled_invite_is_cancelled_once_and_ends_64_t1_later() {
     );
     assert_empty(sim.ep(a));
 }
+
+/// A stream connection that cannot be opened (RFC 3261 §17.1.4, §8.1.3.1): the client
+/// transactions to that address still waiting for a first response end at once with a 503 the
+/// endpoint made from each request — no ACK for it, no retransmission, no timer left — while
+/// one that already heard a 1xx and one over UDP to the same address carry on.
+#[test]
+fn unreachable_stream_destination_ends_waiting_client_transactions_with_503() {
+    let (aa, ba): (SocketAddr, SocketAddr) = (
+        "10.0.0.1:5060".parse().unwrap(),
+        "10.0.0.2:5060".parse().unwrap(),
+    );
+    let mut ep = Endpoint::new(sipxfer::Config::new(aa, [1; 32]), Instant::ZERO);
+    let t0 = Instant::ZERO;
+    let invite = ep
+        .send_request(
+            t0,
+            dest(Transport::Tcp, ba),
+            request(Method::Invite, aa, ba, "u1", 1),
+        )
+        .unwrap();
+    let bye = ep
+        .send_request(
+            t0,
+            dest(Transport::Tcp, ba),
+            request(Method::Bye, aa, ba, "u2", 1),
+        )
+        .unwrap();
+    let proceeding = ep
+        .send_request(
+            t0,
+            dest(Transport::Tcp, ba),
+            request(Method::Invite, aa, ba, "u3", 1),
+        )
+        .unwrap();
+    let udp = ep
+        .send_request(
+            t0,
+            dest(Transport::Udp, ba),
+            request(Method::Options, aa, ba, "u4", 1),
+        )
+        .unwrap();
+    let mut wire = vec![];
+    while let Some(t) = ep.poll_transmit() {
+        wire.push(t.bytes);
+    }
+    let sent: Vec<_> = wire.iter().map(parse).collect();
+    assert_eq!(sent.len(), 4);
+    // u3 hears a 180 over a connection that was up then.
+    let conn = sipxfer::ConnId(7);
+    ep.handle_connection_opened(secs(0.05), conn, Transport::Tcp, aa, ba);
+    ep.handle_stream_bytes(secs(0.05), conn, &response_to(&wire[2], 180, "b1"));
+    ep.handle_connection_closed(secs(0.05), conn);
+    while ep.poll_event().is_some() {}
+
+    ep.handle_unreachable(secs(0.1), Transport::Tcp, ba);
+    let mut failed = vec![];
+    while let Some(e) = ep.poll_event() {
+        match e {
+            Event::Response { tx, response } => {
+                let req = if tx == invite { &sent[0] } else { &sent[1] };
+                // Made from the request (§8.2.6 fields): the TU matches it like any other.
+                assert_eq!(response.call_id(), req.call_id());
+                assert_eq!(response.cseq(), req.cseq());
+                assert_eq!(
+                    response.top_via().and_then(|v| v.branch()),
+                    req.top_via().and_then(|v| v.branch())
+                );
+                failed.push((tx, response.status()));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(failed, [(invite, Some(503)), (bye, Some(503))]);
+    assert!(ep.poll_transmit().is_none(), "no ACK for a 503 nobody sent");
+    assert_eq!(ep.stats().unreachable, 2);
+    // Left: u3 (Proceeding) and u4 (UDP), both still waiting.
+    assert_eq!((ep.stats().transactions, ep.pending_transactions()), (2, 2));
+    let _ = (proceeding, udp);
+}
+
+/// A call to a TCP destination that refuses the connection fails at once: terminated with
+/// 503, not 32 s later with 408.
+#[test]
+fn call_to_unreachable_tcp_destination_fails_with_503_at_once() {
+    let (aa, ba): (SocketAddr, SocketAddr) = (
+        "10.0.0.1:5060".parse().unwrap(),
+        "10.0.0.2:5060".parse().unwrap(),
+    );
+    let mut ep = Endpoint::new(sipxfer::Config::new(aa, [1; 32]), Instant::ZERO);
+    let target = sipxfer::msg::Uri::parse("sip:bob@10.0.0.2:5060;transport=tcp").unwrap();
+    let call = ep
+        .call(Instant::ZERO, target, sipxfer::CallOptions::default())
+        .unwrap();
+    let first = ep.poll_transmit().expect("the INVITE");
+    assert_eq!((first.transport, first.to), (Transport::Tcp, ba));
+    while ep.poll_event().is_some() {}
+    ep.handle_unreachable(secs(0.2), Transport::Tcp, ba);
+    let mut states = vec![];
+    while let Some(e) = ep.poll_event() {
+        if let Event::CallState {
+            call: c,
+            state,
+            status,
+        } = e
+        {
+            assert_eq!(c, call);
+            states.push((state, status));
+        }
+    }
+    assert_eq!(
+        states,
+        [(
+            sipxfer::CallState::Terminated {
+                reason: sipxfer::EndReason::Rejected
+            },
+            Some(503)
+        )]
+    );
+    assert!(ep.poll_transmit().is_none());
+}

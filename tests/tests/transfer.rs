@@ -24,6 +24,9 @@ enum Target {
     AnswersAt(u64),
     /// Rings and never answers.
     Rings,
+    /// Cannot be reached: B's runtime reports it as soon as B's INVITE goes out (a refused
+    /// TCP connection, an ICMP error). Pair with a sink at C.
+    Unreachable,
 }
 
 /// What B does with the REFER.
@@ -106,6 +109,7 @@ fn blind_with(
                         .unwrap();
                 }
                 Target::Busy => ep.reject(now, *call, 486).unwrap(),
+                Target::Unreachable => unreachable!("C is a sink"),
                 Target::AnswersAt(_) | Target::Rings => {
                     ep.ring(now, *call, 180).unwrap();
                     c_call.set(Some(*call));
@@ -157,7 +161,13 @@ fn blind_with(
             },
             (Event::IncomingTransfer { transfer, .. }, 1) => match b {
                 Transferee::Rejects(code) => ep.reject_transfer(now, *transfer, code).unwrap(),
-                _ => bc = Some(ep.accept_transfer(now, *transfer, None).unwrap()),
+                _ => {
+                    bc = Some(ep.accept_transfer(now, *transfer, None).unwrap());
+                    if c == Target::Unreachable {
+                        let carol = "10.0.0.3:5060".parse().unwrap();
+                        ep.handle_unreachable(now, sipxfer::Transport::Udp, carol);
+                    }
+                }
             },
             _ => {}
         }
@@ -728,6 +738,51 @@ fn unsubscribe_mid_transfer_leaves_the_call_alone() {
     assert_eq!(last_state(ea, run.ab), Some(CallState::Held));
     assert!(run.sim.ep(0).call_is_live(run.ab));
     settle(&mut run, "unsubscribe");
+}
+
+#[test]
+fn unreachable_target_fails_the_transfer_with_503_at_once() {
+    // B's INVITE to C cannot be delivered: RFC 3261 §8.1.3.1 makes it a 503 at B, which B
+    // reports in its final NOTIFY (RFC 3515 §2.4.5) right away, not 32 s later as a 408.
+    let mut sim = three(10, 0.0);
+    sim.nodes[2].sink = true;
+    let mut run = blind(
+        sim,
+        BlindOptions::default(),
+        Transferee::Accepts,
+        Target::Unreachable,
+    );
+    let [ea, eb, _] = &run.events;
+    assert_eq!(progress(ea), [100, 503]);
+    failed_and_resumed(ea, eb, run.ab, 503, "");
+    let failed_at = ea
+        .iter()
+        .find(|(_, e)| matches!(e, Event::TransferOutcome { .. }))
+        .map(|(t, _)| t.as_micros())
+        .unwrap();
+    assert!(failed_at < 1_000_000, "failed at {failed_at} µs");
+    // On the wire: B sent C one INVITE and no retransmission, then the final NOTIFY to A.
+    let invites = run
+        .sim
+        .sent_by(1)
+        .iter()
+        .filter(|l| l.first_line().starts_with("INVITE sip:carol@"))
+        .count();
+    assert_eq!(invites, 1);
+    let notify = run
+        .sim
+        .sent_by(1)
+        .into_iter()
+        .filter(|l| l.first_line().starts_with("NOTIFY "))
+        .last()
+        .map(|l| String::from_utf8_lossy(&l.bytes).into_owned())
+        .unwrap();
+    assert!(
+        notify.contains("Subscription-State: terminated;reason=noresource")
+            && notify.ends_with("SIP/2.0 503 Service Unavailable\r\n"),
+        "{notify}"
+    );
+    settle(&mut run, "unreachable");
 }
 
 #[test]

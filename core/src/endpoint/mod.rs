@@ -192,6 +192,8 @@ pub struct Stats {
     pub overload_evictions: u64,
     /// Stream connections closed for a framing error.
     pub stream_errors: u64,
+    /// Client transactions ended by a transport failure ([`Endpoint::handle_unreachable`]).
+    pub unreachable: u64,
     /// Live transactions.
     pub transactions: usize,
     /// Armed timers.
@@ -403,6 +405,43 @@ impl Endpoint {
     pub fn handle_connection_closed(&mut self, now: Instant, conn: ConnId) {
         self.tick(now);
         self.conns.remove(&conn);
+    }
+
+    /// The runtime could not reach `remote` over `transport` — a stream connection to it
+    /// could not be opened (refused, unreachable, timed out), so what was written to it is
+    /// lost. Every client transaction to `remote` still waiting for its first response ends
+    /// at once with a 503 made by the endpoint (RFC 3261 §8.1.3.1: a fatal transport error
+    /// "MUST be treated as a 503 (Service Unavailable) status code"; §17.1.4), instead of
+    /// waiting 64·T1 for Timer B or F: a call fails with [`EndReason::Rejected`] and 503, a
+    /// transfer's REFER fails, a request of [`Endpoint::send_request`] gets
+    /// [`Event::Response`] with that 503. Counted in [`Stats::unreachable`].
+    ///
+    /// ```
+    /// use sipxfer::msg::{builder::RequestBuilder, Method, NameAddr, Uri};
+    /// use sipxfer::{Config, Destination, Endpoint, Event, Instant, Transport};
+    ///
+    /// let (alice, bob) = ("192.0.2.1:5060".parse().unwrap(), "192.0.2.2:5060".parse().unwrap());
+    /// let now = Instant::ZERO;
+    /// let mut ep = Endpoint::new(Config::new(alice, [1; 32]), now);
+    /// let to = Uri::parse("sip:bob@192.0.2.2").unwrap();
+    /// let options = RequestBuilder::new(Method::Options, to.clone())
+    ///     .from(NameAddr::new(Uri::parse("sip:alice@192.0.2.1").unwrap()), "a1")
+    ///     .to(NameAddr::new(to))
+    ///     .call_id("unreachable-1")
+    ///     .cseq(1)
+    ///     .build();
+    /// let tx = ep.send_request(now, Destination::tcp(bob), options).unwrap();
+    /// while ep.poll_transmit().is_some() {}
+    /// // The runtime could not connect to bob.
+    /// ep.handle_unreachable(now, Transport::Tcp, bob);
+    /// assert!(matches!(ep.poll_event(), Some(Event::Response { tx: t, response })
+    ///     if t == tx && response.status() == Some(503)));
+    /// ```
+    pub fn handle_unreachable(&mut self, now: Instant, transport: Transport, remote: SocketAddr) {
+        self.tick(now);
+        let n = self.layer.unreachable(transport, remote, &mut self.out);
+        self.stats.unreachable += n as u64;
+        self.flush();
     }
 
     /// Bytes arrived on stream connection `conn` (framed by Content-Length, RFC 3261 §18.3;

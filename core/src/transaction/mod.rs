@@ -268,6 +268,42 @@ impl Layer {
             .count()
     }
 
+    /// The runtime could not reach `addr` over `transport` (a stream connection that could not
+    /// be opened): every client transaction to it that has heard nothing yet — Calling or
+    /// Trying, so its request went nowhere and, on a reliable transport, will not be sent
+    /// again — ends now (§17.1.4: "the client transaction SHOULD inform the TU that a
+    /// transport failure has occurred, and ... SHOULD transition directly to the
+    /// 'Terminated' state"). Its TU gets a 503 made from its request, as §8.1.3.1 asks ("the
+    /// condition MUST be treated as a 503 (Service Unavailable) status code"). O(transactions):
+    /// a failed connection is rare. Returns how many ended.
+    pub fn unreachable(
+        &mut self,
+        transport: crate::Transport,
+        addr: SocketAddr,
+        out: &mut Outbox,
+    ) -> usize {
+        let failed: SmallVec<[TxId; 4]> = self
+            .txs
+            .iter()
+            .filter(|(_, t)| {
+                matches!(t.kind, Kind::InviteClient | Kind::NonInviteClient)
+                    && matches!(t.state, State::Calling | State::Trying)
+                    && t.dest.transport == transport
+                    && t.dest.addr == addr
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for &id in &failed {
+            let tx = &self.txs[&id];
+            if !tx.internal {
+                let response = crate::msg::builder::response(&tx.request, 503, None);
+                out.events.push_back(TxEvent::Response { tx: id, response });
+            }
+            self.terminate(id, out);
+        }
+        failed.len()
+    }
+
     /// Gives up the request of every transaction that got its final response since the last
     /// call: what such a transaction still does needs only its key, its timers and the bytes
     /// it retransmits — the last response (server, Completed: §17.2.1, §17.2.2), the ACK
