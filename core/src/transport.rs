@@ -145,3 +145,72 @@ pub struct Transmit {
     /// framing error, RFC 3261 §18.3).
     pub close_after: bool,
 }
+
+/// RFC 3261 §18.2.1 and RFC 3581 §4: the server transport adds `received` to the top Via of
+/// a request whose sent-by host is not the packet's source address (`source`), and fills in
+/// an empty `rport` with the source port (adding `received` then too). Done to the responses,
+/// which copy the request's Via (§8.2.6.2) and are where a user agent's stamp shows, rather
+/// than to every request on arrival: a retransmission that a transaction absorbs, or an ACK,
+/// then costs no rewrite. Idempotent. Returns whether it changed `m`.
+pub(crate) fn stamp_via(m: &mut crate::msg::Message, source: SocketAddr) -> bool {
+    use crate::msg::Header;
+    let Some(Header::Via(vias)) = m.headers.iter_mut().find(|h| matches!(h, Header::Via(_))) else {
+        return false;
+    };
+    let Some(via) = vias.first_mut() else {
+        return false;
+    };
+    let mut text = crate::transaction::KeyStr::default();
+    let Some(ip_len) = stamp_text(via, source, &mut text) else {
+        return false;
+    };
+    let (ip, port) = text.as_str().split_at(ip_len);
+    if port.is_empty() {
+        via.params.set_all(&[("received", ip)]);
+    } else {
+        via.params.set_all(&[("received", ip), ("rport", port)]);
+    }
+    true
+}
+
+/// Would [`stamp_via`] change `m`?
+pub(crate) fn needs_stamp(m: &crate::msg::Message, source: SocketAddr) -> bool {
+    m.top_via()
+        .is_some_and(|via| stamp_text(via, source, &mut Default::default()).is_some())
+}
+
+/// The `received` address then the `rport` value (empty when `rport` was not asked for)
+/// written to `text` — written on the stack: an address and a port need no allocation — and
+/// where the address ends; `None` when the Via needs neither.
+fn stamp_text(
+    via: &crate::msg::Via<crate::SipStr>,
+    source: SocketAddr,
+    text: &mut crate::transaction::KeyStr,
+) -> Option<usize> {
+    use crate::msg::Host;
+    use core::net::IpAddr;
+    let ip = source.ip();
+    let host_is_source = match &via.host {
+        Host::Ipv4(a) => IpAddr::V4(*a) == ip,
+        Host::Ipv6(a) => IpAddr::V6(*a) == ip,
+        Host::Domain(_) => false,
+    };
+    let rport_asked = via.rport() == Some(None);
+    match ip {
+        IpAddr::V4(a) => text.push_ascii(crate::msg::emit::ipv4_text(a, &mut [0; 15])),
+        IpAddr::V6(a) => {
+            use core::fmt::Write;
+            let _ = write!(text, "{a}");
+        }
+    }
+    let ip_len = text.len();
+    // A `received` already right (a response stamped before) needs nothing more.
+    if !rport_asked && (host_is_source || via.received() == Some(text.as_str())) {
+        return None;
+    }
+    if rport_asked {
+        let port = u64::from(source.port());
+        text.push_ascii(crate::msg::emit::decimal(port, &mut [0; 20]));
+    }
+    Some(ip_len)
+}

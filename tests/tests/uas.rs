@@ -277,3 +277,78 @@ fn at_max_transactions_lingering_ones_make_room_else_stateless_503() {
     let s = ep.stats();
     assert_eq!((s.transactions, s.overload_rejections), (4, 1));
 }
+
+/// `received` and `rport` (RFC 3261 §18.2.1, RFC 3581 §4) are in the top Via of every
+/// response, whoever built it: the 100 Trying of the INVITE server transaction, a response
+/// from `Endpoint::response`, and one the application built itself from the request.
+#[test]
+fn every_response_carries_received_and_rport() {
+    let local: SocketAddr = LOCAL.parse().unwrap();
+    let remote: SocketAddr = "192.0.2.1:40000".parse().unwrap();
+    let mut config = Config::new(local, [1; 32]);
+    config.allow.push(sipxfer::msg::Method::Message);
+    let mut ep = Endpoint::new(config, Instant::ZERO);
+    let req = |method: &str, call_id: &str| {
+        Bytes::from(format!(
+            "{method} sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP pc.example.com:5070;branch=z9hG4bK{call_id};rport\r\n\
+             From: <sip:b@x>;tag=1\r\nTo: <sip:a@y>\r\nCall-ID: {call_id}\r\nCSeq: 1 {method}\r\n\
+             Contact: <sip:b@192.0.2.1:40000>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        ))
+    };
+    let stamped = "Via: SIP/2.0/UDP pc.example.com:5070;branch=z9hG4bK";
+    let tail = ";rport=40000;received=192.0.2.1\r\n";
+    let sent = |ep: &mut Endpoint| {
+        let t = ep.poll_transmit().expect("a response");
+        assert_eq!(t.to, remote);
+        String::from_utf8(t.bytes.to_vec()).unwrap()
+    };
+    // The INVITE server transaction's own 100 Trying, 200 ms on.
+    ep.handle_datagram(
+        Instant::ZERO,
+        Transport::Udp,
+        remote,
+        local,
+        req("INVITE", "i1"),
+    );
+    while ep.poll_event().is_some() {}
+    ep.handle_timeout(Instant::from_millis(200));
+    let trying = sent(&mut ep);
+    assert!(trying.starts_with("SIP/2.0 100 Trying\r\n"), "{trying}");
+    assert!(trying.contains(&format!("{stamped}i1{tail}")), "{trying}");
+    // A response the application builds from the request itself, sent with `respond`.
+    ep.handle_datagram(
+        Instant::ZERO,
+        Transport::Udp,
+        remote,
+        local,
+        req("MESSAGE", "m1"),
+    );
+    let (tx, request) = match ep.poll_event() {
+        Some(Event::Request { tx, request, .. }) => (tx, request),
+        e => panic!("{e:?}"),
+    };
+    assert_eq!(
+        request.top_via().unwrap().received(),
+        None,
+        "the request stays as received"
+    );
+    let own = sipxfer::msg::builder::response(&request, 202, Some("own"));
+    ep.respond(Instant::ZERO, tx, own).unwrap();
+    let r = sent(&mut ep);
+    assert!(r.contains(&format!("{stamped}m1{tail}")), "{r}");
+    // And one from `Endpoint::response`.
+    ep.handle_datagram(
+        Instant::ZERO,
+        Transport::Udp,
+        remote,
+        local,
+        req("MESSAGE", "m2"),
+    );
+    let Some(Event::Request { tx, .. }) = ep.poll_event() else {
+        panic!("a request")
+    };
+    let r = ep.response(tx, 200).unwrap();
+    ep.respond(Instant::ZERO, tx, r).unwrap();
+    let r = sent(&mut ep);
+    assert!(r.contains(&format!("{stamped}m2{tail}")), "{r}");
+}

@@ -48,7 +48,8 @@ pub enum Event {
     Request {
         /// Its server transaction.
         tx: TxId,
-        /// The request (top Via completed with `received`/`rport`, RFC 3261 §18.2.1, RFC 3581).
+        /// The request as received. The `received`/`rport` of RFC 3261 §18.2.1 and RFC 3581
+        /// go into the responses' top Via ([`Endpoint::response`], [`Endpoint::respond`]).
         request: Message,
         /// Where it came from.
         source: Source,
@@ -506,6 +507,9 @@ impl Endpoint {
                 *m = BTreeSet::new();
             }
         }
+        // The transaction layer on its own: with calls up and idle, no transaction may be
+        // left either.
+        self.layer.release_if_idle();
         if !(self.calls.is_empty() && self.transfers.is_empty() && self.layer.len() == 0) {
             return;
         }
@@ -530,7 +534,6 @@ impl Endpoint {
         fresh(&mut self.lingering);
         fresh(&mut self.lingering_ids);
         fresh(&mut self.conns);
-        self.layer.release_if_idle();
     }
 
     // ----- commands -----
@@ -608,8 +611,10 @@ impl Endpoint {
                 false => Ok(t),
             })?;
         let tag = self.tag_for(tx, code);
-        let request = &self.layer.get(tx).expect("checked").request;
+        let t = self.layer.get(tx).expect("checked");
+        let request = &t.request;
         let mut r = builder::response(request, code, tag.as_deref());
+        crate::transport::stamp_via(&mut r, t.dest.addr);
         // §12.1.1: a response that creates a dialog (101–299 to an INVITE outside one)
         // carries the request's Record-Route, in order.
         if (101..300).contains(&code) && request.method() == Some(&Method::Invite) && tag.is_some()
@@ -749,8 +754,7 @@ impl Endpoint {
         }
     }
 
-    fn on_request(&mut self, source: Source, mut request: Message) {
-        stamp_via(&mut request, &source);
+    fn on_request(&mut self, source: Source, request: Message) {
         let reply_to = reply_destination(&source, request.top_via());
         let is_ack = request.method() == Some(&Method::Ack);
         if !is_ack
@@ -761,6 +765,7 @@ impl Endpoint {
             // live transaction would have matched, so only new requests land here).
             self.stats.overload_rejections += 1;
             let mut r = builder::response(&request, 503, Some(&self.ids.tag()));
+            crate::transport::stamp_via(&mut r, source.remote);
             r.headers.push(retry_after(5));
             self.send_to(reply_to, Some(source.local), r.to_bytes());
             return;
@@ -1064,45 +1069,6 @@ fn retry_after(seconds: u32) -> Header<SipStr> {
 fn shrink<T>(q: &mut VecDeque<T>) {
     if q.capacity() > 32 {
         q.shrink_to(8);
-    }
-}
-
-/// RFC 3261 §18.2.1 and RFC 3581 §4: the server transport adds `received` when the sent-by
-/// host is not the source address, and fills in an empty `rport`.
-fn stamp_via(m: &mut Message, source: &Source) {
-    let Some(Header::Via(vias)) = m.headers.iter_mut().find(|h| matches!(h, Header::Via(_))) else {
-        return;
-    };
-    let Some(via) = vias.first_mut() else {
-        return;
-    };
-    let ip = source.remote.ip();
-    let host_is_source = match &via.host {
-        crate::msg::Host::Ipv4(a) => core::net::IpAddr::V4(*a) == ip,
-        crate::msg::Host::Ipv6(a) => core::net::IpAddr::V6(*a) == ip,
-        crate::msg::Host::Domain(_) => false,
-    };
-    let rport_asked = via.rport() == Some(None);
-    if host_is_source && !rport_asked {
-        return;
-    }
-    use core::fmt::Write;
-    // Written on the stack: an address and a port need no allocation.
-    let mut text = crate::transaction::KeyStr::default();
-    match ip {
-        core::net::IpAddr::V4(a) => text.push_ascii(crate::msg::emit::ipv4_text(a, &mut [0; 15])),
-        core::net::IpAddr::V6(a) => {
-            let _ = write!(text, "{a}");
-        }
-    }
-    let ip_len = text.len();
-    let port = u64::from(source.remote.port());
-    text.push_ascii(crate::msg::emit::decimal(port, &mut [0; 20]));
-    let (ip, port) = text.as_str().split_at(ip_len);
-    if rport_asked {
-        via.params.set_all(&[("received", ip), ("rport", port)]);
-    } else {
-        via.params.set_all(&[("received", ip)]);
     }
 }
 

@@ -16,6 +16,7 @@
 mod client;
 mod key;
 mod server;
+mod table;
 pub mod timer;
 
 pub(crate) use client::CancelError;
@@ -208,9 +209,8 @@ const EVICTION_SCAN: usize = 64;
 #[derive(Clone, Debug)]
 pub(crate) struct Layer {
     pub timers: Timers,
-    /// Boxed: a map node holds room for eleven entries, so unboxed each node would cost
-    /// eleven transactions of memory however few are live.
-    txs: BTreeMap<TxId, alloc::boxed::Box<Tx>>,
+    /// The live transactions ([`table`]: a slab, so starting one allocates nothing).
+    txs: table::Table,
     client_keys: BTreeMap<ClientKey, TxId>,
     server_keys: BTreeMap<ServerKey, TxId>,
     queue: TimerQueue,
@@ -245,7 +245,7 @@ impl Layer {
         Layer {
             timers,
             blocks: crate::msg::emit::Blocks::new(block),
-            txs: BTreeMap::new(),
+            txs: table::Table::default(),
             client_keys: BTreeMap::new(),
             server_keys: BTreeMap::new(),
             queue: TimerQueue::default(),
@@ -385,7 +385,7 @@ impl Layer {
     /// With no transaction left, gives back the nodes the empty maps still hold.
     pub fn release_if_idle(&mut self) {
         if self.txs.is_empty() {
-            self.txs = BTreeMap::new();
+            self.txs.clear_if_empty();
             self.client_keys = BTreeMap::new();
             self.server_keys = BTreeMap::new();
             if self.queue.len() == 0 {
@@ -431,7 +431,7 @@ impl Layer {
     }
 
     pub fn get(&self, id: TxId) -> Option<&Tx> {
-        self.txs.get(&id).map(|t| &**t)
+        self.txs.get(&id)
     }
 
     /// The request of transaction `id` while the transaction holds it (not after
@@ -462,7 +462,7 @@ impl Layer {
             }
             None => {}
         }
-        self.txs.insert(id, alloc::boxed::Box::new(tx));
+        self.txs.insert(id, tx);
     }
 
     /// Arms `t` for `id` at `at` (replacing an armed instance of the same timer).

@@ -185,6 +185,17 @@ impl Layer {
         // §17.2.2 Timer J), is cut from the shared blocks with others of that same lifetime; a
         // provisional (replaced by the final) and a 2xx to an INVITE (given up in Accepted,
         // RFC 6026) are short-lived and get buffers of their own, not to keep a block alive.
+        // §18.2.1: `received` / `rport` in the top Via. `Endpoint::response` has put them
+        // there; a response the TU built itself gets them on a copy.
+        let stamped;
+        let response = if crate::transport::needs_stamp(response, tx.dest.addr) {
+            let mut r = response.clone();
+            crate::transport::stamp_via(&mut r, tx.dest.addr);
+            stamped = r;
+            &stamped
+        } else {
+            response
+        };
         let lingers = code >= 300 || (code >= 200 && tx.kind == Kind::NonInviteServer);
         let bytes = if lingers {
             response.to_bytes_in(&mut self.blocks)
@@ -250,7 +261,9 @@ impl Layer {
         match (t, tx.state) {
             (Timer::Trying, State::Proceeding) if tx.last.is_none() => {
                 // Replaced by the final: short-lived, a buffer of its own (see `respond`).
-                let trying = builder::response(&tx.request, 100, None).to_bytes();
+                let mut trying = builder::response(&tx.request, 100, None);
+                crate::transport::stamp_via(&mut trying, tx.dest.addr);
+                let trying = trying.to_bytes();
                 tx.last = Some(trying.clone());
                 tx.last_status = 100;
                 self.transmit(&self.txs[&id], trying, out);
