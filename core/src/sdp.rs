@@ -135,9 +135,9 @@ pub fn reoffer(sdp: &[u8], dir: Direction) -> Bytes {
 /// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <address>` (RFC 4566 §5.2)
 /// with `sess-version` plus one; copied unchanged when the field does not have that shape.
 fn bump_origin(o: &[u8], out: &mut Vec<u8>) {
-    let fields: Vec<&[u8]> = o.split(|&b| b == b' ').collect();
-    let version = fields
-        .get(2)
+    let version = o
+        .split(|&b| b == b' ')
+        .nth(2)
         .filter(|v| !v.is_empty() && v.iter().all(u8::is_ascii_digit))
         .and_then(|v| {
             v.iter().try_fold(0u64, |n, d| {
@@ -148,12 +148,13 @@ fn bump_origin(o: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(o);
         return;
     };
-    for (i, f) in fields.iter().enumerate() {
+    for (i, f) in o.split(|&b| b == b' ').enumerate() {
         if i > 0 {
             out.push(b' ');
         }
         if i == 2 {
-            out.extend_from_slice(alloc::format!("{}", version.wrapping_add(1)).as_bytes());
+            let mut digits = [0; 20];
+            out.extend_from_slice(crate::msg::emit::decimal(version.wrapping_add(1), &mut digits));
         } else {
             out.extend_from_slice(f);
         }

@@ -278,6 +278,25 @@ where
 /// A `message/sipfrag` body holding only a status line, as a refer NOTIFY carries
 /// (RFC 3515 §2.4.5): `SIP/2.0 <code> <reason>\r\n`.
 pub fn sipfrag_status(code: u16, reason: &str) -> Bytes {
+    // The status lines a transfer reports most, shared rather than written per NOTIFY.
+    if reason == reason_phrase(code) {
+        let line: &'static [u8] = match code {
+            100 => b"SIP/2.0 100 Trying\r\n",
+            180 => b"SIP/2.0 180 Ringing\r\n",
+            183 => b"SIP/2.0 183 Session Progress\r\n",
+            200 => b"SIP/2.0 200 OK\r\n",
+            408 => b"SIP/2.0 408 Request Timeout\r\n",
+            480 => b"SIP/2.0 480 Temporarily Unavailable\r\n",
+            486 => b"SIP/2.0 486 Busy Here\r\n",
+            487 => b"SIP/2.0 487 Request Terminated\r\n",
+            503 => b"SIP/2.0 503 Service Unavailable\r\n",
+            603 => b"SIP/2.0 603 Decline\r\n",
+            _ => b"",
+        };
+        if !line.is_empty() {
+            return Bytes::from_static(line);
+        }
+    }
     let mut s = String::with_capacity(16 + reason.len());
     s.push_str("SIP/2.0 ");
     let _ = core::fmt::Write::write_fmt(&mut s, format_args!("{code} {reason}\r\n"));
@@ -356,5 +375,21 @@ impl Uri<SipStr> {
         let buf = Bytes::copy_from_slice(text.as_bytes());
         let view = crate::parse::parse_uri(&buf)?;
         Ok(view.convert(&mut Share(&buf)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shared status lines are exactly what the general path writes.
+    #[test]
+    fn sipfrag_status_lines_shared_or_written_are_the_same() {
+        for code in 100..700 {
+            let reason = reason_phrase(code);
+            let expected = alloc::format!("SIP/2.0 {code} {reason}\r\n");
+            assert_eq!(&sipfrag_status(code, reason)[..], expected.as_bytes(), "{code}");
+        }
+        assert_eq!(&sipfrag_status(200, "Fine")[..], b"SIP/2.0 200 Fine\r\n");
     }
 }

@@ -201,8 +201,8 @@ pub(crate) struct Tx {
     pub keep_request: bool,
 }
 
-/// How many of the earliest timers [`Layer::make_room`] looks through for a transaction to
-/// end early.
+/// How many of the oldest transactions [`Layer::make_room`] looks through for one to end
+/// early.
 const EVICTION_SCAN: usize = 64;
 
 /// The transaction layer.
@@ -399,23 +399,22 @@ impl Layer {
     /// final or any non-INVITE final, Confirmed) could be ended early to make some. Under
     /// overload those are the cheapest to lose: a retransmitted request then meets a new
     /// transaction and gets its answer again, as from a stateless UAS (RFC 3261 §8.2.7). The
-    /// search looks at the [`EVICTION_SCAN`] earliest timers only, so it stays cheap when
-    /// every transaction is waiting for the application (and the request gets 503).
+    /// search looks at the [`EVICTION_SCAN`] oldest transactions only (those that linger the
+    /// same 64·T1 end in the order they started), so it stays cheap when every transaction is
+    /// waiting for the application (and the request gets 503).
     pub fn make_room(&mut self, max: usize, out: &mut Outbox) -> bool {
         if self.txs.len() < max {
             return true;
         }
         let victim = self
-            .queue
+            .txs
             .iter()
             .take(EVICTION_SCAN)
-            .map(|&(_, id, _)| id)
-            .find(|id| {
-                self.txs.get(id).is_some_and(|t| {
-                    matches!(t.kind, Kind::InviteServer | Kind::NonInviteServer)
-                        && matches!(t.state, State::Completed | State::Confirmed)
-                })
-            });
+            .find(|(_, t)| {
+                matches!(t.kind, Kind::InviteServer | Kind::NonInviteServer)
+                    && matches!(t.state, State::Completed | State::Confirmed)
+            })
+            .map(|(&id, _)| id);
         match victim {
             Some(id) => {
                 self.terminate(id, out);
@@ -471,12 +470,25 @@ impl Layer {
             return;
         };
         if let Some(slot) = tx.armed.iter_mut().find(|(k, _)| *k == t) {
-            self.queue.remove(slot.1, id, t);
             slot.1 = at;
+            self.queue.remove();
         } else {
             tx.armed.push((t, at));
         }
         self.queue.insert(at, id, t);
+        self.purge_timers();
+    }
+
+    /// Is `e` an armed timer (not one cancelled or re-armed since)?
+    fn timer_is_live(txs: &table::Table, e: &timer::Entry) -> bool {
+        let &(at, id, t) = e;
+        txs.get(&id).is_some_and(|tx| tx.armed.contains(&(t, at)))
+    }
+
+    /// See [`timer::TimerQueue::purge`].
+    fn purge_timers(&mut self) {
+        let txs = &self.txs;
+        self.queue.purge(|e| Self::timer_is_live(txs, e));
     }
 
     fn disarm(&mut self, id: TxId, t: Timer) {
@@ -484,8 +496,9 @@ impl Layer {
             return;
         };
         if let Some(pos) = tx.armed.iter().position(|(k, _)| *k == t) {
-            let (_, at) = tx.armed.swap_remove(pos);
-            self.queue.remove(at, id, t);
+            tx.armed.swap_remove(pos);
+            self.queue.remove();
+            self.purge_timers();
         }
     }
 
@@ -493,9 +506,10 @@ impl Layer {
         let Some(tx) = self.txs.get_mut(&id) else {
             return;
         };
-        for (t, at) in tx.armed.drain(..) {
-            self.queue.remove(at, id, t);
+        for _ in tx.armed.drain(..) {
+            self.queue.remove();
         }
+        self.purge_timers();
     }
 
     /// Removes the transaction and everything that points at it.
@@ -532,9 +546,14 @@ impl Layer {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbox) {
-        while let Some((_, id, t)) = self.queue.pop_due(now) {
+        loop {
+            let txs = &self.txs;
+            let Some((at, id, t)) = self.queue.pop_due(now, |e| Self::timer_is_live(txs, e))
+            else {
+                break;
+            };
             if let Some(tx) = self.txs.get_mut(&id) {
-                tx.armed.retain(|(k, _)| *k != t);
+                tx.armed.retain(|e| *e != (t, at));
             } else {
                 continue;
             }

@@ -1,12 +1,13 @@
 //! The transaction timers (RFC 3261 §17, Table 4; RFC 6026 §8.4) in one ordered structure.
 //!
-//! Every armed timer is an entry `(deadline, transaction, timer)` in a `BTreeSet`, so the
-//! earliest deadline, arming, cancelling and firing each cost O(log n) however many
-//! transactions are live.
+//! Every armed timer is an entry `(deadline, transaction, timer)` in a binary heap, so the
+//! earliest deadline costs O(1), arming and firing O(log n), cancelling O(1) (the entry is
+//! dropped when it surfaces), however many transactions are live.
 
 use super::TxId;
 use crate::time::Instant;
-use alloc::collections::BTreeSet;
+use alloc::collections::BinaryHeap;
+use core::cmp::Reverse;
 
 /// A transaction timer, named as in RFC 3261 §17 / RFC 6026 §8.4.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,40 +44,70 @@ pub enum Timer {
     Trying,
 }
 
-/// All armed timers, ordered by deadline.
+/// One armed timer: deadline, transaction, which.
+pub(crate) type Entry = (Instant, TxId, Timer);
+
+/// All armed timers, earliest deadline first: a binary heap with lazy deletion. Arming pushes
+/// an entry; cancelling only counts it out — the entry stays in the heap until it comes to
+/// the top, where [`TimerQueue::purge`] or [`TimerQueue::pop_due`] drops it, the layer telling
+/// a cancelled entry from an armed one (the transaction's own list of armed timers). Nothing
+/// is allocated per timer once the heap has grown to the load (a `BTreeSet` allocated and
+/// freed a node for every few timers), and a cancelled entry lives at most until its
+/// deadline.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TimerQueue {
-    set: BTreeSet<(Instant, TxId, Timer)>,
+    heap: BinaryHeap<Reverse<Entry>>,
+    /// Armed entries (the heap also holds cancelled ones).
+    live: usize,
 }
 
 impl TimerQueue {
     pub fn insert(&mut self, at: Instant, tx: TxId, t: Timer) {
-        self.set.insert((at, tx, t));
+        self.heap.push(Reverse((at, tx, t)));
+        self.live += 1;
     }
 
-    pub fn remove(&mut self, at: Instant, tx: TxId, t: Timer) {
-        self.set.remove(&(at, tx, t));
+    /// Counts out an armed entry (the caller has disarmed it: `is_live` no longer holds for
+    /// it); call [`TimerQueue::purge`] afterwards.
+    pub fn remove(&mut self) {
+        self.live -= 1;
     }
 
-    /// The earliest deadline.
-    pub fn next(&self) -> Option<Instant> {
-        self.set.first().map(|e| e.0)
-    }
-
-    /// Removes and returns the earliest timer due at or before `now`.
-    pub fn pop_due(&mut self, now: Instant) -> Option<(Instant, TxId, Timer)> {
-        match self.set.first() {
-            Some(&e) if e.0 <= now => self.set.pop_first(),
-            _ => None,
+    /// Drops the cancelled entries at the top, so that [`TimerQueue::next`] is an armed
+    /// timer's deadline.
+    pub fn purge(&mut self, is_live: impl Fn(&Entry) -> bool) {
+        while let Some(Reverse(e)) = self.heap.peek() {
+            if is_live(e) {
+                return;
+            }
+            self.heap.pop();
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.set.len()
+    /// The earliest deadline (of an armed timer, when every removal was followed by a
+    /// purge).
+    pub fn next(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse(e)| e.0)
     }
 
-    /// The armed timers, earliest first.
-    pub fn iter(&self) -> impl Iterator<Item = &(Instant, TxId, Timer)> {
-        self.set.iter()
+    /// Removes and returns the earliest armed timer due at or before `now`, dropping the
+    /// cancelled entries it meets.
+    pub fn pop_due(&mut self, now: Instant, is_live: impl Fn(&Entry) -> bool) -> Option<Entry> {
+        while let Some(Reverse(e)) = self.heap.peek() {
+            if e.0 > now {
+                return None;
+            }
+            let Reverse(e) = self.heap.pop()?;
+            if is_live(&e) {
+                self.live -= 1;
+                return Some(e);
+            }
+        }
+        None
+    }
+
+    /// Armed timers.
+    pub fn len(&self) -> usize {
+        self.live
     }
 }
