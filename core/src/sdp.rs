@@ -154,7 +154,10 @@ fn bump_origin(o: &[u8], out: &mut Vec<u8>) {
         }
         if i == 2 {
             let mut digits = [0; 20];
-            out.extend_from_slice(crate::msg::emit::decimal(version.wrapping_add(1), &mut digits));
+            out.extend_from_slice(crate::msg::emit::decimal(
+                version.wrapping_add(1),
+                &mut digits,
+            ));
         } else {
             out.extend_from_slice(f);
         }

@@ -388,7 +388,11 @@ mod tests {
         for code in 100..700 {
             let reason = reason_phrase(code);
             let expected = alloc::format!("SIP/2.0 {code} {reason}\r\n");
-            assert_eq!(&sipfrag_status(code, reason)[..], expected.as_bytes(), "{code}");
+            assert_eq!(
+                &sipfrag_status(code, reason)[..],
+                expected.as_bytes(),
+                "{code}"
+            );
         }
         assert_eq!(&sipfrag_status(200, "Fine")[..], b"SIP/2.0 200 Fine\r\n");
     }

@@ -548,8 +548,7 @@ impl Layer {
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbox) {
         loop {
             let txs = &self.txs;
-            let Some((at, id, t)) = self.queue.pop_due(now, |e| Self::timer_is_live(txs, e))
-            else {
+            let Some((at, id, t)) = self.queue.pop_due(now, |e| Self::timer_is_live(txs, e)) else {
                 break;
             };
             if let Some(tx) = self.txs.get_mut(&id) {

@@ -5,15 +5,20 @@
 //! side by side in one `Vec` whose free slots are reused, so starting one allocates nothing
 //! once the table has grown to the load; the index keeps the ids in order (iteration, hence
 //! every output, stays deterministic) and its nodes hold a slot number, not the transaction.
-//! After a burst the table compacts itself once a quarter of its slots are used, and gives
-//! all its memory back when empty ([`Table::clear_if_empty`]).
+//! After a burst the table compacts itself once few of its slots are used, and gives all its
+//! memory back when empty ([`Table::clear_if_empty`]).
 
 use super::{Tx, TxId};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 /// Below this many slots the table is never compacted.
-const MIN_SLOTS: usize = 64;
+const MIN_SLOTS: usize = 1024;
+
+/// The table is compacted once fewer than one slot in this many is used: far enough below
+/// the peak that transactions coming and going in waves (a burst of INVITEs, then of their
+/// ACKs, ...) do not shrink and regrow it each time.
+const SPARSE: usize = 8;
 
 /// One slot of the slab. A free slot is as large as a used one: the transactions sit side by
 /// side on purpose (boxing them would be the allocation the slab removes).
@@ -70,11 +75,6 @@ impl Table {
                 slot
             }
             None => {
-                if self.slots.len() == self.slots.capacity() {
-                    // Grown by a quarter, not doubled: a slot is a whole transaction, and
-                    // the slack of a doubling would be most of a burst's memory again.
-                    self.slots.reserve_exact((self.slots.len() / 4).max(16));
-                }
                 self.slots.push(Slot::Used(tx));
                 // Bounded by `Config::max_transactions`, far below u32::MAX.
                 (self.slots.len() - 1) as u32
@@ -94,15 +94,16 @@ impl Table {
         }
     }
 
-    /// Once fewer than a quarter of the slots are used (a burst has passed), moves the live
-    /// transactions to a slab of their own size, so that the table holds about what its live
-    /// transactions need and not what the burst did. O(live) each time, and a time only after
-    /// three quarters of the slots emptied since the last: O(1) per removal, amortized.
+    /// Once fewer than one slot in [`SPARSE`] is used (a burst has passed), moves the live
+    /// transactions to a slab of about their own size, so that the table holds about what its
+    /// live transactions need and not what the burst did. O(live) each time, and a time only
+    /// after most slots emptied since the last: O(1) per removal, amortized.
     fn compact_if_sparse(&mut self) {
-        if self.slots.len() <= MIN_SLOTS || self.index.len() * 4 >= self.slots.len() {
+        if self.slots.len() <= MIN_SLOTS || self.index.len() * SPARSE >= self.slots.len() {
             return;
         }
-        let mut slots = Vec::with_capacity(self.index.len().max(MIN_SLOTS));
+        // Room to grow back by half before the next reallocation.
+        let mut slots = Vec::with_capacity((self.index.len() * 3 / 2).max(MIN_SLOTS));
         for slot in self.index.values_mut() {
             let s = core::mem::replace(&mut self.slots[*slot as usize], Slot::Free(None));
             *slot = slots.len() as u32;
