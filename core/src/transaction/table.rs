@@ -2,23 +2,29 @@
 //!
 //! A transaction used to be a box of its own in the map: one allocation per transaction (two
 //! to four per call, more per transfer) and a free when it ended. Here the transactions live
-//! side by side in one `Vec` whose free slots are reused, so starting one allocates nothing
-//! once the table has grown to the load; the index keeps the ids in order (iteration, hence
-//! every output, stays deterministic) and its nodes hold a slot number, not the transaction.
-//! After a burst the table compacts itself once few of its slots are used, and gives all its
-//! memory back when empty ([`Table::clear_if_empty`]).
+//! side by side in chunks of [`CHUNK`] slots whose free slots are reused, so starting one
+//! allocates nothing once the table has grown to the load, and growing allocates one chunk
+//! per [`CHUNK`] transactions without moving the others (one `Vec` of slots would copy them
+//! all at each growth, and keep up to as many again as slack). The index keeps the ids in
+//! order (iteration, hence every output, stays deterministic) and its nodes hold a slot
+//! number, not the transaction. After a burst the table compacts itself once few of its
+//! slots are used, and gives all its memory back when empty ([`Table::clear_if_empty`]).
 
 use super::{Tx, TxId};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-/// Below this many slots the table is never compacted.
-const MIN_SLOTS: usize = 1024;
+/// Slots per chunk: a chunk is about 5 KB, the slack of a table at most one chunk.
+const CHUNK: usize = 8;
 
-/// The table is compacted once fewer than one slot in this many is used: far enough below
-/// the peak that transactions coming and going in waves (a burst of INVITEs, then of their
-/// ACKs, ...) do not shrink and regrow it each time.
-const SPARSE: usize = 8;
+/// Below this many slots the table is never compacted.
+const MIN_SLOTS: usize = 64;
+
+/// The table is compacted once fewer than one slot in this many is used. Compacting moves
+/// the live transactions, once per as many removals (O(1) amortized), and allocates no more
+/// chunks than they fill, so a table holds at most about twice what its live transactions
+/// need.
+const SPARSE: usize = 2;
 
 /// One slot of the slab. A free slot is as large as a used one: the transactions sit side by
 /// side on purpose (boxing them would be the allocation the slab removes).
@@ -34,7 +40,8 @@ enum Slot {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Table {
     index: BTreeMap<TxId, u32>,
-    slots: Vec<Slot>,
+    /// Slot `n` is `chunks[n / CHUNK][n % CHUNK]`; every chunk but the last is full.
+    chunks: Vec<Vec<Slot>>,
     /// The first free slot.
     free: Option<u32>,
 }
@@ -48,45 +55,77 @@ impl Table {
         self.index.is_empty()
     }
 
+    /// Slots in all (used and free).
+    fn slots(&self) -> usize {
+        self.chunks
+            .last()
+            .map_or(0, |c| (self.chunks.len() - 1) * CHUNK + c.len())
+    }
+
+    fn slot(&self, n: u32) -> Option<&Slot> {
+        let n = n as usize;
+        self.chunks.get(n / CHUNK)?.get(n % CHUNK)
+    }
+
+    fn slot_mut(&mut self, n: u32) -> Option<&mut Slot> {
+        let n = n as usize;
+        self.chunks.get_mut(n / CHUNK)?.get_mut(n % CHUNK)
+    }
+
     pub fn get(&self, id: &TxId) -> Option<&Tx> {
-        match self.slots.get(*self.index.get(id)? as usize) {
+        match self.slot(*self.index.get(id)?) {
             Some(Slot::Used(tx)) => Some(tx),
             _ => None,
         }
     }
 
     pub fn get_mut(&mut self, id: &TxId) -> Option<&mut Tx> {
-        match self.slots.get_mut(*self.index.get(id)? as usize) {
+        let n = *self.index.get(id)?;
+        match self.slot_mut(n) {
             Some(Slot::Used(tx)) => Some(tx),
             _ => None,
         }
     }
 
+    /// Puts `s` in a new slot at the end; its number.
+    fn push(&mut self, s: Slot) -> u32 {
+        // Bounded by `Config::max_transactions`, far below u32::MAX.
+        let n = self.slots() as u32;
+        match self.chunks.last_mut().filter(|c| c.len() < CHUNK) {
+            Some(c) => c.push(s),
+            None => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(s);
+                self.chunks.push(c);
+            }
+        }
+        n
+    }
+
     /// Adds `tx` as `id` (a fresh id: the layer never reuses one).
     pub fn insert(&mut self, id: TxId, tx: Tx) {
-        let slot = match self.free {
-            Some(slot) => {
-                let s = &mut self.slots[slot as usize];
-                self.free = match s {
-                    Slot::Free(next) => *next,
-                    Slot::Used(_) => unreachable!("the free list holds free slots"),
+        let n = match self.free {
+            Some(n) => {
+                let next = match self.slot(n) {
+                    Some(Slot::Free(next)) => *next,
+                    _ => unreachable!("the free list holds free slots"),
                 };
-                *s = Slot::Used(tx);
-                slot
+                self.free = next;
+                if let Some(s) = self.slot_mut(n) {
+                    *s = Slot::Used(tx);
+                }
+                n
             }
-            None => {
-                self.slots.push(Slot::Used(tx));
-                // Bounded by `Config::max_transactions`, far below u32::MAX.
-                (self.slots.len() - 1) as u32
-            }
+            None => self.push(Slot::Used(tx)),
         };
-        self.index.insert(id, slot);
+        self.index.insert(id, n);
     }
 
     pub fn remove(&mut self, id: &TxId) -> Option<Tx> {
-        let slot = self.index.remove(id)?;
-        let s = core::mem::replace(&mut self.slots[slot as usize], Slot::Free(self.free));
-        self.free = Some(slot);
+        let n = self.index.remove(id)?;
+        let free = self.free;
+        let s = core::mem::replace(self.slot_mut(n)?, Slot::Free(free));
+        self.free = Some(n);
         self.compact_if_sparse();
         match s {
             Slot::Used(tx) => Some(tx),
@@ -95,39 +134,38 @@ impl Table {
     }
 
     /// Once fewer than one slot in [`SPARSE`] is used (a burst has passed), moves the live
-    /// transactions to a slab of about their own size, so that the table holds about what its
-    /// live transactions need and not what the burst did. O(live) each time, and a time only
+    /// transactions to fresh chunks in id order, so that the table holds about what its live
+    /// transactions need and not what the burst did. O(live) each time, and a time only
     /// after most slots emptied since the last: O(1) per removal, amortized.
     fn compact_if_sparse(&mut self) {
-        if self.slots.len() <= MIN_SLOTS || self.index.len() * SPARSE >= self.slots.len() {
+        let slots = self.slots();
+        if slots <= MIN_SLOTS || self.index.len() * SPARSE >= slots {
             return;
         }
-        // Room to grow back by half before the next reallocation.
-        let mut slots = Vec::with_capacity((self.index.len() * 3 / 2).max(MIN_SLOTS));
-        for slot in self.index.values_mut() {
-            let s = core::mem::replace(&mut self.slots[*slot as usize], Slot::Free(None));
-            *slot = slots.len() as u32;
-            slots.push(s);
-        }
-        self.slots = slots;
+        let mut old = core::mem::take(&mut self.chunks);
         self.free = None;
+        let mut index = core::mem::take(&mut self.index);
+        for n in index.values_mut() {
+            let (c, i) = (*n as usize / CHUNK, *n as usize % CHUNK);
+            let s = core::mem::replace(&mut old[c][i], Slot::Free(None));
+            *n = self.push(s);
+        }
+        self.index = index;
     }
 
     /// The transactions in id order.
     pub fn iter(&self) -> impl Iterator<Item = (&TxId, &Tx)> + '_ {
-        self.index
-            .iter()
-            .filter_map(|(id, &slot)| match &self.slots[slot as usize] {
-                Slot::Used(tx) => Some((id, tx)),
-                Slot::Free(_) => None,
-            })
+        self.index.iter().filter_map(|(id, &n)| match self.slot(n) {
+            Some(Slot::Used(tx)) => Some((id, tx)),
+            _ => None,
+        })
     }
 
     pub fn values(&self) -> impl Iterator<Item = &Tx> + '_ {
         self.iter().map(|(_, tx)| tx)
     }
 
-    /// With no transaction left, gives back the slab and the index nodes.
+    /// With no transaction left, gives back the chunks and the index nodes.
     pub fn clear_if_empty(&mut self) {
         if self.is_empty() {
             *self = Table::default();
@@ -140,5 +178,77 @@ impl core::ops::Index<&TxId> for Table {
 
     fn index(&self, id: &TxId) -> &Tx {
         self.get(id).expect("a live transaction")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Slots are reused, chunks are added as needed, and a sparse table is compacted with
+    /// every transaction still found by its id.
+    /// A transaction told apart by its `last_status`.
+    fn tx(n: u64) -> Tx {
+        use crate::msg::{builder::RequestBuilder, Method, NameAddr, Uri};
+        let to = Uri::parse("sip:bob@192.0.2.2").unwrap();
+        let request = RequestBuilder::new(Method::Options, to.clone())
+            .from(NameAddr::new(to.clone()), "a1")
+            .to(NameAddr::new(to))
+            .call_id("table")
+            .cseq(1)
+            .build();
+        let addr = "192.0.2.2:5060".parse().unwrap();
+        Tx {
+            kind: super::super::Kind::NonInviteClient,
+            state: super::super::State::Trying,
+            reliable: false,
+            dest: crate::transport::Destination::udp(addr),
+            local: None,
+            request,
+            last: None,
+            last_status: n as u16,
+            rfc2543: None,
+            shed: false,
+            interval: crate::time::Duration::from_millis(500),
+            armed: Default::default(),
+            key: None,
+            cancel_pending: false,
+            cancelled: false,
+            internal: false,
+            keep_request: false,
+        }
+    }
+
+    #[test]
+    fn slots_reused_and_compacted() {
+        let mut t = Table::default();
+        for i in 0..3000u64 {
+            t.insert(TxId(i), tx(i));
+        }
+        assert_eq!(
+            (t.len(), t.slots(), t.chunks.len()),
+            (3000, 3000, 3000 / CHUNK)
+        );
+        // Free then reuse: no new slot.
+        let _ = t.remove(&TxId(5));
+        t.insert(TxId(5000), tx(5000));
+        assert_eq!(t.slots(), 3000);
+        // Down to 101 live: compacted on the way.
+        for i in (0..3000u64).filter(|i| i % 30 != 0 && *i != 5) {
+            assert!(t.remove(&TxId(i)).is_some());
+        }
+        assert!(t.slots() < 3000, "{}", t.slots());
+        assert_eq!(t.len(), 101);
+        for i in (0..3000u64).filter(|i| i % 30 == 0) {
+            assert_eq!(t[&TxId(i)].last_status, i as u16);
+        }
+        assert_eq!(t[&TxId(5000)].last_status, 5000);
+        let ids: Vec<u64> = t.iter().map(|(id, _)| id.0).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "id order");
+        for i in ids {
+            assert!(t.remove(&TxId(i)).is_some());
+        }
+        t.clear_if_empty();
+        assert_eq!((t.len(), t.slots()), (0, 0));
     }
 }

@@ -53,7 +53,7 @@ pub(crate) type Entry = (Instant, TxId, Timer);
 /// a cancelled entry from an armed one (the transaction's own list of armed timers). Nothing
 /// is allocated per timer once the heap has grown to the load (a `BTreeSet` allocated and
 /// freed a node for every few timers), and a cancelled entry lives at most until its
-/// deadline.
+/// deadline, or until cancelled entries outnumber armed ones and are swept.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TimerQueue {
     heap: BinaryHeap<Reverse<Entry>>,
@@ -76,6 +76,12 @@ impl TimerQueue {
     /// Drops the cancelled entries at the top, so that [`TimerQueue::next`] is an armed
     /// timer's deadline.
     pub fn purge(&mut self, is_live: impl Fn(&Entry) -> bool) {
+        // Cancelled entries outnumber the armed ones (Timer C, say, cancelled by the answer
+        // 180 s before its deadline): sweep them all, so the heap stays within twice the armed
+        // timers. O(n), once per n cancellations: O(1) amortized.
+        if self.heap.len() > 2 * self.live + 64 {
+            self.heap.retain(|Reverse(e)| is_live(e));
+        }
         while let Some(Reverse(e)) = self.heap.peek() {
             if is_live(e) {
                 return;
