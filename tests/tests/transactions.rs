@@ -704,35 +704,14 @@ fn unreachable_stream_destination_ends_waiting_client_transactions_with_503() {
         "10.0.0.2:5060".parse().unwrap(),
     );
     let mut ep = Endpoint::new(sipxfer::Config::new(aa, [1; 32]), Instant::ZERO);
-    let t0 = Instant::ZERO;
-    let invite = ep
-        .send_request(
-            t0,
-            dest(Transport::Tcp, ba),
-            request(Method::Invite, aa, ba, "u1", 1),
-        )
-        .unwrap();
-    let bye = ep
-        .send_request(
-            t0,
-            dest(Transport::Tcp, ba),
-            request(Method::Bye, aa, ba, "u2", 1),
-        )
-        .unwrap();
-    let proceeding = ep
-        .send_request(
-            t0,
-            dest(Transport::Tcp, ba),
-            request(Method::Invite, aa, ba, "u3", 1),
-        )
-        .unwrap();
-    let udp = ep
-        .send_request(
-            t0,
-            dest(Transport::Udp, ba),
-            request(Method::Options, aa, ba, "u4", 1),
-        )
-        .unwrap();
+    let mut send = |t: Transport, m: Method<sipxfer::SipStr>, call_id: &str| {
+        let r = request(m, aa, ba, call_id, 1);
+        ep.send_request(Instant::ZERO, dest(t, ba), r).unwrap()
+    };
+    let invite = send(Transport::Tcp, Method::Invite, "u1");
+    let bye = send(Transport::Tcp, Method::Bye, "u2");
+    let proceeding = send(Transport::Tcp, Method::Invite, "u3");
+    let udp = send(Transport::Udp, Method::Options, "u4");
     let mut wire = vec![];
     while let Some(t) = ep.poll_transmit() {
         wire.push(t.bytes);
