@@ -654,14 +654,10 @@ impl Endpoint {
 
     /// `Supported` with [`crate::Config::supported`], when it lists anything.
     /// `Supported` (§20.37) for our INVITEs and their 2xx: the option tags of
-    /// [`crate::Config::supported`], written once per endpoint and shared by every message
-    /// (as text: a list of tags would be built, and allocated, per message). What goes on
-    /// the wire is what the typed header writes.
+    /// [`crate::Config::supported`] (held inline: up to four cost no allocation).
     fn supported_header(&self) -> Option<Header<SipStr>> {
-        self.supported.clone().map(|value| Header::Raw {
-            name: crate::msg::HeaderName::Supported,
-            value,
-        })
+        let s = &self.config.supported;
+        (!s.is_empty()).then(|| Header::Supported(s.iter().cloned().collect()))
     }
 
     /// Our Contact URI over transport `t`.

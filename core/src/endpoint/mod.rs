@@ -226,9 +226,6 @@ pub struct Endpoint {
     config: Config,
     /// Our URI per transport (UDP, TCP, TLS), for Contact: built once.
     local_uris: [crate::msg::Uri<SipStr>; 3],
-    /// Our `Supported` value (`replaces, norefersub, tdialog`), built once: each INVITE and
-    /// 2xx shares it.
-    supported: Option<SipStr>,
     now: Instant,
     ids: IdGen,
     layer: Layer,
@@ -289,16 +286,6 @@ impl Endpoint {
             ids: IdGen::new(config.seed),
             layer: Layer::new(config.timers, config.send_block),
             local_uris: Self::local_uris(config.local_addr),
-            supported: (!config.supported.is_empty()).then(|| {
-                let mut v = alloc::string::String::new();
-                for (k, t) in config.supported.iter().enumerate() {
-                    if k > 0 {
-                        v.push_str(", ");
-                    }
-                    v.push_str(t);
-                }
-                SipStr::from(v)
-            }),
             config,
             now,
             out: Outbox::default(),

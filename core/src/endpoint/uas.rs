@@ -42,7 +42,7 @@ pub(super) fn check(config: &Config, req: &Message) -> Option<(u16, Vec<Header<S
         return Some((416, Vec::new()));
     }
     if *method != Method::Cancel {
-        let unsupported: crate::msg::Values<SipStr> = req
+        let unsupported: crate::msg::Tags<SipStr> = req
             .require()
             .filter(|tag| {
                 !config

@@ -2,7 +2,7 @@
 //! line, multi-values joined with `", "`, and a correct `Content-Length` always present
 //! (RFC 3261 §7.3.1, §20.14). Emitting never fails and never panics.
 
-use super::header::{Contact, NameAddr, Values};
+use super::header::{Contact, NameAddr};
 use super::param::Params;
 use super::uri::{Host, Uri};
 use super::{Header, Message, StartLine};
@@ -281,7 +281,7 @@ impl<W: Sink> Out<'_, W> {
         self.params(&a.params);
     }
 
-    fn list<T>(&mut self, v: &Values<T>, mut f: impl FnMut(&mut Self, &T)) {
+    fn list<T>(&mut self, v: &[T], mut f: impl FnMut(&mut Self, &T)) {
         for (k, x) in v.iter().enumerate() {
             if k > 0 {
                 self.s(", ");
@@ -298,7 +298,8 @@ impl<W: Sink> Out<'_, W> {
         self.b(b':');
         let empty = matches!(h,
             Header::Supported(v) | Header::Unsupported(v) | Header::Require(v)
-            | Header::ProxyRequire(v) | Header::AllowEvents(v) if v.is_empty())
+            | Header::ProxyRequire(v) if v.is_empty())
+            || matches!(h, Header::AllowEvents(v) if v.is_empty())
             || matches!(h, Header::Allow(v) if v.is_empty())
             || matches!(h, Header::Accept(v) if v.is_empty())
             || matches!(h, Header::Raw { value, .. } | Header::Extension { value, .. }
@@ -341,8 +342,8 @@ impl<W: Sink> Out<'_, W> {
             Header::Require(v)
             | Header::ProxyRequire(v)
             | Header::Supported(v)
-            | Header::Unsupported(v)
-            | Header::AllowEvents(v) => self.list(v, |o, t| o.s(t.as_ref())),
+            | Header::Unsupported(v) => self.list(v, |o, t| o.s(t.as_ref())),
+            Header::AllowEvents(v) => self.list(v, |o, t| o.s(t.as_ref())),
             Header::Allow(v) => self.list(v, |o, m| o.s(m.as_str())),
             Header::Accept(v) => self.list(v, |o, m| {
                 o.s(m.ty.as_ref());

@@ -11,6 +11,11 @@ use smallvec::SmallVec;
 /// The values of one header field line (comma-separated values); one is stored inline.
 pub type Values<T> = SmallVec<[T; 1]>;
 
+/// The option tags of `Supported`, `Require`, `Proxy-Require` and `Unsupported` (RFC 3261
+/// §20.37, §20.32, §20.29, §20.40: `option-tag *(COMMA option-tag)`): up to four are stored
+/// inline, so the usual `Supported: replaces, timer, 100rel` of a peer costs no allocation.
+pub type Tags<T> = SmallVec<[T; 4]>;
+
 macro_rules! methods {
     ($($var:ident => $s:literal,)*) => {
         /// A request method (RFC 3261 §7.1: case-sensitive).
@@ -533,5 +538,10 @@ impl<S: Text> RetryAfter<S> {
 
 /// Maps every value of a [`Values`] list.
 pub(crate) fn convert_values<A, B>(v: &Values<A>, f: impl FnMut(&A) -> B) -> Values<B> {
+    v.iter().map(f).collect()
+}
+
+/// [`convert_values`] for [`Tags`].
+pub(crate) fn convert_tags<A, B>(v: &Tags<A>, f: impl FnMut(&A) -> B) -> Tags<B> {
     v.iter().map(f).collect()
 }

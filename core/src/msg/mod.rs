@@ -13,7 +13,7 @@ pub mod uri;
 
 pub use header::{
     CSeq, Contact, Event, MediaType, Method, NameAddr, Reason, ReferSub, Replaces, RetryAfter,
-    SubState, SubscriptionState, TargetDialog, Values, Via, Warning,
+    SubState, SubscriptionState, Tags, TargetDialog, Values, Via, Warning,
 };
 pub use name::HeaderName;
 pub use param::{Param, Params, UriHeaders};
@@ -24,7 +24,7 @@ use crate::parse::{Limits, ParseError};
 use crate::text::{Convert, Share, SipStr, Text};
 use alloc::vec::Vec;
 use bytes::Bytes;
-use header::convert_values;
+use header::{convert_tags, convert_values};
 
 /// The first line of a message.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -72,13 +72,13 @@ pub enum Header<S: Text> {
     /// `Expires` (§20.19).
     Expires(u32),
     /// `Require` (§20.32).
-    Require(Values<S>),
+    Require(Tags<S>),
     /// `Proxy-Require` (§20.29).
-    ProxyRequire(Values<S>),
+    ProxyRequire(Tags<S>),
     /// `Supported` (§20.37).
-    Supported(Values<S>),
+    Supported(Tags<S>),
     /// `Unsupported` (§20.40).
-    Unsupported(Values<S>),
+    Unsupported(Tags<S>),
     /// `Allow` (§20.5).
     Allow(Values<Method<S>>),
     /// `Accept` (§20.1).
@@ -178,10 +178,10 @@ impl<S: Text> Header<S> {
             Header::RecordRoute(v) => Header::RecordRoute(convert_values(v, |x| x.convert(c))),
             Header::ContentType(m) => Header::ContentType(m.convert(c)),
             Header::Expires(n) => Header::Expires(*n),
-            Header::Require(v) => Header::Require(convert_values(v, |x| c.text(x))),
-            Header::ProxyRequire(v) => Header::ProxyRequire(convert_values(v, |x| c.text(x))),
-            Header::Supported(v) => Header::Supported(convert_values(v, |x| c.text(x))),
-            Header::Unsupported(v) => Header::Unsupported(convert_values(v, |x| c.text(x))),
+            Header::Require(v) => Header::Require(convert_tags(v, |x| c.text(x))),
+            Header::ProxyRequire(v) => Header::ProxyRequire(convert_tags(v, |x| c.text(x))),
+            Header::Supported(v) => Header::Supported(convert_tags(v, |x| c.text(x))),
+            Header::Unsupported(v) => Header::Unsupported(convert_tags(v, |x| c.text(x))),
             Header::Allow(v) => Header::Allow(convert_values(v, |x| x.convert(c))),
             Header::Accept(v) => Header::Accept(convert_values(v, |x| x.convert(c))),
             Header::Event(e) => Header::Event(Event {

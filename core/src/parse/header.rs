@@ -21,8 +21,9 @@ use super::uri::{fail, host, port, run, run1, uri, PResult};
 use crate::msg::param::Starts;
 use crate::msg::{
     CSeq, Contact, Event, Header, HeaderName, MediaType, Method, NameAddr, Params, Reason,
-    ReferSub, Replaces, RetryAfter, SubscriptionState, TargetDialog, Values, Via, Warning,
+    ReferSub, Replaces, RetryAfter, SubscriptionState, TargetDialog, Via, Warning,
 };
+use smallvec::SmallVec;
 
 /// Skips LWS.
 #[inline]
@@ -235,16 +236,20 @@ fn display_name<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Option<C::S>> 
 
 /// `X *(COMMA X)`
 #[inline]
-fn list<'a, T>(
+fn list<'a, T, A: smallvec::Array<Item = T>>(
     i: &'a [u8],
     mut item: impl FnMut(&'a [u8]) -> PResult<'a, T>,
-) -> PResult<'a, Values<T>> {
+) -> PResult<'a, SmallVec<A>> {
     let (mut r, first) = item(i)?;
-    let mut v = Values::new();
+    let mut v = SmallVec::<A>::new();
     v.push(first);
     if peek_sep(r, b',') {
-        // One allocation for the rest (an upper bound: a comma may sit inside an item).
-        v.reserve_exact(r.iter().filter(|&&c| c == b',').count());
+        // One allocation for the rest when they do not fit inline (an upper bound: a comma
+        // may sit inside an item).
+        let more = r.iter().filter(|&&c| c == b',').count();
+        if v.len() + more > v.inline_size() {
+            v.reserve_exact(more);
+        }
     }
     while peek_sep(r, b',') {
         let (r2, _) = sep(r, b',')?;
@@ -256,12 +261,12 @@ fn list<'a, T>(
 }
 
 /// `[ X *(COMMA X) ]`
-fn list0<'a, T>(
+fn list0<'a, T, A: smallvec::Array<Item = T>>(
     i: &'a [u8],
     item: impl FnMut(&'a [u8]) -> PResult<'a, T>,
-) -> PResult<'a, Values<T>> {
+) -> PResult<'a, SmallVec<A>> {
     if i.is_empty() {
-        Ok((i, Values::new()))
+        Ok((i, SmallVec::new()))
     } else {
         list(i, item)
     }

@@ -187,7 +187,10 @@ fn content_type_accept_lists() {
         s.iter().map(|s| &**s).collect::<Vec<_>>(),
         ["replaces", "norefersub", "tdialog"]
     );
-    assert_eq!(h("Supported", ""), Header::Supported(Values::new()));
+    assert_eq!(
+        h("Supported", ""),
+        Header::Supported(crate::msg::Tags::new())
+    );
     let Header::Require(r) = h("Require", "100rel") else {
         panic!()
     };
