@@ -70,7 +70,8 @@ impl TimerQueue {
     /// Counts out an armed entry (the caller has disarmed it: `is_live` no longer holds for
     /// it); call [`TimerQueue::purge`] afterwards.
     pub fn remove(&mut self) {
-        self.live -= 1;
+        debug_assert!(self.live > 0, "a timer counted out twice");
+        self.live = self.live.saturating_sub(1);
     }
 
     /// Drops the cancelled entries at the top, so that [`TimerQueue::next`] is an armed
@@ -105,7 +106,8 @@ impl TimerQueue {
             }
             let Reverse(e) = self.heap.pop()?;
             if is_live(&e) {
-                self.live -= 1;
+                debug_assert!(self.live > 0, "a timer counted out twice");
+                self.live = self.live.saturating_sub(1);
                 return Some(e);
             }
         }
