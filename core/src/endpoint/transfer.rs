@@ -758,7 +758,7 @@ impl Endpoint {
     pub(super) fn transfers_on_call_end(&mut self, call: CallId, dialog: Option<Dialog>) {
         self.seen_refer.remove(&call);
         self.sent_refer.remove(&call);
-        let ts: Vec<TransferId> = self.xfers_of(call).collect();
+        let ts: smallvec::SmallVec<[TransferId; 4]> = self.xfers_of(call).collect();
         let mut keep = false;
         for t in ts {
             let survives = dialog.is_some()
