@@ -627,11 +627,11 @@ pub fn endpoint_ops(data: &[u8]) {
 
 /// The endpoints of an [`OpsFixture`] run the ops `data` spells, one byte of opcode and its
 /// arguments each: deliver, lose (and maybe report unreachable) or duplicate a datagram in
-/// flight; deliver one mutated
-/// (bytes flipped, cut, spliced, a header line dropped or doubled: real transfer-flow
-/// messages gone wrong); a raw datagram or TCP bytes from the input; a jump in time; an
-/// application command at one endpoint (call, answer, ring, reject, hang up, hold, resume,
-/// blind or attended transfer, accept or refuse one, cancel one). Whatever the ops, nothing
+/// flight; deliver one mutated (bytes flipped, cut, spliced, a header line dropped or
+/// doubled: real transfer-flow messages gone wrong); a raw datagram or TCP bytes from the
+/// input; a jump in time; an application command at one endpoint (call, answer, ring,
+/// reject, hang up, hold, resume, blind or attended transfer, accept or refuse one, cancel
+/// one). Whatever the ops, nothing
 /// panics, and once every call is hung up and the timers have run out every endpoint holds
 /// no transaction, timer, dialog, subscription or call.
 pub fn endpoint_ops_from(f: OpsFixture, data: &[u8]) {

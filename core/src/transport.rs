@@ -151,18 +151,18 @@ pub struct Transmit {
 /// an empty `rport` with the source port (adding `received` then too). Done to the responses,
 /// which copy the request's Via (§8.2.6.2) and are where a user agent's stamp shows, rather
 /// than to every request on arrival: a retransmission that a transaction absorbs, or an ACK,
-/// then costs no rewrite. Idempotent. Returns whether it changed `m`.
-pub(crate) fn stamp_via(m: &mut crate::msg::Message, source: SocketAddr) -> bool {
+/// then costs no rewrite. Idempotent.
+pub(crate) fn stamp_via(m: &mut crate::msg::Message, source: SocketAddr) {
     use crate::msg::Header;
     let Some(Header::Via(vias)) = m.headers.iter_mut().find(|h| matches!(h, Header::Via(_))) else {
-        return false;
+        return;
     };
     let Some(via) = vias.first_mut() else {
-        return false;
+        return;
     };
     let mut text = crate::transaction::KeyStr::default();
     let Some(ip_len) = stamp_text(via, source, &mut text) else {
-        return false;
+        return;
     };
     let (ip, port) = text.as_str().split_at(ip_len);
     if port.is_empty() {
@@ -170,7 +170,6 @@ pub(crate) fn stamp_via(m: &mut crate::msg::Message, source: SocketAddr) -> bool
     } else {
         via.params.set_all(&[("received", ip), ("rport", port)]);
     }
-    true
 }
 
 /// Would [`stamp_via`] change `m`?
@@ -196,6 +195,10 @@ fn stamp_text(
         Host::Domain(_) => false,
     };
     let rport_asked = via.rport() == Some(None);
+    if host_is_source && !rport_asked {
+        // The common case (the peer's own address, no `rport`): nothing to write.
+        return None;
+    }
     match ip {
         IpAddr::V4(a) => text.push_ascii(crate::msg::emit::ipv4_text(a, &mut [0; 15])),
         IpAddr::V6(a) => {
@@ -205,7 +208,7 @@ fn stamp_text(
     }
     let ip_len = text.len();
     // A `received` already right (a response stamped before) needs nothing more.
-    if !rport_asked && (host_is_source || via.received() == Some(text.as_str())) {
+    if !rport_asked && via.received() == Some(text.as_str()) {
         return None;
     }
     if rport_asked {

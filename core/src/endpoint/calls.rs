@@ -652,7 +652,6 @@ impl Endpoint {
             .ok_or(Error::InvalidState)
     }
 
-    /// `Supported` with [`crate::Config::supported`], when it lists anything.
     /// `Supported` (§20.37) for our INVITEs and their 2xx: the option tags of
     /// [`crate::Config::supported`] (held inline: up to four cost no allocation).
     fn supported_header(&self) -> Option<Header<SipStr>> {

@@ -481,9 +481,10 @@ impl<S: Text> Message<S> {
         // and body copied once; a message kept for retransmission then holds no spare
         // capacity. A head that does not fit is written to the heap directly.
         let mut head = Scratch::new();
-        match self.head_on_stack(&mut head) {
-            true => self.exact(&head),
-            false => self.on_heap(),
+        if self.head_on_stack(&mut head) {
+            self.exact(&head)
+        } else {
+            self.on_heap()
         }
     }
 

@@ -181,10 +181,6 @@ impl Layer {
             | (Kind::NonInviteServer, State::Trying | State::Proceeding) => {}
             _ => return Err(RespondError::Final),
         }
-        // A final response a transaction repeats until it ends, 64·T1 later (§17.2.1 Timer H,
-        // §17.2.2 Timer J), is cut from the shared blocks with others of that same lifetime; a
-        // provisional (replaced by the final) and a 2xx to an INVITE (given up in Accepted,
-        // RFC 6026) are short-lived and get buffers of their own, not to keep a block alive.
         // §18.2.1: `received` / `rport` in the top Via. `Endpoint::response` has put them
         // there; a response the TU built itself gets them on a copy.
         let stamped;
@@ -196,6 +192,10 @@ impl Layer {
         } else {
             response
         };
+        // A final response a transaction repeats until it ends, 64·T1 later (§17.2.1 Timer H,
+        // §17.2.2 Timer J), is cut from the shared blocks with others of that same lifetime; a
+        // provisional (replaced by the final) and a 2xx to an INVITE (given up in Accepted,
+        // RFC 6026) are short-lived and get buffers of their own, not to keep a block alive.
         let lingers = code >= 300 || (code >= 200 && tx.kind == Kind::NonInviteServer);
         let bytes = if lingers {
             response.to_bytes_in(&mut self.blocks)

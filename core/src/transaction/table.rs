@@ -104,12 +104,12 @@ impl Table {
 
     /// Adds `tx` as `id` (a fresh id: the layer never reuses one).
     pub fn insert(&mut self, id: TxId, tx: Tx) {
-        let n = match self.free {
-            Some(n) => {
-                let next = match self.slot(n) {
-                    Some(Slot::Free(next)) => *next,
-                    _ => unreachable!("the free list holds free slots"),
-                };
+        let reuse = self.free.and_then(|n| match self.slot(n) {
+            Some(Slot::Free(next)) => Some((n, *next)),
+            _ => None,
+        });
+        let n = match reuse {
+            Some((n, next)) => {
                 self.free = next;
                 if let Some(s) = self.slot_mut(n) {
                     *s = Slot::Used(tx);
@@ -185,8 +185,6 @@ impl core::ops::Index<&TxId> for Table {
 mod tests {
     use super::*;
 
-    /// Slots are reused, chunks are added as needed, and a sparse table is compacted with
-    /// every transaction still found by its id.
     /// A transaction told apart by its `last_status`.
     fn tx(n: u64) -> Tx {
         use crate::msg::{builder::RequestBuilder, Method, NameAddr, Uri};
@@ -219,6 +217,8 @@ mod tests {
         }
     }
 
+    /// Slots are reused, chunks are added as needed, and a sparse table is compacted with
+    /// every transaction still found by its id.
     #[test]
     fn slots_reused_and_compacted() {
         let mut t = Table::default();
