@@ -93,6 +93,12 @@ pub struct Config {
     /// their own, as do messages over half a block. Default 8 KiB; 0: every message in a
     /// buffer of its own (the least memory, for a microcontroller's heap).
     pub send_block: usize,
+    /// How many header lists of finished messages the endpoint keeps for the next ones (see
+    /// `msg::pool`): every parsed or built message owns a list of its headers (3–4 KB for a
+    /// dozen), most live for one input, and a list given back is the next message's, with
+    /// no allocation. At most this many lists of at most 32 headers (9.5 KB each) are kept.
+    /// Default 16; 0: every message allocates its own list.
+    pub header_lists: usize,
     /// Digest credentials (RFC 3261 §22, RFC 8760) for the requests the endpoint sends on
     /// its own behalf: the first whose realm matches the challenge (or has none) is used.
     pub credentials: Vec<crate::auth::Credentials>,
@@ -143,6 +149,7 @@ impl Config {
             refer_outside_dialog: false,
             max_transfers_per_dialog: 8,
             send_block: 8 * 1024,
+            header_lists: 16,
         }
     }
 }

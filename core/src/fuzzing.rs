@@ -25,15 +25,24 @@ pub fn parse_message(data: &[u8]) {
 
 /// Lookups by name (through the parsers' parameter offsets) agree with the walk.
 fn check_lookups(h: &crate::msg::Header<&str>) {
-    use crate::msg::{Contact, Header, NameAddr, Params, Uri};
+    use crate::msg::{Contact, Header, NameAddr, Params, Uri, ViaParams};
+    macro_rules! check {
+        ($p:expr) => {{
+            let p = $p;
+            for q in p.iter() {
+                let first = p
+                    .iter()
+                    .find(|x| x.name.eq_ignore_ascii_case(q.name))
+                    .map(|x| x.unquoted());
+                assert_eq!(p.get(q.name), first, "{:?}", p.as_str());
+            }
+        }};
+    }
     fn params(p: &Params<&str>) {
-        for q in p.iter() {
-            let first = p
-                .iter()
-                .find(|x| x.name.eq_ignore_ascii_case(q.name))
-                .map(|x| x.unquoted());
-            assert_eq!(p.get(q.name), first, "{:?}", p.as_str());
-        }
+        check!(p)
+    }
+    fn via_params(p: &ViaParams<&str>) {
+        check!(p)
     }
     fn addr(a: &NameAddr<&str>) {
         params(&a.params);
@@ -42,7 +51,7 @@ fn check_lookups(h: &crate::msg::Header<&str>) {
         }
     }
     match h {
-        Header::Via(vs) => vs.iter().for_each(|v| params(&v.params)),
+        Header::Via(vs) => vs.iter().for_each(|v| via_params(&v.params)),
         Header::From(a) | Header::To(a) | Header::ReferTo(a) | Header::ReferredBy(a) => addr(a),
         Header::Contact(Contact::Addrs(v)) | Header::Route(v) | Header::RecordRoute(v) => {
             v.iter().for_each(addr)

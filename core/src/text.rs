@@ -226,6 +226,107 @@ impl PartialEq<&str> for SipStr {
     }
 }
 
+/// Longest string a [`Wide`] stores inline.
+pub const WIDE_INLINE: usize = 62;
+
+/// A string stored inline up to [`WIDE_INLINE`] bytes, otherwise as an `S`: the text of a
+/// Via's parameters, which is longer than a [`SipStr`]'s 23 inline bytes on almost every
+/// message — a request's `;branch=z9hG4bK…;rport` (37 bytes for a 16-character branch), a
+/// response's with `;received=…;rport=…` (RFC 3581 §4) too. In a `SipStr` each would cost an
+/// allocation when built, and when parsed a slice that pins the whole datagram (and makes it
+/// allocate its shared handle); inline it costs neither, and the Via still fits in the space
+/// a [`crate::msg::Header`] has for its largest variant.
+#[derive(Clone)]
+pub enum Wide<S> {
+    /// Longer than [`WIDE_INLINE`]: the string type's own storage.
+    Text(S),
+    /// The first `.0` bytes of `.1` (UTF-8).
+    #[doc(hidden)]
+    Inline(u8, [u8; WIDE_INLINE]),
+}
+
+impl<S: AsRef<str>> Wide<S> {
+    /// A copy of `s` when it fits inline, else `long(s)`.
+    pub fn new(s: &str, long: impl FnOnce(&str) -> S) -> Self {
+        let b = s.as_bytes();
+        let mut w = [0u8; WIDE_INLINE];
+        match w.get_mut(..b.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(b);
+                Wide::Inline(b.len() as u8, w)
+            }
+            None => Wide::Text(long(s)),
+        }
+    }
+
+    /// The string.
+    #[inline]
+    #[allow(unsafe_code)]
+    pub fn as_str(&self) -> &str {
+        match self {
+            Wide::Text(s) => s.as_ref(),
+            Wide::Inline(len, w) => {
+                let b = w.get(..*len as usize).unwrap_or_default();
+                debug_assert!(core::str::from_utf8(b).is_ok());
+                // SAFETY: `Inline` is only made by `Wide::new`, from the bytes of a `&str`
+                // (the first `len` bytes are read back, never more; the variant is
+                // documented hidden and made nowhere else), and never mutated after.
+                unsafe { core::str::from_utf8_unchecked(b) }
+            }
+        }
+    }
+
+    /// Converts the storage of a string too long to be inline.
+    pub fn map<T>(&self, f: impl FnOnce(&S) -> T) -> Wide<T> {
+        match self {
+            Wide::Text(s) => Wide::Text(f(s)),
+            Wide::Inline(n, w) => Wide::Inline(*n, *w),
+        }
+    }
+}
+
+impl<S: Text> Text for Wide<S> {
+    type Bytes = S::Bytes;
+}
+
+impl<S: Default> Default for Wide<S> {
+    fn default() -> Self {
+        Wide::Inline(0, [0; WIDE_INLINE])
+    }
+}
+
+impl<S: AsRef<str>> AsRef<str> for Wide<S> {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl<S: AsRef<str>> PartialEq for Wide<S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl<S: AsRef<str>> Eq for Wide<S> {}
+
+impl<S: AsRef<str>> Hash for Wide<S> {
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        self.as_str().as_bytes().hash(h)
+    }
+}
+
+impl<S: AsRef<str>> fmt::Debug for Wide<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for Wide<SipStr> {
+    fn from(s: &str) -> Self {
+        Wide::new(s, |x| SipStr::from(x))
+    }
+}
+
 /// Converts every string of a value from one [`Text`] type to another (see
 /// [`Message::to_shared`](crate::msg::Message::to_shared)).
 pub trait Convert<S: Text, T: Text> {

@@ -110,7 +110,7 @@ fn via() -> impl Strategy<Value = Via<SipStr>> {
         gen_params(),
     )
         .prop_map(|(t, host, port, branch, rest)| {
-            let mut params = Params::new().with("branch", Some(&format!("z9hG4bK{branch}")));
+            let mut params = ViaParams::new().with("branch", Some(&format!("z9hG4bK{branch}")));
             for p in rest.iter() {
                 params.push(p.name, p.value);
             }

@@ -171,6 +171,25 @@ impl Dialog {
         seq: Option<u32>,
         contact: Option<&NameAddr<SipStr>>,
     ) -> Message {
+        // Room for what the usages add (Refer-To, Referred-By, Event, Subscription-State,
+        // Content-Type...) and the top Via of the transaction: one allocation.
+        self.request_in(
+            method,
+            seq,
+            contact,
+            Vec::with_capacity(crate::msg::pool::MIN),
+        )
+    }
+
+    /// [`Dialog::request`] with its headers in `list` (empty; from the endpoint's
+    /// [`crate::msg::pool`]).
+    pub(crate) fn request_in(
+        &mut self,
+        method: Method<SipStr>,
+        seq: Option<u32>,
+        contact: Option<&NameAddr<SipStr>>,
+        mut headers: Vec<Header<SipStr>>,
+    ) -> Message {
         let seq = seq.unwrap_or_else(|| {
             self.local_seq = self.local_seq.wrapping_add(1);
             self.local_seq
@@ -188,9 +207,6 @@ impl Dialog {
             rest.push(NameAddr::new(self.remote_target.clone()));
             (self.route_set[0].uri.clone(), rest)
         };
-        // Room for what the usages add (Refer-To, Referred-By, Event, Subscription-State,
-        // Content-Type...) and the top Via of the transaction: one allocation.
-        let mut headers = Vec::with_capacity(12);
         headers.push(Header::MaxForwards(70));
         if !routes.is_empty() {
             headers.push(Header::Route(routes.into_iter().collect::<Values<_>>()));

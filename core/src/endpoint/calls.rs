@@ -6,6 +6,7 @@
 use super::{Endpoint, Event, Timer};
 use crate::dialog::{uri_destination, Dialog, DialogState};
 use crate::error::Error;
+use crate::msg::pool::MIN;
 use crate::msg::{Contact, Header, MediaType, Message, Method, NameAddr, Params, Uri, Values};
 use crate::sdp::{self, Direction};
 use crate::text::SipStr;
@@ -262,12 +263,14 @@ impl Endpoint {
             .unwrap_or_else(|| NameAddr::new(self.local_uri(dest.transport)));
         let call_id = self.ids.call_id(None);
         let tag = self.ids.tag();
-        let mut b = crate::msg::builder::RequestBuilder::new(Method::Invite, target.clone())
-            .from(from, &tag)
-            .to(NameAddr::new(target))
-            .call_id(&call_id)
-            .cseq(1)
-            .header(self.contact_header(dest.transport));
+        let list = self.layer.pool.take(MIN);
+        let mut b =
+            crate::msg::builder::RequestBuilder::new_in(Method::Invite, target.clone(), list)
+                .from(from, &tag)
+                .to(NameAddr::new(target))
+                .call_id(&call_id)
+                .cseq(1)
+                .header(self.contact_header(dest.transport));
         if let Some(h) = self.supported_header() {
             b = b.header(h);
         }
@@ -340,6 +343,7 @@ impl Endpoint {
                 .is_some_and(|t| t.request.body.is_empty());
         // The bytes of the 2xx, which the call retransmits until the ACK (§13.3.1.4).
         let bytes = self.respond_sent(tx, &r)?;
+        self.layer.pool.recycle(r);
         let t1 = self.config.timers.t1;
         let c = self.calls.get_mut(&call).expect("checked");
         if body.is_some() {
@@ -396,7 +400,12 @@ impl Endpoint {
         let contact = NameAddr::new(self.local_uri(c.dest.transport));
         let c = self.calls.get_mut(&call).expect("checked");
         let d = c.dialog.as_mut().ok_or(Error::InvalidState)?;
-        let mut req = d.request(Method::Invite, None, Some(&contact));
+        let mut req = d.request_in(
+            Method::Invite,
+            None,
+            Some(&contact),
+            self.layer.pool.take(MIN),
+        );
         req.headers.push(Header::ContentType(sdp_type()));
         req.body = offer.clone();
         let dest = d.destination();
@@ -426,16 +435,16 @@ impl Endpoint {
             d.remote_target = t.uri.clone();
         }
         let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
-        let mut ack = d.request(Method::Ack, Some(seq), None);
+        let ack = d.request_in(Method::Ack, Some(seq), None, self.layer.pool.take(MIN));
         let dest = d.destination();
-        let bytes = self.send_ack_raw(dest, &mut ack);
+        let bytes = self.send_ack_raw(dest, ack);
         if let Some(o) = self.orphans.get_mut(&tx) {
             o.ack = Some((dest, bytes));
         }
     }
 
     /// A response to our re-INVITE (§14.1).
-    fn reinvite_response(&mut self, call: CallId, response: Message) {
+    fn reinvite_response(&mut self, call: CallId, response: &Message) {
         let Some(code) = response.status() else {
             return;
         };
@@ -458,11 +467,11 @@ impl Endpoint {
                     d.remote_target = t.uri.clone();
                 }
                 let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
-                let mut ack = d.request(Method::Ack, Some(seq), None);
+                let ack = d.request_in(Method::Ack, Some(seq), None, self.layer.pool.take(MIN));
                 let dest = d.destination();
                 let held = sdp::direction(&re.offer).is_hold();
                 c.local_sdp = Some(re.offer);
-                let bytes = self.send_ack_raw(dest, &mut ack);
+                let bytes = self.send_ack_raw(dest, ack);
                 let c = self.calls.get_mut(&call).expect("live");
                 c.ack = Some((seq, dest, bytes));
                 self.report_direction(call, held, Some(code));
@@ -754,7 +763,7 @@ impl Endpoint {
         let Some(d) = self.calls.get_mut(&call).and_then(|c| c.dialog.as_mut()) else {
             return;
         };
-        let bye = d.request(Method::Bye, None, None);
+        let bye = d.request_in(Method::Bye, None, None, self.layer.pool.take(MIN));
         let dest = d.destination();
         if let Ok(tx) = self.send_request(self.now, dest, bye) {
             self.quiet.insert(tx);
@@ -813,6 +822,7 @@ impl Endpoint {
             if let Ok(mut r) = self.response(tx, 503) {
                 r.headers.push(super::retry_after(5));
                 let _ = self.layer.respond(self.now, tx, &r, &mut self.out);
+                self.layer.pool.recycle(r);
             }
             return;
         }
@@ -833,7 +843,9 @@ impl Endpoint {
         let Some(tag) = self.tag_for(tx, 180) else {
             return;
         };
-        let request = self.layer.get(tx).expect("new").request.clone();
+        let Some(request) = self.layer.clone_request(tx) else {
+            return;
+        };
         let (peer, local) = {
             let t = self.layer.get(tx).expect("new");
             (t.dest, t.local)
@@ -900,9 +912,14 @@ impl Endpoint {
             _ => {}
         }
         // The handlers below answer the request through its transaction while reading it.
-        let request = request.clone();
+        let Some(request) = self.layer.clone_request(tx) else {
+            return true;
+        };
         match request.method() {
-            Some(Method::Invite) => self.incoming_reinvite(call, tx, &request),
+            Some(Method::Invite) => {
+                self.incoming_reinvite(call, tx, &request);
+                self.layer.pool.recycle(request);
+            }
             // The usages a call's dialog carries besides the session (REFER and its
             // subscription, ...), or the application.
             _ => self.in_dialog_usage(call, tx, request, source),
@@ -972,16 +989,19 @@ impl Endpoint {
         true
     }
 
-    /// A response on a call's client INVITE (§13.2.2); handed back if `tx` is no call's.
-    pub(super) fn call_response(&mut self, tx: TxId, response: Message) -> Option<Message> {
+    /// A response on a call's client INVITE (§13.2.2); true when `tx` is no call's (the
+    /// application gets the response).
+    pub(super) fn call_response(&mut self, tx: TxId, response: &Message) -> bool {
         if self.orphans.contains_key(&tx) {
-            self.orphan_response(tx, &response);
-            return None;
+            self.orphan_response(tx, response);
+            return false;
         }
         let Some(&call) = self.tx_calls.get(&tx) else {
-            return Some(response);
+            return true;
         };
-        let code = response.status()?;
+        let Some(code) = response.status() else {
+            return false;
+        };
         if self
             .calls
             .get(&call)
@@ -989,7 +1009,7 @@ impl Endpoint {
             .is_some_and(|r| r.tx == tx)
         {
             self.reinvite_response(call, response);
-            return None;
+            return false;
         }
         let initial = self
             .calls
@@ -999,9 +1019,9 @@ impl Endpoint {
             // A 2xx retransmitted for an earlier re-INVITE whose transaction lingers
             // (RFC 6026 Accepted): the same ACK again.
             if (200..300).contains(&code) {
-                self.stray_2xx(&response);
+                self.stray_2xx(response);
             }
-            return None;
+            return false;
         }
         match code {
             100 => {}
@@ -1011,12 +1031,12 @@ impl Endpoint {
                     response.to().and_then(|t| t.tag()).is_some(),
                 ) {
                     // §13.2.2.4 / §12.1.2: each To tag is an early dialog (one per fork).
-                    let fresh = Dialog::id_of_response(&response)
+                    let fresh = Dialog::id_of_response(response)
                         .filter(|id| c.dialog.iter().chain(&c.early).all(|d| d.id != *id));
                     if fresh.is_some() {
                         let d = c
                             .invite(&self.layer)
-                            .and_then(|i| Dialog::uac(i, &response, c.dest));
+                            .and_then(|i| Dialog::uac(i, response, c.dest));
                         let id = d.as_ref().map(|d| d.id.clone());
                         let kept = if c.dialog.is_none() {
                             c.dialog = d;
@@ -1039,7 +1059,7 @@ impl Endpoint {
                 };
                 self.call_state(call, state, Some(code));
             }
-            200..=299 => self.call_2xx(call, &response),
+            200..=299 => self.call_2xx(call, response),
             _ => {
                 self.end_invite(
                     tx,
@@ -1056,7 +1076,7 @@ impl Endpoint {
                 );
             }
         }
-        None
+        false
     }
 
     /// A 2xx to our INVITE: the dialog is confirmed and ACKed (§13.2.2.4); a 2xx from another
@@ -1081,18 +1101,18 @@ impl Endpoint {
             }
             return;
         }
-        let mut ack = dialog.request(Method::Ack, invite_seq, None);
+        let ack = dialog.request_in(Method::Ack, invite_seq, None, self.layer.pool.take(MIN));
         let dest = dialog.destination();
         if c.ack.is_some() {
             // A second 2xx from another fork (§13.2.2.4): ACK it, then BYE it.
-            self.send_ack_raw(dest, &mut ack);
-            let bye = dialog.request(Method::Bye, None, None);
+            self.send_ack_raw(dest, ack);
+            let bye = dialog.request_in(Method::Bye, None, None, self.layer.pool.take(MIN));
             if let Ok(tx) = self.send_request(self.now, dest, bye) {
                 self.quiet.insert(tx);
             }
             return;
         }
-        let bytes = self.send_ack_raw(dest, &mut ack);
+        let bytes = self.send_ack_raw(dest, ack);
         let c = self.calls.get_mut(&call).expect("live");
         c.ack = Some((invite_seq.unwrap_or(1), dest, bytes));
         c.peer_norefersub = response
@@ -1109,11 +1129,12 @@ impl Endpoint {
         self.hangup_if_pending(call);
     }
 
-    fn send_ack_raw(&mut self, dest: Destination, ack: &mut Message) -> Bytes {
-        self.push_via(ack, dest.transport);
+    fn send_ack_raw(&mut self, dest: Destination, mut ack: Message) -> Bytes {
+        self.push_via(&mut ack, dest.transport);
         // Kept by the call for as long as a 2xx may be repeated, not for a fixed 64·T1: a
         // buffer of its own (see `Config::send_block`).
         let bytes = ack.to_bytes();
+        self.layer.pool.recycle(ack);
         self.send_to(dest, None, bytes.clone());
         bytes
     }

@@ -284,7 +284,7 @@ impl Endpoint {
     pub fn new(config: Config, now: Instant) -> Self {
         Endpoint {
             ids: IdGen::new(config.seed),
-            layer: Layer::new(config.timers, config.send_block),
+            layer: Layer::new(config.timers, config.send_block, config.header_lists),
             local_uris: Self::local_uris(config.local_addr),
             config,
             now,
@@ -611,9 +611,10 @@ impl Endpoint {
                 false => Ok(t),
             })?;
         let tag = self.tag_for(tx, code);
+        let list = self.layer.pool.take(crate::msg::pool::MIN);
         let t = self.layer.get(tx).expect("checked");
         let request = &t.request;
-        let mut r = builder::response(request, code, tag.as_deref());
+        let mut r = builder::response_in(request, code, tag.as_deref(), list);
         crate::transport::stamp_via(&mut r, t.dest.addr);
         // §12.1.1: a response that creates a dialog (101–299 to an INVITE outside one)
         // carries the request's Record-Route, in order.
@@ -640,7 +641,9 @@ impl Endpoint {
     /// 3261 §17.2 says.
     pub fn respond(&mut self, now: Instant, tx: TxId, response: Message) -> Result<(), Error> {
         self.tick(now);
-        self.respond_sent(tx, &response).map(drop)
+        let r = self.respond_sent(tx, &response).map(drop);
+        self.layer.pool.recycle(response);
+        r
     }
 
     /// [`Endpoint::respond`] at the current time; the bytes sent.
@@ -729,7 +732,10 @@ impl Endpoint {
     /// One received message.
     fn receive(&mut self, source: Source, bytes: Bytes) {
         self.stats.messages_in += 1;
-        match Message::parse(bytes.clone(), &self.config.limits) {
+        // The header list from the pool; the datagram borrowed, not cloned (a clone of a
+        // received buffer allocates its shared handle even when no string of the message
+        // needs a slice of it).
+        match Message::parse_in(&bytes, &self.config.limits, Some(&mut self.layer.pool)) {
             Ok(m) if m.is_request() => self.on_request(source, m),
             Ok(m) => {
                 if let Some(m) = self.layer.on_response(self.now, m, &mut self.out) {
@@ -764,10 +770,13 @@ impl Endpoint {
             // Over the limit, nothing to end early: a stateless 503 (a retransmission of a
             // live transaction would have matched, so only new requests land here).
             self.stats.overload_rejections += 1;
-            let mut r = builder::response(&request, 503, Some(&self.ids.tag()));
+            let list = self.layer.pool.take(crate::msg::pool::MIN);
+            let mut r = builder::response_in(&request, 503, Some(&self.ids.tag()), list);
             crate::transport::stamp_via(&mut r, source.remote);
             r.headers.push(retry_after(5));
             self.send_to(reply_to, Some(source.local), r.to_bytes());
+            self.layer.pool.recycle(r);
+            self.layer.pool.recycle(request);
             return;
         }
         match self
@@ -776,7 +785,9 @@ impl Endpoint {
         {
             Incoming::Absorbed => {}
             Incoming::Ack(request) => {
-                if !self.call_ack(&request) {
+                if self.call_ack(&request) {
+                    self.layer.pool.recycle(request);
+                } else {
                     self.events.push_back(Event::Ack { request, source })
                 }
             }
@@ -842,6 +853,7 @@ impl Endpoint {
         if let Ok(mut r) = self.response(tx, code) {
             r.headers.extend(extra);
             let _ = self.layer.respond(self.now, tx, &r, &mut self.out);
+            self.layer.pool.recycle(r);
         }
     }
 
@@ -872,23 +884,23 @@ impl Endpoint {
         while let Some(e) = self.out.events.pop_front() {
             let event = match e {
                 TxEvent::Response { tx, response } => {
-                    if matches!(response.status(), Some(401 | 407))
-                        && self.on_challenge(tx, &response)
-                    {
-                        continue;
-                    }
-                    if self.quiet.contains(&tx) {
-                        continue;
-                    }
-                    if self.tx_transfers.contains_key(&tx) {
+                    // A response read here and not reported gives its header list back.
+                    let challenged = matches!(response.status(), Some(401 | 407))
+                        && self.on_challenge(tx, &response);
+                    let done = if challenged || self.quiet.contains(&tx) {
+                        true
+                    } else if self.tx_transfers.contains_key(&tx) {
                         let sub = Self::refer_sub_of(&response);
                         self.transfer_response(tx, response.status(), sub);
+                        true
+                    } else {
+                        !self.call_response(tx, &response)
+                    };
+                    if done {
+                        self.layer.pool.recycle(response);
                         continue;
                     }
-                    match self.call_response(tx, response) {
-                        None => continue,
-                        Some(response) => Event::Response { tx, response },
-                    }
+                    Event::Response { tx, response }
                 }
                 TxEvent::Timeout { tx } => {
                     if self.tx_transfers.contains_key(&tx) {
@@ -1046,12 +1058,15 @@ impl Endpoint {
             Some(Method::Refer) => self.incoming_refer(call, tx, &request),
             Some(Method::Notify) => self.incoming_notify(call, tx),
             Some(Method::Subscribe) => self.incoming_subscribe(call, tx, &request),
-            _ => self.events.push_back(Event::Request {
-                tx,
-                request,
-                source,
-            }),
+            _ => {
+                return self.events.push_back(Event::Request {
+                    tx,
+                    request,
+                    source,
+                })
+            }
         }
+        self.layer.pool.recycle(request);
     }
 }
 

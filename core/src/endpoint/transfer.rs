@@ -23,6 +23,7 @@ use super::{CallId, CallOptions, CallState, EndReason, Endpoint, Event, Timer};
 use crate::dialog::Dialog;
 use crate::error::Error;
 use crate::msg::builder::{reason_phrase, sipfrag_status};
+use crate::msg::pool::MIN;
 use crate::msg::{Header, Message, Method, NameAddr, Params, ReferSub, Uri};
 use crate::subscription::{self, After, Notifier, Notify, Subscriber};
 use crate::text::SipStr;
@@ -402,8 +403,9 @@ impl Endpoint {
         let call = t.call;
         let headers = t.sub.subscribe_headers(expires)?;
         let contact = self.contact_for(call);
+        let list = self.layer.pool.take(MIN);
         let d = self.call_dialog(call)?;
-        let mut req = d.request(Method::Subscribe, None, contact.as_ref());
+        let mut req = d.request_in(Method::Subscribe, None, contact.as_ref(), list);
         req.headers.extend(headers);
         let dest = d.destination();
         self.send_request(self.now, dest, req).ok()
@@ -449,10 +451,11 @@ impl Endpoint {
             (None, None) => return,
         };
         let contact = self.contact_for(call);
+        let list = self.layer.pool.take(MIN);
         let Some(d) = self.call_dialog(call) else {
             return;
         };
-        let mut req = d.request(Method::Refer, None, contact.as_ref());
+        let mut req = d.request_in(Method::Refer, None, contact.as_ref(), list);
         let seq = d.local_seq;
         req.headers.push(Header::ReferTo(target));
         // RFC 3892: who asked for the transfer.
@@ -1148,16 +1151,22 @@ impl Endpoint {
         let (mut req, dest) = match (&mut t.sub_dialog, own) {
             // The dialog an out-of-dialog REFER created (RFC 4538).
             (Some(d), Some(contact)) => {
-                let req = d.request(Method::Notify, None, Some(&contact));
+                let req = d.request_in(
+                    Method::Notify,
+                    None,
+                    Some(&contact),
+                    self.layer.pool.take(MIN),
+                );
                 (req, d.destination())
             }
             _ => {
                 let contact = self.contact_for(call);
+                let list = self.layer.pool.take(MIN);
                 let Some(d) = self.call_dialog(call) else {
                     return;
                 };
                 (
-                    d.request(Method::Notify, None, contact.as_ref()),
+                    d.request_in(Method::Notify, None, contact.as_ref(), list),
                     d.destination(),
                 )
             }

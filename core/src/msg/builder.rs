@@ -2,7 +2,7 @@
 //! of an attended transfer (RFC 3891 §5, RFC 5589 §7) and sipfrag bodies (RFC 3515 §2.4.5).
 
 use super::header::{CSeq, Method, NameAddr, Replaces, Values, Via};
-use super::param::Params;
+use super::param::ViaParams;
 use super::uri::{encode_into, is_hvalue_char, SipUri, Uri};
 use super::{Header, HeaderName, MediaType, Message, StartLine};
 use crate::parse::{ErrorKind, ParseError};
@@ -107,11 +107,22 @@ pub struct RequestBuilder {
 impl RequestBuilder {
     /// A request for `method` to `uri`, Max-Forwards 70 (§8.1.1.6), CSeq 1.
     pub fn new(method: Method<SipStr>, uri: Uri<SipStr>) -> Self {
+        // Room for what a UA adds to a request, and for the Max-Forwards, CSeq and top Via
+        // added when it is built and sent: one allocation, which the request keeps.
+        Self::new_in(method, uri, Vec::with_capacity(super::pool::MIN))
+    }
+
+    /// [`RequestBuilder::new`] with its headers in `headers` (empty; from the endpoint's
+    /// [`super::pool`]).
+    pub(crate) fn new_in(
+        method: Method<SipStr>,
+        uri: Uri<SipStr>,
+        headers: Vec<Header<SipStr>>,
+    ) -> Self {
         RequestBuilder {
             method,
             uri,
-            // Room for what a UA adds to a request: one allocation, not three.
-            headers: Vec::with_capacity(8),
+            headers,
             cseq: 1,
             max_forwards: 70,
             body: Bytes::new(),
@@ -179,37 +190,33 @@ impl RequestBuilder {
     /// The request. Headers come in the order Via, Max-Forwards, then as added with CSeq after
     /// Call-ID.
     pub fn build(self) -> Message {
-        // Room for Max-Forwards, CSeq and the top Via a transaction user adds when it sends
-        // the request (an `Endpoint` does): the list is not grown again, and a request kept
-        // for its transaction holds no more than that spare.
-        let mut headers = Vec::with_capacity(self.headers.len() + 3);
-        let mut rest = Vec::new();
-        if self.headers.iter().any(|h| matches!(h, Header::Via(_))) {
-            for h in self.headers {
-                match h {
-                    Header::Via(_) => headers.push(h),
-                    _ => rest.push(h),
-                }
+        // Ordered in place: the list the headers were added to is the request's (built with
+        // room for what is inserted here and for the Via a transaction user adds).
+        let mut headers = self.headers;
+        let mut vias = 0;
+        for i in 0..headers.len() {
+            if matches!(headers[i], Header::Via(_)) {
+                headers[vias..=i].rotate_right(1);
+                vias += 1;
             }
-        } else {
-            rest = self.headers;
         }
-        headers.push(Header::MaxForwards(self.max_forwards));
-        for h in rest {
-            let is_call_id = matches!(h, Header::CallId(_));
-            headers.push(h);
-            if is_call_id {
-                headers.push(Header::CSeq(CSeq {
-                    seq: self.cseq,
-                    method: self.method.clone(),
-                }));
+        headers.insert(vias, Header::MaxForwards(self.max_forwards));
+        let cseq = |m: &Method<SipStr>| {
+            Header::CSeq(CSeq {
+                seq: self.cseq,
+                method: m.clone(),
+            })
+        };
+        let mut i = vias + 1;
+        while i < headers.len() {
+            if matches!(headers[i], Header::CallId(_)) {
+                headers.insert(i + 1, cseq(&self.method));
+                i += 1;
             }
+            i += 1;
         }
         if !headers.iter().any(|h| matches!(h, Header::CSeq(_))) {
-            headers.push(Header::CSeq(CSeq {
-                seq: self.cseq,
-                method: self.method.clone(),
-            }));
+            headers.push(cseq(&self.method));
         }
         Message {
             start: StartLine::Request {
@@ -245,24 +252,58 @@ where
     let mut c = Share(&empty);
     // The copied headers and what a UAS adds (Contact, Record-Route, Server, Supported,
     // Allow, Content-Type...): one allocation.
-    let mut headers = Vec::with_capacity(12);
-    for h in &req.headers {
-        match h {
-            Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) => {
-                headers.push(h.convert(&mut c))
-            }
-            Header::To(to) => {
-                let mut to = to.convert(&mut c);
-                if let (None, Some(tag)) = (to.tag(), to_tag) {
+    let mut headers = Vec::with_capacity(super::pool::MIN);
+    headers.extend(
+        req.headers
+            .iter()
+            .filter(|h| copied_to_response(h, code))
+            .map(|h| h.convert(&mut c)),
+    );
+    response_of(headers, code, to_tag)
+}
+
+/// [`response`] to a request of the owned model, its headers in `headers` (empty; from the
+/// endpoint's [`super::pool`]): the headers are cloned (a string sharing the request's
+/// buffer is shared again, not copied).
+pub(crate) fn response_in(
+    req: &Message,
+    code: u16,
+    to_tag: Option<&str>,
+    mut headers: Vec<Header<SipStr>>,
+) -> Message {
+    headers.extend(
+        req.headers
+            .iter()
+            .filter(|h| copied_to_response(h, code))
+            .cloned(),
+    );
+    response_of(headers, code, to_tag)
+}
+
+/// Is `h` copied from a request into its response with status `code` (§8.2.6)?
+fn copied_to_response<S: Text>(h: &Header<S>, code: u16) -> bool {
+    match h {
+        Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) | Header::To(_) => {
+            true
+        }
+        Header::Raw {
+            name: HeaderName::Timestamp,
+            ..
+        } => code == 100,
+        _ => false,
+    }
+}
+
+/// The response with `headers` (copied from its request): the To tag added where To has
+/// none (§8.2.6.2).
+fn response_of(mut headers: Vec<Header<SipStr>>, code: u16, to_tag: Option<&str>) -> Message {
+    if let Some(tag) = to_tag {
+        for h in &mut headers {
+            if let Header::To(to) = h {
+                if to.tag().is_none() {
                     to.params.push("tag", Some(tag));
                 }
-                headers.push(Header::To(to));
             }
-            Header::Raw {
-                name: HeaderName::Timestamp,
-                ..
-            } if code == 100 => headers.push(h.convert(&mut c)),
-            _ => {}
         }
     }
     Message {
@@ -359,7 +400,7 @@ impl Via<SipStr> {
             transport: transport.into(),
             host,
             port,
-            params: Params::of(&[("branch", Some(branch)), ("rport", None)]),
+            params: ViaParams::of(&[("branch", Some(branch)), ("rport", None)]),
         }
     }
 }

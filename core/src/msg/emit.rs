@@ -3,7 +3,7 @@
 //! (RFC 3261 §7.3.1, §20.14). Emitting never fails and never panics.
 
 use super::header::{Contact, NameAddr};
-use super::param::Params;
+use super::param::{Params, ViaParams};
 use super::uri::{Host, Uri};
 use super::{Header, Message, StartLine};
 use crate::text::Text;
@@ -211,6 +211,10 @@ impl<W: Sink> Out<'_, W> {
         ps.write_canonical(&mut |x| self.0.put(x.as_bytes()));
     }
 
+    fn via_params<S: Text>(&mut self, ps: &ViaParams<S>) {
+        ps.write_canonical(&mut |x| self.0.put(x.as_bytes()));
+    }
+
     fn host<S: Text>(&mut self, h: &Host<S>) {
         match h {
             Host::Domain(d) => self.s(d.as_ref()),
@@ -316,7 +320,7 @@ impl<W: Sink> Out<'_, W> {
                 o.s(via.transport.as_ref());
                 o.b(b' ');
                 o.hostport(&via.host, via.port);
-                o.params(&via.params);
+                o.via_params(&via.params);
             }),
             Header::From(a) | Header::To(a) | Header::ReferTo(a) | Header::ReferredBy(a) => {
                 self.name_addr(a)

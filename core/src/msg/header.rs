@@ -1,7 +1,7 @@
 //! Typed header values (RFC 3261 §20 and the transfer RFCs: 3515, 3891, 3892, 4488, 4538,
 //! 6665, 3326).
 
-use super::param::{key, unquote, Params};
+use super::param::{key, unquote, Params, ViaParams};
 use super::uri::{Host, Uri};
 use crate::text::{Convert, Text};
 use alloc::borrow::Cow;
@@ -199,7 +199,7 @@ pub struct Via<S: Text> {
     /// sent-by port.
     pub port: Option<u16>,
     /// Parameters (`branch`, `received`, `rport`, `maddr`, `ttl`, ...).
-    pub params: Params<S>,
+    pub params: ViaParams<S>,
 }
 
 impl<S: Text> Via<S> {

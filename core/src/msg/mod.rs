@@ -8,6 +8,7 @@ pub mod emit;
 pub mod header;
 mod name;
 pub mod param;
+pub(crate) mod pool;
 mod received;
 pub mod uri;
 
@@ -16,7 +17,7 @@ pub use header::{
     SubState, SubscriptionState, Tags, TargetDialog, Values, Via, Warning,
 };
 pub use name::HeaderName;
-pub use param::{Param, Params, UriHeaders};
+pub use param::{Param, Params, UriHeaders, ViaParams};
 pub use received::Received;
 pub use uri::{Host, SipUri, TelUri, Uri};
 
@@ -277,11 +278,26 @@ impl Message<SipStr> {
     /// Parses a datagram into the owned model; strings longer than 23 bytes and the body share
     /// `buf`, shorter strings are stored inline.
     pub fn parse(buf: Bytes, limits: &Limits) -> Result<Self, ParseError> {
+        Self::parse_in(&buf, limits, None)
+    }
+
+    /// [`Message::parse`], its header list from `pool` (else exactly as long as needed).
+    pub(crate) fn parse_in(
+        buf: &Bytes,
+        limits: &Limits,
+        pool: Option<&mut pool::HeaderPool>,
+    ) -> Result<Self, ParseError> {
         // Built directly (no intermediate view): strings are slices of `buf`.
-        let mut raw = crate::parse::RawMessage::empty(&buf);
+        let mut raw = crate::parse::RawMessage::empty(buf);
         raw.fill(limits)?;
         let head = crate::parse::message::head(&raw).len();
-        crate::parse::message::message_in(crate::parse::ctx::Own::new(&buf, head), &raw, limits)
+        let list = pool.map_or_else(Vec::new, |p| p.take(raw.headers.len()));
+        crate::parse::message::message_in(
+            crate::parse::ctx::Own::new(buf, head),
+            &raw,
+            limits,
+            list,
+        )
     }
 }
 

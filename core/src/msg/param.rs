@@ -11,7 +11,7 @@
 //! `;` and `=` ignored), so `;tag = x` and `;TAG=x` are equal; emission writes `;name=value` with names as
 //! written.
 
-use crate::text::{Convert, SipStr, Text};
+use crate::text::{Convert, SipStr, Text, Wide};
 use core::hash::{Hash, Hasher};
 
 /// One parameter, borrowed from a [`Params`] or [`UriHeaders`] list.
@@ -325,8 +325,8 @@ fn name_is(b: &[u8], at: usize, k: &Key<'_>, ends_name: u8) -> bool {
 /// [`find_word`] in a list whose parameters start at `starts`: names are compared at those
 /// offsets only, and the value of the one found ends where the next parameter begins.
 #[inline(always)]
-fn find_at<'a, S: Text>(s: &'a S, starts: &[u8], sep: u8, k: &Key<'_>) -> Option<Option<&'a str>> {
-    let b = s.utf8();
+fn find_at<'a>(s: &'a str, starts: &[u8], sep: u8, k: &Key<'_>) -> Option<Option<&'a str>> {
+    let b = s.as_bytes();
     let ends_name = EQ | sep | LWS;
     for (i, &start) in starts.iter().enumerate() {
         let start = start as usize;
@@ -349,21 +349,29 @@ fn find_at<'a, S: Text>(s: &'a S, starts: &[u8], sep: u8, k: &Key<'_>) -> Option
         if b.get(v).is_some_and(|&c| CLASS[c as usize] & LWS != 0) {
             v = skip(b, v, LWS);
         }
-        return Some(s.part(v..end).map(unquote));
+        return Some(s.get(v..end).map(unquote));
     }
     None
+}
+
+/// [`find_at`] or [`find_word`]: one copy for every list type.
+fn find_key<'a>(
+    s: &'a str,
+    starts: Option<&[u8]>,
+    sep: u8,
+    k: &Key<'_>,
+) -> Option<Option<&'a str>> {
+    match starts {
+        Some(at) => find_at(s, at, sep, k),
+        None => find_word(s, sep, k),
+    }
 }
 
 /// `ParamIter::find` by name, walking the bytes without building the parameters it passes.
 ///
 /// The name is compared where a parameter starts, before its end is searched for: a hit needs
 /// no scan of the name, a miss finds the name's end eight bytes at a time.
-fn find<'a, S: Text>(
-    s: &'a S,
-    starts: Option<&[u8]>,
-    sep: u8,
-    name: &str,
-) -> Option<Option<&'a str>> {
+fn find<'a>(s: &'a str, starts: Option<&[u8]>, sep: u8, name: &str) -> Option<Option<&'a str>> {
     let n = name.as_bytes();
     let sep = sep_class(sep);
     // A parsed name never holds `=`, the separator or LWS: such a name matches nothing.
@@ -384,8 +392,8 @@ fn find<'a, S: Text>(
 
 /// [`find`] once the name is checked and prepared, walking the list.
 #[inline(never)]
-fn find_word<'a, S: Text>(s: &'a S, sep: u8, k: &Key<'_>) -> Option<Option<&'a str>> {
-    let b = s.utf8();
+fn find_word<'a>(s: &'a str, sep: u8, k: &Key<'_>) -> Option<Option<&'a str>> {
+    let b = s.as_bytes();
     let ends_name = EQ | sep | LWS;
     let mut i = 0;
     loop {
@@ -413,7 +421,7 @@ fn find_word<'a, S: Text>(s: &'a S, sep: u8, k: &Key<'_>) -> Option<Option<&'a s
             }
             let v_end = value_end(b, v_start, sep);
             if hit {
-                return Some(s.part(v_start..v_end).map(unquote));
+                return Some(s.get(v_start..v_end).map(unquote));
             }
             i = v_end;
         } else {
@@ -458,8 +466,8 @@ impl<'a> Iterator for ParamIter<'a> {
 type ListBuf = smallvec::SmallVec<[u8; 128]>;
 
 /// The list built in `buf` (always text: it is written from `&str` pieces only).
-fn list_str(buf: &[u8]) -> SipStr {
-    SipStr::from(core::str::from_utf8(buf).unwrap_or_default())
+fn list_str<T: for<'a> From<&'a str>>(buf: &[u8]) -> T {
+    T::from(core::str::from_utf8(buf).unwrap_or_default())
 }
 
 /// Is `raw`, a list the parsers accepted (or that was built), already in canonical form — no
@@ -524,15 +532,157 @@ fn write_param(out: &mut impl FnMut(&str), first: bool, sep: u8, p: Param<'_>) {
     }
 }
 
+/// A list's text stored as the string type itself.
+type Same<S> = S;
+
+fn conv_same<S: Text, T: Text>(c: &mut impl Convert<S, T>, s: &S) -> T {
+    c.text(s)
+}
+
+/// A list that fits is held inline whatever it was held as.
+fn conv_wide<S: Text, T: Text>(c: &mut impl Convert<S, T>, s: &Wide<S>) -> Wide<T> {
+    match s {
+        Wide::Text(x) => Wide::new(x.as_ref(), |_| c.text(x)),
+        Wide::Inline(..) => s.map(|x| c.text(x)),
+    }
+}
+
+// The editing methods' work, on the text of a list with separator `sep` (`lead`: the list
+// opens with one), written once for every list type.
+
+/// The list `raw` with `p` appended, in canonical form.
+fn pushed(raw: &str, sep: u8, lead: bool, p: Param<'_>) -> ListBuf {
+    let mut s = ListBuf::new();
+    if raw_is_canonical(raw.as_bytes(), sep, lead) {
+        s.extend_from_slice(raw.as_bytes());
+    } else {
+        for (k, q) in (ParamIter { rest: raw, sep }).enumerate() {
+            write_param(
+                &mut |x| s.extend_from_slice(x.as_bytes()),
+                k == 0 && !lead,
+                sep,
+                q,
+            );
+        }
+    }
+    append(&mut s, sep, lead, p);
+    s
+}
+
+/// The list `raw` with each `(name, value)` of `set` given that value (see `set_all`).
+fn with_set(raw: &str, sep: u8, lead: bool, set: &[(&str, &str)]) -> ListBuf {
+    let mut s = ListBuf::new();
+    let mut done: smallvec::SmallVec<[bool; 4]> = smallvec::smallvec![false; set.len()];
+    for p in (ParamIter { rest: raw, sep }) {
+        match set.iter().position(|(n, _)| p.name.eq_ignore_ascii_case(n)) {
+            Some(i) if done[i] => {}
+            Some(i) => {
+                done[i] = true;
+                let (name, value) = set[i];
+                append(
+                    &mut s,
+                    sep,
+                    lead,
+                    Param {
+                        name,
+                        value: Some(value),
+                    },
+                );
+            }
+            None => append(&mut s, sep, lead, p),
+        }
+    }
+    for (i, &(name, value)) in set.iter().enumerate() {
+        if !done[i] {
+            append(
+                &mut s,
+                sep,
+                lead,
+                Param {
+                    name,
+                    value: Some(value),
+                },
+            );
+        }
+    }
+    s
+}
+
+/// The list `raw` without the parameters named `name` (case-insensitive).
+fn without(raw: &str, sep: u8, lead: bool, name: &str) -> ListBuf {
+    let mut s = ListBuf::new();
+    for p in (ParamIter { rest: raw, sep }).filter(|p| !p.name.eq_ignore_ascii_case(name)) {
+        append(&mut s, sep, lead, p);
+    }
+    s
+}
+
+/// The editing methods of a list whose text is `$t` (an owned string type).
+macro_rules! owned_list {
+    ($name:ident, $sep:literal, $lead:literal, $idx:ident, $t:ty) => {
+        impl $name<$t> {
+            /// An empty list.
+            pub fn new() -> Self {
+                $name(Default::default(), $idx::EMPTY)
+            }
+
+            /// A list of `(name, value)` in order (values as they are to be written), built
+            /// in one go: what [`Self::push`] per parameter gives, with one copy in all.
+            pub fn of(list: &[(&str, Option<&str>)]) -> Self {
+                if list.is_empty() {
+                    return Self::new();
+                }
+                let mut s = ListBuf::new();
+                for &(name, value) in list {
+                    append(&mut s, $sep, $lead, Param { name, value });
+                }
+                $name(list_str(&s), $idx::NONE)
+            }
+
+            /// Adds a parameter at the end (`value` as it is to be written: escaped in a URI,
+            /// quoted if it needs to be a quoted-string).
+            pub fn push(&mut self, name: &str, value: Option<&str>) {
+                // Built on the stack: a short list ends up inline in the SipStr, a longer one
+                // costs the one allocation of its copy.
+                let s = pushed(self.as_str(), $sep, $lead, Param { name, value });
+                *self = $name(list_str(&s), $idx::NONE);
+            }
+
+            /// Gives each `(name, value)` of `set` that value: in place where the list has
+            /// the name already (its later repeats dropped), at the end otherwise — in one
+            /// rebuild of the list (RFC 3581 §4: the server's `received` and `rport`).
+            pub fn set_all(&mut self, set: &[(&str, &str)]) {
+                let s = with_set(self.as_str(), $sep, $lead, set);
+                *self = $name(list_str(&s), $idx::NONE);
+            }
+
+            /// Adds a parameter, builder style.
+            pub fn with(mut self, name: &str, value: Option<&str>) -> Self {
+                self.push(name, value);
+                self
+            }
+
+            /// Removes every parameter with this name (case-insensitive).
+            pub fn remove(&mut self, name: &str) {
+                if !self.iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
+                    return;
+                }
+                let s = without(self.as_str(), $sep, $lead, name);
+                *self = $name(list_str(&s), $idx::NONE);
+            }
+        }
+    };
+}
+
 macro_rules! param_list {
-    ($(#[$doc:meta])* $name:ident, $sep:literal, $lead:literal, $idx:ident) => {
+    ($(#[$doc:meta])* $name:ident, $sep:literal, $lead:literal, $idx:ident, $store:ident, $conv:ident) => {
         $(#[$doc])*
         #[derive(Clone)]
-        pub struct $name<S: Text>(S, $idx);
+        pub struct $name<S: Text>($store<S>, $idx);
 
         impl<S: Text> Default for $name<S> {
             fn default() -> Self {
-                $name(S::default(), $idx::EMPTY)
+                $name(Default::default(), $idx::EMPTY)
             }
         }
 
@@ -546,7 +696,7 @@ macro_rules! param_list {
             /// Wraps text already known to match the grammar, whose parameters' names start
             /// at `starts` (as the parsers note them).
             #[inline]
-            pub(crate) fn from_parsed(raw: S, starts: $idx) -> Self {
+            pub(crate) fn from_parsed(raw: $store<S>, starts: $idx) -> Self {
                 $name(raw, starts)
             }
 
@@ -573,23 +723,19 @@ macro_rules! param_list {
             /// A parameter by name (case-insensitive): `Some(None)` when it has no value,
             /// `Some(Some(v))` with surrounding quotes removed.
             pub fn get(&self, name: &str) -> Option<Option<&str>> {
-                find(&self.0, self.1.get(), $sep, name)
+                find(self.0.as_ref(), self.1.get(), $sep, name)
             }
 
             /// [`Self::get`] for a name prepared at compile time.
             #[inline]
             #[allow(dead_code)] // not every list type has well-known names
             pub(crate) fn get_key(&self, k: &Key) -> Option<Option<&str>> {
-                let sep = sep_class($sep);
-                match self.1.get() {
-                    Some(at) => find_at(&self.0, at, sep, k),
-                    None => find_word(&self.0, sep, k),
-                }
+                find_key(self.0.as_ref(), self.1.get(), sep_class($sep), k)
             }
 
             /// Converts the string storage.
             pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> $name<T> {
-                let text = c.text(&self.0);
+                let text = $conv(c, &self.0);
                 // The offsets hold for the same text only.
                 let starts = if text.utf8() == self.0.utf8() { self.1 } else { $idx::NONE };
                 $name(text, starts)
@@ -616,79 +762,7 @@ macro_rules! param_list {
             }
         }
 
-        impl $name<SipStr> {
-            /// An empty list.
-            pub fn new() -> Self {
-                $name(SipStr::new(), $idx::EMPTY)
-            }
-
-            /// A list of `(name, value)` in order (values as they are to be written), built
-            /// in one go: what [`Self::push`] per parameter gives, with one copy in all.
-            pub fn of(list: &[(&str, Option<&str>)]) -> Self {
-                if list.is_empty() {
-                    return Self::new();
-                }
-                let mut s = ListBuf::new();
-                for &(name, value) in list {
-                    append(&mut s, $sep, $lead, Param { name, value });
-                }
-                $name(list_str(&s), $idx::NONE)
-            }
-
-            /// Adds a parameter at the end (`value` as it is to be written: escaped in a URI,
-            /// quoted if it needs to be a quoted-string).
-            pub fn push(&mut self, name: &str, value: Option<&str>) {
-                // Built on the stack: a short list ends up inline in the SipStr, a longer one
-                // costs the one allocation of its copy.
-                let mut s = ListBuf::new();
-                self.write_canonical(&mut |x| s.extend_from_slice(x.as_bytes()));
-                append(&mut s, $sep, $lead, Param { name, value });
-                *self = $name(list_str(&s), $idx::NONE);
-            }
-
-            /// Gives each `(name, value)` of `set` that value: in place where the list has
-            /// the name already (its later repeats dropped), at the end otherwise — in one
-            /// rebuild of the list (RFC 3581 §4: the server's `received` and `rport`).
-            pub fn set_all(&mut self, set: &[(&str, &str)]) {
-                let mut s = ListBuf::new();
-                let mut done: smallvec::SmallVec<[bool; 4]> = smallvec::smallvec![false; set.len()];
-                let put = |s: &mut ListBuf, p: Param<'_>| append(s, $sep, $lead, p);
-                for p in self.iter() {
-                    match set.iter().position(|(n, _)| p.name.eq_ignore_ascii_case(n)) {
-                        Some(i) if done[i] => {}
-                        Some(i) => {
-                            done[i] = true;
-                            put(&mut s, Param { name: set[i].0, value: Some(set[i].1) });
-                        }
-                        None => put(&mut s, p),
-                    }
-                }
-                for (i, (name, value)) in set.iter().enumerate() {
-                    if !done[i] {
-                        put(&mut s, Param { name, value: Some(value) });
-                    }
-                }
-                *self = $name(list_str(&s), $idx::NONE);
-            }
-
-            /// Adds a parameter, builder style.
-            pub fn with(mut self, name: &str, value: Option<&str>) -> Self {
-                self.push(name, value);
-                self
-            }
-
-            /// Removes every parameter with this name (case-insensitive).
-            pub fn remove(&mut self, name: &str) {
-                if !self.iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
-                    return;
-                }
-                let mut s = ListBuf::new();
-                for p in self.iter().filter(|p| !p.name.eq_ignore_ascii_case(name)) {
-                    append(&mut s, $sep, $lead, p);
-                }
-                *self = $name(list_str(&s), $idx::NONE);
-            }
-        }
+        owned_list!($name, $sep, $lead, $idx, SipStr);
 
         impl<S: Text> PartialEq for $name<S> {
             fn eq(&self, other: &Self) -> bool {
@@ -721,18 +795,73 @@ macro_rules! param_list {
 
 param_list!(
     /// `*( SEMI param )`: header parameters or URI parameters, as written.
-    Params, b';', true, Starts
+    Params, b';', true, Starts, Same, conv_same
+);
+
+param_list!(
+    /// A Via's parameters (`;branch=…;rport;received=…`, RFC 3261 §20.42, RFC 3581 §4), as
+    /// written: [`Params`] whose text is held inline up to 62 bytes (see [`Wide`]) — a request's
+    /// Via or a response's with `received` and `rport` costs no allocation and, parsed, no
+    /// slice of the datagram.
+    ViaParams, b';', true, Starts, Wide, conv_wide
 );
 
 param_list!(
     /// URI `headers` (`hname=hvalue&...`, the part after `?`), as written (escaped).
-    UriHeaders, b'&', false, Walk
+    UriHeaders, b'&', false, Walk, Same, conv_same
 );
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::string::String;
+
+    /// A Via's list is held inline up to 62 bytes and as a string beyond, with the same
+    /// behaviour either way; a parsed one that fits does not slice the datagram.
+    #[test]
+    fn via_params_inline_and_long() {
+        let mut p = ViaParams::of(&[("branch", Some("z9hG4bKabcdefghijklmnop")), ("rport", None)]);
+        assert!(matches!(p.0, Wide::Inline(..)));
+        p.set_all(&[("received", "192.0.2.1"), ("rport", "5062")]);
+        assert_eq!(
+            p.as_str(),
+            ";branch=z9hG4bKabcdefghijklmnop;rport=5062;received=192.0.2.1"
+        );
+        assert!(
+            matches!(p.0, Wide::Inline(..)),
+            "{} bytes",
+            p.as_str().len()
+        );
+        assert_eq!(p.get("RPORT"), Some(Some("5062")));
+        p.push(
+            "x-long-parameter-name",
+            Some("and-a-value-that-does-not-fit"),
+        );
+        assert!(matches!(p.0, Wide::Text(_)));
+        assert_eq!(
+            p.get("x-long-parameter-name"),
+            Some(Some("and-a-value-that-does-not-fit"))
+        );
+        assert_eq!(p.get("branch"), Some(Some("z9hG4bKabcdefghijklmnop")));
+        p.remove("x-long-parameter-name");
+        assert!(matches!(p.0, Wide::Inline(..)));
+        // Equal whatever the storage.
+        let long = ViaParams::from_parsed(Wide::Text(SipStr::from(p.as_str())), Starts::NONE);
+        assert_eq!(long, p);
+
+        let buf = bytes::Bytes::from(alloc::vec::Vec::from(
+            &b"BYE sip:b@192.0.2.2 SIP/2.0\r\n\
+                Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKabcdefghijklmnop;rport\r\n\
+                From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>;tag=2\r\n\
+                Call-ID: c1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"[..],
+        ));
+        let m = crate::msg::Message::parse(buf.clone(), &Default::default()).unwrap();
+        let via = m.top_via().unwrap();
+        assert_eq!(via.branch(), Some("z9hG4bKabcdefghijklmnop"));
+        assert_eq!(via.rport(), Some(None));
+        // Nothing of the message points into the datagram: it is ours alone again.
+        assert!(buf.is_unique());
+    }
 
     /// `set_all` replaces in place, drops repeats and appends what is missing (the server's
     /// `received` and `rport`, RFC 3581 §4).
@@ -902,7 +1031,7 @@ mod tests {
                         .find(|p| p.name.eq_ignore_ascii_case(name))
                         .map(|p| p.unquoted());
                     let t: &str = &s;
-                    assert_eq!(find(&t, None, sep, name), walked, "{s:?} {name:?}");
+                    assert_eq!(find(t, None, sep, name), walked, "{s:?} {name:?}");
                     let o = SipStr::from(t);
                     assert_eq!(find(&o, None, sep, name), walked, "{s:?} {name:?}");
                 }

@@ -10,7 +10,7 @@
 //! [`SipStr`] (inline, or slices of the receive buffer) for the owned model, which is thus
 //! built in one pass without an intermediate view.
 
-use crate::text::{share_bytes, SipStr, Text};
+use crate::text::{share_bytes, SipStr, Text, Wide, WIDE_INLINE};
 use bytes::Bytes;
 use nom::error::{Error, ErrorKind as NomKind};
 
@@ -40,6 +40,11 @@ pub(crate) trait Ctx<'a>: Copy {
     fn check(self, b: &'a [u8]) -> Result<(), PErr<'a>>;
     /// The body.
     fn body(self, b: &'a [u8]) -> <Self::S as Text>::Bytes;
+    /// `b` as a [`Wide`] string (a Via's parameters).
+    #[inline]
+    fn wide(self, b: &'a [u8]) -> Result<Wide<Self::S>, PErr<'a>> {
+        self.s(b).map(Wide::Text)
+    }
 }
 
 /// Builds `&str` views.
@@ -126,5 +131,19 @@ impl<'a> Ctx<'a> for Own<'a> {
     #[inline]
     fn body(self, b: &'a [u8]) -> Bytes {
         share_bytes(self.buf, b)
+    }
+
+    /// Copied inline when it fits: no slice of the datagram (which would have to allocate
+    /// its shared handle and be kept alive by the string).
+    #[inline]
+    fn wide(self, b: &'a [u8]) -> Result<Wide<SipStr>, PErr<'a>> {
+        if b.len() > WIDE_INLINE {
+            return self.s(b).map(Wide::Text);
+        }
+        let s = match str_in(self.base, b) {
+            Some((_, s)) => s,
+            None => text(b)?,
+        };
+        Ok(Wide::new(s, |x| SipStr::from(x)))
     }
 }

@@ -18,7 +18,7 @@
 use super::chars::{is_lws, TOKEN, WORD};
 use super::ctx::Ctx;
 use super::uri::{fail, host, port, run, run1, uri, PResult};
-use crate::msg::param::Starts;
+use crate::msg::param::{Starts, ViaParams};
 use crate::msg::{
     CSeq, Contact, Event, Header, HeaderName, MediaType, Method, NameAddr, Params, Reason,
     ReferSub, Replaces, RetryAfter, SubscriptionState, TargetDialog, Via, Warning,
@@ -134,9 +134,29 @@ fn gen_value<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, ()> {
 /// parameter.
 #[inline]
 pub(crate) fn params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Params<C::S>> {
+    let (r, (raw, starts)) = params_span(c, i)?;
+    match raw {
+        Some(raw) => Ok((r, Params::from_parsed(c.s(raw)?, starts))),
+        None => Ok((r, Params::default())),
+    }
+}
+
+/// [`params`] for a Via ([`ViaParams`]).
+fn via_params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, ViaParams<C::S>> {
+    let (r, (raw, starts)) = params_span(c, i)?;
+    match raw {
+        Some(raw) => Ok((r, ViaParams::from_parsed(c.wide(raw)?, starts))),
+        None => Ok((r, ViaParams::default())),
+    }
+}
+
+/// The text of `*( SEMI param )` (none when `i` has no `;`) and where its names start.
+#[inline]
+#[allow(clippy::type_complexity)]
+fn params_span<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, (Option<&'a [u8]>, Starts)> {
     let start = sws(i);
     if start.first() != Some(&b';') {
-        return Ok((i, Params::default()));
+        return Ok((i, (None, Starts::EMPTY)));
     }
     let mut r = start;
     let mut starts = Starts::EMPTY;
@@ -158,8 +178,7 @@ pub(crate) fn params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Params<C:
             _ => r2,
         };
     }
-    let raw = c.s(&start[..start.len() - r.len()])?;
-    Ok((r, Params::from_parsed(raw, starts)))
+    Ok((r, (Some(&start[..start.len() - r.len()]), starts)))
 }
 
 /// `( name-addr / addr-spec ) *( SEMI param )`
@@ -292,7 +311,7 @@ fn via<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Via<C::S>> {
     } else {
         (r, None)
     };
-    let (r, params) = params(c, r)?;
+    let (r, params) = via_params(c, r)?;
     Ok((
         r,
         Via {

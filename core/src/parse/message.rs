@@ -121,8 +121,11 @@ fn headers<'a, C: Ctx<'a>>(
     raw: &[super::RawHeader<'a>],
     limits: &Limits,
     strict: bool,
+    mut out: Vec<Header<C::S>>,
 ) -> Result<Typed<C::S>, ParseError> {
-    let mut out = Vec::with_capacity(raw.len());
+    // A list handed in (from [`crate::msg::pool`]) is used as is when it has room.
+    out.clear();
+    out.reserve_exact(raw.len());
     let mut seen = 0u64;
     let mut vias = 0usize;
     for h in raw {
@@ -188,7 +191,7 @@ pub fn message_from_raw<'a>(
     raw: &RawMessage<'a>,
     limits: &Limits,
 ) -> Result<Message<&'a str>, ParseError> {
-    message_in(View::new(head(raw)), raw, limits)
+    message_in(View::new(head(raw)), raw, limits, Vec::new())
 }
 
 /// The start line and header section of a framed message.
@@ -197,11 +200,13 @@ pub(crate) fn head<'a>(raw: &RawMessage<'a>) -> &'a [u8] {
     raw.input.get(..end).unwrap_or_default()
 }
 
-/// Types a framed message, building its strings with `c`.
+/// Types a framed message, building its strings with `c`, its headers into `list` (empty, or
+/// one of [`crate::msg::pool`]'s).
 pub(crate) fn message_in<'a, C: Ctx<'a>>(
     c: C,
     raw: &RawMessage<'a>,
     limits: &Limits,
+    list: Vec<Header<C::S>>,
 ) -> Result<Message<C::S>, ParseError> {
     let input = raw.input;
     let start = start(c, input, &raw.start)?;
@@ -209,7 +214,7 @@ pub(crate) fn message_in<'a, C: Ctx<'a>>(
         headers,
         seen,
         vias,
-    } = headers(c, input, &raw.headers, limits, true)?;
+    } = headers(c, input, &raw.headers, limits, true, list)?;
     let msg = Message {
         start,
         headers,
@@ -263,7 +268,7 @@ pub fn parse_sipfrag(input: &[u8]) -> Result<Message<&str>, ParseError> {
     let (raw_start, raw, end) = scan_fragment_head(input, &limits).map_err(bad)?;
     let c = View::new(&input[..end]);
     let start = start(c, input, &raw_start).map_err(bad)?;
-    let headers = headers(c, input, &raw, &limits, false)
+    let headers = headers(c, input, &raw, &limits, false, Vec::new())
         .map_err(bad)?
         .headers;
     Ok(Message {

@@ -153,8 +153,10 @@ impl Layer {
         None
     }
 
-    fn report(&self, id: TxId, response: Message, out: &mut Outbox) {
-        if !self.txs.get(&id).is_some_and(|t| t.internal) {
+    fn report(&mut self, id: TxId, response: Message, out: &mut Outbox) {
+        if self.txs.get(&id).is_some_and(|t| t.internal) {
+            self.pool.recycle(response);
+        } else {
             out.events.push_back(TxEvent::Response { tx: id, response });
         }
     }

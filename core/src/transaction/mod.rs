@@ -217,6 +217,9 @@ pub(crate) struct Layer {
     /// What the messages a transaction repeats until it ends are cut from
     /// ([`crate::Config::send_block`]).
     pub blocks: crate::msg::emit::Blocks,
+    /// The header lists of the messages let go of ([`crate::msg::pool`]): a shed or ended
+    /// transaction's request, a response sent or read.
+    pub pool: crate::msg::pool::HeaderPool,
     /// Transactions that got their final response since the last [`Layer::shed_finished`].
     finished: alloc::vec::Vec<TxId>,
     next_id: u64,
@@ -240,11 +243,13 @@ impl Tx {
 
 impl Layer {
     /// A layer with `timers`, whose messages are cut from blocks of `block` bytes (see
-    /// [`crate::Config::send_block`]).
-    pub fn new(timers: Timers, block: usize) -> Self {
+    /// [`crate::Config::send_block`]) and which keeps `lists` header lists for reuse
+    /// ([`crate::Config::header_lists`]).
+    pub fn new(timers: Timers, block: usize, lists: usize) -> Self {
         Layer {
             timers,
             blocks: crate::msg::emit::Blocks::new(block),
+            pool: crate::msg::pool::HeaderPool::new(lists),
             txs: table::Table::default(),
             client_keys: BTreeMap::new(),
             server_keys: BTreeMap::new(),
@@ -296,7 +301,12 @@ impl Layer {
         for &id in &failed {
             let tx = &self.txs[&id];
             if !tx.internal {
-                let response = crate::msg::builder::response(&tx.request, 503, None);
+                let response = crate::msg::builder::response_in(
+                    &tx.request,
+                    503,
+                    None,
+                    alloc::vec::Vec::with_capacity(crate::msg::pool::MIN),
+                );
                 out.events.push_back(TxEvent::Response { tx: id, response });
             }
             self.terminate(id, out);
@@ -374,7 +384,8 @@ impl Layer {
             }
         }
         let method = tx.request.method().cloned().unwrap_or(Method::Ack);
-        tx.request = Message::stub(method);
+        let request = core::mem::replace(&mut tx.request, Message::stub(method));
+        self.pool.recycle(request);
     }
 
     /// Notes that `id` got its final response (see [`Layer::shed_finished`]).
@@ -382,10 +393,12 @@ impl Layer {
         self.finished.push(id);
     }
 
-    /// With no transaction left, gives back the nodes the empty maps still hold.
+    /// With no transaction left, gives back the nodes the empty maps still hold and the
+    /// header lists kept for reuse (with nothing under way, the next message may be a while).
     pub fn release_if_idle(&mut self) {
         if self.txs.is_empty() {
             self.txs.clear_if_empty();
+            self.pool.clear();
             self.client_keys = BTreeMap::new();
             self.server_keys = BTreeMap::new();
             if self.queue.len() == 0 {
@@ -439,6 +452,13 @@ impl Layer {
     /// without a copy of its own.
     pub fn request(&self, id: TxId) -> Option<&Message> {
         self.txs.get(&id).filter(|t| !t.shed).map(|t| &t.request)
+    }
+
+    /// A copy of the request of transaction `id` (as [`Layer::request`] would give it), its
+    /// header list from the pool.
+    pub fn clone_request(&mut self, id: TxId) -> Option<Message> {
+        let tx = self.txs.get(&id).filter(|t| !t.shed)?;
+        Some(self.pool.clone_message(&tx.request))
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -525,6 +545,7 @@ impl Layer {
                 }
                 None => {}
             }
+            self.pool.recycle(tx.request);
             out.events.push_back(TxEvent::Terminated { tx: id });
         }
     }

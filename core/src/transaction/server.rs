@@ -136,10 +136,14 @@ impl Layer {
                     self.disarm(id, Timer::H);
                     self.txs.get_mut(&id).expect("live").state = State::Confirmed;
                     self.linger(id, Timer::I, now, self.timers.t4, out);
+                    self.pool.recycle(request);
                     Incoming::Absorbed
                 }
                 (Kind::InviteServer, State::Accepted) => Incoming::Ack(request),
-                _ => Incoming::Absorbed,
+                _ => {
+                    self.pool.recycle(request);
+                    Incoming::Absorbed
+                }
             };
         }
         // A retransmission: the last response again (§17.2.1, §17.2.2).
@@ -156,6 +160,7 @@ impl Layer {
                 self.transmit(tx, last, out);
             }
         }
+        self.pool.recycle(request);
         Incoming::Absorbed
     }
 
@@ -261,9 +266,12 @@ impl Layer {
         match (t, tx.state) {
             (Timer::Trying, State::Proceeding) if tx.last.is_none() => {
                 // Replaced by the final: short-lived, a buffer of its own (see `respond`).
-                let mut trying = builder::response(&tx.request, 100, None);
+                let list = self.pool.take(crate::msg::pool::MIN);
+                let mut trying = builder::response_in(&tx.request, 100, None, list);
                 crate::transport::stamp_via(&mut trying, tx.dest.addr);
-                let trying = trying.to_bytes();
+                let message = trying;
+                let trying = message.to_bytes();
+                self.pool.recycle(message);
                 tx.last = Some(trying.clone());
                 tx.last_status = 100;
                 self.transmit(&self.txs[&id], trying, out);

@@ -1,0 +1,144 @@
+//! Header lists of the messages an endpoint is done with, reused by the next ones.
+//!
+//! Every message, parsed or built, owns one list of headers: a `Vec` of [`Header`]s, 296
+//! bytes each, so 3–4 KB for a dozen headers — the largest allocation an endpoint makes, and
+//! one per message at each end. Most messages live for one input: a request until its final
+//! response, a response until it is sent or read. The transaction layer gives their lists
+//! back here when it lets go of them (a finished transaction sheds its request, a response
+//! has been sent, a received response has been read), and the parser and the builders take
+//! them from here: a message then costs no allocation for its headers while the pool has a
+//! list of the right size.
+//!
+//! Lists come in a few sizes ([`size_class`]: at least the dozen a builder asks for, then by
+//! four), so that a list given back fits the next message of about the same size, and a
+//! message kept for long (a ringing call's INVITE) holds at most three spare headers. The
+//! pool holds at most [`crate::Config::header_lists`] lists of at most [`MAX_KEPT`] headers.
+
+use super::{Header, Message};
+use crate::text::SipStr;
+use alloc::vec::Vec;
+
+/// Headers of the smallest list handed out: what the response and in-dialog request builders
+/// ask for (the copied headers and what the UA adds).
+pub(crate) const MIN: usize = 12;
+
+/// Longer lists are kept to a multiple of this.
+const STEP: usize = 4;
+
+/// Lists longer than this are not kept (a message that large is rare; its list is freed).
+pub(crate) const MAX_KEPT: usize = 32;
+
+/// The capacity a list for `n` headers is allocated with.
+pub(crate) fn size_class(n: usize) -> usize {
+    n.max(MIN).div_ceil(STEP) * STEP
+}
+
+/// Header lists given back, ready for reuse (see the module documentation).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HeaderPool {
+    free: Vec<Vec<Header<SipStr>>>,
+    max: usize,
+}
+
+impl HeaderPool {
+    /// A pool that keeps at most `max` lists (0: none, every message allocates its own).
+    pub fn new(max: usize) -> Self {
+        HeaderPool {
+            free: Vec::new(),
+            max,
+        }
+    }
+
+    /// An empty list with room for `n` headers: one given back if one fits (no more than its
+    /// size class), else a new one of `n`'s size class.
+    pub fn take(&mut self, n: usize) -> Vec<Header<SipStr>> {
+        let class = size_class(n);
+        match self
+            .free
+            .iter()
+            .rposition(|v| (n..=class).contains(&v.capacity()))
+        {
+            Some(i) => self.free.swap_remove(i),
+            None => Vec::with_capacity(class),
+        }
+    }
+
+    /// Takes back `list` (its headers are dropped now), unless the pool is full or the list
+    /// too long to keep.
+    pub fn give(&mut self, mut list: Vec<Header<SipStr>>) {
+        let cap = list.capacity();
+        if cap == 0 || cap > MAX_KEPT || self.free.len() >= self.max {
+            return;
+        }
+        list.clear();
+        if self.free.capacity() == 0 {
+            self.free.reserve_exact(self.max);
+        }
+        self.free.push(list);
+    }
+
+    /// A copy of `m` whose header list comes from the pool.
+    pub fn clone_message(&mut self, m: &Message) -> Message {
+        let mut headers = self.take(m.headers.len());
+        headers.extend(m.headers.iter().cloned());
+        Message {
+            start: m.start.clone(),
+            headers,
+            body: m.body.clone(),
+        }
+    }
+
+    /// Takes back the header list of `m`, a message nobody reads any more.
+    pub fn recycle(&mut self, m: Message) {
+        self.give(m.headers);
+    }
+
+    /// Gives back every list held (and the room for them).
+    pub fn clear(&mut self) {
+        self.free = Vec::new();
+    }
+
+    /// Lists held.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.free.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_reused_within_their_size_class() {
+        let mut p = HeaderPool::new(2);
+        let a = p.take(5);
+        assert_eq!(a.capacity(), MIN);
+        let ptr = a.as_ptr();
+        p.give(a);
+        // Any message of up to MIN headers gets it back.
+        let b = p.take(12);
+        assert_eq!(b.as_ptr(), ptr);
+        p.give(b);
+        // A larger one does not fit: a new list of its class.
+        let c = p.take(13);
+        assert_eq!(c.capacity(), 16);
+        assert_eq!(p.len(), 1);
+        p.give(c);
+        // A smaller message does not take a list beyond its own class.
+        let d = p.take(3);
+        assert_eq!(d.as_ptr(), ptr);
+        // Full pool: the third list is freed; over-long lists are never kept.
+        p.give(d);
+        p.give(Vec::with_capacity(12));
+        assert_eq!(p.len(), 2);
+        let mut q = HeaderPool::new(4);
+        q.give(Vec::with_capacity(MAX_KEPT + 1));
+        q.give(Vec::new());
+        assert_eq!(q.len(), 0);
+        // A pool of none keeps nothing.
+        let mut z = HeaderPool::new(0);
+        z.give(Vec::with_capacity(12));
+        assert_eq!(z.len(), 0);
+    }
+}
