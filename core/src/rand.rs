@@ -133,13 +133,22 @@ impl IdGen {
 
     /// A Call-ID: 22 characters (132 random bits), `@host` appended when a host is given.
     pub fn call_id(&mut self, host: Option<&str>) -> String {
-        let mut s = String::with_capacity(24 + host.map_or(0, str::len));
-        self.chars(|b| s.push(char::from(b)), 22);
+        let id = self.local_call_id();
+        let mut s = String::with_capacity(id.len() + host.map_or(0, |h| h.len() + 1));
+        s.push_str(&id);
         if let Some(h) = host {
             s.push('@');
             s.push_str(h);
         }
         s
+    }
+
+    /// [`IdGen::call_id`] without a host, on the stack (no allocation; a
+    /// [`crate::SipStr`] made from it is held inline).
+    pub fn local_call_id(&mut self) -> Id {
+        let mut id = Id::new();
+        self.chars(|b| id.push(b), 22);
+        id
     }
 
     /// A random `u32` (e.g. an initial CSeq, RFC 3261 §8.1.1.5 allows any value below 2^31).

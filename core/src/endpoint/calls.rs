@@ -261,7 +261,7 @@ impl Endpoint {
         let from = options
             .from
             .unwrap_or_else(|| NameAddr::new(self.local_uri(dest.transport)));
-        let call_id = self.ids.call_id(None);
+        let call_id = self.ids.local_call_id();
         let tag = self.ids.tag();
         let list = self.layer.pool.take(MIN);
         let mut b =

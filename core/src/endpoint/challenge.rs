@@ -96,7 +96,7 @@ impl Endpoint {
                 1
             }
         };
-        let cnonce = self.ids.call_id(None);
+        let cnonce = self.ids.local_call_id();
         let uri = request
             .request_uri()
             .map(crate::msg::emit::uri_to_string)

@@ -582,7 +582,8 @@ impl Endpoint {
             return Err(Error::InvalidMessage("not an ACK"));
         }
         self.push_via(&mut ack, dest.transport);
-        self.send_to(dest, None, ack.to_bytes());
+        let bytes = ack.to_bytes_in(&mut self.layer.sent_once);
+        self.send_to(dest, None, bytes);
         Ok(())
     }
 
@@ -774,7 +775,8 @@ impl Endpoint {
             let mut r = builder::response_in(&request, 503, Some(&self.ids.tag()), list);
             crate::transport::stamp_via(&mut r, source.remote);
             r.headers.push(retry_after(5));
-            self.send_to(reply_to, Some(source.local), r.to_bytes());
+            let bytes = r.to_bytes_in(&mut self.layer.sent_once);
+            self.send_to(reply_to, Some(source.local), bytes);
             self.layer.pool.recycle(r);
             self.layer.pool.recycle(request);
             return;

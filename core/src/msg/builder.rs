@@ -3,7 +3,7 @@
 
 use super::header::{CSeq, Method, NameAddr, Replaces, Values, Via};
 use super::param::ViaParams;
-use super::uri::{encode_into, is_hvalue_char, SipUri, Uri};
+use super::uri::{is_hvalue_char, SipUri, Uri};
 use super::{Header, HeaderName, MediaType, Message, StartLine};
 use crate::parse::{ErrorKind, ParseError};
 use crate::text::{Share, SipStr, Text};
@@ -351,14 +351,19 @@ pub fn refer_to_with_replaces(
     target: &SipUri<SipStr>,
     replaces: &Replaces<impl Text>,
 ) -> NameAddr<SipStr> {
-    let mut raw = String::new();
-    raw.push_str(replaces.call_id.as_ref());
-    replaces.params.write_canonical(&mut |x| raw.push_str(x));
-    let mut value = String::new();
-    encode_into(&mut value, raw.as_bytes(), is_hvalue_char);
+    // Written and escaped on the stack: the URI's header list is the one copy.
+    let mut raw: smallvec::SmallVec<[u8; 128]> = smallvec::SmallVec::new();
+    raw.extend_from_slice(replaces.call_id.as_ref().as_bytes());
+    replaces
+        .params
+        .write_canonical(&mut |x| raw.extend_from_slice(x.as_bytes()));
+    let mut value: smallvec::SmallVec<[u8; 256]> = smallvec::SmallVec::new();
+    super::uri::encode_each(&raw, is_hvalue_char, |c| value.push(c));
     let mut uri = target.clone();
     uri.headers.remove("Replaces");
-    uri.headers.push("Replaces", Some(&value));
+    // `encode_each` writes ASCII only.
+    let value = core::str::from_utf8(&value).unwrap_or_default();
+    uri.headers.push("Replaces", Some(value));
     NameAddr::new(Uri::Sip(uri))
 }
 
@@ -369,17 +374,19 @@ impl<S: Text> NameAddr<S> {
         let Some(v) = self.uri.as_sip().and_then(|u| u.header("Replaces")) else {
             return Ok(None);
         };
-        let decoded = Bytes::from(super::uri::decode(v).into_owned());
-        let parsed = crate::parse::header::typed(HeaderName::Replaces, b"Replaces", &decoded);
+        let decoded = super::uri::decode(v);
+        let decoded: &[u8] = &decoded;
+        let parsed = crate::parse::header::typed(HeaderName::Replaces, b"Replaces", decoded);
+        // Copied out of the decoded text (inline when short): no buffer shared, none kept.
         let result = match parsed {
-            Ok(Header::Replaces(r)) => Ok(Some(r.convert(&mut Share(&decoded)))),
+            Ok(Header::Replaces(r)) => Ok(Some(r.convert(&mut Share(&Bytes::new())))),
             Ok(_) => Err(ParseError::new(
                 ErrorKind::BadHeader(HeaderName::Replaces),
                 0,
             )),
             Err(at) => Err(ParseError::new(
                 ErrorKind::BadHeader(HeaderName::Replaces),
-                crate::parse::offset_in(&decoded, at),
+                crate::parse::offset_in(decoded, at),
             )),
         };
         result

@@ -323,14 +323,20 @@ fn hex(c: u8) -> Option<u8> {
 
 /// Escapes every byte of `s` outside `allowed` as `%HH` (upper-case hex), appending to `out`.
 pub fn encode_into(out: &mut alloc::string::String, s: &[u8], allowed: fn(u8) -> bool) {
+    out.reserve(s.len());
+    encode_each(s, allowed, |c| out.push(char::from(c)));
+}
+
+/// [`encode_into`] one output byte (ASCII) at a time.
+pub(crate) fn encode_each(s: &[u8], allowed: fn(u8) -> bool, mut put: impl FnMut(u8)) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &c in s {
         if allowed(c) {
-            out.push(c as char);
+            put(c);
         } else {
-            out.push('%');
-            out.push(HEX[(c >> 4) as usize] as char);
-            out.push(HEX[(c & 15) as usize] as char);
+            put(b'%');
+            put(HEX[(c >> 4) as usize]);
+            put(HEX[(c & 15) as usize]);
         }
     }
 }

@@ -90,9 +90,9 @@ impl Layer {
         let id = self.alloc_id();
         let invite = request.method() == Some(&Method::Invite);
         let reliable = dest.transport.is_reliable();
-        // Given up with the final response (`Layer::shed_finished`): short-lived, so a buffer
-        // of its own rather than a slice that would keep a block alive for 64·T1.
-        let bytes = request.to_bytes();
+        // The transaction keeps no wire copy: the bytes live as long as it takes to send
+        // them, so they are cut from the blocks of the messages that short-lived.
+        let bytes = request.to_bytes_in(&mut self.sent_once);
         let tx = Tx {
             kind: if invite {
                 Kind::InviteClient
@@ -304,7 +304,7 @@ impl Layer {
                 tx.interval *= 2;
                 let next = now + tx.interval;
                 out.retransmissions += 1;
-                let bytes = self.txs[&id].request.to_bytes();
+                let bytes = self.txs[&id].request.to_bytes_in(&mut self.sent_once);
                 self.transmit(&self.txs[&id], bytes, out);
                 self.arm(id, Timer::A, next);
             }
@@ -342,7 +342,7 @@ impl Layer {
                 };
                 let next = now + tx.interval;
                 out.retransmissions += 1;
-                let bytes = self.txs[&id].request.to_bytes();
+                let bytes = self.txs[&id].request.to_bytes_in(&mut self.sent_once);
                 self.transmit(&self.txs[&id], bytes, out);
                 self.arm(id, Timer::E, next);
             }

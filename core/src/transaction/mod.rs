@@ -217,6 +217,11 @@ pub(crate) struct Layer {
     /// What the messages a transaction repeats until it ends are cut from
     /// ([`crate::Config::send_block`]).
     pub blocks: crate::msg::emit::Blocks,
+    /// What the messages nothing keeps once sent are cut from: requests (a client
+    /// transaction emits its request again to retransmit it) and the stateless answers.
+    /// Their blocks are reclaimed in place as soon as the runtime has sent what was cut from
+    /// them ([`crate::Config::send_block`]).
+    pub sent_once: crate::msg::emit::Blocks,
     /// The header lists of the messages let go of ([`crate::msg::pool`]): a shed or ended
     /// transaction's request, a response sent or read.
     pub pool: crate::msg::pool::HeaderPool,
@@ -249,6 +254,7 @@ impl Layer {
         Layer {
             timers,
             blocks: crate::msg::emit::Blocks::new(block),
+            sent_once: crate::msg::emit::Blocks::new(block),
             pool: crate::msg::pool::HeaderPool::new(lists),
             txs: table::Table::default(),
             client_keys: BTreeMap::new(),
