@@ -88,10 +88,12 @@ pub struct Config {
     /// transaction and the runtime that sends it — so in a buffer of its own it costs two
     /// allocations (the buffer, then its reference count); cut from a shared block, none
     /// while the block has room. A block is freed with the last message cut from it, so only
-    /// messages of that one lifetime share blocks; the others (requests, given up at their
-    /// final response; provisional responses; 2xx to INVITE and their ACKs) get buffers of
-    /// their own, as do messages over half a block. Default 8 KiB; 0: every message in a
-    /// buffer of its own (the least memory, for a microcontroller's heap).
+    /// messages of one lifetime share blocks: requests (which nothing keeps once sent: a
+    /// client transaction emits its request again to retransmit it) and stateless answers
+    /// are cut from blocks of their own, reclaimed in place once the runtime has sent them;
+    /// provisional responses, 2xx to INVITE and their ACKs, whose lives depend on the peer,
+    /// get buffers of their own, as do messages over half a block. Default 8 KiB; 0: every
+    /// message in a buffer of its own (the least memory, for a microcontroller's heap).
     pub send_block: usize,
     /// How many header lists of finished messages the endpoint keeps for the next ones (see
     /// `msg::pool`): every parsed or built message owns a list of its headers (3–4 KB for a

@@ -111,6 +111,7 @@ pub mod msg;
 pub mod parse;
 pub mod rand;
 pub mod sdp;
+mod slab;
 pub mod subscription;
 pub mod text;
 pub mod time;

@@ -288,7 +288,7 @@ impl Endpoint {
         self.next_call += 1;
         let mut c = Call::new(Role::Uac, tx, dest, self.now);
         c.local_sdp = local_sdp;
-        self.calls.insert(id, alloc::boxed::Box::new(c));
+        self.calls.insert(id, c);
         self.tx_calls.insert(tx, id);
         self.call_state(id, CallState::Calling, None);
         Ok(id)
@@ -867,7 +867,7 @@ impl Endpoint {
             .supported()
             .any(|t| t.eq_ignore_ascii_case("norefersub"));
         c.replaces = replaces;
-        self.calls.insert(id, alloc::boxed::Box::new(c));
+        self.calls.insert(id, c);
         *self.calls_per_remote.entry(ip).or_insert(0) += 1;
         self.tx_calls.insert(tx, id);
         self.events.push_back(Event::IncomingCall {

@@ -235,8 +235,9 @@ pub struct Endpoint {
     stats: Stats,
     /// Server transactions: the To tag their responses carry (§8.2.6.2: one per transaction).
     tags: BTreeMap<TxId, SipStr>,
-    /// Calls, boxed (a map node holds room for eleven: unboxed, eleven calls of memory).
-    calls: BTreeMap<CallId, alloc::boxed::Box<Call>>,
+    /// Calls, side by side in a [`crate::slab`] (starting one allocates nothing once the
+    /// slab has grown to the load; a map of boxes allocated one per call).
+    calls: crate::slab::Slab<CallId, Call>,
     dialogs: BTreeMap<crate::dialog::DialogId, CallId>,
     /// Client or server INVITE transactions of calls.
     tx_calls: BTreeMap<TxId, CallId>,
@@ -293,7 +294,7 @@ impl Endpoint {
             conns: BTreeMap::new(),
             stats: Stats::default(),
             tags: BTreeMap::new(),
-            calls: BTreeMap::new(),
+            calls: crate::slab::Slab::default(),
             dialogs: BTreeMap::new(),
             tx_calls: BTreeMap::new(),
             quiet: BTreeSet::new(),
@@ -513,7 +514,7 @@ impl Endpoint {
         if !(self.calls.is_empty() && self.transfers.is_empty() && self.layer.len() == 0) {
             return;
         }
-        fresh(&mut self.calls);
+        self.calls.clear_if_empty();
         fresh(&mut self.transfers);
         fresh(&mut self.tags);
         fresh(&mut self.dialogs);

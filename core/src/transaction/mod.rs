@@ -16,7 +16,6 @@
 mod client;
 mod key;
 mod server;
-mod table;
 pub mod timer;
 
 pub(crate) use client::CancelError;
@@ -209,8 +208,8 @@ const EVICTION_SCAN: usize = 64;
 #[derive(Clone, Debug)]
 pub(crate) struct Layer {
     pub timers: Timers,
-    /// The live transactions ([`table`]: a slab, so starting one allocates nothing).
-    txs: table::Table,
+    /// The live transactions (a [`crate::slab`], so starting one allocates nothing).
+    txs: crate::slab::Slab<TxId, Tx>,
     client_keys: BTreeMap<ClientKey, TxId>,
     server_keys: BTreeMap<ServerKey, TxId>,
     queue: TimerQueue,
@@ -256,7 +255,7 @@ impl Layer {
             blocks: crate::msg::emit::Blocks::new(block),
             sent_once: crate::msg::emit::Blocks::new(block),
             pool: crate::msg::pool::HeaderPool::new(lists),
-            txs: table::Table::default(),
+            txs: crate::slab::Slab::default(),
             client_keys: BTreeMap::new(),
             server_keys: BTreeMap::new(),
             queue: TimerQueue::default(),
@@ -506,7 +505,7 @@ impl Layer {
     }
 
     /// Is `e` an armed timer (not one cancelled or re-armed since)?
-    fn timer_is_live(txs: &table::Table, e: &timer::Entry) -> bool {
+    fn timer_is_live(txs: &crate::slab::Slab<TxId, Tx>, e: &timer::Entry) -> bool {
         let &(at, id, t) = e;
         txs.get(&id).is_some_and(|tx| tx.armed.contains(&(t, at)))
     }

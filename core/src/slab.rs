@@ -1,21 +1,21 @@
-//! The live transactions: a slab of slots found through an ordered index from [`TxId`].
+//! A slab of values found through an ordered index from their keys: the live transactions
+//! of the transaction layer, the calls of an endpoint.
 //!
-//! A transaction used to be a box of its own in the map: one allocation per transaction (two
-//! to four per call, more per transfer) and a free when it ended. Here the transactions live
-//! side by side in chunks of [`CHUNK`] slots whose free slots are reused, so starting one
-//! allocates nothing once the table has grown to the load, and growing allocates one chunk
-//! per [`CHUNK`] transactions without moving the others (one `Vec` of slots would copy them
-//! all at each growth, and keep up to as many again as slack). The index keeps the ids in
-//! order (iteration, hence every output, stays deterministic) and its nodes hold a slot
-//! number, not the transaction. After a burst the table compacts itself once few of its
-//! slots are used, and gives all its memory back when empty ([`Table::clear_if_empty`]).
+//! A transaction (a call) used to be a box of its own in a map: one allocation each (two to
+//! four transactions per call, more per transfer) and a free when it ended. Here the values
+//! live side by side in chunks of [`CHUNK`] slots whose free slots are reused, so adding one
+//! allocates nothing once the slab has grown to the load, and growing allocates one chunk
+//! per [`CHUNK`] values without moving the others (one `Vec` of slots would copy them all at
+//! each growth, and keep up to as many again as slack). The index keeps the keys in order
+//! (iteration, hence every output, stays deterministic) and its nodes hold a slot number,
+//! not the value. After a burst the slab compacts itself once few of its slots are used,
+//! and gives all its memory back when empty ([`Slab::clear_if_empty`]).
 
-use super::{Tx, TxId};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 /// Slots per chunk: a chunk is about 5 KB, the slack of a table at most one chunk.
-const CHUNK: usize = 8;
+pub(crate) const CHUNK: usize = 8;
 
 /// Below this many slots the table is never compacted.
 const MIN_SLOTS: usize = 64;
@@ -26,27 +26,37 @@ const MIN_SLOTS: usize = 64;
 /// need.
 const SPARSE: usize = 2;
 
-/// One slot of the slab. A free slot is as large as a used one: the transactions sit side by
+/// One slot of the slab. A free slot is as large as a used one: the values sit side by
 /// side on purpose (boxing them would be the allocation the slab removes).
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)]
-enum Slot {
+enum Slot<V> {
     /// Free; the next free slot, if any.
     Free(Option<u32>),
-    Used(Tx),
+    Used(V),
 }
 
-/// The live transactions by id.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Table {
-    index: BTreeMap<TxId, u32>,
+/// Values by key (see the module documentation).
+#[derive(Clone, Debug)]
+pub(crate) struct Slab<K, V> {
+    index: BTreeMap<K, u32>,
     /// Slot `n` is `chunks[n / CHUNK][n % CHUNK]`; every chunk but the last is full.
-    chunks: Vec<Vec<Slot>>,
+    chunks: Vec<Vec<Slot<V>>>,
     /// The first free slot.
     free: Option<u32>,
 }
 
-impl Table {
+impl<K, V> Default for Slab<K, V> {
+    fn default() -> Self {
+        Slab {
+            index: BTreeMap::new(),
+            chunks: Vec::new(),
+            free: None,
+        }
+    }
+}
+
+impl<K: Ord + Copy, V> Slab<K, V> {
     pub fn len(&self) -> usize {
         self.index.len()
     }
@@ -62,24 +72,24 @@ impl Table {
             .map_or(0, |c| (self.chunks.len() - 1) * CHUNK + c.len())
     }
 
-    fn slot(&self, n: u32) -> Option<&Slot> {
+    fn slot(&self, n: u32) -> Option<&Slot<V>> {
         let n = n as usize;
         self.chunks.get(n / CHUNK)?.get(n % CHUNK)
     }
 
-    fn slot_mut(&mut self, n: u32) -> Option<&mut Slot> {
+    fn slot_mut(&mut self, n: u32) -> Option<&mut Slot<V>> {
         let n = n as usize;
         self.chunks.get_mut(n / CHUNK)?.get_mut(n % CHUNK)
     }
 
-    pub fn get(&self, id: &TxId) -> Option<&Tx> {
+    pub fn get(&self, id: &K) -> Option<&V> {
         match self.slot(*self.index.get(id)?) {
             Some(Slot::Used(tx)) => Some(tx),
             _ => None,
         }
     }
 
-    pub fn get_mut(&mut self, id: &TxId) -> Option<&mut Tx> {
+    pub fn get_mut(&mut self, id: &K) -> Option<&mut V> {
         let n = *self.index.get(id)?;
         match self.slot_mut(n) {
             Some(Slot::Used(tx)) => Some(tx),
@@ -88,8 +98,8 @@ impl Table {
     }
 
     /// Puts `s` in a new slot at the end; its number.
-    fn push(&mut self, s: Slot) -> u32 {
-        // Bounded by `Config::max_transactions`, far below u32::MAX.
+    fn push(&mut self, s: Slot<V>) -> u32 {
+        // Bounded by `Config::max_transactions` / `max_dialogs`, far below u32::MAX.
         let n = self.slots() as u32;
         match self.chunks.last_mut().filter(|c| c.len() < CHUNK) {
             Some(c) => c.push(s),
@@ -102,8 +112,8 @@ impl Table {
         n
     }
 
-    /// Adds `tx` as `id` (a fresh id: the layer never reuses one).
-    pub fn insert(&mut self, id: TxId, tx: Tx) {
+    /// Adds `tx` as `id` (a fresh key: the layer and the endpoint never reuse one).
+    pub fn insert(&mut self, id: K, tx: V) {
         let reuse = self.free.and_then(|n| match self.slot(n) {
             Some(Slot::Free(next)) => Some((n, *next)),
             _ => None,
@@ -121,7 +131,7 @@ impl Table {
         self.index.insert(id, n);
     }
 
-    pub fn remove(&mut self, id: &TxId) -> Option<Tx> {
+    pub fn remove(&mut self, id: &K) -> Option<V> {
         let n = self.index.remove(id)?;
         let free = self.free;
         let s = core::mem::replace(self.slot_mut(n)?, Slot::Free(free));
@@ -134,7 +144,7 @@ impl Table {
     }
 
     /// Once fewer than one slot in [`SPARSE`] is used (a burst has passed), moves the live
-    /// transactions to fresh chunks in id order, so that the table holds about what its live
+    /// values to fresh chunks in id order, so that the table holds about what its live
     /// transactions need and not what the burst did. O(live) each time, and a time only
     /// after most slots emptied since the last: O(1) per removal, amortized.
     fn compact_if_sparse(&mut self) {
@@ -153,37 +163,49 @@ impl Table {
         self.index = index;
     }
 
-    /// The transactions in id order.
-    pub fn iter(&self) -> impl Iterator<Item = (&TxId, &Tx)> + '_ {
+    pub fn contains_key(&self, id: &K) -> bool {
+        self.index.contains_key(id)
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.index.keys()
+    }
+
+    /// The values in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
         self.index.iter().filter_map(|(id, &n)| match self.slot(n) {
             Some(Slot::Used(tx)) => Some((id, tx)),
             _ => None,
         })
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &Tx> + '_ {
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
         self.iter().map(|(_, tx)| tx)
     }
 
-    /// With no transaction left, gives back the chunks and the index nodes.
+    /// With nothing left, gives back the chunks and the index nodes.
     pub fn clear_if_empty(&mut self) {
         if self.is_empty() {
-            *self = Table::default();
+            *self = Slab::default();
         }
     }
 }
 
-impl core::ops::Index<&TxId> for Table {
-    type Output = Tx;
+impl<K: Ord + Copy, V> core::ops::Index<&K> for Slab<K, V> {
+    type Output = V;
 
-    fn index(&self, id: &TxId) -> &Tx {
-        self.get(id).expect("a live transaction")
+    fn index(&self, id: &K) -> &V {
+        self.get(id).expect("a live entry")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transaction::{Tx, TxId};
+
+    type Table = Slab<TxId, Tx>;
 
     /// A transaction told apart by its `last_status`.
     fn tx(n: u64) -> Tx {
@@ -197,8 +219,8 @@ mod tests {
             .build();
         let addr = "192.0.2.2:5060".parse().unwrap();
         Tx {
-            kind: super::super::Kind::NonInviteClient,
-            state: super::super::State::Trying,
+            kind: crate::transaction::Kind::NonInviteClient,
+            state: crate::transaction::State::Trying,
             reliable: false,
             dest: crate::transport::Destination::udp(addr),
             local: None,
