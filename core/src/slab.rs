@@ -104,7 +104,13 @@ impl<K: Ord + Copy, V> Slab<K, V> {
         match self.chunks.last_mut().filter(|c| c.len() < CHUNK) {
             Some(c) => c.push(s),
             None => {
-                let mut c = Vec::with_capacity(CHUNK);
+                // The first chunk grows as it fills (an endpoint with a call or two — a
+                // device's — holds no room for eight); the next ones are allocated whole.
+                let mut c = if self.chunks.is_empty() {
+                    Vec::new()
+                } else {
+                    Vec::with_capacity(CHUNK)
+                };
                 c.push(s);
                 self.chunks.push(c);
             }

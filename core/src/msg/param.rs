@@ -573,36 +573,23 @@ fn pushed(raw: &str, sep: u8, lead: bool, p: Param<'_>) -> ListBuf {
 fn with_set(raw: &str, sep: u8, lead: bool, set: &[(&str, &str)]) -> ListBuf {
     let mut s = ListBuf::new();
     let mut done: smallvec::SmallVec<[bool; 4]> = smallvec::smallvec![false; set.len()];
+    let to_set = |i: usize| Param {
+        name: set[i].0,
+        value: Some(set[i].1),
+    };
     for p in (ParamIter { rest: raw, sep }) {
         match set.iter().position(|(n, _)| p.name.eq_ignore_ascii_case(n)) {
             Some(i) if done[i] => {}
             Some(i) => {
                 done[i] = true;
-                let (name, value) = set[i];
-                append(
-                    &mut s,
-                    sep,
-                    lead,
-                    Param {
-                        name,
-                        value: Some(value),
-                    },
-                );
+                append(&mut s, sep, lead, to_set(i));
             }
             None => append(&mut s, sep, lead, p),
         }
     }
-    for (i, &(name, value)) in set.iter().enumerate() {
+    for i in 0..set.len() {
         if !done[i] {
-            append(
-                &mut s,
-                sep,
-                lead,
-                Param {
-                    name,
-                    value: Some(value),
-                },
-            );
+            append(&mut s, sep, lead, to_set(i));
         }
     }
     s
