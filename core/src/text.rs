@@ -237,12 +237,30 @@ pub const WIDE_INLINE: usize = 62;
 /// allocate its shared handle); inline it costs neither, and the Via still fits in the space
 /// a [`crate::msg::Header`] has for its largest variant.
 #[derive(Clone)]
-pub enum Wide<S> {
+pub struct Wide<S>(WideRepr<S>);
+
+/// Private: the inline bytes are UTF-8 because only [`Wide::new`] makes them.
+#[derive(Clone)]
+enum WideRepr<S> {
     /// Longer than [`WIDE_INLINE`]: the string type's own storage.
     Text(S),
     /// The first `.0` bytes of `.1` (UTF-8).
-    #[doc(hidden)]
     Inline(u8, [u8; WIDE_INLINE]),
+}
+
+impl<S> Wide<S> {
+    /// `s` held as itself, however short.
+    pub fn text(s: S) -> Self {
+        Wide(WideRepr::Text(s))
+    }
+
+    /// The string type's value when the string is held as one (not inline).
+    pub fn as_text(&self) -> Option<&S> {
+        match &self.0 {
+            WideRepr::Text(s) => Some(s),
+            WideRepr::Inline(..) => None,
+        }
+    }
 }
 
 impl<S: AsRef<str>> Wide<S> {
@@ -253,9 +271,9 @@ impl<S: AsRef<str>> Wide<S> {
         match w.get_mut(..b.len()) {
             Some(dst) => {
                 dst.copy_from_slice(b);
-                Wide::Inline(b.len() as u8, w)
+                Wide(WideRepr::Inline(b.len() as u8, w))
             }
-            None => Wide::Text(long(s)),
+            None => Wide::text(long(s)),
         }
     }
 
@@ -263,24 +281,24 @@ impl<S: AsRef<str>> Wide<S> {
     #[inline]
     #[allow(unsafe_code)]
     pub fn as_str(&self) -> &str {
-        match self {
-            Wide::Text(s) => s.as_ref(),
-            Wide::Inline(len, w) => {
+        match &self.0 {
+            WideRepr::Text(s) => s.as_ref(),
+            WideRepr::Inline(len, w) => {
                 let b = w.get(..*len as usize).unwrap_or_default();
                 debug_assert!(core::str::from_utf8(b).is_ok());
-                // SAFETY: `Inline` is only made by `Wide::new`, from the bytes of a `&str`
-                // (the first `len` bytes are read back, never more; the variant is
-                // documented hidden and made nowhere else), and never mutated after.
+                // SAFETY: `Inline` is private to this module and only made by `Wide::new`,
+                // from the bytes of a `&str` (the first `len` of them are read back, never
+                // more), and never mutated after.
                 unsafe { core::str::from_utf8_unchecked(b) }
             }
         }
     }
 
-    /// Converts the storage of a string too long to be inline.
+    /// Converts the storage of a string held as one (an inline one stays inline).
     pub fn map<T>(&self, f: impl FnOnce(&S) -> T) -> Wide<T> {
-        match self {
-            Wide::Text(s) => Wide::Text(f(s)),
-            Wide::Inline(n, w) => Wide::Inline(*n, *w),
+        match &self.0 {
+            WideRepr::Text(s) => Wide(WideRepr::Text(f(s))),
+            WideRepr::Inline(n, w) => Wide(WideRepr::Inline(*n, *w)),
         }
     }
 }
@@ -291,7 +309,7 @@ impl<S: Text> Text for Wide<S> {
 
 impl<S: Default> Default for Wide<S> {
     fn default() -> Self {
-        Wide::Inline(0, [0; WIDE_INLINE])
+        Wide(WideRepr::Inline(0, [0; WIDE_INLINE]))
     }
 }
 

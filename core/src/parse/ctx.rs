@@ -43,7 +43,7 @@ pub(crate) trait Ctx<'a>: Copy {
     /// `b` as a [`Wide`] string (a Via's parameters).
     #[inline]
     fn wide(self, b: &'a [u8]) -> Result<Wide<Self::S>, PErr<'a>> {
-        self.s(b).map(Wide::Text)
+        self.s(b).map(Wide::text)
     }
 }
 
@@ -138,7 +138,7 @@ impl<'a> Ctx<'a> for Own<'a> {
     #[inline]
     fn wide(self, b: &'a [u8]) -> Result<Wide<SipStr>, PErr<'a>> {
         if b.len() > WIDE_INLINE {
-            return self.s(b).map(Wide::Text);
+            return self.s(b).map(Wide::text);
         }
         let s = match str_in(self.base, b) {
             Some((_, s)) => s,
