@@ -1062,13 +1062,16 @@ impl Endpoint {
             Some(Method::Notify) => self.incoming_notify(call, tx),
             Some(Method::Subscribe) => self.incoming_subscribe(call, tx, &request),
             _ => {
-                return self.events.push_back(Event::Request {
+                // The application's now: its list is not given back.
+                self.events.push_back(Event::Request {
                     tx,
                     request,
                     source,
-                })
+                });
+                return;
             }
         }
+        // Read by its handler: its list goes back to the pool.
         self.layer.pool.recycle(request);
     }
 }

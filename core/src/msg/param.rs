@@ -550,21 +550,29 @@ fn conv_wide<S: Text, T: Text>(c: &mut impl Convert<S, T>, s: &Wide<S>) -> Wide<
 // The editing methods' work, on the text of a list with separator `sep` (`lead`: the list
 // opens with one), written once for every list type.
 
+/// Writes the list `raw` in canonical form: as it is when it already is (one copy), else
+/// parameter by parameter.
+fn write_list(raw: &str, sep: u8, lead: bool, out: &mut impl FnMut(&str)) {
+    if raw_is_canonical(raw.as_bytes(), sep, lead) {
+        if !raw.is_empty() {
+            out(raw);
+        }
+    } else {
+        write_walked(raw, sep, lead, out);
+    }
+}
+
+/// [`write_list`] parameter by parameter.
+fn write_walked(raw: &str, sep: u8, lead: bool, out: &mut impl FnMut(&str)) {
+    for (k, p) in (ParamIter { rest: raw, sep }).enumerate() {
+        write_param(out, k == 0 && !lead, sep, p);
+    }
+}
+
 /// The list `raw` with `p` appended, in canonical form.
 fn pushed(raw: &str, sep: u8, lead: bool, p: Param<'_>) -> ListBuf {
     let mut s = ListBuf::new();
-    if raw_is_canonical(raw.as_bytes(), sep, lead) {
-        s.extend_from_slice(raw.as_bytes());
-    } else {
-        for (k, q) in (ParamIter { rest: raw, sep }).enumerate() {
-            write_param(
-                &mut |x| s.extend_from_slice(x.as_bytes()),
-                k == 0 && !lead,
-                sep,
-                q,
-            );
-        }
-    }
+    write_list(raw, sep, lead, &mut |x| s.extend_from_slice(x.as_bytes()));
     append(&mut s, sep, lead, p);
     s
 }
@@ -731,22 +739,9 @@ macro_rules! param_list {
             /// Writes the list in canonical form (`;name=value` each; `name=value&...` for URI
             /// headers).
             pub fn write_canonical(&self, out: &mut impl FnMut(&str)) {
-                let raw = self.0.as_ref();
-                if raw_is_canonical(raw.as_bytes(), $sep, $lead) {
-                    if !raw.is_empty() {
-                        out(raw);
-                    }
-                    return;
-                }
-                self.write_walked(out);
+                write_list(self.0.as_ref(), $sep, $lead, out);
             }
 
-            /// [`Self::write_canonical`] parameter by parameter.
-            pub(crate) fn write_walked(&self, out: &mut impl FnMut(&str)) {
-                for (k, p) in self.iter().enumerate() {
-                    write_param(out, k == 0 && !$lead, $sep, p);
-                }
-            }
         }
 
         owned_list!($name, $sep, $lead, $idx, SipStr);
@@ -1071,7 +1066,7 @@ mod tests {
                 // Emitting the list as written, when it is canonical, gives what the walk gives.
                 let (mut fast, mut walked) = (String::new(), String::new());
                 p.write_canonical(&mut |x| fast.push_str(x));
-                p.write_walked(&mut |x| walked.push_str(x));
+                write_walked(p.as_str(), b';', true, &mut |x| walked.push_str(x));
                 assert_eq!(fast, walked, "{text:?}");
                 // The owned model keeps the offsets (same text).
                 let o = p.convert(&mut crate::text::Share(&bytes::Bytes::copy_from_slice(b)));

@@ -10,9 +10,9 @@
 //! list of the right size.
 //!
 //! Lists come in a few sizes ([`size_class`]: at least the dozen a builder asks for, then by
-//! four), so that a list given back fits the next message of about the same size, and a
-//! message kept for long (a ringing call's INVITE) holds at most three spare headers. The
-//! pool holds at most [`crate::Config::header_lists`] lists of at most [`MAX_KEPT`] headers.
+//! four), so that a list given back fits the next message of about the same size. The price
+//! is spare room in a message kept for long (a ringing call's INVITE): a list of twelve for
+//! fewer headers, at most three spare beyond. The pool holds at most [`crate::Config::header_lists`] lists of at most [`MAX_KEPT`] headers.
 
 use super::{Header, Message};
 use crate::text::SipStr;

@@ -267,11 +267,10 @@ impl Layer {
             (Timer::Trying, State::Proceeding) if tx.last.is_none() => {
                 // Replaced by the final: short-lived, a buffer of its own (see `respond`).
                 let list = self.pool.take(crate::msg::pool::MIN);
-                let mut trying = builder::response_in(&tx.request, 100, None, list);
-                crate::transport::stamp_via(&mut trying, tx.dest.addr);
-                let message = trying;
-                let trying = message.to_bytes();
-                self.pool.recycle(message);
+                let mut response = builder::response_in(&tx.request, 100, None, list);
+                crate::transport::stamp_via(&mut response, tx.dest.addr);
+                let trying = response.to_bytes();
+                self.pool.recycle(response);
                 tx.last = Some(trying.clone());
                 tx.last_status = 100;
                 self.transmit(&self.txs[&id], trying, out);
