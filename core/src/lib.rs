@@ -107,6 +107,7 @@ pub mod config;
 pub mod dialog;
 pub mod endpoint;
 pub mod error;
+mod hashed;
 pub mod msg;
 pub mod parse;
 pub mod rand;

@@ -13,8 +13,8 @@ use core::net::{IpAddr, SocketAddr};
 /// Ordered by local tag, then remote tag, then Call-ID: tags are short and random, so a
 /// comparison is almost always settled by the first one, held inline (a [`SipStr`] of up to
 /// 23 bytes needs no pointer), where Call-IDs are long and often share a suffix (`@host`).
-/// With 100 000 calls the endpoint's dialog maps then stay fast to search.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// (The endpoint finds dialogs through keyed hash tables, not this order.)
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DialogId {
     /// Call-ID.
     pub call_id: SipStr,
@@ -31,6 +31,19 @@ impl Ord for DialogId {
             &other.remote_tag,
             &other.call_id,
         ))
+    }
+}
+
+/// Hashes the two tags, each closed by 0xFF (a byte no UTF-8 text holds). The Call-ID,
+/// the long part, is left out: every dialog id an endpoint keeps holds a tag it drew itself
+/// (§19.3: random), so ids that differ only in their Call-IDs are as rare as tags that
+/// repeat, and equal ids still hash alike.
+impl core::hash::Hash for DialogId {
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        h.write(self.local_tag.as_bytes());
+        h.write_u8(0xff);
+        h.write(self.remote_tag.as_bytes());
+        h.write_u8(0xff);
     }
 }
 

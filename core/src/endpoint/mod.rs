@@ -23,6 +23,7 @@ pub use transfer::{AttendedOptions, BlindOptions, ByeBy, Transfer, TransferId, T
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::hashed::{Keys, Table};
 use crate::msg::{builder, Header, Message, Method, Via};
 use crate::parse::StreamDecoder;
 use crate::rand::IdGen;
@@ -238,7 +239,9 @@ pub struct Endpoint {
     /// Calls, side by side in a [`crate::slab`] (starting one allocates nothing once the
     /// slab has grown to the load; a map of boxes allocated one per call).
     calls: crate::slab::Slab<CallId, Call>,
-    dialogs: BTreeMap<crate::dialog::DialogId, CallId>,
+    /// Calls by dialog id (this map and the other ones keyed by dialog ids are
+    /// [`crate::hashed`] tables: a peer chooses the ids).
+    dialogs: Table<crate::dialog::DialogId, CallId>,
     /// Client or server INVITE transactions of calls.
     tx_calls: BTreeMap<TxId, CallId>,
     /// Transactions the endpoint started on its own (BYE): their outcome is not reported.
@@ -265,16 +268,16 @@ pub struct Endpoint {
     calls_per_remote: BTreeMap<core::net::IpAddr, usize>,
     /// The early dialogs of our own pending INVITEs (an INVITE with Replaces may name one,
     /// RFC 3891 §3).
-    early_dialogs: BTreeMap<crate::dialog::DialogId, CallId>,
+    early_dialogs: Table<crate::dialog::DialogId, CallId>,
     /// Dialogs ended recently, for RFC 3891 §3's 603 to a Replaces naming one.
     ended: replaces::Ended,
     /// The dialogs out-of-dialog REFERs created (RFC 4538), each its transfer's.
-    sub_dialogs: BTreeMap<crate::dialog::DialogId, TransferId>,
+    sub_dialogs: Table<crate::dialog::DialogId, TransferId>,
     /// The dialogs of ended calls whose refer subscriptions live on (RFC 5057 §5.1: a BYE
     /// ends the invite usage; the subscription usages keep the dialog), by call, and the
     /// index from their ids.
     lingering: BTreeMap<CallId, alloc::boxed::Box<crate::dialog::Dialog>>,
-    lingering_ids: BTreeMap<crate::dialog::DialogId, CallId>,
+    lingering_ids: Table<crate::dialog::DialogId, CallId>,
     /// Re-INVITEs of calls that ended before their answer (RFC 5407 §3.2.3), by transaction.
     orphans: BTreeMap<TxId, alloc::boxed::Box<calls::Orphan>>,
     next_call: u64,
@@ -283,9 +286,10 @@ pub struct Endpoint {
 impl Endpoint {
     /// An endpoint with `config`, its clock starting at `now`.
     pub fn new(config: Config, now: Instant) -> Self {
+        let keys = Keys::from_seed(config.seed);
         Endpoint {
             ids: IdGen::new(config.seed),
-            layer: Layer::new(config.timers, config.send_block, config.header_lists),
+            layer: Layer::new(config.timers, config.send_block, config.header_lists, keys),
             local_uris: Self::local_uris(config.local_addr),
             config,
             now,
@@ -295,18 +299,18 @@ impl Endpoint {
             stats: Stats::default(),
             tags: BTreeMap::new(),
             calls: crate::slab::Slab::default(),
-            dialogs: BTreeMap::new(),
+            dialogs: Table::new(keys),
             tx_calls: BTreeMap::new(),
             quiet: BTreeSet::new(),
             timers: BTreeSet::new(),
             timer_index: BTreeMap::new(),
             calls_per_remote: BTreeMap::new(),
-            early_dialogs: BTreeMap::new(),
-            ended: replaces::Ended::default(),
-            sub_dialogs: BTreeMap::new(),
+            early_dialogs: Table::new(keys),
+            ended: replaces::Ended::new(keys),
+            sub_dialogs: Table::new(keys),
             orphans: BTreeMap::new(),
             lingering: BTreeMap::new(),
-            lingering_ids: BTreeMap::new(),
+            lingering_ids: Table::new(keys),
             transfers: BTreeMap::new(),
             call_xfers: BTreeSet::new(),
             tx_transfers: BTreeMap::new(),
@@ -517,7 +521,6 @@ impl Endpoint {
         self.calls.clear_if_empty();
         fresh(&mut self.transfers);
         fresh(&mut self.tags);
-        fresh(&mut self.dialogs);
         fresh(&mut self.tx_calls);
         fresh_set(&mut self.quiet);
         fresh_set(&mut self.timers);
@@ -529,11 +532,8 @@ impl Endpoint {
         fresh_set(&mut self.seen_refer);
         fresh_set(&mut self.sent_refer);
         fresh(&mut self.calls_per_remote);
-        fresh(&mut self.early_dialogs);
-        fresh(&mut self.sub_dialogs);
         fresh(&mut self.orphans);
         fresh(&mut self.lingering);
-        fresh(&mut self.lingering_ids);
         fresh(&mut self.conns);
     }
 

@@ -5,22 +5,30 @@
 
 use super::{CallId, Endpoint};
 use crate::dialog::DialogId;
+use crate::hashed::{Keys, Table};
 use crate::msg::{Header, Message};
 use crate::time::Instant;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 
 /// Most ended dialogs remembered.
 const MAX_ENDED: usize = 1024;
 
 /// Dialogs that ended recently (for 64·T1, and at most [`MAX_ENDED`] of them): a `Replaces`
 /// naming one is declined 603 rather than 481 (RFC 3891 §3).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Ended {
-    by_id: BTreeMap<DialogId, Instant>,
+    by_id: Table<DialogId, Instant>,
     order: VecDeque<(Instant, DialogId)>,
 }
 
 impl Ended {
+    pub(crate) fn new(keys: Keys) -> Self {
+        Ended {
+            by_id: Table::new(keys),
+            order: VecDeque::new(),
+        }
+    }
+
     /// `id` ended; remember it until `until` (a [`super::Timer::ForgetDialog`] fires then).
     pub(crate) fn insert(&mut self, id: DialogId, until: Instant) {
         if self.order.len() >= MAX_ENDED {

@@ -142,7 +142,7 @@ impl Layer {
         response: Message,
         out: &mut Outbox,
     ) -> Option<Message> {
-        let id = ClientKey::of(&response).and_then(|k| self.client_keys.get(&k).copied());
+        let id = ClientKey::of(&response).and_then(|k| self.find_client(&k));
         let (Some(id), Some(code)) = (id, response.status()) else {
             return Some(response);
         };

@@ -5,13 +5,13 @@ use crate::text::Text;
 use alloc::boxed::Box;
 use alloc::string::String;
 use core::fmt::Write;
+use core::hash::{Hash, Hasher};
 use smallvec::SmallVec;
 
 /// A key's text held inline up to 32 bytes (branches as UAs and proxies write them, IPv4
 /// and short IPv6 sent-by hosts, methods), on the heap only beyond: computing a key for every
-/// message then costs no allocation, and comparing two keys in a map of 100 000 follows no
-/// pointer.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+/// message then costs no allocation, and hashing or comparing one follows no pointer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct KeyStr(SmallVec<[u8; 32]>);
 
 impl KeyStr {
@@ -37,6 +37,15 @@ impl KeyStr {
     }
 }
 
+/// Its bytes closed by 0xFF, a byte no UTF-8 text holds: the parts of a key hash as one
+/// string in which each part ends where it ended (one `write` each, no length).
+impl Hash for KeyStr {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write(&self.0);
+        h.write_u8(0xff);
+    }
+}
+
 impl Write for KeyStr {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         self.0.extend_from_slice(s.as_bytes());
@@ -47,7 +56,7 @@ impl Write for KeyStr {
 /// §17.1.3: a response matches a client transaction when the branch of its top Via equals
 /// the request's and its CSeq method equals the request's method (so a CANCEL has its own
 /// transaction, distinct from the INVITE's with the same branch).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct ClientKey {
     pub branch: KeyStr,
     pub method: KeyStr,
@@ -69,7 +78,7 @@ impl ClientKey {
 /// sent-by and method, an ACK standing for the INVITE it acknowledges. Without one, the RFC
 /// 2543 rule: Request-URI, From tag, Call-ID, CSeq number and top Via (To tags are checked by
 /// the layer, because the ACK's To tag is the one of the response).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ServerKey {
     Rfc3261 {
         branch: KeyStr,
@@ -81,8 +90,29 @@ pub(crate) enum ServerKey {
     Rfc2543(Box<Rfc2543Key>),
 }
 
+/// Every part of the key, in one string ([`KeyStr`]'s hash), the port as 4 bytes
+/// (a peer picks them all: see [`crate::hashed`]).
+impl Hash for ServerKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        match self {
+            ServerKey::Rfc3261 {
+                branch,
+                host,
+                port,
+                method,
+            } => {
+                branch.hash(h);
+                host.hash(h);
+                h.write_u32(port.map_or(0, |p| u32::from(p) | 1 << 16));
+                method.hash(h);
+            }
+            ServerKey::Rfc2543(k) => k.hash(h),
+        }
+    }
+}
+
 /// The RFC 2543 matching key (§17.2.3).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Rfc2543Key {
     uri: String,
     from_tag: String,

@@ -26,7 +26,7 @@ pub use timer::Timer;
 use crate::msg::{Message, Method};
 use crate::time::{Duration, Instant};
 use crate::transport::{Destination, Transmit};
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use bytes::Bytes;
 use core::net::SocketAddr;
 use smallvec::SmallVec;
@@ -210,8 +210,9 @@ pub(crate) struct Layer {
     pub timers: Timers,
     /// The live transactions (a [`crate::slab`], so starting one allocates nothing).
     txs: crate::slab::Slab<TxId, Tx>,
-    client_keys: BTreeMap<ClientKey, TxId>,
-    server_keys: BTreeMap<ServerKey, TxId>,
+    /// The transactions by key ([`crate::hashed`]: keyed hash tables).
+    client_keys: crate::hashed::Index<TxId>,
+    server_keys: crate::hashed::Index<TxId>,
     queue: TimerQueue,
     /// What the messages a transaction repeats until it ends are cut from
     /// ([`crate::Config::send_block`]).
@@ -249,15 +250,16 @@ impl Layer {
     /// A layer with `timers`, whose messages are cut from blocks of `block` bytes (see
     /// [`crate::Config::send_block`]) and which keeps `lists` header lists for reuse
     /// ([`crate::Config::header_lists`]).
-    pub fn new(timers: Timers, block: usize, lists: usize) -> Self {
+    /// Its key tables hash with `keys`.
+    pub fn new(timers: Timers, block: usize, lists: usize, keys: crate::hashed::Keys) -> Self {
         Layer {
             timers,
             blocks: crate::msg::emit::Blocks::new(block),
             sent_once: crate::msg::emit::Blocks::new(block),
             pool: crate::msg::pool::HeaderPool::new(lists),
             txs: crate::slab::Slab::default(),
-            client_keys: BTreeMap::new(),
-            server_keys: BTreeMap::new(),
+            client_keys: crate::hashed::Index::new(keys),
+            server_keys: crate::hashed::Index::new(keys),
             queue: TimerQueue::default(),
             finished: alloc::vec::Vec::new(),
             next_id: 1,
@@ -404,8 +406,6 @@ impl Layer {
         if self.txs.is_empty() {
             self.txs.clear_if_empty();
             self.pool.clear();
-            self.client_keys = BTreeMap::new();
-            self.server_keys = BTreeMap::new();
             if self.queue.len() == 0 {
                 self.queue = Default::default();
             }
@@ -476,13 +476,31 @@ impl Layer {
         id
     }
 
+    /// The client transaction with key `k` (§17.1.3).
+    pub(super) fn find_client(&self, k: &ClientKey) -> Option<TxId> {
+        let txs = &self.txs;
+        self.client_keys
+            .find(self.client_keys.hash(k), |id| {
+                matches!(txs.get(&id).and_then(|t| t.key.as_ref()), Some(TxKey::Client(c)) if c == k)
+            })
+    }
+
+    /// The server transaction with key `k` (§17.2.3).
+    pub(super) fn find_server(&self, k: &ServerKey) -> Option<TxId> {
+        let txs = &self.txs;
+        self.server_keys
+            .find(self.server_keys.hash(k), |id| {
+                matches!(txs.get(&id).and_then(|t| t.key.as_ref()), Some(TxKey::Server(s)) if s == k)
+            })
+    }
+
     fn insert(&mut self, id: TxId, tx: Tx) {
         match &tx.key {
             Some(TxKey::Client(k)) => {
-                self.client_keys.insert(k.clone(), id);
+                self.client_keys.insert(self.client_keys.hash(k), id);
             }
             Some(TxKey::Server(k)) => {
-                self.server_keys.insert(k.clone(), id);
+                self.server_keys.insert(self.server_keys.hash(k), id);
             }
             None => {}
         }
@@ -543,10 +561,10 @@ impl Layer {
         if let Some(tx) = self.txs.remove(&id) {
             match &tx.key {
                 Some(TxKey::Client(k)) => {
-                    self.client_keys.remove(k);
+                    self.client_keys.remove(self.client_keys.hash(k), id);
                 }
                 Some(TxKey::Server(k)) => {
-                    self.server_keys.remove(k);
+                    self.server_keys.remove(self.server_keys.hash(k), id);
                 }
                 None => {}
             }

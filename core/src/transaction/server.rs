@@ -51,7 +51,7 @@ impl Layer {
         let Some(key) = ServerKey::of(&request, None) else {
             return Incoming::Absorbed;
         };
-        if let Some(&id) = self.server_keys.get(&key) {
+        if let Some(id) = self.find_server(&key) {
             if key.is_rfc2543() && !self.to_tag_matches(id, &request, is_ack) {
                 // A different request that happens to share the RFC 2543 key (§17.2.3: the
                 // To tags differ): pass it up without a transaction.
@@ -244,14 +244,14 @@ impl Layer {
 
     /// Does `request` match a live server transaction (a retransmission, or an ACK)?
     pub fn matches_server(&self, request: &Message) -> bool {
-        ServerKey::of(request, None).is_some_and(|k| self.server_keys.contains_key(&k))
+        ServerKey::of(request, None).is_some_and(|k| self.find_server(&k).is_some())
     }
 
     /// The INVITE server transaction a CANCEL targets (§9.2: the same match as §17.2.3 with
     /// the method INVITE).
     pub fn invite_for_cancel(&self, cancel: &Message) -> Option<TxId> {
         let key = ServerKey::of(cancel, Some("INVITE"))?;
-        self.server_keys.get(&key).copied()
+        self.find_server(&key)
     }
 
     pub(super) fn invite_server_timer(

@@ -1,0 +1,228 @@
+//! Tables keyed by text a peer chose: transaction keys (RFC 3261 §17.1.3, §17.2.3: branch,
+//! sent-by, method) and dialog ids (§12: Call-ID and tags).
+//!
+//! These keys are long (a `ServerKey` is 128 bytes, a `DialogId` 96) and looked up, added and
+//! removed for nearly every message. In an ordered map each of those operations compared
+//! several keys and, adding or removing, moved the keys that follow in a node: ~1 500
+//! instructions, and about 200 bytes of node per entry. Here they are hash tables (`hashbrown`):
+//! one hash of the key and, almost always, one comparison. The transactions' tables
+//! ([`Index`]) hold only each key's hash and the transaction's id (16 bytes), the
+//! transaction holding its key; the dialogs' ([`Table`]) hold the ids themselves.
+//!
+//! A peer picks the keys, so a hash it could predict would let it send requests whose keys
+//! all collide and make every lookup a scan. The hash is SipHash-1-3 (the keyed hash `std`'s
+//! `HashMap` uses for that reason) with 128 bits of key drawn from the endpoint's seed
+//! ([`crate::Config::seed`]) on a ChaCha stream of their own, so that the identifiers the
+//! endpoint writes (branches, tags, Call-IDs) are the same with or without these tables.
+//!
+//! No table is ever iterated: what the endpoint does never depends on the order of a hash.
+//! A table gives its memory back as it empties after a burst ([`Table::remove`]).
+
+use core::borrow::Borrow;
+use core::hash::{BuildHasher, Hash};
+use rand_chacha::ChaCha12Rng;
+use rand_core::{RngCore, SeedableRng};
+use siphasher::sip::SipHasher13;
+
+/// The ChaCha stream the hash keys come from (the identifiers use stream 0).
+const STREAM: u64 = 1;
+
+/// Smallest capacity a table shrinks to.
+const MIN_CAPACITY: usize = 16;
+
+/// The SipHash-1-3 key of an endpoint's tables.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Keys(u64, u64);
+
+impl Keys {
+    /// The key derived from an endpoint's 32-byte seed.
+    pub(crate) fn from_seed(seed: [u8; 32]) -> Keys {
+        let mut rng = ChaCha12Rng::from_seed(seed);
+        rng.set_stream(STREAM);
+        Keys(rng.next_u64(), rng.next_u64())
+    }
+}
+
+impl BuildHasher for Keys {
+    type Hasher = SipHasher13;
+
+    fn build_hasher(&self) -> SipHasher13 {
+        SipHasher13::new_with_keys(self.0, self.1)
+    }
+}
+
+/// A hash table from `K` to `V` (see the module documentation). Each entry keeps its key's
+/// hash: growing or shrinking the table moves entries without hashing their keys again, and
+/// a probe compares hashes before keys.
+#[derive(Clone, Debug)]
+pub(crate) struct Table<K, V> {
+    keys: Keys,
+    entries: hashbrown::HashTable<(u64, K, V)>,
+}
+
+impl<K: Hash + Eq, V> Table<K, V> {
+    /// An empty table (allocates nothing until the first insertion).
+    pub(crate) fn new(keys: Keys) -> Self {
+        Table {
+            keys,
+            entries: hashbrown::HashTable::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn hash<Q: Hash + ?Sized>(&self, k: &Q) -> u64 {
+        self.keys.hash_one(k)
+    }
+
+    pub(crate) fn get<Q: Hash + Eq + ?Sized>(&self, k: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        let h = self.hash(k);
+        self.entries
+            .find(h, |e| e.0 == h && e.1.borrow() == k)
+            .map(|e| &e.2)
+    }
+
+    /// Sets `k` to `v`; the value it had.
+    pub(crate) fn insert(&mut self, k: K, v: V) -> Option<V> {
+        let h = self.hash(&k);
+        if let Some(e) = self.entries.find_mut(h, |e| e.0 == h && e.1 == k) {
+            return Some(core::mem::replace(&mut e.2, v));
+        }
+        self.entries.insert_unique(h, (h, k, v), |e| e.0);
+        None
+    }
+
+    /// Removes `k`; its value. A table left less than an eighth full shrinks to twice what
+    /// it holds (once per as many removals: O(1) amortized) and an empty one gives all its
+    /// memory back, so that a burst's memory comes back as the burst ends, as it would from
+    /// an ordered map's nodes.
+    pub(crate) fn remove<Q: Hash + Eq + ?Sized>(&mut self, k: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        let h = self.hash(k);
+        let entry = self
+            .entries
+            .find_entry(h, |e| e.0 == h && e.1.borrow() == k)
+            .ok()?;
+        let ((_, _, v), _) = entry.remove();
+        let (len, cap) = (self.entries.len(), self.entries.capacity());
+        if len == 0 {
+            self.entries = hashbrown::HashTable::new();
+        } else if cap > MIN_CAPACITY && len < cap / 8 {
+            self.entries.shrink_to((len * 2).max(MIN_CAPACITY), |e| e.0);
+        }
+        Some(v)
+    }
+}
+
+/// A hash index of values that know their own key (transactions do): each entry is the
+/// key's hash and the value, 16 bytes, and a lookup confirms a candidate with the caller's
+/// test, which compares the key the value holds. Values are unique (ids).
+#[derive(Clone, Debug)]
+pub(crate) struct Index<V> {
+    keys: Keys,
+    entries: hashbrown::HashTable<(u64, V)>,
+}
+
+impl<V: Copy + Eq> Index<V> {
+    /// An empty index (allocates nothing until the first insertion).
+    pub(crate) fn new(keys: Keys) -> Self {
+        Index {
+            keys,
+            entries: hashbrown::HashTable::new(),
+        }
+    }
+
+    /// The hash of `k` in this index.
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, k: &Q) -> u64 {
+        self.keys.hash_one(k)
+    }
+
+    /// The value under hash `h` that `is` accepts.
+    pub(crate) fn find(&self, h: u64, mut is: impl FnMut(V) -> bool) -> Option<V> {
+        self.entries.find(h, |e| e.0 == h && is(e.1)).map(|e| e.1)
+    }
+
+    /// Adds `v` under hash `h`.
+    pub(crate) fn insert(&mut self, h: u64, v: V) {
+        self.entries.insert_unique(h, (h, v), |e| e.0);
+    }
+
+    /// Removes `v`, found under hash `h`; shrinks as [`Table::remove`] does.
+    pub(crate) fn remove(&mut self, h: u64, v: V) {
+        if let Ok(e) = self.entries.find_entry(h, |e| e.0 == h && e.1 == v) {
+            e.remove();
+        }
+        let (len, cap) = (self.entries.len(), self.entries.capacity());
+        if len == 0 {
+            self.entries = hashbrown::HashTable::new();
+        } else if cap > MIN_CAPACITY && len < cap / 8 {
+            self.entries.shrink_to((len * 2).max(MIN_CAPACITY), |e| e.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::hash::Hasher;
+
+    #[test]
+    fn keys_depend_on_the_seed_only() {
+        let h = |keys: Keys| {
+            let mut s = keys.build_hasher();
+            s.write(b"z9hG4bK776asdhds");
+            s.finish()
+        };
+        assert_eq!(h(Keys::from_seed([7; 32])), h(Keys::from_seed([7; 32])));
+        assert_ne!(h(Keys::from_seed([7; 32])), h(Keys::from_seed([8; 32])));
+    }
+
+    #[test]
+    fn a_table_shrinks_as_it_empties() {
+        let mut t: Table<u32, u32> = Table::new(Keys::from_seed([1; 32]));
+        for i in 0..10_000 {
+            t.insert(i, i);
+        }
+        let full = t.entries.capacity();
+        for i in 0..9_990 {
+            assert_eq!(t.remove(&i), Some(i));
+        }
+        assert_eq!(t.len(), 10);
+        assert!(
+            t.entries.capacity() <= 64,
+            "{} of {full}",
+            t.entries.capacity()
+        );
+        for i in 9_990..10_000 {
+            assert_eq!(t.get(&i), Some(&i));
+            t.remove(&i);
+        }
+        assert_eq!(t.len(), 0);
+        assert_eq!(t.entries.capacity(), 0, "an empty table holds no memory");
+    }
+
+    #[test]
+    fn an_index_finds_what_the_test_confirms() {
+        let keys = Keys::from_seed([2; 32]);
+        let names = ["a", "b", "c"];
+        let mut ix: Index<usize> = Index::new(keys);
+        for (i, n) in names.iter().enumerate() {
+            ix.insert(ix.hash(n), i);
+        }
+        let find = |ix: &Index<usize>, n: &str| ix.find(ix.hash(n), |i| names[i] == n);
+        assert_eq!(find(&ix, "b"), Some(1));
+        assert_eq!(find(&ix, "d"), None);
+        // A value under another key's hash is not confirmed.
+        assert_eq!(ix.find(ix.hash("a"), |i| i == 1), None);
+        ix.remove(ix.hash("b"), 1);
+        assert_eq!(find(&ix, "b"), None);
+        assert_eq!(find(&ix, "c"), Some(2));
+    }
+}
