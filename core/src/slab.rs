@@ -1,17 +1,22 @@
-//! A slab of values found through an ordered index from their keys: the live transactions
-//! of the transaction layer, the calls of an endpoint.
+//! A slab of values found by key: the live transactions of the transaction layer, the
+//! calls of an endpoint.
 //!
 //! A transaction (a call) used to be a box of its own in a map: one allocation each (two to
 //! four transactions per call, more per transfer) and a free when it ended. Here the values
 //! live side by side in chunks of [`CHUNK`] slots whose free slots are reused, so adding one
 //! allocates nothing once the slab has grown to the load, and growing allocates one chunk
 //! per [`CHUNK`] values without moving the others (one `Vec` of slots would copy them all at
-//! each growth, and keep up to as many again as slack). The index keeps the keys in order
-//! (iteration, hence every output, stays deterministic) and its nodes hold a slot number,
-//! not the value. After a burst the slab compacts itself once few of its slots are used,
-//! and gives all its memory back when empty ([`Slab::clear_if_empty`]).
+//! each growth, and keep up to as many again as slack). After a burst the slab compacts
+//! itself once few of its slots are used, and gives all its memory back when empty
+//! ([`Slab::clear_if_empty`]).
+//!
+//! The keys are the endpoint's own numbers (transaction and call ids, counted up from 1 and
+//! never reused), found through a hash table of `(key, slot)` — O(1) whatever the load; an
+//! ordered map cost a search of its nodes for every timer checked and every message. The
+//! values are also linked in key order, so that iteration (and every output that follows
+//! from it) stays in key order: adding a key larger than all (the rule) links it last in
+//! O(1), removing one unlinks it in O(1).
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 /// Slots per chunk: a chunk is about 5 KB, the slack of a table at most one chunk.
@@ -26,37 +31,80 @@ const MIN_SLOTS: usize = 64;
 /// need.
 const SPARSE: usize = 2;
 
+/// No slot (the ends of the key-order list).
+const NIL: u32 = u32::MAX;
+
+/// A key of a slab: one of the endpoint's own numbers.
+pub(crate) trait Key: Copy + Ord {
+    /// The number.
+    fn raw(self) -> u64;
+}
+
+impl Key for crate::transaction::TxId {
+    fn raw(self) -> u64 {
+        self.0
+    }
+}
+
+impl Key for crate::endpoint::CallId {
+    fn raw(self) -> u64 {
+        self.0
+    }
+}
+
+/// The hash of a key. The keys are counted up by the endpoint, never chosen by a peer, so a
+/// multiplication spreads them: consecutive keys land in consecutive buckets (the low bits,
+/// which place an entry) and the high bits (which tag it) are mixed.
+fn hash<K: Key>(k: K) -> u64 {
+    k.raw().wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// A used slot: the value, its key and its neighbours in key order.
+#[derive(Clone, Debug)]
+struct Node<K, V> {
+    key: K,
+    prev: u32,
+    next: u32,
+    value: V,
+}
+
 /// One slot of the slab. A free slot is as large as a used one: the values sit side by
 /// side on purpose (boxing them would be the allocation the slab removes).
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)]
-enum Slot<V> {
+enum Slot<K, V> {
     /// Free; the next free slot, if any.
     Free(Option<u32>),
-    Used(V),
+    Used(Node<K, V>),
 }
 
 /// Values by key (see the module documentation).
 #[derive(Clone, Debug)]
 pub(crate) struct Slab<K, V> {
-    index: BTreeMap<K, u32>,
+    /// `(key, slot)` of every value.
+    index: hashbrown::HashTable<(K, u32)>,
     /// Slot `n` is `chunks[n / CHUNK][n % CHUNK]`; every chunk but the last is full.
-    chunks: Vec<Vec<Slot<V>>>,
+    chunks: Vec<Vec<Slot<K, V>>>,
     /// The first free slot.
     free: Option<u32>,
+    /// The slots of the smallest and the largest key.
+    head: u32,
+    tail: u32,
 }
 
 impl<K, V> Default for Slab<K, V> {
     fn default() -> Self {
         Slab {
-            index: BTreeMap::new(),
+            index: hashbrown::HashTable::new(),
             chunks: Vec::new(),
             free: None,
+            head: NIL,
+            tail: NIL,
         }
     }
 }
 
-impl<K: Ord + Copy, V> Slab<K, V> {
+impl<K: Key, V> Slab<K, V> {
     pub fn len(&self) -> usize {
         self.index.len()
     }
@@ -72,33 +120,46 @@ impl<K: Ord + Copy, V> Slab<K, V> {
             .map_or(0, |c| (self.chunks.len() - 1) * CHUNK + c.len())
     }
 
-    fn slot(&self, n: u32) -> Option<&Slot<V>> {
+    fn slot(&self, n: u32) -> Option<&Slot<K, V>> {
         let n = n as usize;
         self.chunks.get(n / CHUNK)?.get(n % CHUNK)
     }
 
-    fn slot_mut(&mut self, n: u32) -> Option<&mut Slot<V>> {
+    fn slot_mut(&mut self, n: u32) -> Option<&mut Slot<K, V>> {
         let n = n as usize;
         self.chunks.get_mut(n / CHUNK)?.get_mut(n % CHUNK)
     }
 
-    pub fn get(&self, id: &K) -> Option<&V> {
-        match self.slot(*self.index.get(id)?) {
-            Some(Slot::Used(tx)) => Some(tx),
+    fn node(&self, n: u32) -> Option<&Node<K, V>> {
+        match self.slot(n) {
+            Some(Slot::Used(node)) => Some(node),
             _ => None,
         }
+    }
+
+    fn node_mut(&mut self, n: u32) -> Option<&mut Node<K, V>> {
+        match self.slot_mut(n) {
+            Some(Slot::Used(node)) => Some(node),
+            _ => None,
+        }
+    }
+
+    /// The slot of `id`.
+    fn find(&self, id: K) -> Option<u32> {
+        self.index.find(hash(id), |e| e.0 == id).map(|&(_, n)| n)
+    }
+
+    pub fn get(&self, id: &K) -> Option<&V> {
+        self.node(self.find(*id)?).map(|node| &node.value)
     }
 
     pub fn get_mut(&mut self, id: &K) -> Option<&mut V> {
-        let n = *self.index.get(id)?;
-        match self.slot_mut(n) {
-            Some(Slot::Used(tx)) => Some(tx),
-            _ => None,
-        }
+        let n = self.find(*id)?;
+        self.node_mut(n).map(|node| &mut node.value)
     }
 
     /// Puts `s` in a new slot at the end; its number.
-    fn push(&mut self, s: Slot<V>) -> u32 {
+    fn push(&mut self, s: Slot<K, V>) -> u32 {
         // Bounded by `Config::max_transactions` / `max_dialogs`, far below u32::MAX.
         let n = self.slots() as u32;
         match self.chunks.last_mut().filter(|c| c.len() < CHUNK) {
@@ -118,79 +179,135 @@ impl<K: Ord + Copy, V> Slab<K, V> {
         n
     }
 
-    /// Adds `tx` as `id` (a fresh key: the layer and the endpoint never reuse one).
-    pub fn insert(&mut self, id: K, tx: V) {
+    /// Adds `value` as `id` (a fresh key: the layer and the endpoint never reuse one, and
+    /// count them up, so it goes last in key order).
+    pub fn insert(&mut self, id: K, value: V) {
+        // Its place in key order: after the largest key smaller than it (the last one, but
+        // for a key numbered before another was added).
+        let mut prev = self.tail;
+        while let Some(p) = self.node(prev).filter(|p| p.key > id) {
+            prev = p.prev;
+        }
+        let next = match self.node(prev) {
+            Some(p) => p.next,
+            None => self.head,
+        };
+        let node = Slot::Used(Node {
+            key: id,
+            prev,
+            next,
+            value,
+        });
         let reuse = self.free.and_then(|n| match self.slot(n) {
             Some(Slot::Free(next)) => Some((n, *next)),
             _ => None,
         });
         let n = match reuse {
-            Some((n, next)) => {
-                self.free = next;
+            Some((n, next_free)) => {
+                self.free = next_free;
                 if let Some(s) = self.slot_mut(n) {
-                    *s = Slot::Used(tx);
+                    *s = node;
                 }
                 n
             }
-            None => self.push(Slot::Used(tx)),
+            None => self.push(node),
         };
-        self.index.insert(id, n);
+        self.link(prev, n, next);
+        self.index.insert_unique(hash(id), (id, n), |e| hash(e.0));
     }
 
-    pub fn remove(&mut self, id: &K) -> Option<V> {
-        let n = self.index.remove(id)?;
-        let free = self.free;
-        let s = core::mem::replace(self.slot_mut(n)?, Slot::Free(free));
-        self.free = Some(n);
-        self.compact_if_sparse();
-        match s {
-            Slot::Used(tx) => Some(tx),
-            Slot::Free(_) => None,
+    /// Links slot `n` between `prev` and `next` (either may be [`NIL`]).
+    fn link(&mut self, prev: u32, n: u32, next: u32) {
+        match self.node_mut(prev) {
+            Some(p) => p.next = n,
+            None => self.head = n,
+        }
+        match self.node_mut(next) {
+            Some(x) => x.prev = n,
+            None => self.tail = n,
         }
     }
 
+    pub fn remove(&mut self, id: &K) -> Option<V> {
+        let h = hash(*id);
+        let (_, n) = self.index.find_entry(h, |e| e.0 == *id).ok()?.remove().0;
+        let free = self.free;
+        let s = core::mem::replace(self.slot_mut(n)?, Slot::Free(free));
+        self.free = Some(n);
+        let Slot::Used(node) = s else { return None };
+        match self.node_mut(node.prev) {
+            Some(p) => p.next = node.next,
+            None => self.head = node.next,
+        }
+        match self.node_mut(node.next) {
+            Some(x) => x.prev = node.prev,
+            None => self.tail = node.prev,
+        }
+        let (len, cap) = (self.index.len(), self.index.capacity());
+        if len == 0 {
+            self.index = hashbrown::HashTable::new();
+        } else if cap > MIN_SLOTS && len < cap / 8 {
+            self.index.shrink_to(len * 2, |e| hash(e.0));
+        }
+        self.compact_if_sparse();
+        Some(node.value)
+    }
+
     /// Once fewer than one slot in [`SPARSE`] is used (a burst has passed), moves the live
-    /// values to fresh chunks in id order, so that the table holds about what its live
-    /// transactions need and not what the burst did. O(live) each time, and a time only
-    /// after most slots emptied since the last: O(1) per removal, amortized.
+    /// values to fresh chunks in key order, so that the table holds about what its live
+    /// values need and not what the burst did. O(live) each time, and a time only after
+    /// most slots emptied since the last: O(1) per removal, amortized.
     fn compact_if_sparse(&mut self) {
         let slots = self.slots();
         if slots <= MIN_SLOTS || self.index.len() * SPARSE >= slots {
             return;
         }
         let mut old = core::mem::take(&mut self.chunks);
+        let mut at = core::mem::replace(&mut self.head, NIL);
+        self.tail = NIL;
         self.free = None;
-        let mut index = core::mem::take(&mut self.index);
-        for n in index.values_mut() {
-            let (c, i) = (*n as usize / CHUNK, *n as usize % CHUNK);
-            let s = core::mem::replace(&mut old[c][i], Slot::Free(None));
-            *n = self.push(s);
+        self.index.clear();
+        while let Some(s) = old
+            .get_mut(at as usize / CHUNK)
+            .and_then(|c| c.get_mut(at as usize % CHUNK))
+        {
+            let Slot::Used(mut node) = core::mem::replace(s, Slot::Free(None)) else {
+                break;
+            };
+            at = node.next;
+            let (id, prev) = (node.key, self.tail);
+            node.prev = prev;
+            node.next = NIL;
+            let n = self.push(Slot::Used(node));
+            self.link(prev, n, NIL);
+            self.index.insert_unique(hash(id), (id, n), |e| hash(e.0));
         }
-        self.index = index;
     }
 
     pub fn contains_key(&self, id: &K) -> bool {
-        self.index.contains_key(id)
-    }
-
-    /// The keys in order.
-    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
-        self.index.keys()
+        self.find(*id).is_some()
     }
 
     /// The values in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
-        self.index.iter().filter_map(|(id, &n)| match self.slot(n) {
-            Some(Slot::Used(tx)) => Some((id, tx)),
-            _ => None,
+        let mut at = self.head;
+        core::iter::from_fn(move || {
+            let node = self.node(at)?;
+            at = node.next;
+            Some((&node.key, &node.value))
         })
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
-        self.iter().map(|(_, tx)| tx)
+    /// The keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.iter().map(|(id, _)| id)
     }
 
-    /// With nothing left, gives back the chunks and the index nodes.
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.iter().map(|(_, v)| v)
+    }
+
+    /// With nothing left, gives back the chunks and the index.
     pub fn clear_if_empty(&mut self) {
         if self.is_empty() {
             *self = Slab::default();
@@ -198,7 +315,7 @@ impl<K: Ord + Copy, V> Slab<K, V> {
     }
 }
 
-impl<K: Ord + Copy, V> core::ops::Index<&K> for Slab<K, V> {
+impl<K: Key, V> core::ops::Index<&K> for Slab<K, V> {
     type Output = V;
 
     fn index(&self, id: &K) -> &V {
@@ -278,5 +395,28 @@ mod tests {
         }
         t.clear_if_empty();
         assert_eq!((t.len(), t.slots()), (0, 0));
+    }
+
+    /// Iteration follows key order, also for a key numbered before another was added, and
+    /// across removals at either end and in the middle.
+    #[test]
+    fn key_order_kept() {
+        let mut t = Table::default();
+        for i in [1u64, 2, 4, 3, 7, 0] {
+            t.insert(TxId(i), tx(i));
+        }
+        let ids = |t: &Table| t.keys().map(|id| id.0).collect::<Vec<_>>();
+        assert_eq!(ids(&t), [0, 1, 2, 3, 4, 7]);
+        for i in [0u64, 7, 3] {
+            assert_eq!(t.remove(&TxId(i)).map(|x| x.last_status), Some(i as u16));
+        }
+        assert_eq!(ids(&t), [1, 2, 4]);
+        assert!(t.remove(&TxId(3)).is_none());
+        t.insert(TxId(9), tx(9));
+        assert_eq!(ids(&t), [1, 2, 4, 9]);
+        assert_eq!(
+            t.values().map(|x| x.last_status).collect::<Vec<_>>(),
+            [1, 2, 4, 9]
+        );
     }
 }
