@@ -168,6 +168,124 @@ impl<V: Copy + Eq> Index<V> {
     }
 }
 
+/// A key the endpoint numbers itself (transaction, call and transfer ids: counted up from
+/// 1, never reused), for [`Ids`], [`IdSet`] and [`crate::slab`].
+pub(crate) trait Key: Copy + Ord {
+    /// The number.
+    fn raw(self) -> u64;
+}
+
+impl Key for crate::transaction::TxId {
+    fn raw(self) -> u64 {
+        self.0
+    }
+}
+
+impl Key for crate::endpoint::CallId {
+    fn raw(self) -> u64 {
+        self.0
+    }
+}
+
+impl Key for crate::endpoint::TransferId {
+    fn raw(self) -> u64 {
+        self.0
+    }
+}
+
+/// The hash of one of the endpoint's own numbers. No peer chooses them, so a multiplication
+/// spreads them: consecutive numbers land in consecutive buckets (the low bits place an
+/// entry) and the high bits (which tag it) are mixed.
+pub(crate) fn id_hash<K: Key>(k: K) -> u64 {
+    k.raw().wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// A table keyed by the endpoint's own numbers ([`Key`]): O(1), never iterated in an order
+/// anything depends on (an ordered
+/// map cost a search of its nodes for each of the several lookups a message makes). Shrinks
+/// as [`Table::remove`] does.
+#[derive(Clone, Debug)]
+pub(crate) struct Ids<K, V>(hashbrown::HashTable<(K, V)>);
+
+impl<K, V> Default for Ids<K, V> {
+    fn default() -> Self {
+        Ids(hashbrown::HashTable::new())
+    }
+}
+
+impl<K: Key, V> Ids<K, V> {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn get(&self, k: &K) -> Option<&V> {
+        self.0.find(id_hash(*k), |e| e.0 == *k).map(|e| &e.1)
+    }
+
+    pub(crate) fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.0
+            .find_mut(id_hash(*k), |e| e.0 == *k)
+            .map(|e| &mut e.1)
+    }
+
+    pub(crate) fn contains_key(&self, k: &K) -> bool {
+        self.get(k).is_some()
+    }
+
+    /// The values in no particular order: only for what does not depend on one (a count).
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.0.iter().map(|e| &e.1)
+    }
+
+    /// Sets `k` to `v`; the value it had.
+    pub(crate) fn insert(&mut self, k: K, v: V) -> Option<V> {
+        if let Some(old) = self.get_mut(&k) {
+            return Some(core::mem::replace(old, v));
+        }
+        self.0.insert_unique(id_hash(k), (k, v), |e| id_hash(e.0));
+        None
+    }
+
+    /// Removes `k`; its value.
+    pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
+        let ((_, v), _) = self.0.find_entry(id_hash(*k), |e| e.0 == *k).ok()?.remove();
+        let (len, cap) = (self.0.len(), self.0.capacity());
+        if len == 0 {
+            self.0 = hashbrown::HashTable::new();
+        } else if cap > MIN_CAPACITY && len < cap / 8 {
+            self.0
+                .shrink_to((len * 2).max(MIN_CAPACITY), |e| id_hash(e.0));
+        }
+        Some(v)
+    }
+}
+
+/// A set of the endpoint's own numbers (an [`Ids`] without values).
+#[derive(Clone, Debug)]
+pub(crate) struct IdSet<K>(Ids<K, ()>);
+
+impl<K> Default for IdSet<K> {
+    fn default() -> Self {
+        IdSet(Ids::default())
+    }
+}
+
+impl<K: Key> IdSet<K> {
+    /// Adds `k`; whether it was new.
+    pub(crate) fn insert(&mut self, k: K) -> bool {
+        self.0.insert(k, ()).is_none()
+    }
+
+    /// Removes `k`; whether it was there.
+    pub(crate) fn remove(&mut self, k: &K) -> bool {
+        self.0.remove(k).is_some()
+    }
+
+    pub(crate) fn contains(&self, k: &K) -> bool {
+        self.0.contains_key(k)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +324,32 @@ mod tests {
         }
         assert_eq!(t.len(), 0);
         assert_eq!(t.entries.capacity(), 0, "an empty table holds no memory");
+    }
+
+    #[test]
+    fn ids_and_sets() {
+        use crate::transaction::TxId;
+        let mut m: Ids<TxId, u32> = Ids::default();
+        for i in 1..=1000u64 {
+            assert_eq!(m.insert(TxId(i), i as u32), None);
+        }
+        assert_eq!(m.insert(TxId(7), 70), Some(7));
+        assert_eq!(m.get(&TxId(7)), Some(&70));
+        *m.get_mut(&TxId(8)).unwrap() += 1;
+        assert_eq!(m.get(&TxId(8)), Some(&9));
+        for i in 1..=995u64 {
+            assert!(m.remove(&TxId(i)).is_some());
+        }
+        assert_eq!(m.remove(&TxId(1)), None);
+        assert!(m.0.capacity() <= 64, "{}", m.0.capacity());
+        assert_eq!(m.values().count(), 5);
+        let mut s: IdSet<TxId> = IdSet::default();
+        assert!(s.insert(TxId(3)));
+        assert!(!s.insert(TxId(3)));
+        assert!(s.contains(&TxId(3)));
+        assert!(s.remove(&TxId(3)));
+        assert!(!s.remove(&TxId(3)));
+        assert!(m.contains_key(&TxId(1000)) && !m.is_empty());
     }
 
     #[test]

@@ -18,7 +18,6 @@
 //! O(1), removing one unlinks it in O(1).
 
 use alloc::vec::Vec;
-
 /// Slots per chunk: a chunk is about 5 KB, the slack of a table at most one chunk.
 pub(crate) const CHUNK: usize = 8;
 
@@ -34,30 +33,7 @@ const SPARSE: usize = 2;
 /// No slot (the ends of the key-order list).
 const NIL: u32 = u32::MAX;
 
-/// A key of a slab: one of the endpoint's own numbers.
-pub(crate) trait Key: Copy + Ord {
-    /// The number.
-    fn raw(self) -> u64;
-}
-
-impl Key for crate::transaction::TxId {
-    fn raw(self) -> u64 {
-        self.0
-    }
-}
-
-impl Key for crate::endpoint::CallId {
-    fn raw(self) -> u64 {
-        self.0
-    }
-}
-
-/// The hash of a key. The keys are counted up by the endpoint, never chosen by a peer, so a
-/// multiplication spreads them: consecutive keys land in consecutive buckets (the low bits,
-/// which place an entry) and the high bits (which tag it) are mixed.
-fn hash<K: Key>(k: K) -> u64 {
-    k.raw().wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}
+use crate::hashed::{id_hash as hash, Key};
 
 /// A used slot: the value, its key and its neighbours in key order.
 #[derive(Clone, Debug)]

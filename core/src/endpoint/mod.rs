@@ -23,7 +23,7 @@ pub use transfer::{AttendedOptions, BlindOptions, ByeBy, Transfer, TransferId, T
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::hashed::{Keys, Table};
+use crate::hashed::{IdSet, Ids, Keys, Table};
 use crate::msg::{builder, Header, Message, Method, Via};
 use crate::parse::StreamDecoder;
 use crate::rand::IdGen;
@@ -235,7 +235,7 @@ pub struct Endpoint {
     conns: BTreeMap<ConnId, Conn>,
     stats: Stats,
     /// Server transactions: the To tag their responses carry (§8.2.6.2: one per transaction).
-    tags: BTreeMap<TxId, SipStr>,
+    tags: Ids<TxId, SipStr>,
     /// Calls, side by side in a [`crate::slab`] (starting one allocates nothing once the
     /// slab has grown to the load; a map of boxes allocated one per call).
     calls: crate::slab::Slab<CallId, Call>,
@@ -243,9 +243,9 @@ pub struct Endpoint {
     /// [`crate::hashed`] tables: a peer chooses the ids).
     dialogs: Table<crate::dialog::DialogId, CallId>,
     /// Client or server INVITE transactions of calls.
-    tx_calls: BTreeMap<TxId, CallId>,
+    tx_calls: Ids<TxId, CallId>,
     /// Transactions the endpoint started on its own (BYE): their outcome is not reported.
-    quiet: BTreeSet<TxId>,
+    quiet: IdSet<TxId>,
     /// The UA core's timers (the transactions keep their own), ordered by deadline.
     timers: BTreeSet<(Instant, CallId, Timer)>,
     timer_index: BTreeMap<(CallId, Timer), Instant>,
@@ -255,14 +255,14 @@ pub struct Endpoint {
     nonce_counts: BTreeMap<SipStr, (SipStr, u32)>,
     /// Transfers in either role, and their indexes: by call, by transaction, by the call a
     /// transferee placed.
-    transfers: BTreeMap<TransferId, alloc::boxed::Box<transfer::Xfer>>,
+    transfers: Ids<TransferId, alloc::boxed::Box<transfer::Xfer>>,
     call_xfers: BTreeSet<(CallId, TransferId)>,
-    tx_transfers: BTreeMap<TxId, TransferId>,
-    call_transfers: BTreeMap<CallId, TransferId>,
+    tx_transfers: Ids<TxId, TransferId>,
+    call_transfers: Ids<CallId, TransferId>,
     /// Calls that received a REFER already (later ones carry `id`, RFC 3515 §2.4.6).
-    seen_refer: BTreeSet<CallId>,
+    seen_refer: IdSet<CallId>,
     /// Calls we sent a REFER in already (only the first one's NOTIFYs may omit `id`).
-    sent_refer: BTreeSet<CallId>,
+    sent_refer: IdSet<CallId>,
     next_transfer: u64,
     /// Live incoming calls per remote address ([`Config::max_calls_per_remote`]).
     calls_per_remote: BTreeMap<core::net::IpAddr, usize>,
@@ -297,11 +297,11 @@ impl Endpoint {
             events: VecDeque::new(),
             conns: BTreeMap::new(),
             stats: Stats::default(),
-            tags: BTreeMap::new(),
+            tags: Ids::default(),
             calls: crate::slab::Slab::default(),
             dialogs: Table::new(keys),
-            tx_calls: BTreeMap::new(),
-            quiet: BTreeSet::new(),
+            tx_calls: Ids::default(),
+            quiet: IdSet::default(),
             timers: BTreeSet::new(),
             timer_index: BTreeMap::new(),
             calls_per_remote: BTreeMap::new(),
@@ -311,12 +311,12 @@ impl Endpoint {
             orphans: BTreeMap::new(),
             lingering: BTreeMap::new(),
             lingering_ids: Table::new(keys),
-            transfers: BTreeMap::new(),
+            transfers: Ids::default(),
             call_xfers: BTreeSet::new(),
-            tx_transfers: BTreeMap::new(),
-            call_transfers: BTreeMap::new(),
-            seen_refer: BTreeSet::new(),
-            sent_refer: BTreeSet::new(),
+            tx_transfers: Ids::default(),
+            call_transfers: Ids::default(),
+            seen_refer: IdSet::default(),
+            sent_refer: IdSet::default(),
             next_transfer: 1,
             auth_trails: BTreeMap::new(),
             nonce_counts: BTreeMap::new(),
@@ -519,18 +519,10 @@ impl Endpoint {
             return;
         }
         self.calls.clear_if_empty();
-        fresh(&mut self.transfers);
-        fresh(&mut self.tags);
-        fresh(&mut self.tx_calls);
-        fresh_set(&mut self.quiet);
         fresh_set(&mut self.timers);
         fresh(&mut self.timer_index);
         fresh(&mut self.auth_trails);
         fresh_set(&mut self.call_xfers);
-        fresh(&mut self.tx_transfers);
-        fresh(&mut self.call_transfers);
-        fresh_set(&mut self.seen_refer);
-        fresh_set(&mut self.sent_refer);
         fresh(&mut self.calls_per_remote);
         fresh(&mut self.orphans);
         fresh(&mut self.lingering);
