@@ -345,6 +345,69 @@ impl From<&str> for Wide<SipStr> {
     }
 }
 
+/// A string most values do not have, in the room of one pointer: an empty one holds nothing,
+/// another its string type's value in a box. URI headers (`?Replaces=…` in an attended
+/// transfer's Refer-To, rare anywhere else) are held so: every URI has room for them, and 32
+/// bytes of it in every name-addr moved the headers of every message.
+#[derive(Clone, Default)]
+pub(crate) struct Rare<S>(Option<alloc::boxed::Box<S>>);
+
+impl<S: AsRef<str>> Rare<S> {
+    /// Holds `s` (nothing when it is empty).
+    pub(crate) fn new(s: S) -> Self {
+        match s.as_ref().is_empty() {
+            true => Rare(None),
+            false => Rare(Some(alloc::boxed::Box::new(s))),
+        }
+    }
+
+    /// The string type's value, when there is one.
+    pub(crate) fn as_text(&self) -> Option<&S> {
+        self.0.as_deref()
+    }
+
+    /// The string (empty when there is none).
+    pub(crate) fn as_str(&self) -> &str {
+        self.0.as_deref().map_or("", |s| s.as_ref())
+    }
+}
+
+impl<S: Text> Text for Rare<S> {
+    type Bytes = S::Bytes;
+}
+
+impl<S: AsRef<str>> AsRef<str> for Rare<S> {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl<S: AsRef<str>> PartialEq for Rare<S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl<S: AsRef<str>> Eq for Rare<S> {}
+
+impl<S: AsRef<str>> Hash for Rare<S> {
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        self.as_str().as_bytes().hash(h)
+    }
+}
+
+impl<S: AsRef<str>> fmt::Debug for Rare<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for Rare<SipStr> {
+    fn from(s: &str) -> Self {
+        Rare::new(SipStr::from(s))
+    }
+}
+
 /// Converts every string of a value from one [`Text`] type to another (see
 /// [`Message::to_shared`](crate::msg::Message::to_shared)).
 pub trait Convert<S: Text, T: Text> {

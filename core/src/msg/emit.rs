@@ -248,7 +248,7 @@ impl<W: Sink> Out<'_, W> {
                     self.s(user.as_ref());
                     if let Some(pw) = &u.password {
                         self.b(b':');
-                        self.s(pw.as_ref());
+                        self.s((**pw).as_ref());
                     }
                     self.b(b'@');
                 }

@@ -11,7 +11,7 @@
 //! `;` and `=` ignored), so `;tag = x` and `;TAG=x` are equal; emission writes `;name=value` with names as
 //! written.
 
-use crate::text::{Convert, SipStr, Text, Wide};
+use crate::text::{Convert, Rare, SipStr, Text, Wide};
 use core::hash::{Hash, Hasher};
 
 /// One parameter, borrowed from a [`Params`] or [`UriHeaders`] list.
@@ -539,6 +539,14 @@ fn conv_same<S: Text, T: Text>(c: &mut impl Convert<S, T>, s: &S) -> T {
     c.text(s)
 }
 
+/// An empty list holds nothing whatever it was held as.
+fn conv_rare<S: Text, T: Text>(c: &mut impl Convert<S, T>, s: &Rare<S>) -> Rare<T> {
+    match s.as_text() {
+        Some(x) => Rare::new(c.text(x)),
+        None => Rare::default(),
+    }
+}
+
 /// A list that fits is held inline whatever it was held as.
 fn conv_wide<S: Text, T: Text>(c: &mut impl Convert<S, T>, s: &Wide<S>) -> Wide<T> {
     match s.as_text() {
@@ -789,8 +797,9 @@ param_list!(
 );
 
 param_list!(
-    /// URI `headers` (`hname=hvalue&...`, the part after `?`), as written (escaped).
-    UriHeaders, b'&', false, Walk, Same, conv_same
+    /// URI `headers` (`hname=hvalue&...`, the part after `?`), as written (escaped); held
+    /// in one pointer's room, on the heap when there are any (see `text::Rare`).
+    UriHeaders, b'&', false, Walk, Rare, conv_rare
 );
 
 #[cfg(test)]

@@ -33,8 +33,10 @@ pub struct SipUri<S: Text> {
     pub secure: bool,
     /// The user part, escaped as written.
     pub user: Option<S>,
-    /// The password, escaped as written.
-    pub password: Option<S>,
+    /// The password, escaped as written. Boxed: RFC 3261 §19.1.1 says it "is NOT
+    /// RECOMMENDED", so almost no URI carries one, and the room of an inline one in every URI
+    /// was moved with every header of every message.
+    pub password: Option<alloc::boxed::Box<S>>,
     /// The host.
     pub host: Host<S>,
     /// The port, if written.
@@ -210,8 +212,8 @@ impl<S: Text> SipUri<S> {
                 false,
             )
             || !opt_eq(
-                self.password.as_ref().map(|s| s.as_ref()),
-                other.password.as_ref().map(|s| s.as_ref()),
+                self.password.as_deref().map(|s| s.as_ref()),
+                other.password.as_deref().map(|s| s.as_ref()),
                 false,
             )
             || !self.host.matches(&other.host)
@@ -259,7 +261,10 @@ impl<S: Text> SipUri<S> {
         SipUri {
             secure: self.secure,
             user: self.user.as_ref().map(|u| c.text(u)),
-            password: self.password.as_ref().map(|u| c.text(u)),
+            password: self
+                .password
+                .as_ref()
+                .map(|u| alloc::boxed::Box::new(c.text(u))),
             host: self.host.convert(c),
             port: self.port,
             params: self.params.convert(c),

@@ -18,6 +18,7 @@ use super::ctx::{Ctx, View};
 use super::{ErrorKind, ParseError};
 use crate::msg::param::{Starts, Walk};
 use crate::msg::{Host, Params, SipUri, TelUri, Uri, UriHeaders};
+use crate::text::Rare;
 use core::net::{Ipv4Addr, Ipv6Addr};
 use nom::error::{Error, ErrorKind as NomKind};
 use nom::IResult;
@@ -170,7 +171,7 @@ pub(crate) fn sip_uri<'a, C: Ctx<'a>>(
             if !p.iter().all(|&c| PASSWORD[c as usize]) {
                 return fail(p);
             }
-            password = Some(c.s(p)?);
+            password = Some(alloc::boxed::Box::new(c.s(p)?));
         }
         user = Some(c.s(u)?);
         r = &i[k + 1..];
@@ -454,7 +455,7 @@ fn uri_headers<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, UriHeaders<C::S
             k += 1;
         } else {
             let (raw, r) = i.split_at(k);
-            return Ok((r, UriHeaders::from_parsed(c.s(raw)?, Walk)));
+            return Ok((r, UriHeaders::from_parsed(Rare::new(c.s(raw)?), Walk)));
         }
     }
 }
@@ -474,8 +475,23 @@ mod tests {
     fn forms() {
         let u = sip("sips:user:pw@example.com:5061;transport=tls;lr");
         assert!(u.secure);
-        assert_eq!(u.password, Some("pw"));
+        assert_eq!(u.password.as_deref(), Some(&"pw"));
         assert_eq!(u.param("lr"), Some(None));
+        // The rare parts (a password, URI headers) boxed; an empty password and an empty
+        // header list still written back as they came.
+        for text in [
+            "sip:user:@example.com",
+            "sip:bob@example.com?Replaces=a%40b%3Bto-tag%3D1%3Bfrom-tag%3D2&Subject=x",
+            "sip:bob@example.com",
+        ] {
+            let owned = crate::msg::Uri::<crate::SipStr>::parse(text).unwrap();
+            assert_eq!(crate::msg::emit::uri_to_string(&owned), text);
+        }
+        let u = sip("sip:bob@example.com?Replaces=a%40b&Subject=x");
+        assert_eq!(u.headers.get("subject"), Some(Some("x")));
+        assert_eq!(u.headers.iter().count(), 2);
+        assert!(sip("sip:bob@example.com").headers.is_empty());
+        assert!(sip("sip:user:@example.com").password.is_some());
         let u = sip("sip:192.0.2.1");
         assert_eq!(u.host, Host::Ipv4(Ipv4Addr::new(192, 0, 2, 1)));
         assert!(parse_uri(b"sip:256.0.0.1").is_err());
