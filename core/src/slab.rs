@@ -331,6 +331,7 @@ mod tests {
             interval: crate::time::Duration::from_millis(500),
             armed: Default::default(),
             key: None,
+            key_hash: 0,
             cancel_pending: false,
             cancelled: false,
             internal: false,

@@ -40,10 +40,7 @@ impl Ord for DialogId {
 /// repeat, and equal ids still hash alike.
 impl core::hash::Hash for DialogId {
     fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
-        h.write(self.local_tag.as_bytes());
-        h.write_u8(0xff);
-        h.write(self.remote_tag.as_bytes());
-        h.write_u8(0xff);
+        crate::hashed::write_parts(h, &[self.local_tag.as_bytes(), self.remote_tag.as_bytes()]);
     }
 }
 

@@ -108,6 +108,7 @@ impl Layer {
             dest,
             local: None,
             key: ClientKey::of(&request).map(TxKey::Client),
+            key_hash: 0,
             request,
             last: None,
             last_status: 0,

@@ -56,10 +56,17 @@ impl Write for KeyStr {
 /// §17.1.3: a response matches a client transaction when the branch of its top Via equals
 /// the request's and its CSeq method equals the request's method (so a CANCEL has its own
 /// transaction, distinct from the INVITE's with the same branch).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ClientKey {
     pub branch: KeyStr,
     pub method: KeyStr,
+}
+
+/// Branch and method in one write ([`crate::hashed::write_parts`]).
+impl Hash for ClientKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        crate::hashed::write_parts(h, &[&self.branch.0, &self.method.0]);
+    }
 }
 
 impl ClientKey {
@@ -90,8 +97,8 @@ pub(crate) enum ServerKey {
     Rfc2543(Box<Rfc2543Key>),
 }
 
-/// Every part of the key, in one string ([`KeyStr`]'s hash), the port as 4 bytes
-/// (a peer picks them all: see [`crate::hashed`]).
+/// Every part of the key (a peer picks them all: see [`crate::hashed`]), the port as 4
+/// bytes, in one write ([`crate::hashed::write_parts`]).
 impl Hash for ServerKey {
     fn hash<H: Hasher>(&self, h: &mut H) {
         match self {
@@ -101,10 +108,8 @@ impl Hash for ServerKey {
                 port,
                 method,
             } => {
-                branch.hash(h);
-                host.hash(h);
-                h.write_u32(port.map_or(0, |p| u32::from(p) | 1 << 16));
-                method.hash(h);
+                let port = port.map_or(0, |p| u32::from(p) | 1 << 16).to_le_bytes();
+                crate::hashed::write_parts(h, &[&branch.0, &host.0, &port, &method.0]);
             }
             ServerKey::Rfc2543(k) => k.hash(h),
         }

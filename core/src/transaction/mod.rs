@@ -190,6 +190,9 @@ pub(crate) struct Tx {
     pub armed: SmallVec<[(Timer, Instant); 3]>,
     /// The key it is found by (one of the two kinds: a transaction is client or server).
     pub key: Option<TxKey>,
+    /// The hash its key is indexed under (set by [`Layer::insert`]; removing the transaction
+    /// needs it again).
+    pub key_hash: u64,
     /// Client INVITE: CANCEL asked for before any provisional (§9.1: send it on the first).
     pub cancel_pending: bool,
     /// Client INVITE: a CANCEL was sent.
@@ -494,13 +497,15 @@ impl Layer {
             })
     }
 
-    fn insert(&mut self, id: TxId, tx: Tx) {
+    fn insert(&mut self, id: TxId, mut tx: Tx) {
         match &tx.key {
             Some(TxKey::Client(k)) => {
-                self.client_keys.insert(self.client_keys.hash(k), id);
+                tx.key_hash = self.client_keys.hash(k);
+                self.client_keys.insert(tx.key_hash, id);
             }
             Some(TxKey::Server(k)) => {
-                self.server_keys.insert(self.server_keys.hash(k), id);
+                tx.key_hash = self.server_keys.hash(k);
+                self.server_keys.insert(tx.key_hash, id);
             }
             None => {}
         }
@@ -560,11 +565,11 @@ impl Layer {
         self.disarm_all(id);
         if let Some(tx) = self.txs.remove(&id) {
             match &tx.key {
-                Some(TxKey::Client(k)) => {
-                    self.client_keys.remove(self.client_keys.hash(k), id);
+                Some(TxKey::Client(_)) => {
+                    self.client_keys.remove(tx.key_hash, id);
                 }
-                Some(TxKey::Server(k)) => {
-                    self.server_keys.remove(self.server_keys.hash(k), id);
+                Some(TxKey::Server(_)) => {
+                    self.server_keys.remove(tx.key_hash, id);
                 }
                 None => {}
             }

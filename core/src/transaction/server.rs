@@ -93,6 +93,7 @@ impl Layer {
             interval: self.timers.t1,
             armed: SmallVec::new(),
             key: Some(super::TxKey::Server(key)),
+            key_hash: 0,
             cancel_pending: false,
             cancelled: false,
             internal: false,
