@@ -239,6 +239,10 @@ impl<K, V> Default for Ids<K, V> {
 }
 
 impl<K: Key, V> Ids<K, V> {
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

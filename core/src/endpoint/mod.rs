@@ -14,6 +14,7 @@
 mod calls;
 mod challenge;
 mod replaces;
+mod timers;
 mod transfer;
 mod uas;
 
@@ -246,9 +247,8 @@ pub struct Endpoint {
     tx_calls: Ids<TxId, CallId>,
     /// Transactions the endpoint started on its own (BYE): their outcome is not reported.
     quiet: IdSet<TxId>,
-    /// The UA core's timers (the transactions keep their own), ordered by deadline.
-    timers: BTreeSet<(Instant, CallId, Timer)>,
-    timer_index: BTreeMap<(CallId, Timer), Instant>,
+    /// The UA core's timers (the transactions keep their own).
+    timers: timers::Timers,
     /// Digest: the nonces each request chain answered (keyed by its latest transaction).
     auth_trails: BTreeMap<TxId, challenge::Trail>,
     /// Digest: the last nonce per realm and how many requests used it (RFC 7616 §3.4).
@@ -302,8 +302,7 @@ impl Endpoint {
             dialogs: Table::new(keys),
             tx_calls: Ids::default(),
             quiet: IdSet::default(),
-            timers: BTreeSet::new(),
-            timer_index: BTreeMap::new(),
+            timers: timers::Timers::default(),
             calls_per_remote: BTreeMap::new(),
             early_dialogs: Table::new(keys),
             ended: replaces::Ended::new(keys),
@@ -519,8 +518,6 @@ impl Endpoint {
             return;
         }
         self.calls.clear_if_empty();
-        fresh_set(&mut self.timers);
-        fresh(&mut self.timer_index);
         fresh(&mut self.auth_trails);
         fresh_set(&mut self.call_xfers);
         fresh(&mut self.calls_per_remote);
@@ -676,7 +673,7 @@ impl Endpoint {
     /// When [`Endpoint::handle_timeout`] must be called next (`None`: no timer is armed).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let calls = self.timers.first().map(|e| e.0);
+        let calls = self.timers.next();
         match (self.layer.poll_timeout(), calls) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -962,26 +959,17 @@ pub(crate) enum Timer {
 impl Endpoint {
     /// Arms (or moves) timer `t` of `call` to fire at `at`.
     pub(crate) fn arm(&mut self, call: CallId, t: Timer, at: Instant) {
-        self.disarm(call, t);
-        self.timers.insert((at, call, t));
-        self.timer_index.insert((call, t), at);
+        self.timers.arm(call, t, at);
     }
 
     /// Disarms timer `t` of `call`, if armed.
     pub(crate) fn disarm(&mut self, call: CallId, t: Timer) {
-        if let Some(at) = self.timer_index.remove(&(call, t)) {
-            self.timers.remove(&(at, call, t));
-        }
+        self.timers.disarm(call, t);
     }
 
     /// Fires the UA core's timers due at `now`.
     fn ua_timeouts(&mut self) {
-        while let Some(&(at, call, t)) = self.timers.first() {
-            if at > self.now {
-                break;
-            }
-            self.timers.pop_first();
-            self.timer_index.remove(&(call, t));
+        while let Some((call, t)) = self.timers.pop_due(self.now) {
             match t {
                 Timer::Retransmit2xx => self.retransmit_2xx(call),
                 Timer::GlareRetry => self.glare_retry(call),
