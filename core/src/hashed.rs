@@ -16,7 +16,7 @@
 //! endpoint writes (branches, tags, Call-IDs) are the same with or without these tables.
 //!
 //! No table is ever iterated: what the endpoint does never depends on the order of a hash.
-//! A table gives its memory back as it empties after a burst ([`Table::remove`]).
+//! A table gives its memory back as it empties after a burst ([`settle`]).
 
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
@@ -76,6 +76,19 @@ impl BuildHasher for Keys {
     }
 }
 
+/// After a removal: a table left less than an eighth full shrinks to twice what it holds
+/// (once per as many removals: O(1) amortized) and an empty one gives all its memory back,
+/// so that a burst's memory comes back as the burst ends, as it would from an ordered map's
+/// nodes. `hash` gives an entry's hash (kept in it or cheap to compute again).
+pub(crate) fn settle<T>(t: &mut hashbrown::HashTable<T>, hash: impl Fn(&T) -> u64) {
+    let (len, cap) = (t.len(), t.capacity());
+    if len == 0 {
+        *t = hashbrown::HashTable::new();
+    } else if cap > MIN_CAPACITY && len < cap / 8 {
+        t.shrink_to((len * 2).max(MIN_CAPACITY), hash);
+    }
+}
+
 /// A hash table from `K` to `V` (see the module documentation). Each entry keeps its key's
 /// hash: growing or shrinking the table moves entries without hashing their keys again, and
 /// a probe compares hashes before keys.
@@ -122,10 +135,7 @@ impl<K: Hash + Eq, V> Table<K, V> {
         None
     }
 
-    /// Removes `k`; its value. A table left less than an eighth full shrinks to twice what
-    /// it holds (once per as many removals: O(1) amortized) and an empty one gives all its
-    /// memory back, so that a burst's memory comes back as the burst ends, as it would from
-    /// an ordered map's nodes.
+    /// Removes `k`; its value (the table then [`settle`]s).
     pub(crate) fn remove<Q: Hash + Eq + ?Sized>(&mut self, k: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -136,12 +146,7 @@ impl<K: Hash + Eq, V> Table<K, V> {
             .find_entry(h, |e| e.0 == h && e.1.borrow() == k)
             .ok()?;
         let ((_, _, v), _) = entry.remove();
-        let (len, cap) = (self.entries.len(), self.entries.capacity());
-        if len == 0 {
-            self.entries = hashbrown::HashTable::new();
-        } else if cap > MIN_CAPACITY && len < cap / 8 {
-            self.entries.shrink_to((len * 2).max(MIN_CAPACITY), |e| e.0);
-        }
+        settle(&mut self.entries, |e| e.0);
         Some(v)
     }
 }
@@ -179,17 +184,12 @@ impl<V: Copy + Eq> Index<V> {
         self.entries.insert_unique(h, (h, v), |e| e.0);
     }
 
-    /// Removes `v`, found under hash `h`; shrinks as [`Table::remove`] does.
+    /// Removes `v`, found under hash `h` (the index then [`settle`]s).
     pub(crate) fn remove(&mut self, h: u64, v: V) {
         if let Ok(e) = self.entries.find_entry(h, |e| e.0 == h && e.1 == v) {
             e.remove();
         }
-        let (len, cap) = (self.entries.len(), self.entries.capacity());
-        if len == 0 {
-            self.entries = hashbrown::HashTable::new();
-        } else if cap > MIN_CAPACITY && len < cap / 8 {
-            self.entries.shrink_to((len * 2).max(MIN_CAPACITY), |e| e.0);
-        }
+        settle(&mut self.entries, |e| e.0);
     }
 }
 
@@ -228,7 +228,7 @@ pub(crate) fn id_hash<K: Key>(k: K) -> u64 {
 /// A table keyed by the endpoint's own numbers ([`Key`]): O(1), never iterated in an order
 /// anything depends on (an ordered
 /// map cost a search of its nodes for each of the several lookups a message makes). Shrinks
-/// as [`Table::remove`] does.
+/// as the others do ([`settle`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Ids<K, V>(hashbrown::HashTable<(K, V)>);
 
@@ -278,13 +278,7 @@ impl<K: Key, V> Ids<K, V> {
     /// Removes `k`; its value.
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
         let ((_, v), _) = self.0.find_entry(id_hash(*k), |e| e.0 == *k).ok()?.remove();
-        let (len, cap) = (self.0.len(), self.0.capacity());
-        if len == 0 {
-            self.0 = hashbrown::HashTable::new();
-        } else if cap > MIN_CAPACITY && len < cap / 8 {
-            self.0
-                .shrink_to((len * 2).max(MIN_CAPACITY), |e| id_hash(e.0));
-        }
+        settle(&mut self.0, |e| id_hash(e.0));
         Some(v)
     }
 }

@@ -219,12 +219,7 @@ impl<K: Key, V> Slab<K, V> {
             Some(x) => x.prev = node.prev,
             None => self.tail = node.prev,
         }
-        let (len, cap) = (self.index.len(), self.index.capacity());
-        if len == 0 {
-            self.index = hashbrown::HashTable::new();
-        } else if cap > MIN_SLOTS && len < cap / 8 {
-            self.index.shrink_to(len * 2, |e| hash(e.0));
-        }
+        crate::hashed::settle(&mut self.index, |e| hash(e.0));
         self.compact_if_sparse();
         Some(node.value)
     }
