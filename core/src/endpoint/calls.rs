@@ -843,7 +843,7 @@ impl Endpoint {
         let Some(tag) = self.tag_for(tx, 180) else {
             return;
         };
-        let Some(request) = self.layer.clone_request(tx) else {
+        let Some(request) = self.layer.hand_over_request(tx) else {
             return;
         };
         let (peer, local) = {

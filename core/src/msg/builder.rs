@@ -281,7 +281,7 @@ pub(crate) fn response_in(
 }
 
 /// Is `h` copied from a request into its response with status `code` (§8.2.6)?
-fn copied_to_response<S: Text>(h: &Header<S>, code: u16) -> bool {
+pub(crate) fn copied_to_response<S: Text>(h: &Header<S>, code: u16) -> bool {
     match h {
         Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) | Header::To(_) => {
             true

@@ -64,10 +64,12 @@ impl HeaderPool {
     }
 
     /// Takes back `list` (its headers are dropped now), unless the pool is full or the list
-    /// too long to keep.
+    /// too long to keep, or shorter than any the pool hands out (a list sized to what it
+    /// holds, as a ringing call's INVITE keeps: it would only take the place of one that
+    /// fits).
     pub fn give(&mut self, mut list: Vec<Header<SipStr>>) {
         let cap = list.capacity();
-        if cap == 0 || cap > MAX_KEPT || self.free.len() >= self.max {
+        if !(MIN..=MAX_KEPT).contains(&cap) || self.free.len() >= self.max {
             return;
         }
         list.clear();
@@ -135,6 +137,8 @@ mod tests {
         let mut q = HeaderPool::new(4);
         q.give(Vec::with_capacity(MAX_KEPT + 1));
         q.give(Vec::new());
+        // Nor lists shorter than any it hands out (a ringing INVITE's, sized to its headers).
+        q.give(Vec::with_capacity(MIN - 1));
         assert_eq!(q.len(), 0);
         // A pool of none keeps nothing.
         let mut z = HeaderPool::new(0);

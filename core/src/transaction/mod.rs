@@ -469,6 +469,29 @@ impl Layer {
         Some(self.pool.clone_message(&tx.request))
     }
 
+    /// Hands the request of server transaction `id` over (to the application's event) and
+    /// keeps in its place a copy of what its responses need: the headers a response copies
+    /// (Via, From, To, Call-ID, CSeq, Timestamp: RFC 3261 §8.2.6.2, §8.2.6.1), the
+    /// Record-Route a dialog-creating response carries (§12.1.1), the start line and the
+    /// body (a 2xx says whether it carries the offer, §13.2.1). A ringing call's INVITE then
+    /// keeps half its headers for as long as it rings, in a list of that size.
+    pub fn hand_over_request(&mut self, id: TxId) -> Option<Message> {
+        let tx = self.txs.get_mut(&id).filter(|t| !t.shed)?;
+        let needed = |h: &&crate::msg::Header<crate::SipStr>| {
+            crate::msg::builder::copied_to_response(h, 100)
+                || matches!(h, crate::msg::Header::RecordRoute(_))
+        };
+        let mut headers =
+            alloc::vec::Vec::with_capacity(tx.request.headers.iter().filter(needed).count());
+        headers.extend(tx.request.headers.iter().filter(needed).cloned());
+        let kept = Message {
+            start: tx.request.start.clone(),
+            headers,
+            body: tx.request.body.clone(),
+        };
+        Some(core::mem::replace(&mut tx.request, kept))
+    }
+
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.queue.next()
     }
