@@ -15,8 +15,13 @@
 //! ([`crate::Config::seed`]) on a ChaCha stream of their own, so that the identifiers the
 //! endpoint writes (branches, tags, Call-IDs) are the same with or without these tables.
 //!
-//! No table is ever iterated: what the endpoint does never depends on the order of a hash.
-//! A table gives its memory back as it empties after a burst ([`settle`]).
+//! The tables keyed by the endpoint's own numbers (transaction, call and transfer ids:
+//! [`Ids`], [`IdSet`], and the index of [`crate::slab`]) need no key: no peer chooses those
+//! numbers, and a multiplication spreads them ([`id_hash`]).
+//!
+//! No table is iterated in an order anything depends on: what the endpoint does never
+//! depends on the order of a hash. A table gives its memory back as it empties after a burst
+//! ([`settle`]).
 
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
