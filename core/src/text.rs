@@ -303,39 +303,9 @@ impl<S: AsRef<str>> Wide<S> {
     }
 }
 
-impl<S: Text> Text for Wide<S> {
-    type Bytes = S::Bytes;
-}
-
 impl<S: Default> Default for Wide<S> {
     fn default() -> Self {
         Wide(WideRepr::Inline(0, [0; WIDE_INLINE]))
-    }
-}
-
-impl<S: AsRef<str>> AsRef<str> for Wide<S> {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl<S: AsRef<str>> PartialEq for Wide<S> {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl<S: AsRef<str>> Eq for Wide<S> {}
-
-impl<S: AsRef<str>> Hash for Wide<S> {
-    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
-        self.as_str().as_bytes().hash(h)
-    }
-}
-
-impl<S: AsRef<str>> fmt::Debug for Wide<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -372,41 +342,49 @@ impl<S: AsRef<str>> Rare<S> {
     }
 }
 
-impl<S: Text> Text for Rare<S> {
-    type Bytes = S::Bytes;
-}
-
-impl<S: AsRef<str>> AsRef<str> for Rare<S> {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl<S: AsRef<str>> PartialEq for Rare<S> {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl<S: AsRef<str>> Eq for Rare<S> {}
-
-impl<S: AsRef<str>> Hash for Rare<S> {
-    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
-        self.as_str().as_bytes().hash(h)
-    }
-}
-
-impl<S: AsRef<str>> fmt::Debug for Rare<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
 impl From<&str> for Rare<SipStr> {
     fn from(s: &str) -> Self {
         Rare::new(SipStr::from(s))
     }
 }
+
+/// What a string storage wrapped around a [`Text`] type is as text itself: a [`Text`],
+/// compared, hashed and shown by its string, whatever holds it.
+macro_rules! text_by_str {
+    ($($t:ident),*) => {$(
+        impl<S: Text> Text for $t<S> {
+            type Bytes = S::Bytes;
+        }
+
+        impl<S: AsRef<str>> AsRef<str> for $t<S> {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl<S: AsRef<str>> PartialEq for $t<S> {
+            fn eq(&self, other: &Self) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+
+        impl<S: AsRef<str>> Eq for $t<S> {}
+
+        impl<S: AsRef<str>> Hash for $t<S> {
+            fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+                self.as_str().as_bytes().hash(h)
+            }
+        }
+
+        impl<S: AsRef<str>> fmt::Debug for $t<S> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+    )*};
+}
+
+text_by_str!(Wide, Rare);
 
 /// Converts every string of a value from one [`Text`] type to another (see
 /// [`Message::to_shared`](crate::msg::Message::to_shared)).

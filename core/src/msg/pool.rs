@@ -11,8 +11,10 @@
 //!
 //! Lists come in a few sizes ([`size_class`]: at least the dozen a builder asks for, then by
 //! four), so that a list given back fits the next message of about the same size. The price
-//! is spare room in a message kept for long (a ringing call's INVITE): a list of twelve for
-//! fewer headers, at most three spare beyond. The pool holds at most [`crate::Config::header_lists`] lists of at most [`MAX_KEPT`] headers.
+//! is spare room in a message kept for long (our INVITE while it waits for its answer): a
+//! list of twelve for fewer headers, at most three spare beyond. A ringing incoming call's
+//! INVITE keeps a list of its own size instead (`Layer::hand_over_request`). The pool holds
+//! at most [`crate::Config::header_lists`] lists of at most [`MAX_KEPT`] headers.
 
 use super::{Header, Message};
 use crate::text::SipStr;
