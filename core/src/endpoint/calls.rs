@@ -165,6 +165,15 @@ pub(crate) struct Call {
     pub(super) replaced: bool,
 }
 
+/// What [`Endpoint::end_call`] keeps of a call it ends.
+struct EndedCall {
+    dialog: Option<Dialog>,
+    early: Vec<Dialog>,
+    reinvite: Option<Reinvite>,
+    invite_tx: Option<TxId>,
+    remote_ip: Option<core::net::IpAddr>,
+}
+
 impl Call {
     /// The dialog is confirmed (the INVITE that made it is answered; its transaction may
     /// linger to absorb retransmissions).
@@ -716,7 +725,17 @@ impl Endpoint {
             _ => reason,
         };
         self.call_state(call, CallState::Terminated { reason }, status);
-        if let Some(c) = self.calls.remove(&call) {
+        // What the bookkeeping below needs is taken out; the rest of the call is dropped in
+        // its slot rather than moved out of it.
+        if let Some(c) = self.calls.get_mut(&call) {
+            let c = EndedCall {
+                dialog: c.dialog.take(),
+                early: core::mem::take(&mut c.early),
+                reinvite: c.reinvite.take(),
+                invite_tx: c.invite_tx,
+                remote_ip: c.remote_ip,
+            };
+            self.calls.discard(&call);
             for d in c.dialog.iter().chain(&c.early) {
                 self.early_dialogs.remove(&d.id);
             }

@@ -109,7 +109,7 @@ impl Sink for Scratch {
 /// separator, a name, a tag: almost all under 32 bytes) copied inline as two overlapping
 /// fixed-size moves instead of a call to `memcpy`.
 #[inline(always)]
-fn copy(dst: &mut [u8], src: &[u8]) {
+pub(crate) fn copy(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     if dst.len() != n {
         return;
@@ -164,27 +164,47 @@ pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     &buf[i..]
 }
 
+/// Each octet's decimal digits, padded to four bytes, and how many there are: writing an
+/// address is four table lookups and four fixed-size copies, no division.
+static OCTETS: [([u8; 4], u8); 256] = {
+    let mut t = [([0u8; 4], 0u8); 256];
+    let mut x = 0;
+    while x < 256 {
+        let (h, d, o) = ((x / 100) as u8, (x / 10 % 10) as u8, (x % 10) as u8);
+        t[x] = if x >= 100 {
+            ([b'0' + h, b'0' + d, b'0' + o, 0], 3)
+        } else if x >= 10 {
+            ([b'0' + d, b'0' + o, 0, 0], 2)
+        } else {
+            ([b'0' + o, 0, 0, 0], 1)
+        };
+        x += 1;
+    }
+    t
+};
+
 /// `a` in dotted decimal, written whole on the stack (`255.255.255.255` at most): one copy
 /// into the output instead of seven small ones.
 #[inline]
 pub(crate) fn ipv4_text(a: core::net::Ipv4Addr, text: &mut [u8; 15]) -> &[u8] {
+    // Each octet's four padded bytes go in at once; the next octet's overwrite the padding
+    // (the last octet's padding lies past `len`, inside the 15 + 4 bytes of `wide`).
+    let mut wide = [0u8; 19];
     let mut len = 0;
     for (k, x) in a.octets().into_iter().enumerate() {
+        let (digits, n) = OCTETS[usize::from(x)];
         if k > 0 {
-            if let Some(dot) = text.get_mut(len) {
+            if let Some(dot) = wide.get_mut(len) {
                 *dot = b'.';
-                len += 1;
             }
+            len += 1;
         }
-        // At most three digits, copied one by one (no call to `memcpy` for so few).
-        let (h, t, o) = (x / 100, x / 10 % 10, x % 10);
-        for (digit, show) in [(h, x >= 100), (t, x >= 10), (o, true)] {
-            if let (true, Some(slot)) = (show, text.get_mut(len)) {
-                *slot = b'0' + digit;
-                len += 1;
-            }
+        if let Some(dst) = wide.get_mut(len..len + 4) {
+            dst.copy_from_slice(&digits);
         }
+        len += usize::from(n);
     }
+    text.copy_from_slice(&wide[..15]);
     text.get(..len).unwrap_or_default()
 }
 
@@ -295,11 +315,6 @@ impl<W: Sink> Out<'_, W> {
     }
 
     fn header<S: Text>(&mut self, h: &Header<S>) {
-        match h {
-            Header::Extension { name, .. } => self.s(name.as_ref()),
-            _ => self.s(h.name().as_str()),
-        }
-        self.b(b':');
         let empty = matches!(h,
             Header::Supported(v) | Header::Unsupported(v) | Header::Require(v)
             | Header::ProxyRequire(v) if v.is_empty())
@@ -308,8 +323,17 @@ impl<W: Sink> Out<'_, W> {
             || matches!(h, Header::Accept(v) if v.is_empty())
             || matches!(h, Header::Raw { value, .. } | Header::Extension { value, .. }
                 if value.as_ref().is_empty());
-        if !empty {
-            self.b(b' ');
+        match h {
+            Header::Extension { name, .. } => {
+                self.s(name.as_ref());
+                self.s(if empty { ":" } else { ": " });
+            }
+            _ => {
+                let start = h.name().field_start();
+                // An empty value: `Name:` (no space before the CRLF).
+                let n = start.len().saturating_sub(usize::from(empty));
+                self.s(start.get(..n).unwrap_or(start));
+            }
         }
         match h {
             Header::Via(v) => self.list(v, |o, via| {

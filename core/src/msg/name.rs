@@ -23,6 +23,15 @@ macro_rules! header_names {
                 }
             }
 
+            /// `Name: `, what a header line opens with when emitted (one copy where name,
+            /// colon and space would be three; RFC 3261 §7.3.1 `HCOLON`, written `": "`).
+            pub(crate) const fn field_start(self) -> &'static str {
+                match self {
+                    $( HeaderName::$var => concat!($full, ": "), )*
+                    HeaderName::Other => "",
+                }
+            }
+
             /// The compact form, if the header has one.
             pub const fn compact(self) -> Option<u8> {
                 match self {

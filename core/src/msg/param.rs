@@ -462,12 +462,69 @@ impl<'a> Iterator for ParamIter<'a> {
     }
 }
 
-/// Where [`Params::push`] and [`Params::remove`] build the new list.
-type ListBuf = smallvec::SmallVec<[u8; 128]>;
+/// Where [`Params::push`], [`Params::set_all`] and [`Params::remove`] build the new list:
+/// [`ListBuf::STACK`] bytes on the stack (every list a user agent writes fits), the heap
+/// beyond. A write is a bounds check and a copy: these lists are written a few short pieces
+/// at a time (`;`, a name, `=`, a value), where a growable vector's reserve-and-copy costs
+/// several times the copy.
+struct ListBuf {
+    stack: [u8; ListBuf::STACK],
+    len: usize,
+    /// Everything written, once it outgrew the stack.
+    heap: alloc::vec::Vec<u8>,
+}
 
-/// The list built in `buf` (always text: it is written from `&str` pieces only).
-fn list_str<T: for<'a> From<&'a str>>(buf: &[u8]) -> T {
-    T::from(core::str::from_utf8(buf).unwrap_or_default())
+impl ListBuf {
+    const STACK: usize = 128;
+
+    fn new() -> Self {
+        ListBuf {
+            stack: [0; Self::STACK],
+            len: 0,
+            heap: alloc::vec::Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len == 0 && self.heap.is_empty()
+    }
+
+    #[inline]
+    fn put(&mut self, s: &str) {
+        let b = s.as_bytes();
+        if self.heap.is_empty() {
+            let end = self.len + b.len();
+            if let Some(dst) = self.stack.get_mut(self.len..end) {
+                crate::msg::emit::copy(dst, b);
+                self.len = end;
+                return;
+            }
+            self.heap.reserve(end.max(2 * Self::STACK));
+            self.heap
+                .extend_from_slice(self.stack.get(..self.len).unwrap_or_default());
+        }
+        self.heap.extend_from_slice(b);
+    }
+
+    /// What was written: text, since only whole `&str`s are.
+    #[allow(unsafe_code)]
+    fn as_str(&self) -> &str {
+        let b = if self.heap.is_empty() {
+            self.stack.get(..self.len).unwrap_or_default()
+        } else {
+            &self.heap
+        };
+        debug_assert!(core::str::from_utf8(b).is_ok());
+        // SAFETY: `put` is the only writer and appends whole `&str`s, so `b` is a
+        // concatenation of UTF-8 strings, itself UTF-8.
+        unsafe { core::str::from_utf8_unchecked(b) }
+    }
+}
+
+/// The list built in `buf`.
+fn list_str<T: for<'a> From<&'a str>>(buf: &ListBuf) -> T {
+    T::from(buf.as_str())
 }
 
 /// Is `raw`, a list the parsers accepted (or that was built), already in canonical form — no
@@ -516,7 +573,7 @@ fn raw_is_canonical(raw: &[u8], sep: u8, lead: bool) -> bool {
 /// that has no leading one).
 fn append(s: &mut ListBuf, sep: u8, lead: bool, p: Param<'_>) {
     let first = s.is_empty() && !lead;
-    write_param(&mut |x| s.extend_from_slice(x.as_bytes()), first, sep, p);
+    write_param(&mut |x| s.put(x), first, sep, p);
 }
 
 /// Writes one parameter, preceded by its separator unless it is the first of a list that has
@@ -580,7 +637,7 @@ fn write_walked(raw: &str, sep: u8, lead: bool, out: &mut impl FnMut(&str)) {
 /// The list `raw` with `p` appended, in canonical form.
 fn pushed(raw: &str, sep: u8, lead: bool, p: Param<'_>) -> ListBuf {
     let mut s = ListBuf::new();
-    write_list(raw, sep, lead, &mut |x| s.extend_from_slice(x.as_bytes()));
+    write_list(raw, sep, lead, &mut |x| s.put(x));
     append(&mut s, sep, lead, p);
     s
 }
@@ -588,7 +645,17 @@ fn pushed(raw: &str, sep: u8, lead: bool, p: Param<'_>) -> ListBuf {
 /// The list `raw` with each `(name, value)` of `set` given that value (see `set_all`).
 fn with_set(raw: &str, sep: u8, lead: bool, set: &[(&str, &str)]) -> ListBuf {
     let mut s = ListBuf::new();
-    let mut done: smallvec::SmallVec<[bool; 4]> = smallvec::smallvec![false; set.len()];
+    // Which entries of `set` were written (on the stack for a few: `received` and `rport`
+    // are two).
+    let mut few = [false; 8];
+    let mut many = alloc::vec::Vec::new();
+    let done: &mut [bool] = match few.get_mut(..set.len()) {
+        Some(d) => d,
+        None => {
+            many.resize(set.len(), false);
+            &mut many
+        }
+    };
     let to_set = |i: usize| Param {
         name: set[i].0,
         value: Some(set[i].1),
@@ -603,10 +670,8 @@ fn with_set(raw: &str, sep: u8, lead: bool, set: &[(&str, &str)]) -> ListBuf {
             None => append(&mut s, sep, lead, p),
         }
     }
-    for i in 0..set.len() {
-        if !done[i] {
-            append(&mut s, sep, lead, to_set(i));
-        }
+    for (i, _) in done.iter().enumerate().filter(|(_, d)| !**d) {
+        append(&mut s, sep, lead, to_set(i));
     }
     s
 }

@@ -586,19 +586,24 @@ impl Layer {
     /// Removes the transaction and everything that points at it.
     fn terminate(&mut self, id: TxId, out: &mut Outbox) {
         self.disarm_all(id);
-        if let Some(tx) = self.txs.remove(&id) {
-            match &tx.key {
-                Some(TxKey::Client(_)) => {
-                    self.client_keys.remove(tx.key_hash, id);
-                }
-                Some(TxKey::Server(_)) => {
-                    self.server_keys.remove(tx.key_hash, id);
-                }
-                None => {}
-            }
-            self.pool.recycle(tx.request);
-            out.events.push_back(TxEvent::Terminated { tx: id });
+        // What the indexes and the pool need is taken out; the rest is dropped in its slot
+        // rather than moved out of it.
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return;
+        };
+        let client = matches!(tx.key, Some(TxKey::Client(_)));
+        let server = matches!(tx.key, Some(TxKey::Server(_)));
+        let key_hash = tx.key_hash;
+        let headers = core::mem::take(&mut tx.request.headers);
+        self.txs.discard(&id);
+        if client {
+            self.client_keys.remove(key_hash, id);
         }
+        if server {
+            self.server_keys.remove(key_hash, id);
+        }
+        self.pool.give(headers);
+        out.events.push_back(TxEvent::Terminated { tx: id });
     }
 
     /// Arms wait timer `t` (D, I, J, K) after `d`, or terminates at once on a reliable
