@@ -276,6 +276,12 @@ impl Starts {
     fn get(&self) -> Option<&[u8]> {
         self.at.get(..self.n as usize)
     }
+
+    /// The index of a list built in a [`ListBuf`].
+    #[inline(always)]
+    fn noted(s: Starts) -> Starts {
+        s
+    }
 }
 
 /// The index of lists that are always walked: URI headers, looked up rarely (the embedded
@@ -290,6 +296,11 @@ impl Walk {
     #[inline(always)]
     fn get(&self) -> Option<&[u8]> {
         None
+    }
+
+    #[inline(always)]
+    fn noted(_: Starts) -> Walk {
+        Walk
     }
 }
 
@@ -472,6 +483,9 @@ struct ListBuf {
     len: usize,
     /// Everything written, once it outgrew the stack.
     heap: alloc::vec::Vec<u8>,
+    /// Where the names of the parameters written start, noted as they are (so that a list
+    /// built here is found by its index, as a parsed one is, and not walked).
+    starts: Starts,
 }
 
 impl ListBuf {
@@ -482,12 +496,23 @@ impl ListBuf {
             stack: [0; Self::STACK],
             len: 0,
             heap: alloc::vec::Vec::new(),
+            starts: Starts::EMPTY,
         }
     }
 
     #[inline]
     fn is_empty(&self) -> bool {
         self.len == 0 && self.heap.is_empty()
+    }
+
+    /// Bytes written.
+    #[inline]
+    fn written(&self) -> usize {
+        if self.heap.is_empty() {
+            self.len
+        } else {
+            self.heap.len()
+        }
     }
 
     #[inline]
@@ -573,7 +598,15 @@ fn raw_is_canonical(raw: &[u8], sep: u8, lead: bool) -> bool {
 /// that has no leading one).
 fn append(s: &mut ListBuf, sep: u8, lead: bool, p: Param<'_>) {
     let first = s.is_empty() && !lead;
-    write_param(&mut |x| s.put(x), first, sep, p);
+    if !first {
+        s.put(if sep == b';' { ";" } else { "&" });
+    }
+    s.starts.push(s.written());
+    s.put(p.name);
+    if let Some(v) = p.value {
+        s.put("=");
+        s.put(v);
+    }
 }
 
 /// Writes one parameter, preceded by its separator unless it is the first of a list that has
@@ -635,9 +668,22 @@ fn write_walked(raw: &str, sep: u8, lead: bool, out: &mut impl FnMut(&str)) {
 }
 
 /// The list `raw` with `p` appended, in canonical form.
-fn pushed(raw: &str, sep: u8, lead: bool, p: Param<'_>) -> ListBuf {
+fn pushed(raw: &str, at: Option<&[u8]>, sep: u8, lead: bool, p: Param<'_>) -> ListBuf {
     let mut s = ListBuf::new();
-    write_list(raw, sep, lead, &mut |x| s.put(x));
+    match at {
+        // Copied as it is: its index holds for the copy.
+        Some(at) if raw_is_canonical(raw.as_bytes(), sep, lead) => {
+            s.put(raw);
+            for &o in at {
+                s.starts.push(usize::from(o));
+            }
+        }
+        _ => {
+            for p in (ParamIter { rest: raw, sep }) {
+                append(&mut s, sep, lead, p);
+            }
+        }
+    }
     append(&mut s, sep, lead, p);
     s
 }
@@ -704,7 +750,7 @@ macro_rules! owned_list {
                 for &(name, value) in list {
                     append(&mut s, $sep, $lead, Param { name, value });
                 }
-                $name(list_str(&s), $idx::NONE)
+                $name(list_str(&s), $idx::noted(s.starts))
             }
 
             /// Adds a parameter at the end (`value` as it is to be written: escaped in a URI,
@@ -712,8 +758,14 @@ macro_rules! owned_list {
             pub fn push(&mut self, name: &str, value: Option<&str>) {
                 // Built on the stack: a short list ends up inline in the SipStr, a longer one
                 // costs the one allocation of its copy.
-                let s = pushed(self.as_str(), $sep, $lead, Param { name, value });
-                *self = $name(list_str(&s), $idx::NONE);
+                let s = pushed(
+                    self.as_str(),
+                    self.1.get(),
+                    $sep,
+                    $lead,
+                    Param { name, value },
+                );
+                *self = $name(list_str(&s), $idx::noted(s.starts));
             }
 
             /// Gives each `(name, value)` of `set` that value: in place where the list has
@@ -721,7 +773,7 @@ macro_rules! owned_list {
             /// rebuild of the list (RFC 3581 §4: the server's `received` and `rport`).
             pub fn set_all(&mut self, set: &[(&str, &str)]) {
                 let s = with_set(self.as_str(), $sep, $lead, set);
-                *self = $name(list_str(&s), $idx::NONE);
+                *self = $name(list_str(&s), $idx::noted(s.starts));
             }
 
             /// Adds a parameter, builder style.
@@ -736,7 +788,7 @@ macro_rules! owned_list {
                     return;
                 }
                 let s = without(self.as_str(), $sep, $lead, name);
-                *self = $name(list_str(&s), $idx::NONE);
+                *self = $name(list_str(&s), $idx::noted(s.starts));
             }
         }
     };
@@ -940,6 +992,48 @@ mod tests {
         let mut q = Params::new();
         q.set_all(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", "5")]);
         assert_eq!(q.as_str(), ";a=1;b=2;c=3;d=4;e=5");
+    }
+
+    /// A list built or edited here is indexed as the parser indexes it: every lookup on
+    /// it finds what a walk of its text finds, and short lists are not walked.
+    #[test]
+    fn built_lists_indexed() {
+        let check = |p: &Params<SipStr>, indexed: bool| {
+            assert_eq!(p.1.get().is_some(), indexed, "{}", p.as_str());
+            let walked = Params::<SipStr>(p.0.clone(), Starts::NONE);
+            for name in ["branch", "rport", "received", "x", "y", "tag", "lr", "z9"] {
+                assert_eq!(p.get(name), walked.get(name), "{name} in {}", p.as_str());
+            }
+        };
+        let mut p = Params::of(&[("branch", Some("z9hG4bK1")), ("rport", None)]);
+        check(&p, true);
+        p.set_all(&[("received", "192.0.2.1"), ("rport", "5062")]);
+        check(&p, true);
+        p.push("x", Some("\"a;b\""));
+        check(&p, true);
+        p.remove("rport");
+        check(&p, true);
+        // A parsed list with white space is rewritten, and indexed, when pushed to.
+        let parsed = crate::msg::Message::parse(
+            bytes::Bytes::from_static(
+                b"OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h ; branch = z9hG4bK2 ;rport\r\n\
+                  From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n",
+            ),
+            &Default::default(),
+        )
+        .unwrap();
+        let mut v = Params::<SipStr>::of(&[]);
+        for q in parsed.top_via().unwrap().params.iter() {
+            v.push(q.name, q.value);
+        }
+        v.push("y", None);
+        check(&v, true);
+        // Eight parameters: more than the index holds, so walked.
+        let mut long = Params::new();
+        for k in 0..8 {
+            long.push(["a", "b", "c", "d", "e", "f", "g", "lr"][k], None);
+        }
+        check(&long, false);
     }
 
     /// `of` builds what a chain of `push`es builds, for both separators.
