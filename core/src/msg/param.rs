@@ -240,15 +240,18 @@ pub(crate) use key;
 /// Where the parameters of a parsed list start: byte offsets (below 256) of the names of its
 /// first seven parameters, noted by the parser as it validates the list. A list with more
 /// parameters, one that starts further in, or one built or changed by hand is not indexed and
-/// is walked instead.
+/// is walked instead. The parser also notes when the list is in canonical form (see
+/// [`Starts::canonical`]), so that emitting it needs no check of its text.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Starts {
-    /// How many parameters (`NOT_INDEXED`: unknown, walk the text).
+    /// How many parameters (`NOT_INDEXED`: unknown, walk the text), and [`CANONICAL`].
     n: u8,
     at: [u8; 7],
 }
 
-const NOT_INDEXED: u8 = u8::MAX;
+const NOT_INDEXED: u8 = 0x7f;
+/// The bit of [`Starts::n`] that says the list is known to be canonical.
+const CANONICAL: u8 = 0x80;
 
 impl Starts {
     /// A list with no parameters.
@@ -262,19 +265,35 @@ impl Starts {
     /// Notes that the next parameter's name starts at `offset`.
     #[inline(always)]
     pub(crate) fn push(&mut self, offset: usize) {
-        match (self.at.get_mut(self.n as usize), u8::try_from(offset)) {
+        let flag = self.n & CANONICAL;
+        let count = self.n & !CANONICAL;
+        match (self.at.get_mut(count as usize), u8::try_from(offset)) {
             (Some(slot), Ok(o)) => {
                 *slot = o;
-                self.n += 1;
+                self.n = flag | (count + 1);
             }
-            _ => self.n = NOT_INDEXED,
+            _ => self.n = flag | NOT_INDEXED,
         }
+    }
+
+    /// Notes that the list is in canonical form: no white space or line folding anywhere,
+    /// no byte below `!` and no DEL (the parser's layout without `SWS`, and no quoted value).
+    /// Emitting it is then one copy, unchecked.
+    #[inline(always)]
+    pub(crate) fn set_canonical(&mut self) {
+        self.n |= CANONICAL;
+    }
+
+    /// Is the list known to be canonical?
+    #[inline(always)]
+    fn canonical(&self) -> bool {
+        self.n & CANONICAL != 0
     }
 
     /// The noted offsets, if the list is indexed.
     #[inline(always)]
     fn get(&self) -> Option<&[u8]> {
-        self.at.get(..self.n as usize)
+        self.at.get(..(self.n & !CANONICAL) as usize)
     }
 
     /// The index of a list built in a [`ListBuf`].
@@ -301,6 +320,11 @@ impl Walk {
     #[inline(always)]
     fn noted(_: Starts) -> Walk {
         Walk
+    }
+
+    #[inline(always)]
+    fn canonical(&self) -> bool {
+        false
     }
 }
 
@@ -532,6 +556,17 @@ impl ListBuf {
         self.heap.extend_from_slice(b);
     }
 
+    /// The index of the list written: where its parameters start, and whether it is in
+    /// canonical form (checked once here rather than at every emission: a dialog's From
+    /// with its tag goes out in every request of the dialog).
+    fn index(&self, sep: u8, lead: bool) -> Starts {
+        let mut starts = self.starts;
+        if raw_is_canonical(self.as_str().as_bytes(), sep, lead) {
+            starts.set_canonical();
+        }
+        starts
+    }
+
     /// What was written: text, since only whole `&str`s are.
     #[allow(unsafe_code)]
     fn as_str(&self) -> &str {
@@ -650,8 +685,8 @@ fn conv_wide<S: Text, T: Text>(c: &mut impl Convert<S, T>, s: &Wide<S>) -> Wide<
 
 /// Writes the list `raw` in canonical form: as it is when it already is (one copy), else
 /// parameter by parameter.
-fn write_list(raw: &str, sep: u8, lead: bool, out: &mut impl FnMut(&str)) {
-    if raw_is_canonical(raw.as_bytes(), sep, lead) {
+fn write_list(raw: &str, sep: u8, lead: bool, known: bool, out: &mut impl FnMut(&str)) {
+    if known || raw_is_canonical(raw.as_bytes(), sep, lead) {
         if !raw.is_empty() {
             out(raw);
         }
@@ -750,7 +785,7 @@ macro_rules! owned_list {
                 for &(name, value) in list {
                     append(&mut s, $sep, $lead, Param { name, value });
                 }
-                $name(list_str(&s), $idx::noted(s.starts))
+                $name(list_str(&s), $idx::noted(s.index($sep, $lead)))
             }
 
             /// Adds a parameter at the end (`value` as it is to be written: escaped in a URI,
@@ -765,7 +800,7 @@ macro_rules! owned_list {
                     $lead,
                     Param { name, value },
                 );
-                *self = $name(list_str(&s), $idx::noted(s.starts));
+                *self = $name(list_str(&s), $idx::noted(s.index($sep, $lead)));
             }
 
             /// Gives each `(name, value)` of `set` that value: in place where the list has
@@ -773,7 +808,7 @@ macro_rules! owned_list {
             /// rebuild of the list (RFC 3581 §4: the server's `received` and `rport`).
             pub fn set_all(&mut self, set: &[(&str, &str)]) {
                 let s = with_set(self.as_str(), $sep, $lead, set);
-                *self = $name(list_str(&s), $idx::noted(s.starts));
+                *self = $name(list_str(&s), $idx::noted(s.index($sep, $lead)));
             }
 
             /// Adds a parameter, builder style.
@@ -788,7 +823,7 @@ macro_rules! owned_list {
                     return;
                 }
                 let s = without(self.as_str(), $sep, $lead, name);
-                *self = $name(list_str(&s), $idx::noted(s.starts));
+                *self = $name(list_str(&s), $idx::noted(s.index($sep, $lead)));
             }
         }
     };
@@ -864,7 +899,7 @@ macro_rules! param_list {
             /// Writes the list in canonical form (`;name=value` each; `name=value&...` for URI
             /// headers).
             pub fn write_canonical(&self, out: &mut impl FnMut(&str)) {
-                write_list(self.0.as_ref(), $sep, $lead, out);
+                write_list(self.0.as_ref(), $sep, $lead, self.1.canonical(), out);
             }
 
         }
@@ -1000,6 +1035,12 @@ mod tests {
     fn built_lists_indexed() {
         let check = |p: &Params<SipStr>, indexed: bool| {
             assert_eq!(p.1.get().is_some(), indexed, "{}", p.as_str());
+            assert_eq!(
+                p.1.canonical(),
+                raw_is_canonical(p.as_str().as_bytes(), b';', true),
+                "{}",
+                p.as_str()
+            );
             let walked = Params::<SipStr>(p.0.clone(), Starts::NONE);
             for name in ["branch", "rport", "received", "x", "y", "tag", "lr", "z9"] {
                 assert_eq!(p.get(name), walked.get(name), "{name} in {}", p.as_str());
@@ -1028,12 +1069,53 @@ mod tests {
         }
         v.push("y", None);
         check(&v, true);
+        // A value with a space (a quoted-string, as given): indexed, not marked canonical.
+        let spaced = Params::of(&[("x", Some("\"a b\""))]);
+        check(&spaced, true);
+        assert!(!spaced.1.canonical());
         // Eight parameters: more than the index holds, so walked.
         let mut long = Params::new();
         for k in 0..8 {
             long.push(["a", "b", "c", "d", "e", "f", "g", "lr"][k], None);
         }
         check(&long, false);
+    }
+
+    /// The parser marks a list canonical only when the check at emission would find it so
+    /// (sound: emission then copies what it would have copied), and does mark the usual
+    /// layout, in header parameters and URI parameters alike.
+    #[test]
+    fn parsed_canonical_mark_is_sound() {
+        for (params, marked) in [
+            (";branch=z9hG4bK1;rport", true),
+            (";branch=z9hG4bK1;received=[2001:db8::1];rport=5060", true),
+            (";x=\"a;b\";branch=z9hG4bK2", false),
+            (";x=\"a b\"", false),
+            (" ; branch = z9hG4bK3 ;rport", false),
+            (";branch=z9hG4bK4 ;rport", false),
+            ("", false),
+        ] {
+            let wire = alloc::format!(
+                "OPTIONS sip:b@h;transport=udp;lr SIP/2.0\r\nVia: SIP/2.0/UDP h{params}\r\n\
+                 From: <sip:a@h;user=phone>{params}\r\nTo: <sip:b@h>\r\nCall-ID: c\r\n\
+                 CSeq: 1 OPTIONS\r\n\r\n"
+            );
+            let m =
+                crate::msg::Message::parse(bytes::Bytes::from(wire), &Default::default()).unwrap();
+            let via = &m.top_via().unwrap().params;
+            let from = &m.from().unwrap().params;
+            for (raw, starts) in [(via.as_str(), via.1), (from.as_str(), from.1)] {
+                assert_eq!(starts.canonical(), marked, "{params:?}");
+                if starts.canonical() {
+                    assert!(raw_is_canonical(raw.as_bytes(), b';', true), "{params:?}");
+                }
+            }
+            let crate::msg::Uri::Sip(u) = &m.from().unwrap().uri else {
+                panic!("a SIP URI")
+            };
+            assert!(u.params.1.canonical());
+            assert!(raw_is_canonical(u.params.as_str().as_bytes(), b';', true));
+        }
     }
 
     /// `of` builds what a chain of `push`es builds, for both separators.

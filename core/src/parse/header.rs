@@ -160,23 +160,36 @@ fn params_span<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, (Option<&'a [u8
     }
     let mut r = start;
     let mut starts = Starts::EMPTY;
+    // Canonical so far: every separator without white space around it, no quoted value
+    // (a quoted-string may hold spaces and escaped controls). Tokens and hosts hold neither.
+    let mut canonical = true;
     loop {
         // SEMI token [ EQUAL gen-value ], with the usual no-white-space layout first.
         let r2 = match r.split_first() {
             Some((b';', after)) if !after.first().is_some_and(|&c| is_lws(c)) => after,
-            _ if peek_sep(r, b';') => sep(r, b';')?.0,
+            _ if peek_sep(r, b';') => {
+                canonical = false;
+                sep(r, b';')?.0
+            }
             _ => break,
         };
         starts.push(start.len() - r2.len());
         let (r2, _) = run1(&TOKEN, r2)?;
         r = match r2.split_first() {
-            Some((b'=', v)) if !v.first().is_some_and(|&c| is_lws(c)) => gen_value(c, v)?.0,
+            Some((b'=', v)) if !v.first().is_some_and(|&c| is_lws(c)) => {
+                canonical &= v.first() != Some(&b'"');
+                gen_value(c, v)?.0
+            }
             _ if peek_sep(r2, b'=') => {
+                canonical = false;
                 let (r3, _) = sep(r2, b'=')?;
                 gen_value(c, r3)?.0
             }
             _ => r2,
         };
+    }
+    if canonical {
+        starts.set_canonical();
     }
     Ok((r, (Some(&start[..start.len() - r.len()]), starts)))
 }

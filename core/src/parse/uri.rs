@@ -438,6 +438,8 @@ pub(crate) fn uri_params<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Param
         return Ok((i, Params::default()));
     }
     let (raw, r) = i.split_at(k);
+    // `paramchar` holds no white space, no control and no DEL: always canonical.
+    starts.set_canonical();
     Ok((r, Params::from_parsed(c.s(raw)?, starts)))
 }
 
