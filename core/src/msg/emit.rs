@@ -183,13 +183,11 @@ static OCTETS: [([u8; 4], u8); 256] = {
     t
 };
 
-/// `a` in dotted decimal, written whole on the stack (`255.255.255.255` at most): one copy
-/// into the output instead of seven small ones.
+/// `a` in dotted decimal at the start of `wide` (19 bytes at least: the last octet's
+/// padding lies past the text); the text's length.
 #[inline]
-pub(crate) fn ipv4_text(a: core::net::Ipv4Addr, text: &mut [u8; 15]) -> &[u8] {
-    // Each octet's four padded bytes go in at once; the next octet's overwrite the padding
-    // (the last octet's padding lies past `len`, inside the 15 + 4 bytes of `wide`).
-    let mut wide = [0u8; 19];
+fn ipv4_into(a: core::net::Ipv4Addr, wide: &mut [u8]) -> usize {
+    // Each octet's four padded bytes go in at once; the next octet's overwrite the padding.
     let mut len = 0;
     for (k, x) in a.octets().into_iter().enumerate() {
         let (digits, n) = OCTETS[usize::from(x)];
@@ -204,8 +202,52 @@ pub(crate) fn ipv4_text(a: core::net::Ipv4Addr, text: &mut [u8; 15]) -> &[u8] {
         }
         len += usize::from(n);
     }
+    len
+}
+
+/// `a` in dotted decimal, written whole on the stack (`255.255.255.255` at most): one copy
+/// into the output instead of seven small ones.
+#[inline]
+pub(crate) fn ipv4_text(a: core::net::Ipv4Addr, text: &mut [u8; 15]) -> &[u8] {
+    let mut wide = [0u8; 19];
+    let len = ipv4_into(a, &mut wide);
     text.copy_from_slice(&wide[..15]);
     text.get(..len).unwrap_or_default()
+}
+
+/// A short piece of output put together on the stack (an address and its port, a number and
+/// the space after it), so that it goes out in one write rather than three.
+struct Piece {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl Piece {
+    fn new() -> Self {
+        Piece {
+            buf: [0; 32],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, b: &[u8]) {
+        let end = self.len + b.len();
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            copy(dst, b);
+            self.len = end;
+        }
+    }
+
+    #[inline]
+    fn num(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        self.push(decimal(n, &mut digits));
+    }
+
+    fn written(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
 }
 
 /// An output buffer with the few writers emission needs.
@@ -251,19 +293,37 @@ impl<W: Sink> Out<'_, W> {
         }
     }
 
-    /// `hostport = host [ ":" port ]`
+    /// `hostport = host [ ":" port ]`: an IPv4 address and its port in one write, a
+    /// domain and `:port` in two.
     fn hostport<S: Text>(&mut self, h: &Host<S>, port: Option<u16>) {
-        self.host(h);
+        let mut piece = Piece::new();
+        match h {
+            Host::Ipv4(a) => piece.len = ipv4_into(*a, &mut piece.buf),
+            _ => self.host(h),
+        }
         if let Some(p) = port {
-            self.b(b':');
-            self.num(p as u64);
+            piece.push(b":");
+            piece.num(u64::from(p));
+        }
+        if piece.len > 0 {
+            self.0.put(piece.written());
         }
     }
 
     pub(crate) fn uri<S: Text>(&mut self, u: &Uri<S>) {
+        self.uri_after(u, "");
+    }
+
+    /// `lead` (`<` in a name-addr) and the URI, the lead written with the scheme.
+    fn uri_after<S: Text>(&mut self, u: &Uri<S>, lead: &str) {
         match u {
             Uri::Sip(u) => {
-                self.s(if u.secure { "sips:" } else { "sip:" });
+                self.s(match (lead.is_empty(), u.secure) {
+                    (true, false) => "sip:",
+                    (true, true) => "sips:",
+                    (false, false) => "<sip:",
+                    (false, true) => "<sips:",
+                });
                 if let Some(user) = &u.user {
                     self.s(user.as_ref());
                     if let Some(pw) = &u.password {
@@ -280,11 +340,13 @@ impl<W: Sink> Out<'_, W> {
                 }
             }
             Uri::Tel(t) => {
+                self.s(lead);
                 self.s("tel:");
                 self.s(t.number.as_ref());
                 self.params(&t.params);
             }
             Uri::Other { scheme, opaque } => {
+                self.s(lead);
                 self.s(scheme.as_ref());
                 self.b(b':');
                 self.s(opaque.as_ref());
@@ -299,8 +361,7 @@ impl<W: Sink> Out<'_, W> {
             self.s(d.as_ref());
             self.b(b' ');
         }
-        self.b(b'<');
-        self.uri(&a.uri);
+        self.uri_after(&a.uri, "<");
         self.b(b'>');
         self.params(&a.params);
     }
@@ -337,12 +398,22 @@ impl<W: Sink> Out<'_, W> {
         }
         match h {
             Header::Via(v) => self.list(v, |o, via| {
-                o.s(via.protocol.as_ref());
-                o.b(b'/');
-                o.s(via.version.as_ref());
-                o.b(b'/');
-                o.s(via.transport.as_ref());
-                o.b(b' ');
+                // `sent-protocol LWS`: the usual ones in one write.
+                let usual = (via.protocol.as_ref(), via.version.as_ref()) == ("SIP", "2.0");
+                match (usual, via.transport.as_ref()) {
+                    (true, "UDP") => o.s("SIP/2.0/UDP "),
+                    (true, "TCP") => o.s("SIP/2.0/TCP "),
+                    (true, "TLS") => o.s("SIP/2.0/TLS "),
+                    (true, "WSS") => o.s("SIP/2.0/WSS "),
+                    _ => {
+                        o.s(via.protocol.as_ref());
+                        o.b(b'/');
+                        o.s(via.version.as_ref());
+                        o.b(b'/');
+                        o.s(via.transport.as_ref());
+                        o.b(b' ');
+                    }
+                }
                 o.hostport(&via.host, via.port);
                 o.via_params(&via.params);
             }),
@@ -351,8 +422,10 @@ impl<W: Sink> Out<'_, W> {
             }
             Header::CallId(s) => self.s(s.as_ref()),
             Header::CSeq(c) => {
-                self.num(c.seq as u64);
-                self.b(b' ');
+                let mut piece = Piece::new();
+                piece.num(u64::from(c.seq));
+                piece.push(b" ");
+                self.0.put(piece.written());
                 self.s(c.method.as_str());
             }
             Header::MaxForwards(n) => self.num(*n as u64),
@@ -643,6 +716,29 @@ mod tests {
     }
 
     /// The inline copy copies every length around its size classes.
+    /// The pieces written in one go (the usual `sent-protocol`, `<sip:`, an address with its
+    /// port, a CSeq number with its space) and their general forms, as parsed.
+    #[test]
+    fn merged_pieces_and_their_general_forms() {
+        let wire = b"OPTIONS sips:b@example.com SIP/2.0\r\n\
+            Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n\
+            Via: SIP/2.0/TCP [2001:db8::1]:5061;branch=z9hG4bK2\r\n\
+            Via: SIP/2.0/SCTP h.example.com;branch=z9hG4bK3\r\n\
+            Via: SIP/3.0/UDP h.example.com:7;branch=z9hG4bK4\r\n\
+            From: \"A\" <sips:a@example.com>;tag=1\r\nTo: <tel:+1-555-0100>\r\n\
+            Contact: <sip:10.0.0.1>, <urn:service:sos>\r\nCall-ID: c\r\nCSeq: 4294967295 OPTIONS\r\n\r\n";
+        let m = Message::parse(Bytes::from_static(wire), &Default::default()).unwrap();
+        let want = "OPTIONS sips:b@example.com SIP/2.0\r\n\
+            Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n\
+            Via: SIP/2.0/TCP [2001:db8::1]:5061;branch=z9hG4bK2\r\n\
+            Via: SIP/2.0/SCTP h.example.com;branch=z9hG4bK3\r\n\
+            Via: SIP/3.0/UDP h.example.com:7;branch=z9hG4bK4\r\n\
+            From: \"A\" <sips:a@example.com>;tag=1\r\nTo: <tel:+1-555-0100>\r\n\
+            Contact: <sip:10.0.0.1>, <urn:service:sos>\r\nCall-ID: c\r\nCSeq: 4294967295 OPTIONS\r\n\
+            Content-Length: 0\r\n\r\n";
+        assert_eq!(core::str::from_utf8(&m.to_bytes()).unwrap(), want);
+    }
+
     #[test]
     fn copy_every_length() {
         let src: alloc::vec::Vec<u8> = (0..80u8).collect();
