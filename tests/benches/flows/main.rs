@@ -336,6 +336,34 @@ fn heap_per_call(n: usize, transfer: bool) -> [f64; 3] {
     heap
 }
 
+/// Heap per ringing call at the caller (A) and the callee (C), with `n` calls A→C ringing
+/// (180, never answered), 33 s after the last message: what the transferee's and the
+/// target's figures of an active transfer hold for the call to the target alone.
+fn heap_per_ringing_call(n: usize) -> [f64; 3] {
+    let mut w = World::new(Flow::Call);
+    w.c_rings = true;
+    for _ in 0..n {
+        w.eps[A].call(w.now, uri(C), offer()).unwrap();
+    }
+    w.collect(A);
+    w.run();
+    assert_eq!(w.eps[C].calls().count(), n, "every call rings");
+    w.now += Duration::from_secs(33);
+    for i in 0..3 {
+        w.eps[i].handle_timeout(w.now);
+        w.events(i);
+    }
+    w.run();
+    assert_eq!(w.eps[A].calls().count(), n);
+    let mut heap = [0.0; 3];
+    for (i, ep) in std::mem::take(&mut w.eps).into_iter().enumerate() {
+        let before = live();
+        drop(ep);
+        heap[i] = (before - live()) as f64 / n as f64;
+    }
+    heap
+}
+
 /// ns per datagram of re-INVITE exchanges (hold: INVITE/200/ACK) on calls picked across `n`
 /// calls up, `k` exchanges.
 fn reinvite_cost(n: usize, k: usize) -> f64 {
@@ -417,18 +445,21 @@ fn main() {
     }
     if wanted("memory") {
         println!(
-            "\n| calls up | heap per idle call at A (caller) | at B (callee) | more per active transfer at A (transferor) | at B (transferee, with its call to C) | at C (target, ringing) |\n|---:|---:|---:|---:|---:|---:|"
+            "\n| calls up | heap per idle call at A (caller) | at B (callee) | more per active transfer at A (transferor) | at B (transferee, with its call to C) | at C (target, ringing) | a ringing call alone, at its caller | at its callee |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for calls in sizes() {
             let idle = heap_per_call(calls, false);
             let xfer = heap_per_call(calls, true);
+            let ringing = heap_per_ringing_call(calls);
             println!(
-                "| {calls} | {:.0} B | {:.0} B | {:.0} B | {:.0} B | {:.0} B |",
+                "| {calls} | {:.0} B | {:.0} B | {:.0} B | {:.0} B | {:.0} B | {:.0} B | {:.0} B |",
                 idle[A],
                 idle[B],
                 xfer[A] - idle[A],
                 xfer[B] - idle[B],
-                xfer[C] - idle[C]
+                xfer[C] - idle[C],
+                ringing[A],
+                ringing[C]
             );
         }
     }
