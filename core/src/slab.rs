@@ -339,14 +339,6 @@ mod tests {
 
     /// A transaction told apart by its `last_status`.
     fn tx(n: u64) -> Tx {
-        use crate::msg::{builder::RequestBuilder, Method, NameAddr, Uri};
-        let to = Uri::parse("sip:bob@192.0.2.2").unwrap();
-        let request = RequestBuilder::new(Method::Options, to.clone())
-            .from(NameAddr::new(to.clone()), "a1")
-            .to(NameAddr::new(to))
-            .call_id("table")
-            .cseq(1)
-            .build();
         let addr = "192.0.2.2:5060".parse().unwrap();
         Tx {
             kind: crate::transaction::Kind::NonInviteClient,
@@ -354,7 +346,6 @@ mod tests {
             reliable: false,
             dest: crate::transport::Destination::udp(addr),
             local: None,
-            request,
             last: None,
             last_status: n as u16,
             rfc2543: None,

@@ -345,11 +345,7 @@ impl Endpoint {
             r.body = sdp.clone();
         }
         let seq = r.cseq().map_or(0, |c| c.seq);
-        let offer = body.is_some()
-            && self
-                .layer
-                .get(tx)
-                .is_some_and(|t| t.request.body.is_empty());
+        let offer = body.is_some() && self.layer.request(tx).is_some_and(|r| r.body.is_empty());
         // The bytes of the 2xx, which the call retransmits until the ACK (§13.3.1.4).
         let bytes = self.respond_sent(tx, &r)?;
         self.layer.pool.recycle(r);
@@ -852,7 +848,7 @@ impl Endpoint {
             return;
         }
         // RFC 3891 §3: the call an INVITE with Replaces names, or its refusal.
-        let replaces = match self.replaces_target(&self.layer.get(tx).expect("new").request) {
+        let replaces = match self.replaces_target(self.layer.request(tx).expect("new")) {
             Ok(r) => r,
             Err(code) => {
                 self.answer_with(tx, code, Vec::new());
@@ -901,7 +897,7 @@ impl Endpoint {
 
     /// A request with a To tag (§12.2.2): the dialog's, or 481.
     pub(super) fn in_dialog_request(&mut self, tx: TxId, source: crate::transport::Source) -> bool {
-        let request = &self.layer.get(tx).expect("new").request;
+        let request = self.layer.request(tx).expect("new");
         let Some(id) = Dialog::id_of_request(request) else {
             return false;
         };

@@ -36,10 +36,10 @@ impl Endpoint {
             return false;
         }
         let status = response.status().unwrap_or(401);
-        let Some(t) = self.layer.get(tx) else {
+        let (Some(t), Some(request)) = (self.layer.get(tx), self.layer.request(tx)) else {
             return false;
         };
-        let (request, dest) = (t.request.clone(), t.dest);
+        let (request, dest) = (request.clone(), t.dest);
         let method = request.method().cloned();
         let (challenge_name, credentials_name) = if status == 407 {
             (

@@ -604,7 +604,7 @@ impl Endpoint {
         let tag = self.tag_for(tx, code);
         let list = self.layer.pool.take(crate::msg::pool::MIN);
         let t = self.layer.get(tx).expect("checked");
-        let request = &t.request;
+        let request = self.layer.request(tx).ok_or(Error::AlreadyAnswered)?;
         let mut r = builder::response_in(request, code, tag.as_deref(), list);
         crate::transport::stamp_via(&mut r, t.dest.addr);
         // §12.1.1: a response that creates a dialog (101–299 to an INVITE outside one)
@@ -705,8 +705,8 @@ impl Endpoint {
 
     /// The To tag of server transaction `tx`'s responses (none for 100, §8.2.6.2).
     fn tag_for(&mut self, tx: TxId, code: u16) -> Option<SipStr> {
-        let t = self.layer.get(tx)?;
-        if t.request.to().and_then(|t| t.tag()).is_some() {
+        let request = self.layer.request(tx)?;
+        if request.to().and_then(|t| t.tag()).is_some() {
             return None;
         }
         if code == 100 {
@@ -812,7 +812,7 @@ impl Endpoint {
 
     /// A new server transaction: what the UA core answers itself (§8.2), or the application.
     fn new_request(&mut self, tx: TxId, source: Source) {
-        let request = &self.layer.get(tx).expect("new").request;
+        let request = self.layer.request(tx).expect("new");
         if let Some((code, extra)) = uas::check(&self.config, request) {
             self.answer_with(tx, code, extra);
             return;
@@ -851,7 +851,7 @@ impl Endpoint {
 
     /// §9.2: a CANCEL for a pending INVITE gets 200 and the INVITE 487; otherwise 481.
     fn on_cancel(&mut self, tx: TxId) {
-        let cancel = &self.layer.get(tx).expect("new").request;
+        let cancel = self.layer.request(tx).expect("new");
         let invite = self.layer.invite_for_cancel(cancel);
         match invite {
             None => self.answer_with(tx, 481, alloc::vec::Vec::new()),

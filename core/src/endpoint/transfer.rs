@@ -834,10 +834,10 @@ impl Endpoint {
     /// `remote-tag` ours); a header with the two swapped is matched too (liberal: random tags
     /// cannot collide).
     pub(super) fn refer_outside_dialog(&mut self, tx: TxId, source: crate::transport::Source) {
-        let Some(t) = self.layer.get(tx) else {
+        let (Some(t), Some(request)) = (self.layer.get(tx), self.layer.request(tx)) else {
             return;
         };
-        let request = t.request.clone();
+        let request = request.clone();
         let peer = t.dest;
         let Some(td) = request.target_dialog() else {
             if self.config.refer_outside_dialog {

@@ -257,24 +257,6 @@ pub struct Message<S: Text = SipStr> {
 }
 
 impl Message<SipStr> {
-    /// A request of `method` with nothing else: what stands in for a message that has been
-    /// let go (allocates nothing).
-    pub(crate) fn stub(method: Method<SipStr>) -> Self {
-        Message {
-            start: StartLine::Request {
-                method,
-                uri: Uri::Other {
-                    scheme: SipStr::from_static(""),
-                    opaque: SipStr::from_static(""),
-                },
-            },
-            headers: Vec::new(),
-            body: Bytes::new(),
-        }
-    }
-}
-
-impl Message<SipStr> {
     /// Parses a datagram into the owned model; strings longer than 23 bytes and the body share
     /// `buf`, shorter strings are stored inline.
     pub fn parse(buf: Bytes, limits: &Limits) -> Result<Self, ParseError> {

@@ -109,7 +109,6 @@ impl Layer {
             local: None,
             key: ClientKey::of(&request).map(TxKey::Client),
             key_hash: 0,
-            request,
             last: None,
             last_status: 0,
             rfc2543: None,
@@ -122,7 +121,7 @@ impl Layer {
             keep_request: false,
         };
         self.transmit(&tx, bytes, out);
-        self.insert(id, tx);
+        self.insert(id, tx, request);
         let (retransmit, timeout) = if invite {
             (Timer::A, Timer::B)
         } else {
@@ -202,10 +201,13 @@ impl Layer {
                 for t in [Timer::A, Timer::B, Timer::C] {
                     self.disarm(id, t);
                 }
-                let tx = self.txs.get_mut(&id).expect("live");
                 // Repeated until Timer D (§17.1.1.2): a lifetime like that of a server's
                 // final response, so cut from the same blocks.
-                let ack = ack_for(&tx.request, &response).to_bytes_in(&mut self.blocks);
+                let ack = match self.reqs.get(&id) {
+                    Some(request) => ack_for(request, &response).to_bytes_in(&mut self.blocks),
+                    None => bytes::Bytes::new(),
+                };
+                let tx = self.txs.get_mut(&id).expect("live");
                 tx.last = Some(ack.clone());
                 tx.state = State::Completed;
                 self.finished(id);
@@ -284,8 +286,10 @@ impl Layer {
             return;
         }
         tx.cancelled = true;
-        let cancel = cancel_for(&tx.request);
         let dest = tx.dest;
+        let Some(cancel) = self.reqs.get(&id).map(cancel_for) else {
+            return;
+        };
         self.disarm(id, Timer::C);
         self.arm(id, Timer::B, now + self.timers.t1x64());
         self.start_client(now, dest, cancel, true, out);
@@ -305,7 +309,11 @@ impl Layer {
                 tx.interval *= 2;
                 let next = now + tx.interval;
                 out.retransmissions += 1;
-                let bytes = self.txs[&id].request.to_bytes_in(&mut self.sent_once);
+                let bytes = self
+                    .reqs
+                    .get(&id)
+                    .map(|r| r.to_bytes_in(&mut self.sent_once));
+                let bytes = bytes.unwrap_or_default();
                 self.transmit(&self.txs[&id], bytes, out);
                 self.arm(id, Timer::A, next);
             }
@@ -343,7 +351,11 @@ impl Layer {
                 };
                 let next = now + tx.interval;
                 out.retransmissions += 1;
-                let bytes = self.txs[&id].request.to_bytes_in(&mut self.sent_once);
+                let bytes = self
+                    .reqs
+                    .get(&id)
+                    .map(|r| r.to_bytes_in(&mut self.sent_once));
+                let bytes = bytes.unwrap_or_default();
                 self.transmit(&self.txs[&id], bytes, out);
                 self.arm(id, Timer::E, next);
             }

@@ -83,7 +83,6 @@ impl Layer {
             reliable,
             dest: reply_to,
             local: Some(source.local),
-            request,
             last: None,
             last_status: 0,
             rfc2543: key
@@ -99,7 +98,7 @@ impl Layer {
             internal: false,
             keep_request: false,
         };
-        self.insert(id, tx);
+        self.insert(id, tx, request);
         if invite {
             self.arm(id, Timer::Trying, now + TRYING_DELAY);
         }
@@ -112,10 +111,11 @@ impl Layer {
         let tags = tx.rfc2543.as_deref();
         let ours = if is_ack {
             tags.and_then(|t| t.response.as_deref())
-        } else if tx.shed {
-            tags.and_then(|t| t.request.as_deref())
         } else {
-            tx.request.to().and_then(|t| t.tag())
+            match self.reqs.get(&id) {
+                Some(r) => r.to().and_then(|t| t.tag()),
+                None => tags.and_then(|t| t.request.as_deref()),
+            }
         };
         theirs == ours
     }
@@ -268,7 +268,10 @@ impl Layer {
             (Timer::Trying, State::Proceeding) if tx.last.is_none() => {
                 // Replaced by the final: short-lived, a buffer of its own (see `respond`).
                 let list = self.pool.take(crate::msg::pool::MIN);
-                let mut response = builder::response_in(&tx.request, 100, None, list);
+                let Some(request) = self.reqs.get(&id) else {
+                    return;
+                };
+                let mut response = builder::response_in(request, 100, None, list);
                 crate::transport::stamp_via(&mut response, tx.dest.addr);
                 let trying = response.to_bytes();
                 self.pool.recycle(response);
