@@ -86,10 +86,19 @@ impl BuildHasher for Keys {
 /// so that a burst's memory comes back as the burst ends, as it would from an ordered map's
 /// nodes. `hash` gives an entry's hash (kept in it or cheap to compute again).
 pub(crate) fn settle<T>(t: &mut hashbrown::HashTable<T>, hash: impl Fn(&T) -> u64) {
-    let (len, cap) = (t.len(), t.capacity());
-    if len == 0 {
+    if t.is_empty() {
         *t = hashbrown::HashTable::new();
-    } else if cap > MIN_CAPACITY && len < cap / 8 {
+    } else {
+        shrink_if_sparse(t, hash);
+    }
+}
+
+/// [`settle`] without giving an emptied table's room back: for a table that empties and
+/// fills again all the time (the requests of transactions under way, each given up at its
+/// final response), which would otherwise allocate its room again at every fill.
+pub(crate) fn shrink_if_sparse<T>(t: &mut hashbrown::HashTable<T>, hash: impl Fn(&T) -> u64) {
+    let (len, cap) = (t.len(), t.capacity());
+    if cap > MIN_CAPACITY && len < cap / 8 {
         t.shrink_to((len * 2).max(MIN_CAPACITY), hash);
     }
 }

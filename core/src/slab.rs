@@ -68,6 +68,8 @@ pub(crate) struct Slab<K, V> {
     /// The slots of the smallest and the largest key.
     head: u32,
     tail: u32,
+    /// Keep the index's room when the slab empties (see [`Slab::refilling`]).
+    refills: bool,
 }
 
 impl<K, V> Default for Slab<K, V> {
@@ -78,11 +80,23 @@ impl<K, V> Default for Slab<K, V> {
             free: None,
             head: NIL,
             tail: NIL,
+            refills: false,
         }
     }
 }
 
 impl<K: Key, V> Slab<K, V> {
+    /// A slab that empties and fills again all the time (the requests of the transactions
+    /// under way): its index keeps its room when it empties, rather than allocating it again
+    /// at the next insert; it still shrinks when sparse, and [`Slab::clear_if_empty`] still
+    /// gives everything back.
+    pub fn refilling() -> Self {
+        Slab {
+            refills: true,
+            ..Slab::default()
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.index.len()
     }
@@ -255,39 +269,71 @@ impl<K: Key, V> Slab<K, V> {
 
     /// After a removal: the index and the slots shrink as they empty.
     fn settle(&mut self) {
-        crate::hashed::settle(&mut self.index, |e| hash(e.0));
+        if self.refills {
+            crate::hashed::shrink_if_sparse(&mut self.index, |e| hash(e.0));
+        } else {
+            crate::hashed::settle(&mut self.index, |e| hash(e.0));
+        }
         self.compact_if_sparse();
     }
 
-    /// Once fewer than one slot in [`SPARSE`] is used (a burst has passed), moves the live
-    /// values to fresh chunks in key order, so that the table holds about what its live
-    /// values need and not what the burst did. O(live) each time, and a time only after
-    /// most slots emptied since the last: O(1) per removal, amortized.
+    /// Once fewer than one slot in [`SPARSE`] is used (a burst has passed), moves the values
+    /// that lie at or past slot `live` into the free slots below it and drops the chunks past
+    /// `live`, so that the table holds about what its live values need and not what the
+    /// burst did. In place: nothing is allocated, and only the values past `live` move (each
+    /// keeps its key order: the list is relinked, the index pointed at the new slot). O(slots)
+    /// each time, and a time only after most slots emptied since the last: O(1) per removal,
+    /// amortized.
     fn compact_if_sparse(&mut self) {
         let slots = self.slots();
-        if slots <= MIN_SLOTS || self.index.len() * SPARSE >= slots {
+        let live = self.index.len();
+        if slots <= MIN_SLOTS || live * SPARSE >= slots {
             return;
         }
-        let mut old = core::mem::take(&mut self.chunks);
-        let mut at = core::mem::replace(&mut self.head, NIL);
-        self.tail = NIL;
-        self.free = None;
-        self.index.clear();
-        while let Some(s) = old
-            .get_mut(at as usize / CHUNK)
-            .and_then(|c| c.get_mut(at as usize % CHUNK))
-        {
-            let Slot::Used(mut node) = core::mem::replace(s, Slot::Free(None)) else {
+        let used = |s: Option<&Slot<K, V>>| matches!(s, Some(Slot::Used(_)));
+        // As many used slots lie at or past `live` as free ones below it: each free one
+        // below gets the last used one above.
+        let (mut lo, mut hi) = (0u32, slots as u32);
+        loop {
+            while (lo as usize) < live && used(self.slot(lo)) {
+                lo += 1;
+            }
+            if lo as usize >= live {
+                break;
+            }
+            hi -= 1;
+            while hi > lo && !used(self.slot(hi)) {
+                hi -= 1;
+            }
+            let Some(Slot::Used(node)) = self
+                .slot_mut(hi)
+                .map(|s| core::mem::replace(s, Slot::Free(None)))
+            else {
                 break;
             };
-            at = node.next;
-            let (id, prev) = (node.key, self.tail);
-            node.prev = prev;
-            node.next = NIL;
-            let n = self.push(Slot::Used(node));
-            self.link(prev, n, NIL);
-            self.index.insert_unique(hash(id), (id, n), |e| hash(e.0));
+            let (key, prev, next) = (node.key, node.prev, node.next);
+            if let Some(s) = self.slot_mut(lo) {
+                *s = Slot::Used(node);
+            }
+            match self.node_mut(prev) {
+                Some(p) => p.next = lo,
+                None => self.head = lo,
+            }
+            match self.node_mut(next) {
+                Some(x) => x.prev = lo,
+                None => self.tail = lo,
+            }
+            if let Some(e) = self.index.find_mut(hash(key), |e| e.0 == key) {
+                e.1 = lo;
+            }
+            lo += 1;
         }
+        let chunks = live.div_ceil(CHUNK);
+        self.chunks.truncate(chunks);
+        if let Some(last) = self.chunks.last_mut() {
+            last.truncate(live - (chunks - 1) * CHUNK);
+        }
+        self.free = None;
     }
 
     pub fn contains_key(&self, id: &K) -> bool {
@@ -316,7 +362,10 @@ impl<K: Key, V> Slab<K, V> {
     /// With nothing left, gives back the chunks and the index.
     pub fn clear_if_empty(&mut self) {
         if self.is_empty() {
-            *self = Slab::default();
+            *self = Slab {
+                refills: self.refills,
+                ..Slab::default()
+            };
         }
     }
 }
@@ -417,6 +466,47 @@ mod tests {
             t.values().map(|x| x.last_status).collect::<Vec<_>>(),
             [1, 2, 4, 9]
         );
+    }
+
+    /// Against an ordered map, through bursts that fill the slab and drain it (compacting it
+    /// on the way): the same values found by id, in the same order, the slots bounded.
+    #[test]
+    fn matches_an_ordered_map_through_bursts() {
+        let mut slab: Slab<TxId, u64> = Slab::default();
+        let mut model = alloc::collections::BTreeMap::new();
+        let mut next = 1u64;
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..6 {
+            let n = 200 + 150 * round;
+            for _ in 0..n {
+                slab.insert(TxId(next), next * 3);
+                model.insert(next, next * 3);
+                next += 1;
+            }
+            // Drain all but a few, in random order.
+            let mut ids: Vec<u64> = model.keys().copied().collect();
+            while ids.len() > 5 {
+                let k = (rand() as usize) % ids.len();
+                let id = ids.swap_remove(k);
+                assert!(slab.discard(&TxId(id)));
+                model.remove(&id);
+                if rand() % 16 == 0 {
+                    let got: Vec<(u64, u64)> = slab.iter().map(|(k, v)| (k.0, *v)).collect();
+                    let want: Vec<(u64, u64)> = model.iter().map(|(k, v)| (*k, *v)).collect();
+                    assert_eq!(got, want);
+                }
+            }
+            for (id, v) in &model {
+                assert_eq!(slab.get(&TxId(*id)), Some(v));
+            }
+            assert!(slab.slots() <= MIN_SLOTS.max(model.len() * SPARSE + CHUNK));
+        }
     }
 
     /// `discard` drops the value where it lies (its heap goes with it), unlinks it from the

@@ -263,7 +263,7 @@ impl Layer {
             sent_once: crate::msg::emit::Blocks::new(block),
             pool: crate::msg::pool::HeaderPool::new(lists),
             txs: crate::slab::Slab::default(),
-            reqs: crate::slab::Slab::default(),
+            reqs: crate::slab::Slab::refilling(),
             client_keys: crate::hashed::Index::new(keys),
             server_keys: crate::hashed::Index::new(keys),
             queue: TimerQueue::default(),
