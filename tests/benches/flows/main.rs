@@ -437,7 +437,7 @@ fn main() {
             per_flow = d as f64 / n as f64;
         }
         println!(
-            "| {name} | {:.0} | {per_flow:.1} | {:.0} | {:.1} |",
+            "| {name} | {:.0} | {per_flow:.1} | {:.0} | {:.2} |",
             median(&mut rates),
             median(&mut per_dgram),
             median(&mut allocs)
