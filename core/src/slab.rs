@@ -210,13 +210,20 @@ impl<K: Key, V> Slab<K, V> {
 
     /// Links slot `n` between `prev` and `next` (either may be [`NIL`]).
     fn link(&mut self, prev: u32, n: u32, next: u32) {
-        match self.node_mut(prev) {
-            Some(p) => p.next = n,
-            None => self.head = n,
+        self.join(prev, n);
+        self.join(n, next);
+    }
+
+    /// Makes `b` follow `a` in key order (`a` [`NIL`]: `b` is the first; `b` [`NIL`]: `a`
+    /// is the last).
+    fn join(&mut self, a: u32, b: u32) {
+        match self.node_mut(a) {
+            Some(p) => p.next = b,
+            None => self.head = b,
         }
-        match self.node_mut(next) {
-            Some(x) => x.prev = n,
-            None => self.tail = n,
+        match self.node_mut(b) {
+            Some(x) => x.prev = a,
+            None => self.tail = a,
         }
     }
 
@@ -256,14 +263,7 @@ impl<K: Key, V> Slab<K, V> {
         let h = hash(*id);
         let (_, n) = self.index.find_entry(h, |e| e.0 == *id).ok()?.remove().0;
         let (prev, next) = self.node(n).map(|node| (node.prev, node.next))?;
-        match self.node_mut(prev) {
-            Some(p) => p.next = next,
-            None => self.head = next,
-        }
-        match self.node_mut(next) {
-            Some(x) => x.prev = prev,
-            None => self.tail = prev,
-        }
+        self.join(prev, next);
         Some(n)
     }
 
@@ -315,14 +315,7 @@ impl<K: Key, V> Slab<K, V> {
             if let Some(s) = self.slot_mut(lo) {
                 *s = Slot::Used(node);
             }
-            match self.node_mut(prev) {
-                Some(p) => p.next = lo,
-                None => self.head = lo,
-            }
-            match self.node_mut(next) {
-                Some(x) => x.prev = lo,
-                None => self.tail = lo,
-            }
+            self.link(prev, lo, next);
             if let Some(e) = self.index.find_mut(hash(key), |e| e.0 == key) {
                 e.1 = lo;
             }

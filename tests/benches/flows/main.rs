@@ -320,6 +320,13 @@ fn heap_per_call(n: usize, transfer: bool) -> [f64; 3] {
             "every transferee rings the target"
         );
     }
+    heap_after_33s(w, n)
+}
+
+/// 33 s after the last message (the exchanges' transactions have ended, the calls and
+/// subscriptions have not), what dropping each endpoint gives back, over the `n` calls A
+/// still has.
+fn heap_after_33s(mut w: World, n: usize) -> [f64; 3] {
     w.now += Duration::from_secs(33);
     for i in 0..3 {
         w.eps[i].handle_timeout(w.now);
@@ -348,20 +355,7 @@ fn heap_per_ringing_call(n: usize) -> [f64; 3] {
     w.collect(A);
     w.run();
     assert_eq!(w.eps[C].calls().count(), n, "every call rings");
-    w.now += Duration::from_secs(33);
-    for i in 0..3 {
-        w.eps[i].handle_timeout(w.now);
-        w.events(i);
-    }
-    w.run();
-    assert_eq!(w.eps[A].calls().count(), n);
-    let mut heap = [0.0; 3];
-    for (i, ep) in std::mem::take(&mut w.eps).into_iter().enumerate() {
-        let before = live();
-        drop(ep);
-        heap[i] = (before - live()) as f64 / n as f64;
-    }
-    heap
+    heap_after_33s(w, n)
 }
 
 /// ns per datagram of re-INVITE exchanges (hold: INVITE/200/ACK) on calls picked across `n`
