@@ -391,7 +391,6 @@ mod tests {
             last: None,
             last_status: n as u16,
             rfc2543: None,
-            shed: false,
             interval: crate::time::Duration::from_millis(500),
             armed: Default::default(),
             key: None,

@@ -596,15 +596,13 @@ impl Endpoint {
         self.layer
             .get(tx)
             .filter(|t| t.client_key().is_none())
-            .ok_or(Error::UnknownTransaction)
-            .and_then(|t| match t.shed {
-                true => Err(Error::AlreadyAnswered),
-                false => Ok(t),
-            })?;
+            .ok_or(Error::UnknownTransaction)?;
+        // A server transaction gives its request up once answered (`Layer::shed_finished`).
+        self.layer.request(tx).ok_or(Error::AlreadyAnswered)?;
         let tag = self.tag_for(tx, code);
         let list = self.layer.pool.take(crate::msg::pool::MIN);
         let t = self.layer.get(tx).expect("checked");
-        let request = self.layer.request(tx).ok_or(Error::AlreadyAnswered)?;
+        let request = self.layer.request(tx).expect("checked");
         let mut r = builder::response_in(request, code, tag.as_deref(), list);
         crate::transport::stamp_via(&mut r, t.dest.addr);
         // §12.1.1: a response that creates a dialog (101–299 to an INVITE outside one)

@@ -715,7 +715,6 @@ mod tests {
         }
     }
 
-    /// The inline copy copies every length around its size classes.
     /// The pieces written in one go (the usual `sent-protocol`, `<sip:`, an address with its
     /// port, a CSeq number with its space) and their general forms, as parsed.
     #[test]
@@ -739,6 +738,7 @@ mod tests {
         assert_eq!(core::str::from_utf8(&m.to_bytes()).unwrap(), want);
     }
 
+    /// The inline copy copies every length around its size classes.
     #[test]
     fn copy_every_length() {
         let src: alloc::vec::Vec<u8> = (0..80u8).collect();

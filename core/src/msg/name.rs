@@ -25,10 +25,12 @@ macro_rules! header_names {
 
             /// `Name: `, what a header line opens with when emitted (one copy where name,
             /// colon and space would be three; RFC 3261 §7.3.1 `HCOLON`, written `": "`).
+            /// [`HeaderName::Other`] has no name of its own here: `": "`, as its empty
+            /// [`HeaderName::as_str`] and the colon.
             pub(crate) const fn field_start(self) -> &'static str {
                 match self {
                     $( HeaderName::$var => concat!($full, ": "), )*
-                    HeaderName::Other => "",
+                    HeaderName::Other => ": ",
                 }
             }
 

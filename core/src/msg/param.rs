@@ -632,16 +632,11 @@ fn raw_is_canonical(raw: &[u8], sep: u8, lead: bool) -> bool {
 /// Appends `p` to the list being built in `s` (after its separator, unless it opens a list
 /// that has no leading one).
 fn append(s: &mut ListBuf, sep: u8, lead: bool, p: Param<'_>) {
-    let first = s.is_empty() && !lead;
-    if !first {
+    if lead || !s.is_empty() {
         s.put(if sep == b';' { ";" } else { "&" });
     }
     s.starts.push(s.written());
-    s.put(p.name);
-    if let Some(v) = p.value {
-        s.put("=");
-        s.put(v);
-    }
+    write_param(&mut |x| s.put(x), true, sep, p);
 }
 
 /// Writes one parameter, preceded by its separator unless it is the first of a list that has
@@ -705,18 +700,16 @@ fn write_walked(raw: &str, sep: u8, lead: bool, out: &mut impl FnMut(&str)) {
 /// The list `raw` with `p` appended, in canonical form.
 fn pushed(raw: &str, at: Option<&[u8]>, sep: u8, lead: bool, p: Param<'_>) -> ListBuf {
     let mut s = ListBuf::new();
-    match at {
-        // Copied as it is: its index holds for the copy.
-        Some(at) if raw_is_canonical(raw.as_bytes(), sep, lead) => {
-            s.put(raw);
-            for &o in at {
-                s.starts.push(usize::from(o));
-            }
+    if raw_is_canonical(raw.as_bytes(), sep, lead) {
+        // Copied as it is: its index, if it has one, holds for the copy.
+        s.put(raw);
+        match at {
+            Some(at) => at.iter().for_each(|&o| s.starts.push(usize::from(o))),
+            None => s.starts = Starts::NONE,
         }
-        _ => {
-            for p in (ParamIter { rest: raw, sep }) {
-                append(&mut s, sep, lead, p);
-            }
+    } else {
+        for p in (ParamIter { rest: raw, sep }) {
+            append(&mut s, sep, lead, p);
         }
     }
     append(&mut s, sep, lead, p);

@@ -112,7 +112,6 @@ impl Layer {
             last: None,
             last_status: 0,
             rfc2543: None,
-            shed: false,
             interval: self.timers.t1,
             armed: SmallVec::new(),
             cancel_pending: false,
@@ -203,15 +202,18 @@ impl Layer {
                 }
                 // Repeated until Timer D (§17.1.1.2): a lifetime like that of a server's
                 // final response, so cut from the same blocks.
-                let ack = match self.reqs.get(&id) {
-                    Some(request) => ack_for(request, &response).to_bytes_in(&mut self.blocks),
-                    None => bytes::Bytes::new(),
-                };
+                // (A transaction in Calling or Proceeding always holds its request.)
+                let ack = self
+                    .reqs
+                    .get(&id)
+                    .map(|request| ack_for(request, &response).to_bytes_in(&mut self.blocks));
                 let tx = self.txs.get_mut(&id).expect("live");
-                tx.last = Some(ack.clone());
+                tx.last = ack.clone();
                 tx.state = State::Completed;
                 self.finished(id);
-                self.transmit(&self.txs[&id], ack, out);
+                if let Some(ack) = ack {
+                    self.transmit(&self.txs[&id], ack, out);
+                }
                 self.report(id, response, out);
                 self.linger(id, Timer::D, now, self.timers.timer_d, out);
             }
@@ -275,6 +277,20 @@ impl Layer {
         }
     }
 
+    /// Sends client transaction `id`'s request again (Timers A, E): emitted anew, the same
+    /// bytes as the first time (§17.1.1.2).
+    fn retransmit_request(&mut self, id: TxId, out: &mut Outbox) {
+        let Some(bytes) = self
+            .reqs
+            .get(&id)
+            .map(|r| r.to_bytes_in(&mut self.sent_once))
+        else {
+            return;
+        };
+        out.retransmissions += 1;
+        self.transmit(&self.txs[&id], bytes, out);
+    }
+
     /// Sends the CANCEL of INVITE `id` (once). RFC 3261 §9.1: without a final response
     /// within 64·T1 of it, the INVITE transaction is over (Timer B stands for that wait), and
     /// Timer C, whose job was to cancel, is disarmed.
@@ -308,13 +324,7 @@ impl Layer {
                 let tx = self.txs.get_mut(&id).expect("live");
                 tx.interval *= 2;
                 let next = now + tx.interval;
-                out.retransmissions += 1;
-                let bytes = self
-                    .reqs
-                    .get(&id)
-                    .map(|r| r.to_bytes_in(&mut self.sent_once));
-                let bytes = bytes.unwrap_or_default();
-                self.transmit(&self.txs[&id], bytes, out);
+                self.retransmit_request(id, out);
                 self.arm(id, Timer::A, next);
             }
             Timer::B if state == State::Calling || self.txs[&id].cancelled => {
@@ -350,13 +360,7 @@ impl Layer {
                     t2
                 };
                 let next = now + tx.interval;
-                out.retransmissions += 1;
-                let bytes = self
-                    .reqs
-                    .get(&id)
-                    .map(|r| r.to_bytes_in(&mut self.sent_once));
-                let bytes = bytes.unwrap_or_default();
-                self.transmit(&self.txs[&id], bytes, out);
+                self.retransmit_request(id, out);
                 self.arm(id, Timer::E, next);
             }
             (Timer::F, State::Trying | State::Proceeding) => {

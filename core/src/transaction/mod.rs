@@ -175,9 +175,6 @@ pub(crate) struct Tx {
     pub last_status: u16,
     /// Server with an RFC 2543 key: the To tags it matches on (boxed: rare).
     pub rfc2543: Option<alloc::boxed::Box<Rfc2543Tags>>,
-    /// The request was given up once the transaction had its final response: see
-    /// [`Layer::shed_finished`].
-    pub shed: bool,
     /// The current retransmission interval (A, E, G).
     pub interval: Duration,
     /// Armed timers.
@@ -372,7 +369,8 @@ impl Layer {
         let Some(tx) = self.txs.get_mut(&id) else {
             return;
         };
-        if tx.shed
+        // Shed already (its request gone), or not finished.
+        if !self.reqs.contains_key(&id)
             || !matches!(
                 tx.state,
                 State::Completed | State::Confirmed | State::Accepted
@@ -386,7 +384,6 @@ impl Layer {
             // to hold (see [`Layer::request`]).
             return;
         }
-        tx.shed = true;
         let request = self.reqs.get_mut(&id);
         if tx.server_key().is_some() {
             // Only the RFC 2543 key matches on it (§17.2.3).
@@ -608,21 +605,17 @@ impl Layer {
         let server = matches!(tx.key, Some(TxKey::Server(_)));
         let key_hash = tx.key_hash;
         self.txs.discard(&id);
-        let headers = match self.reqs.get_mut(&id) {
-            Some(request) => {
-                let headers = core::mem::take(&mut request.headers);
-                self.reqs.discard(&id);
-                headers
-            }
-            None => alloc::vec::Vec::new(),
-        };
+        if let Some(request) = self.reqs.get_mut(&id) {
+            let headers = core::mem::take(&mut request.headers);
+            self.reqs.discard(&id);
+            self.pool.give(headers);
+        }
         if client {
             self.client_keys.remove(key_hash, id);
         }
         if server {
             self.server_keys.remove(key_hash, id);
         }
-        self.pool.give(headers);
         out.events.push_back(TxEvent::Terminated { tx: id });
     }
 

@@ -88,7 +88,6 @@ impl Layer {
             rfc2543: key
                 .is_rfc2543()
                 .then(|| alloc::boxed::Box::new(super::Rfc2543Tags::default())),
-            shed: false,
             interval: self.timers.t1,
             armed: SmallVec::new(),
             key: Some(super::TxKey::Server(key)),
