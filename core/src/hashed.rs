@@ -1,7 +1,7 @@
 //! Tables keyed by text a peer chose: transaction keys (RFC 3261 §17.1.3, §17.2.3: branch,
 //! sent-by, method) and dialog ids (§12: Call-ID and tags).
 //!
-//! These keys are long (a `ServerKey` is 128 bytes, a `DialogId` 96) and looked up, added and
+//! These keys are long (a `ServerKey` is 64 bytes, a `DialogId` 96) and looked up, added and
 //! removed for nearly every message. In an ordered map each of those operations compared
 //! several keys and, adding or removing, moved the keys that follow in a node: ~1 500
 //! instructions, and about 200 bytes of node per entry. Here they are hash tables (`hashbrown`):

@@ -391,7 +391,7 @@ mod tests {
             last: None,
             last_status: n as u16,
             rfc2543: None,
-            interval: crate::time::Duration::from_millis(500),
+            interval_us: 500_000,
             armed: Default::default(),
             key: None,
             key_hash: 0,

@@ -112,7 +112,7 @@ impl Layer {
             last: None,
             last_status: 0,
             rfc2543: None,
-            interval: self.timers.t1,
+            interval_us: super::micros(self.timers.t1),
             armed: SmallVec::new(),
             cancel_pending: false,
             cancelled: false,
@@ -322,8 +322,9 @@ impl Layer {
         match t {
             Timer::A if state == State::Calling => {
                 let tx = self.txs.get_mut(&id).expect("live");
-                tx.interval *= 2;
-                let next = now + tx.interval;
+                let interval = tx.interval() * 2;
+                tx.set_interval(interval);
+                let next = now + interval;
                 self.retransmit_request(id, out);
                 self.arm(id, Timer::A, next);
             }
@@ -354,12 +355,13 @@ impl Layer {
         match (t, tx.state) {
             (Timer::E, State::Trying | State::Proceeding) => {
                 // §17.1.2.2: doubling up to T2 while Trying, every T2 once Proceeding.
-                tx.interval = if tx.state == State::Trying {
-                    (tx.interval * 2).min(t2)
+                let interval = if tx.state == State::Trying {
+                    (tx.interval() * 2).min(t2)
                 } else {
                     t2
                 };
-                let next = now + tx.interval;
+                tx.set_interval(interval);
+                let next = now + interval;
                 self.retransmit_request(id, out);
                 self.arm(id, Timer::E, next);
             }

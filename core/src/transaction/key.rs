@@ -2,23 +2,16 @@
 
 use crate::msg::{emit::uri_to_string, Header, Host, Message, Method, Values, Via};
 use crate::text::Text;
-use alloc::boxed::Box;
-use alloc::string::String;
 use core::fmt::Write;
 use core::hash::{Hash, Hasher};
 use smallvec::SmallVec;
 
-/// A key's text held inline up to 32 bytes (branches as UAs and proxies write them, IPv4
-/// and short IPv6 sent-by hosts, methods), on the heap only beyond: computing a key for every
-/// message then costs no allocation, and hashing or comparing one follows no pointer.
+/// Short text written on the stack, up to 32 bytes (on the heap beyond): the `received` and
+/// `rport` values [`crate::transport`] stamps on a Via.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct KeyStr(SmallVec<[u8; 32]>);
 
 impl KeyStr {
-    fn of(s: &str) -> Self {
-        KeyStr(SmallVec::from_slice(s.as_bytes()))
-    }
-
     /// Appends ASCII text (an address, a number written by the emitter).
     pub(crate) fn push_ascii(&mut self, b: &[u8]) {
         if b.is_ascii() {
@@ -37,15 +30,6 @@ impl KeyStr {
     }
 }
 
-/// Its bytes closed by 0xFF, a byte no UTF-8 text holds: the parts of a key hash as one
-/// string in which each part ends where it ended (one `write` each, no length).
-impl Hash for KeyStr {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write(&self.0);
-        h.write_u8(0xff);
-    }
-}
-
 impl Write for KeyStr {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         self.0.extend_from_slice(s.as_bytes());
@@ -53,135 +37,209 @@ impl Write for KeyStr {
     }
 }
 
-/// §17.1.3: a response matches a client transaction when the branch of its top Via equals
-/// the request's and its CSeq method equals the request's method (so a CANCEL has its own
-/// transaction, distinct from the INVITE's with the same branch).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ClientKey {
-    pub branch: KeyStr,
-    pub method: KeyStr,
-}
+/// Bytes a key holds inline: a branch as UAs and proxies write them (ours is 23 bytes), an
+/// IPv4 or short IPv6 sent-by, the port and the method fit; a longer key goes to the heap.
+const INLINE: usize = 56;
 
-/// Branch and method in one write ([`crate::hashed::write_parts`]).
-impl Hash for ClientKey {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        crate::hashed::write_parts(h, &[&self.branch.0, &self.method.0]);
+/// A key's parts in one buffer, each closed by 0xFF (a byte no UTF-8 text holds, so that a
+/// part ends where it ended; the numbers among them are of fixed width). One buffer rather
+/// than one per part: the key is 64 bytes instead of 40 per part (it lives in every
+/// transaction, finished ones included, and most live transactions under load are finished
+/// ones lingering 64·T1), hashing it is one `write` of the buffer, comparing it one
+/// comparison of bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Parts(SmallVec<[u8; INLINE]>);
+
+impl Parts {
+    /// Appends `b` as a part of text.
+    fn text(&mut self, b: &[u8]) {
+        self.0.extend_from_slice(b);
+        self.0.push(0xff);
+    }
+
+    /// Appends a number as a part of four bytes.
+    fn number(&mut self, n: u32) {
+        self.0.extend_from_slice(&n.to_le_bytes());
+        self.0.push(0xff);
+    }
+
+    /// Appends the method a request matches under (§17.2.3: ACK matches the INVITE
+    /// transaction; `method` overrides the request's own).
+    fn method<S: Text>(&mut self, m: &Method<S>, method: Option<&str>) {
+        self.text(match (method, m) {
+            (Some(x), _) => x.as_bytes(),
+            (None, Method::Ack) => b"INVITE",
+            (None, m) => m.as_str().as_bytes(),
+        });
+    }
+
+    /// Appends a sent-by host, case-folded as §19.1.4 compares hosts.
+    fn host<S: Text>(&mut self, h: &Host<S>) {
+        match h {
+            Host::Domain(d) => self
+                .0
+                .extend(d.as_ref().bytes().map(|b| b.to_ascii_lowercase())),
+            Host::Ipv4(a) => self
+                .0
+                .extend_from_slice(crate::msg::emit::ipv4_text(*a, &mut [0; 15])),
+            // Writing to a buffer cannot fail.
+            Host::Ipv6(a) => {
+                let _ = write!(self, "[{a}]");
+            }
+        }
+        self.0.push(0xff);
     }
 }
+
+impl Write for Parts {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// The parts as they lie: they are closed already.
+impl Hash for Parts {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write(&self.0);
+    }
+}
+
+/// §17.1.3: a response matches a client transaction when the branch of its top Via equals
+/// the request's and its CSeq method equals the request's method (so a CANCEL has its own
+/// transaction, distinct from the INVITE's with the same branch). Branch and method, as
+/// [`Parts`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ClientKey(Parts);
 
 impl ClientKey {
     /// The key of a response (or of the request a client sends).
     pub fn of<S: Text>(m: &Message<S>) -> Option<Self> {
         let branch = m.top_via()?.branch()?;
         let method = m.cseq()?.method.as_str();
-        Some(ClientKey {
-            branch: KeyStr::of(branch),
-            method: KeyStr::of(method),
-        })
+        let mut k = Parts::default();
+        k.text(branch.as_bytes());
+        k.text(method.as_bytes());
+        Some(ClientKey(k))
     }
 }
 
 /// §17.2.3: the request side. With an RFC 3261 branch (magic cookie) the key is branch,
-/// sent-by and method, an ACK standing for the INVITE it acknowledges. Without one, the RFC
-/// 2543 rule: Request-URI, From tag, Call-ID, CSeq number and top Via (To tags are checked by
-/// the layer, because the ACK's To tag is the one of the response).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum ServerKey {
-    Rfc3261 {
-        branch: KeyStr,
-        host: KeyStr,
-        port: Option<u16>,
-        method: KeyStr,
-    },
-    /// Boxed: rare (only peers older than RFC 3261), and five strings long.
-    Rfc2543(Box<Rfc2543Key>),
-}
-
-/// Every part of the key (a peer picks them all: see [`crate::hashed`]), the port as 4
-/// bytes, in one write ([`crate::hashed::write_parts`]).
-impl Hash for ServerKey {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        match self {
-            ServerKey::Rfc3261 {
-                branch,
-                host,
-                port,
-                method,
-            } => {
-                let port = port.map_or(0, |p| u32::from(p) | 1 << 16).to_le_bytes();
-                crate::hashed::write_parts(h, &[&branch.0, &host.0, &port, &method.0]);
-            }
-            ServerKey::Rfc2543(k) => k.hash(h),
-        }
-    }
-}
-
-/// The RFC 2543 matching key (§17.2.3).
+/// sent-by (host and port) and method, an ACK standing for the INVITE it acknowledges.
+/// Without one, the RFC 2543 rule: Request-URI, From tag, Call-ID, CSeq number, top Via and
+/// method (To tags are checked by the layer, because the ACK's To tag is the one of the
+/// response). As [`Parts`] after a first byte that tells the two apart.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Rfc2543Key {
-    uri: String,
-    from_tag: String,
-    call_id: String,
-    cseq: u32,
-    via: String,
-    method: KeyStr,
-}
+pub(crate) struct ServerKey(Parts);
 
-/// The method a request matches under: ACK matches the INVITE transaction.
-fn match_method<S: Text>(m: &Method<S>) -> KeyStr {
-    match m {
-        Method::Ack => KeyStr::of("INVITE"),
-        m => KeyStr::of(m.as_str()),
-    }
-}
-
-fn host_key<S: Text>(h: &Host<S>) -> KeyStr {
-    let mut k = KeyStr::default();
-    // Writing to a KeyStr cannot fail.
-    let _ = match h {
-        Host::Domain(d) => {
-            k.0.extend(d.as_ref().bytes().map(|b| b.to_ascii_lowercase()));
-            Ok(())
-        }
-        Host::Ipv4(a) => {
-            k.push_ascii(crate::msg::emit::ipv4_text(*a, &mut [0; 15]));
-            Ok(())
-        }
-        Host::Ipv6(a) => write!(k, "[{a}]"),
-    };
-    k
-}
+/// The first byte of an RFC 2543 key (an RFC 3261 key's is 0).
+const RFC2543: u8 = 1;
 
 impl ServerKey {
     /// The key of a request; `method` overrides the request's own (to find the INVITE a
     /// CANCEL targets, §9.2).
     pub fn of<S: Text>(m: &Message<S>, method: Option<&str>) -> Option<Self> {
         let via = m.top_via()?;
-        let method = match method {
-            Some(x) => KeyStr::of(x),
-            None => match_method(m.method()?),
-        };
+        let mut k = Parts::default();
         if via.has_magic_cookie() {
-            return Some(ServerKey::Rfc3261 {
-                branch: KeyStr::of(via.branch()?),
-                host: host_key(&via.host),
-                port: via.port,
-                method,
-            });
+            k.0.push(0);
+            k.text(via.branch()?.as_bytes());
+            k.host(&via.host);
+            k.number(via.port.map_or(0, |p| u32::from(p) | 1 << 16));
+            k.method(m.method()?, method);
+            return Some(ServerKey(k));
         }
         let mut one: Values<Via<S>> = Values::new();
         one.push(via.clone());
-        Some(ServerKey::Rfc2543(Box::new(Rfc2543Key {
-            uri: uri_to_string(m.request_uri()?),
-            from_tag: m.from()?.tag().unwrap_or("").into(),
-            call_id: m.call_id()?.into(),
-            cseq: m.cseq()?.seq,
-            via: crate::msg::emit::header_value_to_string(&Header::Via(one)),
-            method,
-        })))
+        k.0.push(RFC2543);
+        k.text(uri_to_string(m.request_uri()?).as_bytes());
+        k.text(m.from()?.tag().unwrap_or("").as_bytes());
+        k.text(m.call_id()?.as_bytes());
+        k.number(m.cseq()?.seq);
+        k.text(crate::msg::emit::header_value_to_string(&Header::Via(one)).as_bytes());
+        k.method(m.method()?, method);
+        Some(ServerKey(k))
     }
 
     pub fn is_rfc2543(&self) -> bool {
-        matches!(self, ServerKey::Rfc2543(_))
+        self.0 .0.first() == Some(&RFC2543)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::Message;
+
+    fn request(via: &str, method: &str) -> Message {
+        let text = alloc::format!(
+            "{method} sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP {via}\r\n\
+             From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\n\
+             Call-ID: c1\r\nCSeq: 7 {method}\r\nContent-Length: 0\r\n\r\n"
+        );
+        Message::parse(bytes::Bytes::from(text), &Default::default()).expect("a request")
+    }
+
+    #[test]
+    fn server_keys_match_as_section_17_2_3_says() {
+        let k = |via: &str, method: &str| ServerKey::of(&request(via, method), None).unwrap();
+        let base = k("Host.Example:5060;branch=z9hG4bK1", "INVITE");
+        // The ACK matches the INVITE; the host compares without case.
+        assert_eq!(k("host.example:5060;branch=z9hG4bK1", "ACK"), base);
+        // Any other part differs: branch, host, port (and none against 5060), method.
+        for other in [
+            k("host.example:5060;branch=z9hG4bK2", "INVITE"),
+            k("host.example2:5060;branch=z9hG4bK1", "INVITE"),
+            k("host.example:5061;branch=z9hG4bK1", "INVITE"),
+            k("host.example;branch=z9hG4bK1", "INVITE"),
+            k("host.example:5060;branch=z9hG4bK1", "BYE"),
+        ] {
+            assert_ne!(other, base);
+        }
+        // A part ends where it ended: moving bytes from one part to the next changes the key.
+        assert_ne!(
+            k("ab;branch=z9hG4bKx", "INVITE"),
+            k("b;branch=z9hG4bKxa", "INVITE")
+        );
+        // The CANCEL finds the INVITE it targets.
+        let cancel = request("host.example:5060;branch=z9hG4bK1", "CANCEL");
+        assert_eq!(ServerKey::of(&cancel, Some("INVITE")).unwrap(), base);
+        assert!(!base.is_rfc2543());
+        // An IPv4 and an IPv6 sent-by fit inline with a branch as ours are (23 bytes).
+        let v4 = k(
+            "192.168.100.200:5060;branch=z9hG4bKabcdefghijklmnop",
+            "SUBSCRIBE",
+        );
+        let v6 = k(
+            "[2001:db8::1]:5060;branch=z9hG4bKabcdefghijklmnop",
+            "NOTIFY",
+        );
+        assert!(!v4.0 .0.spilled() && !v6.0 .0.spilled());
+        // Without the magic cookie: the RFC 2543 key, which tells the CSeq numbers apart.
+        let old = k("host.example:5060;branch=1", "INVITE");
+        assert!(old.is_rfc2543());
+        assert_eq!(k("host.example:5060;branch=1", "ACK"), old);
+        assert_ne!(old, base);
+    }
+
+    #[test]
+    fn client_keys_are_branch_and_method() {
+        let k = |via: &str, method: &str| ClientKey::of(&request(via, method)).unwrap();
+        let base = k("a.example;branch=z9hG4bK1", "INVITE");
+        assert_eq!(k("other.example:5070;branch=z9hG4bK1", "INVITE"), base);
+        assert_ne!(k("a.example;branch=z9hG4bK1", "CANCEL"), base);
+        assert_ne!(k("a.example;branch=z9hG4bK2", "INVITE"), base);
+    }
+
+    /// Every live transaction holds its key, finished ones included (most of those alive
+    /// under load): 64 bytes each, and 256 for the whole transaction (352 with a buffer per
+    /// part of the key and the timers as pairs).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn keys_and_transactions_stay_small() {
+        use core::mem::size_of;
+        assert_eq!(size_of::<ServerKey>(), 64);
+        assert_eq!(size_of::<ClientKey>(), 64);
+        assert!(size_of::<super::super::Tx>() <= 256);
     }
 }

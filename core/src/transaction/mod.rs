@@ -175,10 +175,10 @@ pub(crate) struct Tx {
     pub last_status: u16,
     /// Server with an RFC 2543 key: the To tags it matches on (boxed: rare).
     pub rfc2543: Option<alloc::boxed::Box<Rfc2543Tags>>,
-    /// The current retransmission interval (A, E, G).
-    pub interval: Duration,
+    /// The current retransmission interval (A, E, G), in microseconds ([`Tx::interval`]).
+    pub interval_us: u32,
     /// Armed timers.
-    pub armed: SmallVec<[(Timer, Instant); 3]>,
+    pub armed: SmallVec<[timer::Armed; 3]>,
     /// The key it is found by (one of the two kinds: a transaction is client or server).
     pub key: Option<TxKey>,
     /// The hash its key is indexed under (set by [`Layer::insert`]; removing the transaction
@@ -232,7 +232,22 @@ pub(crate) struct Layer {
     next_id: u64,
 }
 
+/// A retransmission interval as a transaction keeps it: microseconds in 32 bits (up to 71
+/// minutes, far beyond the 64·T1 a transaction lasts; a longer one is held as that).
+fn micros(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
+
 impl Tx {
+    /// The current retransmission interval (A, E, G).
+    pub fn interval(&self) -> Duration {
+        Duration::from_micros(self.interval_us.into())
+    }
+
+    pub fn set_interval(&mut self, d: Duration) {
+        self.interval_us = micros(d);
+    }
+
     pub fn client_key(&self) -> Option<&ClientKey> {
         match &self.key {
             Some(TxKey::Client(k)) => Some(k),
@@ -550,11 +565,11 @@ impl Layer {
         let Some(tx) = self.txs.get_mut(&id) else {
             return;
         };
-        if let Some(slot) = tx.armed.iter_mut().find(|(k, _)| *k == t) {
-            slot.1 = at;
+        if let Some(slot) = tx.armed.iter_mut().find(|a| a.timer() == t) {
+            *slot = timer::Armed::new(t, at);
             self.queue.remove();
         } else {
-            tx.armed.push((t, at));
+            tx.armed.push(timer::Armed::new(t, at));
         }
         self.queue.insert(at, id, t);
         self.purge_timers();
@@ -563,7 +578,8 @@ impl Layer {
     /// Is `e` an armed timer (not one cancelled or re-armed since)?
     fn timer_is_live(txs: &crate::slab::Slab<TxId, Tx>, e: &timer::Entry) -> bool {
         let &(at, id, t) = e;
-        txs.get(&id).is_some_and(|tx| tx.armed.contains(&(t, at)))
+        txs.get(&id)
+            .is_some_and(|tx| tx.armed.contains(&timer::Armed::new(t, at)))
     }
 
     /// See [`timer::TimerQueue::purge`].
@@ -576,7 +592,7 @@ impl Layer {
         let Some(tx) = self.txs.get_mut(&id) else {
             return;
         };
-        if let Some(pos) = tx.armed.iter().position(|(k, _)| *k == t) {
+        if let Some(pos) = tx.armed.iter().position(|a| a.timer() == t) {
             tx.armed.swap_remove(pos);
             self.queue.remove();
             self.purge_timers();
@@ -642,7 +658,7 @@ impl Layer {
                 break;
             };
             if let Some(tx) = self.txs.get_mut(&id) {
-                tx.armed.retain(|e| *e != (t, at));
+                tx.armed.retain(|e| *e != timer::Armed::new(t, at));
             } else {
                 continue;
             }

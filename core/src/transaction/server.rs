@@ -88,7 +88,7 @@ impl Layer {
             rfc2543: key
                 .is_rfc2543()
                 .then(|| alloc::boxed::Box::new(super::Rfc2543Tags::default())),
-            interval: self.timers.t1,
+            interval_us: super::micros(self.timers.t1),
             armed: SmallVec::new(),
             key: Some(super::TxKey::Server(key)),
             key_hash: 0,
@@ -279,8 +279,9 @@ impl Layer {
                 self.transmit(&self.txs[&id], trying, out);
             }
             (Timer::G, State::Completed) => {
-                tx.interval = (tx.interval * 2).min(t2);
-                let next = now + tx.interval;
+                let interval = (tx.interval() * 2).min(t2);
+                tx.set_interval(interval);
+                let next = now + interval;
                 let last = tx.last.clone().unwrap_or_default();
                 out.retransmissions += 1;
                 self.transmit(&self.txs[&id], last, out);
