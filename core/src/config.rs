@@ -71,7 +71,12 @@ pub struct Config {
     pub transfer_bye_grace: core::time::Duration,
     /// Seconds a refer subscription lasts: the `expires` of the subscriptions we serve (and
     /// the most a refresh gets, RFC 6665 §4.2.1.2), and the `Expires` our refreshes ask for
-    /// (RFC 3515 §2.4.4, RFC 6665 §4.1.2.2).
+    /// (RFC 3515 §2.4.4, RFC 6665 §4.1.2.2). Default 600, as pjsip's `PJSIP_XFER_EXPIRES`:
+    /// a transfer ends long before (the call to the target gives up ringing after Timer C's
+    /// three minutes, the transferor waits [`Config::transfer_timeout`]), so the transferor
+    /// never has to refresh; with 60 it refreshed halfway, and each refresh is four more
+    /// datagrams and four transactions left lingering 5 to 32 s at the two ends (RFC 3261
+    /// §17: Timers J and K).
     pub refer_expires: u32,
     /// Accept every incoming transfer without asking the application.
     pub auto_accept_transfers: bool,
@@ -146,7 +151,7 @@ impl Config {
             credentials: Vec::new(),
             transfer_timeout: core::time::Duration::from_secs(120),
             transfer_bye_grace: core::time::Duration::from_secs(2),
-            refer_expires: 60,
+            refer_expires: 600,
             auto_accept_transfers: false,
             refer_outside_dialog: false,
             max_transfers_per_dialog: 8,

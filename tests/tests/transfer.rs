@@ -365,7 +365,8 @@ fn rfc5589_blind_transfer_on_the_wire() {
         let st = n.subscription_state().unwrap();
         if i < 2 {
             assert_eq!(st.state.as_str(), "active");
-            assert_eq!(st.params.get("expires"), Some(Some("60")));
+            // Config::refer_expires, 600 by default.
+            assert_eq!(st.params.get("expires"), Some(Some("600")));
         } else {
             assert_eq!(st.state.as_str(), "terminated");
             assert_eq!(st.params.get("reason"), Some(Some("noresource")));
@@ -959,10 +960,15 @@ fn transferee_abandons_the_transfer_call_final_notify_487() {
 
 #[test]
 fn slow_target_the_transferor_refreshes_the_subscription() {
-    // C rings for 100 s; the subscription lasts 60 s unless refreshed. A refreshes it halfway
-    // each time (RFC 6665 §4.1.2.2); B answers 200 and NOTIFYs the current state (§4.2.2).
+    // C rings for 100 s; the subscription lasts 60 s (B grants that, not the default 600)
+    // unless refreshed. A refreshes it halfway each time (RFC 6665 §4.1.2.2); B answers 200
+    // and NOTIFYs the current state (§4.2.2).
+    let mut sim = Sim::new(23);
+    for addr in ["10.0.0.1:5060", "10.0.0.2:5060", "10.0.0.3:5060"] {
+        sim.add_endpoint_tuned(addr, |c| c.refer_expires = 60);
+    }
     let mut run = blind(
-        three(23, 0.0),
+        sim,
         BlindOptions::default(),
         Transferee::Accepts,
         Target::AnswersAt(100),

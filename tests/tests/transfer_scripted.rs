@@ -471,7 +471,8 @@ fn subscription_ending_without_a_final_status_fails_the_transfer() {
 
 /// Our endpoint answers the scripted transferor's INVITE; returns it, its tag and the call.
 fn answered(seed: u8) -> (Manual, String, sipxfer::CallId) {
-    let mut b = Manual::new(seed, |_| {});
+    // Subscriptions of 60 s (the default is 600), so that the tests of their expiry run past it.
+    let mut b = Manual::new(seed, |c| c.refer_expires = 60);
     let invite = msg(format!(
         "INVITE sip:me@10.0.0.1:5060 SIP/2.0\r\n\
          Via: SIP/2.0/UDP {B};branch=z9hG4bK-inv\r\n\

@@ -86,6 +86,11 @@ fn uri(i: usize) -> Uri<sipxfer::SipStr> {
 
 impl World {
     fn new(flow: Flow) -> World {
+        World::tuned(flow, |_| {})
+    }
+
+    /// [`World::new`] with each endpoint's config adjusted by `tune`.
+    fn tuned(flow: Flow, tune: fn(&mut Config)) -> World {
         let eps = (0..3)
             .map(|i| {
                 let mut c = Config::new(addr(i), [i as u8 + 1; 32]);
@@ -93,6 +98,7 @@ impl World {
                 c.max_transactions = 1 << 20;
                 c.max_dialogs = 1 << 20;
                 c.max_calls_per_remote = 1 << 20;
+                tune(&mut c);
                 Endpoint::new(c, Instant::ZERO)
             })
             .collect();
@@ -289,11 +295,12 @@ fn env(name: &str, default: usize) -> usize {
 /// Heap per call at A, B and C with `n` calls A→B up and idle, and — with `transfer` — each
 /// of them being transferred (blind, without the hold re-INVITE) to C, which lets the transferee's call ring:
 /// A holds the transfer and its refer subscription, B the subscription it serves and its
-/// ringing call to C, C that incoming call. Measured 33 s after the last message (the
-/// transactions of the exchange have ended, the subscriptions have not), as what dropping
-/// each endpoint gives back, over `n`.
-fn heap_per_call(n: usize, transfer: bool) -> [f64; 3] {
-    let mut w = World::new(Flow::Call);
+/// ringing call to C, C that incoming call. Measured 33 s after the exchange (its
+/// transactions have ended, the subscriptions have not), as what dropping each endpoint gives
+/// back, over `n`; the endpoints' configs adjusted by `tune` (with subscriptions of 60 s, A
+/// refreshes them at 30 s: the measure then falls 3 s after that exchange).
+fn heap_per_call(n: usize, transfer: bool, tune: fn(&mut Config)) -> [f64; 3] {
+    let mut w = World::tuned(Flow::Call, tune);
     w.c_rings = true;
     for _ in 0..n {
         w.eps[A].call(w.now, uri(B), offer()).unwrap();
@@ -345,12 +352,18 @@ fn heap_after_33s(mut w: World, n: usize) -> [f64; 3] {
 
 /// Heap per ringing call at the caller (A) and the callee (C), with `n` calls A→C ringing
 /// (180, never answered), 33 s after the last message: what the transferee's and the
-/// target's figures of an active transfer hold for the call to the target alone.
+/// target's figures of an active transfer hold for the call to the target alone. Each call
+/// offers an SDP of its own on the heap, as the transferee's call to the target does (its
+/// offer is made from its call's: `sdp::reoffer`), where the other rows share one static.
 fn heap_per_ringing_call(n: usize) -> [f64; 3] {
     let mut w = World::new(Flow::Call);
     w.c_rings = true;
     for _ in 0..n {
-        w.eps[A].call(w.now, uri(C), offer()).unwrap();
+        let options = CallOptions {
+            offer: Some(Bytes::copy_from_slice(SDP)),
+            ..Default::default()
+        };
+        w.eps[A].call(w.now, uri(C), options).unwrap();
     }
     w.collect(A);
     w.run();
@@ -442,8 +455,8 @@ fn main() {
             "\n| calls up | heap per idle call at A (caller) | at B (callee) | more per active transfer at A (transferor) | at B (transferee, with its call to C) | at C (target, ringing) | a ringing call alone, at its caller | at its callee |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for calls in sizes() {
-            let idle = heap_per_call(calls, false);
-            let xfer = heap_per_call(calls, true);
+            let idle = heap_per_call(calls, false, |_| {});
+            let xfer = heap_per_call(calls, true, |_| {});
             let ringing = heap_per_ringing_call(calls);
             println!(
                 "| {calls} | {:.0} B | {:.0} B | {:.0} B | {:.0} B | {:.0} B | {:.0} B | {:.0} B |",
@@ -454,6 +467,22 @@ fn main() {
                 xfer[C] - idle[C],
                 ringing[A],
                 ringing[C]
+            );
+        }
+        // The same transfers with subscriptions of 60 s, as `Config::refer_expires` was
+        // before 600: A refreshes them at 30 s, and at 33 s the transactions of that
+        // exchange linger at A and B (RFC 3261 §17: Timers J and K).
+        println!(
+            "\n| calls up | more per active transfer at A, 3 s after a refresh (60-s subscriptions) | at B | at C |\n|---:|---:|---:|---:|"
+        );
+        for calls in sizes() {
+            let idle = heap_per_call(calls, false, |_| {});
+            let xfer = heap_per_call(calls, true, |c| c.refer_expires = 60);
+            println!(
+                "| {calls} | {:.0} B | {:.0} B | {:.0} B |",
+                xfer[A] - idle[A],
+                xfer[B] - idle[B],
+                xfer[C] - idle[C]
             );
         }
     }
