@@ -163,6 +163,15 @@ pub(crate) struct Call {
     pub(super) replaces: Option<CallId>,
     /// A call that replaced this one was answered: it ends with [`EndReason::Replaced`].
     pub(super) replaced: bool,
+    /// A REFER came in this call's dialog already: later ones get NOTIFYs with `id` (RFC
+    /// 3515 §2.4.6).
+    pub(super) refer_seen: bool,
+    /// We sent a REFER in this call's dialog already: only the first one's NOTIFYs may omit
+    /// `id` (RFC 3515 §2.4.6).
+    pub(super) refer_sent: bool,
+    /// As a transferee, the transfer this call to the target was placed for: its progress is
+    /// NOTIFYed to the transferor (RFC 3515 §2.4.4), until its outcome.
+    pub(super) for_transfer: Option<super::TransferId>,
 }
 
 /// What [`Endpoint::end_call`] keeps of a call it ends.
@@ -209,6 +218,9 @@ impl Call {
             peer_norefersub: false,
             replaces: None,
             replaced: false,
+            refer_seen: false,
+            refer_sent: false,
+            for_transfer: None,
         }
     }
 

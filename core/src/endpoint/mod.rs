@@ -253,16 +253,11 @@ pub struct Endpoint {
     auth_trails: BTreeMap<TxId, challenge::Trail>,
     /// Digest: the last nonce per realm and how many requests used it (RFC 7616 §3.4).
     nonce_counts: BTreeMap<SipStr, (SipStr, u32)>,
-    /// Transfers in either role, and their indexes: by call, by transaction, by the call a
-    /// transferee placed.
+    /// Transfers in either role, and their indexes: by call and by transaction (the call a
+    /// transferee placed names its transfer itself: `Call::for_transfer`).
     transfers: Ids<TransferId, alloc::boxed::Box<transfer::Xfer>>,
     call_xfers: BTreeSet<(CallId, TransferId)>,
     tx_transfers: Ids<TxId, TransferId>,
-    call_transfers: Ids<CallId, TransferId>,
-    /// Calls that received a REFER already (later ones carry `id`, RFC 3515 §2.4.6).
-    seen_refer: IdSet<CallId>,
-    /// Calls we sent a REFER in already (only the first one's NOTIFYs may omit `id`).
-    sent_refer: IdSet<CallId>,
     next_transfer: u64,
     /// Live incoming calls per remote address ([`Config::max_calls_per_remote`]).
     calls_per_remote: BTreeMap<core::net::IpAddr, usize>,
@@ -313,9 +308,6 @@ impl Endpoint {
             transfers: Ids::default(),
             call_xfers: BTreeSet::new(),
             tx_transfers: Ids::default(),
-            call_transfers: Ids::default(),
-            seen_refer: IdSet::default(),
-            sent_refer: IdSet::default(),
             next_transfer: 1,
             auth_trails: BTreeMap::new(),
             nonce_counts: BTreeMap::new(),

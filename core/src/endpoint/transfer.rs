@@ -482,7 +482,10 @@ impl Endpoint {
                     t.parts = None;
                     // RFC 3515 §2.4.6: only the dialog's first REFER may get NOTIFYs without
                     // `id` — the first to go out.
-                    let first = self.sent_refer.insert(call);
+                    let first = self
+                        .calls
+                        .get_mut(&call)
+                        .is_none_or(|c| !core::mem::replace(&mut c.refer_sent, true));
                     t.sub.refer_sent(seq, first);
                 }
             }
@@ -739,7 +742,9 @@ impl Endpoint {
                     self.sub_dialogs.remove(&d.id);
                 }
                 if let Some(nc) = t.new_call {
-                    self.call_transfers.remove(&nc);
+                    if let Some(c) = self.calls.get_mut(&nc) {
+                        c.for_transfer = None;
+                    }
                 }
                 if let Some(tx) = t.tx {
                     // The application never answered the REFER (the dialog ended first):
@@ -759,8 +764,6 @@ impl Endpoint {
     /// those subscriptions end. Other transfers end: ours not sent yet with
     /// [`TransferOutcome::CallEnded`], a REFER the application has not answered with 487.
     pub(super) fn transfers_on_call_end(&mut self, call: CallId, dialog: Option<Dialog>) {
-        self.seen_refer.remove(&call);
-        self.sent_refer.remove(&call);
         let ts: smallvec::SmallVec<[TransferId; 4]> = self.xfers_of(call).collect();
         let mut keep = false;
         for t in ts {
@@ -819,7 +822,10 @@ impl Endpoint {
     pub(super) fn incoming_refer(&mut self, call: CallId, tx: TxId, request: &Message) {
         // RFC 3515 §2.4.6: the first REFER's NOTIFYs may leave out `id`; those of every later
         // one received in the dialog (answered or refused) carry it.
-        let first = self.seen_refer.insert(call);
+        let first = self
+            .calls
+            .get_mut(&call)
+            .is_none_or(|c| !core::mem::replace(&mut c.refer_seen, true));
         self.refer_for(call, tx, request, first, None);
     }
 
@@ -1036,7 +1042,9 @@ impl Endpoint {
         if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {
             t.new_call = Some(new);
         }
-        self.call_transfers.insert(new, transfer);
+        if let Some(c) = self.calls.get_mut(&new) {
+            c.for_transfer = Some(transfer);
+        }
         self.flush();
         Ok(new)
     }
@@ -1069,7 +1077,7 @@ impl Endpoint {
         state: CallState,
         status: Option<u16>,
     ) {
-        let Some(&transfer) = self.call_transfers.get(&call) else {
+        let Some(transfer) = self.calls.get(&call).and_then(|c| c.for_transfer) else {
             return;
         };
         match state {
@@ -1078,7 +1086,9 @@ impl Endpoint {
                 self.notify(transfer, sipfrag_status(code, reason_phrase(code)), false);
             }
             CallState::Confirmed => {
-                self.call_transfers.remove(&call);
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.for_transfer = None;
+                }
                 let subscribed = match self.transfers.get_mut(&transfer).map(|x| &mut **x) {
                     Some(Xfer::Transferee(t)) => {
                         t.succeeded = true;
@@ -1092,7 +1102,9 @@ impl Endpoint {
                 }
             }
             CallState::Terminated { reason } => {
-                self.call_transfers.remove(&call);
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.for_transfer = None;
+                }
                 let code = match (reason, status) {
                     (_, Some(c)) if c >= 300 => c,
                     (EndReason::Timeout, _) => 408,
@@ -1204,9 +1216,11 @@ impl Endpoint {
             return;
         };
         t.sub.end();
-        let calling = t
-            .new_call
-            .is_some_and(|nc| self.call_transfers.contains_key(&nc));
+        let calling = t.new_call.is_some_and(|nc| {
+            self.calls
+                .get(&nc)
+                .is_some_and(|c| c.for_transfer.is_some())
+        });
         let call = t.call;
         if t.succeeded {
             // The record lives on for the BYE grace timer.
@@ -1283,7 +1297,9 @@ impl Endpoint {
         if s.unsubscribed {
             // The call to the target is no longer reported on.
             if let Some(nc) = t.new_call.take() {
-                self.call_transfers.remove(&nc);
+                if let Some(c) = self.calls.get_mut(&nc) {
+                    c.for_transfer = None;
+                }
             }
         }
         self.answer_with(tx, 200, alloc::vec![Header::Expires(s.expires)]);

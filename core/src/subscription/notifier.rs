@@ -86,9 +86,11 @@ pub struct Notifier {
     with_id: bool,
     active: bool,
     in_flight: Option<TxId>,
-    /// The latest state waiting for the NOTIFY in flight, and whether it is the final one.
-    queued: Option<(Bytes, bool)>,
-    /// The newest state sent or queued (sent again after a refresh, or at expiry).
+    /// A state waits for the NOTIFY in flight — the newest, `last_state` — and whether it is
+    /// the final one.
+    queued: Option<bool>,
+    /// The newest state sent or queued (sent again after a refresh, or at expiry; once a
+    /// final one is queued, that one).
     last_state: Bytes,
     expires_at: Instant,
     /// It expired or was unsubscribed: the final NOTIFY says `reason=timeout`.
@@ -159,14 +161,15 @@ impl Notifier {
         if !self.active || (self.terminated && !last) {
             return None;
         }
-        self.last_state = body.clone();
         if self.in_flight.is_some() {
-            if !self.queued.as_ref().is_some_and(|q| q.1) {
-                self.queued = Some((body, last));
+            if self.queued != Some(true) {
+                self.last_state = body;
+                self.queued = Some(last);
             }
             self.terminated |= last;
             return None;
         }
+        self.last_state = body.clone();
         self.terminated |= last;
         Some(self.build(now, body, last))
     }
@@ -183,9 +186,9 @@ impl Notifier {
             Some(481) => After::End,
             // After no answer, a final state already waiting is still sent: it ends the
             // subscription anyway, and it is the subscriber's only way to learn the outcome.
-            None if !matches!(self.queued, Some((_, true))) => After::End,
+            None if self.queued != Some(true) => After::End,
             _ => match self.queued.take() {
-                Some((body, last)) => match self.notify(now, body, last) {
+                Some(last) => match self.notify(now, self.last_state.clone(), last) {
                     Some(n) => After::Send(n),
                     None => After::Nothing,
                 },
