@@ -50,8 +50,13 @@ struct Armed(CallId, u64);
 
 impl Key for Armed {
     fn raw(self) -> u64 {
-        // Only hashed: the table compares whole keys.
-        self.0 .0.rotate_left(32) ^ self.1
+        // Only hashed (the table compares whole keys), by a multiplication whose low bits —
+        // the bucket — come from the low bits of this number only: those are the call's, so
+        // that the timers of different calls spread over the table. The timer goes above
+        // (its variant at bits 29–31, a transfer's id from bit 32). Call and timer the other
+        // way round put every call's timer of one kind in one bucket, and each lookup then
+        // probed past all of them.
+        self.0 .0 ^ self.1.rotate_left(32)
     }
 }
 
@@ -183,6 +188,15 @@ mod tests {
         let mut by_number = all;
         by_number.sort_by_key(|t| t.pack());
         assert_eq!(by_enum, by_number);
+    }
+
+    #[test]
+    fn timers_of_different_calls_spread_over_the_table() {
+        // The bucket is the low bits of the hash: distinct for the same timer of many calls.
+        let buckets: alloc::collections::BTreeSet<u64> = (1..=1024u64)
+            .map(|c| crate::hashed::id_hash(Armed(CallId(c), Timer::ForgetDialog.pack())) & 1023)
+            .collect();
+        assert!(buckets.len() > 512, "{}", buckets.len());
     }
 
     #[test]
