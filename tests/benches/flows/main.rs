@@ -12,8 +12,9 @@
 //!
 //! Per row: flows per second, ns per datagram (all-in: emit, parse, transactions, dialogs,
 //! transfers, timers), heap allocations per datagram (a counting allocator). Then the heap of
-//! an established idle call at each end and what an active transfer adds, and the cost of one in-dialog re-INVITE exchange
-//! with 1 000, 10 000 and 100 000 calls up.
+//! an established idle call at each end, what an active transfer adds (between exchanges, and
+//! with 60-s subscriptions just after a refresh) and what a ringing call alone holds, and the
+//! cost of one in-dialog re-INVITE exchange, with 1 000, 10 000 and 100 000 calls up.
 //!
 //! ```sh
 //! cargo bench -p sipxfer-tests --bench flows
