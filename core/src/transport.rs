@@ -160,7 +160,7 @@ pub(crate) fn stamp_via(m: &mut crate::msg::Message, source: SocketAddr) {
     let Some(via) = vias.first_mut() else {
         return;
     };
-    let mut text = crate::transaction::KeyStr::default();
+    let mut text = StampText::default();
     let Some(ip_len) = stamp_text(via, source, &mut text) else {
         return;
     };
@@ -178,13 +178,44 @@ pub(crate) fn needs_stamp(m: &crate::msg::Message, source: SocketAddr) -> bool {
         .is_some_and(|via| stamp_text(via, source, &mut Default::default()).is_some())
 }
 
+/// The text [`stamp_text`] writes, on the stack up to 32 bytes (an IPv4 address and a port;
+/// on the heap beyond).
+#[derive(Default)]
+struct StampText(smallvec::SmallVec<[u8; 32]>);
+
+impl StampText {
+    /// Appends ASCII text (an address, a number written by the emitter).
+    fn push_ascii(&mut self, b: &[u8]) {
+        if b.is_ascii() {
+            self.0.extend_from_slice(b);
+        }
+    }
+
+    /// Bytes written so far.
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The text (only ever written from ASCII or `&str` pieces).
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl core::fmt::Write for StampText {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
 /// The `received` address then the `rport` value (empty when `rport` was not asked for)
 /// written to `text` — written on the stack: an address and a port need no allocation — and
 /// where the address ends; `None` when the Via needs neither.
 fn stamp_text(
     via: &crate::msg::Via<crate::SipStr>,
     source: SocketAddr,
-    text: &mut crate::transaction::KeyStr,
+    text: &mut StampText,
 ) -> Option<usize> {
     use crate::msg::Host;
     use core::net::IpAddr;

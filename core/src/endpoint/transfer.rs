@@ -725,6 +725,18 @@ impl Endpoint {
         }
     }
 
+    /// The transfer whose transferor `call` (placed by us as transferee) still reports to.
+    fn reports_to(&self, call: CallId) -> Option<TransferId> {
+        self.calls.get(&call)?.for_transfer
+    }
+
+    /// `call` reports its progress to `transfer`'s transferor from now on, or (`None`) no more.
+    fn set_reports_to(&mut self, call: CallId, transfer: Option<TransferId>) {
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.for_transfer = transfer;
+        }
+    }
+
     fn forget_transfer(&mut self, transfer: TransferId) {
         if let Some(x) = self.transfers.remove(&transfer) {
             let call = x.call();
@@ -742,9 +754,7 @@ impl Endpoint {
                     self.sub_dialogs.remove(&d.id);
                 }
                 if let Some(nc) = t.new_call {
-                    if let Some(c) = self.calls.get_mut(&nc) {
-                        c.for_transfer = None;
-                    }
+                    self.set_reports_to(nc, None);
                 }
                 if let Some(tx) = t.tx {
                     // The application never answered the REFER (the dialog ended first):
@@ -1042,9 +1052,7 @@ impl Endpoint {
         if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {
             t.new_call = Some(new);
         }
-        if let Some(c) = self.calls.get_mut(&new) {
-            c.for_transfer = Some(transfer);
-        }
+        self.set_reports_to(new, Some(transfer));
         self.flush();
         Ok(new)
     }
@@ -1077,7 +1085,7 @@ impl Endpoint {
         state: CallState,
         status: Option<u16>,
     ) {
-        let Some(transfer) = self.calls.get(&call).and_then(|c| c.for_transfer) else {
+        let Some(transfer) = self.reports_to(call) else {
             return;
         };
         match state {
@@ -1086,9 +1094,7 @@ impl Endpoint {
                 self.notify(transfer, sipfrag_status(code, reason_phrase(code)), false);
             }
             CallState::Confirmed => {
-                if let Some(c) = self.calls.get_mut(&call) {
-                    c.for_transfer = None;
-                }
+                self.set_reports_to(call, None);
                 let subscribed = match self.transfers.get_mut(&transfer).map(|x| &mut **x) {
                     Some(Xfer::Transferee(t)) => {
                         t.succeeded = true;
@@ -1102,9 +1108,7 @@ impl Endpoint {
                 }
             }
             CallState::Terminated { reason } => {
-                if let Some(c) = self.calls.get_mut(&call) {
-                    c.for_transfer = None;
-                }
+                self.set_reports_to(call, None);
                 let code = match (reason, status) {
                     (_, Some(c)) if c >= 300 => c,
                     (EndReason::Timeout, _) => 408,
@@ -1216,13 +1220,9 @@ impl Endpoint {
             return;
         };
         t.sub.end();
-        let calling = t.new_call.is_some_and(|nc| {
-            self.calls
-                .get(&nc)
-                .is_some_and(|c| c.for_transfer.is_some())
-        });
-        let call = t.call;
-        if t.succeeded {
+        let (new_call, call, succeeded) = (t.new_call, t.call, t.succeeded);
+        let calling = new_call.is_some_and(|nc| self.reports_to(nc).is_some());
+        if succeeded {
             // The record lives on for the BYE grace timer.
             self.bye_grace(transfer);
         } else if calling {
@@ -1294,13 +1294,9 @@ impl Endpoint {
             return;
         };
         let s = t.sub.on_subscribe(now, request.expires(), limit);
-        if s.unsubscribed {
-            // The call to the target is no longer reported on.
-            if let Some(nc) = t.new_call.take() {
-                if let Some(c) = self.calls.get_mut(&nc) {
-                    c.for_transfer = None;
-                }
-            }
+        // Unsubscribed: the call to the target is no longer reported on.
+        if let Some(nc) = t.new_call.take_if(|_| s.unsubscribed) {
+            self.set_reports_to(nc, None);
         }
         self.answer_with(tx, 200, alloc::vec![Header::Expires(s.expires)]);
         if let Some(at) = s.expires_at {

@@ -6,37 +6,6 @@ use core::fmt::Write;
 use core::hash::{Hash, Hasher};
 use smallvec::SmallVec;
 
-/// Short text written on the stack, up to 32 bytes (on the heap beyond): the `received` and
-/// `rport` values [`crate::transport`] stamps on a Via.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct KeyStr(SmallVec<[u8; 32]>);
-
-impl KeyStr {
-    /// Appends ASCII text (an address, a number written by the emitter).
-    pub(crate) fn push_ascii(&mut self, b: &[u8]) {
-        if b.is_ascii() {
-            self.0.extend_from_slice(b);
-        }
-    }
-
-    /// Bytes written so far.
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// The text (only ever written from `&str` pieces).
-    pub(crate) fn as_str(&self) -> &str {
-        core::str::from_utf8(&self.0).unwrap_or_default()
-    }
-}
-
-impl Write for KeyStr {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
-}
-
 /// Bytes a key holds inline: a branch as UAs and proxies write them (ours is 23 bytes), an
 /// IPv4 or short IPv6 sent-by, the port and the method fit; a longer key goes to the heap.
 const INLINE: usize = 56;

@@ -19,7 +19,7 @@ mod server;
 pub mod timer;
 
 pub(crate) use client::CancelError;
-pub(crate) use key::{ClientKey, KeyStr, ServerKey};
+pub(crate) use key::{ClientKey, ServerKey};
 pub(crate) use server::{Incoming, RespondError};
 pub use timer::Timer;
 
