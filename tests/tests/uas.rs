@@ -352,3 +352,158 @@ fn every_response_carries_received_and_rport() {
     let r = sent(&mut ep);
     assert!(r.contains(&format!("{stamped}m2{tail}")), "{r}");
 }
+
+/// A request as a proxy forwards it: its own Via (branch `branch`) over the UAC's, the
+/// UAC's From tag, Call-ID and CSeq.
+fn forwarded(method: &str, branch: &str, proxy: &str, seq: u32, from_tag: &str) -> Bytes {
+    Bytes::from(format!(
+        "{method} sip:a@127.0.0.1 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {proxy};branch=z9hG4bK{branch}\r\n\
+         Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKuac{seq}\r\n\
+         From: <sip:b@example.com>;tag={from_tag}\r\nTo: <sip:a@example.com>\r\n\
+         Call-ID: forked-1@192.0.2.1\r\nCSeq: {seq} {method}\r\n\
+         Contact: <sip:b@192.0.2.1:5060>\r\nMax-Forwards: 69\r\nContent-Length: 0\r\n\r\n"
+    ))
+}
+
+/// RFC 3261 §8.2.2.2: a copy of a request that reaches us again by another path (forked by
+/// one proxy through two others, or looped) — no To tag, the From tag, Call-ID and CSeq of an
+/// ongoing transaction, another branch — gets 482 (Loop Detected), sent back the way it came,
+/// and the application hears of one call only; while ringing and after the 200 alike. A
+/// retransmission (same branch) is not a copy; a new request of the same call (another CSeq)
+/// or of another UAC (another From tag) is served.
+#[test]
+fn merged_request_482_while_the_first_is_ongoing() {
+    let local: SocketAddr = LOCAL.parse().unwrap();
+    let (p1, p2): (SocketAddr, SocketAddr) = (
+        "192.0.2.10:5060".parse().unwrap(),
+        "192.0.2.11:5060".parse().unwrap(),
+    );
+    let mut ep = Endpoint::new(Config::new(local, [1; 32]), Instant::ZERO);
+    let feed = |ep: &mut Endpoint, at: Instant, from: SocketAddr, b: Bytes| {
+        ep.handle_datagram(at, Transport::Udp, from, local, b);
+        std::iter::from_fn(|| ep.poll_transmit())
+            .map(|t| (t.to, String::from_utf8(t.bytes.to_vec()).unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let t0 = Instant::ZERO;
+    let out = feed(
+        &mut ep,
+        t0,
+        p1,
+        forwarded("INVITE", "p1a", "192.0.2.10:5060", 1, "u1"),
+    );
+    assert!(out.is_empty(), "{out:?}");
+    let call = match ep.poll_event() {
+        Some(Event::IncomingCall { call, .. }) => call,
+        e => panic!("{e:?}"),
+    };
+    assert!(ep.poll_event().is_none());
+
+    // The copy through the second proxy, while the first rings.
+    let out = feed(
+        &mut ep,
+        t0,
+        p2,
+        forwarded("INVITE", "p2a", "192.0.2.11:5060", 1, "u1"),
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (to, r) = &out[0];
+    assert_eq!(*to, p2);
+    assert!(r.starts_with("SIP/2.0 482 Loop Detected\r\n"), "{r}");
+    assert!(
+        has(r, "Via: SIP/2.0/UDP 192.0.2.11:5060;branch=z9hG4bKp2a"),
+        "{r}"
+    );
+    assert!(
+        has(r, "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKuac1"),
+        "{r}"
+    );
+    assert!(has(r, "CSeq: 1 INVITE"), "{r}");
+    assert!(
+        r.split("\r\n")
+            .any(|l| l.starts_with("To: <sip:a@example.com>;tag=")),
+        "{r}"
+    );
+    assert!(ep.poll_event().is_none(), "no second call");
+    assert_eq!(ep.stats().merged_requests, 1);
+
+    // A retransmission of the first is absorbed by its transaction, not answered 482.
+    let out = feed(
+        &mut ep,
+        t0,
+        p1,
+        forwarded("INVITE", "p1a", "192.0.2.10:5060", 1, "u1"),
+    );
+    assert!(out.iter().all(|(_, r)| !r.contains(" 482 ")), "{out:?}");
+
+    // Answered: the transaction is ongoing (Accepted, RFC 6026) and a late copy gets 482 too.
+    ep.answer(t0, call, None).unwrap();
+    let ok: Vec<_> = std::iter::from_fn(|| ep.poll_transmit()).collect();
+    assert!(ok
+        .iter()
+        .any(|t| t.bytes.starts_with(b"SIP/2.0 200 OK\r\n")));
+    while ep.poll_event().is_some() {}
+    let out = feed(
+        &mut ep,
+        t0,
+        p2,
+        forwarded("INVITE", "p2b", "192.0.2.11:5060", 1, "u1"),
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(
+        out[0].1.starts_with("SIP/2.0 482 Loop Detected\r\n"),
+        "{}",
+        out[0].1
+    );
+    assert!(ep.poll_event().is_none());
+    assert_eq!(ep.stats().merged_requests, 2);
+
+    // Another UAC's INVITE (another From tag) in the same Call-ID is no copy: it is served.
+    let out = feed(
+        &mut ep,
+        t0,
+        p2,
+        forwarded("INVITE", "p2c", "192.0.2.11:5060", 1, "u2"),
+    );
+    assert!(out.iter().all(|(_, r)| !r.contains(" 482 ")), "{out:?}");
+    assert!(matches!(ep.poll_event(), Some(Event::IncomingCall { .. })));
+    assert_eq!(ep.stats().merged_requests, 2);
+}
+
+/// The check lasts as long as the transaction it checks against (§8.2.2.2: "ongoing"): an
+/// OPTIONS answered 200 lingers 64·T1 (Timer J, §17.2.2) and a copy within that time gets
+/// 482; once it has ended, the same request is new again and served; a new CSeq is served
+/// at once.
+#[test]
+fn merged_request_check_ends_with_the_transaction() {
+    let local: SocketAddr = LOCAL.parse().unwrap();
+    let (p1, p2): (SocketAddr, SocketAddr) = (
+        "192.0.2.10:5060".parse().unwrap(),
+        "192.0.2.11:5060".parse().unwrap(),
+    );
+    let mut ep = Endpoint::new(Config::new(local, [1; 32]), Instant::ZERO);
+    let feed = |ep: &mut Endpoint, at: Instant, from: SocketAddr, b: Bytes| {
+        ep.handle_datagram(at, Transport::Udp, from, local, b);
+        let out: Vec<String> = std::iter::from_fn(|| ep.poll_transmit())
+            .map(|t| String::from_utf8(t.bytes.to_vec()).unwrap())
+            .collect();
+        assert_eq!(out.len(), 1, "{out:?}");
+        out[0].lines().next().unwrap().to_owned()
+    };
+    let t0 = Instant::ZERO;
+    let first = forwarded("OPTIONS", "o1", "192.0.2.10:5060", 7, "u1");
+    assert_eq!(feed(&mut ep, t0, p1, first), "SIP/2.0 200 OK");
+    let copy = || forwarded("OPTIONS", "o2", "192.0.2.11:5060", 7, "u1");
+    let t1 = Instant::from_millis(1_000);
+    assert_eq!(feed(&mut ep, t1, p2, copy()), "SIP/2.0 482 Loop Detected");
+    let next = forwarded("OPTIONS", "o3", "192.0.2.11:5060", 8, "u1");
+    assert_eq!(feed(&mut ep, t1, p2, next), "SIP/2.0 200 OK");
+    // Timer J (32 s) ends the first transaction; the 482 lingers as long, unrelated.
+    let later = Instant::from_millis(40_000);
+    ep.handle_timeout(later);
+    while ep.poll_transmit().is_some() {}
+    let again = forwarded("OPTIONS", "o4", "192.0.2.11:5060", 7, "u1");
+    assert_eq!(feed(&mut ep, later, p2, again), "SIP/2.0 200 OK");
+    assert_eq!(ep.stats().merged_requests, 1);
+}

@@ -193,6 +193,9 @@ pub struct Stats {
     /// Transactions that only lingered to absorb retransmissions, ended early to make room
     /// for a new one at [`Config::max_transactions`].
     pub overload_evictions: u64,
+    /// Requests answered 482 as merged copies of one in progress (RFC 3261 §8.2.2.2: forked
+    /// and come back by another path, or looped).
+    pub merged_requests: u64,
     /// Stream connections closed for a framing error.
     pub stream_errors: u64,
     /// Client transactions ended by a transport failure ([`Endpoint::handle_unreachable`]).
@@ -802,8 +805,18 @@ impl Endpoint {
 
     /// A new server transaction: what the UA core answers itself (§8.2), or the application.
     fn new_request(&mut self, tx: TxId, source: Source) {
+        let in_dialog = self
+            .layer
+            .request(tx)
+            .and_then(|r| r.to())
+            .is_some_and(|to| to.tag().is_some());
+        // §8.2.2.2 is for requests outside a dialog (no To tag).
+        let merged = !in_dialog && self.layer.merged(tx).is_some();
         let request = self.layer.request(tx).expect("new");
-        if let Some((code, extra)) = uas::check(&self.config, request) {
+        if let Some((code, extra)) = uas::check(&self.config, request, merged) {
+            if code == 482 {
+                self.stats.merged_requests += 1;
+            }
             self.answer_with(tx, code, extra);
             return;
         }
@@ -813,7 +826,7 @@ impl Endpoint {
                 self.answer_with(tx, 200, extra);
             }
             Some(Method::Cancel) => self.on_cancel(tx),
-            _ if request.to().and_then(|t| t.tag()).is_some() => {
+            _ if in_dialog => {
                 self.in_dialog_request(tx, source);
             }
             Some(Method::Invite) => self.incoming_invite(tx, source),

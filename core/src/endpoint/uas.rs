@@ -19,17 +19,24 @@ use bytes::{BufMut, BytesMut};
 ///
 /// 1. §8.2.1 method: unknown → 501, known but not handled → 405, both with `Allow`.
 /// 2. §8.2.2.1 Request-URI scheme: not sip/sips → 416.
-/// 3. §8.2.2.3 `Require` (not for CANCEL): option tags not in [`Config::supported`] → 420
+/// 3. §8.2.2.2 merged requests: `merged` (a request without a To tag whose From tag,
+///    Call-ID and CSeq are those of an ongoing transaction it does not match, as the
+///    transaction layer found) → 482.
+/// 4. §8.2.2.3 `Require` (not for CANCEL): option tags not in [`Config::supported`] → 420
 ///    with `Unsupported` listing them.
-/// 4. RFC 3891 §3: `Replaces` in a request other than INVITE → 400.
-/// 5. §8.2.3 body: larger than [`Config::max_body_size`] → 413 (§21.4.11); a body of a type not in [`Config::accept`] → 415 with `Accept`; a body
+/// 5. RFC 3891 §3: `Replaces` in a request other than INVITE → 400.
+/// 6. §8.2.3 body: larger than [`Config::max_body_size`] → 413 (§21.4.11); a body of a type not in [`Config::accept`] → 415 with `Accept`; a body
 ///    without `Content-Type` (§20.15 requires one) → 400.
-/// 6. §8.2.2 / §21.4.7: an INVITE whose `Accept` excludes `application/sdp` (what an answer
+/// 7. §8.2.2 / §21.4.7: an INVITE whose `Accept` excludes `application/sdp` (what an answer
 ///    would carry) → 406.
 ///
 /// `Max-Forwards` is not checked: it limits proxies, and a UAS processes a request that
 /// reaches it with 0 (RFC 4475 §3.3.11).
-pub(super) fn check(config: &Config, req: &Message) -> Option<(u16, Vec<Header<SipStr>>)> {
+pub(super) fn check(
+    config: &Config,
+    req: &Message,
+    merged: bool,
+) -> Option<(u16, Vec<Header<SipStr>>)> {
     let method = req.method()?;
     let allow = || vec![Header::Allow(config.allow.iter().cloned().collect())];
     if matches!(method, Method::Extension(_)) {
@@ -40,6 +47,9 @@ pub(super) fn check(config: &Config, req: &Message) -> Option<(u16, Vec<Header<S
     }
     if !matches!(req.request_uri(), Some(Uri::Sip(_))) {
         return Some((416, Vec::new()));
+    }
+    if merged {
+        return Some((482, Vec::new()));
     }
     if *method != Method::Cancel {
         let unsupported: crate::msg::Tags<SipStr> = req

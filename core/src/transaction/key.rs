@@ -135,6 +135,57 @@ impl ServerKey {
     }
 }
 
+/// RFC 3261 §8.2.2.2: what a request without a To tag shares with the request of an
+/// ongoing transaction when it is a merged copy of it (forked and come back by another path,
+/// or looped): "the From tag, Call-ID, and CSeq exactly match". Only its hash is kept (the
+/// transactions' keyed hash, [`crate::hashed`]): the transaction it would be compared with
+/// has usually given its request up by then ([`super::Layer::shed_finished`]), and two
+/// different requests share a 64-bit keyed hash with a chance no peer can raise. `None` for
+/// a request with a To tag, without a From tag (RFC 2543: nothing to tell the copies apart
+/// by), and for ACK and CANCEL (which match the INVITE's transaction, §17.2.3, §9.2).
+pub(crate) struct MergeKey<'a> {
+    from_tag: &'a str,
+    call_id: &'a str,
+    seq: u32,
+    method: &'a str,
+}
+
+impl<'a> MergeKey<'a> {
+    /// The key of `m`, when it can be merged at all.
+    pub fn of<S: Text>(m: &'a Message<S>) -> Option<Self> {
+        if m.to()?.tag().is_some() {
+            return None;
+        }
+        let method = m.method()?;
+        if matches!(method, Method::Ack | Method::Cancel) {
+            return None;
+        }
+        let cseq = m.cseq()?;
+        Some(MergeKey {
+            from_tag: m.from()?.tag()?,
+            call_id: m.call_id()?,
+            seq: cseq.seq,
+            method: cseq.method.as_str(),
+        })
+    }
+}
+
+/// The parts closed as [`Parts`] closes them, gathered on the stack ([`crate::hashed::write_parts`]).
+impl Hash for MergeKey<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let seq = self.seq.to_le_bytes();
+        crate::hashed::write_parts(
+            h,
+            &[
+                self.from_tag.as_bytes(),
+                self.call_id.as_bytes(),
+                &seq,
+                self.method.as_bytes(),
+            ],
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +249,45 @@ mod tests {
         assert_eq!(k("other.example:5070;branch=z9hG4bK1", "INVITE"), base);
         assert_ne!(k("a.example;branch=z9hG4bK1", "CANCEL"), base);
         assert_ne!(k("a.example;branch=z9hG4bK2", "INVITE"), base);
+    }
+
+    /// §8.2.2.2 applies to requests without a To tag that have a From tag, ACK and CANCEL
+    /// aside; copies (another branch, another path) have equal keys, another CSeq number,
+    /// method, Call-ID or From tag does not.
+    #[test]
+    fn merge_key_is_from_tag_call_id_and_cseq() {
+        let keys = crate::hashed::Keys::from_seed([7; 32]);
+        let msg = |method: &str, seq: u32, from: &str, to: &str, via: &str| {
+            let text = alloc::format!(
+                "{method} sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP {via}\r\n\
+                 From: <sip:a@example.com>{from}\r\nTo: <sip:b@example.com>{to}\r\n\
+                 Call-ID: c1\r\nCSeq: {seq} {method}\r\nContent-Length: 0\r\n\r\n"
+            );
+            Message::parse(bytes::Bytes::from(text), &Default::default()).expect("a request")
+        };
+        let h = |m: &Message| MergeKey::of(m).map(|k| core::hash::BuildHasher::hash_one(&keys, &k));
+        let base = h(&msg("INVITE", 1, ";tag=1", "", "p1;branch=z9hG4bK1"));
+        assert!(base.is_some());
+        assert_eq!(
+            h(&msg("INVITE", 1, ";tag=1", "", "p2;branch=z9hG4bK2")),
+            base
+        );
+        for other in [
+            msg("INVITE", 2, ";tag=1", "", "p1;branch=z9hG4bK1"),
+            msg("INVITE", 1, ";tag=2", "", "p1;branch=z9hG4bK1"),
+            msg("OPTIONS", 1, ";tag=1", "", "p1;branch=z9hG4bK1"),
+        ] {
+            assert!(h(&other).is_some());
+            assert_ne!(h(&other), base);
+        }
+        for none in [
+            msg("INVITE", 1, ";tag=1", ";tag=9", "p1;branch=z9hG4bK1"),
+            msg("INVITE", 1, "", "", "p1;branch=z9hG4bK1"),
+            msg("ACK", 1, ";tag=1", "", "p1;branch=z9hG4bK1"),
+            msg("CANCEL", 1, ";tag=1", "", "p1;branch=z9hG4bK1"),
+        ] {
+            assert!(h(&none).is_none());
+        }
     }
 
     /// Every live transaction holds its key, finished ones included (most of those alive

@@ -215,6 +215,10 @@ pub(crate) struct Layer {
     /// The transactions by key ([`crate::hashed`]: keyed hash tables).
     client_keys: crate::hashed::Index<TxId>,
     server_keys: crate::hashed::Index<TxId>,
+    /// Server transactions of requests without a To tag by [`key::MergeKey`] (RFC 3261
+    /// §8.2.2.2: a merged copy of one is answered 482), and the hash each is indexed under.
+    merges: crate::hashed::Index<TxId>,
+    merge_hashes: crate::hashed::Ids<TxId, u64>,
     queue: TimerQueue,
     /// What the messages a transaction repeats until it ends are cut from
     /// ([`crate::Config::send_block`]).
@@ -278,6 +282,8 @@ impl Layer {
             reqs: crate::slab::Slab::refilling(),
             client_keys: crate::hashed::Index::new(keys),
             server_keys: crate::hashed::Index::new(keys),
+            merges: crate::hashed::Index::new(keys),
+            merge_hashes: crate::hashed::Ids::default(),
             queue: TimerQueue::default(),
             finished: alloc::vec::Vec::new(),
             next_id: 1,
@@ -631,6 +637,9 @@ impl Layer {
         }
         if server {
             self.server_keys.remove(key_hash, id);
+            if let Some(h) = self.merge_hashes.remove(&id) {
+                self.merges.remove(h, id);
+            }
         }
         out.events.push_back(TxEvent::Terminated { tx: id });
     }

@@ -247,6 +247,26 @@ impl Layer {
         ServerKey::of(request, None).is_some_and(|k| self.find_server(&k).is_some())
     }
 
+    /// RFC 3261 §8.2.2.2 for the request of new server transaction `id`: "If the request has
+    /// no tag in the To header field, the UAS core MUST check the request against ongoing
+    /// transactions. If the From tag, Call-ID, and CSeq exactly match those associated with
+    /// an ongoing transaction, but the request does not match that transaction (based on the
+    /// matching rules in Section 17.2.3), the UAS core SHOULD generate a 482 (Loop Detected)
+    /// response". The ongoing transaction `id`'s request is a merged copy of; `None` when
+    /// there is none, and then `id` is the one later copies are checked against until it
+    /// ends. (A request that matched by §17.2.3 never gets here: it was a retransmission.)
+    pub fn merged(&mut self, id: TxId) -> Option<TxId> {
+        let key = super::key::MergeKey::of(self.reqs.get(&id)?)?;
+        let h = self.merges.hash(&key);
+        if let Some(first) = self.merges.find(h, |t| t != id) {
+            return Some(first);
+        }
+        if self.merge_hashes.insert(id, h).is_none() {
+            self.merges.insert(h, id);
+        }
+        None
+    }
+
     /// The INVITE server transaction a CANCEL targets (§9.2: the same match as §17.2.3 with
     /// the method INVITE).
     pub fn invite_for_cancel(&self, cancel: &Message) -> Option<TxId> {
