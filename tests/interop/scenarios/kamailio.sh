@@ -2,6 +2,10 @@
 # INVITE goes through it (--proxy), so every in-dialog request — re-INVITE, REFER, NOTIFY,
 # BYE — must follow the route set; with STRICT_ROUTE Kamailio refuses one that does not.
 # Ports 26300-26399.
+#
+# Forked twice to one UA (RFC 3261 §8.2.2.2): Kamailio forks an INVITE in parallel over two
+# branches to the same request-URI (bob); bob must answer one copy and 482 (Loop Detected)
+# the other, and report one call, not two.
 
 sc_kamailio_blind() {
   scenario kamailio-blind
@@ -35,4 +39,28 @@ sc_kamailio_blind() {
   check "the dialog's requests carry Kamailio's Record-Route" grep -q "IN-DIALOG REFER via loose_route" "$RUN/kamailio/log"
   check "NOTIFYs follow the route set" grep -q "IN-DIALOG NOTIFY via loose_route" "$RUN/kamailio/log"
   check "no in-dialog request bypassed the route set" bash -c "! grep -q 'WITHOUT Route to proxy' '$RUN/kamailio/log'"
+}
+
+sc_kamailio_merged() {
+  scenario kamailio-merged
+  local k=26310 a=26312 b=26314
+  kamailio_start $k || return
+  ua_start alice $a --proxy 127.0.0.1:$k || return
+  ua_start bob $b --auto-answer --proxy 127.0.0.1:$k || return
+  ua_send alice "call sip:fork2@127.0.0.1:$b"
+  check "alice's forked call is answered" ua_wait alice '"call":1' '"state":"confirmed"'
+  check "bob's call is up" ua_wait bob '"call":1' '"state":"confirmed"'
+  sleep 0.5
+  local lines; lines=$(sip_lines "$RUN/bob.pcap")
+  check "Kamailio forked two INVITEs to bob" \
+    test "$(printf '%s\n' "$lines" | grep -c "^127.0.0.1 $k $b INVITE sip:fork2@")" -eq 2
+  check "bob answered one copy 482 Loop Detected" \
+    test "$(printf '%s\n' "$lines" | grep -c "^127.0.0.1 $b $k SIP/2.0 482 Loop Detected")" -eq 1
+  check "bob answered the other 200 OK" \
+    bash -c "printf '%s\n' \"\$1\" | grep -q \"^127.0.0.1 $b $k SIP/2.0 200 OK\"" _ "$lines"
+  check "bob reported one incoming call, not two" \
+    test "$(grep -c '"event":"incoming_call"' "$RUN/bob.jsonl")" -eq 1
+  check "Kamailio saw the 482" grep -q "RPL 482 Loop Detected" "$RUN/kamailio/log"
+  ua_send alice "hangup 1"
+  check "the call ends at bob" ua_wait bob '"call":1' '"state":"terminated"'
 }
