@@ -370,6 +370,52 @@ fn unrefreshed_subscription_expires_the_transfer_call_carries_on() {
     assert!(b.ep.call_is_live(bc) && !b.ep.call_is_live(call));
 }
 
+/// RFC 6665 §4.2.2: nothing follows the NOTIFY that terminates a subscription. The
+/// subscription expires and its final NOTIFY (`reason=timeout`) is in flight, unanswered, when
+/// the target answers: the transferee sends the ACK, and no second final NOTIFY, neither then
+/// nor when the first is answered.
+#[test]
+fn outcome_after_the_expiry_notify_in_flight_sends_no_second_final() {
+    let (mut b, _tag, _call, transfer, bc, to_c, n1) = transferee();
+    b.recv(B, &reply(&n1, 200, "alice", None));
+    b.recv(
+        C,
+        &reply(&to_c, 180, "carol", Some("sip:carol@10.0.0.3:5060")),
+    );
+    let ringing = b.sent().remove(0);
+    b.recv(B, &reply(&ringing, 200, "alice", None));
+    b.wait_until(Instant::from_secs(61));
+    let n2 = b.sent().remove(0);
+    assert_eq!(
+        header(&n2, "Subscription-State"),
+        "terminated;reason=timeout"
+    );
+    assert_eq!(String::from_utf8_lossy(&n2.body), "SIP/2.0 180 Ringing\r\n");
+    // Unanswered yet: the target answers.
+    b.recv(
+        C,
+        &reply(&to_c, 200, "carol", Some("sip:carol@10.0.0.3:5060")),
+    );
+    let out = b.sent();
+    assert_eq!(out.len(), 1, "only the ACK: {out:?}");
+    assert_eq!(out[0].method().unwrap().as_str(), "ACK");
+    b.recv(B, &reply(&n2, 200, "alice", None));
+    let out = b.sent();
+    assert!(out.is_empty(), "nothing after the final NOTIFY: {out:?}");
+    assert_eq!(b.ep.stats().subscriptions, 0);
+    // The transfer still completes at B: the original call ends after the grace period.
+    b.wait_until(Instant::from_millis(63_200));
+    let out = b.sent();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].method().unwrap().as_str(), "BYE");
+    b.recv(B, &reply(&out[0], 200, "alice", None));
+    assert!(b.events().iter().any(|e| matches!(
+        e,
+        Event::TransferOutcome { transfer: t, outcome: TransferOutcome::Succeeded } if *t == transfer
+    )));
+    assert!(b.ep.call_is_live(bc));
+}
+
 #[test]
 fn notify_answered_481_ends_only_the_subscription() {
     // The transferor answers the first NOTIFY 481 (it lost the subscription): no more NOTIFYs,

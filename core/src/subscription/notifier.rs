@@ -154,11 +154,13 @@ impl Notifier {
     }
 
     /// A new state to report (`last`: the final one). Returns the NOTIFY to send now, or
-    /// `None`: no subscription, the final one was already sent, or one is in flight and this
-    /// one waits behind it (RFC 6665 §4.2.2: the newest state replaces a waiting one, and a
-    /// waiting final one is never replaced).
+    /// `None`: no subscription, the final one was already sent or is waiting (RFC 6665
+    /// §4.2.2: nothing follows the NOTIFY that terminates a subscription — not even another
+    /// final one, as when a subscription expired and the outcome it was waiting for comes
+    /// after), or one is in flight and this one waits behind it (the newest state replaces a
+    /// waiting one, and a waiting final one is never replaced).
     pub fn notify(&mut self, now: Instant, body: Bytes, last: bool) -> Option<Notify> {
-        if !self.active || (self.terminated && !last) {
+        if !self.active || self.terminated {
             return None;
         }
         if self.in_flight.is_some() {
@@ -187,11 +189,10 @@ impl Notifier {
             // After no answer, a final state already waiting is still sent: it ends the
             // subscription anyway, and it is the subscriber's only way to learn the outcome.
             None if self.queued != Some(true) => After::End,
+            // The state that waited (the newest, `last_state`) goes now; a final one has
+            // marked the subscription terminated already.
             _ => match self.queued.take() {
-                Some(last) => match self.notify(now, self.last_state.clone(), last) {
-                    Some(n) => After::Send(n),
-                    None => After::Nothing,
-                },
+                Some(last) => After::Send(self.build(now, self.last_state.clone(), last)),
                 None if self.terminated => After::End,
                 None => After::Nothing,
             },
@@ -330,6 +331,27 @@ mod tests {
             state_of(&n.notify(at, frag(180), false).unwrap()),
             "active;expires=50"
         );
+    }
+
+    /// A subscription that expired sent its final NOTIFY (`reason=timeout`); the outcome it
+    /// was waiting for, coming while that NOTIFY is in flight or after it was answered, sends
+    /// nothing more (RFC 6665 §4.2.2: nothing follows the terminating NOTIFY).
+    #[test]
+    fn nothing_follows_a_final_notify_not_even_another_final() {
+        let mut n = started();
+        let f = n.expire(T0 + Duration::from_secs(60)).unwrap();
+        assert_eq!(state_of(&f), "terminated;reason=timeout");
+        n.sent(TxId(1));
+        assert!(n.notify(T0, frag(200), true).is_none());
+        assert!(n.notify(T0, frag(180), false).is_none());
+        assert_eq!(n.on_response(T0, Some(200)), After::End);
+        assert!(n.notify(T0, frag(200), true).is_none());
+        // A final sent at once and answered: the same.
+        let mut n = started();
+        n.notify(T0, frag(200), true).unwrap();
+        n.sent(TxId(2));
+        assert_eq!(n.on_response(T0, Some(200)), After::End);
+        assert!(n.notify(T0, frag(503), true).is_none());
     }
 
     #[test]
