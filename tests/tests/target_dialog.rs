@@ -205,3 +205,76 @@ fn or_handed_to_the_application_when_configured() {
     b.ep.respond(b.now, tx, r).unwrap();
     assert_eq!(status_for(&b.sent(), "refer-5"), Some(603));
 }
+
+/// The call `Target-Dialog` named ends (alice hangs up after the 202) while the call to the
+/// target rings: the subscription lives in the REFER's own dialog, so it goes on — the
+/// NOTIFYs of the target's answer still go there, the last one final — and the application
+/// hears the outcome.
+#[test]
+fn the_named_call_ending_leaves_the_subscription_in_its_own_dialog() {
+    let (mut b, call, tag) = bob_with_a_call(|_| {});
+    let td = format!("Target-Dialog: orig-1;local-tag=alice-tag;remote-tag={tag}\r\n");
+    b.recv(ALICE, &refer("refer-2", &td));
+    let transfer = b
+        .events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::IncomingTransfer { transfer, .. } => Some(transfer),
+            _ => None,
+        })
+        .expect("IncomingTransfer");
+    b.ep.accept_transfer(b.now, transfer, None).unwrap();
+    let out = b.sent();
+    let invite = out
+        .iter()
+        .find(|m| m.method().map(|x| x.as_str()) == Some("INVITE"))
+        .expect("the INVITE to carol")
+        .clone();
+    let trying = out
+        .iter()
+        .find(|m| m.method().map(|x| x.as_str()) == Some("NOTIFY"))
+        .expect("NOTIFY 100");
+    b.recv(ALICE, &sipxfer::msg::builder::response(trying, 200, None));
+    // Alice hangs up the original call.
+    b.recv(
+        ALICE,
+        &msg(format!(
+            "BYE sip:bob@10.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {ALICE};branch=z9hG4bK-b1\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:alice@{ALICE}>;tag=alice-tag\r\n\
+             To: <sip:bob@10.0.0.1>;tag={tag}\r\nCall-ID: orig-1\r\nCSeq: 2 BYE\r\n\
+             Content-Length: 0\r\n\r\n"
+        )),
+    );
+    assert_eq!(status_for(&b.sent(), "orig-1"), Some(200));
+    assert!(!b.ep.call_is_live(call));
+    b.events();
+    // Carol answers: the final NOTIFY goes in the REFER's dialog.
+    let mut ok = sipxfer::msg::builder::response(&invite, 200, Some("carol-tag"));
+    ok.headers
+        .push(sipxfer::msg::Header::Contact(sipxfer::msg::Contact::Addrs(
+            [sipxfer::msg::NameAddr::new(
+                sipxfer::msg::Uri::parse("sip:carol@10.0.0.3:5060").unwrap(),
+            )]
+            .into_iter()
+            .collect(),
+        )));
+    b.recv("10.0.0.3:5060", &ok);
+    let out = b.sent();
+    let last = out
+        .iter()
+        .find(|m| m.method().map(|x| x.as_str()) == Some("NOTIFY"))
+        .expect("the final NOTIFY");
+    assert_eq!(last.call_id(), Some("refer-2"));
+    assert_eq!(
+        last.subscription_state().unwrap().state.as_str(),
+        "terminated"
+    );
+    assert_eq!(String::from_utf8_lossy(&last.body), "SIP/2.0 200 OK\r\n");
+    assert!(b.events().iter().any(|e| matches!(
+        e,
+        Event::TransferOutcome { transfer: t, outcome: sipxfer::TransferOutcome::Succeeded }
+            if *t == transfer
+    )));
+    b.recv(ALICE, &sipxfer::msg::builder::response(last, 200, None));
+    assert_eq!(b.ep.stats().subscriptions, 0);
+}

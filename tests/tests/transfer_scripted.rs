@@ -697,3 +697,103 @@ fn a_final_notify_with_a_malformed_reason_still_ends_the_transfer() {
     });
     assert_eq!(outcome, Some(TransferOutcome::Succeeded));
 }
+
+/// The transferee accepted a REFER whose transferor then hangs up (RFC 5589 §6.1 allows the
+/// BYE right after the 202) while nothing is subscribed — `Refer-Sub: false` (RFC 4488), or a
+/// subscription a 481 ended: the call to the target goes on, and its outcome still reaches
+/// the application as one `TransferOutcome` (it was dropped with the original call).
+#[test]
+fn transferee_outcome_reported_after_the_original_call_ends_without_a_subscription() {
+    for (case, no_sub) in [("Refer-Sub: false", true), ("481 to the NOTIFY", false)] {
+        for answered_by_c in [true, false] {
+            let (mut b, tag, call) = answered(6);
+            let extra = if no_sub {
+                "Refer-To: <sip:carol@10.0.0.3>\r\nRefer-Sub: false\r\n"
+            } else {
+                "Refer-To: <sip:carol@10.0.0.3>\r\n"
+            };
+            b.recv(B, &from_a(&tag, "REFER", 2, extra));
+            let transfer = b
+                .events()
+                .into_iter()
+                .find_map(|e| match e {
+                    Event::IncomingTransfer { transfer, .. } => Some(transfer),
+                    _ => None,
+                })
+                .expect("IncomingTransfer");
+            let bc = b.ep.accept_transfer(b.now, transfer, None).unwrap();
+            let out = b.sent();
+            assert_eq!(out[0].status(), Some(202), "{case}");
+            let to_c = out
+                .iter()
+                .find(|m| m.method().is_some_and(|m| m.as_str() == "INVITE"))
+                .expect("the INVITE to the target")
+                .clone();
+            if no_sub {
+                assert_eq!(header(&out[0], "Refer-Sub"), "false", "{case}");
+                assert_eq!(out.len(), 2, "{case}: no NOTIFY: {out:?}");
+            } else {
+                let n1 = out
+                    .iter()
+                    .find(|m| m.method().is_some_and(|m| m.as_str() == "NOTIFY"))
+                    .expect("the first NOTIFY");
+                b.recv(B, &reply(n1, 481, "alice", None));
+                assert_eq!(b.ep.stats().subscriptions, 0, "{case}");
+            }
+            b.recv(
+                C,
+                &reply(&to_c, 180, "carol", Some("sip:carol@10.0.0.3:5060")),
+            );
+            assert!(b.sent().is_empty(), "{case}: nothing to report to");
+            // The transferor hangs up.
+            b.recv(B, &from_a(&tag, "BYE", 3, ""));
+            let out = b.sent();
+            assert_eq!(out[0].status(), Some(200), "{case}");
+            assert!(!b.ep.call_is_live(call));
+            let events = b.events();
+            assert!(
+                !events
+                    .iter()
+                    .any(|e| matches!(e, Event::TransferOutcome { .. })),
+                "{case}: not yet: {events:?}"
+            );
+            let code = if answered_by_c { 200 } else { 486 };
+            b.recv(
+                C,
+                &reply(&to_c, code, "carol", Some("sip:carol@10.0.0.3:5060")),
+            );
+            let out = b.sent();
+            assert_eq!(out.len(), 1, "{case}: only the ACK: {out:?}");
+            assert_eq!(out[0].method().unwrap().as_str(), "ACK", "{case}");
+            let outcome = if answered_by_c {
+                TransferOutcome::Succeeded
+            } else {
+                TransferOutcome::Failed(486)
+            };
+            let events = b.events();
+            let outcomes: Vec<_> = events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::TransferOutcome {
+                        transfer: t,
+                        outcome,
+                    } if *t == transfer => Some(*outcome),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(outcomes, [outcome], "{case}: {events:?}");
+            assert_eq!(b.ep.call_is_live(bc), answered_by_c, "{case}");
+            // Nothing is left of the transfer once the grace period is over (no BYE: the
+            // original call is gone already).
+            let later = b.now + std::time::Duration::from_secs(3);
+            b.wait_until(later);
+            let out = b.sent();
+            assert!(
+                out.iter()
+                    .all(|m| m.method().is_none_or(|m| m.as_str() != "BYE")),
+                "{case}: {out:?}"
+            );
+            assert_eq!(b.ep.stats().subscriptions, 0, "{case}");
+        }
+    }
+}

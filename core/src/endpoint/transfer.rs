@@ -773,20 +773,44 @@ impl Endpoint {
     /// REFER (the NOTIFYs about the call to the target go on). The dialog lingers until
     /// those subscriptions end. Other transfers end: ours not sent yet with
     /// [`TransferOutcome::CallEnded`], a REFER the application has not answered with 487.
+    ///
+    /// A transfer we accepted as transferee outlives the call in any case while its call to
+    /// the target still reports to it, or while its subscription lives in a dialog of its
+    /// own (a REFER outside the dialog, RFC 4538): without a subscription (`Refer-Sub:
+    /// false`, or one a 481 ended) its outcome is still the application's to hear
+    /// ([`Event::TransferOutcome`]), and the subscription's NOTIFYs still go. It is
+    /// forgotten once that outcome is reported (after the BYE grace when it succeeded).
     pub(super) fn transfers_on_call_end(&mut self, call: CallId, dialog: Option<Dialog>) {
         let ts: smallvec::SmallVec<[TransferId; 4]> = self.xfers_of(call).collect();
         let mut keep = false;
         for t in ts {
-            let survives = dialog.is_some()
-                && match self.transfers.get(&t).map(|x| &**x) {
-                    Some(Xfer::Transferor(x)) => x.refer_tx.is_some() || x.sub.is_accepted(),
-                    Some(Xfer::Transferee(x)) => {
-                        x.tx.is_none() && x.sub.is_live() && x.sub_dialog.is_none()
-                    }
-                    None => false,
-                };
-            if survives {
+            let (lingers, survives) = match self.transfers.get(&t).map(|x| &**x) {
+                Some(Xfer::Transferor(x)) => {
+                    let l = dialog.is_some() && (x.refer_tx.is_some() || x.sub.is_accepted());
+                    (l, l)
+                }
+                Some(Xfer::Transferee(x)) if x.tx.is_none() => {
+                    let in_call_dialog = x.sub.is_live() && x.sub_dialog.is_none();
+                    let own_dialog = x.sub.is_live() && x.sub_dialog.is_some();
+                    let calling = x.new_call.is_some_and(|nc| self.reports_to(nc) == Some(t));
+                    let l = dialog.is_some() && in_call_dialog;
+                    (l, l || own_dialog || calling)
+                }
+                _ => (false, false),
+            };
+            if lingers {
                 keep = true;
+                continue;
+            }
+            if survives {
+                // Without the call's dialog, a subscription that lived in it is over (and
+                // its expiry with it: the call to the target decides what comes next).
+                if let Some(Xfer::Transferee(x)) = self.transfers.get_mut(&t).map(|x| &mut **x) {
+                    if x.sub_dialog.is_none() {
+                        x.sub.end();
+                        self.disarm(call, Timer::Transfer(t));
+                    }
+                }
                 continue;
             }
             if let Some(Xfer::Transferor(x)) = self.transfers.get(&t).map(|x| &**x) {
