@@ -185,7 +185,11 @@ impl Notifier {
     pub fn on_response(&mut self, now: Instant, code: Option<u16>) -> After {
         self.in_flight = None;
         match code {
-            Some(481) => After::End,
+            // RFC 6665 §4.2.2 (as RFC 3265 §3.2.2): a NOTIFY that fails with an error
+            // response ends a subscription SUBSCRIBE (or REFER) installed — 481 above all, and
+            // any other final response but 2xx (this notifier never retries a NOTIFY; a
+            // challenge, 401/407, is answered below it and never gets here).
+            Some(300..) => After::End,
             // After no answer, a final state already waiting is still sent: it ends the
             // subscription anyway, and it is the subscriber's only way to learn the outcome.
             None if self.queued != Some(true) => After::End,
@@ -360,6 +364,14 @@ mod tests {
         n.notify(T0, frag(100), false).unwrap();
         n.sent(TxId(1));
         assert_eq!(n.on_response(T0, Some(481)), After::End);
+        // Any other error response too (RFC 6665 §4.2.2), a waiting state or not.
+        for code in [404, 405, 480, 489, 500, 603] {
+            let mut n = started();
+            n.notify(T0, frag(100), false).unwrap();
+            n.sent(TxId(1));
+            n.notify(T0, frag(180), false);
+            assert_eq!(n.on_response(T0, Some(code)), After::End, "{code}");
+        }
         let mut n = started();
         n.notify(T0, frag(100), false).unwrap();
         n.sent(TxId(1));
