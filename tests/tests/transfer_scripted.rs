@@ -271,10 +271,12 @@ fn from_a(tag: &str, method: &str, cseq: u32, extra: &str) -> Message {
 /// The scripted transferor REFERs our endpoint (in the dialog with `tag`, CSeq `cseq`) to
 /// carol; returns the transfer our endpoint reports.
 fn refer_to_carol(b: &mut Manual, tag: &str, cseq: u32) -> sipxfer::TransferId {
-    b.recv(
-        B,
-        &from_a(tag, "REFER", cseq, "Refer-To: <sip:carol@10.0.0.3>\r\n"),
-    );
+    refer_with(b, tag, cseq, "Refer-To: <sip:carol@10.0.0.3>\r\n")
+}
+
+/// [`refer_to_carol`] with the REFER's headers `extra` (its Refer-To among them).
+fn refer_with(b: &mut Manual, tag: &str, cseq: u32, extra: &str) -> sipxfer::TransferId {
+    b.recv(B, &from_a(tag, "REFER", cseq, extra));
     b.events()
         .into_iter()
         .find_map(|e| match e {
@@ -712,15 +714,7 @@ fn transferee_outcome_reported_after_the_original_call_ends_without_a_subscripti
             } else {
                 "Refer-To: <sip:carol@10.0.0.3>\r\n"
             };
-            b.recv(B, &from_a(&tag, "REFER", 2, extra));
-            let transfer = b
-                .events()
-                .into_iter()
-                .find_map(|e| match e {
-                    Event::IncomingTransfer { transfer, .. } => Some(transfer),
-                    _ => None,
-                })
-                .expect("IncomingTransfer");
+            let transfer = refer_with(&mut b, &tag, 2, extra);
             let bc = b.ep.accept_transfer(b.now, transfer, None).unwrap();
             let out = b.sent();
             assert_eq!(out[0].status(), Some(202), "{case}");

@@ -366,6 +366,25 @@ fn forwarded(method: &str, branch: &str, proxy: &str, seq: u32, from_tag: &str) 
     ))
 }
 
+/// Our endpoint and the two proxies a forked request reaches it through.
+fn behind_two_proxies() -> (Endpoint, SocketAddr, SocketAddr) {
+    let local: SocketAddr = LOCAL.parse().unwrap();
+    let ep = Endpoint::new(Config::new(local, [1; 32]), Instant::ZERO);
+    (
+        ep,
+        "192.0.2.10:5060".parse().unwrap(),
+        "192.0.2.11:5060".parse().unwrap(),
+    )
+}
+
+/// `b` from `from` at `at`: what the endpoint sends, with where to.
+fn feed(ep: &mut Endpoint, at: Instant, from: SocketAddr, b: Bytes) -> Vec<(SocketAddr, String)> {
+    ep.handle_datagram(at, Transport::Udp, from, LOCAL.parse().unwrap(), b);
+    std::iter::from_fn(|| ep.poll_transmit())
+        .map(|t| (t.to, String::from_utf8(t.bytes.to_vec()).unwrap()))
+        .collect()
+}
+
 /// RFC 3261 §8.2.2.2: a copy of a request that reaches us again by another path (forked by
 /// one proxy through two others, or looped) — no To tag, the From tag, Call-ID and CSeq of an
 /// ongoing transaction, another branch — gets 482 (Loop Detected), sent back the way it came,
@@ -374,18 +393,7 @@ fn forwarded(method: &str, branch: &str, proxy: &str, seq: u32, from_tag: &str) 
 /// or of another UAC (another From tag) is served.
 #[test]
 fn merged_request_482_while_the_first_is_ongoing() {
-    let local: SocketAddr = LOCAL.parse().unwrap();
-    let (p1, p2): (SocketAddr, SocketAddr) = (
-        "192.0.2.10:5060".parse().unwrap(),
-        "192.0.2.11:5060".parse().unwrap(),
-    );
-    let mut ep = Endpoint::new(Config::new(local, [1; 32]), Instant::ZERO);
-    let feed = |ep: &mut Endpoint, at: Instant, from: SocketAddr, b: Bytes| {
-        ep.handle_datagram(at, Transport::Udp, from, local, b);
-        std::iter::from_fn(|| ep.poll_transmit())
-            .map(|t| (t.to, String::from_utf8(t.bytes.to_vec()).unwrap()))
-            .collect::<Vec<_>>()
-    };
+    let (mut ep, p1, p2) = behind_two_proxies();
     let t0 = Instant::ZERO;
     let out = feed(
         &mut ep,
@@ -477,19 +485,11 @@ fn merged_request_482_while_the_first_is_ongoing() {
 /// at once.
 #[test]
 fn merged_request_check_ends_with_the_transaction() {
-    let local: SocketAddr = LOCAL.parse().unwrap();
-    let (p1, p2): (SocketAddr, SocketAddr) = (
-        "192.0.2.10:5060".parse().unwrap(),
-        "192.0.2.11:5060".parse().unwrap(),
-    );
-    let mut ep = Endpoint::new(Config::new(local, [1; 32]), Instant::ZERO);
+    let (mut ep, p1, p2) = behind_two_proxies();
     let feed = |ep: &mut Endpoint, at: Instant, from: SocketAddr, b: Bytes| {
-        ep.handle_datagram(at, Transport::Udp, from, local, b);
-        let out: Vec<String> = std::iter::from_fn(|| ep.poll_transmit())
-            .map(|t| String::from_utf8(t.bytes.to_vec()).unwrap())
-            .collect();
+        let out = feed(ep, at, from, b);
         assert_eq!(out.len(), 1, "{out:?}");
-        out[0].lines().next().unwrap().to_owned()
+        out[0].1.lines().next().unwrap().to_owned()
     };
     let t0 = Instant::ZERO;
     let first = forwarded("OPTIONS", "o1", "192.0.2.10:5060", 7, "u1");
