@@ -12,7 +12,8 @@
 //!   state; [`time`], [`rand`], [`config`], [`transport`], [`error`].
 //! - [`parse`]: framing + header index ([`parse::RawMessage`], [`parse::StreamDecoder`]) and
 //!   the full typed parse ([`parse::parse_message`]), bounded by [`parse::Limits`];
-//! - [`msg`]: the message model, typed headers, URIs, canonical emission and builders;
+//! - [`msg`]: the message model, typed headers (each parsed field with the line it came in
+//!   while unchanged, [`msg::Headers`]), URIs, emission and builders;
 //!   [`msg::Received`] keeps a datagram and its zero-copy view together as one owned value;
 //! - [`text`]: the string storage that makes the model zero-copy.
 //!

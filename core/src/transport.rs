@@ -154,14 +154,25 @@ pub struct Transmit {
 /// then costs no rewrite. Idempotent.
 pub(crate) fn stamp_via(m: &mut crate::msg::Message, source: SocketAddr) {
     use crate::msg::Header;
-    let Some(Header::Via(vias)) = m.headers.iter_mut().find(|h| matches!(h, Header::Via(_))) else {
+    // Found and checked through shared references: a Via left as it is keeps the line it was
+    // parsed from (`crate::msg::headers`).
+    let Some(at) = m.headers.iter().position(|h| matches!(h, Header::Via(_))) else {
         return;
     };
-    let Some(via) = vias.first_mut() else {
+    let Some(Header::Via(vias)) = m.headers.get(at) else {
         return;
     };
     let mut text = StampText::default();
-    let Some(ip_len) = stamp_text(via, source, &mut text) else {
+    let Some(ip_len) = vias
+        .first()
+        .and_then(|via| stamp_text(via, source, &mut text))
+    else {
+        return;
+    };
+    let Some(Header::Via(vias)) = m.headers.get_mut(at) else {
+        return;
+    };
+    let Some(via) = vias.first_mut() else {
         return;
     };
     let (ip, port) = text.as_str().split_at(ip_len);

@@ -258,7 +258,7 @@ prop_compose! {
         } else {
             StartLine::Response { code, reason: s(reason) }
         };
-        Message { start, headers, body: Bytes::from(body) }
+        Message { start, headers: headers.into(), body: Bytes::from(body) }
     }
 }
 

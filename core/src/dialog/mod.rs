@@ -187,7 +187,7 @@ impl Dialog {
             method,
             seq,
             contact,
-            Vec::with_capacity(crate::msg::pool::MIN),
+            crate::msg::Headers::with_capacity(crate::msg::pool::MIN),
         )
     }
 
@@ -198,7 +198,7 @@ impl Dialog {
         method: Method<SipStr>,
         seq: Option<u32>,
         contact: Option<&NameAddr<SipStr>>,
-        mut headers: Vec<Header<SipStr>>,
+        mut headers: crate::msg::Headers<SipStr>,
     ) -> Message {
         let seq = seq.unwrap_or_else(|| {
             self.local_seq = self.local_seq.wrapping_add(1);

@@ -2,13 +2,13 @@
 //! of an attended transfer (RFC 3891 §5, RFC 5589 §7) and sipfrag bodies (RFC 3515 §2.4.5).
 
 use super::header::{CSeq, Method, NameAddr, Replaces, Values, Via};
+use super::headers::{Entry, Headers};
 use super::param::ViaParams;
 use super::uri::{is_hvalue_char, SipUri, Uri};
 use super::{Header, HeaderName, MediaType, Message, StartLine};
 use crate::parse::{ErrorKind, ParseError};
 use crate::text::{Share, SipStr, Text};
 use alloc::string::String;
-use alloc::vec::Vec;
 use bytes::Bytes;
 
 /// The default Reason-Phrase for a status code (RFC 3261 §21, RFC 3265, RFC 3515, RFC 4412).
@@ -98,7 +98,7 @@ pub fn reason_phrase(code: u16) -> &'static str {
 pub struct RequestBuilder {
     method: Method<SipStr>,
     uri: Uri<SipStr>,
-    headers: Vec<Header<SipStr>>,
+    headers: Headers<SipStr>,
     cseq: u32,
     max_forwards: u8,
     body: Bytes,
@@ -109,7 +109,7 @@ impl RequestBuilder {
     pub fn new(method: Method<SipStr>, uri: Uri<SipStr>) -> Self {
         // Room for what a UA adds to a request, and for the Max-Forwards, CSeq and top Via
         // added when it is built and sent: one allocation, which the request keeps.
-        Self::new_in(method, uri, Vec::with_capacity(super::pool::MIN))
+        Self::new_in(method, uri, Headers::with_capacity(super::pool::MIN))
     }
 
     /// [`RequestBuilder::new`] with its headers in `headers` (empty; from the endpoint's
@@ -117,7 +117,7 @@ impl RequestBuilder {
     pub(crate) fn new_in(
         method: Method<SipStr>,
         uri: Uri<SipStr>,
-        headers: Vec<Header<SipStr>>,
+        headers: Headers<SipStr>,
     ) -> Self {
         RequestBuilder {
             method,
@@ -196,7 +196,7 @@ impl RequestBuilder {
         let mut vias = 0;
         for i in 0..headers.len() {
             if matches!(headers[i], Header::Via(_)) {
-                headers[vias..=i].rotate_right(1);
+                headers.entries_mut()[vias..=i].rotate_right(1);
                 vias += 1;
             }
         }
@@ -252,13 +252,16 @@ where
     let mut c = Share(&empty);
     // The copied headers and what a UAS adds (Contact, Record-Route, Server, Supported,
     // Allow, Content-Type...): one allocation.
-    let mut headers = Vec::with_capacity(super::pool::MIN);
-    headers.extend(
-        req.headers
-            .iter()
-            .filter(|h| copied_to_response(h, code))
-            .map(|h| h.convert(&mut c)),
-    );
+    let mut headers = Headers::with_capacity(super::pool::MIN);
+    headers.set_text(req.headers.text(), &mut c);
+    for e in req.headers.entries() {
+        if copied_to_response(&e.header, code) {
+            headers.push_entry(Entry {
+                header: e.header.convert(&mut c),
+                line: e.line,
+            });
+        }
+    }
     response_of(headers, code, to_tag)
 }
 
@@ -269,14 +272,9 @@ pub(crate) fn response_in(
     req: &Message,
     code: u16,
     to_tag: Option<&str>,
-    mut headers: Vec<Header<SipStr>>,
+    mut headers: Headers<SipStr>,
 ) -> Message {
-    headers.extend(
-        req.headers
-            .iter()
-            .filter(|h| copied_to_response(h, code))
-            .cloned(),
-    );
+    headers.extend_kept(&req.headers, |h| copied_to_response(h, code));
     response_of(headers, code, to_tag)
 }
 
@@ -296,14 +294,14 @@ pub(crate) fn copied_to_response<S: Text>(h: &Header<S>, code: u16) -> bool {
 
 /// The response with `headers` (copied from its request): the To tag added where To has
 /// none (§8.2.6.2).
-fn response_of(mut headers: Vec<Header<SipStr>>, code: u16, to_tag: Option<&str>) -> Message {
+fn response_of(mut headers: Headers<SipStr>, code: u16, to_tag: Option<&str>) -> Message {
     if let Some(tag) = to_tag {
-        for h in &mut headers {
-            if let Header::To(to) = h {
-                if to.tag().is_none() {
-                    to.params.push("tag", Some(tag));
-                }
-            }
+        // Only the To that gets its tag changes: the other copies keep their lines.
+        let untagged = headers
+            .iter()
+            .position(|h| matches!(h, Header::To(to) if to.tag().is_none()));
+        if let Some(Header::To(to)) = untagged.and_then(|i| headers.get_mut(i)) {
+            to.params.push("tag", Some(tag));
         }
     }
     Message {

@@ -375,6 +375,19 @@ impl<W: Sink> Out<'_, W> {
         }
     }
 
+    /// A header field: the line it was parsed from while unchanged, written back as it came
+    /// (see [`super::headers`]), else rendered.
+    #[inline]
+    fn entry<S: Text>(&mut self, list: &super::Headers<S>, e: &super::headers::Entry<S>) {
+        match list.line_of(e) {
+            Some(line) => {
+                self.0.put(line);
+                self.s("\r\n");
+            }
+            None => self.header(&e.header),
+        }
+    }
+
     fn header<S: Text>(&mut self, h: &Header<S>) {
         let empty = matches!(h,
             Header::Supported(v) | Header::Unsupported(v) | Header::Require(v)
@@ -521,13 +534,19 @@ impl<W: Sink> Out<'_, W> {
 }
 
 impl<S: Text> Message<S> {
-    /// Appends the message in canonical form to `out`.
+    /// Appends the message to `out`: the start line, each header field as the line it was
+    /// parsed from while unchanged ([`super::Headers`]) or else in canonical form (full name,
+    /// `": "`, the typed value rendered), Content-Length from the body, the body.
     ///
     /// ```
     /// use sipxfer::msg::Message;
     /// let wire = b"OPTIONS sip:b@example.com SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
     ///     f: <sip:a@example.com>;tag=1\r\nt: sip:b@example.com\r\ni: c1\r\nCSeq: 1 OPTIONS\r\n\r\n";
-    /// let m = Message::parse(bytes::Bytes::from_static(wire), &Default::default()).unwrap();
+    /// let mut m = Message::parse(bytes::Bytes::from_static(wire), &Default::default()).unwrap();
+    /// assert_eq!(&m.to_bytes()[..], &b"OPTIONS sip:b@example.com SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+    ///     f: <sip:a@example.com>;tag=1\r\nt: sip:b@example.com\r\ni: c1\r\nCSeq: 1 OPTIONS\r\n\
+    ///     Content-Length: 0\r\n\r\n"[..]);
+    /// m.headers.forget_lines();
     /// assert_eq!(&m.to_bytes()[..], &b"OPTIONS sip:b@example.com SIP/2.0\r\n\
     ///     Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\n\
     ///     To: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"[..]);
@@ -555,8 +574,8 @@ impl<S: Text> Message<S> {
     /// makes its many small writes.
     fn emit_head<W: Sink>(&self, o: &mut Out<'_, W>) {
         o.start(&self.start);
-        for h in &self.headers {
-            o.header(h);
+        for e in self.headers.entries() {
+            o.entry(&self.headers, e);
         }
         o.s("Content-Length: ");
         o.num(self.body.as_ref().len() as u64);
@@ -576,7 +595,7 @@ impl<S: Text> Message<S> {
         !s.full
     }
 
-    /// The message in canonical form.
+    /// The message as [`Message::emit`] writes it.
     pub fn to_bytes(&self) -> Bytes {
         // One allocation of the exact size: the head written on the stack first, then head
         // and body copied once; a message kept for retransmission then holds no spare
@@ -605,7 +624,7 @@ impl<S: Text> Message<S> {
         out.freeze()
     }
 
-    /// The message in canonical form, cut from `blocks` (see [`Blocks`]): the same bytes as
+    /// The message as [`Message::emit`] writes it, cut from `blocks` (see [`Blocks`]): the same bytes as
     /// [`Message::to_bytes`], without an allocation of its own while the current block has
     /// room.
     pub(crate) fn to_bytes_in(&self, blocks: &mut Blocks) -> Bytes {
@@ -638,8 +657,8 @@ impl<S: Text> Message<S> {
     pub fn emit_sipfrag(&self, out: &mut BytesMut) {
         let mut o = Out(out);
         o.start(&self.start);
-        for h in &self.headers {
-            o.header(h);
+        for e in self.headers.entries() {
+            o.entry(&self.headers, e);
         }
         let body = self.body.as_ref();
         if !body.is_empty() {

@@ -6,6 +6,7 @@
 pub mod builder;
 pub mod emit;
 pub mod header;
+pub mod headers;
 mod name;
 pub mod param;
 pub(crate) mod pool;
@@ -16,6 +17,7 @@ pub use header::{
     CSeq, Contact, Event, MediaType, Method, NameAddr, Reason, ReferSub, Replaces, RetryAfter,
     SubState, SubscriptionState, Tags, TargetDialog, Values, Via, Warning,
 };
+pub use headers::Headers;
 pub use name::HeaderName;
 pub use param::{Param, Params, UriHeaders, ViaParams};
 pub use received::Received;
@@ -250,8 +252,9 @@ impl<S: Text> Header<S> {
 pub struct Message<S: Text = SipStr> {
     /// The start line.
     pub start: StartLine<S>,
-    /// Header fields in order (Content-Length excluded).
-    pub headers: Vec<Header<S>>,
+    /// Header fields in order (Content-Length excluded), each with the line it was parsed
+    /// from while unchanged ([`Headers`]).
+    pub headers: Headers<S>,
     /// The body.
     pub body: S::Bytes,
 }
@@ -273,7 +276,7 @@ impl Message<SipStr> {
         let mut raw = crate::parse::RawMessage::empty(buf);
         raw.fill(limits)?;
         let head = crate::parse::message::head(&raw).len();
-        let list = pool.map_or_else(Vec::new, |p| p.take(raw.headers.len()));
+        let list = pool.map_or_else(Vec::new, |p| p.take_list(raw.headers.len()));
         crate::parse::message::message_in(
             crate::parse::ctx::Own::new(buf, head),
             &raw,
@@ -530,7 +533,7 @@ impl<S: Text> Message<S> {
                     reason: c.text(reason),
                 },
             },
-            headers: self.headers.iter().map(|h| h.convert(c)).collect(),
+            headers: self.headers.convert(c),
             body: c.bytes(&self.body),
         }
     }

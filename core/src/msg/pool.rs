@@ -16,7 +16,8 @@
 //! INVITE keeps a list of its own size instead (`Layer::hand_over_request`). The pool holds
 //! at most [`crate::Config::header_lists`] lists of at most [`MAX_KEPT`] headers.
 
-use super::{Header, Message};
+use super::headers::{Entry, Headers};
+use super::Message;
 use crate::text::SipStr;
 use alloc::vec::Vec;
 
@@ -38,7 +39,7 @@ pub(crate) fn size_class(n: usize) -> usize {
 /// Header lists given back, ready for reuse (see the module documentation).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HeaderPool {
-    free: Vec<Vec<Header<SipStr>>>,
+    free: Vec<Vec<Entry<SipStr>>>,
     max: usize,
 }
 
@@ -53,7 +54,12 @@ impl HeaderPool {
 
     /// An empty list with room for `n` headers: one given back if one fits (no more than its
     /// size class), else a new one of `n`'s size class.
-    pub fn take(&mut self, n: usize) -> Vec<Header<SipStr>> {
+    pub fn take(&mut self, n: usize) -> Headers<SipStr> {
+        Headers::from_entries(self.take_list(n), SipStr::new())
+    }
+
+    /// [`HeaderPool::take`], as the list itself.
+    pub fn take_list(&mut self, n: usize) -> Vec<Entry<SipStr>> {
         let class = size_class(n);
         match self
             .free
@@ -69,7 +75,12 @@ impl HeaderPool {
     /// too long to keep, or shorter than any the pool hands out (a list sized to what it
     /// holds, as a ringing call's INVITE keeps: it would only take the place of one that
     /// fits).
-    pub fn give(&mut self, mut list: Vec<Header<SipStr>>) {
+    pub fn give(&mut self, headers: Headers<SipStr>) {
+        self.give_list(headers.into_entries());
+    }
+
+    /// [`HeaderPool::give`], the list itself.
+    fn give_list(&mut self, mut list: Vec<Entry<SipStr>>) {
         let cap = list.capacity();
         if !(MIN..=MAX_KEPT).contains(&cap) || self.free.len() >= self.max {
             return;
@@ -84,7 +95,7 @@ impl HeaderPool {
     /// A copy of `m` whose header list comes from the pool.
     pub fn clone_message(&mut self, m: &Message) -> Message {
         let mut headers = self.take(m.headers.len());
-        headers.extend(m.headers.iter().cloned());
+        headers.extend_kept(&m.headers, |_| true);
         Message {
             start: m.start.clone(),
             headers,
@@ -118,11 +129,11 @@ mod tests {
         let mut p = HeaderPool::new(2);
         let a = p.take(5);
         assert_eq!(a.capacity(), MIN);
-        let ptr = a.as_ptr();
+        let ptr = a.entries().as_ptr();
         p.give(a);
         // Any message of up to MIN headers gets it back.
         let b = p.take(12);
-        assert_eq!(b.as_ptr(), ptr);
+        assert_eq!(b.entries().as_ptr(), ptr);
         p.give(b);
         // A larger one does not fit: a new list of its class.
         let c = p.take(13);
@@ -131,20 +142,20 @@ mod tests {
         p.give(c);
         // A smaller message does not take a list beyond its own class.
         let d = p.take(3);
-        assert_eq!(d.as_ptr(), ptr);
+        assert_eq!(d.entries().as_ptr(), ptr);
         // Full pool: the third list is freed; over-long lists are never kept.
         p.give(d);
-        p.give(Vec::with_capacity(12));
+        p.give(Headers::with_capacity(12));
         assert_eq!(p.len(), 2);
         let mut q = HeaderPool::new(4);
-        q.give(Vec::with_capacity(MAX_KEPT + 1));
-        q.give(Vec::new());
+        q.give(Headers::with_capacity(MAX_KEPT + 1));
+        q.give(Headers::new());
         // Nor lists shorter than any it hands out (a ringing INVITE's, sized to its headers).
-        q.give(Vec::with_capacity(MIN - 1));
+        q.give(Headers::with_capacity(MIN - 1));
         assert_eq!(q.len(), 0);
         // A pool of none keeps nothing.
         let mut z = HeaderPool::new(0);
-        z.give(Vec::with_capacity(12));
+        z.give(Headers::with_capacity(12));
         assert_eq!(z.len(), 0);
     }
 }

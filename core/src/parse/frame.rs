@@ -52,6 +52,8 @@ pub struct RawHeader<'a> {
     pub name_raw: &'a [u8],
     /// The value, leading and trailing white space removed.
     pub value: &'a [u8],
+    /// The value continues on a following line (`LWS` with a line end, RFC 3261 §7.3.1).
+    pub folded: bool,
 }
 
 /// A framed message: start line, header index and body, all borrowed from the input.
@@ -464,12 +466,14 @@ fn scan<'a>(
         // The value runs to the CRLF not followed by WSP (a fold continues it).
         let value_start = pos;
         let mut lf;
+        let mut folded = false;
         loop {
             lf = line_end(pos)?;
             pos = (lf + 1).min(input.len());
             if !input.get(pos).is_some_and(|&c| is_wsp(c)) {
                 break;
             }
+            folded = true;
         }
         if pos - line_start > limits.max_header_len {
             return Err(ParseError::new(
@@ -507,6 +511,7 @@ fn scan<'a>(
             name,
             name_raw,
             value,
+            folded,
         });
     }
     Ok(Head {

@@ -9,7 +9,8 @@ use super::ctx::{Ctx, View};
 use super::frame::{scan_fragment_head, RawMessage, RawStartLine};
 use super::header::typed_in;
 use super::{offset_in, ErrorKind, Limits, ParseError};
-use crate::msg::{Header, HeaderName, Message, Method, StartLine};
+use crate::msg::headers::{Entry, Span};
+use crate::msg::{Header, HeaderName, Headers, Message, Method, StartLine};
 use alloc::vec::Vec;
 
 /// Parses a datagram into a zero-copy `Message<&str>` (RFC 3261 §7, §18.3).
@@ -109,7 +110,7 @@ fn bit(name: HeaderName) -> u64 {
 
 /// The typed headers, which singletons were seen (`strict` only) and how many Via values.
 struct Typed<S: crate::text::Text> {
-    headers: Vec<Header<S>>,
+    headers: Headers<S>,
     seen: u64,
     vias: usize,
 }
@@ -121,7 +122,7 @@ fn headers<'a, C: Ctx<'a>>(
     raw: &[super::RawHeader<'a>],
     limits: &Limits,
     strict: bool,
-    mut out: Vec<Header<C::S>>,
+    mut out: Vec<Entry<C::S>>,
 ) -> Result<Typed<C::S>, ParseError> {
     // A list handed in (from [`crate::msg::pool`]) is used as is when it has room.
     out.clear();
@@ -141,13 +142,21 @@ fn headers<'a, C: Ctx<'a>>(
             }
             seen |= bit(h.name);
         }
+        // The line as received, to be written back while the field is unchanged
+        // (`crate::msg::headers`); a folded one is rendered instead.
+        let line = if h.folded {
+            Span::NONE
+        } else {
+            let from = offset_in(input, h.name_raw);
+            Span::new(from, offset_in(input, h.value) + h.value.len())
+        };
         // Typed straight into `out` (no moves of the header on the way).
         let pushed = typed_in(c, h.name, h.name_raw, h.value, |header| {
             let n = match &header {
                 Header::Via(v) => v.len(),
                 _ => 0,
             };
-            out.push(header);
+            out.push(Entry { header, line });
             n
         });
         match pushed {
@@ -179,8 +188,16 @@ fn headers<'a, C: Ctx<'a>>(
             }
         }
     }
+    // The lines lie in the head up to the end of the last one: one string for all.
+    let end = raw
+        .last()
+        .map_or(0, |h| offset_in(input, h.value) + h.value.len());
+    let text = input
+        .get(..end)
+        .and_then(|t| c.s(t).ok())
+        .unwrap_or_default();
     Ok(Typed {
-        headers: out,
+        headers: Headers::from_entries(out, text),
         seen,
         vias,
     })
@@ -206,7 +223,7 @@ pub(crate) fn message_in<'a, C: Ctx<'a>>(
     c: C,
     raw: &RawMessage<'a>,
     limits: &Limits,
-    list: Vec<Header<C::S>>,
+    list: Vec<Entry<C::S>>,
 ) -> Result<Message<C::S>, ParseError> {
     let input = raw.input;
     let start = start(c, input, &raw.start)?;

@@ -4,7 +4,6 @@ use super::{ClientKey, Kind, Layer, Outbox, State, Timer, Tx, TxEvent, TxId, TxK
 use crate::msg::{Header, Message, Method, StartLine};
 use crate::time::Instant;
 use crate::transport::Destination;
-use alloc::vec::Vec;
 use smallvec::SmallVec;
 
 /// Why a CANCEL could not be sent.
@@ -19,8 +18,10 @@ pub(crate) enum CancelError {
 /// The ACK for a non-2xx final response (§17.1.1.3): Request-URI, Call-ID, From, CSeq number
 /// and the single top Via of the INVITE, the To of the response, the INVITE's Route headers.
 pub(crate) fn ack_for(invite: &Message, response: &Message) -> Message {
-    let mut headers = Vec::with_capacity(8);
-    for h in &invite.headers {
+    let mut headers = crate::msg::Headers::with_capacity(8);
+    headers.share_text(&invite.headers);
+    for e in invite.headers.entries() {
+        let h = &e.header;
         match h {
             Header::Via(v) if !headers.iter().any(|h| matches!(h, Header::Via(_))) => {
                 let mut one = SmallVec::new();
@@ -28,7 +29,7 @@ pub(crate) fn ack_for(invite: &Message, response: &Message) -> Message {
                 headers.push(Header::Via(one));
             }
             Header::MaxForwards(_) | Header::From(_) | Header::CallId(_) | Header::Route(_) => {
-                headers.push(h.clone())
+                headers.push_entry(e.clone())
             }
             Header::To(_) => {
                 if let Some(to) = response.to() {
@@ -68,10 +69,9 @@ pub(crate) fn cancel_for(request: &Message) -> Message {
         },
         s => s,
     };
-    for h in &mut m.headers {
-        if let Header::CSeq(c) = h {
-            c.method = Method::Cancel;
-        }
+    let cseq = m.headers.iter().position(|h| matches!(h, Header::CSeq(_)));
+    if let Some(Header::CSeq(c)) = cseq.and_then(|i| m.headers.get_mut(i)) {
+        c.method = Method::Cancel;
     }
     m
 }

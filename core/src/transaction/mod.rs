@@ -336,7 +336,7 @@ impl Layer {
                     request,
                     503,
                     None,
-                    alloc::vec::Vec::with_capacity(crate::msg::pool::MIN),
+                    crate::msg::Headers::with_capacity(crate::msg::pool::MIN),
                 );
                 out.events.push_back(TxEvent::Response { tx: id, response });
             }
@@ -506,13 +506,14 @@ impl Layer {
     /// keeps half its headers for as long as it rings, in a list of that size.
     pub fn hand_over_request(&mut self, id: TxId) -> Option<Message> {
         let request = self.reqs.get_mut(&id)?;
-        let needed = |h: &&crate::msg::Header<crate::SipStr>| {
+        let needed = |h: &crate::msg::Header<crate::SipStr>| {
             crate::msg::builder::copied_to_response(h, 100)
                 || matches!(h, crate::msg::Header::RecordRoute(_))
         };
-        let mut headers =
-            alloc::vec::Vec::with_capacity(request.headers.iter().filter(needed).count());
-        headers.extend(request.headers.iter().filter(needed).cloned());
+        let mut headers = crate::msg::Headers::with_capacity(
+            request.headers.iter().filter(|h| needed(h)).count(),
+        );
+        headers.extend_kept(&request.headers, needed);
         let kept = Message {
             start: request.start.clone(),
             headers,
