@@ -56,14 +56,8 @@ fn values() {
         ("abc123@pc33.example.com", "5678", "1234")
     );
     assert_eq!(
-        m.referred_by()
-            .unwrap()
-            .uri
-            .as_sip()
-            .unwrap()
-            .user
-            .as_deref(),
-        Some("alice")
+        m.referred_by().unwrap().uri.as_sip().unwrap().user.as_ref(),
+        "alice"
     );
 
     let m = load("accepted.sip");

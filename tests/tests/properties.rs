@@ -66,7 +66,7 @@ fn sip_uri() -> impl Strategy<Value = SipUri<SipStr>> {
     )
         .prop_map(|(secure, user, host, port, params)| SipUri {
             secure,
-            user,
+            user: user.unwrap_or_default(),
             password: None,
             host,
             port,
@@ -95,7 +95,7 @@ fn name_addr() -> impl Strategy<Value = NameAddr<SipStr>> {
         gen_params(),
     )
         .prop_map(|(display, uri, params)| NameAddr {
-            display,
+            display: display.unwrap_or_default(),
             uri,
             params,
         })

@@ -166,6 +166,6 @@ fn valid_values() {
     let Uri::Sip(to) = &m.to().unwrap().uri else {
         panic!()
     };
-    assert_eq!(to.user.as_deref(), Some("null-%00-null"));
+    assert_eq!(&*to.user, "null-%00-null");
     assert!(m.headers.iter().any(|h| matches!(h, Header::Contact(_))));
 }

@@ -1053,7 +1053,7 @@ fn two_refers_in_one_dialog_are_told_apart_by_id() {
         match (&e, n) {
             (Event::IncomingCall { call, request, .. }, 2) => {
                 let user = match request.request_uri().unwrap() {
-                    Uri::Sip(u) => u.user.as_ref().unwrap().to_string(),
+                    Uri::Sip(u) => u.user.to_string(),
                     _ => unreachable!(),
                 };
                 if user == "carol" {

@@ -324,8 +324,9 @@ impl<W: Sink> Out<'_, W> {
                     (false, false) => "<sip:",
                     (false, true) => "<sips:",
                 });
-                if let Some(user) = &u.user {
-                    self.s(user.as_ref());
+                let user: &str = u.user.as_ref();
+                if !user.is_empty() {
+                    self.s(user);
                     if let Some(pw) = &u.password {
                         self.b(b':');
                         self.s((**pw).as_ref());
@@ -357,8 +358,9 @@ impl<W: Sink> Out<'_, W> {
     /// Always in name-addr form (`<uri>`), so URI parameters and header parameters can never
     /// be confused.
     pub(crate) fn name_addr<S: Text>(&mut self, a: &NameAddr<S>) {
-        if let Some(d) = &a.display {
-            self.s(d.as_ref());
+        let d: &str = a.display.as_ref();
+        if !d.is_empty() {
+            self.s(d);
             self.b(b' ');
         }
         self.uri_after(&a.uri, "<");

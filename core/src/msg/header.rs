@@ -87,8 +87,11 @@ impl<S: Text> Method<S> {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NameAddr<S: Text> {
-    /// The display name as written (a quoted-string keeps its quotes and quoted-pairs).
-    pub display: Option<S>,
+    /// The display name as written (a quoted-string keeps its quotes and quoted-pairs); empty
+    /// when there is none (a display name written is never empty: a token, or quotes). A
+    /// string rather than an `Option`: eight bytes less in every name-addr, and so in every
+    /// header field a message holds.
+    pub display: S,
     /// The URI.
     pub uri: Uri<S>,
     /// Header parameters (`;tag=`, `;expires=`, ...).
@@ -99,7 +102,7 @@ impl<S: Text> NameAddr<S> {
     /// A name-addr with no display name and no parameters.
     pub fn new(uri: Uri<S>) -> Self {
         NameAddr {
-            display: None,
+            display: S::default(),
             uri,
             params: Params::default(),
         }
@@ -117,7 +120,8 @@ impl<S: Text> NameAddr<S> {
 
     /// The display name without quotes and with quoted-pairs resolved.
     pub fn display_name(&self) -> Option<Cow<'_, str>> {
-        self.display.as_ref().map(|d| unescape_quoted(d.as_ref()))
+        let d: &str = self.display.as_ref();
+        (!d.is_empty()).then(|| unescape_quoted(d))
     }
 
     /// Contact `expires` parameter (RFC 3261 §20.10).
@@ -151,7 +155,7 @@ impl<S: Text> NameAddr<S> {
     /// Converts the string storage.
     pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> NameAddr<T> {
         NameAddr {
-            display: self.display.as_ref().map(|d| c.text(d)),
+            display: c.text(&self.display),
             uri: self.uri.convert(c),
             params: self.params.convert(c),
         }

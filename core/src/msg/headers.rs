@@ -630,3 +630,15 @@ mod tests {
         );
     }
 }
+#[cfg(test)]
+mod size {
+    /// A field with its line takes no more room than a header field took before it had one
+    /// (240 bytes: a name-addr's display name and a URI's user part are strings, not
+    /// `Option`s, to pay for it); every list of every message holds them.
+    #[test]
+    fn an_entry_fits_the_old_budget() {
+        use crate::text::SipStr;
+        assert!(core::mem::size_of::<super::Entry<SipStr>>() <= 240);
+        assert!(core::mem::size_of::<crate::msg::NameAddr<SipStr>>() <= 208);
+    }
+}

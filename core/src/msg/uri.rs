@@ -31,8 +31,10 @@ pub enum Uri<S: Text> {
 pub struct SipUri<S: Text> {
     /// `sips:` rather than `sip:`.
     pub secure: bool,
-    /// The user part, escaped as written.
-    pub user: Option<S>,
+    /// The user part, escaped as written; empty when there is none (`user` is never empty
+    /// when written, RFC 3261 §25.1). A string rather than an `Option`: eight bytes less in
+    /// every URI, and so in every name-addr and header field.
+    pub user: S,
     /// The password, escaped as written. Boxed: RFC 3261 §19.1.1 says it "is NOT
     /// RECOMMENDED", so almost no URI carries one, and the room of an inline one in every URI
     /// was moved with every header of every message.
@@ -174,7 +176,8 @@ impl<S: Text> SipUri<S> {
     /// The user part with `%HH` escapes decoded (RFC 3261 §19.1.2). Bytes that do not form
     /// UTF-8 after decoding are returned as written.
     pub fn user_decoded(&self) -> Option<Cow<'_, str>> {
-        self.user.as_ref().map(|u| decode_str(u.as_ref()))
+        let u: &str = self.user.as_ref();
+        (!u.is_empty()).then(|| decode_str(u))
     }
 
     /// The value of a URI parameter (name compared case-insensitively); `Some(None)` for a
@@ -207,8 +210,8 @@ impl<S: Text> SipUri<S> {
         }
         if self.secure != other.secure
             || !opt_eq(
-                self.user.as_ref().map(|s| s.as_ref()),
-                other.user.as_ref().map(|s| s.as_ref()),
+                Some(self.user.as_ref()).filter(|u: &&str| !u.is_empty()),
+                Some(other.user.as_ref()).filter(|u: &&str| !u.is_empty()),
                 false,
             )
             || !opt_eq(
@@ -260,7 +263,7 @@ impl<S: Text> SipUri<S> {
     pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> SipUri<T> {
         SipUri {
             secure: self.secure,
-            user: self.user.as_ref().map(|u| c.text(u)),
+            user: c.text(&self.user),
             password: self
                 .password
                 .as_ref()

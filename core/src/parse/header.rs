@@ -224,7 +224,7 @@ pub(crate) fn name_addr<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, NameAd
     Ok((
         r,
         NameAddr {
-            display,
+            display: display.unwrap_or_default(),
             uri,
             params,
         },

@@ -83,7 +83,7 @@ fn from_to() {
     let Header::To(t) = h("t", "Bob Smith<sip:bob@biloxi.com;transport=tcp>") else {
         panic!()
     };
-    assert_eq!(t.display.as_deref(), Some("Bob Smith"));
+    assert_eq!(t.display, "Bob Smith");
     assert_eq!(
         t.uri.as_sip().unwrap().param("transport"),
         Some(Some("tcp"))

@@ -60,7 +60,7 @@ pub(crate) fn run1<'a>(class: &[bool; 256], i: &'a [u8]) -> PResult<'a, &'a [u8]
 /// use sipxfer::msg::{Host, Uri};
 /// let u = sipxfer::parse::parse_uri(b"sip:alice@[2001:db8::1]:5070;transport=tcp?Subject=hi").unwrap();
 /// let Uri::Sip(s) = u else { panic!() };
-/// assert_eq!(s.user, Some("alice"));
+/// assert_eq!(s.user, "alice");
 /// assert!(matches!(s.host, Host::Ipv6(_)));
 /// assert_eq!((s.port, s.param("transport"), s.header("subject")), (Some(5070), Some(Some("tcp")), Some("hi")));
 /// ```
@@ -190,7 +190,7 @@ pub(crate) fn sip_uri<'a, C: Ctx<'a>>(
         r,
         SipUri {
             secure,
-            user,
+            user: user.unwrap_or_default(),
             password,
             host,
             port,
@@ -501,7 +501,7 @@ mod tests {
         assert!(parse_uri(b"sip:[::1").is_err());
         assert!(parse_uri(b"sip:a b@c").is_err());
         let u = sip("sip:user;par=u%40example.net@example.com");
-        assert_eq!(u.user, Some("user;par=u%40example.net"));
+        assert_eq!(u.user, "user;par=u%40example.net");
         assert!(matches!(
             parse_uri(b"tel:+1-201-555-0123;phone-context=x").unwrap(),
             Uri::Tel(_)
