@@ -134,7 +134,7 @@ fn method() -> impl Strategy<Value = Method<SipStr>> {
         Just(Method::Notify),
         Just(Method::Subscribe),
         Just(Method::Options),
-        "X[A-Z]{1,6}".prop_map(|m| Method::Extension(s(m))),
+        "X[A-Z]{1,6}".prop_map(|m| Method::Extension(Box::new(s(m)))),
     ]
 }
 

@@ -365,7 +365,10 @@ fn method<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Method<C::S>> {
     let (r, t) = run1(&TOKEN, i)?;
     Ok((
         r,
-        Method::known(t).map_or_else(|| c.s(t).map(Method::Extension), Ok)?,
+        Method::known(t).map_or_else(
+            || c.s(t).map(|s| Method::Extension(alloc::boxed::Box::new(s))),
+            Ok,
+        )?,
     ))
 }
 

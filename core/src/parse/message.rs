@@ -53,9 +53,9 @@ fn start<'a, C: Ctx<'a>>(
             }
             let method = match Method::known(method) {
                 Some(m) => m,
-                None => Method::Extension(c.s(method).map_err(|_| {
+                None => Method::Extension(alloc::boxed::Box::new(c.s(method).map_err(|_| {
                     ParseError::new(ErrorKind::BadMethod, offset_in(input, method))
-                })?),
+                })?)),
             };
             let uri = super::uri::parse_uri_in(c, uri).map_err(|e| {
                 ParseError::new(ErrorKind::BadRequestUri, offset_in(input, uri) + e.offset)
