@@ -383,7 +383,7 @@ impl<W: Sink> Out<'_, W> {
     fn entry<S: Text>(&mut self, list: &super::Headers<S>, e: &super::headers::Entry<S>) {
         match list.line_of(e) {
             Some(line) => {
-                self.0.put(line);
+                self.s(line);
                 self.s("\r\n");
             }
             None => self.header(&e.header),

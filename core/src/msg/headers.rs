@@ -197,11 +197,11 @@ impl<S: Text> Headers<S> {
 
     /// The text of `e`'s line, if it has one.
     #[inline]
-    pub(crate) fn line_of(&self, e: &Entry<S>) -> Option<&[u8]> {
+    pub(crate) fn line_of(&self, e: &Entry<S>) -> Option<&str> {
         if e.line.is_none() {
             return None;
         }
-        self.text.utf8().get(e.line.range())
+        self.text.as_ref().get(e.line.range())
     }
 
     /// How many fields.
@@ -263,11 +263,7 @@ impl<S: Text> Headers<S> {
     /// The line field `i` was parsed from (`field-name HCOLON field-value`, without its line
     /// end), while the field is unchanged.
     pub fn line(&self, i: usize) -> Option<&str> {
-        let e = self.list.get(i)?;
-        if e.line.is_none() {
-            return None;
-        }
-        self.text.as_ref().get(e.line.range())
+        self.line_of(self.list.get(i)?)
     }
 
     /// Forgets every line kept: the whole message is then written in canonical form (full
