@@ -11,7 +11,12 @@
 //!   its call with A (RFC 5589 §7).
 //!
 //! Per row: flows per second, ns per datagram (all-in: emit, parse, transactions, dialogs,
-//! transfers, timers), heap allocations per datagram (a counting allocator). Then the heap of
+//! transfers, timers), heap allocations per datagram (a counting allocator), and the flow's
+//! floor: what parsing each of its datagrams into the owned model and emitting the message
+//! it carries costs alone (the datagrams of 500 flows, recorded once; the messages emitted
+//! with every field rendered, as built messages are), timed after each sample, and the
+//! all-in cost over that floor (the issue asks for close to it), and the same floor with the
+//! borrowed view's parse instead of the owned model's. Then the heap of
 //! an established idle call at each end, what an active transfer adds (between exchanges, and
 //! with 60-s subscriptions just after a refresh) and what a ringing call alone holds, and the
 //! cost of one in-dialog re-INVITE exchange, with 1 000, 10 000 and 100 000 calls up.
@@ -21,12 +26,14 @@
 //! ```
 //!
 //! `SIPXFER_BENCH_SAMPLES` (default 11) and `SIPXFER_BENCH_BATCH` (default 2000) change the
-//! sample count and the batch size; `SIPXFER_BENCH_ONLY=call,blind` runs some rows only;
+//! sample count and the batch size; `SIPXFER_BENCH_ONLY=call,blind` runs some rows only
+//! (`call,floor`: a row with its floor);
 //! `SIPXFER_BENCH_CALLS=1000,5000` the numbers of calls of the memory and scale rows, and
 //! `SIPXFER_BENCH_REINVITES` how many re-INVITE exchanges the scale row times (1 000).
 
 use bytes::Bytes;
-use sipxfer::msg::Uri;
+use sipxfer::msg::{Message, Uri};
+use sipxfer::parse::Limits;
 use sipxfer::{
     AttendedOptions, BlindOptions, CallId, CallOptions, CallState, Config, Duration, Endpoint,
     Event, Instant, Transfer, TransferOutcome, Transport,
@@ -67,6 +74,8 @@ struct World {
     succeeded: usize,
     /// C lets its calls ring instead of answering them (transfers then stay active).
     c_rings: bool,
+    /// Every datagram delivered, when recording (the floor column).
+    record: Option<Vec<Bytes>>,
 }
 
 fn addr(i: usize) -> SocketAddr {
@@ -114,6 +123,7 @@ impl World {
             up_ac: Vec::new(),
             succeeded: 0,
             c_rings: false,
+            record: None,
         }
     }
 
@@ -169,6 +179,9 @@ impl World {
         }
         while let Some((to, from, bytes)) = self.wire.pop_front() {
             self.datagrams += 1;
+            if let Some(r) = &mut self.record {
+                r.push(bytes.clone());
+            }
             let local = self.addrs[to];
             self.eps[to].handle_datagram(self.now, Transport::Udp, from, local, bytes);
             self.events(to);
@@ -213,6 +226,27 @@ fn batch(w: &mut World, n: usize) -> (f64, u64, usize) {
     let d0 = w.datagrams;
     let a0 = allocations();
     let t0 = std::time::Instant::now();
+    timed(w, n);
+    let secs = t0.elapsed().as_secs_f64();
+    let allocs = allocations() - a0;
+    if w.flow != Flow::Call {
+        assert_eq!(w.succeeded, n, "every transfer succeeded");
+    }
+    let datagrams = w.datagrams - d0;
+    let recorded = w.record.as_ref().map(Vec::len);
+    // Not timed: the calls left up are hung up, the timers run out.
+    w.hang_up_all();
+    w.drain_timers();
+    if let (Some(r), Some(k)) = (&mut w.record, recorded) {
+        r.truncate(k);
+    }
+    (secs, datagrams, allocs)
+}
+
+/// The timed part of [`batch`]: `n` flows from their first INVITE to their last datagram (out
+/// of line, so that a profile gives its instructions alone: `flows::timed`).
+#[inline(never)]
+fn timed(w: &mut World, n: usize) {
     for _ in 0..n {
         w.eps[A].call(w.now, uri(B), offer()).unwrap();
         if w.flow == Flow::Attended {
@@ -260,16 +294,50 @@ fn batch(w: &mut World, n: usize) -> (f64, u64, usize) {
     }
     w.collect(A);
     w.run();
-    let secs = t0.elapsed().as_secs_f64();
-    let allocs = allocations() - a0;
-    if w.flow != Flow::Call {
-        assert_eq!(w.succeeded, n, "every transfer succeeded");
+}
+
+/// The datagrams of `n` flows, each with the message it carries parsed and its fields'
+/// lines forgotten (so that emitting it renders every field, as for a message built to be
+/// sent).
+fn recorded(flow: Flow, n: usize) -> (Vec<Bytes>, Vec<Message>) {
+    let mut w = World::new(flow);
+    w.record = Some(Vec::new());
+    batch(&mut w, n);
+    let datagrams = w.record.take().unwrap_or_default();
+    let messages = datagrams
+        .iter()
+        .map(|b| {
+            let mut m = Message::parse(b.clone(), &Limits::default()).expect("a flow's message");
+            m.headers.forget_lines();
+            m
+        })
+        .collect();
+    (datagrams, messages)
+}
+
+/// The floor of a flow: ns per datagram to parse it and to emit its message (as the endpoint
+/// does on sending), nothing else. The parse builds the owned model, as the endpoint does on
+/// receipt, or (`view`) only the borrowed view `parse_message` gives, what a receive path typed
+/// at the view's cost would pay.
+#[inline(never)]
+fn floor(datagrams: &[Bytes], messages: &[Message], view: bool) -> f64 {
+    if datagrams.is_empty() {
+        return 0.0;
     }
-    let datagrams = w.datagrams - d0;
-    // Not timed: the calls left up are hung up, the timers run out.
-    w.hang_up_all();
-    w.drain_timers();
-    (secs, datagrams, allocs)
+    let limits = Limits::default();
+    let t0 = std::time::Instant::now();
+    for (b, m) in datagrams.iter().zip(messages) {
+        if view {
+            let parsed = sipxfer::parse::parse_message(b, &limits);
+            std::hint::black_box(&parsed);
+        } else {
+            let parsed = Message::parse(b.clone(), &limits);
+            std::hint::black_box(&parsed);
+            drop(parsed);
+        }
+        std::hint::black_box(m.to_bytes());
+    }
+    t0.elapsed().as_secs_f64() * 1e9 / datagrams.len() as f64
 }
 
 /// The numbers of calls up for the memory and scale rows: 1 000, 10 000, 100 000, or
@@ -422,7 +490,7 @@ fn main() {
     let wanted = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
     println!("flows: batches of {n}, median of {samples} samples");
     println!(
-        "| flow | flows/s | datagrams/flow | ns/datagram | allocations/datagram |\n|---|---:|---:|---:|---:|"
+        "| flow | flows/s | datagrams/flow | ns/datagram | allocations/datagram | floor: parse + emit, ns/datagram | × floor | floor with the view's parse |\n|---|---:|---:|---:|---:|---:|---:|---:|"
     );
     for (name, flow) in [
         ("call", Flow::Call),
@@ -435,7 +503,16 @@ fn main() {
         }
         let mut w = World::new(flow);
         batch(&mut w, n.min(200)); // warm-up
+                                   // The floor is measured when `SIPXFER_BENCH_ONLY` is empty or names `floor` (so that
+                                   // a profile of one row counts that row's instructions only).
+        let (datagrams, messages) = if wanted("floor") {
+            recorded(flow, n.min(500))
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        floor(&datagrams, &messages, false); // warm-up
         let (mut rates, mut per_dgram, mut allocs) = (vec![], vec![], vec![]);
+        let (mut floors, mut view_floors) = (vec![], vec![]);
         let mut per_flow = 0.0;
         for _ in 0..samples {
             let (secs, d, a) = batch(&mut w, n);
@@ -443,12 +520,24 @@ fn main() {
             per_dgram.push(secs * 1e9 / d as f64);
             allocs.push(a as f64 / d as f64);
             per_flow = d as f64 / n as f64;
+            if !datagrams.is_empty() {
+                floors.push(floor(&datagrams, &messages, false));
+                view_floors.push(floor(&datagrams, &messages, true));
+            }
         }
+        let ns = median(&mut per_dgram);
+        let floor = match floors.is_empty() {
+            true => "— | — | —".to_string(),
+            false => {
+                let f = median(&mut floors);
+                let v = median(&mut view_floors);
+                format!("{f:.0} | {:.2} | {v:.0}", ns / f)
+            }
+        };
         println!(
-            "| {name} | {:.0} | {per_flow:.1} | {:.0} | {:.2} |",
+            "| {name} | {:.0} | {per_flow:.1} | {ns:.0} | {:.2} | {floor} |",
             median(&mut rates),
-            median(&mut per_dgram),
-            median(&mut allocs)
+            median(&mut allocs),
         );
     }
     if wanted("memory") {
