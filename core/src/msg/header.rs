@@ -233,7 +233,8 @@ impl<S: Text> Via<S> {
 
     /// Is the branch RFC 3261 compliant (starts with the magic cookie `z9hG4bK`, §8.1.1.7)?
     pub fn has_magic_cookie(&self) -> bool {
-        self.branch().is_some_and(|b| b.starts_with("z9hG4bK"))
+        self.branch()
+            .is_some_and(|b| b.starts_with(crate::rand::MAGIC_COOKIE))
     }
 
     /// Converts the string storage.

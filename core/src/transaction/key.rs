@@ -110,9 +110,13 @@ impl ServerKey {
     pub fn of<S: Text>(m: &Message<S>, method: Option<&str>) -> Option<Self> {
         let via = m.top_via()?;
         let mut k = Parts::default();
-        if via.has_magic_cookie() {
+        // One lookup of the branch for both the cookie test and the key.
+        if let Some(branch) = via
+            .branch()
+            .filter(|b| b.starts_with(crate::rand::MAGIC_COOKIE))
+        {
             k.0.push(0);
-            k.text(via.branch()?.as_bytes());
+            k.text(branch.as_bytes());
             k.host(&via.host);
             k.number(via.port.map_or(0, |p| u32::from(p) | 1 << 16));
             k.method(m.method()?, method);
