@@ -488,10 +488,13 @@ fn main() {
     let n = env("SIPXFER_BENCH_BATCH", 2000);
     let only = std::env::var("SIPXFER_BENCH_ONLY").unwrap_or_default();
     let wanted = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
-    println!("flows: batches of {n}, median of {samples} samples");
-    println!(
-        "| flow | flows/s | datagrams/flow | ns/datagram | allocations/datagram | floor: parse + emit, ns/datagram | × floor | floor with the view's parse |\n|---|---:|---:|---:|---:|---:|---:|---:|"
-    );
+    let rows = ["call", "blind", "blind_held", "attended"];
+    if rows.iter().any(|r| wanted(r)) {
+        println!("flows: batches of {n}, median of {samples} samples");
+        println!(
+            "| flow | flows/s | datagrams/flow | ns/datagram | allocations/datagram | floor: parse + emit, ns/datagram | × floor | floor with the view's parse |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        );
+    }
     for (name, flow) in [
         ("call", Flow::Call),
         ("blind", Flow::Blind),
