@@ -189,33 +189,54 @@ pub(crate) fn needs_stamp(m: &crate::msg::Message, source: SocketAddr) -> bool {
         .is_some_and(|via| stamp_text(via, source, &mut Default::default()).is_some())
 }
 
-/// The text [`stamp_text`] writes, on the stack up to 32 bytes (an IPv4 address and a port;
-/// on the heap beyond).
-#[derive(Default)]
-struct StampText(smallvec::SmallVec<[u8; 32]>);
+/// The text [`stamp_text`] writes, on the stack: an address and a port need at most 45 + 5
+/// bytes (`ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255` and `65535`).
+struct StampText {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Default for StampText {
+    fn default() -> Self {
+        StampText {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+}
 
 impl StampText {
-    /// Appends ASCII text (an address, a number written by the emitter).
+    /// Appends ASCII text (an address, a number written by the emitter); text that is not
+    /// ASCII, or that does not fit, is not written (neither happens).
     fn push_ascii(&mut self, b: &[u8]) {
-        if b.is_ascii() {
-            self.0.extend_from_slice(b);
+        let end = self.len + b.len();
+        if let (true, Some(dst)) = (b.is_ascii(), self.buf.get_mut(self.len..end)) {
+            dst.copy_from_slice(b);
+            self.len = end;
         }
     }
 
     /// Bytes written so far.
     fn len(&self) -> usize {
-        self.0.len()
+        self.len
     }
 
-    /// The text (only ever written from ASCII or `&str` pieces).
+    /// The text (only ever written from ASCII).
     fn as_str(&self) -> &str {
-        core::str::from_utf8(&self.0).unwrap_or_default()
+        self.buf
+            .get(..self.len)
+            .and_then(|b| core::str::from_utf8(b).ok())
+            .unwrap_or_default()
     }
 }
 
 impl core::fmt::Write for StampText {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
+        let before = self.len;
+        self.push_ascii(s.as_bytes());
+        if self.len == before && !s.is_empty() {
+            return Err(core::fmt::Error);
+        }
         Ok(())
     }
 }
@@ -236,7 +257,7 @@ fn stamp_text(
         Host::Ipv6(a) => IpAddr::V6(*a) == ip,
         Host::Domain(_) => false,
     };
-    let rport_asked = via.rport() == Some(None);
+    let rport_asked = via.rport_asked();
     if host_is_source && !rport_asked {
         // The common case (the peer's own address, no `rport`): nothing to write.
         return None;

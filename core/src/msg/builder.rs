@@ -405,7 +405,7 @@ impl Via<SipStr> {
             transport: transport.into(),
             host,
             port,
-            params: ViaParams::of(&[("branch", Some(branch)), ("rport", None)]),
+            params: ViaParams::branch_rport(branch),
         }
     }
 }

@@ -226,6 +226,12 @@ impl<S: Text> Via<S> {
             .map(|v| v.and_then(|v| v.parse().ok()))
     }
 
+    /// Is `rport` there without a value (RFC 3581 §3: the client asks for the source port)?
+    /// [`Self::rport`] without reading a number.
+    pub(crate) fn rport_asked(&self) -> bool {
+        self.params.get_key(key!("rport")) == Some(None)
+    }
+
     /// A parameter by name (case-insensitive).
     pub fn param(&self, name: &str) -> Option<Option<&str>> {
         self.params.get(name)

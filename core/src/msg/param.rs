@@ -639,6 +639,16 @@ fn append(s: &mut ListBuf, sep: u8, lead: bool, p: Param<'_>) {
     write_param(&mut |x| s.put(x), true, sep, p);
 }
 
+/// [`append`] for a parameter of a canonical list, written as it is written there
+/// (`name` or `name=value`).
+fn append_whole(s: &mut ListBuf, sep: u8, lead: bool, text: &str) {
+    if lead || !s.is_empty() {
+        s.put(if sep == b';' { ";" } else { "&" });
+    }
+    s.starts.push(s.written());
+    s.put(text);
+}
+
 /// Writes one parameter, preceded by its separator unless it is the first of a list that has
 /// no leading separator.
 fn write_param(out: &mut impl FnMut(&str), first: bool, sep: u8, p: Param<'_>) {
@@ -717,7 +727,20 @@ fn pushed(raw: &str, at: Option<&[u8]>, sep: u8, lead: bool, p: Param<'_>) -> Li
 }
 
 /// The list `raw` with each `(name, value)` of `set` given that value (see `set_all`).
-fn with_set(raw: &str, sep: u8, lead: bool, set: &[(&str, &str)]) -> ListBuf {
+///
+/// `at` is the list's index (where its parameters' names start) and `canonical` whether it
+/// is known to be in canonical form. When it is both, each parameter is the text from its
+/// name to the separator before the next one (one separator byte, no white space between
+/// them): a parameter left as it is is then copied whole, and the text is not walked — the
+/// top Via of every response a user agent sends goes through here (RFC 3581 §4).
+fn with_set(
+    raw: &str,
+    at: Option<&[u8]>,
+    canonical: bool,
+    sep: u8,
+    lead: bool,
+    set: &[(&str, &str)],
+) -> ListBuf {
     let mut s = ListBuf::new();
     // Which entries of `set` were written (on the stack for a few: `received` and `rport`
     // are two).
@@ -734,14 +757,48 @@ fn with_set(raw: &str, sep: u8, lead: bool, set: &[(&str, &str)]) -> ListBuf {
         name: set[i].0,
         value: Some(set[i].1),
     };
-    for p in (ParamIter { rest: raw, sep }) {
-        match set.iter().position(|(n, _)| p.name.eq_ignore_ascii_case(n)) {
-            Some(i) if done[i] => {}
-            Some(i) => {
-                done[i] = true;
-                append(&mut s, sep, lead, to_set(i));
+    // One parameter of `raw`, with its whole text when the list is indexed and canonical.
+    let mut one = |s: &mut ListBuf, p: Param<'_>, whole: Option<&str>| match set
+        .iter()
+        .position(|(n, _)| p.name.eq_ignore_ascii_case(n))
+    {
+        Some(i) if done[i] => {}
+        Some(i) => {
+            done[i] = true;
+            append(s, sep, lead, to_set(i));
+        }
+        None => match whole {
+            Some(text) => append_whole(s, sep, lead, text),
+            None => append(s, sep, lead, p),
+        },
+    };
+    match at.filter(|_| canonical || raw_is_canonical(raw.as_bytes(), sep, lead)) {
+        Some(at) => {
+            for (k, &start) in at.iter().enumerate() {
+                let end = at
+                    .get(k + 1)
+                    .map_or(raw.len(), |&next| usize::from(next).saturating_sub(1));
+                let Some(text) = raw.get(usize::from(start)..end) else {
+                    continue;
+                };
+                // A name is a token: the first `=` ends it.
+                let p = match text.split_once('=') {
+                    Some((name, value)) => Param {
+                        name,
+                        value: Some(value),
+                    },
+                    None => Param {
+                        name: text,
+                        value: None,
+                    },
+                };
+                one(&mut s, p, Some(text));
             }
-            None => append(&mut s, sep, lead, p),
+        }
+        None => {
+            for p in (ParamIter { rest: raw, sep }) {
+                one(&mut s, p, None);
+            }
         }
     }
     for (i, _) in done.iter().enumerate().filter(|(_, d)| !**d) {
@@ -800,7 +857,14 @@ macro_rules! owned_list {
             /// the name already (its later repeats dropped), at the end otherwise — in one
             /// rebuild of the list (RFC 3581 §4: the server's `received` and `rport`).
             pub fn set_all(&mut self, set: &[(&str, &str)]) {
-                let s = with_set(self.as_str(), $sep, $lead, set);
+                let s = with_set(
+                    self.as_str(),
+                    self.1.get(),
+                    self.1.canonical(),
+                    $sep,
+                    $lead,
+                    set,
+                );
                 *self = $name(list_str(&s), $idx::noted(s.index($sep, $lead)));
             }
 
@@ -941,6 +1005,30 @@ param_list!(
     ViaParams, b';', true, Starts, Wide, conv_wide
 );
 
+impl ViaParams<SipStr> {
+    /// `;branch=<branch>;rport` — what [`Self::of`] builds from those two, written and
+    /// indexed without the general walk: the parameters of the Via a user agent puts on each
+    /// request it sends (RFC 3261 §8.1.1.7: `via-branch = "branch" EQUAL token`; RFC 3581 §3).
+    /// A branch that is not a token is left to [`Self::of`].
+    pub(crate) fn branch_rport(branch: &str) -> Self {
+        const HEAD: &str = ";branch=";
+        const TAIL: &str = ";rport";
+        if branch.is_empty() || !branch.bytes().all(crate::parse::chars::is_token) {
+            return Self::of(&[("branch", Some(branch)), ("rport", None)]);
+        }
+        let mut s = ListBuf::new();
+        s.put(HEAD);
+        s.put(branch);
+        s.put(TAIL);
+        // No white space, one separator before each name, a token value: canonical.
+        let mut starts = Starts::EMPTY;
+        starts.push(1);
+        starts.push(HEAD.len() + branch.len() + 1);
+        starts.set_canonical();
+        ViaParams(list_str(&s), starts)
+    }
+}
+
 param_list!(
     /// URI `headers` (`hname=hvalue&...`, the part after `?`), as written (escaped); held
     /// in one pointer's room, on the heap when there are any (see `text::Rare`).
@@ -1022,6 +1110,86 @@ mod tests {
         let mut q = Params::new();
         q.set_all(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", "5")]);
         assert_eq!(q.as_str(), ";a=1;b=2;c=3;d=4;e=5");
+    }
+
+    /// Our Via's parameters, written directly, are what `of` writes, indexed the same.
+    #[test]
+    fn branch_rport_equals_of() {
+        for branch in [
+            "z9hG4bKabcdefghijklmnop",
+            "z9hG4bK-x.y!%*_+`'~",
+            "a;b",
+            "",
+            "x y",
+        ] {
+            let direct = ViaParams::branch_rport(branch);
+            let of = ViaParams::of(&[("branch", Some(branch)), ("rport", None)]);
+            assert_eq!(direct.as_str(), of.as_str(), "{branch:?}");
+            assert!(direct.1 == of.1, "{branch:?}");
+        }
+    }
+
+    /// `set_all` on an indexed canonical list (parameters copied whole, the text not
+    /// walked) writes what it writes on the same list walked, and indexes it the same, for
+    /// parsed and built lists, quoted values holding `;` and `=` among them.
+    #[test]
+    fn set_all_indexed_equals_walked() {
+        let sets: [&[(&str, &str)]; 4] = [
+            &[("received", "192.0.2.1"), ("rport", "5062")],
+            &[("received", "192.0.2.1")],
+            &[("BRANCH", "z9hG4bKnew"), ("x", "\"q;r=s\"")],
+            &[],
+        ];
+        for params in [
+            ";branch=z9hG4bK1;rport",
+            ";branch=z9hG4bK1;rport=5060;received=192.0.2.9",
+            ";x=\"a;b=c\";branch=z9hG4bK2;rport",
+            ";RPORT;branch=z9hG4bK3;rport=7;lr",
+            ";branch=z9hG4bK4;maddr=[2001:db8::1];ttl=1",
+            "",
+        ] {
+            let wire = alloc::format!(
+                "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h{params}\r\n\
+                 From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\n\
+                 CSeq: 1 OPTIONS\r\n\r\n"
+            );
+            let m =
+                crate::msg::Message::parse(bytes::Bytes::from(wire), &Default::default()).unwrap();
+            let parsed = m.top_via().unwrap().params.clone();
+            assert!(parsed.1.get().is_some(), "{params:?} is indexed");
+            let mut built = Params::<SipStr>::new();
+            for q in parsed.iter() {
+                built.push(q.name, q.value);
+            }
+            for set in sets {
+                let mut indexed = parsed.clone();
+                let mut walked = ViaParams(parsed.0.clone(), Starts::NONE);
+                indexed.set_all(set);
+                walked.set_all(set);
+                assert_eq!(indexed.as_str(), walked.as_str(), "{params:?} {set:?}");
+                assert!(indexed.1 == walked.1, "{params:?} {set:?}");
+                let mut b = built.clone();
+                let mut bw = Params::<SipStr>(built.0.clone(), Starts::NONE);
+                b.set_all(set);
+                bw.set_all(set);
+                assert_eq!(b.as_str(), bw.as_str(), "{params:?} {set:?}");
+                assert_eq!(b.as_str(), indexed.as_str(), "{params:?} {set:?}");
+            }
+        }
+        let mut p = crate::msg::Message::parse(
+            bytes::Bytes::from_static(
+                b"OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1;rport\r\n\
+                  From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n",
+            ),
+            &Default::default(),
+        )
+        .unwrap()
+        .top_via()
+        .unwrap()
+        .params
+        .clone();
+        p.set_all(&[("received", "192.0.2.1"), ("rport", "5062")]);
+        assert_eq!(p.as_str(), ";branch=z9hG4bK1;rport=5062;received=192.0.2.1");
     }
 
     /// A list built or edited here is indexed as the parser indexes it: every lookup on
