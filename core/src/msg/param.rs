@@ -772,7 +772,14 @@ fn with_set(
             None => append(s, sep, lead, p),
         },
     };
-    match at.filter(|_| canonical || raw_is_canonical(raw.as_bytes(), sep, lead)) {
+    // An index whose offsets do not rise within the text (none is made so) is not trusted.
+    let sound = |at: &&[u8]| {
+        at.windows(2).all(|w| w[0] < w[1]) && at.last().is_none_or(|&l| usize::from(l) <= raw.len())
+    };
+    match at
+        .filter(sound)
+        .filter(|_| canonical || raw_is_canonical(raw.as_bytes(), sep, lead))
+    {
         Some(at) => {
             for (k, &start) in at.iter().enumerate() {
                 let end = at

@@ -583,6 +583,7 @@ impl Layer {
     }
 
     /// Is `e` an armed timer (not one cancelled or re-armed since)?
+    #[inline]
     fn timer_is_live(txs: &crate::slab::Slab<TxId, Tx>, e: &timer::Entry) -> bool {
         let &(at, id, t) = e;
         txs.get(&id)

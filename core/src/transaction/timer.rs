@@ -137,6 +137,7 @@ impl TimerQueue {
 
     /// Drops the cancelled entries at the top, so that [`TimerQueue::next`] is an armed
     /// timer's deadline.
+    #[inline]
     pub fn purge(&mut self, is_live: impl Fn(&Entry) -> bool) {
         // Cancelled entries outnumber the armed ones (Timer C, say, cancelled by the answer
         // 180 s before its deadline): sweep them all, so the heap stays within twice the armed
@@ -160,6 +161,7 @@ impl TimerQueue {
 
     /// Removes and returns the earliest armed timer due at or before `now`, dropping the
     /// cancelled entries it meets.
+    #[inline]
     pub fn pop_due(&mut self, now: Instant, is_live: impl Fn(&Entry) -> bool) -> Option<Entry> {
         while let Some(&Reverse(k)) = self.heap.peek() {
             if unpack(k).0 > now {
