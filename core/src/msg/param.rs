@@ -729,10 +729,11 @@ fn pushed(raw: &str, at: Option<&[u8]>, sep: u8, lead: bool, p: Param<'_>) -> Li
 /// The list `raw` with each `(name, value)` of `set` given that value (see `set_all`).
 ///
 /// `at` is the list's index (where its parameters' names start) and `canonical` whether it
-/// is known to be in canonical form. When it is both, each parameter is the text from its
-/// name to the separator before the next one (one separator byte, no white space between
-/// them): a parameter left as it is is then copied whole, and the text is not walked — the
-/// top Via of every response a user agent sends goes through here (RFC 3581 §4).
+/// is marked canonical (by the parser, or by [`ListBuf::index`]). When it is both, each
+/// parameter is the text from its name to the separator before the next one (one separator
+/// byte, no white space between them): a parameter left as it is is then copied whole, and
+/// the text is not walked — the top Via of every response a user agent sends goes through
+/// here (RFC 3581 §4).
 fn with_set(
     raw: &str,
     at: Option<&[u8]>,
@@ -772,19 +773,30 @@ fn with_set(
             None => append(s, sep, lead, p),
         },
     };
-    // An index whose offsets do not rise within the text (none is made so) is not trusted.
+    // The index is trusted only as it is made: the first name right after the leading
+    // separator (at the start without one), each later one right after a separator, offsets
+    // rising within the text (none is made otherwise; the list is then walked).
+    let b = raw.as_bytes();
     let sound = |at: &&[u8]| {
-        at.windows(2).all(|w| w[0] < w[1]) && at.last().is_none_or(|&l| usize::from(l) <= raw.len())
+        at.windows(2).all(|w| w[0] < w[1])
+            && at.iter().enumerate().all(|(k, &o)| {
+                let o = usize::from(o);
+                let after_sep = o > 0 && b.get(o - 1) == Some(&sep);
+                raw.is_char_boundary(o)
+                    && if k == 0 {
+                        o == usize::from(lead) && (after_sep || !lead)
+                    } else {
+                        after_sep
+                    }
+            })
     };
-    match at
-        .filter(sound)
-        .filter(|_| canonical || raw_is_canonical(raw.as_bytes(), sep, lead))
-    {
+    match at.filter(|_| canonical).filter(sound) {
         Some(at) => {
             for (k, &start) in at.iter().enumerate() {
                 let end = at
                     .get(k + 1)
-                    .map_or(raw.len(), |&next| usize::from(next).saturating_sub(1));
+                    .map_or(raw.len(), |&next| usize::from(next) - 1);
+                // Within the text and on character boundaries (`sound`).
                 let Some(text) = raw.get(usize::from(start)..end) else {
                     continue;
                 };
@@ -1197,6 +1209,16 @@ mod tests {
         .clone();
         p.set_all(&[("received", "192.0.2.1"), ("rport", "5062")]);
         assert_eq!(p.as_str(), ";branch=z9hG4bK1;rport=5062;received=192.0.2.1");
+        // An index that is not the list's (offsets inside a value, or past the text) is not
+        // followed: the list is walked.
+        for offsets in [&[1u8, 3][..], &[1, 40], &[2, 5], &[0, 5]] {
+            let mut starts = Starts::EMPTY;
+            offsets.iter().for_each(|&o| starts.push(usize::from(o)));
+            starts.set_canonical();
+            let mut bad = ViaParams(Wide::from(";a=1;b=2"), starts);
+            bad.set_all(&[("b", "3"), ("c", "4")]);
+            assert_eq!(bad.as_str(), ";a=1;b=3;c=4", "{offsets:?}");
+        }
     }
 
     /// A list built or edited here is indexed as the parser indexes it: every lookup on

@@ -528,13 +528,12 @@ fn main() {
             }
         }
         let ns = median(&mut per_dgram);
-        let floor = match floors.is_empty() {
-            true => "— | — | —".to_string(),
-            false => {
-                let f = median(&mut floors);
-                let v = median(&mut view_floors);
-                format!("{f:.0} | {:.2} | {v:.0}", ns / f)
-            }
+        let floor = if floors.is_empty() {
+            "— | — | —".to_string()
+        } else {
+            let f = median(&mut floors);
+            let v = median(&mut view_floors);
+            format!("{f:.0} | {:.2} | {v:.0}", ns / f)
         };
         println!(
             "| {name} | {:.0} | {per_flow:.1} | {ns:.0} | {:.2} | {floor} |",
