@@ -221,12 +221,14 @@ impl StampText {
         self.len
     }
 
-    /// The text (only ever written from ASCII).
+    /// The text.
+    #[inline]
+    #[allow(unsafe_code)]
     fn as_str(&self) -> &str {
-        self.buf
-            .get(..self.len)
-            .and_then(|b| core::str::from_utf8(b).ok())
-            .unwrap_or_default()
+        let b = self.buf.get(..self.len).unwrap_or_default();
+        debug_assert!(b.is_ascii());
+        // SAFETY: `push_ascii`, the only writer, writes ASCII only, and ASCII is UTF-8.
+        unsafe { core::str::from_utf8_unchecked(b) }
     }
 }
 
