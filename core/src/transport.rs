@@ -176,10 +176,27 @@ pub(crate) fn stamp_via(m: &mut crate::msg::Message, source: SocketAddr) {
         return;
     };
     let (ip, port) = text.as_str().split_at(ip_len);
+    with_stamp(ip, port, |set| via.params.set_all(set));
+}
+
+/// The `received` address and `rport` value (empty when `rport` was not asked for)
+/// [`stamp_via`] gives `via`, a request's top Via, for a request from `source`, written in
+/// `text`; `None` when it leaves the Via as it is.
+pub(crate) fn stamp_values<'t>(
+    via: &crate::msg::Via<crate::SipStr>,
+    source: SocketAddr,
+    text: &'t mut StampText,
+) -> Option<(&'t str, &'t str)> {
+    let ip_len = stamp_text(via, source, text)?;
+    Some(text.as_str().split_at(ip_len))
+}
+
+/// Calls `f` with the parameters the stamp sets: `received`, and `rport` when it has a value.
+pub(crate) fn with_stamp<R>(ip: &str, port: &str, f: impl FnOnce(&[(&str, &str)]) -> R) -> R {
     if port.is_empty() {
-        via.params.set_all(&[("received", ip)]);
+        f(&[("received", ip)])
     } else {
-        via.params.set_all(&[("received", ip), ("rport", port)]);
+        f(&[("received", ip), ("rport", port)])
     }
 }
 
@@ -191,7 +208,7 @@ pub(crate) fn needs_stamp(m: &crate::msg::Message, source: SocketAddr) -> bool {
 
 /// The text [`stamp_text`] writes, on the stack: an address and a port need at most 45 + 5
 /// bytes (`ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255` and `65535`).
-struct StampText {
+pub(crate) struct StampText {
     buf: [u8; 64],
     len: usize,
 }

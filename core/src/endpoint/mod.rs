@@ -845,11 +845,38 @@ impl Endpoint {
 
     /// Answers server transaction `tx` with `code` and `extra` headers.
     fn answer_with(&mut self, tx: TxId, code: u16, extra: alloc::vec::Vec<Header<SipStr>>) {
+        if extra.is_empty() && self.answer_plain(tx, code) {
+            return;
+        }
         if let Ok(mut r) = self.response(tx, code) {
             r.headers.extend(extra);
             let _ = self.layer.respond(self.now, tx, &r, &mut self.out);
             self.layer.pool.recycle(r);
         }
+    }
+
+    /// [`Endpoint::answer_with`] without extra headers, the response written straight from
+    /// the request (`Layer::respond_plain`: the bytes [`Endpoint::response`] and
+    /// [`Endpoint::respond`] send, without building the message). False, having sent
+    /// nothing, where the response carries more than the request's fields (the Record-Route
+    /// of a response that creates a dialog, §12.1.1) or cannot be written so.
+    fn answer_plain(&mut self, tx: TxId, code: u16) -> bool {
+        let Some(request) = self.layer.request(tx) else {
+            return false;
+        };
+        let invite = request.method() == Some(&Method::Invite);
+        if self.layer.get(tx).is_none_or(|t| t.client_key().is_some()) {
+            return false;
+        }
+        let tag = self.tag_for(tx, code);
+        if (101..300).contains(&code) && invite && tag.is_some() {
+            return false;
+        }
+        let server = self.config.user_agent.as_ref();
+        let sent =
+            self.layer
+                .respond_plain(self.now, tx, code, tag.as_deref(), server, &mut self.out);
+        sent.is_some()
     }
 
     /// §9.2: a CANCEL for a pending INVITE gets 200 and the INVITE 487; otherwise 481.

@@ -60,6 +60,30 @@ impl Blocks {
     }
 }
 
+impl Blocks {
+    /// `head` then `body`, cut from the current block (see [`Message::to_bytes_in`]).
+    fn cut(&mut self, head: &[u8], body: &[u8]) -> Bytes {
+        let need = head.len() + body.len();
+        if self.size == 0 || need > self.size / 2 {
+            // No blocks, or a large message (a big SDP body) that would waste most of a
+            // block: a buffer of its own, of the exact size.
+            let mut out = BytesMut::with_capacity(need);
+            out.extend_from_slice(head);
+            out.extend_from_slice(body);
+            return out.freeze();
+        }
+        let out = &mut self.current;
+        if out.capacity() - out.len() < need && !out.try_reclaim(need) {
+            // The old block lives on in the messages cut from it, and is freed with the
+            // last of them.
+            *out = BytesMut::with_capacity(self.size);
+        }
+        out.extend_from_slice(head);
+        out.extend_from_slice(body);
+        out.split().freeze()
+    }
+}
+
 impl Clone for Blocks {
     /// A fresh set of blocks of the same size: what was cut from the current one stays with
     /// its messages.
@@ -377,6 +401,28 @@ impl<W: Sink> Out<'_, W> {
         }
     }
 
+    /// `sent-protocol LWS sent-by` of a Via (RFC 3261 §20.42), its parameters left to the
+    /// caller.
+    fn via_head<S: Text>(&mut self, via: &super::Via<S>) {
+        // `sent-protocol LWS`: the usual ones in one write.
+        let usual = (via.protocol.as_ref(), via.version.as_ref()) == ("SIP", "2.0");
+        match (usual, via.transport.as_ref()) {
+            (true, "UDP") => self.s("SIP/2.0/UDP "),
+            (true, "TCP") => self.s("SIP/2.0/TCP "),
+            (true, "TLS") => self.s("SIP/2.0/TLS "),
+            (true, "WSS") => self.s("SIP/2.0/WSS "),
+            _ => {
+                self.s(via.protocol.as_ref());
+                self.b(b'/');
+                self.s(via.version.as_ref());
+                self.b(b'/');
+                self.s(via.transport.as_ref());
+                self.b(b' ');
+            }
+        }
+        self.hostport(&via.host, via.port);
+    }
+
     /// A header field: the line it was parsed from while unchanged, written back as it came
     /// (see [`super::headers`]), else rendered.
     #[inline]
@@ -413,23 +459,7 @@ impl<W: Sink> Out<'_, W> {
         }
         match h {
             Header::Via(v) => self.list(v, |o, via| {
-                // `sent-protocol LWS`: the usual ones in one write.
-                let usual = (via.protocol.as_ref(), via.version.as_ref()) == ("SIP", "2.0");
-                match (usual, via.transport.as_ref()) {
-                    (true, "UDP") => o.s("SIP/2.0/UDP "),
-                    (true, "TCP") => o.s("SIP/2.0/TCP "),
-                    (true, "TLS") => o.s("SIP/2.0/TLS "),
-                    (true, "WSS") => o.s("SIP/2.0/WSS "),
-                    _ => {
-                        o.s(via.protocol.as_ref());
-                        o.b(b'/');
-                        o.s(via.version.as_ref());
-                        o.b(b'/');
-                        o.s(via.transport.as_ref());
-                        o.b(b' ');
-                    }
-                }
-                o.hostport(&via.host, via.port);
+                o.via_head(via);
                 o.via_params(&via.params);
             }),
             Header::From(a) | Header::To(a) | Header::ReferTo(a) | Header::ReferredBy(a) => {
@@ -637,21 +667,7 @@ impl<S: Text> Message<S> {
         if !self.head_on_stack(&mut head) {
             return self.on_heap();
         }
-        let body = self.body.as_ref();
-        let need = head.len + body.len();
-        if need > blocks.size / 2 {
-            // A large message (a big SDP body) would waste most of a block: it gets its own.
-            return self.exact(&head);
-        }
-        let out = &mut blocks.current;
-        if out.capacity() - out.len() < need && !out.try_reclaim(need) {
-            // The old block lives on in the messages cut from it, and is freed with the
-            // last of them.
-            *out = BytesMut::with_capacity(blocks.size);
-        }
-        out.extend_from_slice(head.written());
-        out.extend_from_slice(body);
-        out.split().freeze()
+        blocks.cut(head.written(), self.body.as_ref())
     }
 
     /// Emits the message as a `message/sipfrag` body (RFC 3420): start line and headers, no
@@ -667,6 +683,91 @@ impl<S: Text> Message<S> {
             o.s("\r\n");
             Sink::put(o.0, body);
         }
+    }
+}
+
+impl Message {
+    /// The response with status `code` to this request, written straight from the request's
+    /// fields: its Via, From, To, Call-ID and CSeq (RFC 3261 §8.2.6.2, and Timestamp in a 100,
+    /// §8.2.6.1) each as the line it came in, but the top Via stamped with `received` and
+    /// `rport` for a request from `source` (RFC 3581 §4, §18.2.1) and a To without a tag given
+    /// `to_tag` (§8.2.6.2); then `server` as a Server field, and an empty body. These are the
+    /// bytes [`super::builder::response_in`], [`crate::transport::stamp_via`] and
+    /// [`Message::to_bytes`] (with `blocks`: [`Message::to_bytes_in`]) give, without building
+    /// the response: for the responses the endpoint sends on its own (to a BYE, a NOTIFY,
+    /// a CANCEL, ...). `None` when the head does not fit on the stack: build the message then.
+    pub(crate) fn plain_response(
+        &self,
+        code: u16,
+        to_tag: Option<&str>,
+        server: Option<&crate::text::SipStr>,
+        source: core::net::SocketAddr,
+        blocks: Option<&mut Blocks>,
+    ) -> Option<Bytes> {
+        use super::builder::{copied_to_response, reason_phrase};
+        let mut head = Scratch::new();
+        let mut o = Out(&mut head);
+        o.start(&StartLine::Response {
+            code,
+            reason: crate::text::SipStr::from_static(reason_phrase(code)),
+        });
+        // The first Via field is the one stamped; the first To without a tag takes `to_tag`.
+        let mut first_via = true;
+        let mut to_tag = to_tag;
+        for e in self.headers.entries() {
+            let h = &e.header;
+            if !copied_to_response(h, code) {
+                continue;
+            }
+            match h {
+                Header::Via(vias) if first_via => {
+                    first_via = false;
+                    let mut text = crate::transport::StampText::default();
+                    let stamp = vias
+                        .first()
+                        .and_then(|v| crate::transport::stamp_values(v, source, &mut text));
+                    let Some((ip, port)) = stamp else {
+                        o.entry(&self.headers, e);
+                        continue;
+                    };
+                    o.s(super::HeaderName::Via.field_start());
+                    for (k, via) in vias.iter().enumerate() {
+                        if k > 0 {
+                            o.s(", ");
+                        }
+                        o.via_head(via);
+                        if k == 0 {
+                            crate::transport::with_stamp(ip, port, |set| {
+                                via.params.write_set(set, &mut |x| o.s(x))
+                            });
+                        } else {
+                            o.via_params(&via.params);
+                        }
+                    }
+                    o.s("\r\n");
+                }
+                Header::To(to) if to_tag.is_some() && to.tag().is_none() => {
+                    let mut to = to.clone();
+                    to.params.push("tag", to_tag.take());
+                    o.header(&Header::To(to));
+                }
+                _ => o.entry(&self.headers, e),
+            }
+        }
+        if let Some(ua) = server {
+            o.header(&Header::Raw {
+                name: super::HeaderName::Server,
+                value: ua.clone(),
+            });
+        }
+        o.s("Content-Length: 0\r\n\r\n");
+        if head.full {
+            return None;
+        }
+        Some(match blocks {
+            Some(b) => b.cut(head.written(), &[]),
+            None => Bytes::copy_from_slice(head.written()),
+        })
     }
 }
 
@@ -842,5 +943,98 @@ mod tests {
                 "to_bytes, value of {len} bytes"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod plain_response {
+    use super::Blocks;
+    use crate::msg::{builder, Header, HeaderName, Headers, Message};
+    use crate::text::SipStr;
+    use bytes::Bytes;
+    use core::net::SocketAddr;
+
+    /// What the endpoint built before: the response message (`Endpoint::response`'s steps
+    /// when no Record-Route is copied), then its bytes.
+    fn built(
+        req: &Message,
+        code: u16,
+        tag: Option<&str>,
+        server: Option<&SipStr>,
+        source: SocketAddr,
+        blocks: Option<&mut Blocks>,
+    ) -> Bytes {
+        let mut r = builder::response_in(req, code, tag, Headers::new());
+        crate::transport::stamp_via(&mut r, source);
+        if let Some(ua) = server {
+            r.headers.push(Header::Raw {
+                name: HeaderName::Server,
+                value: ua.clone(),
+            });
+        }
+        match blocks {
+            Some(b) => r.to_bytes_in(b),
+            None => r.to_bytes(),
+        }
+    }
+
+    /// A response written straight from its request is the response built and emitted, byte
+    /// for byte: stamped or not (the source's address and port against the sent-by and
+    /// `rport`, IPv6 too), several Vias in a field and in several fields, compact names and
+    /// odd spacing kept as they came, a To with and without a tag, Timestamp in a 100 only,
+    /// quoted Via parameters, a Server field, blocks or not.
+    #[test]
+    fn equals_the_built_response() {
+        let requests: &[&str] = &[
+            "BYE sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;rport\r\n\
+             From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: c1\r\nCSeq: 2 BYE\r\n\
+             Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            "NOTIFY sip:b@h SIP/2.0\r\nv: SIP/2.0/UDP host.example.com;branch=z9hG4bK2 , \
+             SIP/2.0/TCP p.example.com:5070;branch=z9hG4bKp;received=192.0.2.9\r\n\
+             Via: SIP/2.0/UDP q.example.com;branch=z9hG4bKq\r\n\
+             f:  \"A\" <sip:a@h>;tag=1\r\nt: sip:b@h\r\ni: c2@h\r\nCSeq:  7  NOTIFY\r\n\
+             Event: refer\r\nTimestamp: 54\r\nl: 0\r\n\r\n",
+            "CANCEL sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;rport;branch=z9hG4bK3;x=\"a;b c\"\r\n\
+             From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c3\r\nCSeq: 1 CANCEL\r\n\r\n",
+            "REFER sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP [2001:db8::1]:5062;branch=z9hG4bK4;rport=1;received=x\r\n\
+             From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c4\r\nCSeq: 1 REFER\r\n\
+             Refer-To: <sip:c@h>\r\nTimestamp: 1.5 0.2\r\n\r\n",
+            "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK5\r\n\
+             From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c5\r\nCSeq: 1 OPTIONS\r\n\r\n",
+        ];
+        let sources: [SocketAddr; 4] = [
+            "127.0.0.1:5070".parse().unwrap(),
+            "192.0.2.1:5060".parse().unwrap(),
+            "198.51.100.7:40000".parse().unwrap(),
+            "[2001:db8::1]:5062".parse().unwrap(),
+        ];
+        let server = SipStr::from("sipxfer/0.1");
+        let mut compared = 0;
+        for wire in requests {
+            let req =
+                Message::parse(Bytes::from(wire.as_bytes().to_vec()), &Default::default()).unwrap();
+            for code in [100, 180, 200, 202, 481, 487, 500] {
+                for tag in [None, Some("t9")] {
+                    for server in [None, Some(&server)] {
+                        for source in sources {
+                            for size in [None, Some(0), Some(4096), Some(64)] {
+                                let (mut b1, mut b2) =
+                                    (size.map(Blocks::new), size.map(Blocks::new));
+                                let plain = req
+                                    .plain_response(code, tag, server, source, b1.as_mut())
+                                    .unwrap();
+                                let expected = built(&req, code, tag, server, source, b2.as_mut());
+                                assert_eq!(
+                                    plain, expected,
+                                    "{wire:?} {code} {tag:?} {server:?} {source} {size:?}"
+                                );
+                                compared += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(compared, 5 * 7 * 2 * 2 * 4 * 4);
     }
 }

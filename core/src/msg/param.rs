@@ -1024,6 +1024,26 @@ param_list!(
     ViaParams, b';', true, Starts, Wide, conv_wide
 );
 
+impl<S: Text> ViaParams<S> {
+    /// Writes to `out` the list as [`ViaParams::set_all`] would leave it and emission then
+    /// write it, without making the list: the stamp of a response written straight from
+    /// its request's fields (RFC 3581 §4, `Message::plain_response`).
+    pub(crate) fn write_set(&self, set: &[(&str, &str)], out: &mut impl FnMut(&str)) {
+        let s = with_set(
+            self.as_str(),
+            self.1.get(),
+            self.1.canonical(),
+            b';',
+            true,
+            set,
+        );
+        let text = s.as_str();
+        if !text.is_empty() {
+            out(text);
+        }
+    }
+}
+
 impl ViaParams<SipStr> {
     /// `;branch=<branch>;rport` — what [`Self::of`] builds from those two, written and
     /// indexed without the general walk: the parameters of the Via a user agent puts on each

@@ -197,25 +197,74 @@ impl Layer {
         } else {
             response
         };
-        // A final response a transaction repeats until it ends, 64·T1 later (§17.2.1 Timer H,
-        // §17.2.2 Timer J), is cut from the shared blocks with others of that same lifetime; a
-        // provisional (replaced by the final) and a 2xx to an INVITE (given up in Accepted,
-        // RFC 6026) are short-lived and get buffers of their own, not to keep a block alive.
-        let lingers = code >= 300 || (code >= 200 && tx.kind == Kind::NonInviteServer);
-        let bytes = if lingers {
+        let bytes = if lingers(tx.kind, code) {
             response.to_bytes_in(&mut self.blocks)
         } else {
             response.to_bytes()
         };
+        // Only the RFC 2543 key needs it (§17.2.3: the ACK carries the response's tag).
+        if let (Some(tags), 200..) = (tx.rfc2543.as_mut(), code) {
+            tags.response = response.to().and_then(|t| t.tag()).map(Into::into);
+        }
+        self.sent(now, id, code, bytes, out)
+    }
+
+    /// [`Layer::respond`] with the response with status `code` the layer writes itself from
+    /// the transaction's request (`to_tag` for a To without one, `server` as a Server
+    /// field): the bytes [`Layer::respond`] would send for the message
+    /// `Endpoint::response` builds, written without building it (see
+    /// `Message::plain_response`). `None`, having done nothing, when the request is given up
+    /// or too large for that: build the message then.
+    pub fn respond_plain(
+        &mut self,
+        now: Instant,
+        id: TxId,
+        code: u16,
+        to_tag: Option<&str>,
+        server: Option<&crate::SipStr>,
+        out: &mut Outbox,
+    ) -> Option<Result<Bytes, RespondError>> {
+        let tx = self
+            .txs
+            .get_mut(&id)
+            .filter(|t| matches!(t.kind, Kind::InviteServer | Kind::NonInviteServer))?;
+        match (tx.kind, tx.state) {
+            (Kind::InviteServer, State::Proceeding)
+            | (Kind::NonInviteServer, State::Trying | State::Proceeding) => {}
+            _ => return Some(Err(RespondError::Final)),
+        }
+        if !(100..=699).contains(&code) {
+            return Some(Err(RespondError::NotAResponse));
+        }
+        let request = self.reqs.get(&id)?;
+        let blocks = lingers(tx.kind, code).then_some(&mut self.blocks);
+        let bytes = request.plain_response(code, to_tag, server, tx.dest.addr, blocks)?;
+        if let (Some(tags), 200..) = (tx.rfc2543.as_mut(), code) {
+            // The response's To is the request's, given `to_tag` if it had no tag.
+            tags.response = request
+                .to()
+                .and_then(|t| t.tag().or(to_tag))
+                .map(Into::into);
+        }
+        Some(self.sent(now, id, code, bytes, out))
+    }
+
+    /// Server transaction `id` sent `bytes`, a response with status `code`: kept to be
+    /// repeated, sent, and the transaction moved on (§17.2.1, §17.2.2).
+    fn sent(
+        &mut self,
+        now: Instant,
+        id: TxId,
+        code: u16,
+        bytes: Bytes,
+        out: &mut Outbox,
+    ) -> Result<Bytes, RespondError> {
+        let tx = self.txs.get_mut(&id).ok_or(RespondError::Unknown)?;
         tx.last = Some(bytes.clone());
         tx.last_status = code;
         let reliable = tx.reliable;
         let kind = tx.kind;
         if code >= 200 {
-            // Only the RFC 2543 key needs it (§17.2.3: the ACK carries the response's tag).
-            if let Some(tags) = tx.rfc2543.as_mut() {
-                tags.response = response.to().and_then(|t| t.tag()).map(Into::into);
-            }
             self.finished(id);
         }
         self.transmit(&self.txs[&id], bytes.clone(), out);
@@ -286,14 +335,21 @@ impl Layer {
         match (t, tx.state) {
             (Timer::Trying, State::Proceeding) if tx.last.is_none() => {
                 // Replaced by the final: short-lived, a buffer of its own (see `respond`).
-                let list = self.pool.take(crate::msg::pool::MIN);
                 let Some(request) = self.reqs.get(&id) else {
                     return;
                 };
-                let mut response = builder::response_in(request, 100, None, list);
-                crate::transport::stamp_via(&mut response, tx.dest.addr);
-                let trying = response.to_bytes();
-                self.pool.recycle(response);
+                // Written straight from the request; built only if it cannot be.
+                let trying = match request.plain_response(100, None, None, tx.dest.addr, None) {
+                    Some(bytes) => bytes,
+                    None => {
+                        let list = self.pool.take(crate::msg::pool::MIN);
+                        let mut response = builder::response_in(request, 100, None, list);
+                        crate::transport::stamp_via(&mut response, tx.dest.addr);
+                        let bytes = response.to_bytes();
+                        self.pool.recycle(response);
+                        bytes
+                    }
+                };
                 tx.last = Some(trying.clone());
                 tx.last_status = 100;
                 self.transmit(&self.txs[&id], trying, out);
@@ -315,4 +371,13 @@ impl Layer {
             _ => {}
         }
     }
+}
+
+/// Is a response with status `code` on a server transaction of `kind` one it repeats until it
+/// ends, 64·T1 later (§17.2.1 Timer H, §17.2.2 Timer J)? Those are cut from the shared blocks
+/// with others of that same lifetime; a provisional (replaced by the final) and a 2xx to an
+/// INVITE (given up in Accepted, RFC 6026) are short-lived and get buffers of their own, not
+/// to keep a block alive.
+fn lingers(kind: Kind, code: u16) -> bool {
+    code >= 300 || (code >= 200 && kind == Kind::NonInviteServer)
 }
