@@ -334,7 +334,7 @@ impl Layer {
         let tx = self.txs.get_mut(&id).expect("live");
         match (t, tx.state) {
             (Timer::Trying, State::Proceeding) if tx.last.is_none() => {
-                // Replaced by the final: short-lived, a buffer of its own (see `respond`).
+                // Replaced by the final: short-lived, a buffer of its own (see `lingers`).
                 let Some(request) = self.reqs.get(&id) else {
                     return;
                 };
