@@ -16,6 +16,7 @@ use crate::transport::Destination;
 use alloc::format;
 use alloc::vec::Vec;
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 /// A call, as the endpoint numbers them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -349,18 +350,34 @@ impl Endpoint {
     ) -> Result<(), Error> {
         let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
         let transport = c.dest.transport;
-        let mut r = self.response(tx, 200)?;
-        r.headers.push(self.contact_header(transport));
-        r.headers.extend(self.supported_header());
-        if let Some(sdp) = &body {
-            r.headers.push(Header::ContentType(sdp_type()));
-            r.body = sdp.clone();
+        let mut extra: SmallVec<[Header<SipStr>; 3]> = SmallVec::new();
+        extra.push(self.contact_header(transport));
+        extra.extend(self.supported_header());
+        if body.is_some() {
+            extra.push(Header::ContentType(sdp_type()));
         }
-        let seq = r.cseq().map_or(0, |c| c.seq);
-        let offer = body.is_some() && self.layer.request(tx).is_some_and(|r| r.body.is_empty());
-        // The bytes of the 2xx, which the call retransmits until the ACK (§13.3.1.4).
-        let bytes = self.respond_sent(tx, &r)?;
-        self.layer.pool.recycle(r);
+        let request = self.layer.request(tx);
+        let seq = request.and_then(|r| r.cseq()).map_or(0, |c| c.seq);
+        let offer = body.is_some() && request.is_some_and(|r| r.body.is_empty());
+        // The bytes of the 2xx, which the call retransmits until the ACK (§13.3.1.4): written
+        // straight from the INVITE, or built when they cannot be.
+        let sdp = body.as_deref().unwrap_or_default();
+        let bytes = match self.respond_plain(tx, 200, &extra, sdp) {
+            Some(sent) => {
+                self.flush();
+                sent.map_err(super::respond_error)?
+            }
+            None => {
+                let mut r = self.response(tx, 200)?;
+                r.headers.extend(extra);
+                if let Some(sdp) = &body {
+                    r.body = sdp.clone();
+                }
+                let bytes = self.respond_sent(tx, &r)?;
+                self.layer.pool.recycle(r);
+                bytes
+            }
+        };
         let t1 = self.config.timers.t1;
         let c = self.calls.get_mut(&call).expect("checked");
         if body.is_some() {

@@ -634,11 +634,7 @@ impl Endpoint {
     pub(crate) fn respond_sent(&mut self, tx: TxId, response: &Message) -> Result<Bytes, Error> {
         let r = self.layer.respond(self.now, tx, response, &mut self.out);
         self.flush();
-        r.map_err(|e| match e {
-            RespondError::Unknown => Error::UnknownTransaction,
-            RespondError::Final => Error::AlreadyAnswered,
-            RespondError::NotAResponse => Error::InvalidMessage("not a response"),
-        })
+        r.map_err(respond_error)
     }
 
     // ----- outputs -----
@@ -845,7 +841,7 @@ impl Endpoint {
 
     /// Answers server transaction `tx` with `code` and `extra` headers.
     fn answer_with(&mut self, tx: TxId, code: u16, extra: alloc::vec::Vec<Header<SipStr>>) {
-        if extra.is_empty() && self.answer_plain(tx, code) {
+        if self.respond_plain(tx, code, &extra, &[]).is_some() {
             return;
         }
         if let Ok(mut r) = self.response(tx, code) {
@@ -855,28 +851,29 @@ impl Endpoint {
         }
     }
 
-    /// [`Endpoint::answer_with`] without extra headers, the response written straight from
-    /// the request (`Layer::respond_plain`: the bytes [`Endpoint::response`] and
-    /// [`Endpoint::respond`] send, without building the message). False, having sent
-    /// nothing, where the response carries more than the request's fields (the Record-Route
-    /// of a response that creates a dialog, §12.1.1) or cannot be written so.
-    fn answer_plain(&mut self, tx: TxId, code: u16) -> bool {
-        let Some(request) = self.layer.request(tx) else {
-            return false;
-        };
-        let invite = request.method() == Some(&Method::Invite);
-        if self.layer.get(tx).is_none_or(|t| t.client_key().is_some()) {
-            return false;
-        }
+    /// Sends on server transaction `tx` the response [`Endpoint::response`] builds with
+    /// `extra` fields pushed and `body`, written straight from the request instead
+    /// (`Layer::respond_plain`: the same bytes, without building the message); the bytes
+    /// sent. `None`, having sent nothing, when it cannot be written so (then build it).
+    pub(crate) fn respond_plain(
+        &mut self,
+        tx: TxId,
+        code: u16,
+        extra: &[Header<SipStr>],
+        body: &[u8],
+    ) -> Option<Result<Bytes, RespondError>> {
+        self.layer.get(tx).filter(|t| t.client_key().is_none())?;
+        let invite = self.layer.request(tx)?.method() == Some(&Method::Invite);
         let tag = self.tag_for(tx, code);
-        if (101..300).contains(&code) && invite && tag.is_some() {
-            return false;
-        }
-        let server = self.config.user_agent.as_ref();
-        let sent =
-            self.layer
-                .respond_plain(self.now, tx, code, tag.as_deref(), server, &mut self.out);
-        sent.is_some()
+        let tail = crate::msg::emit::Tail {
+            // §12.1.1, as in `Endpoint::response`.
+            record_route: (101..300).contains(&code) && invite && tag.is_some(),
+            server: self.config.user_agent.as_ref(),
+            extra,
+            body,
+        };
+        self.layer
+            .respond_plain(self.now, tx, code, tag.as_deref(), &tail, &mut self.out)
     }
 
     /// §9.2: a CANCEL for a pending INVITE gets 200 and the INVITE 487; otherwise 481.
@@ -1093,6 +1090,15 @@ fn retry_after(seconds: u32) -> Header<SipStr> {
         comment: None,
         params: Default::default(),
     })
+}
+
+/// The endpoint's error for the transaction layer's refusal of a response.
+pub(crate) fn respond_error(e: RespondError) -> Error {
+    match e {
+        RespondError::Unknown => Error::UnknownTransaction,
+        RespondError::Final => Error::AlreadyAnswered,
+        RespondError::NotAResponse => Error::InvalidMessage("not a response"),
+    }
 }
 
 /// A drained queue that grew during a burst gives its memory back, so that an endpoint at

@@ -691,16 +691,17 @@ impl Message {
     /// fields: its Via, From, To, Call-ID and CSeq (RFC 3261 §8.2.6.2, and Timestamp in a 100,
     /// §8.2.6.1) each as the line it came in, but the top Via stamped with `received` and
     /// `rport` for a request from `source` (RFC 3581 §4, §18.2.1) and a To without a tag given
-    /// `to_tag` (§8.2.6.2); then `server` as a Server field, and an empty body. These are the
-    /// bytes [`super::builder::response_in`], [`crate::transport::stamp_via`] and
-    /// [`Message::to_bytes`] (with `blocks`: [`Message::to_bytes_in`]) give, without building
-    /// the response: for the responses the endpoint sends on its own (to a BYE, a NOTIFY,
-    /// a CANCEL, ...). `None` when the head does not fit on the stack: build the message then.
+    /// `to_tag` (§8.2.6.2); then what `tail` adds. These are the bytes
+    /// [`super::builder::response_in`], [`crate::transport::stamp_via`], the fields of `tail`
+    /// pushed in its order and [`Message::to_bytes`] (with `blocks`:
+    /// [`Message::to_bytes_in`]) give, without building the response: for the responses the
+    /// endpoint sends on its own (to a BYE, a NOTIFY, a CANCEL, its 2xx to an INVITE, ...).
+    /// `None` when the head does not fit on the stack: build the message then.
     pub(crate) fn plain_response(
         &self,
         code: u16,
         to_tag: Option<&str>,
-        server: Option<&crate::text::SipStr>,
+        tail: &Tail<'_>,
         source: core::net::SocketAddr,
         blocks: Option<&mut Blocks>,
     ) -> Option<Bytes> {
@@ -754,21 +755,51 @@ impl Message {
                 _ => o.entry(&self.headers, e),
             }
         }
-        if let Some(ua) = server {
+        if tail.record_route {
+            for h in self.headers.iter() {
+                if matches!(h, Header::RecordRoute(_)) {
+                    o.header(h);
+                }
+            }
+        }
+        if let Some(ua) = tail.server {
             o.header(&Header::Raw {
                 name: super::HeaderName::Server,
                 value: ua.clone(),
             });
         }
-        o.s("Content-Length: 0\r\n\r\n");
+        for h in tail.extra {
+            o.header(h);
+        }
+        o.s("Content-Length: ");
+        o.num(tail.body.len() as u64);
+        o.s("\r\n\r\n");
         if head.full {
             return None;
         }
         Some(match blocks {
-            Some(b) => b.cut(head.written(), &[]),
-            None => Bytes::copy_from_slice(head.written()),
+            Some(b) => b.cut(head.written(), tail.body),
+            None => {
+                let mut out = BytesMut::with_capacity(head.len + tail.body.len());
+                out.extend_from_slice(head.written());
+                out.extend_from_slice(tail.body);
+                out.freeze()
+            }
         })
     }
+}
+
+/// What a response [`Message::plain_response`] writes carries after the fields copied from
+/// its request, in this order (`Endpoint::response`'s, then its caller's).
+pub(crate) struct Tail<'a> {
+    /// The request's Record-Route fields (§12.1.1: a response that creates a dialog).
+    pub record_route: bool,
+    /// A Server field with this value (`Config::user_agent`).
+    pub server: Option<&'a crate::text::SipStr>,
+    /// More fields (a Contact, a Supported, ...).
+    pub extra: &'a [Header<crate::text::SipStr>],
+    /// The body (its Content-Type among `extra`).
+    pub body: &'a [u8],
 }
 
 /// A URI in canonical text form.
@@ -948,30 +979,40 @@ mod tests {
 
 #[cfg(test)]
 mod plain_response {
-    use super::Blocks;
-    use crate::msg::{builder, Header, HeaderName, Headers, Message};
+    use super::{Blocks, Tail};
+    use crate::msg::{builder, Contact, Header, HeaderName, Headers, MediaType, Message, NameAddr};
     use crate::text::SipStr;
     use bytes::Bytes;
     use core::net::SocketAddr;
 
-    /// What the endpoint built before: the response message (`Endpoint::response`'s steps
-    /// when no Record-Route is copied), then its bytes.
+    /// What the endpoint built before: the response message (`Endpoint::response`'s steps,
+    /// then its caller's fields and body), then its bytes.
     fn built(
         req: &Message,
         code: u16,
         tag: Option<&str>,
-        server: Option<&SipStr>,
+        tail: &Tail<'_>,
         source: SocketAddr,
         blocks: Option<&mut Blocks>,
     ) -> Bytes {
         let mut r = builder::response_in(req, code, tag, Headers::new());
         crate::transport::stamp_via(&mut r, source);
-        if let Some(ua) = server {
+        if tail.record_route {
+            r.headers.extend(
+                req.headers
+                    .iter()
+                    .filter(|h| matches!(h, Header::RecordRoute(_)))
+                    .cloned(),
+            );
+        }
+        if let Some(ua) = tail.server {
             r.headers.push(Header::Raw {
                 name: HeaderName::Server,
                 value: ua.clone(),
             });
         }
+        r.headers.extend(tail.extra.iter().cloned());
+        r.body = Bytes::copy_from_slice(tail.body);
         match blocks {
             Some(b) => r.to_bytes_in(b),
             None => r.to_bytes(),
@@ -982,7 +1023,8 @@ mod plain_response {
     /// for byte: stamped or not (the source's address and port against the sent-by and
     /// `rport`, IPv6 too), several Vias in a field and in several fields, compact names and
     /// odd spacing kept as they came, a To with and without a tag, Timestamp in a 100 only,
-    /// quoted Via parameters, a Server field, blocks or not.
+    /// quoted Via parameters, the request's Record-Route fields, a Server field, more fields
+    /// and a body after them, blocks or not.
     #[test]
     fn equals_the_built_response() {
         let requests: &[&str] = &[
@@ -999,8 +1041,11 @@ mod plain_response {
             "REFER sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP [2001:db8::1]:5062;branch=z9hG4bK4;rport=1;received=x\r\n\
              From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c4\r\nCSeq: 1 REFER\r\n\
              Refer-To: <sip:c@h>\r\nTimestamp: 1.5 0.2\r\n\r\n",
-            "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK5\r\n\
-             From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c5\r\nCSeq: 1 OPTIONS\r\n\r\n",
+            "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK5\r\n\
+             Record-Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\n\
+             From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c5\r\nCSeq: 1 INVITE\r\n\
+             Record-Route:   <sip:p3.example.com;lr;x=y>\r\n\
+             Contact: <sip:a@127.0.0.1>\r\nContent-Type: application/sdp\r\nl: 4\r\n\r\nv=0\n",
         ];
         let sources: [SocketAddr; 4] = [
             "127.0.0.1:5070".parse().unwrap(),
@@ -1009,24 +1054,50 @@ mod plain_response {
             "[2001:db8::1]:5062".parse().unwrap(),
         ];
         let server = SipStr::from("sipxfer/0.1");
+        let mut contact = crate::msg::Values::new();
+        contact.push(NameAddr::new(
+            crate::msg::Uri::parse("sip:b@192.0.2.2:5062;transport=udp").unwrap(),
+        ));
+        let extra = [
+            Header::Contact(Contact::Addrs(contact)),
+            Header::Supported([SipStr::from("replaces")].into_iter().collect()),
+            Header::ContentType(MediaType {
+                ty: SipStr::from_static("application"),
+                subtype: SipStr::from_static("sdp"),
+                params: Default::default(),
+            }),
+        ];
+        let sdp = b"v=0\r\no=- 1 1 IN IP4 192.0.2.2\r\ns=-\r\n";
+        let tails = [
+            (false, None, &extra[..0], &sdp[..0]),
+            (false, Some(&server), &extra[..0], &sdp[..0]),
+            (true, None, &extra[..], &sdp[..]),
+            (true, Some(&server), &extra[..2], &sdp[..0]),
+        ];
         let mut compared = 0;
         for wire in requests {
             let req =
                 Message::parse(Bytes::from(wire.as_bytes().to_vec()), &Default::default()).unwrap();
             for code in [100, 180, 200, 202, 481, 487, 500] {
                 for tag in [None, Some("t9")] {
-                    for server in [None, Some(&server)] {
+                    for (record_route, server, extra, body) in tails {
+                        let tail = Tail {
+                            record_route,
+                            server,
+                            extra,
+                            body,
+                        };
                         for source in sources {
                             for size in [None, Some(0), Some(4096), Some(64)] {
                                 let (mut b1, mut b2) =
                                     (size.map(Blocks::new), size.map(Blocks::new));
                                 let plain = req
-                                    .plain_response(code, tag, server, source, b1.as_mut())
+                                    .plain_response(code, tag, &tail, source, b1.as_mut())
                                     .unwrap();
-                                let expected = built(&req, code, tag, server, source, b2.as_mut());
+                                let expected = built(&req, code, tag, &tail, source, b2.as_mut());
                                 assert_eq!(
                                     plain, expected,
-                                    "{wire:?} {code} {tag:?} {server:?} {source} {size:?}"
+                                    "{wire:?} {code} {tag:?} {record_route} {server:?} {source} {size:?}"
                                 );
                                 compared += 1;
                             }
@@ -1035,6 +1106,6 @@ mod plain_response {
                 }
             }
         }
-        assert_eq!(compared, 5 * 7 * 2 * 2 * 4 * 4);
+        assert_eq!(compared, 5 * 7 * 2 * 4 * 4 * 4);
     }
 }

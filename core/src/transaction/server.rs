@@ -210,18 +210,18 @@ impl Layer {
     }
 
     /// [`Layer::respond`] with the response with status `code` the layer writes itself from
-    /// the transaction's request (`to_tag` for a To without one, `server` as a Server
-    /// field): the bytes [`Layer::respond`] would send for the message
-    /// `Endpoint::response` builds, written without building it (see
-    /// `Message::plain_response`). `None`, having done nothing, when the request is given up
-    /// or too large for that: build the message then.
+    /// the transaction's request (`to_tag` for a To without one, then `tail`): the bytes
+    /// [`Layer::respond`] would send for the message `Endpoint::response` and its caller
+    /// build, written without building it (see `Message::plain_response`). `None`, having
+    /// done nothing, when the request is given up or too large for that: build the message
+    /// then.
     pub fn respond_plain(
         &mut self,
         now: Instant,
         id: TxId,
         code: u16,
         to_tag: Option<&str>,
-        server: Option<&crate::SipStr>,
+        tail: &crate::msg::emit::Tail<'_>,
         out: &mut Outbox,
     ) -> Option<Result<Bytes, RespondError>> {
         let tx = self
@@ -238,7 +238,7 @@ impl Layer {
         }
         let request = self.reqs.get(&id)?;
         let blocks = lingers(tx.kind, code).then_some(&mut self.blocks);
-        let bytes = request.plain_response(code, to_tag, server, tx.dest.addr, blocks)?;
+        let bytes = request.plain_response(code, to_tag, tail, tx.dest.addr, blocks)?;
         if let (Some(tags), 200..) = (tx.rfc2543.as_mut(), code) {
             // The response's To is the request's, given `to_tag` if it had no tag.
             tags.response = request
@@ -339,7 +339,13 @@ impl Layer {
                     return;
                 };
                 // Written straight from the request; built only if it cannot be.
-                let trying = match request.plain_response(100, None, None, tx.dest.addr, None) {
+                let tail = crate::msg::emit::Tail {
+                    record_route: false,
+                    server: None,
+                    extra: &[],
+                    body: &[],
+                };
+                let trying = match request.plain_response(100, None, &tail, tx.dest.addr, None) {
                     Some(bytes) => bytes,
                     None => {
                         let list = self.pool.take(crate::msg::pool::MIN);
