@@ -163,9 +163,9 @@ pub(crate) fn stamp_via(m: &mut crate::msg::Message, source: SocketAddr) {
         return;
     };
     let mut text = StampText::default();
-    let Some(ip_len) = vias
+    let Some((ip, port)) = vias
         .first()
-        .and_then(|via| stamp_text(via, source, &mut text))
+        .and_then(|via| stamp_values(via, source, &mut text))
     else {
         return;
     };
@@ -175,7 +175,6 @@ pub(crate) fn stamp_via(m: &mut crate::msg::Message, source: SocketAddr) {
     let Some(via) = vias.first_mut() else {
         return;
     };
-    let (ip, port) = text.as_str().split_at(ip_len);
     with_stamp(ip, port, |set| via.params.set_all(set));
 }
 

@@ -600,10 +600,7 @@ impl Endpoint {
         let request = self.layer.request(tx).expect("checked");
         let mut r = builder::response_in(request, code, tag.as_deref(), list);
         crate::transport::stamp_via(&mut r, t.dest.addr);
-        // §12.1.1: a response that creates a dialog (101–299 to an INVITE outside one)
-        // carries the request's Record-Route, in order.
-        if (101..300).contains(&code) && request.method() == Some(&Method::Invite) && tag.is_some()
-        {
+        if creates_dialog(request, code, tag.is_some()) {
             r.headers.extend(
                 request
                     .headers
@@ -863,11 +860,10 @@ impl Endpoint {
         body: &[u8],
     ) -> Option<Result<Bytes, RespondError>> {
         self.layer.get(tx).filter(|t| t.client_key().is_none())?;
-        let invite = self.layer.request(tx)?.method() == Some(&Method::Invite);
+        // No side effect when the request is given up (then `None` below).
         let tag = self.tag_for(tx, code);
         let tail = crate::msg::emit::Tail {
-            // §12.1.1, as in `Endpoint::response`.
-            record_route: (101..300).contains(&code) && invite && tag.is_some(),
+            record_route: creates_dialog(self.layer.request(tx)?, code, tag.is_some()),
             server: self.config.user_agent.as_ref(),
             extra,
             body,
@@ -1090,6 +1086,13 @@ fn retry_after(seconds: u32) -> Header<SipStr> {
         comment: None,
         params: Default::default(),
     })
+}
+
+/// Does a response with status `code` and a new To tag (`tagged`) to `request` create a
+/// dialog (101–299 to an INVITE outside one)? It then carries the request's Record-Route, in
+/// order (RFC 3261 §12.1.1).
+fn creates_dialog(request: &Message, code: u16, tagged: bool) -> bool {
+    (101..300).contains(&code) && request.method() == Some(&Method::Invite) && tagged
 }
 
 /// The endpoint's error for the transaction layer's refusal of a response.

@@ -58,19 +58,14 @@ impl Blocks {
             size,
         }
     }
-}
 
-impl Blocks {
     /// `head` then `body`, cut from the current block (see [`Message::to_bytes_in`]).
     fn cut(&mut self, head: &[u8], body: &[u8]) -> Bytes {
         let need = head.len() + body.len();
         if self.size == 0 || need > self.size / 2 {
             // No blocks, or a large message (a big SDP body) that would waste most of a
-            // block: a buffer of its own, of the exact size.
-            let mut out = BytesMut::with_capacity(need);
-            out.extend_from_slice(head);
-            out.extend_from_slice(body);
-            return out.freeze();
+            // block: a buffer of its own.
+            return own_buffer(head, body);
         }
         let out = &mut self.current;
         if out.capacity() - out.len() < need && !out.try_reclaim(need) {
@@ -82,6 +77,15 @@ impl Blocks {
         out.extend_from_slice(body);
         out.split().freeze()
     }
+}
+
+/// `head` then `body` in a buffer of their own, of their exact size (a message kept for
+/// retransmission then holds no spare capacity).
+fn own_buffer(head: &[u8], body: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(head.len() + body.len());
+    out.extend_from_slice(head);
+    out.extend_from_slice(body);
+    out.freeze()
 }
 
 impl Clone for Blocks {
@@ -642,11 +646,7 @@ impl<S: Text> Message<S> {
 
     /// Head (written in `head`) and body in one buffer of their exact size.
     fn exact(&self, head: &Scratch) -> Bytes {
-        let body = self.body.as_ref();
-        let mut out = BytesMut::with_capacity(head.len + body.len());
-        out.extend_from_slice(head.written());
-        out.extend_from_slice(body);
-        out.freeze()
+        own_buffer(head.written(), self.body.as_ref())
     }
 
     /// A message whose head does not fit on the stack, written to the heap directly.
@@ -779,12 +779,7 @@ impl Message {
         }
         Some(match blocks {
             Some(b) => b.cut(head.written(), tail.body),
-            None => {
-                let mut out = BytesMut::with_capacity(head.len + tail.body.len());
-                out.extend_from_slice(head.written());
-                out.extend_from_slice(tail.body);
-                out.freeze()
-            }
+            None => own_buffer(head.written(), tail.body),
         })
     }
 }

@@ -176,16 +176,8 @@ impl Layer {
             .status()
             .filter(|c| (100..=699).contains(c))
             .ok_or(RespondError::NotAResponse)?;
-        let tx = self
-            .txs
-            .get_mut(&id)
-            .filter(|t| matches!(t.kind, Kind::InviteServer | Kind::NonInviteServer))
-            .ok_or(RespondError::Unknown)?;
-        match (tx.kind, tx.state) {
-            (Kind::InviteServer, State::Proceeding)
-            | (Kind::NonInviteServer, State::Trying | State::Proceeding) => {}
-            _ => return Err(RespondError::Final),
-        }
+        let tx = self.txs.get_mut(&id).ok_or(RespondError::Unknown)?;
+        may_answer(tx)?;
         // §18.2.1: `received` / `rport` in the top Via. `Endpoint::response` has put them
         // there; a response the TU built itself gets them on a copy.
         let stamped;
@@ -224,17 +216,12 @@ impl Layer {
         tail: &crate::msg::emit::Tail<'_>,
         out: &mut Outbox,
     ) -> Option<Result<Bytes, RespondError>> {
-        let tx = self
-            .txs
-            .get_mut(&id)
-            .filter(|t| matches!(t.kind, Kind::InviteServer | Kind::NonInviteServer))?;
-        match (tx.kind, tx.state) {
-            (Kind::InviteServer, State::Proceeding)
-            | (Kind::NonInviteServer, State::Trying | State::Proceeding) => {}
-            _ => return Some(Err(RespondError::Final)),
-        }
         if !(100..=699).contains(&code) {
             return Some(Err(RespondError::NotAResponse));
+        }
+        let tx = self.txs.get_mut(&id)?;
+        if let Err(e) = may_answer(tx) {
+            return Some(Err(e));
         }
         let request = self.reqs.get(&id)?;
         let blocks = lingers(tx.kind, code).then_some(&mut self.blocks);
@@ -376,6 +363,17 @@ impl Layer {
             (Timer::I | Timer::L, _) => self.terminate(id, out),
             _ => {}
         }
+    }
+}
+
+/// Can `tx` take a response: a server transaction (else `Unknown`) that has not sent a final
+/// one (else `Final`)?
+fn may_answer(tx: &super::Tx) -> Result<(), RespondError> {
+    match (tx.kind, tx.state) {
+        (Kind::InviteServer, State::Proceeding)
+        | (Kind::NonInviteServer, State::Trying | State::Proceeding) => Ok(()),
+        (Kind::InviteServer | Kind::NonInviteServer, _) => Err(RespondError::Final),
+        _ => Err(RespondError::Unknown),
     }
 }
 
