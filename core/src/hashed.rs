@@ -125,7 +125,10 @@ impl<K: Hash + Eq, V> Table<K, V> {
         self.entries.len()
     }
 
-    fn hash<Q: Hash + ?Sized>(&self, k: &Q) -> u64 {
+    /// The hash of `k` in this table — in every table made with the same [`Keys`]: an id
+    /// going from one such table to another (a dialog that ends: from the dialogs to the
+    /// ended ones) is hashed once, for the `_hashed` operations.
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, k: &Q) -> u64 {
         self.keys.hash_one(k)
     }
 
@@ -142,6 +145,12 @@ impl<K: Hash + Eq, V> Table<K, V> {
     /// Sets `k` to `v`; the value it had.
     pub(crate) fn insert(&mut self, k: K, v: V) -> Option<V> {
         let h = self.hash(&k);
+        self.insert_hashed(h, k, v)
+    }
+
+    /// [`Table::insert`] with `h`, the [`Table::hash`] of `k`.
+    pub(crate) fn insert_hashed(&mut self, h: u64, k: K, v: V) -> Option<V> {
+        debug_assert_eq!(h, self.hash(&k), "the hash of the key");
         if let Some(e) = self.entries.find_mut(h, |e| e.0 == h && e.1 == k) {
             return Some(core::mem::replace(&mut e.2, v));
         }
@@ -155,10 +164,28 @@ impl<K: Hash + Eq, V> Table<K, V> {
         K: Borrow<Q>,
     {
         let h = self.hash(k);
+        self.remove_if(h, k, |_| true)
+    }
+
+    /// Removes `k`, found under `h` (its [`Table::hash`]), when `pred` holds for its value;
+    /// its value (the table then [`settle`]s).
+    pub(crate) fn remove_if<Q: Hash + Eq + ?Sized>(
+        &mut self,
+        h: u64,
+        k: &Q,
+        pred: impl FnOnce(&V) -> bool,
+    ) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        debug_assert_eq!(h, self.hash(k), "the hash of the key");
         let entry = self
             .entries
             .find_entry(h, |e| e.0 == h && e.1.borrow() == k)
             .ok()?;
+        if !pred(&entry.get().2) {
+            return None;
+        }
         let ((_, _, v), _) = entry.remove();
         settle(&mut self.entries, |e| e.0);
         Some(v)

@@ -761,7 +761,13 @@ impl Endpoint {
                 remote_ip: c.remote_ip,
             };
             self.calls.discard(&call);
-            for d in c.dialog.iter().chain(&c.early) {
+            // The confirmed dialog's id is hashed once for the tables it leaves and the one
+            // it joins (the same keys: `Table::hash`).
+            let h = c.dialog.as_ref().map(|d| self.dialogs.hash(&d.id));
+            if let (Some(d), Some(h)) = (&c.dialog, h) {
+                self.early_dialogs.remove_if(h, &d.id, |_| true);
+            }
+            for d in &c.early {
                 self.early_dialogs.remove(&d.id);
             }
             if let (Some(re), Some(d)) = (&c.reinvite, &c.dialog) {
@@ -772,14 +778,15 @@ impl Endpoint {
                 self.orphans.insert(re.tx, alloc::boxed::Box::new(orphan));
             }
             let mut confirmed = None;
-            if let Some(d) = c.dialog {
-                self.dialogs.remove(&d.id);
+            if let (Some(d), Some(h)) = (c.dialog, h) {
+                self.dialogs.remove_if(h, &d.id, |_| true);
                 // A session that was up and ended is remembered a while (RFC 3891 §3: a
                 // Replaces naming it gets 603); an early dialog that never was is not.
                 if d.state == DialogState::Confirmed {
                     let until = self.now + self.config.timers.t1x64();
-                    self.ended.insert(d.id.clone(), until);
-                    self.arm(call, Timer::ForgetDialog, until);
+                    if self.ended.insert(h, d.id.clone(), until) {
+                        self.arm(super::ENDED, Timer::ForgetDialog, until);
+                    }
                     confirmed = Some(d);
                 }
             }

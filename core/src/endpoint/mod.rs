@@ -972,12 +972,17 @@ pub(crate) enum Timer {
     Transfer(TransferId),
     /// The transferor refreshes its refer subscription (RFC 6665 §4.1.2.2).
     ReferRefresh(TransferId),
-    /// The call's dialog ended 64·T1 ago: forget it (RFC 3891 §3's 603 no longer applies).
+    /// The oldest dialog remembered as ended ended 64·T1 ago: forget it (RFC 3891 §3's 603
+    /// no longer applies). One timer for all of them, armed for [`ENDED`].
     ForgetDialog,
     /// An attended transfer of ours succeeded 64·T1 ago: the target should have ended this
     /// consultation call (it replaced it); if it is still up, we hang it up.
     ReplacedGrace,
 }
+
+/// The key of the endpoint's timers that belong to no call ([`Timer::ForgetDialog`]): calls
+/// are numbered from 1.
+pub(crate) const ENDED: CallId = CallId(0);
 
 impl Endpoint {
     /// Arms (or moves) timer `t` of `call` to fire at `at`.
@@ -998,7 +1003,11 @@ impl Endpoint {
                 Timer::GlareRetry => self.glare_retry(call),
                 Timer::Transfer(t) => self.transfer_timer(t),
                 Timer::ReferRefresh(t) => self.refresh_refer(t),
-                Timer::ForgetDialog => self.ended.prune(self.now),
+                Timer::ForgetDialog => {
+                    if let Some(next) = self.ended.prune(self.now) {
+                        self.arm(ENDED, Timer::ForgetDialog, next);
+                    }
+                }
                 Timer::ReplacedGrace => {
                     let _ = self.hangup(self.now, call);
                 }

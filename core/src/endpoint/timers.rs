@@ -71,17 +71,31 @@ impl Timers {
     /// Arms (or moves) timer `t` of `call` to fire at `at`.
     pub(crate) fn arm(&mut self, call: CallId, t: Timer, at: Instant) {
         let t = t.pack();
-        if self.armed.insert(Armed(call, t), at) == Some(at) {
+        let old = self.armed.insert(Armed(call, t), at);
+        if old == Some(at) {
             // Armed for that instant already: its entry is in the heap.
             return;
         }
         self.heap.push(Reverse((at, call, t)));
-        self.purge();
+        if let Some(old) = old {
+            self.cancelled((old, call, t));
+        }
     }
 
     /// Disarms timer `t` of `call`, if armed.
     pub(crate) fn disarm(&mut self, call: CallId, t: Timer) {
-        if self.armed.remove(&Armed(call, t.pack())).is_some() {
+        let t = t.pack();
+        if let Some(at) = self.armed.remove(&Armed(call, t)) {
+            self.cancelled((at, call, t));
+        }
+    }
+
+    /// Entry `e` was just disarmed: [`Timers::purge`] when it is the earliest (or the
+    /// entries no longer armed are due a sweep). One further down stays until it surfaces;
+    /// the earliest entry stays an armed timer's without a look at the table of deadlines
+    /// after every disarm.
+    fn cancelled(&mut self, e: (Instant, CallId, u64)) {
+        if self.heap.peek() == Some(&Reverse(e)) || self.heap.len() > 2 * self.armed.len() + 64 {
             self.purge();
         }
     }
@@ -165,6 +179,47 @@ mod tests {
         );
         assert_eq!(t.pop_due(at(1000)), None);
         assert_eq!((t.next(), t.len()), (None, 0));
+    }
+
+    /// Whatever is armed, moved and disarmed in whatever order, the earliest entry is the
+    /// earliest armed deadline (a disarm looks only at the top, see `Timers::cancelled`),
+    /// and what falls due fires once.
+    #[test]
+    fn earliest_entry_stays_armed() {
+        use alloc::collections::BTreeMap;
+        let mut t = Timers::default();
+        let mut model: BTreeMap<(u64, u64), Instant> = BTreeMap::new();
+        let mut x: u64 = 11;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        let timers = [Timer::Retransmit2xx, Timer::GlareRetry, Timer::ForgetDialog];
+        for step in 0..20_000u64 {
+            let (call, k) = (next() % 40 + 1, next() % 3);
+            let deadline = at(next() % 1_000);
+            if next() % 3 == 0 {
+                t.disarm(CallId(call), timers[k as usize]);
+                model.remove(&(call, k));
+            } else {
+                t.arm(CallId(call), timers[k as usize], deadline);
+                model.insert((call, k), deadline);
+            }
+            assert_eq!(t.next(), model.values().min().copied(), "step {step}");
+            assert_eq!(t.len(), model.len());
+            assert!(t.heap.len() <= 2 * model.len() + 65, "step {step}");
+            if step % 997 == 0 {
+                let now = at(next() % 1_000);
+                while let Some((c, timer)) = t.pop_due(now) {
+                    let k = timers.iter().position(|&x| x == timer).unwrap() as u64;
+                    let due = model.remove(&(c.0, k)).expect("armed");
+                    assert!(due <= now);
+                }
+                assert!(model.values().all(|&d| d > now));
+            }
+        }
     }
 
     #[test]

@@ -572,14 +572,19 @@ impl Layer {
         let Some(tx) = self.txs.get_mut(&id) else {
             return;
         };
-        if let Some(slot) = tx.armed.iter_mut().find(|a| a.timer() == t) {
-            *slot = timer::Armed::new(t, at);
-            self.queue.remove();
-        } else {
-            tx.armed.push(timer::Armed::new(t, at));
-        }
+        let new = timer::Armed::new(t, at);
+        let old = match tx.armed.iter_mut().find(|a| a.timer() == t) {
+            Some(slot) => Some(core::mem::replace(slot, new)),
+            None => {
+                tx.armed.push(new);
+                None
+            }
+        };
         self.queue.insert(at, id, t);
-        self.purge_timers();
+        if let Some(old) = old {
+            let txs = &self.txs;
+            self.queue.cancel(id, old, |e| Self::timer_is_live(txs, e));
+        }
     }
 
     /// Is `e` an armed timer (not one cancelled or re-armed since)?
@@ -601,9 +606,10 @@ impl Layer {
             return;
         };
         if let Some(pos) = tx.armed.iter().position(|a| a.timer() == t) {
-            tx.armed.swap_remove(pos);
-            self.queue.remove();
-            self.purge_timers();
+            let armed = tx.armed.swap_remove(pos);
+            let txs = &self.txs;
+            self.queue
+                .cancel(id, armed, |e| Self::timer_is_live(txs, e));
         }
     }
 
@@ -611,10 +617,11 @@ impl Layer {
         let Some(tx) = self.txs.get_mut(&id) else {
             return;
         };
-        for _ in tx.armed.drain(..) {
-            self.queue.remove();
+        let armed = core::mem::take(&mut tx.armed);
+        let txs = &self.txs;
+        for a in armed {
+            self.queue.cancel(id, a, |e| Self::timer_is_live(txs, e));
         }
-        self.purge_timers();
     }
 
     /// Removes the transaction and everything that points at it.
@@ -684,5 +691,7 @@ impl Layer {
                 Timer::J => self.terminate(id, out),
             }
         }
+        // The entry the last one fired left at the top may be a cancelled one.
+        self.purge_timers();
     }
 }

@@ -129,10 +129,26 @@ impl TimerQueue {
     }
 
     /// Counts out an armed entry (the caller has disarmed it: `is_live` no longer holds for
-    /// it); call [`TimerQueue::purge`] afterwards.
-    pub fn remove(&mut self) {
+    /// it).
+    fn remove(&mut self) {
         debug_assert!(self.live > 0, "a timer counted out twice");
         self.live = self.live.saturating_sub(1);
+    }
+
+    /// Counts out `armed`, an armed timer of `tx` the caller has just disarmed (`is_live` no
+    /// longer holds for it). Only when it is the earliest entry are it and the cancelled
+    /// entries under it dropped ([`TimerQueue::purge`]); one further down stays until it
+    /// surfaces. The earliest entry stays an armed timer's, as it was, without asking the
+    /// transaction of the earliest entry — the oldest, rarely in cache — after every
+    /// cancellation whether it still is.
+    #[inline]
+    pub fn cancel(&mut self, tx: TxId, armed: Armed, is_live: impl Fn(&Entry) -> bool) {
+        self.remove();
+        let top = self.heap.peek().map(|&Reverse(k)| unpack(k));
+        let is_top = top.is_some_and(|(at, id, t)| id == tx && Armed::new(t, at) == armed);
+        if is_top || self.heap.len() > 2 * self.live + 64 {
+            self.purge(is_live);
+        }
     }
 
     /// Drops the cancelled entries at the top, so that [`TimerQueue::next`] is an armed
@@ -208,6 +224,62 @@ mod tests {
         let mut by_key = entries;
         by_key.sort_by_key(|&e| pack(e));
         assert_eq!(by_tuple, by_key);
+    }
+
+    /// Whatever is armed and cancelled in whatever order, the earliest entry is an armed
+    /// timer's: the earliest of them (cancelling only looks at the top, see
+    /// [`TimerQueue::cancel`]), and the heap stays within twice the armed timers (plus 64).
+    #[test]
+    fn earliest_entry_stays_armed() {
+        use alloc::collections::BTreeMap;
+        let mut q = TimerQueue::default();
+        let mut armed: BTreeMap<u64, Armed> = BTreeMap::new();
+        // A small linear congruential sequence: deterministic, and mixed enough.
+        let mut x: u64 = 7;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        for step in 0..20_000u64 {
+            let id = next() % 50;
+            let at = Instant::from_micros(next() % 1_000);
+            match armed.get(&id).copied() {
+                Some(a) if next() % 2 == 0 => {
+                    armed.remove(&id);
+                    let live = |e: &Entry| armed.get(&e.1 .0) == Some(&Armed::new(e.2, e.0));
+                    q.cancel(TxId(id), a, live);
+                }
+                Some(a) => {
+                    // Re-armed: the old entry is cancelled after the new one is pushed.
+                    armed.insert(id, Armed::new(Timer::E, at));
+                    q.insert(at, TxId(id), Timer::E);
+                    let live = |e: &Entry| armed.get(&e.1 .0) == Some(&Armed::new(e.2, e.0));
+                    q.cancel(TxId(id), a, live);
+                }
+                None => {
+                    armed.insert(id, Armed::new(Timer::E, at));
+                    q.insert(at, TxId(id), Timer::E);
+                }
+            }
+            let earliest = armed.values().map(|a| a.0 >> 5).min();
+            assert_eq!(q.next().map(|i| i.as_micros()), earliest, "step {step}");
+            assert_eq!(q.len(), armed.len());
+            assert!(q.heap.len() <= 2 * armed.len() + 65, "step {step}");
+            if step % 1_000 == 999 {
+                // Fire what is due at some instant.
+                let now = Instant::from_micros(next() % 1_000);
+                while let Some((_, id, _)) =
+                    q.pop_due(now, |e| armed.get(&e.1 .0) == Some(&Armed::new(e.2, e.0)))
+                {
+                    armed.remove(&id.0);
+                }
+                q.purge(|e| armed.get(&e.1 .0) == Some(&Armed::new(e.2, e.0)));
+                let earliest = armed.values().map(|a| a.0 >> 5).min();
+                assert_eq!(q.next().map(|i| i.as_micros()), earliest);
+            }
+        }
     }
 
     #[test]
