@@ -136,10 +136,7 @@ impl<K: Hash + Eq, V> Table<K, V> {
     where
         K: Borrow<Q>,
     {
-        let h = self.hash(k);
-        self.entries
-            .find(h, |e| e.0 == h && e.1.borrow() == k)
-            .map(|e| &e.2)
+        self.get_hashed(self.hash(k), k)
     }
 
     /// Sets `k` to `v`; the value it had.
@@ -164,17 +161,22 @@ impl<K: Hash + Eq, V> Table<K, V> {
         K: Borrow<Q>,
     {
         let h = self.hash(k);
-        self.remove_if(h, k, |_| true)
+        self.remove_hashed(h, k)
     }
 
-    /// Removes `k`, found under `h` (its [`Table::hash`]), when `pred` holds for its value;
-    /// its value (the table then [`settle`]s).
-    pub(crate) fn remove_if<Q: Hash + Eq + ?Sized>(
-        &mut self,
-        h: u64,
-        k: &Q,
-        pred: impl FnOnce(&V) -> bool,
-    ) -> Option<V>
+    /// [`Table::get`] with `h`, the [`Table::hash`] of `k`.
+    pub(crate) fn get_hashed<Q: Hash + Eq + ?Sized>(&self, h: u64, k: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        debug_assert_eq!(h, self.hash(k), "the hash of the key");
+        self.entries
+            .find(h, |e| e.0 == h && e.1.borrow() == k)
+            .map(|e| &e.2)
+    }
+
+    /// [`Table::remove`] with `h`, the [`Table::hash`] of `k`.
+    pub(crate) fn remove_hashed<Q: Hash + Eq + ?Sized>(&mut self, h: u64, k: &Q) -> Option<V>
     where
         K: Borrow<Q>,
     {
@@ -183,9 +185,6 @@ impl<K: Hash + Eq, V> Table<K, V> {
             .entries
             .find_entry(h, |e| e.0 == h && e.1.borrow() == k)
             .ok()?;
-        if !pred(&entry.get().2) {
-            return None;
-        }
         let ((_, _, v), _) = entry.remove();
         settle(&mut self.entries, |e| e.0);
         Some(v)

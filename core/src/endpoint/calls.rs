@@ -765,7 +765,7 @@ impl Endpoint {
             // it joins (the same keys: `Table::hash`).
             let h = c.dialog.as_ref().map(|d| self.dialogs.hash(&d.id));
             if let (Some(d), Some(h)) = (&c.dialog, h) {
-                self.early_dialogs.remove_if(h, &d.id, |_| true);
+                self.early_dialogs.remove_hashed(h, &d.id);
             }
             for d in &c.early {
                 self.early_dialogs.remove(&d.id);
@@ -779,7 +779,7 @@ impl Endpoint {
             }
             let mut confirmed = None;
             if let (Some(d), Some(h)) = (c.dialog, h) {
-                self.dialogs.remove_if(h, &d.id, |_| true);
+                self.dialogs.remove_hashed(h, &d.id);
                 // A session that was up and ended is remembered a while (RFC 3891 §3: a
                 // Replaces naming it gets 603); an early dialog that never was is not.
                 if d.state == DialogState::Confirmed {

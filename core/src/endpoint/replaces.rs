@@ -39,7 +39,7 @@ impl Ended {
         let first = self.order.is_empty();
         if self.order.len() >= MAX_ENDED {
             if let Some((_, oh, old)) = self.order.pop_front() {
-                self.by_id.remove_if(oh, &old, |_| true);
+                self.by_id.remove_hashed(oh, &old);
             }
         }
         self.by_id.insert_hashed(h, id.clone(), until);
@@ -56,7 +56,9 @@ impl Ended {
             }
             let (_, h, id) = self.order.pop_front().expect("front");
             // Unless remembered again since, with a later end.
-            self.by_id.remove_if(h, &id, |&u| u <= now);
+            if self.by_id.get_hashed(h, &id).is_some_and(|&u| u <= now) {
+                self.by_id.remove_hashed(h, &id);
+            }
         }
         if self.order.is_empty() {
             // Back to nothing after a burst: give the memory back.

@@ -582,9 +582,16 @@ impl Layer {
         };
         self.queue.insert(at, id, t);
         if let Some(old) = old {
-            let txs = &self.txs;
-            self.queue.cancel(id, old, |e| Self::timer_is_live(txs, e));
+            self.cancel_timer(id, old);
         }
+    }
+
+    /// See [`timer::TimerQueue::cancel`] (one instance of it for the layer: it is the code
+    /// of every disarm).
+    fn cancel_timer(&mut self, id: TxId, armed: timer::Armed) {
+        let txs = &self.txs;
+        self.queue
+            .cancel(id, armed, |e| Self::timer_is_live(txs, e));
     }
 
     /// Is `e` an armed timer (not one cancelled or re-armed since)?
@@ -607,9 +614,7 @@ impl Layer {
         };
         if let Some(pos) = tx.armed.iter().position(|a| a.timer() == t) {
             let armed = tx.armed.swap_remove(pos);
-            let txs = &self.txs;
-            self.queue
-                .cancel(id, armed, |e| Self::timer_is_live(txs, e));
+            self.cancel_timer(id, armed);
         }
     }
 
@@ -617,10 +622,8 @@ impl Layer {
         let Some(tx) = self.txs.get_mut(&id) else {
             return;
         };
-        let armed = core::mem::take(&mut tx.armed);
-        let txs = &self.txs;
-        for a in armed {
-            self.queue.cancel(id, a, |e| Self::timer_is_live(txs, e));
+        for a in core::mem::take(&mut tx.armed) {
+            self.cancel_timer(id, a);
         }
     }
 
