@@ -6,7 +6,8 @@
 use super::{Endpoint, Event, Timer};
 use crate::dialog::{uri_destination, Dialog, DialogState};
 use crate::error::Error;
-use crate::msg::pool::MIN;
+use crate::msg::emit::OurVia;
+use crate::msg::pool::{HeaderPool, MIN};
 use crate::msg::{Contact, Header, MediaType, Message, Method, NameAddr, Params, Uri, Values};
 use crate::sdp::{self, Direction};
 use crate::text::SipStr;
@@ -469,9 +470,15 @@ impl Endpoint {
             d.remote_target = t.uri.clone();
         }
         let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
-        let ack = d.request_in(Method::Ack, Some(seq), None, self.layer.pool.take(MIN));
         let dest = d.destination();
-        let bytes = self.send_ack_raw(dest, ack);
+        let branch = self.ids.branch();
+        let via = OurVia {
+            transport: dest.transport,
+            addr: self.config.local_addr,
+            branch: branch.as_str(),
+        };
+        let bytes = ack_in(d, seq, &via, &mut self.layer.pool);
+        self.send_to(dest, None, bytes.clone());
         if let Some(o) = self.orphans.get_mut(&tx) {
             o.ack = Some((dest, bytes));
         }
@@ -501,11 +508,17 @@ impl Endpoint {
                     d.remote_target = t.uri.clone();
                 }
                 let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
-                let ack = d.request_in(Method::Ack, Some(seq), None, self.layer.pool.take(MIN));
                 let dest = d.destination();
+                let branch = self.ids.branch();
+                let via = OurVia {
+                    transport: dest.transport,
+                    addr: self.config.local_addr,
+                    branch: branch.as_str(),
+                };
+                let bytes = ack_in(d, seq, &via, &mut self.layer.pool);
                 let held = sdp::direction(&re.offer).is_hold();
                 c.local_sdp = Some(re.offer);
-                let bytes = self.send_ack_raw(dest, ack);
+                self.send_to(dest, None, bytes.clone());
                 let c = self.calls.get_mut(&call).expect("live");
                 c.ack = Some((seq, dest, bytes));
                 self.report_direction(call, held, Some(code));
@@ -1152,20 +1165,32 @@ impl Endpoint {
             }
             return;
         }
-        let ack = dialog.request_in(Method::Ack, invite_seq, None, self.layer.pool.take(MIN));
+        // The INVITE's CSeq number (§13.2.2.4; one of our own if it had none, as
+        // `Dialog::request_in` would take).
+        let seq = invite_seq.unwrap_or_else(|| {
+            dialog.local_seq = dialog.local_seq.wrapping_add(1);
+            dialog.local_seq
+        });
+        let forked = c.ack.is_some();
         let dest = dialog.destination();
-        if c.ack.is_some() {
+        let branch = self.ids.branch();
+        let via = OurVia {
+            transport: dest.transport,
+            addr: self.config.local_addr,
+            branch: branch.as_str(),
+        };
+        let ack = ack_in(&mut dialog, seq, &via, &mut self.layer.pool);
+        self.send_to(dest, None, ack.clone());
+        if forked {
             // A second 2xx from another fork (§13.2.2.4): ACK it, then BYE it.
-            self.send_ack_raw(dest, ack);
             let bye = dialog.request_in(Method::Bye, None, None, self.layer.pool.take(MIN));
             if let Ok(tx) = self.send_request(self.now, dest, bye) {
                 self.quiet.insert(tx);
             }
             return;
         }
-        let bytes = self.send_ack_raw(dest, ack);
         let c = self.calls.get_mut(&call).expect("live");
-        c.ack = Some((invite_seq.unwrap_or(1), dest, bytes));
+        c.ack = Some((invite_seq.unwrap_or(1), dest, ack));
         c.peer_norefersub = response
             .supported()
             .any(|t| t.eq_ignore_ascii_case("norefersub"));
@@ -1178,16 +1203,6 @@ impl Endpoint {
         c.early.clear();
         self.call_state(call, CallState::Confirmed, response.status());
         self.hangup_if_pending(call);
-    }
-
-    fn send_ack_raw(&mut self, dest: Destination, mut ack: Message) -> Bytes {
-        self.push_via(&mut ack, dest.transport);
-        // Kept by the call for as long as a 2xx may be repeated, not for a fixed 64·T1: a
-        // buffer of its own (see `Config::send_block`).
-        let bytes = ack.to_bytes();
-        self.layer.pool.recycle(ack);
-        self.send_to(dest, None, bytes.clone());
-        bytes
     }
 
     /// The INVITE transaction of a call timed out (Timer B): 408. A re-INVITE that timed
@@ -1312,4 +1327,19 @@ impl Endpoint {
             self.send_to(dest, None, ack);
         }
     }
+}
+
+/// The ACK of a 2xx in `d` with CSeq `seq` under `via` (§13.2.2.4), written straight from the
+/// dialog ([`Dialog::ack_bytes`]), or built as a request when it cannot be: the same bytes. A
+/// buffer of its own: the call keeps it for as long as the 2xx may be repeated, not for a
+/// fixed 64·T1 (see `Config::send_block`).
+fn ack_in(d: &mut Dialog, seq: u32, via: &OurVia<'_>, pool: &mut HeaderPool) -> Bytes {
+    if let Some(bytes) = d.ack_bytes(seq, via) {
+        return bytes;
+    }
+    let mut ack = d.request_in(Method::Ack, Some(seq), None, pool.take(MIN));
+    ack.headers.insert(0, via.field());
+    let bytes = ack.to_bytes();
+    pool.recycle(ack);
+    bytes
 }

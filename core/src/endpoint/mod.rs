@@ -675,18 +675,12 @@ impl Endpoint {
     /// Adds our top Via with a fresh branch.
     fn push_via(&mut self, m: &mut Message, transport: Transport) {
         let branch = self.ids.branch();
-        let host = match self.config.local_addr.ip() {
-            core::net::IpAddr::V4(a) => crate::msg::Host::Ipv4(a),
-            core::net::IpAddr::V6(a) => crate::msg::Host::Ipv6(a),
+        let via = crate::msg::emit::OurVia {
+            transport,
+            addr: self.config.local_addr,
+            branch: branch.as_str(),
         };
-        let mut v = crate::msg::Values::new();
-        v.push(Via::new(
-            transport.via_name(),
-            host,
-            Some(self.config.local_addr.port()),
-            &branch,
-        ));
-        m.headers.insert(0, Header::Via(v));
+        m.headers.insert(0, via.field());
     }
 
     /// The To tag of server transaction `tx`'s responses (none for 100, §8.2.6.2).
