@@ -639,21 +639,24 @@ impl Endpoint {
     /// The next message to send. Drain until `None` after every input and command.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let t = self.out.transmits.pop_front();
-        if t.is_none() {
+        // Empty checked first, so that what is popped is returned as it is, not moved once
+        // more through a local.
+        if self.out.transmits.is_empty() {
             shrink(&mut self.out.transmits);
+            return None;
         }
-        t
+        self.out.transmits.pop_front()
     }
 
     /// The next event for the application. Drain until `None` after every input and command.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        let e = self.events.pop_front();
-        if e.is_none() {
+        // As `poll_transmit`: an event is ~600 bytes, one move of it less.
+        if self.events.is_empty() {
             shrink(&mut self.events);
+            return None;
         }
-        e
+        self.events.pop_front()
     }
 
     /// When [`Endpoint::handle_timeout`] must be called next (`None`: no timer is armed).
