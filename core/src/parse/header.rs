@@ -584,7 +584,9 @@ pub(crate) fn typed_in<'a, C: Ctx<'a>, R>(
     v: &'a [u8],
     k: impl FnOnce(Header<C::S>) -> R,
 ) -> Result<R, &'a [u8]> {
-    #[inline]
+    // Always inlined: a typed value (a name-addr is ~200 bytes) then goes from its parser
+    // into the list without a copy on the way (0.6 % of a flow's instructions).
+    #[inline(always)]
     fn done<'a, T, S: crate::text::Text, R>(
         res: PResult<'a, T>,
         f: impl FnOnce(T) -> Header<S>,
