@@ -471,13 +471,8 @@ impl Endpoint {
         }
         let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
         let dest = d.destination();
-        let branch = self.ids.branch();
-        let via = OurVia {
-            transport: dest.transport,
-            addr: self.config.local_addr,
-            branch: branch.as_str(),
-        };
-        let bytes = ack_in(d, seq, &via, &mut self.layer.pool);
+        let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
+        let bytes = ack_in(d, seq, dest.transport, local, &mut self.ids, pool);
         self.send_to(dest, None, bytes.clone());
         if let Some(o) = self.orphans.get_mut(&tx) {
             o.ack = Some((dest, bytes));
@@ -509,13 +504,8 @@ impl Endpoint {
                 }
                 let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
                 let dest = d.destination();
-                let branch = self.ids.branch();
-                let via = OurVia {
-                    transport: dest.transport,
-                    addr: self.config.local_addr,
-                    branch: branch.as_str(),
-                };
-                let bytes = ack_in(d, seq, &via, &mut self.layer.pool);
+                let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
+                let bytes = ack_in(d, seq, dest.transport, local, &mut self.ids, pool);
                 let held = sdp::direction(&re.offer).is_hold();
                 c.local_sdp = Some(re.offer);
                 self.send_to(dest, None, bytes.clone());
@@ -1173,13 +1163,8 @@ impl Endpoint {
         });
         let forked = c.ack.is_some();
         let dest = dialog.destination();
-        let branch = self.ids.branch();
-        let via = OurVia {
-            transport: dest.transport,
-            addr: self.config.local_addr,
-            branch: branch.as_str(),
-        };
-        let ack = ack_in(&mut dialog, seq, &via, &mut self.layer.pool);
+        let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
+        let ack = ack_in(&mut dialog, seq, dest.transport, local, &mut self.ids, pool);
         self.send_to(dest, None, ack.clone());
         if forked {
             // A second 2xx from another fork (§13.2.2.4): ACK it, then BYE it.
@@ -1329,11 +1314,26 @@ impl Endpoint {
     }
 }
 
-/// The ACK of a 2xx in `d` with CSeq `seq` under `via` (§13.2.2.4), written straight from the
-/// dialog ([`Dialog::ack_bytes`]), or built as a request when it cannot be: the same bytes. A
+/// The ACK of a 2xx in `d` with CSeq `seq` (§13.2.2.4), under a Via of ours for `transport`
+/// from `local` with a fresh branch: written straight from the dialog
+/// ([`Dialog::ack_bytes`]), or built as a request when it cannot be — the same bytes. A
 /// buffer of its own: the call keeps it for as long as the 2xx may be repeated, not for a
 /// fixed 64·T1 (see `Config::send_block`).
-fn ack_in(d: &mut Dialog, seq: u32, via: &OurVia<'_>, pool: &mut HeaderPool) -> Bytes {
+fn ack_in(
+    d: &mut Dialog,
+    seq: u32,
+    transport: crate::Transport,
+    local: core::net::SocketAddr,
+    ids: &mut crate::rand::IdGen,
+    pool: &mut HeaderPool,
+) -> Bytes {
+    let branch = ids.branch();
+    let via = OurVia {
+        transport,
+        addr: local,
+        branch: branch.as_str(),
+    };
+    let via = &via;
     if let Some(bytes) = d.ack_bytes(seq, via) {
         return bytes;
     }
