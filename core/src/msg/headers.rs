@@ -30,16 +30,11 @@ impl Span {
     /// No line: rendered when emitted.
     pub(crate) const NONE: Span = Span { start: 0, len: 0 };
 
-    /// `start..end` of the head text (none if it does not fit in 32 bits, or is empty).
-    #[inline]
-    pub(crate) fn new(start: usize, end: usize) -> Span {
-        match (
-            u32::try_from(start),
-            u32::try_from(end.saturating_sub(start)),
-        ) {
-            (Ok(start), Ok(len)) => Span { start, len },
-            _ => Span::NONE,
-        }
+    /// `start..start + len`, for a parser that has checked that its input's offsets fit in
+    /// 32 bits.
+    #[inline(always)]
+    pub(crate) fn of(start: u32, len: u32) -> Span {
+        Span { start, len }
     }
 
     #[inline]

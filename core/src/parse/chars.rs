@@ -70,7 +70,99 @@ pub(crate) fn is_lws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// Length of the run of bytes of class `t` at the start of `b`, four bytes a round: the runs
+/// parsed (header names, host names) are a few dozen bytes, so the loop's own work counts.
+#[inline(always)]
+pub(crate) fn run_len(b: &[u8], t: &[bool; 256]) -> usize {
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 4) {
+        for (k, &c) in w.iter().enumerate() {
+            if !t[c as usize] {
+                return i + k;
+            }
+        }
+        i += 4;
+    }
+    i + b[i..]
+        .iter()
+        .position(|&c| !t[c as usize])
+        .unwrap_or(b.len() - i)
+}
+
+/// Has `b` two dots in a row? Eight bytes at a time: the dots of a word are its bytes equal
+/// to `.` (an exact test, no borrow between bytes), and a dot follows a dot when the mask
+/// shifted by one byte meets it (across words, the last byte of the word before).
+pub(crate) fn has_double_dot(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut carry = 0u64;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let y = x ^ (LO * u64::from(b'.'));
+        let dots = !(((y & LOW7) + LOW7) | y | LOW7);
+        if dots & ((dots << 8) | carry) != 0 {
+            return true;
+        }
+        carry = dots >> 56;
+    }
+    let mut prev = carry != 0;
+    for &c in words.remainder() {
+        let dot = c == b'.';
+        if prev && dot {
+            return true;
+        }
+        prev = dot;
+    }
+    false
+}
+
 #[inline]
 pub(crate) fn is_token(c: u8) -> bool {
     TOKEN[c as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scanners against their one-line definitions, on every string of up to 20 bytes
+    /// drawn (by a fixed xorshift) from bytes that sit on the edges of their tests: dots next
+    /// to each other and across the eight-byte words, letters of both cases, separators, and
+    /// bytes above 0x7F.
+    #[test]
+    fn run_len_and_double_dot_match_their_models() {
+        const BYTES: &[u8] = b"..a-Z9:;@[`{\x00\x7f\x80\xae\xff/_~ ";
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..200_000 {
+            let len = (next() % 21) as usize;
+            let b: alloc::vec::Vec<u8> = (0..len)
+                .map(|_| BYTES[(next() % BYTES.len() as u64) as usize])
+                .collect();
+            for t in [&TOKEN, &HOST] {
+                let model = b.iter().position(|&c| !t[c as usize]).unwrap_or(b.len());
+                assert_eq!(run_len(&b, t), model, "{b:?}");
+            }
+            let model = b.windows(2).any(|w| w == b"..");
+            assert_eq!(has_double_dot(&b), model, "{b:?}");
+        }
+        // Every position of a pair of dots, and a lone dot at each end of a word.
+        for len in 0..20 {
+            for at in 0..len {
+                let mut b = alloc::vec![b'a'; len];
+                b[at] = b'.';
+                assert!(!has_double_dot(&b));
+                if at + 1 < len {
+                    b[at + 1] = b'.';
+                    assert!(has_double_dot(&b), "{len} {at}");
+                }
+            }
+        }
+    }
 }

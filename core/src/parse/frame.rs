@@ -356,7 +356,7 @@ fn find_lf(buf: &[u8], from: usize) -> Option<usize> {
 /// lives on the stack).
 #[inline(never)]
 fn token_len(b: &[u8]) -> usize {
-    b.iter().position(|&c| !is_token(c)).unwrap_or(b.len())
+    super::chars::run_len(b, &super::chars::TOKEN)
 }
 
 /// Strips one trailing CR.

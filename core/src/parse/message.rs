@@ -129,6 +129,10 @@ fn headers<'a, C: Ctx<'a>>(
     out.reserve_exact(raw.len());
     let mut seen = 0u64;
     let mut vias = 0usize;
+    // Every field's line is a span of `input`: offsets fit in 32 bits when its length does
+    // (a datagram always), and the framer cut each field from it, name before value.
+    let base = input.as_ptr() as usize;
+    let spans = u32::try_from(input.len()).is_ok();
     for h in raw {
         if h.name == HeaderName::ContentLength {
             continue;
@@ -144,11 +148,12 @@ fn headers<'a, C: Ctx<'a>>(
         }
         // The line as received, to be written back while the field is unchanged
         // (`crate::msg::headers`); a folded one is rendered instead.
-        let line = if h.folded {
+        let line = if h.folded || !spans {
             Span::NONE
         } else {
-            let from = offset_in(input, h.name_raw);
-            Span::new(from, offset_in(input, h.value) + h.value.len())
+            let from = (h.name_raw.as_ptr() as usize).wrapping_sub(base) as u32;
+            let end = (h.value.as_ptr() as usize).wrapping_sub(base) as u32 + h.value.len() as u32;
+            Span::of(from, end.wrapping_sub(from))
         };
         // Typed straight into `out` (no moves of the header on the way).
         let pushed = typed_in(c, h.name, h.name_raw, h.value, |header| {

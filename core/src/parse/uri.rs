@@ -13,7 +13,7 @@
 //! absoluteURI   = scheme ":" ( hier-part / opaque-part )
 //! ```
 
-use super::chars::{HNV, HOST, HVALUE, PARAMCHAR, PASSWORD, URIC, USER};
+use super::chars::{has_double_dot, run_len, HNV, HOST, HVALUE, PARAMCHAR, PASSWORD, URIC, USER};
 use super::ctx::{Ctx, View};
 use super::{ErrorKind, ParseError};
 use crate::msg::param::{Starts, Walk};
@@ -252,33 +252,22 @@ pub(crate) fn host<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Host<C::S>>
             return Ok((&i[n..], Host::Ipv4(a)));
         }
     }
-    // One branch-free pass: the run of host characters, whether it is all digits and dots (an
-    // IPv4 address) and whether it has an empty label (a leading dot or two dots in a row).
-    let mut n = 0;
-    let (mut seen, mut dots, mut prev) = (0u8, 0u8, DOT);
-    while let Some(&ch) = i.get(n) {
-        let k = HOST_CLASS[ch as usize];
-        if k == 0 {
-            break;
-        }
-        seen |= k;
-        dots |= prev & k;
-        prev = k & DOT;
-        n += 1;
-    }
-    let (numeric, empty_label) = (seen & NAME == 0, dots & DOT != 0);
+    // The run of host characters (RFC 3261 §25.1: `hostname = *( domainlabel "." )
+    // toplabel [ "." ]`). Digits and dots alone are an IPv4 address or nothing; a run that
+    // starts with a letter, `-` or `_` is a name, and is not classified byte by byte.
+    let n = run_len(i, &HOST);
     if n == 0 {
         return fail(i);
     }
     let (h, r) = i.split_at(n);
-    if numeric {
+    if matches!(h[0], b'0'..=b'9' | b'.') && h.iter().all(|&c| c.is_ascii_digit() || c == b'.') {
         return match ipv4(h) {
             Some(a) => Ok((r, Host::Ipv4(a))),
             None => fail(i),
         };
     }
-    // hostname: labels of alphanum / "-" separated by single dots.
-    if empty_label {
+    // hostname: labels of alphanum / "-" separated by single dots (no empty label).
+    if h[0] == b'.' || has_double_dot(h) {
         return fail(i);
     }
     Ok((r, Host::Domain(c.s(h)?)))
@@ -338,28 +327,6 @@ fn ipv6_address(addr: &str) -> Option<Ipv6Addr> {
     buf[at + 2..n].copy_from_slice(ipv4);
     core::str::from_utf8(&buf[..n]).ok()?.parse().ok()
 }
-
-/// [`HOST`] characters by class: digits, dots and the others.
-const DIGIT: u8 = 1;
-const DOT: u8 = 2;
-const NAME: u8 = 4;
-static HOST_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        if HOST[c] {
-            t[c] = if c == b'.' as usize {
-                DOT
-            } else if (c as u8).is_ascii_digit() {
-                DIGIT
-            } else {
-                NAME
-            };
-        }
-        c += 1;
-    }
-    t
-};
 
 /// An `IPv4address` at the start of `i` and its length (what follows is not looked at).
 #[inline]
@@ -497,6 +464,30 @@ mod tests {
         let u = sip("sip:192.0.2.1");
         assert_eq!(u.host, Host::Ipv4(Ipv4Addr::new(192, 0, 2, 1)));
         assert!(parse_uri(b"sip:256.0.0.1").is_err());
+        // Host names: labels of host characters between single dots (a trailing dot is a
+        // fully qualified name); digits and dots alone must be an IPv4 address.
+        for (text, ok) in [
+            ("sip:a.example.com.", true),
+            ("sip:3com.example.com", true),
+            ("sip:host-1_x.example.co.uk;lr", true),
+            (
+                "sip:a-very-long-label.with-many.dots-in-it.example.com",
+                true,
+            ),
+            ("sip:.example.com", false),
+            ("sip:a..example.com", false),
+            ("sip:a-very-long-label..example.com", false),
+            ("sip:a-very-long-label.example..com", false),
+            ("sip:1.2.3", false),
+            ("sip:1.2.3.4.5", false),
+            ("sip:1..2.3", false),
+        ] {
+            assert_eq!(parse_uri(text.as_bytes()).is_ok(), ok, "{text}");
+        }
+        assert_eq!(
+            sip("sip:3com.example.com").host,
+            Host::Domain("3com.example.com")
+        );
         assert!(parse_uri(b"sip:host:99999").is_err());
         assert!(parse_uri(b"sip:[::1").is_err());
         assert!(parse_uri(b"sip:a b@c").is_err());
