@@ -169,13 +169,13 @@ pub(crate) fn stamp_via(m: &mut crate::msg::Message, source: SocketAddr) {
     else {
         return;
     };
-    let Some(Header::Via(vias)) = m.headers.get_mut(at) else {
-        return;
-    };
-    let Some(via) = vias.first_mut() else {
-        return;
-    };
-    with_stamp(ip, port, |set| via.params.set_all(set));
+    m.headers.edit(at, |h| {
+        if let Header::Via(vias) = h {
+            if let Some(via) = vias.first_mut() {
+                with_stamp(ip, port, |set| via.params.set_all(set));
+            }
+        }
+    });
 }
 
 /// The `received` address and `rport` value (empty when `rport` was not asked for)

@@ -6,7 +6,7 @@
 use super::{CallId, Endpoint};
 use crate::dialog::DialogId;
 use crate::hashed::{Keys, Table};
-use crate::msg::{Header, Message};
+use crate::msg::{Header, HeaderName, Message};
 use crate::time::Instant;
 use alloc::collections::VecDeque;
 
@@ -85,10 +85,13 @@ impl Endpoint {
     /// Every dialog of ours was created by an INVITE, so the RFC's 481 for other dialogs
     /// cannot arise.
     pub(super) fn replaces_target(&self, request: &Message) -> Result<Option<CallId>, u16> {
-        let mut all = request.headers.iter().filter_map(|h| match h {
-            Header::Replaces(r) => Some(r),
-            _ => None,
-        });
+        let mut all = request
+            .headers
+            .iter_for(HeaderName::Replaces)
+            .filter_map(|h| match h {
+                Header::Replaces(r) => Some(r),
+                _ => None,
+            });
         let Some(r) = all.next() else {
             return Ok(None);
         };

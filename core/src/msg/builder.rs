@@ -300,8 +300,12 @@ fn response_of(mut headers: Headers<SipStr>, code: u16, to_tag: Option<&str>) ->
         let untagged = headers
             .iter()
             .position(|h| matches!(h, Header::To(to) if to.tag().is_none()));
-        if let Some(Header::To(to)) = untagged.and_then(|i| headers.get_mut(i)) {
-            to.params.push("tag", Some(tag));
+        if let Some(i) = untagged {
+            headers.edit(i, |h| {
+                if let Header::To(to) = h {
+                    to.params.push("tag", Some(tag));
+                }
+            });
         }
     }
     Message {

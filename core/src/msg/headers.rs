@@ -13,7 +13,7 @@
 //! A folded line (a field value continued on the next line, RFC 3261 §7.3.1) is not kept: it
 //! is rendered from its typed value.
 
-use super::Header;
+use super::{Header, HeaderName};
 use crate::text::{Convert, Text};
 use alloc::vec::Vec;
 use core::hash::{Hash, Hasher};
@@ -97,7 +97,22 @@ pub struct Headers<S: Text> {
     /// The text the fields' lines lie in (the head they were parsed from: one string shared
     /// by all, so that keeping a line costs two numbers); empty when no field has one.
     text: S,
+    /// The names the list may hold, a bit each ([`name_bit`]): every field's name has its
+    /// bit set (a bit may outlive its last field), so that an accessor asked for a header
+    /// the message lacks (most headers are absent from most messages) answers without
+    /// walking the list. The parser notes the names it types; a field added, or reached
+    /// mutably, sets them all: a message built or changed is walked, as before.
+    names: u64,
 }
+
+/// The bit of `name` in [`Headers`]' set of names (fewer than 64 names: one bit each).
+#[inline(always)]
+pub(crate) fn name_bit(name: HeaderName) -> u64 {
+    1 << (name as u32 & 63)
+}
+
+/// Every name: what a list built or reached mutably may hold.
+const ALL_NAMES: u64 = u64::MAX;
 
 impl<S: Text> Default for Headers<S> {
     fn default() -> Self {
@@ -111,6 +126,7 @@ impl<S: Text> Headers<S> {
         Headers {
             list: Vec::new(),
             text: S::default(),
+            names: 0,
         }
     }
 
@@ -119,12 +135,38 @@ impl<S: Text> Headers<S> {
         Headers {
             list: Vec::with_capacity(n),
             text: S::default(),
+            names: 0,
         }
     }
 
-    /// The list (the pool's unit of reuse), whose lines lie in `text`.
-    pub(crate) fn from_entries(list: Vec<Entry<S>>, text: S) -> Self {
-        Headers { list, text }
+    /// The list (the pool's unit of reuse), whose lines lie in `text` and whose names are
+    /// among `names` (see [`name_bit`]).
+    pub(crate) fn from_entries(list: Vec<Entry<S>>, text: S, names: u64) -> Self {
+        debug_assert!(list.iter().all(|e| names & name_bit(e.header.name()) != 0));
+        Headers { list, text, names }
+    }
+
+    /// May the list hold a field named `name`? No means none is there.
+    #[inline(always)]
+    pub(crate) fn may_have(&self, name: HeaderName) -> bool {
+        self.names & name_bit(name) != 0
+    }
+
+    /// The fields in order when the list may hold one named `name`, else none: what an
+    /// accessor for `name` walks.
+    #[inline(always)]
+    pub(crate) fn iter_for(&self, name: HeaderName) -> Iter<'_, S> {
+        let list: &[Entry<S>] = if self.may_have(name) { &self.list } else { &[] };
+        Iter(list.iter())
+    }
+
+    /// Changes field `i` in place through `f`: its line is forgotten, and its name (which
+    /// `f` may change) noted, where [`Headers::get_mut`] has to assume any name.
+    pub(crate) fn edit<R>(&mut self, i: usize, f: impl FnOnce(&mut Header<S>) -> R) -> Option<R> {
+        let e = self.list.get_mut(i)?;
+        let r = f(changed(e));
+        self.names |= name_bit(e.header.name());
+        Some(r)
     }
 
     /// The list, for the pool to keep.
@@ -151,6 +193,7 @@ impl<S: Text> Headers<S> {
         mut keep: impl FnMut(&Header<S>) -> bool,
     ) {
         let lines = self.share_text(from);
+        self.names = ALL_NAMES;
         for e in from.list.iter().filter(|e| keep(&e.header)) {
             self.list.push(Entry {
                 header: e.header.clone(),
@@ -176,6 +219,7 @@ impl<S: Text> Headers<S> {
     /// [`Headers::share_text`]).
     #[inline]
     pub(crate) fn push_entry(&mut self, e: Entry<S>) {
+        self.names = ALL_NAMES;
         self.list.push(e);
     }
 
@@ -225,6 +269,7 @@ impl<S: Text> Headers<S> {
     /// The fields in order, each to be rendered anew when emitted.
     #[inline]
     pub fn iter_mut(&mut self) -> IterMut<'_, S> {
+        self.names = ALL_NAMES;
         IterMut(self.list.iter_mut())
     }
 
@@ -237,6 +282,7 @@ impl<S: Text> Headers<S> {
     /// The field at `i`, to be rendered anew when emitted.
     #[inline]
     pub fn get_mut(&mut self, i: usize) -> Option<&mut Header<S>> {
+        self.names = ALL_NAMES;
         self.list.get_mut(i).map(changed)
     }
 
@@ -273,11 +319,13 @@ impl<S: Text> Headers<S> {
     /// Appends a field.
     #[inline]
     pub fn push(&mut self, h: Header<S>) {
+        self.names = ALL_NAMES;
         self.list.push(Entry::new(h));
     }
 
     /// Inserts a field at `i` (panics if `i > len`, as [`Vec::insert`]).
     pub fn insert(&mut self, i: usize, h: Header<S>) {
+        self.names = ALL_NAMES;
         self.list.insert(i, Entry::new(h));
     }
 
@@ -324,6 +372,7 @@ impl<S: Text> Headers<S> {
                 })
                 .collect(),
             text: c.text(&self.text),
+            names: self.names,
         }
     }
 }
@@ -347,6 +396,7 @@ impl<S: Text> IndexMut<usize> for Headers<S> {
     /// The field at `i`, to be rendered anew when emitted.
     #[inline]
     fn index_mut(&mut self, i: usize) -> &mut Header<S> {
+        self.names = ALL_NAMES;
         changed(&mut self.list[i])
     }
 }
@@ -445,6 +495,7 @@ impl<S: Text> IntoIterator for Headers<S> {
 
 impl<S: Text> Extend<Header<S>> for Headers<S> {
     fn extend<I: IntoIterator<Item = Header<S>>>(&mut self, it: I) {
+        self.names = ALL_NAMES;
         self.list.extend(it.into_iter().map(Entry::new));
     }
 }
@@ -454,6 +505,7 @@ impl<S: Text> FromIterator<Header<S>> for Headers<S> {
         Headers {
             list: it.into_iter().map(Entry::new).collect(),
             text: S::default(),
+            names: ALL_NAMES,
         }
     }
 }
@@ -622,6 +674,141 @@ mod tests {
     }
 }
 #[cfg(test)]
+mod names {
+    use super::*;
+    use crate::msg::Message;
+    use crate::text::SipStr;
+    use alloc::vec::Vec;
+    use bytes::Bytes;
+
+    const WIRE: &[u8] = b"NOTIFY sip:b@example.com SIP/2.0\r\n\
+        v: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n\
+        f: <sip:a@example.com>;tag=1\r\n\
+        t: <sip:b@example.com>;tag=2\r\n\
+        i: c1@h\r\n\
+        CSeq: 2 NOTIFY\r\n\
+        Event: refer;id=7\r\n\
+        Subscription-State: active;expires=60\r\n\
+        X-Odd: value\r\n\
+        User-Agent: test\r\n\
+        l: 0\r\n\r\n";
+
+    /// Every field's name is in the set: an accessor that skips on a clear bit never misses
+    /// a field.
+    fn holds(h: &Headers<SipStr>) {
+        for e in h.entries() {
+            assert!(
+                h.may_have(e.header.name()),
+                "{:?} not noted",
+                e.header.name()
+            );
+        }
+    }
+
+    #[test]
+    fn parsed_names_are_noted_and_absent_ones_skipped() {
+        let m = Message::parse(Bytes::from_static(WIRE), &Default::default()).unwrap();
+        holds(&m.headers);
+        let view = crate::parse::parse_message(WIRE, &Default::default()).unwrap();
+        assert_eq!(view.headers.names, m.headers.names);
+        for absent in [
+            HeaderName::Contact,
+            HeaderName::Route,
+            HeaderName::ReferTo,
+            HeaderName::ContentLength,
+        ] {
+            assert!(!m.headers.may_have(absent), "{absent:?}");
+        }
+        assert_eq!(m.event().and_then(|e| e.id()), Some("7"));
+        assert_eq!(m.raw_header("user-agent"), Some("test"));
+        assert_eq!(m.raw_header("x-odd"), Some("value"));
+        assert_eq!(m.contacts().count(), 0);
+        assert_eq!(m.refer_to(), None);
+        // A field changed in place through `edit` keeps the others skippable.
+        let mut stamped = m.clone();
+        stamped.headers.edit(0, |_| {});
+        assert!(!stamped.headers.may_have(HeaderName::Contact));
+        holds(&stamped.headers);
+    }
+
+    /// Random edits through every mutating method, the set checked after each, and the
+    /// accessors compared with a walk of the whole list.
+    #[test]
+    fn every_edit_keeps_every_name_noted() {
+        let parsed = Message::parse(Bytes::from_static(WIRE), &Default::default()).unwrap();
+        let contact = Message::parse(
+            Bytes::from_static(
+                b"OPTIONS sip:b@h SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK2\r\n\
+                f: <sip:a@h>;tag=1\r\nt: <sip:b@h>\r\ni: c2\r\nCSeq: 1 OPTIONS\r\n\
+                m: <sip:a@192.0.2.1>\r\n\r\n",
+            ),
+            &Default::default(),
+        )
+        .unwrap();
+        let mut fields: Vec<Header<SipStr>> = parsed.headers.iter().cloned().collect();
+        fields.extend(contact.headers.iter().cloned());
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n.max(1) as u64) as usize
+        };
+        for _ in 0..300 {
+            let mut m = parsed.clone();
+            for _ in 0..12 {
+                let pick = fields[next(fields.len())].clone();
+                let len = m.headers.len();
+                match next(13) {
+                    0 => m.headers.push(pick),
+                    1 => m.headers.insert(next(len + 1), pick),
+                    2 if len > 0 => {
+                        m.headers.remove(next(len));
+                    }
+                    3 => m.headers.retain(|h| !matches!(h, Header::To(_))),
+                    4 if len > 0 => *m.headers.get_mut(next(len)).unwrap() = pick,
+                    5 if len > 0 => m.headers[next(len)] = pick,
+                    6 => {
+                        if let Some(h) = m.headers.iter_mut().next() {
+                            *h = pick;
+                        }
+                    }
+                    7 if len > 0 => {
+                        m.headers.edit(next(len), |h| *h = pick);
+                    }
+                    8 => m.headers.extend([pick]),
+                    9 => {
+                        let mut other = Headers::new();
+                        other.extend_kept(&m.headers, |_| true);
+                        m.headers = other;
+                    }
+                    10 => m.headers = m.headers.iter().cloned().collect(),
+                    // Parsed again, when the edits left a valid message.
+                    11 => {
+                        if let Ok(p) = Message::parse(m.to_bytes(), &Default::default()) {
+                            m = p;
+                        }
+                    }
+                    _ => m.headers.truncate(next(len + 1)),
+                }
+                holds(&m.headers);
+                let walk = |name: HeaderName| m.headers.iter().filter(|h| h.name() == name).count();
+                assert_eq!(m.call_id().is_some(), walk(HeaderName::CallId) > 0);
+                assert_eq!(m.contacts().count(), walk(HeaderName::Contact));
+                assert_eq!(m.event().is_some(), walk(HeaderName::Event) > 0);
+                assert_eq!(m.to().is_some(), walk(HeaderName::To) > 0);
+                assert_eq!(m.vias().count(), walk(HeaderName::Via));
+                assert_eq!(
+                    m.raw_header("user-agent").is_some(),
+                    walk(HeaderName::UserAgent) > 0
+                );
+            }
+            m.headers.clear();
+            holds(&m.headers);
+        }
+    }
+}
+#[cfg(test)]
 mod size {
     /// A field with its line takes no more room than a header field took before it had one
     /// (240 bytes: a name-addr's display name and a URI's user part are strings, not
@@ -632,7 +819,9 @@ mod size {
         assert!(core::mem::size_of::<super::Entry<SipStr>>() <= 240);
         assert!(core::mem::size_of::<crate::msg::NameAddr<SipStr>>() <= 208);
         // A message kept for its transaction (in a slab of them) stays at the size it had
-        // before its fields kept lines: a boxed extension method pays for the lines' text.
-        assert!(core::mem::size_of::<crate::msg::Message>() <= 240);
+        // before its fields kept lines (a boxed extension method pays for the lines' text),
+        // plus the eight bytes of the set of names by which its accessors skip the headers
+        // it lacks.
+        assert!(core::mem::size_of::<crate::msg::Message>() <= 248);
     }
 }

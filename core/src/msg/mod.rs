@@ -298,7 +298,7 @@ macro_rules! first {
     ($(#[$doc:meta])* $fn:ident, $var:ident, $ty:ty) => {
         $(#[$doc])*
         pub fn $fn(&self) -> Option<&$ty> {
-            self.headers.iter().find_map(|h| match h {
+            self.headers.iter_for(HeaderName::$var).find_map(|h| match h {
                 Header::$var(v) => Some(v),
                 _ => None,
             })
@@ -311,7 +311,7 @@ macro_rules! all {
         $(#[$doc])*
         pub fn $fn(&self) -> impl Iterator<Item = &$ty> + '_ {
             self.headers
-                .iter()
+                .iter_for(HeaderName::$var)
                 .filter_map(|h| match h {
                     Header::$var(v) => Some(v.iter()),
                     _ => None,
@@ -456,48 +456,58 @@ impl<S: Text> Message<S> {
 
     /// Every Refer-To header (RFC 3515 §2.4.1: a REFER with zero or several gets a 400).
     pub fn refer_tos(&self) -> impl Iterator<Item = &NameAddr<S>> + '_ {
-        self.headers.iter().filter_map(|h| match h {
-            Header::ReferTo(v) => Some(v),
-            _ => None,
-        })
+        self.headers
+            .iter_for(HeaderName::ReferTo)
+            .filter_map(|h| match h {
+                Header::ReferTo(v) => Some(v),
+                _ => None,
+            })
     }
 
     /// Call-ID.
     pub fn call_id(&self) -> Option<&str> {
-        self.headers.iter().find_map(|h| match h {
-            Header::CallId(v) => Some(v.as_ref()),
-            _ => None,
-        })
+        self.headers
+            .iter_for(HeaderName::CallId)
+            .find_map(|h| match h {
+                Header::CallId(v) => Some(v.as_ref()),
+                _ => None,
+            })
     }
 
     /// Max-Forwards.
     pub fn max_forwards(&self) -> Option<u8> {
-        self.headers.iter().find_map(|h| match h {
-            Header::MaxForwards(v) => Some(*v),
-            _ => None,
-        })
+        self.headers
+            .iter_for(HeaderName::MaxForwards)
+            .find_map(|h| match h {
+                Header::MaxForwards(v) => Some(*v),
+                _ => None,
+            })
     }
 
     /// Expires.
     pub fn expires(&self) -> Option<u32> {
-        self.headers.iter().find_map(|h| match h {
-            Header::Expires(v) => Some(*v),
-            _ => None,
-        })
+        self.headers
+            .iter_for(HeaderName::Expires)
+            .find_map(|h| match h {
+                Header::Expires(v) => Some(*v),
+                _ => None,
+            })
     }
 
     /// The Contact header (`*` or addresses), the first line only.
     pub fn contact(&self) -> Option<&Contact<S>> {
-        self.headers.iter().find_map(|h| match h {
-            Header::Contact(v) => Some(v),
-            _ => None,
-        })
+        self.headers
+            .iter_for(HeaderName::Contact)
+            .find_map(|h| match h {
+                Header::Contact(v) => Some(v),
+                _ => None,
+            })
     }
 
     /// Every Contact address, across all Contact lines.
     pub fn contacts(&self) -> impl Iterator<Item = &NameAddr<S>> + '_ {
         self.headers
-            .iter()
+            .iter_for(HeaderName::Contact)
             .filter_map(|h| match h {
                 Header::Contact(Contact::Addrs(v)) => Some(v.iter()),
                 _ => None,
@@ -509,7 +519,7 @@ impl<S: Text> Message<S> {
     /// (case-insensitive).
     pub fn raw_header(&self, name: &str) -> Option<&str> {
         let known = HeaderName::from_bytes(name.as_bytes());
-        self.headers.iter().find_map(|h| match h {
+        self.headers.iter_for(known).find_map(|h| match h {
             Header::Raw { name: n, value } if *n == known && known != HeaderName::Other => {
                 Some(value.as_ref())
             }

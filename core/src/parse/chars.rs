@@ -26,6 +26,13 @@ const fn table(extra: &[u8], alnum: bool) -> [bool; 256] {
 /// `token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" )`
 pub(crate) static TOKEN: [bool; 256] = table(b"-.!%*_+`'~", true);
 
+/// What a `gen-value` token may hold here: `token` characters and `:` (see
+/// `parse::header::gen_value`).
+pub(crate) static GEN_VALUE: [bool; 256] = table(b"-.!%*_+`'~:", true);
+
+/// [`GEN_VALUE`] and `=`: what may follow the first character of a `gen-value` token.
+pub(crate) static GEN_VALUE_EQ: [bool; 256] = table(b"-.!%*_+`'~:=", true);
+
 /// `word = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" / "(" / ")" /
 /// "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}" )`
 pub(crate) static WORD: [bool; 256] = table(b"-.!%*_+`'~()<>:\\\"/[]?{}", true);

@@ -15,7 +15,7 @@
 //! quoted-pair    = "\" (%x00-09 / %x0B-0C / %x0E-7F)
 //! ```
 
-use super::chars::{is_lws, TOKEN, WORD};
+use super::chars::{is_lws, run_len, GEN_VALUE, GEN_VALUE_EQ, TOKEN, WORD};
 use super::ctx::Ctx;
 use super::uri::{fail, host, port, run, run1, uri, PResult};
 use crate::msg::param::{Starts, ViaParams};
@@ -114,17 +114,11 @@ fn gen_value<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, ()> {
             Ok((r, ()))
         }
         _ => {
-            let n = i
-                .iter()
-                .position(|&c| !(TOKEN[c as usize] || c == b':'))
-                .unwrap_or(i.len());
+            let n = run_len(i, &GEN_VALUE);
             if n == 0 {
                 return fail(i);
             }
-            let more = i[n..]
-                .iter()
-                .position(|&c| !(TOKEN[c as usize] || c == b':' || c == b'='))
-                .unwrap_or(i.len() - n);
+            let more = run_len(&i[n..], &GEN_VALUE_EQ);
             Ok((&i[n + more..], ()))
         }
     }

@@ -9,7 +9,7 @@ use super::ctx::{Ctx, View};
 use super::frame::{scan_fragment_head, RawMessage, RawStartLine};
 use super::header::typed_in;
 use super::{offset_in, ErrorKind, Limits, ParseError};
-use crate::msg::headers::{Entry, Span};
+use crate::msg::headers::{name_bit, Entry, Span};
 use crate::msg::{Header, HeaderName, Headers, Message, Method, StartLine};
 use alloc::vec::Vec;
 
@@ -129,6 +129,8 @@ fn headers<'a, C: Ctx<'a>>(
     out.reserve_exact(raw.len());
     let mut seen = 0u64;
     let mut vias = 0usize;
+    // The names the list holds (`Headers`' set: what lets an accessor skip an absent one).
+    let mut names = 0u64;
     // Every field's line is a span of `input`: offsets fit in 32 bits when its length does
     // (a datagram always), and the framer cut each field from it, name before value.
     let base = input.as_ptr() as usize;
@@ -137,6 +139,7 @@ fn headers<'a, C: Ctx<'a>>(
         if h.name == HeaderName::ContentLength {
             continue;
         }
+        names |= name_bit(h.name);
         if strict && singleton(h.name) {
             if seen & bit(h.name) != 0 {
                 return Err(ParseError::new(
@@ -202,7 +205,7 @@ fn headers<'a, C: Ctx<'a>>(
         .and_then(|t| c.s(t).ok())
         .unwrap_or_default();
     Ok(Typed {
-        headers: Headers::from_entries(out, text),
+        headers: Headers::from_entries(out, text, names),
         seen,
         vias,
     })
@@ -213,7 +216,10 @@ pub fn message_from_raw<'a>(
     raw: &RawMessage<'a>,
     limits: &Limits,
 ) -> Result<Message<&'a str>, ParseError> {
-    message_in(View::new(head(raw)), raw, limits, Vec::new())
+    // The list allocated at its size at once (not grown from empty: a list of a dozen
+    // fields is a few kilobytes, past the allocator's caches, and growing costs a step more).
+    let list = Vec::with_capacity(raw.headers.len());
+    message_in(View::new(head(raw)), raw, limits, list)
 }
 
 /// The start line and header section of a framed message.

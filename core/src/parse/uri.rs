@@ -38,11 +38,9 @@ pub(crate) fn is_hnv(c: u8) -> bool {
 }
 
 /// How many leading bytes of `i` are in `class`.
-#[inline]
+#[inline(never)]
 pub(crate) fn run(class: &[bool; 256], i: &[u8]) -> usize {
-    i.iter()
-        .position(|&c| !class[c as usize])
-        .unwrap_or(i.len())
+    run_len(i, class)
 }
 
 /// `1*<class>`: the run and the rest, or a failure at `i`.
@@ -146,15 +144,13 @@ pub(crate) fn sip_uri<'a, C: Ctx<'a>>(
 ) -> PResult<'a, SipUri<C::S>> {
     // userinfo ends at the first "@" (user and password cannot hold a bare "@"): the run of
     // user characters and colons, followed by "@".
-    let mut k = 0;
+    // Runs of user characters ([`run_len`], four a round), the first colon noted.
+    let mut k = run_len(i, &USER);
     let mut colon = None;
-    while let Some(&ch) = i.get(k) {
-        if ch == b':' {
-            colon = colon.or(Some(k));
-        } else if !USER[ch as usize] {
-            break;
-        }
+    while i.get(k) == Some(&b':') {
+        colon = colon.or(Some(k));
         k += 1;
+        k += run_len(&i[k..], &USER);
     }
     let (mut r, mut user, mut password) = (i, None, None);
     if i.get(k) == Some(&b'@') {

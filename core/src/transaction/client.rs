@@ -70,8 +70,12 @@ pub(crate) fn cancel_for(request: &Message) -> Message {
         s => s,
     };
     let cseq = m.headers.iter().position(|h| matches!(h, Header::CSeq(_)));
-    if let Some(Header::CSeq(c)) = cseq.and_then(|i| m.headers.get_mut(i)) {
-        c.method = Method::Cancel;
+    if let Some(i) = cseq {
+        m.headers.edit(i, |h| {
+            if let Header::CSeq(c) = h {
+                c.method = Method::Cancel;
+            }
+        });
     }
     m
 }
