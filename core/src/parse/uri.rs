@@ -37,7 +37,9 @@ pub(crate) fn is_hnv(c: u8) -> bool {
     HNV[c as usize]
 }
 
-/// How many leading bytes of `i` are in `class`.
+/// How many leading bytes of `i` are in `class` ([`run_len`], four bytes a round). Kept out
+/// of line: inlined at its call sites it made the parsers that call it too large to be
+/// inlined in turn (+2.2 % of the flows' instructions, BENCHMARKS.md "Fifteenth round").
 #[inline(never)]
 pub(crate) fn run(class: &[bool; 256], i: &[u8]) -> usize {
     run_len(i, class)
