@@ -103,11 +103,6 @@ fn singleton(name: HeaderName) -> bool {
     )
 }
 
-/// Bit for a singleton header in the "seen" mask.
-fn bit(name: HeaderName) -> u64 {
-    1 << (name as u32 & 63)
-}
-
 /// The typed headers, which singletons were seen (`strict` only) and how many Via values.
 struct Typed<S: crate::text::Text> {
     headers: Headers<S>,
@@ -139,15 +134,17 @@ fn headers<'a, C: Ctx<'a>>(
         if h.name == HeaderName::ContentLength {
             continue;
         }
-        names |= name_bit(h.name);
+        // One bit per name, for the list's set of names and the singletons seen alike.
+        let bit = name_bit(h.name);
+        names |= bit;
         if strict && singleton(h.name) {
-            if seen & bit(h.name) != 0 {
+            if seen & bit != 0 {
                 return Err(ParseError::new(
                     ErrorKind::DuplicateHeader(h.name),
                     offset_in(input, h.name_raw),
                 ));
             }
-            seen |= bit(h.name);
+            seen |= bit;
         }
         // The line as received, to be written back while the field is unchanged
         // (`crate::msg::headers`); a folded one is rendered instead.
@@ -262,7 +259,7 @@ pub(crate) fn message_in<'a, C: Ctx<'a>>(
         HeaderName::CallId,
         HeaderName::CSeq,
     ] {
-        if seen & bit(name) == 0 {
+        if seen & name_bit(name) == 0 {
             return missing(name);
         }
     }
