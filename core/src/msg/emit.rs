@@ -747,11 +747,19 @@ impl Message {
                     }
                     o.s("\r\n");
                 }
-                Header::To(to) if to_tag.is_some() && to.tag().is_none() => {
-                    let mut to = to.clone();
-                    to.params.push("tag", to_tag.take());
-                    o.header(&Header::To(to));
-                }
+                Header::To(to) if to.tag().is_none() => match to_tag.take() {
+                    // The To rendered with `tag` pushed on its parameters, as the response
+                    // built would hold it, without the copy and the push: the parameters
+                    // written in canonical form are what the push leaves before the tag.
+                    Some(tag) => {
+                        o.s(super::HeaderName::To.field_start());
+                        o.name_addr(to);
+                        o.s(";tag=");
+                        o.s(tag);
+                        o.s("\r\n");
+                    }
+                    None => o.entry(&self.headers, e),
+                },
                 _ => o.entry(&self.headers, e),
             }
         }
@@ -1129,7 +1137,8 @@ mod plain_response {
     /// A response written straight from its request is the response built and emitted, byte
     /// for byte: stamped or not (the source's address and port against the sent-by and
     /// `rport`, IPv6 too), several Vias in a field and in several fields, compact names and
-    /// odd spacing kept as they came, a To with and without a tag, Timestamp in a 100 only,
+    /// odd spacing kept as they came, a To with and without a tag (and with parameters in odd
+    /// spacing, a quoted one among them), Timestamp in a 100 only,
     /// quoted Via parameters, the request's Record-Route fields, a Server field, more fields
     /// and a body after them, blocks or not.
     #[test]
@@ -1146,7 +1155,7 @@ mod plain_response {
             "CANCEL sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;rport;branch=z9hG4bK3;x=\"a;b c\"\r\n\
              From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c3\r\nCSeq: 1 CANCEL\r\n\r\n",
             "REFER sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP [2001:db8::1]:5062;branch=z9hG4bK4;rport=1;received=x\r\n\
-             From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c4\r\nCSeq: 1 REFER\r\n\
+             From: <sip:a@h>;tag=1\r\nTo: \"B\" <sip:b@h;lr> ;x = \"1 2\";  Y\r\nCall-ID: c4\r\nCSeq: 1 REFER\r\n\
              Refer-To: <sip:c@h>\r\nTimestamp: 1.5 0.2\r\n\r\n",
             "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK5\r\n\
              Record-Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\n\

@@ -726,6 +726,106 @@ fn pushed(raw: &str, at: Option<&[u8]>, sep: u8, lead: bool, p: Param<'_>) -> Li
     s
 }
 
+/// Is `at` an index of `raw` as the parser or [`ListBuf`] makes one: the first name right
+/// after the leading separator (at the start without one), each later one right after a
+/// separator, offsets rising within the text? An index is trusted only then (none is made
+/// otherwise; the list is then walked).
+fn index_is_sound(raw: &str, at: &[u8], sep: u8, lead: bool) -> bool {
+    let b = raw.as_bytes();
+    at.windows(2).all(|w| w[0] < w[1])
+        && at.iter().enumerate().all(|(k, &o)| {
+            let o = usize::from(o);
+            let after_sep = o > 0 && b.get(o - 1) == Some(&sep);
+            raw.is_char_boundary(o)
+                && if k == 0 {
+                    o == usize::from(lead) && (after_sep || !lead)
+                } else {
+                    after_sep
+                }
+        })
+}
+
+/// Writes to `out` the list [`with_set`] makes, without making it when the list is indexed
+/// and canonical: the runs of parameters left as they are go out as slices of `raw` (one
+/// write for the usual `;branch=…` before `;rport`), each parameter of `set` as
+/// `name=value` where the list has the name (its later repeats dropped) and at the end
+/// otherwise. A list walked, or a `set` of more than eight, goes through [`with_set`].
+fn write_with_set(
+    raw: &str,
+    at: Option<&[u8]>,
+    canonical: bool,
+    sep: u8,
+    lead: bool,
+    set: &[(&str, &str)],
+    out: &mut impl FnMut(&str),
+) {
+    let mut done = [false; 8];
+    let (Some(at), Some(done)) = (
+        at.filter(|_| canonical)
+            .filter(|at| index_is_sound(raw, at, sep, lead)),
+        done.get_mut(..set.len()),
+    ) else {
+        let s = with_set(raw, at, canonical, sep, lead, set);
+        if !s.is_empty() {
+            out(s.as_str());
+        }
+        return;
+    };
+    let sep_str = if sep == b';' { ";" } else { "&" };
+    // `raw[run..]` is what is still to be written as it is; `wrote`: whether anything was
+    // written (a list without a leading separator has none before its first parameter).
+    let mut run = 0;
+    let mut wrote = false;
+    let mut write = |x: &str, wrote: &mut bool| {
+        if !x.is_empty() {
+            out(x);
+            *wrote = true;
+        }
+    };
+    for (k, &start) in at.iter().enumerate() {
+        let start = usize::from(start);
+        let end = at
+            .get(k + 1)
+            .map_or(raw.len(), |&next| usize::from(next) - 1);
+        // Within the text and on character boundaries (`index_is_sound`).
+        let Some(text) = raw.get(start..end) else {
+            continue;
+        };
+        // A name is a token: the first `=` ends it.
+        let name = text.split_once('=').map_or(text, |(name, _)| name);
+        let Some(i) = set.iter().position(|(n, _)| name.eq_ignore_ascii_case(n)) else {
+            continue;
+        };
+        // The run before this parameter, without the separator in front of it (the first
+        // parameter of a list without a leading one has none).
+        let cut = if k == 0 && !lead {
+            start
+        } else {
+            start.saturating_sub(1)
+        };
+        write(raw.get(run..cut).unwrap_or_default(), &mut wrote);
+        run = end;
+        if !done[i] {
+            done[i] = true;
+            if lead || wrote {
+                write(sep_str, &mut wrote);
+            }
+            write(set[i].0, &mut wrote);
+            write("=", &mut wrote);
+            write(set[i].1, &mut wrote);
+        }
+    }
+    write(raw.get(run..).unwrap_or_default(), &mut wrote);
+    for (i, _) in done.iter().enumerate().filter(|(_, d)| !**d) {
+        if lead || wrote {
+            write(sep_str, &mut wrote);
+        }
+        write(set[i].0, &mut wrote);
+        write("=", &mut wrote);
+        write(set[i].1, &mut wrote);
+    }
+}
+
 /// The list `raw` with each `(name, value)` of `set` given that value (see `set_all`).
 ///
 /// `at` is the list's index (where its parameters' names start) and `canonical` whether it
@@ -773,24 +873,10 @@ fn with_set(
             None => append(s, sep, lead, p),
         },
     };
-    // The index is trusted only as it is made: the first name right after the leading
-    // separator (at the start without one), each later one right after a separator, offsets
-    // rising within the text (none is made otherwise; the list is then walked).
-    let b = raw.as_bytes();
-    let sound = |at: &&[u8]| {
-        at.windows(2).all(|w| w[0] < w[1])
-            && at.iter().enumerate().all(|(k, &o)| {
-                let o = usize::from(o);
-                let after_sep = o > 0 && b.get(o - 1) == Some(&sep);
-                raw.is_char_boundary(o)
-                    && if k == 0 {
-                        o == usize::from(lead) && (after_sep || !lead)
-                    } else {
-                        after_sep
-                    }
-            })
-    };
-    match at.filter(|_| canonical).filter(sound) {
+    match at
+        .filter(|_| canonical)
+        .filter(|at| index_is_sound(raw, at, sep, lead))
+    {
         Some(at) => {
             for (k, &start) in at.iter().enumerate() {
                 let end = at
@@ -1029,18 +1115,15 @@ impl<S: Text> ViaParams<S> {
     /// write it, without making the list: the stamp of a response written straight from
     /// its request's fields (RFC 3581 §4, `Message::plain_response`).
     pub(crate) fn write_set(&self, set: &[(&str, &str)], out: &mut impl FnMut(&str)) {
-        let s = with_set(
+        write_with_set(
             self.as_str(),
             self.1.get(),
             self.1.canonical(),
             b';',
             true,
             set,
+            out,
         );
-        let text = s.as_str();
-        if !text.is_empty() {
-            out(text);
-        }
     }
 }
 
@@ -1213,6 +1296,12 @@ mod tests {
                 bw.set_all(set);
                 assert_eq!(b.as_str(), bw.as_str(), "{params:?} {set:?}");
                 assert_eq!(b.as_str(), indexed.as_str(), "{params:?} {set:?}");
+                // Written straight (a response's stamp), indexed or walked: the same text.
+                for list in [&parsed, &ViaParams(parsed.0.clone(), Starts::NONE)] {
+                    let mut w = alloc::string::String::new();
+                    list.write_set(set, &mut |x| w.push_str(x));
+                    assert_eq!(w, indexed.as_str(), "{params:?} {set:?}");
+                }
             }
         }
         let mut p = crate::msg::Message::parse(
@@ -1238,6 +1327,71 @@ mod tests {
             let mut bad = ViaParams(Wide::from(";a=1;b=2"), starts);
             bad.set_all(&[("b", "3"), ("c", "4")]);
             assert_eq!(bad.as_str(), ";a=1;b=3;c=4", "{offsets:?}");
+        }
+    }
+
+    /// [`write_with_set`] writes what [`with_set`] makes, on lists with and without a leading
+    /// separator, indexed or not: parameters set in place, at the end, first, last and
+    /// repeated, names in another case, and sets longer than its stack's eight.
+    #[test]
+    fn written_with_set_equals_made() {
+        let lists: [(&str, u8, bool); 9] = [
+            (";branch=z9hG4bK1;rport", b';', true),
+            (";rport;branch=z9hG4bK1", b';', true),
+            (";received=x;rport=1;RECEIVED=y;lr", b';', true),
+            (";a", b';', true),
+            ("", b';', true),
+            ("a=1&b=2&a=3", b'&', false),
+            ("b=2&a=1", b'&', false),
+            ("A", b'&', false),
+            ("", b'&', false),
+        ];
+        let eight: [(&str, &str); 9] = [
+            ("a", "1"),
+            ("b", "2"),
+            ("c", "3"),
+            ("d", "4"),
+            ("e", "5"),
+            ("f", "6"),
+            ("g", "7"),
+            ("h", "8"),
+            ("i", "9"),
+        ];
+        let sets: [&[(&str, &str)]; 6] = [
+            &[("received", "192.0.2.1"), ("rport", "5062")],
+            &[("rport", "5062")],
+            &[("a", "9")],
+            &[("b", "9"), ("z", "0")],
+            &[],
+            &eight,
+        ];
+        for (raw, sep, lead) in lists {
+            // The index the parser would make: each name after a separator.
+            let mut starts = Starts::EMPTY;
+            let b = raw.as_bytes();
+            for (k, &c) in b.iter().enumerate() {
+                if c == sep {
+                    starts.push(k + 1);
+                }
+            }
+            if !lead && !raw.is_empty() {
+                let mut s = Starts::EMPTY;
+                s.push(0);
+                starts
+                    .get()
+                    .unwrap()
+                    .iter()
+                    .for_each(|&o| s.push(usize::from(o)));
+                starts = s;
+            }
+            for set in sets {
+                let made = with_set(raw, None, false, sep, lead, set);
+                for (at, canonical) in [(starts.get(), true), (starts.get(), false), (None, true)] {
+                    let mut w = alloc::string::String::new();
+                    write_with_set(raw, at, canonical, sep, lead, set, &mut |x| w.push_str(x));
+                    assert_eq!(w, made.as_str(), "{raw:?} {set:?} {at:?} {canonical}");
+                }
+            }
         }
     }
 

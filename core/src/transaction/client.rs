@@ -124,7 +124,7 @@ impl Layer {
             keep_request: false,
         };
         self.transmit(&tx, bytes, out);
-        self.insert(id, tx, request);
+        self.insert(id, tx, request, None);
         let (retransmit, timeout) = if invite {
             (Timer::A, Timer::B)
         } else {

@@ -543,23 +543,32 @@ impl Layer {
 
     /// The server transaction with key `k` (§17.2.3).
     pub(super) fn find_server(&self, k: &ServerKey) -> Option<TxId> {
-        let txs = &self.txs;
-        self.server_keys
-            .find(self.server_keys.hash(k), |id| {
-                matches!(txs.get(&id).and_then(|t| t.key.as_ref()), Some(TxKey::Server(s)) if s == k)
-            })
+        self.find_server_hashed(k).1
     }
 
-    /// Adds transaction `tx` as `id`, with the request it holds.
-    fn insert(&mut self, id: TxId, mut tx: Tx, request: Message) {
+    /// [`Layer::find_server`], with the key's hash: a request that matches none starts a
+    /// transaction under that key ([`Layer::insert`] is given the hash, not made to compute
+    /// it again).
+    pub(super) fn find_server_hashed(&self, k: &ServerKey) -> (u64, Option<TxId>) {
+        let txs = &self.txs;
+        let h = self.server_keys.hash(k);
+        let id = self.server_keys.find(h, |id| {
+            matches!(txs.get(&id).and_then(|t| t.key.as_ref()), Some(TxKey::Server(s)) if s == k)
+        });
+        (h, id)
+    }
+
+    /// Adds transaction `tx` as `id`, with the request it holds; `hash`: its key's hash, when
+    /// the caller has it already.
+    fn insert(&mut self, id: TxId, mut tx: Tx, request: Message, hash: Option<u64>) {
         self.reqs.insert(id, request);
         match &tx.key {
             Some(TxKey::Client(k)) => {
-                tx.key_hash = self.client_keys.hash(k);
+                tx.key_hash = hash.unwrap_or_else(|| self.client_keys.hash(k));
                 self.client_keys.insert(tx.key_hash, id);
             }
             Some(TxKey::Server(k)) => {
-                tx.key_hash = self.server_keys.hash(k);
+                tx.key_hash = hash.unwrap_or_else(|| self.server_keys.hash(k));
                 self.server_keys.insert(tx.key_hash, id);
             }
             None => {}

@@ -51,7 +51,8 @@ impl Layer {
         let Some(key) = ServerKey::of(&request, None) else {
             return Incoming::Absorbed;
         };
-        if let Some(id) = self.find_server(&key) {
+        let (hash, found) = self.find_server_hashed(&key);
+        if let Some(id) = found {
             if key.is_rfc2543() && !self.to_tag_matches(id, &request, is_ack) {
                 // A different request that happens to share the RFC 2543 key (§17.2.3: the
                 // To tags differ): pass it up without a transaction.
@@ -97,7 +98,7 @@ impl Layer {
             internal: false,
             keep_request: false,
         };
-        self.insert(id, tx, request);
+        self.insert(id, tx, request, Some(hash));
         if invite {
             self.arm(id, Timer::Trying, now + TRYING_DELAY);
         }
