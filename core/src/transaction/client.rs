@@ -1,6 +1,6 @@
 //! Client transactions: INVITE (RFC 3261 §17.1.1, RFC 6026 §8.4) and non-INVITE (§17.1.2).
 
-use super::{ClientKey, Kind, Layer, Outbox, State, Timer, Tx, TxEvent, TxId, TxKey};
+use super::{ClientKey, ClientKeyRef, Kind, Layer, Outbox, State, Timer, Tx, TxEvent, TxId, TxKey};
 use crate::msg::{Header, Message, Method, StartLine};
 use crate::time::Instant;
 use crate::transport::Destination;
@@ -145,7 +145,7 @@ impl Layer {
         response: Message,
         out: &mut Outbox,
     ) -> Option<Message> {
-        let id = ClientKey::of(&response).and_then(|k| self.find_client(&k));
+        let id = ClientKeyRef::of(&response).and_then(|k| self.find_client(&k));
         let (Some(id), Some(code)) = (id, response.status()) else {
             return Some(response);
         };

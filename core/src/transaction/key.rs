@@ -93,6 +93,44 @@ impl ClientKey {
     }
 }
 
+/// A response's [`ClientKey`] as it lies in the response, for the lookup of its transaction
+/// (§17.1.3): its parts are hashed as the key's are, from the stack
+/// ([`crate::hashed::write_parts`]), and compared part by part, so that matching a response
+/// makes no key.
+pub(crate) struct ClientKeyRef<'a> {
+    branch: &'a [u8],
+    method: &'a [u8],
+}
+
+impl<'a> ClientKeyRef<'a> {
+    /// The key of a response, as [`ClientKey::of`] makes it.
+    pub fn of<S: Text>(m: &'a Message<S>) -> Option<Self> {
+        Some(ClientKeyRef {
+            branch: m.top_via()?.branch()?.as_bytes(),
+            method: m.cseq()?.method.as_str().as_bytes(),
+        })
+    }
+
+    /// Is `k` this key?
+    pub fn is(&self, k: &ClientKey) -> bool {
+        let b = k.0 .0.as_slice();
+        let n = self.branch.len();
+        let m = self.method.len();
+        b.len() == n + m + 2
+            && b[..n] == *self.branch
+            && b[n] == 0xff
+            && b[n + 1..n + 1 + m] == *self.method
+            && b[n + 1 + m] == 0xff
+    }
+}
+
+/// The parts closed as [`Parts`] closes them: the hash of the [`ClientKey`] it stands for.
+impl Hash for ClientKeyRef<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        crate::hashed::write_parts(h, &[self.branch, self.method]);
+    }
+}
+
 /// §17.2.3: the request side. With an RFC 3261 branch (magic cookie) the key is branch,
 /// sent-by (host and port) and method, an ACK standing for the INVITE it acknowledges.
 /// Without one, the RFC 2543 rule: Request-URI, From tag, Call-ID, CSeq number, top Via and
@@ -204,6 +242,40 @@ mod tests {
         Message::parse(bytes::Bytes::from(text), &Default::default()).expect("a request")
     }
 
+    /// A response's key as it lies in the response hashes as the key made of it and is
+    /// that key alone: branches short and past the stack of `write_parts` (96 bytes), the
+    /// method's bytes moved into the branch, another method, another branch.
+    #[test]
+    fn client_key_ref_is_the_key() {
+        use core::hash::BuildHasher;
+        let keys = crate::hashed::Keys::from_seed([7; 32]);
+        let response = |branch: &str, method: &str| {
+            let text = alloc::format!(
+                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch={branch}\r\n\
+                 From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: c\r\n\
+                 CSeq: 1 {method}\r\n\r\n"
+            );
+            Message::parse(bytes::Bytes::from(text), &Default::default()).expect("a response")
+        };
+        let long = alloc::format!("z9hG4bK{}", "x".repeat(120));
+        let branches = ["z9hG4bK1", "z9hG4bKabcdefghijklmnop", &long[..90], &long[..]];
+        for (i, b) in branches.iter().enumerate() {
+            for (j, c) in branches.iter().enumerate() {
+                for (m, n) in [("INVITE", "INVITE"), ("INVITE", "CANCEL"), ("BYE", "BYE")] {
+                    let (r, q) = (response(b, m), response(c, n));
+                    let (k, kref) = (ClientKey::of(&q).unwrap(), ClientKeyRef::of(&r).unwrap());
+                    assert_eq!(kref.is(&k), i == j && m == n, "{b} {m} / {c} {n}");
+                    if i == j && m == n {
+                        assert_eq!(keys.hash_one(&kref), keys.hash_one(&k));
+                    }
+                }
+            }
+        }
+        // Bytes moved from the branch to the method: another key.
+        let k = ClientKey::of(&response("z9hG4bK1B", "YE")).unwrap();
+        assert!(!ClientKeyRef::of(&response("z9hG4bK1", "BYE")).unwrap().is(&k));
+    }
+
     #[test]
     fn server_keys_match_as_section_17_2_3_says() {
         let k = |via: &str, method: &str| ServerKey::of(&request(via, method), None).unwrap();
@@ -260,6 +332,7 @@ mod tests {
     /// method, Call-ID or From tag does not.
     #[test]
     fn merge_key_is_from_tag_call_id_and_cseq() {
+        use core::hash::BuildHasher;
         let keys = crate::hashed::Keys::from_seed([7; 32]);
         let msg = |method: &str, seq: u32, from: &str, to: &str, via: &str| {
             let text = alloc::format!(

@@ -19,7 +19,7 @@ mod server;
 pub mod timer;
 
 pub(crate) use client::CancelError;
-pub(crate) use key::{ClientKey, ServerKey};
+pub(crate) use key::{ClientKey, ClientKeyRef, ServerKey};
 pub(crate) use server::{Incoming, RespondError};
 pub use timer::Timer;
 
@@ -532,12 +532,12 @@ impl Layer {
         id
     }
 
-    /// The client transaction with key `k` (§17.1.3).
-    pub(super) fn find_client(&self, k: &ClientKey) -> Option<TxId> {
+    /// The client transaction with key `k` (§17.1.3), as a response holds it.
+    pub(super) fn find_client(&self, k: &ClientKeyRef<'_>) -> Option<TxId> {
         let txs = &self.txs;
         self.client_keys
             .find(self.client_keys.hash(k), |id| {
-                matches!(txs.get(&id).and_then(|t| t.key.as_ref()), Some(TxKey::Client(c)) if c == k)
+                matches!(txs.get(&id).and_then(|t| t.key.as_ref()), Some(TxKey::Client(c)) if k.is(c))
             })
     }
 
