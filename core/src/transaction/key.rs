@@ -258,7 +258,12 @@ mod tests {
             Message::parse(bytes::Bytes::from(text), &Default::default()).expect("a response")
         };
         let long = alloc::format!("z9hG4bK{}", "x".repeat(120));
-        let branches = ["z9hG4bK1", "z9hG4bKabcdefghijklmnop", &long[..90], &long[..]];
+        let branches = [
+            "z9hG4bK1",
+            "z9hG4bKabcdefghijklmnop",
+            &long[..90],
+            &long[..],
+        ];
         for (i, b) in branches.iter().enumerate() {
             for (j, c) in branches.iter().enumerate() {
                 for (m, n) in [("INVITE", "INVITE"), ("INVITE", "CANCEL"), ("BYE", "BYE")] {
@@ -273,7 +278,9 @@ mod tests {
         }
         // Bytes moved from the branch to the method: another key.
         let k = ClientKey::of(&response("z9hG4bK1B", "YE")).unwrap();
-        assert!(!ClientKeyRef::of(&response("z9hG4bK1", "BYE")).unwrap().is(&k));
+        assert!(!ClientKeyRef::of(&response("z9hG4bK1", "BYE"))
+            .unwrap()
+            .is(&k));
     }
 
     #[test]
@@ -332,7 +339,6 @@ mod tests {
     /// method, Call-ID or From tag does not.
     #[test]
     fn merge_key_is_from_tag_call_id_and_cseq() {
-        use core::hash::BuildHasher;
         let keys = crate::hashed::Keys::from_seed([7; 32]);
         let msg = |method: &str, seq: u32, from: &str, to: &str, via: &str| {
             let text = alloc::format!(
