@@ -771,22 +771,19 @@ fn write_with_set(
         }
         return;
     };
-    let sep_str = if sep == b';' { ";" } else { "&" };
-    // `raw[run..]` is what is still to be written as it is; `wrote`: whether anything was
-    // written (a list without a leading separator has none before its first parameter).
+    // `raw[run..]` is what is still to be written as it is.
     let mut run = 0;
-    let mut wrote = false;
-    let mut write = |x: &str, wrote: &mut bool| {
-        if !x.is_empty() {
-            out(x);
-            *wrote = true;
-        }
+    let mut w = Written {
+        out,
+        sep: if sep == b';' { ";" } else { "&" },
+        lead,
+        wrote: false,
     };
     for (k, &start) in at.iter().enumerate() {
         let start = usize::from(start);
         let end = at
             .get(k + 1)
-            .map_or(raw.len(), |&next| usize::from(next) - 1);
+            .map_or(raw.len(), |&next| usize::from(next).saturating_sub(1));
         // Within the text and on character boundaries (`index_is_sound`).
         let Some(text) = raw.get(start..end) else {
             continue;
@@ -803,26 +800,47 @@ fn write_with_set(
         } else {
             start.saturating_sub(1)
         };
-        write(raw.get(run..cut).unwrap_or_default(), &mut wrote);
+        w.put(raw.get(run..cut).unwrap_or_default());
         run = end;
         if !done[i] {
             done[i] = true;
-            if lead || wrote {
-                write(sep_str, &mut wrote);
-            }
-            write(set[i].0, &mut wrote);
-            write("=", &mut wrote);
-            write(set[i].1, &mut wrote);
+            w.param(set[i]);
         }
     }
-    write(raw.get(run..).unwrap_or_default(), &mut wrote);
+    w.put(raw.get(run..).unwrap_or_default());
     for (i, _) in done.iter().enumerate().filter(|(_, d)| !**d) {
-        if lead || wrote {
-            write(sep_str, &mut wrote);
+        w.param(set[i]);
+    }
+}
+
+/// What [`write_with_set`] writes to, and whether it has written anything yet (a list
+/// without a leading separator has none before its first parameter).
+struct Written<'o, F> {
+    out: &'o mut F,
+    sep: &'static str,
+    lead: bool,
+    wrote: bool,
+}
+
+impl<F: FnMut(&str)> Written<'_, F> {
+    /// Writes `x` (nothing when empty).
+    #[inline(always)]
+    fn put(&mut self, x: &str) {
+        if !x.is_empty() {
+            (self.out)(x);
+            self.wrote = true;
         }
-        write(set[i].0, &mut wrote);
-        write("=", &mut wrote);
-        write(set[i].1, &mut wrote);
+    }
+
+    /// Writes the parameter `name=value`, after its separator (see [`append`]).
+    #[inline(always)]
+    fn param(&mut self, (name, value): (&str, &str)) {
+        if self.lead || self.wrote {
+            self.put(self.sep);
+        }
+        self.put(name);
+        self.put("=");
+        self.put(value);
     }
 }
 
