@@ -93,10 +93,8 @@ pub(crate) fn settle<T>(t: &mut hashbrown::HashTable<T>, hash: impl Fn(&T) -> u6
     }
 }
 
-/// [`settle`] without giving an emptied table's room back: for a table that empties and
-/// fills again all the time (the requests of transactions under way, each given up at its
-/// final response), which would otherwise allocate its room again at every fill.
-pub(crate) fn shrink_if_sparse<T>(t: &mut hashbrown::HashTable<T>, hash: impl Fn(&T) -> u64) {
+/// The shrinking half of [`settle`].
+fn shrink_if_sparse<T>(t: &mut hashbrown::HashTable<T>, hash: impl Fn(&T) -> u64) {
     let (len, cap) = (t.len(), t.capacity());
     if cap > MIN_CAPACITY && len < cap / 8 {
         t.shrink_to((len * 2).max(MIN_CAPACITY), hash);

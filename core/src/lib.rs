@@ -114,6 +114,7 @@ pub mod parse;
 pub mod rand;
 pub mod sdp;
 mod slab;
+mod slots;
 pub mod subscription;
 pub mod text;
 pub mod time;

@@ -68,8 +68,6 @@ pub(crate) struct Slab<K, V> {
     /// The slots of the smallest and the largest key.
     head: u32,
     tail: u32,
-    /// Keep the index's room when the slab empties (see [`Slab::refilling`]).
-    refills: bool,
 }
 
 impl<K, V> Default for Slab<K, V> {
@@ -80,23 +78,11 @@ impl<K, V> Default for Slab<K, V> {
             free: None,
             head: NIL,
             tail: NIL,
-            refills: false,
         }
     }
 }
 
 impl<K: Key, V> Slab<K, V> {
-    /// A slab that empties and fills again all the time (the requests of the transactions
-    /// under way): its index keeps its room when it empties, rather than allocating it again
-    /// at the next insert; it still shrinks when sparse, and [`Slab::clear_if_empty`] still
-    /// gives everything back.
-    pub fn refilling() -> Self {
-        Slab {
-            refills: true,
-            ..Slab::default()
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.index.len()
     }
@@ -269,11 +255,7 @@ impl<K: Key, V> Slab<K, V> {
 
     /// After a removal: the index and the slots shrink as they empty.
     fn settle(&mut self) {
-        if self.refills {
-            crate::hashed::shrink_if_sparse(&mut self.index, |e| hash(e.0));
-        } else {
-            crate::hashed::settle(&mut self.index, |e| hash(e.0));
-        }
+        crate::hashed::settle(&mut self.index, |e| hash(e.0));
         self.compact_if_sparse();
     }
 
@@ -355,10 +337,7 @@ impl<K: Key, V> Slab<K, V> {
     /// With nothing left, gives back the chunks and the index.
     pub fn clear_if_empty(&mut self) {
         if self.is_empty() {
-            *self = Slab {
-                refills: self.refills,
-                ..Slab::default()
-            };
+            *self = Slab::default();
         }
     }
 }
@@ -385,7 +364,6 @@ mod tests {
         Tx {
             kind: crate::transaction::Kind::NonInviteClient,
             state: crate::transaction::State::Trying,
-            reliable: false,
             dest: crate::transport::Destination::udp(addr),
             local: None,
             last: None,
@@ -399,6 +377,7 @@ mod tests {
             cancelled: false,
             internal: false,
             keep_request: false,
+            req: crate::slots::NONE,
         }
     }
 

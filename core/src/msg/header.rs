@@ -45,6 +45,20 @@ macro_rules! methods {
                 }
             }
 
+            /// The position of a known method in the list above; `None` for an extension.
+            #[inline]
+            fn known_index(&self) -> Option<u8> {
+                let mut n = 0u8;
+                $(
+                    if let Method::$var = self {
+                        return Some(n);
+                    }
+                    n += 1;
+                )*
+                let _ = n;
+                None
+            }
+
             /// Converts the string storage.
             pub fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> Method<T> {
                 match self {
@@ -74,9 +88,16 @@ methods! {
 }
 
 impl<S: Text> Method<S> {
-    /// The same method, whatever the string storage of each side.
+    /// The same method, whatever the string storage of each side: two known methods by their
+    /// place in the list (no string compared: the request line's method against its CSeq's,
+    /// against the methods allowed, against a transaction's), anything else by its token
+    /// (an extension built with a known method's token is that method).
+    #[inline]
     pub fn same(&self, other: &Method<impl Text>) -> bool {
-        self.as_str() == other.as_str()
+        match (self.known_index(), other.known_index()) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.as_str() == other.as_str(),
+        }
     }
 }
 
@@ -557,4 +578,49 @@ pub(crate) fn convert_values<A, B>(v: &Values<A>, f: impl FnMut(&A) -> B) -> Val
 /// [`convert_values`] for [`Tags`].
 pub(crate) fn convert_tags<A, B>(v: &Tags<A>, f: impl FnMut(&A) -> B) -> Tags<B> {
     v.iter().map(f).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::SipStr;
+
+    #[test]
+    fn same_method_by_place_or_by_token() {
+        let known = [
+            "INVITE",
+            "ACK",
+            "BYE",
+            "CANCEL",
+            "OPTIONS",
+            "REGISTER",
+            "REFER",
+            "NOTIFY",
+            "SUBSCRIBE",
+            "INFO",
+            "UPDATE",
+            "PRACK",
+            "MESSAGE",
+            "PUBLISH",
+        ];
+        let ext = |t: &str| Method::<SipStr>::Extension(alloc::boxed::Box::new(SipStr::from(t)));
+        for a in known {
+            let ma = Method::<&str>::known(a.as_bytes()).unwrap();
+            assert_eq!(ma.as_str(), a);
+            for b in known {
+                let mb = Method::<SipStr>::known(b.as_bytes()).unwrap();
+                assert_eq!(ma.same(&mb), a == b, "{a} {b}");
+                // An extension spelled as a known method is that method, either way round.
+                assert_eq!(ma.same(&ext(b)), a == b, "{a} ext {b}");
+                assert_eq!(ext(b).same(&ma), a == b, "ext {b} {a}");
+            }
+            assert!(!ma.same(&ext("FOO")));
+            assert!(
+                !ma.same(&ext(&a.to_lowercase())),
+                "methods are case-sensitive"
+            );
+        }
+        assert!(ext("FOO").same(&ext("FOO")));
+        assert!(!ext("FOO").same(&ext("BAR")));
+    }
 }

@@ -108,7 +108,6 @@ impl Layer {
             } else {
                 State::Trying
             },
-            reliable,
             dest,
             local: None,
             key: ClientKey::of(&request).map(TxKey::Client),
@@ -122,6 +121,7 @@ impl Layer {
             cancelled: false,
             internal,
             keep_request: false,
+            req: crate::slots::NONE,
         };
         self.transmit(&tx, bytes, out);
         self.insert(id, tx, request, None);
@@ -209,7 +209,7 @@ impl Layer {
                 // (A transaction in Calling or Proceeding always holds its request.)
                 let ack = self
                     .reqs
-                    .get(&id)
+                    .get(self.req_slot(id))
                     .map(|request| ack_for(request, &response).to_bytes_in(&mut self.blocks));
                 let tx = self.txs.get_mut(&id).expect("live");
                 tx.last = ack.clone();
@@ -286,7 +286,7 @@ impl Layer {
     fn retransmit_request(&mut self, id: TxId, out: &mut Outbox) {
         let Some(bytes) = self
             .reqs
-            .get(&id)
+            .get(self.req_slot(id))
             .map(|r| r.to_bytes_in(&mut self.sent_once))
         else {
             return;
@@ -307,7 +307,7 @@ impl Layer {
         }
         tx.cancelled = true;
         let dest = tx.dest;
-        let Some(cancel) = self.reqs.get(&id).map(cancel_for) else {
+        let Some(cancel) = self.reqs.get(tx.req).map(cancel_for) else {
             return;
         };
         self.disarm(id, Timer::C);

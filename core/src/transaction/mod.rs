@@ -164,7 +164,6 @@ pub(crate) struct Rfc2543Tags {
 pub(crate) struct Tx {
     pub kind: Kind,
     pub state: State,
-    pub reliable: bool,
     /// Where requests (client) or responses (server) go.
     pub dest: Destination,
     /// The local address to send from (server: where the request arrived).
@@ -192,6 +191,9 @@ pub(crate) struct Tx {
     pub internal: bool,
     /// Client INVITE of a call: keeps its request in Accepted ([`Layer::keep_request`]).
     pub keep_request: bool,
+    /// The slot of its request in [`Layer`]'s requests while it holds it, else
+    /// [`crate::slots::NONE`].
+    pub req: u32,
 }
 
 /// How many of the oldest transactions [`Layer::make_room`] looks through for one to end
@@ -210,8 +212,10 @@ pub(crate) struct Layer {
     /// — rather than keeping a second, wire form of it. Kept beside the transactions and
     /// not in them: most live transactions under load are finished ones that have given
     /// their request up ([`Layer::shed_finished`]), and a transaction without the room of a
-    /// request (a `Message` is 240 bytes) is 40 % smaller to keep and to move.
-    reqs: crate::slab::Slab<TxId, Message>,
+    /// request (a `Message` is 240 bytes) is 40 % smaller to keep and to move. Found by the
+    /// slot its transaction holds ([`Tx::req`]: [`crate::slots`]), not by id through a hash
+    /// table of their own.
+    reqs: crate::slots::Slots<TxId, Message>,
     /// The transactions by key ([`crate::hashed`]: keyed hash tables).
     client_keys: crate::hashed::Index<TxId>,
     server_keys: crate::hashed::Index<TxId>,
@@ -243,6 +247,13 @@ fn micros(d: Duration) -> u32 {
 }
 
 impl Tx {
+    /// Over a reliable transport (RFC 3261 §17: no retransmissions, no waits to absorb
+    /// them). A server transaction's responses go over the transport its request came on
+    /// (§18.2.2), so its destination's transport is that one too.
+    pub fn reliable(&self) -> bool {
+        self.dest.transport.is_reliable()
+    }
+
     /// The current retransmission interval (A, E, G).
     pub fn interval(&self) -> Duration {
         Duration::from_micros(self.interval_us.into())
@@ -279,7 +290,7 @@ impl Layer {
             sent_once: crate::msg::emit::Blocks::new(block),
             pool: crate::msg::pool::HeaderPool::new(lists),
             txs: crate::slab::Slab::default(),
-            reqs: crate::slab::Slab::refilling(),
+            reqs: crate::slots::Slots::default(),
             client_keys: crate::hashed::Index::new(keys),
             server_keys: crate::hashed::Index::new(keys),
             merges: crate::hashed::Index::new(keys),
@@ -330,7 +341,7 @@ impl Layer {
             .map(|(id, _)| *id)
             .collect();
         for &id in &failed {
-            let request = self.reqs.get(&id).filter(|_| !self.txs[&id].internal);
+            let request = self.request(id).filter(|_| !self.txs[&id].internal);
             if let Some(request) = request {
                 let response = crate::msg::builder::response_in(
                     request,
@@ -391,7 +402,7 @@ impl Layer {
             return;
         };
         // Shed already (its request gone), or not finished.
-        if !self.reqs.contains_key(&id)
+        if tx.req == crate::slots::NONE
             || !matches!(
                 tx.state,
                 State::Completed | State::Confirmed | State::Accepted
@@ -405,7 +416,8 @@ impl Layer {
             // to hold (see [`Layer::request`]).
             return;
         }
-        let request = self.reqs.get_mut(&id);
+        let slot = core::mem::replace(&mut tx.req, crate::slots::NONE);
+        let request = self.reqs.get_mut(slot);
         if tx.server_key().is_some() {
             // Only the RFC 2543 key matches on it (§17.2.3).
             if let Some(tags) = tx.rfc2543.as_mut() {
@@ -421,9 +433,28 @@ impl Layer {
         }
         if let Some(request) = request {
             let headers = core::mem::take(&mut request.headers);
-            self.reqs.discard(&id);
+            self.discard_request(slot);
             self.pool.give(headers);
         }
+    }
+
+    /// Frees request slot `slot`; the requests left move down if that left them sparse, each
+    /// transaction told its new slot.
+    fn discard_request(&mut self, slot: u32) {
+        if self.reqs.discard(slot) {
+            let txs = &mut self.txs;
+            self.reqs.compact_if_sparse(|id, n| {
+                if let Some(tx) = txs.get_mut(&id) {
+                    tx.req = n;
+                }
+            });
+        }
+    }
+
+    /// The slot of transaction `id`'s request ([`crate::slots::NONE`] when it holds none).
+    #[inline]
+    fn req_slot(&self, id: TxId) -> u32 {
+        self.txs.get(&id).map_or(crate::slots::NONE, |tx| tx.req)
     }
 
     /// Notes that `id` got its final response (see [`Layer::shed_finished`]).
@@ -488,13 +519,13 @@ impl Layer {
     /// ([`Layer::keep_request`]), so that its call can build a dialog from each forked 2xx
     /// without a copy of its own.
     pub fn request(&self, id: TxId) -> Option<&Message> {
-        self.reqs.get(&id)
+        self.reqs.get(self.req_slot(id))
     }
 
     /// A copy of the request of transaction `id` (as [`Layer::request`] would give it), its
     /// header list from the pool.
     pub fn clone_request(&mut self, id: TxId) -> Option<Message> {
-        let request = self.reqs.get(&id)?;
+        let request = self.reqs.get(self.req_slot(id))?;
         Some(self.pool.clone_message(request))
     }
 
@@ -505,7 +536,7 @@ impl Layer {
     /// body (a 2xx says whether it carries the offer, §13.2.1). A ringing call's INVITE then
     /// keeps half its headers for as long as it rings, in a list of that size.
     pub fn hand_over_request(&mut self, id: TxId) -> Option<Message> {
-        let request = self.reqs.get_mut(&id)?;
+        let request = self.reqs.get_mut(self.req_slot(id))?;
         let needed = |h: &crate::msg::Header<crate::SipStr>| {
             crate::msg::builder::copied_to_response(h, 100)
                 || matches!(h, crate::msg::Header::RecordRoute(_))
@@ -561,7 +592,7 @@ impl Layer {
     /// Adds transaction `tx` as `id`, with the request it holds; `hash`: its key's hash, when
     /// the caller has it already.
     fn insert(&mut self, id: TxId, mut tx: Tx, request: Message, hash: Option<u64>) {
-        self.reqs.insert(id, request);
+        tx.req = self.reqs.insert(id, request);
         match &tx.key {
             Some(TxKey::Client(k)) => {
                 tx.key_hash = hash.unwrap_or_else(|| self.client_keys.hash(k));
@@ -647,10 +678,11 @@ impl Layer {
         let client = matches!(tx.key, Some(TxKey::Client(_)));
         let server = matches!(tx.key, Some(TxKey::Server(_)));
         let key_hash = tx.key_hash;
+        let slot = tx.req;
         self.txs.discard(&id);
-        if let Some(request) = self.reqs.get_mut(&id) {
+        if let Some(request) = self.reqs.get_mut(slot) {
             let headers = core::mem::take(&mut request.headers);
-            self.reqs.discard(&id);
+            self.discard_request(slot);
             self.pool.give(headers);
         }
         if client {
@@ -668,7 +700,7 @@ impl Layer {
     /// Arms wait timer `t` (D, I, J, K) after `d`, or terminates at once on a reliable
     /// transport, where RFC 3261 §17 sets those timers to zero.
     fn linger(&mut self, id: TxId, t: Timer, now: Instant, d: Duration, out: &mut Outbox) {
-        if d.is_zero() || self.txs.get(&id).is_some_and(|tx| tx.reliable) {
+        if d.is_zero() || self.txs.get(&id).is_some_and(Tx::reliable) {
             self.terminate(id, out);
         } else {
             self.arm(id, t, now + d);

@@ -69,7 +69,7 @@ impl Layer {
         }
         let id = self.alloc_id();
         let invite = request.method() == Some(&Method::Invite);
-        let reliable = source.transport.is_reliable();
+        debug_assert_eq!(reply_to.transport, source.transport, "§18.2.2");
         let tx = Tx {
             kind: if invite {
                 Kind::InviteServer
@@ -81,7 +81,6 @@ impl Layer {
             } else {
                 State::Trying
             },
-            reliable,
             dest: reply_to,
             local: Some(source.local),
             last: None,
@@ -97,6 +96,7 @@ impl Layer {
             cancelled: false,
             internal: false,
             keep_request: false,
+            req: crate::slots::NONE,
         };
         self.insert(id, tx, request, Some(hash));
         if invite {
@@ -112,7 +112,7 @@ impl Layer {
         let ours = if is_ack {
             tags.and_then(|t| t.response.as_deref())
         } else {
-            match self.reqs.get(&id) {
+            match self.reqs.get(tx.req) {
                 Some(r) => r.to().and_then(|t| t.tag()),
                 None => tags.and_then(|t| t.request.as_deref()),
             }
@@ -224,7 +224,7 @@ impl Layer {
         if let Err(e) = may_answer(tx) {
             return Some(Err(e));
         }
-        let request = self.reqs.get(&id)?;
+        let request = self.reqs.get(tx.req)?;
         let blocks = lingers(tx.kind, code).then_some(&mut self.blocks);
         let bytes = request.plain_response(code, to_tag, tail, tx.dest.addr, blocks)?;
         if let (Some(tags), 200..) = (tx.rfc2543.as_mut(), code) {
@@ -250,7 +250,7 @@ impl Layer {
         let tx = self.txs.get_mut(&id).ok_or(RespondError::Unknown)?;
         tx.last = Some(bytes.clone());
         tx.last_status = code;
-        let reliable = tx.reliable;
+        let reliable = tx.reliable();
         let kind = tx.kind;
         if code >= 200 {
             self.finished(id);
@@ -293,7 +293,7 @@ impl Layer {
     /// there is none, and then `id` is the one later copies are checked against until it
     /// ends. (A request that matched by §17.2.3 never gets here: it was a retransmission.)
     pub fn merged(&mut self, id: TxId) -> Option<TxId> {
-        let key = super::key::MergeKey::of(self.reqs.get(&id)?)?;
+        let key = super::key::MergeKey::of(self.request(id)?)?;
         let h = self.merges.hash(&key);
         if let Some(first) = self.merges.find(h, |t| t != id) {
             return Some(first);
@@ -323,7 +323,7 @@ impl Layer {
         match (t, tx.state) {
             (Timer::Trying, State::Proceeding) if tx.last.is_none() => {
                 // Replaced by the final: short-lived, a buffer of its own (see `lingers`).
-                let Some(request) = self.reqs.get(&id) else {
+                let Some(request) = self.reqs.get(tx.req) else {
                     return;
                 };
                 // Written straight from the request; built only if it cannot be.
