@@ -290,7 +290,8 @@ pub(crate) fn message_in<'a, C: Ctx<'a>>(
 pub fn parse_sipfrag(input: &[u8]) -> Result<Message<&str>, ParseError> {
     let bad = |e: ParseError| ParseError::new(ErrorKind::BadSipfrag, e.offset);
     let limits = Limits::default();
-    let (raw_start, raw, end) = scan_fragment_head(input, &limits).map_err(bad)?;
+    let mut raw = smallvec::SmallVec::new();
+    let (raw_start, end) = scan_fragment_head(input, &limits, &mut raw).map_err(bad)?;
     let c = View::new(&input[..end]);
     let start = start(c, input, &raw_start).map_err(bad)?;
     let headers = headers(c, input, &raw, &limits, false, Vec::new())
