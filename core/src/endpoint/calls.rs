@@ -963,6 +963,12 @@ impl Endpoint {
                 self.incoming_notify(call, tx);
                 return true;
             }
+            Some(Method::Refer) => {
+                // What it needs is taken out of it: no copy of the whole request.
+                let refer = super::transfer::ReadRefer::of(request);
+                self.incoming_refer(call, tx, refer);
+                return true;
+            }
             _ => {}
         }
         // The handlers below answer the request through its transaction while reading it.

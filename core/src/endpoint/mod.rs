@@ -1067,7 +1067,10 @@ impl Endpoint {
         source: Source,
     ) {
         match request.method() {
-            Some(Method::Refer) => self.incoming_refer(call, tx, &request),
+            Some(Method::Refer) => {
+                let refer = transfer::ReadRefer::of(&request);
+                self.incoming_refer(call, tx, refer);
+            }
             Some(Method::Notify) => self.incoming_notify(call, tx),
             Some(Method::Subscribe) => self.incoming_subscribe(call, tx, &request),
             _ => {

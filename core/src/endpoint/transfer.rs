@@ -177,6 +177,43 @@ pub(crate) struct Transferor {
     done: bool,
 }
 
+/// What handling a REFER reads from it, taken out of the request where its transaction
+/// holds it (no copy of the whole request).
+pub(super) struct ReadRefer {
+    /// The one `Refer-To` (RFC 3515 §2.4.1).
+    target: NameAddr<SipStr>,
+    /// The `Replaces` its URI carries (RFC 3891 §3, attended transfer).
+    replaces: Option<crate::msg::Replaces<SipStr>>,
+    /// The REFER's CSeq number (the `id` of its subscription's `Event`, RFC 3515 §2.4.6).
+    seq: u32,
+    /// Its `Refer-Sub` value (RFC 4488 §4), if it has one.
+    refer_sub: Option<bool>,
+    referred_by: Option<NameAddr<SipStr>>,
+}
+
+impl ReadRefer {
+    /// Reads `request`; the response code that refuses it instead: 400 without exactly one
+    /// `Refer-To` (RFC 3515 §2.4.1) or with an embedded `Replaces` that does not parse, 416
+    /// for a `Refer-To` URI other than SIP's.
+    pub(super) fn of(request: &Message) -> Result<ReadRefer, u16> {
+        let mut tos = request.refer_tos();
+        let (Some(to), None) = (tos.next(), tos.next()) else {
+            return Err(400);
+        };
+        if !matches!(to.uri, Uri::Sip(_)) {
+            return Err(416);
+        }
+        let replaces = to.embedded_replaces().map_err(|_| 400u16)?;
+        Ok(ReadRefer {
+            target: to.clone(),
+            replaces,
+            seq: request.cseq().map_or(0, |c| c.seq),
+            refer_sub: request.refer_sub().map(|r| r.value),
+            referred_by: request.referred_by().cloned(),
+        })
+    }
+}
+
 /// The Refer-To of a blind transfer and the Referred-By asked for.
 #[derive(Clone, Debug)]
 pub(crate) struct ReferParts {
@@ -853,14 +890,14 @@ impl Endpoint {
     /// A REFER in a call's dialog (RFC 3515 §2.4.2): checked, then handed to the
     /// application as [`Event::IncomingTransfer`] (or accepted at once when
     /// [`crate::Config::auto_accept_transfers`] says so).
-    pub(super) fn incoming_refer(&mut self, call: CallId, tx: TxId, request: &Message) {
+    pub(super) fn incoming_refer(&mut self, call: CallId, tx: TxId, refer: Result<ReadRefer, u16>) {
         // RFC 3515 §2.4.6: the first REFER's NOTIFYs may leave out `id`; those of every later
         // one received in the dialog (answered or refused) carry it.
         let first = self
             .calls
             .get_mut(&call)
             .is_none_or(|c| !core::mem::replace(&mut c.refer_seen, true));
-        self.refer_for(call, tx, request, first, None);
+        self.refer_for(call, tx, refer, first, None);
     }
 
     /// A REFER outside any dialog (RFC 3515 §2.4.2). With a `Target-Dialog` naming one of
@@ -912,7 +949,7 @@ impl Endpoint {
         let seq = self.ids.next_u32() & 0x7fff_ffff;
         let dialog =
             crate::dialog::Dialog::uas(&request, &tag, seq, peer).map(alloc::boxed::Box::new);
-        self.refer_for(call, tx, &request, true, dialog);
+        self.refer_for(call, tx, ReadRefer::of(&request), true, dialog);
     }
 
     /// A REFER (in `call`'s dialog, or outside any with `sub_dialog` the dialog it creates):
@@ -921,24 +958,20 @@ impl Endpoint {
         &mut self,
         call: CallId,
         tx: TxId,
-        request: &Message,
+        refer: Result<ReadRefer, u16>,
         first: bool,
         sub_dialog: Option<alloc::boxed::Box<crate::dialog::Dialog>>,
     ) {
-        // RFC 3515 §2.4.1: exactly one Refer-To.
-        let mut tos = request.refer_tos();
-        let (Some(to), None) = (tos.next(), tos.next()) else {
-            self.answer_with(tx, 400, Vec::new());
-            return;
-        };
-        if !matches!(to.uri, Uri::Sip(_)) {
-            self.answer_with(tx, 416, Vec::new());
-            return;
-        }
-        let replaces = match to.embedded_replaces() {
+        let ReadRefer {
+            target,
+            replaces,
+            seq,
+            refer_sub,
+            referred_by,
+        } = match refer {
             Ok(r) => r,
-            Err(_) => {
-                self.answer_with(tx, 400, Vec::new());
+            Err(code) => {
+                self.answer_with(tx, code, Vec::new());
                 return;
             }
         };
@@ -947,8 +980,6 @@ impl Endpoint {
             self.answer_with(tx, 503, Vec::new());
             return;
         }
-        let target = to.clone();
-        let seq = request.cseq().map_or(0, |c| c.seq);
         // RFC 4488 §4: `Refer-Sub: false` is honoured only by a UA that supports
         // `norefersub`; others go on with the subscription.
         let norefersub = self
@@ -956,7 +987,7 @@ impl Endpoint {
             .supported
             .iter()
             .any(|t| t.as_str().eq_ignore_ascii_case("norefersub"));
-        let refer_sub = request.refer_sub().is_none_or(|r| r.value) || !norefersub;
+        let refer_sub = refer_sub.unwrap_or(true) || !norefersub;
         let id = TransferId(self.next_transfer);
         self.next_transfer += 1;
         self.transfers.insert(
@@ -981,7 +1012,7 @@ impl Endpoint {
             transfer: id,
             call,
             target,
-            referred_by: request.referred_by().cloned(),
+            referred_by,
             replaces,
             refer_sub,
         });
