@@ -576,13 +576,12 @@ impl Endpoint {
     /// before it collides with ours, so 491 (§14.2), and the peer retries once the ACK,
     /// retransmitted with our 2xx, has landed. An offer that puts us on hold is reported as [`CallState::Held`] once
     /// the ACK arrives; one that takes us off hold as [`CallState::Resumed`].
-    fn incoming_reinvite(&mut self, call: CallId, tx: TxId, request: &Message) {
+    fn incoming_reinvite(&mut self, call: CallId, tx: TxId, seq: u32, body: &[u8]) {
         let c = self.calls.get(&call).expect("indexed");
         if c.reinvite.is_some() {
             self.answer_with(tx, 491, Vec::new());
             return;
         }
-        let seq = request.cseq().map_or(0, |c| c.seq);
         if c.ok.is_some() && seq > c.ok_seq {
             if c.ok_offer {
                 self.answer_with(tx, 491, Vec::new());
@@ -602,7 +601,7 @@ impl Endpoint {
             self.answer_with(tx, 500, alloc::vec![super::retry_after(seconds)]);
             return;
         }
-        let offered = (!request.body.is_empty()).then(|| sdp::direction(&request.body));
+        let offered = (!body.is_empty()).then(|| sdp::direction(body));
         let answer = match (&c.local_sdp, offered) {
             (Some(ours), Some(dir)) => Some(sdp::reoffer(ours, dir.answer())),
             // No offer: ours goes in the 2xx, unchanged in direction (§14.2).
@@ -963,10 +962,16 @@ impl Endpoint {
                 self.incoming_notify(call, tx);
                 return true;
             }
+            // What these need is taken out of them: no copy of the whole request.
             Some(Method::Refer) => {
-                // What it needs is taken out of it: no copy of the whole request.
                 let refer = super::transfer::ReadRefer::of(request);
                 self.incoming_refer(call, tx, refer);
+                return true;
+            }
+            Some(Method::Invite) => {
+                let seq = request.cseq().map_or(0, |c| c.seq);
+                let body = request.body.clone();
+                self.incoming_reinvite(call, tx, seq, &body);
                 return true;
             }
             _ => {}
@@ -975,15 +980,9 @@ impl Endpoint {
         let Some(request) = self.layer.clone_request(tx) else {
             return true;
         };
-        match request.method() {
-            Some(Method::Invite) => {
-                self.incoming_reinvite(call, tx, &request);
-                self.layer.pool.recycle(request);
-            }
-            // The usages a call's dialog carries besides the session (REFER and its
-            // subscription, ...), or the application.
-            _ => self.in_dialog_usage(call, tx, request, source),
-        }
+        // The usages a call's dialog carries besides the session (a subscription, ...), or
+        // the application.
+        self.in_dialog_usage(call, tx, request, source);
         true
     }
 
