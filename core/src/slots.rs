@@ -10,7 +10,7 @@
 //! under load), and no neighbours relinked.
 //!
 //! The slots lie in chunks of [`CHUNK`] as the slab's do (no value moves when more are
-//! added), free slots are reused last-freed first, and a table left sparse after a burst is
+//! added, but in the first chunk, which grows as it fills), free slots are reused last-freed first, and a table left sparse after a burst is
 //! compacted as the slab is, with one difference: a value that moves tells its owner its new
 //! slot ([`Slots::compact_if_sparse`]). Emptied, the table gives its chunks back.
 

@@ -791,3 +791,78 @@ fn call_to_unreachable_tcp_destination_fails_with_503_at_once() {
     );
     assert!(ep.poll_transmit().is_none());
 }
+
+/// Each server transaction answers from its own request, also after the requests it holds
+/// moved to other slots: 400 MESSAGEs held at once, answered in a shuffled order, so that the
+/// table of requests (`crate::slots`) is compacted as it drains (below a quarter full) while
+/// a hundred of them still wait for their answer; every response carries its own request's
+/// Call-ID, branch and CSeq, over UDP (the request is given up at the final response) and TCP.
+#[test]
+fn answers_come_from_their_own_requests_while_the_requests_move() {
+    use sipxfer::Config;
+    let local: SocketAddr = "127.0.0.1:5060".parse().unwrap();
+    let remote: SocketAddr = "192.0.2.1:40000".parse().unwrap();
+    let mut config = Config::new(local, [7; 32]);
+    config.allow.push(Method::Message);
+    let mut ep = Endpoint::new(config, Instant::ZERO);
+    let n = 400usize;
+    let mut held = Vec::new();
+    for i in 0..n {
+        // A third over TCP, the rest over UDP.
+        let transport = if i % 3 == 0 {
+            Transport::Tcp
+        } else {
+            Transport::Udp
+        };
+        let name = if transport == Transport::Tcp {
+            "TCP"
+        } else {
+            "UDP"
+        };
+        let bytes = bytes::Bytes::from(format!(
+            "MESSAGE sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/{name} 192.0.2.1:40000;branch=z9hG4bKm{i}x\r\n\
+             From: <sip:b@x>;tag=f{i}\r\nTo: <sip:a@y>\r\nCall-ID: call-{i}\r\nCSeq: {} MESSAGE\r\n\
+             Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            1000 + i
+        ));
+        ep.handle_datagram(Instant::ZERO, transport, remote, local, bytes);
+        match ep.poll_event() {
+            Some(Event::Request { tx, .. }) => held.push((tx, i)),
+            e => panic!("{e:?}"),
+        }
+        while ep.poll_transmit().is_some() {}
+    }
+    // A fixed shuffle (xorshift).
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for k in (1..held.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        held.swap(k, (seed % (k as u64 + 1)) as usize);
+    }
+    for (k, &(tx, i)) in held.iter().enumerate() {
+        // Built from the request where the transaction holds it.
+        let r = ep.response(tx, 200).unwrap();
+        ep.respond(Instant::ZERO, tx, r).unwrap();
+        let t = ep.poll_transmit().expect("the response");
+        let text = String::from_utf8(t.bytes.to_vec()).unwrap();
+        assert!(text.starts_with("SIP/2.0 200 OK\r\n"), "{text}");
+        assert!(
+            text.contains(&format!("\r\nCall-ID: call-{i}\r\n")),
+            "{k}: {text}"
+        );
+        assert!(
+            text.contains(&format!(";branch=z9hG4bKm{i}x")),
+            "{k}: {text}"
+        );
+        assert!(
+            text.contains(&format!("\r\nCSeq: {} MESSAGE\r\n", 1000 + i)),
+            "{k}: {text}"
+        );
+        assert!(
+            text.contains(&format!("From: <sip:b@x>;tag=f{i}\r\n")),
+            "{k}: {text}"
+        );
+        assert!(ep.poll_transmit().is_none());
+    }
+}

@@ -574,6 +574,14 @@ fn bad_refers_and_notifies_get_the_rfc_answer() {
             }),
             416,
         ),
+        (
+            "REFER whose Refer-To carries a Replaces that does not parse (no Call-ID)",
+            Box::new(|m| {
+                let to = sipxfer::msg::NameAddr::new(bad_replaces_target());
+                m.headers.push(Header::ReferTo(to));
+            }),
+            400,
+        ),
     ];
     for (i, (what, f, code)) in cases.into_iter().enumerate() {
         let now = sim.now;
@@ -1180,4 +1188,94 @@ fn auto_accepting_transferee_needs_no_application() {
     assert_eq!(outcomes(&events[1]), [TransferOutcome::Succeeded]);
     assert_eq!(progress(&events[0]), [100, 200]);
     assert!(!sim.ep(0).call_is_live(ab));
+}
+
+/// A Refer-To URI whose embedded `Replaces` (RFC 3891 §5) has no Call-ID: it cannot parse.
+fn bad_replaces_target() -> Uri<sipxfer::SipStr> {
+    let uri = Uri::parse("sip:c@10.0.0.3?Replaces=%3Bto-tag%3D1%3Bfrom-tag%3D2").unwrap();
+    let to = sipxfer::msg::NameAddr::new(uri.clone());
+    assert!(
+        to.embedded_replaces().is_err(),
+        "the case needs a Replaces that fails"
+    );
+    uri
+}
+
+/// The REFER checks come in RFC order before the limit on transfers per dialog: with
+/// `max_transfers_per_dialog` at 0, a REFER that cannot be acted on still gets its own answer
+/// (400, 416), and only a good one the 503. And `Refer-Sub: false` (RFC 4488 §4) is honoured
+/// only by a UA that supports `norefersub`: the transfer's `refer_sub` says whether the
+/// subscription is kept.
+#[test]
+fn refer_checks_before_the_limit_and_refer_sub_only_with_norefersub() {
+    use sipxfer::msg::{Header, Method, ReferSub};
+    let send = |sim: &mut Sim,
+                ab: CallId,
+                seq: u32,
+                to: Option<Uri<sipxfer::SipStr>>,
+                refer_sub: Option<bool>| {
+        let now = sim.now;
+        let mut d = sim.ep(0).dialog(ab).unwrap().clone();
+        let mut req = d.request(Method::Refer, Some(seq), None);
+        if let Some(to) = to {
+            req.headers
+                .push(Header::ReferTo(sipxfer::msg::NameAddr::new(to)));
+        }
+        if let Some(value) = refer_sub {
+            req.headers.push(Header::ReferSub(ReferSub {
+                value,
+                params: Default::default(),
+            }));
+        }
+        let dest = d.destination();
+        let tx = sim.ep(0).send_request(now, dest, req).unwrap();
+        let (mut status, mut sub) = (None, None);
+        sim.run_to_end(|ep, n, now, e| match (n, e) {
+            (0, Event::Response { tx: t, response }) if t == tx => status = response.status(),
+            (
+                1,
+                Event::IncomingTransfer {
+                    transfer,
+                    refer_sub,
+                    ..
+                },
+            ) => {
+                sub = Some(refer_sub);
+                ep.reject_transfer(now, transfer, 603).unwrap();
+            }
+            _ => {}
+        });
+        (status, sub)
+    };
+    let good = || Some(Uri::parse("sip:c@10.0.0.3").unwrap());
+    // B refuses every transfer beyond none at a time.
+    let mut sim = Sim::new(21);
+    sim.add_endpoint("10.0.0.1:5060");
+    sim.add_endpoint_tuned("10.0.0.2:5060", |c| c.max_transfers_per_dialog = 0);
+    sim.add_endpoint("10.0.0.3:5060");
+    let (ab, _) = a_calls_b(&mut sim);
+    assert_eq!(send(&mut sim, ab, 100, None, None), (Some(400), None));
+    let tel = Some(Uri::parse("tel:+15551234").unwrap());
+    assert_eq!(send(&mut sim, ab, 101, tel, None), (Some(416), None));
+    let bad = Some(bad_replaces_target());
+    assert_eq!(send(&mut sim, ab, 102, bad, None), (Some(400), None));
+    assert_eq!(send(&mut sim, ab, 103, good(), None), (Some(503), None));
+    // `Refer-Sub: false` to a B that supports `norefersub` (the default), and to one that
+    // does not.
+    for (supports, seq) in [(true, 200), (false, 300)] {
+        let mut sim = Sim::new(22);
+        sim.add_endpoint("10.0.0.1:5060");
+        sim.add_endpoint_tuned("10.0.0.2:5060", |c| {
+            if !supports {
+                c.supported.retain(|t| t.as_str() != "norefersub");
+            }
+        });
+        sim.add_endpoint("10.0.0.3:5060");
+        let (ab, _) = a_calls_b(&mut sim);
+        let (status, sub) = send(&mut sim, ab, seq, good(), Some(false));
+        assert_eq!(status, Some(603), "refused by the application");
+        assert_eq!(sub, Some(!supports), "norefersub supported: {supports}");
+        let (_, sub) = send(&mut sim, ab, seq + 1, good(), None);
+        assert_eq!(sub, Some(true), "no Refer-Sub: the subscription");
+    }
 }
