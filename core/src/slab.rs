@@ -56,13 +56,88 @@ enum Slot<K, V> {
     Used(Node<K, V>),
 }
 
+/// Slots side by side in chunks of [`CHUNK`], numbered from 0: the storage of a [`Slab`]
+/// and of [`crate::slots::Slots`]. Slot `n` is `chunks[n / CHUNK][n % CHUNK]`; every chunk
+/// but the last is full, so adding a slot moves none (but in the first chunk, which grows
+/// as it fills).
+#[derive(Clone, Debug)]
+pub(crate) struct Chunks<T>(Vec<Vec<T>>);
+
+impl<T> Default for Chunks<T> {
+    fn default() -> Self {
+        Chunks(Vec::new())
+    }
+}
+
+impl<T> Chunks<T> {
+    /// Slots in all.
+    pub fn len(&self) -> usize {
+        self.0
+            .last()
+            .map_or(0, |c| (self.0.len() - 1) * CHUNK + c.len())
+    }
+
+    pub fn get(&self, n: u32) -> Option<&T> {
+        let n = n as usize;
+        self.0.get(n / CHUNK)?.get(n % CHUNK)
+    }
+
+    pub fn get_mut(&mut self, n: u32) -> Option<&mut T> {
+        let n = n as usize;
+        self.0.get_mut(n / CHUNK)?.get_mut(n % CHUNK)
+    }
+
+    /// Puts `t` in a new slot at the end; its number.
+    #[inline]
+    pub fn push(&mut self, t: T) -> u32 {
+        // Bounded by `Config::max_transactions` / `max_dialogs`, far below u32::MAX.
+        let n = self.len() as u32;
+        match self.0.last_mut().filter(|c| c.len() < CHUNK) {
+            Some(c) => c.push(t),
+            None => {
+                // The first chunk grows as it fills (an endpoint with a call or two — a
+                // device's — holds no room for eight); the next ones are allocated whole.
+                let mut c = if self.0.is_empty() {
+                    Vec::new()
+                } else {
+                    Vec::with_capacity(CHUNK)
+                };
+                c.push(t);
+                self.0.push(c);
+            }
+        }
+        n
+    }
+
+    /// Keeps the first `n` slots, dropping the chunks past them.
+    pub fn truncate(&mut self, n: usize) {
+        let chunks = n.div_ceil(CHUNK);
+        self.0.truncate(chunks);
+        if let Some(last) = self.0.last_mut() {
+            last.truncate(n - (chunks - 1) * CHUNK);
+        }
+    }
+
+    /// Chunks allocated (the tests' view of the memory held).
+    #[cfg(test)]
+    pub fn chunks(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Room for chunks held (0: the storage holds no memory).
+    #[cfg(test)]
+    pub fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+}
+
 /// Values by key (see the module documentation).
 #[derive(Clone, Debug)]
 pub(crate) struct Slab<K, V> {
     /// `(key, slot)` of every value.
     index: hashbrown::HashTable<(K, u32)>,
-    /// Slot `n` is `chunks[n / CHUNK][n % CHUNK]`; every chunk but the last is full.
-    chunks: Vec<Vec<Slot<K, V>>>,
+    /// The slots.
+    chunks: Chunks<Slot<K, V>>,
     /// The first free slot.
     free: Option<u32>,
     /// The slots of the smallest and the largest key.
@@ -74,7 +149,7 @@ impl<K, V> Default for Slab<K, V> {
     fn default() -> Self {
         Slab {
             index: hashbrown::HashTable::new(),
-            chunks: Vec::new(),
+            chunks: Chunks::default(),
             free: None,
             head: NIL,
             tail: NIL,
@@ -93,19 +168,15 @@ impl<K: Key, V> Slab<K, V> {
 
     /// Slots in all (used and free).
     fn slots(&self) -> usize {
-        self.chunks
-            .last()
-            .map_or(0, |c| (self.chunks.len() - 1) * CHUNK + c.len())
+        self.chunks.len()
     }
 
     fn slot(&self, n: u32) -> Option<&Slot<K, V>> {
-        let n = n as usize;
-        self.chunks.get(n / CHUNK)?.get(n % CHUNK)
+        self.chunks.get(n)
     }
 
     fn slot_mut(&mut self, n: u32) -> Option<&mut Slot<K, V>> {
-        let n = n as usize;
-        self.chunks.get_mut(n / CHUNK)?.get_mut(n % CHUNK)
+        self.chunks.get_mut(n)
     }
 
     fn node(&self, n: u32) -> Option<&Node<K, V>> {
@@ -134,27 +205,6 @@ impl<K: Key, V> Slab<K, V> {
     pub fn get_mut(&mut self, id: &K) -> Option<&mut V> {
         let n = self.find(*id)?;
         self.node_mut(n).map(|node| &mut node.value)
-    }
-
-    /// Puts `s` in a new slot at the end; its number.
-    fn push(&mut self, s: Slot<K, V>) -> u32 {
-        // Bounded by `Config::max_transactions` / `max_dialogs`, far below u32::MAX.
-        let n = self.slots() as u32;
-        match self.chunks.last_mut().filter(|c| c.len() < CHUNK) {
-            Some(c) => c.push(s),
-            None => {
-                // The first chunk grows as it fills (an endpoint with a call or two — a
-                // device's — holds no room for eight); the next ones are allocated whole.
-                let mut c = if self.chunks.is_empty() {
-                    Vec::new()
-                } else {
-                    Vec::with_capacity(CHUNK)
-                };
-                c.push(s);
-                self.chunks.push(c);
-            }
-        }
-        n
     }
 
     /// Adds `value` as `id` (a fresh key: the layer and the endpoint never reuse one, and
@@ -188,7 +238,7 @@ impl<K: Key, V> Slab<K, V> {
                 }
                 n
             }
-            None => self.push(node),
+            None => self.chunks.push(node),
         };
         self.link(prev, n, next);
         self.index.insert_unique(hash(id), (id, n), |e| hash(e.0));
@@ -303,11 +353,7 @@ impl<K: Key, V> Slab<K, V> {
             }
             lo += 1;
         }
-        let chunks = live.div_ceil(CHUNK);
-        self.chunks.truncate(chunks);
-        if let Some(last) = self.chunks.last_mut() {
-            last.truncate(live - (chunks - 1) * CHUNK);
-        }
+        self.chunks.truncate(live);
         self.free = None;
     }
 
@@ -390,7 +436,7 @@ mod tests {
             t.insert(TxId(i), tx(i));
         }
         assert_eq!(
-            (t.len(), t.slots(), t.chunks.len()),
+            (t.len(), t.slots(), t.chunks.chunks()),
             (3000, 3000, 3000 / CHUNK)
         );
         // Free then reuse: no new slot.

@@ -9,13 +9,12 @@
 //! transaction (three or four lookups of one for every transaction, each a likely cache miss
 //! under load), and no neighbours relinked.
 //!
-//! The slots lie in chunks of [`CHUNK`] as the slab's do (no value moves when more are
-//! added, but in the first chunk, which grows as it fills), free slots are reused last-freed first, and a table left sparse after a burst is
+//! The slots lie in the slab's chunks ([`Chunks`]: no value moves when more are added, but
+//! in the first chunk, which grows as it fills), free slots are reused last-freed first, and a table left sparse after a burst is
 //! compacted as the slab is, with one difference: a value that moves tells its owner its new
 //! slot ([`Slots::compact_if_sparse`]). Emptied, the table gives its chunks back.
 
-use crate::slab::CHUNK;
-use alloc::vec::Vec;
+use crate::slab::Chunks;
 
 /// No slot: what an owner without a value holds.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -37,8 +36,8 @@ enum Cell<K, V> {
 /// Values by slot number (see the module documentation).
 #[derive(Clone, Debug)]
 pub(crate) struct Slots<K, V> {
-    /// Slot `n` is `chunks[n / CHUNK][n % CHUNK]`; every chunk but the last is full.
-    chunks: Vec<Vec<Cell<K, V>>>,
+    /// The slots.
+    chunks: Chunks<Cell<K, V>>,
     /// The first free slot, or [`NONE`].
     free: u32,
     /// Used slots.
@@ -48,7 +47,7 @@ pub(crate) struct Slots<K, V> {
 impl<K, V> Default for Slots<K, V> {
     fn default() -> Self {
         Slots {
-            chunks: Vec::new(),
+            chunks: Chunks::default(),
             free: NONE,
             len: 0,
         }
@@ -67,19 +66,15 @@ impl<K: Copy, V> Slots<K, V> {
 
     /// Slots in all (used and free).
     fn slots(&self) -> usize {
-        self.chunks
-            .last()
-            .map_or(0, |c| (self.chunks.len() - 1) * CHUNK + c.len())
+        self.chunks.len()
     }
 
     fn cell(&self, n: u32) -> Option<&Cell<K, V>> {
-        let n = n as usize;
-        self.chunks.get(n / CHUNK)?.get(n % CHUNK)
+        self.chunks.get(n)
     }
 
     fn cell_mut(&mut self, n: u32) -> Option<&mut Cell<K, V>> {
-        let n = n as usize;
-        self.chunks.get_mut(n / CHUNK)?.get_mut(n % CHUNK)
+        self.chunks.get_mut(n)
     }
 
     /// The value in slot `n` ([`NONE`], a free slot or one past the end: none).
@@ -113,29 +108,8 @@ impl<K: Copy, V> Slots<K, V> {
                 self.free = next;
                 n
             }
-            _ => self.push(Cell::Used(owner, value)),
+            _ => self.chunks.push(Cell::Used(owner, value)),
         }
-    }
-
-    /// Puts `cell` in a new slot at the end; its number.
-    fn push(&mut self, cell: Cell<K, V>) -> u32 {
-        // Bounded by `Config::max_transactions`, far below u32::MAX.
-        let n = self.slots() as u32;
-        match self.chunks.last_mut().filter(|c| c.len() < CHUNK) {
-            Some(c) => c.push(cell),
-            None => {
-                // The first chunk grows as it fills (a device's endpoint holds a request or
-                // two at a time); the next ones are allocated whole.
-                let mut c = if self.chunks.is_empty() {
-                    Vec::new()
-                } else {
-                    Vec::with_capacity(CHUNK)
-                };
-                c.push(cell);
-                self.chunks.push(c);
-            }
-        }
-        n
     }
 
     /// Drops the value in slot `n` where it lies and frees the slot; whether there was one.
@@ -191,11 +165,7 @@ impl<K: Copy, V> Slots<K, V> {
             moved(owner, lo);
             lo += 1;
         }
-        let chunks = live.div_ceil(CHUNK);
-        self.chunks.truncate(chunks);
-        if let Some(last) = self.chunks.last_mut() {
-            last.truncate(live - (chunks - 1) * CHUNK);
-        }
+        self.chunks.truncate(live);
         // Every slot left is used.
         self.free = NONE;
     }
@@ -212,6 +182,7 @@ impl<K: Copy, V> Slots<K, V> {
 mod tests {
     use super::*;
     use alloc::collections::BTreeMap;
+    use alloc::vec::Vec;
 
     /// Against a map from owner to value, through bursts that fill the table and drain it:
     /// every owner's slot (kept as an owner keeps it, and updated when a value moves) holds

@@ -1056,9 +1056,10 @@ impl Endpoint {
         self.answer_with(tx, code, alloc::vec::Vec::new());
     }
 
-    /// A request in `call`'s dialog that is not part of the session (§12.2.2): REFER and the
-    /// NOTIFY/SUBSCRIBE of its subscription go to the transfer roles, anything else to the
-    /// application.
+    /// A request in `call`'s dialog that is not part of the session (§12.2.2), other than
+    /// REFER and NOTIFY (read where their transaction holds them: `in_dialog_request`): a
+    /// SUBSCRIBE refreshing a refer subscription goes to the transfer roles, anything else
+    /// to the application.
     pub(crate) fn in_dialog_usage(
         &mut self,
         call: CallId,
@@ -1067,11 +1068,6 @@ impl Endpoint {
         source: Source,
     ) {
         match request.method() {
-            Some(Method::Refer) => {
-                let refer = transfer::ReadRefer::of(&request);
-                self.incoming_refer(call, tx, refer);
-            }
-            Some(Method::Notify) => self.incoming_notify(call, tx),
             Some(Method::Subscribe) => self.incoming_subscribe(call, tx, &request),
             _ => {
                 // The application's now: its list is not given back.
