@@ -301,10 +301,18 @@ fn list0<'a, T, A: smallvec::Array<Item = T>>(
 /// `via-parm = sent-protocol LWS sent-by *( SEMI via-params )`
 #[inline]
 fn via<'a, C: Ctx<'a>>(c: C, i: &'a [u8]) -> PResult<'a, Via<C::S>> {
-    let (r, protocol) = token(c, i)?;
-    let (r, _) = sep(r, b'/')?;
-    let (r, version) = token(c, r)?;
-    let (r, _) = sep(r, b'/')?;
+    // `sent-protocol = protocol-name SLASH protocol-version SLASH transport`: nearly always
+    // `SIP/2.0/` as written here, whose two tokens need no scan.
+    let (r, protocol, version) = match i.split_at_checked(8) {
+        Some((head, rest)) if head == b"SIP/2.0/" => (sws(rest), c.s(&i[..3])?, c.s(&i[4..7])?),
+        _ => {
+            let (r, protocol) = token(c, i)?;
+            let (r, _) = sep(r, b'/')?;
+            let (r, version) = token(c, r)?;
+            let (r, _) = sep(r, b'/')?;
+            (r, protocol, version)
+        }
+    };
     let (r, transport) = token(c, r)?;
     let r2 = sws(r);
     if r2.len() == r.len() {

@@ -58,6 +58,25 @@ fn via() {
         panic!()
     };
     assert_eq!(v[0].received(), Some("2001:db8::1"));
+    // The usual `SIP/2.0/` (read without a scan) and every other spelling of the same
+    // protocol give the same fields.
+    for sent in [
+        "SIP/2.0/UDP",
+        "SIP/2.0/ UDP",
+        "SIP /2.0/UDP",
+        "SIP / 2.0 / UDP",
+        "sip/2.0/udp",
+    ] {
+        let Header::Via(v) = h("Via", &alloc::format!("{sent} 192.0.2.1;branch=z9hG4bKx")) else {
+            panic!()
+        };
+        assert!(v[0].protocol.eq_ignore_ascii_case("SIP"), "{sent}");
+        assert_eq!(&*v[0].version, "2.0", "{sent}");
+        assert!(v[0].transport.eq_ignore_ascii_case("UDP"), "{sent}");
+        assert_eq!(v[0].branch(), Some("z9hG4bKx"), "{sent}");
+    }
+    bad("Via", "SIP/2.0/ 192.0.2.1");
+    bad("Via", "SIP/2.0/");
     bad("Via", "SIP/2.0/UDP 192.0.2.15;;,;,,");
     bad("Via", "SIP/2.0/UDP");
     bad("Via", "SIP/2.0 host");
