@@ -93,9 +93,10 @@ pub struct Config {
     /// transaction and the runtime that sends it — so in a buffer of its own it costs two
     /// allocations (the buffer, then its reference count); cut from a shared block, none
     /// while the block has room. A block is freed with the last message cut from it, so only
-    /// messages of one lifetime share blocks: requests (which nothing keeps once sent: a
-    /// client transaction emits its request again to retransmit it) and stateless answers
-    /// are cut from blocks of their own, reclaimed in place once the runtime has sent them;
+    /// messages of one lifetime share blocks: requests (kept until answered, a round trip:
+    /// a non-INVITE client transaction sends the same bytes again to retransmit, an INVITE
+    /// one emits its request again) and stateless answers are cut from blocks of their own,
+    /// reclaimed in place once the runtime has sent them and the requests are answered;
     /// provisional responses, 2xx to INVITE and their ACKs, whose lives depend on the peer,
     /// get buffers of their own, as do messages over half a block. Default 8 KiB; 0: every
     /// message in a buffer of its own (the least memory, for a microcontroller's heap).

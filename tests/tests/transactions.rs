@@ -52,6 +52,16 @@ fn unanswered(method: Method<sipxfer::SipStr>, t: Transport) -> (Vec<f64>, Vec<f
         }
     });
     assert_empty(sim.ep(a));
+    // §17.1.1.2, §17.1.2.2: every copy is the request as first sent, byte for byte (an
+    // INVITE is emitted again from the message its transaction keeps, a non-INVITE sent
+    // again from the bytes its transaction keeps).
+    let copies: Vec<_> = sim
+        .sent_by(a)
+        .iter()
+        .filter(|l| l.first_line().starts_with(&m))
+        .map(|l| l.bytes.clone())
+        .collect();
+    assert!(copies.windows(2).all(|w| w[0] == w[1]), "{copies:?}");
     (times(&sim, a, &m), timeouts)
 }
 

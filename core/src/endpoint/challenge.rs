@@ -36,10 +36,12 @@ impl Endpoint {
             return false;
         }
         let status = response.status().unwrap_or(401);
-        let (Some(t), Some(request)) = (self.layer.get(tx), self.layer.request(tx)) else {
+        let Some(dest) = self.layer.get(tx).map(|t| t.dest) else {
             return false;
         };
-        let (request, dest) = (request.clone(), t.dest);
+        let Some(request) = self.layer.request_copy(tx) else {
+            return false;
+        };
         let method = request.method().cloned();
         let (challenge_name, credentials_name) = if status == 407 {
             (

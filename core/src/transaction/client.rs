@@ -94,8 +94,7 @@ impl Layer {
         let id = self.alloc_id();
         let invite = request.method() == Some(&Method::Invite);
         let reliable = dest.transport.is_reliable();
-        // The transaction keeps no wire copy: the bytes live as long as it takes to send
-        // them, so they are cut from the blocks of the messages that short-lived.
+        // Cut from the blocks of the messages that live until they are sent, or answered.
         let bytes = request.to_bytes_in(&mut self.sent_once);
         let tx = Tx {
             kind: if invite {
@@ -112,7 +111,9 @@ impl Layer {
             local: None,
             key: ClientKey::of(&request).map(TxKey::Client),
             key_hash: 0,
-            last: None,
+            // A non-INVITE request is kept as sent, to be sent again (Timer E) until its
+            // answer: an INVITE as the message (see `Layer::reqs`).
+            last: (!invite).then(|| bytes.clone()),
             last_status: 0,
             rfc2543: None,
             interval_us: super::micros(self.timers.t1),
@@ -124,7 +125,13 @@ impl Layer {
             req: crate::slots::NONE,
         };
         self.transmit(&tx, bytes, out);
-        self.insert(id, tx, request, None);
+        if invite {
+            self.insert(id, tx, Some(request), None);
+        } else {
+            // Its header list serves the next message at once, while in cache.
+            self.insert(id, tx, None, None);
+            self.pool.recycle(request);
+        }
         let (retransmit, timeout) = if invite {
             (Timer::A, Timer::B)
         } else {
@@ -281,14 +288,20 @@ impl Layer {
         }
     }
 
-    /// Sends client transaction `id`'s request again (Timers A, E): emitted anew, the same
-    /// bytes as the first time (§17.1.1.2).
+    /// Sends client transaction `id`'s request again (Timers A, E), the same bytes as the
+    /// first time (§17.1.1.2): a non-INVITE's as kept, an INVITE emitted anew.
     fn retransmit_request(&mut self, id: TxId, out: &mut Outbox) {
-        let Some(bytes) = self
-            .reqs
-            .get(self.req_slot(id))
-            .map(|r| r.to_bytes_in(&mut self.sent_once))
-        else {
+        let Some(tx) = self.txs.get(&id) else {
+            return;
+        };
+        let bytes = match tx.kind {
+            Kind::NonInviteClient => tx.last.clone(),
+            _ => self
+                .reqs
+                .get(tx.req)
+                .map(|r| r.to_bytes_in(&mut self.sent_once)),
+        };
+        let Some(bytes) = bytes else {
             return;
         };
         out.retransmissions += 1;

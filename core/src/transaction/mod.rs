@@ -168,7 +168,8 @@ pub(crate) struct Tx {
     pub dest: Destination,
     /// The local address to send from (server: where the request arrived).
     pub local: Option<SocketAddr>,
-    /// Server: the last response sent (retransmitted as is); client INVITE: the ACK.
+    /// Server: the last response sent (retransmitted as is); client INVITE: the ACK of a
+    /// non-2xx; client non-INVITE: the request as sent, until its answer has been read.
     pub last: Option<Bytes>,
     /// Server: the status of the last response sent.
     pub last_status: u16,
@@ -206,10 +207,16 @@ pub(crate) struct Layer {
     pub timers: Timers,
     /// The live transactions (a [`crate::slab`], so starting one allocates nothing).
     txs: crate::slab::Slab<TxId, Tx>,
-    /// The request of each transaction that still holds it, under the transaction's id. A
-    /// client retransmits it (Timers A, E) by emitting it again — emission is a function of
-    /// the message, so the bytes are those of the first send (§17.1.1.2: the same request)
-    /// — rather than keeping a second, wire form of it. Kept beside the transactions and
+    /// The request of each transaction that still holds it, under the transaction's id:
+    /// a server's as received, an INVITE client's as built (its CANCEL, the ACK of a non-2xx
+    /// and the dialog of each 2xx come from it), which it retransmits (Timer A) by emitting
+    /// it again — emission is a function of the message, so the bytes are those of the
+    /// first send (§17.1.1.2: the same request). A non-INVITE client transaction keeps the
+    /// bytes it sent instead ([`Tx::last`]), to send again (Timer E) until its answer: a
+    /// third of a typed request's room, never walked to be dropped, and the request's header
+    /// list goes back to the pool while still in cache (the rare reader of such a request,
+    /// a challenge's retry, parses those bytes again: [`Layer::request_copy`]). Kept beside
+    /// the transactions and
     /// not in them: most live transactions under load are finished ones that have given
     /// their request up ([`Layer::shed_finished`]), and a transaction without the room of a
     /// request (a `Message` is 240 bytes) is 40 % smaller to keep and to move. Found by the
@@ -227,10 +234,10 @@ pub(crate) struct Layer {
     /// What the messages a transaction repeats until it ends are cut from
     /// ([`crate::Config::send_block`]).
     pub blocks: crate::msg::emit::Blocks,
-    /// What the messages nothing keeps once sent are cut from: requests (a client
-    /// transaction emits its request again to retransmit it) and the stateless answers.
-    /// Their blocks are reclaimed in place as soon as the runtime has sent what was cut from
-    /// them ([`crate::Config::send_block`]).
+    /// What the messages kept no longer than a round trip are cut from: requests (a
+    /// non-INVITE client transaction keeps its bytes until its answer, to send them again)
+    /// and the stateless answers. Their blocks are reclaimed in place as soon as what was cut
+    /// from them is sent and answered ([`crate::Config::send_block`]).
     pub sent_once: crate::msg::emit::Blocks,
     /// The header lists of the messages let go of ([`crate::msg::pool`]): a shed or ended
     /// transaction's request, a response sent or read.
@@ -341,10 +348,14 @@ impl Layer {
             .map(|(id, _)| *id)
             .collect();
         for &id in &failed {
-            let request = self.request(id).filter(|_| !self.txs[&id].internal);
+            let request = if self.txs[&id].internal {
+                None
+            } else {
+                self.request_copy(id)
+            };
             if let Some(request) = request {
                 let response = crate::msg::builder::response_in(
-                    request,
+                    &request,
                     503,
                     None,
                     crate::msg::Headers::with_capacity(crate::msg::pool::MIN),
@@ -401,6 +412,14 @@ impl Layer {
         let Some(tx) = self.txs.get_mut(&id) else {
             return;
         };
+        if tx.kind == Kind::NonInviteClient {
+            // Answered: its request, kept as sent, is not sent again (Completed absorbs
+            // retransmitted responses only, §17.1.2.2).
+            if tx.state == State::Completed {
+                tx.last = None;
+            }
+            return;
+        }
         // Shed already (its request gone), or not finished.
         if tx.req == crate::slots::NONE
             || !matches!(
@@ -522,6 +541,25 @@ impl Layer {
         self.reqs.get(self.req_slot(id))
     }
 
+    /// A copy of the request of transaction `id`: [`Layer::request`]'s, or a non-INVITE
+    /// client's parsed again from the bytes it sent, while it keeps them (until its final
+    /// response has been read: [`Layer::shed_finished`]). For what is rare: a challenge's
+    /// retry, a 503 for a peer that could not be reached.
+    pub fn request_copy(&mut self, id: TxId) -> Option<Message> {
+        let tx = self.txs.get(&id)?;
+        if tx.kind != Kind::NonInviteClient {
+            return self.clone_request(id);
+        }
+        // Our own bytes: no limit of the peers' messages applies.
+        let limits = crate::parse::Limits {
+            max_message_size: usize::MAX,
+            max_headers: usize::MAX,
+            max_header_len: usize::MAX,
+            max_vias: usize::MAX,
+        };
+        Message::parse_in(tx.last.as_ref()?, &limits, Some(&mut self.pool)).ok()
+    }
+
     /// A copy of the request of transaction `id` (as [`Layer::request`] would give it), its
     /// header list from the pool.
     pub fn clone_request(&mut self, id: TxId) -> Option<Message> {
@@ -591,8 +629,10 @@ impl Layer {
 
     /// Adds transaction `tx` as `id`, with the request it holds; `hash`: its key's hash, when
     /// the caller has it already.
-    fn insert(&mut self, id: TxId, mut tx: Tx, request: Message, hash: Option<u64>) {
-        tx.req = self.reqs.insert(id, request);
+    fn insert(&mut self, id: TxId, mut tx: Tx, request: Option<Message>, hash: Option<u64>) {
+        if let Some(request) = request {
+            tx.req = self.reqs.insert(id, request);
+        }
         match &tx.key {
             Some(TxKey::Client(k)) => {
                 tx.key_hash = hash.unwrap_or_else(|| self.client_keys.hash(k));

@@ -98,7 +98,7 @@ impl Layer {
             keep_request: false,
             req: crate::slots::NONE,
         };
-        self.insert(id, tx, request, Some(hash));
+        self.insert(id, tx, Some(request), Some(hash));
         if invite {
             self.arm(id, Timer::Trying, now + TRYING_DELAY);
         }
