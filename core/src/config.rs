@@ -92,11 +92,12 @@ pub struct Config {
     /// the ACK of a non-2xx final (Timer D, §17.1.1.2). Such a message has two owners — its
     /// transaction and the runtime that sends it — so in a buffer of its own it costs two
     /// allocations (the buffer, then its reference count); cut from a shared block, none
-    /// while the block has room. A block is freed with the last message cut from it, so only
-    /// messages of one lifetime share blocks: requests (kept until answered, a round trip:
-    /// a non-INVITE client transaction sends the same bytes again to retransmit, an INVITE
-    /// one emits its request again) and stateless answers are cut from blocks of their own,
-    /// reclaimed in place once the runtime has sent them and the requests are answered;
+    /// while the block has room. A block is freed with the last message cut from it, so
+    /// messages of like lifetimes share blocks: requests (a non-INVITE client transaction
+    /// keeps its bytes until its answer, a round trip or at most 64·T1 unanswered, to send
+    /// them again; an INVITE one emits its request again) and stateless answers are cut
+    /// from blocks of their own, reclaimed in place once what was cut from them is sent and
+    /// answered;
     /// provisional responses, 2xx to INVITE and their ACKs, whose lives depend on the peer,
     /// get buffers of their own, as do messages over half a block. Default 8 KiB; 0: every
     /// message in a buffer of its own (the least memory, for a microcontroller's heap).

@@ -1,6 +1,8 @@
 //! Digest authentication as a client (RFC 3261 §22, RFC 8760, RFC 7616): a challenged
 //! INVITE and a challenged BYE are retried once with credentials, with MD5 and SHA-256, on the
-//! RFC 7616 §3.9.1 example values; the same nonce challenged twice fails the request.
+//! RFC 7616 §3.9.1 example values, over UDP and over TCP (where the challenged transaction
+//! ends with its final response, RFC 3261 §17.1.1.2 and §17.1.2.2: its request is still read
+//! for the retry); the same nonce challenged twice fails the request.
 
 use bytes::Bytes;
 use sipxfer::auth::{Challenge, Credentials};
@@ -93,12 +95,16 @@ fn bob() -> Uri<sipxfer::SipStr> {
 
 #[test]
 fn invite_and_bye_challenged_with_md5_and_sha256() {
-    for (alg, code) in [
+    for ((alg, code), params) in [
         ("MD5", 401),
         ("SHA-256", 407),
         ("SHA-256", 401),
         ("MD5", 407),
-    ] {
+    ]
+    .into_iter()
+    .flat_map(|c| [(c, ""), (c, ";transport=tcp")])
+    {
+        let bob = || Uri::parse(&format!("sip:bob@10.0.0.2:5060{params}")).unwrap();
         let name = if code == 407 {
             HeaderName::ProxyAuthorization
         } else {
@@ -115,7 +121,7 @@ fn invite_and_bye_challenged_with_md5_and_sha256() {
         // The transaction ACKs the 401/407; the INVITE goes again: same Call-ID and From
         // tag, CSeq one higher, a new branch, the credentials.
         let out = a.sent();
-        assert_eq!(out.len(), 2, "{alg} {code}");
+        assert_eq!(out.len(), 2, "{alg} {code} {params}");
         assert_eq!(out[0].method().unwrap().as_str(), "ACK");
         let again = &out[1];
         assert_eq!(again.method().unwrap().as_str(), "INVITE");
@@ -137,7 +143,8 @@ fn invite_and_bye_challenged_with_md5_and_sha256() {
         );
         check(again, name, alg, "00000001");
         // Accepted: the call is up on the retried INVITE's CSeq.
-        a.recv(B, &reply(again, 200, "bob", Some("sip:bob@10.0.0.2:5060")));
+        let contact = format!("sip:bob@10.0.0.2:5060{params}");
+        a.recv(B, &reply(again, 200, "bob", Some(&contact)));
         let ack = a.sent().remove(0);
         assert_eq!(
             (ack.method().unwrap().as_str(), ack.cseq().unwrap().seq),

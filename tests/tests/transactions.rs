@@ -876,3 +876,55 @@ fn answers_come_from_their_own_requests_while_the_requests_move() {
         assert!(ep.poll_transmit().is_none());
     }
 }
+
+/// RFC 3261 §8.1.1: a request without From or To, or whose CSeq names another method, is
+/// refused before it goes out (a peer would answer 400). One that does not parse back — a
+/// singleton field twice, which the application's own message may hold — still goes; if its
+/// peer cannot be reached, no 503 can be made from it, so its TU hears `Timeout` at once.
+#[test]
+fn send_request_refuses_what_no_response_could_be_made_from() {
+    use sipxfer::msg::{CSeq, Header};
+    let (aa, ba): (SocketAddr, SocketAddr) = (
+        "10.0.0.1:5060".parse().unwrap(),
+        "10.0.0.2:5060".parse().unwrap(),
+    );
+    let mut ep = Endpoint::new(sipxfer::Config::new(aa, [1; 32]), Instant::ZERO);
+    let refused = |ep: &mut Endpoint, r| {
+        matches!(
+            ep.send_request(Instant::ZERO, dest(Transport::Tcp, ba), r),
+            Err(sipxfer::Error::InvalidMessage(_))
+        )
+    };
+    let mut r = request(Method::Bye, aa, ba, "v1", 1);
+    r.headers.retain(|h| !matches!(h, Header::From(_)));
+    assert!(refused(&mut ep, r));
+    let mut r = request(Method::Bye, aa, ba, "v1", 1);
+    r.headers.retain(|h| !matches!(h, Header::To(_)));
+    assert!(refused(&mut ep, r));
+    let mut r = request(Method::Bye, aa, ba, "v1", 1);
+    for h in r.headers.iter_mut() {
+        if let Header::CSeq(c) = h {
+            *c = CSeq {
+                seq: 1,
+                method: Method::Options,
+            };
+        }
+    }
+    assert!(refused(&mut ep, r));
+    assert!(ep.poll_transmit().is_none());
+    // Two Max-Forwards: sent as the application built it.
+    let mut r = request(Method::Bye, aa, ba, "v2", 1);
+    r.headers.push(Header::MaxForwards(70));
+    r.headers.push(Header::MaxForwards(69));
+    let tx = ep
+        .send_request(Instant::ZERO, dest(Transport::Tcp, ba), r)
+        .unwrap();
+    assert!(ep.poll_transmit().is_some());
+    ep.handle_unreachable(secs(0.1), Transport::Tcp, ba);
+    let events: Vec<Event> = std::iter::from_fn(|| ep.poll_event()).collect();
+    assert!(
+        matches!(events[..], [Event::Timeout { tx: t }] if t == tx),
+        "{events:?}"
+    );
+    assert_empty(&ep);
+}

@@ -305,7 +305,7 @@ impl Endpoint {
             b = b.body(sdp_type(), offer);
         }
         let invite = b.build();
-        let tx = self.send_request(now, dest, invite)?;
+        let tx = self.send_built(dest, invite)?;
         self.layer.keep_request(tx);
         let id = CallId(self.next_call);
         self.next_call += 1;
@@ -444,7 +444,7 @@ impl Endpoint {
         req.headers.push(Header::ContentType(sdp_type()));
         req.body = offer.clone();
         let dest = d.destination();
-        let tx = self.send_request(self.now, dest, req)?;
+        let tx = self.send_built(dest, req)?;
         let c = self.calls.get_mut(&call).expect("checked");
         c.reinvite = Some(Reinvite { tx, offer });
         self.tx_calls.insert(tx, call);
@@ -818,7 +818,7 @@ impl Endpoint {
         };
         let bye = d.request_in(Method::Bye, None, None, self.layer.pool.take(MIN));
         let dest = d.destination();
-        if let Ok(tx) = self.send_request(self.now, dest, bye) {
+        if let Ok(tx) = self.send_built(dest, bye) {
             self.quiet.insert(tx);
         }
     }
@@ -1174,7 +1174,7 @@ impl Endpoint {
         if forked {
             // A second 2xx from another fork (§13.2.2.4): ACK it, then BYE it.
             let bye = dialog.request_in(Method::Bye, None, None, self.layer.pool.take(MIN));
-            if let Ok(tx) = self.send_request(self.now, dest, bye) {
+            if let Ok(tx) = self.send_built(dest, bye) {
                 self.quiet.insert(tx);
             }
             return;

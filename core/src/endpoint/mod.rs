@@ -414,7 +414,9 @@ impl Endpoint {
     /// "MUST be treated as a 503 (Service Unavailable) status code"; §17.1.4), instead of
     /// waiting 64·T1 for Timer B or F: a call fails with [`EndReason::Rejected`] and 503, a
     /// transfer's REFER fails, a request of [`Endpoint::send_request`] gets
-    /// [`Event::Response`] with that 503. Counted in [`Stats::unreachable`].
+    /// [`Event::Response`] with that 503 ([`Event::Timeout`] if the request does not parse
+    /// back — a header field the parser refuses, a singleton field twice — so that no
+    /// response can be made from it). Counted in [`Stats::unreachable`].
     ///
     /// ```
     /// use sipxfer::msg::{builder::RequestBuilder, Method, NameAddr, Uri};
@@ -525,13 +527,15 @@ impl Endpoint {
 
     /// Sends `request` in a new client transaction to `dest`. The endpoint adds the top Via
     /// (`SIP/2.0/<transport> <local_addr>;branch=z9hG4bK…;rport`, RFC 3261 §8.1.1.7, RFC 3581);
-    /// everything else is the caller's (see [`crate::msg::builder::RequestBuilder`]).
-    /// Responses come back as [`Event::Response`], or [`Event::Timeout`].
+    /// everything else is the caller's (see [`crate::msg::builder::RequestBuilder`]), and
+    /// must include From, To, Call-ID and a CSeq naming the request's method (§8.1.1, else
+    /// [`Error::InvalidMessage`]). Responses come back as [`Event::Response`], or
+    /// [`Event::Timeout`].
     pub fn send_request(
         &mut self,
         now: Instant,
         dest: Destination,
-        mut request: Message,
+        request: Message,
     ) -> Result<TxId, Error> {
         self.tick(now);
         match request.method() {
@@ -543,6 +547,30 @@ impl Endpoint {
         if request.cseq().is_none() || request.call_id().is_none() {
             return Err(Error::InvalidMessage("CSeq and Call-ID are required"));
         }
+        // RFC 3261 §8.1.1: From and To too, and §8.1.1.5: the CSeq's method is the request's
+        // (a peer would answer 400; a challenge's retry and the 503 of an unreachable peer
+        // read the request back as a peer would).
+        if request.from().is_none() || request.to().is_none() {
+            return Err(Error::InvalidMessage("From and To are required"));
+        }
+        if let (Some(m), Some(c)) = (request.method(), request.cseq()) {
+            if !m.same(&c.method) {
+                return Err(Error::InvalidMessage(
+                    "the CSeq method is not the request's",
+                ));
+            }
+        }
+        self.send_built(dest, request)
+    }
+
+    /// [`Endpoint::send_request`] for a request the endpoint built itself (an INVITE of
+    /// [`Endpoint::call`], or a request within a dialog: [`crate::dialog::Dialog`]), which
+    /// has what that checks by construction.
+    pub(crate) fn send_built(
+        &mut self,
+        dest: Destination,
+        mut request: Message,
+    ) -> Result<TxId, Error> {
         if !self.make_room() {
             return Err(Error::TooManyTransactions);
         }
@@ -893,6 +921,25 @@ impl Endpoint {
 
     /// Moves the transaction layer's reports to the application's queue.
     fn flush(&mut self) {
+        loop {
+            self.read_reports();
+            // Every reader of this step's finished requests has run; the transactions over
+            // with their final response end now, and their ends are read in turn.
+            self.layer.shed_finished(&mut self.out);
+            if self.out.events.is_empty() {
+                break;
+            }
+        }
+        // The layer's reports hold whole responses: a few at a time is what one input makes,
+        // so the queue keeps room for only a few at rest (and a burst — a tick that ends many
+        // transactions — gives back what it took).
+        if self.out.events.capacity() > 8 {
+            self.out.events.shrink_to(4);
+        }
+    }
+
+    /// [`Endpoint::flush`]'s reading of the reports queued now.
+    fn read_reports(&mut self) {
         while let Some(e) = self.out.events.pop_front() {
             let event = match e {
                 TxEvent::Response { tx, response } => {
@@ -945,14 +992,6 @@ impl Endpoint {
             };
             self.events.push_back(event);
         }
-        // The layer's reports hold whole responses: a few at a time is what one input makes,
-        // so the queue keeps room for only a few at rest (and a burst — a tick that ends many
-        // transactions — gives back what it took).
-        if self.out.events.capacity() > 8 {
-            self.out.events.shrink_to(4);
-        }
-        // Every reader of this step's finished requests has run.
-        self.layer.shed_finished();
     }
 }
 

@@ -445,7 +445,7 @@ impl Endpoint {
         let mut req = d.request_in(Method::Subscribe, None, contact.as_ref(), list);
         req.headers.extend(headers);
         let dest = d.destination();
-        self.send_request(self.now, dest, req).ok()
+        self.send_built(dest, req).ok()
     }
 
     /// Our hold before a transfer completed (`ok`: it got a 2xx): the REFER goes now.
@@ -509,7 +509,7 @@ impl Endpoint {
             }));
         }
         let dest = d.destination();
-        match self.send_request(self.now, dest, req) {
+        match self.send_built(dest, req) {
             Ok(tx) => {
                 self.tx_transfers.insert(tx, transfer);
                 if let Some(Xfer::Transferor(t)) =
@@ -1244,7 +1244,7 @@ impl Endpoint {
         };
         req.headers.extend(n.headers());
         req.body = n.body;
-        match self.send_request(self.now, dest, req) {
+        match self.send_built(dest, req) {
             Ok(tx) => {
                 self.tx_transfers.insert(tx, transfer);
                 if let Some(Xfer::Transferee(t)) =

@@ -111,8 +111,9 @@ impl Layer {
             local: None,
             key: ClientKey::of(&request).map(TxKey::Client),
             key_hash: 0,
-            // A non-INVITE request is kept as sent, to be sent again (Timer E) until its
-            // answer: an INVITE as the message (see `Layer::reqs`).
+            // A non-INVITE request is kept as sent until its answer: to be sent again (Timer
+            // E, unreliable transports) and for the rare reader that needs it again
+            // (`Layer::request_copy`); an INVITE as the message (see `Layer::reqs`).
             last: (!invite).then(|| bytes.clone()),
             last_status: 0,
             rfc2543: None,
@@ -226,7 +227,7 @@ impl Layer {
                     self.transmit(&self.txs[&id], ack, out);
                 }
                 self.report(id, response, out);
-                self.linger(id, Timer::D, now, self.timers.timer_d, out);
+                self.linger(id, Timer::D, now, self.timers.timer_d);
             }
             (State::Completed, 300..=699) => {
                 // §17.1.1.2: a retransmitted final gets the ACK again, the TU hears nothing.
@@ -259,7 +260,7 @@ impl Layer {
                 self.disarm(id, Timer::E);
                 self.disarm(id, Timer::F);
                 self.report(id, response, out);
-                self.linger(id, Timer::K, now, self.timers.t4, out);
+                self.linger(id, Timer::K, now, self.timers.t4);
             }
             _ => {}
         }

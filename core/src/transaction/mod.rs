@@ -212,12 +212,13 @@ pub(crate) struct Layer {
     /// and the dialog of each 2xx come from it), which it retransmits (Timer A) by emitting
     /// it again — emission is a function of the message, so the bytes are those of the
     /// first send (§17.1.1.2: the same request). A non-INVITE client transaction keeps the
-    /// bytes it sent instead ([`Tx::last`]), to send again (Timer E) until its answer: a
-    /// third of a typed request's room, never walked to be dropped, and the request's header
-    /// list goes back to the pool while still in cache (the rare reader of such a request,
-    /// a challenge's retry, parses those bytes again: [`Layer::request_copy`]). Kept beside
-    /// the transactions and
-    /// not in them: most live transactions under load are finished ones that have given
+    /// bytes it sent instead ([`Tx::last`]), to send again (Timer E, on an unreliable
+    /// transport) until its answer: a third of a typed request's room, never walked to be
+    /// dropped, and the request's header list goes back to the pool while still in cache
+    /// (the rare readers of such a request — a challenge's retry, the 503 for a peer that
+    /// could not be reached — parse those bytes again: [`Layer::request_copy`]). Kept beside
+    /// the transactions and not in them: most live transactions under load are finished ones
+    /// that have given
     /// their request up ([`Layer::shed_finished`]), and a transaction without the room of a
     /// request (a `Message` is 240 bytes) is 40 % smaller to keep and to move. Found by the
     /// slot its transaction holds ([`Tx::req`]: [`crate::slots`]), not by id through a hash
@@ -244,6 +245,11 @@ pub(crate) struct Layer {
     pub pool: crate::msg::pool::HeaderPool,
     /// Transactions that got their final response since the last [`Layer::shed_finished`].
     finished: alloc::vec::Vec<TxId>,
+    /// Transactions over a reliable transport (or with a wait of zero) that are over once
+    /// their final response is sent or received — RFC 3261 §17 sets Timers D, I, J and K to
+    /// zero there —, ended by [`Layer::shed_finished`], after the TU has read their last
+    /// report: a challenge's retry reads the request of the transaction the 401 ended.
+    ending: alloc::vec::Vec<TxId>,
     next_id: u64,
 }
 
@@ -304,6 +310,7 @@ impl Layer {
             merge_hashes: crate::hashed::Ids::default(),
             queue: TimerQueue::default(),
             finished: alloc::vec::Vec::new(),
+            ending: alloc::vec::Vec::new(),
             next_id: 1,
         }
     }
@@ -348,19 +355,23 @@ impl Layer {
             .map(|(id, _)| *id)
             .collect();
         for &id in &failed {
-            let request = if self.txs[&id].internal {
-                None
-            } else {
-                self.request_copy(id)
-            };
-            if let Some(request) = request {
-                let response = crate::msg::builder::response_in(
-                    &request,
-                    503,
-                    None,
-                    crate::msg::Headers::with_capacity(crate::msg::pool::MIN),
-                );
-                out.events.push_back(TxEvent::Response { tx: id, response });
+            if !self.txs[&id].internal {
+                match self.request_copy(id) {
+                    Some(request) => {
+                        let response = crate::msg::builder::response_in(
+                            &request,
+                            503,
+                            None,
+                            crate::msg::Headers::with_capacity(crate::msg::pool::MIN),
+                        );
+                        out.events.push_back(TxEvent::Response { tx: id, response });
+                    }
+                    // A request of the application's that does not parse back (a field
+                    // the parser refuses; `Endpoint::send_request` checks the rest): no
+                    // 503 can be made from it, so the TU hears what Timer F would have
+                    // told it, at once.
+                    None => out.events.push_back(TxEvent::Timeout { tx: id }),
+                }
             }
             self.terminate(id, out);
         }
@@ -376,13 +387,22 @@ impl Layer {
     /// 64·T1 (32 s) after its final response on UDP, so under load most live transactions
     /// are finished ones. Called by the endpoint at the end of each input or command, once
     /// the TU has read what it needs (a challenge's request, say).
-    pub fn shed_finished(&mut self) {
-        // Taken and put back, so that the list keeps its capacity from one input to the next.
+    ///
+    /// The transactions whose wait after their final response is zero end here too, their
+    /// `Terminated` reports going to `out` ([`Layer::linger`]).
+    pub fn shed_finished(&mut self, out: &mut Outbox) {
+        // Taken and put back, so that the lists keep their capacity from one input to the
+        // next.
         let mut finished = core::mem::take(&mut self.finished);
         for id in finished.drain(..) {
             self.shed(id);
         }
         self.finished = finished;
+        let mut ending = core::mem::take(&mut self.ending);
+        for id in ending.drain(..) {
+            self.terminate(id, out);
+        }
+        self.ending = ending;
     }
 
     /// Gives up the request of finished transaction `id` now, a client INVITE's included:
@@ -534,9 +554,10 @@ impl Layer {
     }
 
     /// The request of transaction `id` while the transaction holds it (not after
-    /// [`Layer::shed_finished`] let it go). A call's client INVITE keeps it until it ends
-    /// ([`Layer::keep_request`]), so that its call can build a dialog from each forked 2xx
-    /// without a copy of its own.
+    /// [`Layer::shed_finished`] let it go), as a message: a server's or an INVITE client's —
+    /// a non-INVITE client holds its bytes only ([`Layer::request_copy`] parses them). A
+    /// call's client INVITE keeps it until it ends ([`Layer::keep_request`]), so that its
+    /// call can build a dialog from each forked 2xx without a copy of its own.
     pub fn request(&self, id: TxId) -> Option<&Message> {
         self.reqs.get(self.req_slot(id))
     }
@@ -737,11 +758,12 @@ impl Layer {
         out.events.push_back(TxEvent::Terminated { tx: id });
     }
 
-    /// Arms wait timer `t` (D, I, J, K) after `d`, or terminates at once on a reliable
-    /// transport, where RFC 3261 §17 sets those timers to zero.
-    fn linger(&mut self, id: TxId, t: Timer, now: Instant, d: Duration, out: &mut Outbox) {
+    /// Arms wait timer `t` (D, I, J, K) after `d`, or, on a reliable transport, where RFC
+    /// 3261 §17 sets those timers to zero, ends the transaction at the end of this input
+    /// ([`Layer::shed_finished`]: once the TU has read the report of its final response).
+    fn linger(&mut self, id: TxId, t: Timer, now: Instant, d: Duration) {
         if d.is_zero() || self.txs.get(&id).is_some_and(Tx::reliable) {
-            self.terminate(id, out);
+            self.ending.push(id);
         } else {
             self.arm(id, t, now + d);
         }

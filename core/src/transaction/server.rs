@@ -136,7 +136,7 @@ impl Layer {
                     self.disarm(id, Timer::G);
                     self.disarm(id, Timer::H);
                     self.txs.get_mut(&id).expect("live").state = State::Confirmed;
-                    self.linger(id, Timer::I, now, self.timers.t4, out);
+                    self.linger(id, Timer::I, now, self.timers.t4);
                     self.pool.recycle(request);
                     Incoming::Absorbed
                 }
@@ -273,7 +273,7 @@ impl Layer {
             }
             _ => {
                 tx.state = State::Completed;
-                self.linger(id, Timer::J, now, self.timers.t1x64(), out);
+                self.linger(id, Timer::J, now, self.timers.t1x64());
             }
         }
         Ok(bytes)
