@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 pub(crate) const CHUNK: usize = 8;
 
 /// Below this many slots the table is never compacted.
-const MIN_SLOTS: usize = 64;
+pub(crate) const MIN_SLOTS: usize = 64;
 
 /// The table is compacted once fewer than one slot in this many is used. Compacting moves
 /// the live transactions and allocates no more chunks than they fill, so a table holds at
@@ -30,7 +30,7 @@ const MIN_SLOTS: usize = 64;
 /// the first reused). Four rather than two: as a burst drains, the values still live are
 /// moved a third of a time each on average instead of once (n/4 + n/16 + … against n/2 +
 /// n/4 + …), and a move is a copy of hundreds of bytes.
-const SPARSE: usize = 4;
+pub(crate) const SPARSE: usize = 4;
 
 /// No slot (the ends of the key-order list).
 const NIL: u32 = u32::MAX;
@@ -54,6 +54,42 @@ enum Slot<K, V> {
     /// Free; the next free slot, if any.
     Free(Option<u32>),
     Used(Node<K, V>),
+}
+
+/// Moving a table's values into its first `live` slots, in place: as many used slots lie at
+/// or past `live` as free ones below it, and each free one below gets the last used one
+/// above. [`Compaction::next`] gives the moves one by one; the caller makes each (leaving
+/// its source free) before asking for the next, then truncates the chunks to `live`.
+pub(crate) struct Compaction {
+    /// Below it every slot is used (or moved into).
+    lo: u32,
+    /// At or past it no slot is used any more.
+    hi: u32,
+    live: usize,
+}
+
+impl Compaction {
+    /// The next move, `(from, to)`: the last used slot at or past `live` into the first
+    /// free one below it (`used` tells a used slot).
+    pub fn next<T>(&mut self, chunks: &Chunks<T>, used: impl Fn(&T) -> bool) -> Option<(u32, u32)> {
+        let used = |n| chunks.get(n).is_some_and(&used);
+        while (self.lo as usize) < self.live && used(self.lo) {
+            self.lo += 1;
+        }
+        if self.lo as usize >= self.live {
+            return None;
+        }
+        self.hi = self.hi.checked_sub(1)?;
+        while self.hi > self.lo && !used(self.hi) {
+            self.hi -= 1;
+        }
+        Some((self.hi, self.lo))
+    }
+
+    /// The slots the table keeps.
+    pub fn live(&self) -> usize {
+        self.live
+    }
 }
 
 /// Slots side by side in chunks of [`CHUNK`], numbered from 0: the storage of a [`Slab`]
@@ -107,6 +143,17 @@ impl<T> Chunks<T> {
             }
         }
         n
+    }
+
+    /// A compaction of a table with `live` of these slots used, once fewer than one in
+    /// [`SPARSE`] is (and the table is past [`MIN_SLOTS`]): see [`Compaction`].
+    pub fn compaction(&self, live: usize) -> Option<Compaction> {
+        let slots = self.len();
+        (slots > MIN_SLOTS && live * SPARSE < slots).then_some(Compaction {
+            lo: 0,
+            hi: slots as u32,
+            live,
+        })
     }
 
     /// Keeps the first `n` slots, dropping the chunks past them.
@@ -167,6 +214,7 @@ impl<K: Key, V> Slab<K, V> {
     }
 
     /// Slots in all (used and free).
+    #[cfg(test)]
     fn slots(&self) -> usize {
         self.chunks.len()
     }
@@ -317,43 +365,26 @@ impl<K: Key, V> Slab<K, V> {
     /// each time, and a time only after most slots emptied since the last: O(1) per removal,
     /// amortized.
     fn compact_if_sparse(&mut self) {
-        let slots = self.slots();
-        let live = self.index.len();
-        if slots <= MIN_SLOTS || live * SPARSE >= slots {
+        let Some(mut c) = self.chunks.compaction(self.index.len()) else {
             return;
-        }
-        let used = |s: Option<&Slot<K, V>>| matches!(s, Some(Slot::Used(_)));
-        // As many used slots lie at or past `live` as free ones below it: each free one
-        // below gets the last used one above.
-        let (mut lo, mut hi) = (0u32, slots as u32);
-        loop {
-            while (lo as usize) < live && used(self.slot(lo)) {
-                lo += 1;
-            }
-            if lo as usize >= live {
-                break;
-            }
-            hi -= 1;
-            while hi > lo && !used(self.slot(hi)) {
-                hi -= 1;
-            }
+        };
+        while let Some((from, to)) = c.next(&self.chunks, |s| matches!(s, Slot::Used(_))) {
             let Some(Slot::Used(node)) = self
-                .slot_mut(hi)
+                .slot_mut(from)
                 .map(|s| core::mem::replace(s, Slot::Free(None)))
             else {
                 break;
             };
             let (key, prev, next) = (node.key, node.prev, node.next);
-            if let Some(s) = self.slot_mut(lo) {
+            if let Some(s) = self.slot_mut(to) {
                 *s = Slot::Used(node);
             }
-            self.link(prev, lo, next);
+            self.link(prev, to, next);
             if let Some(e) = self.index.find_mut(hash(key), |e| e.0 == key) {
-                e.1 = lo;
+                e.1 = to;
             }
-            lo += 1;
         }
-        self.chunks.truncate(live);
+        self.chunks.truncate(c.live());
         self.free = None;
     }
 

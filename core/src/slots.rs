@@ -19,12 +19,6 @@ use crate::slab::Chunks;
 /// No slot: what an owner without a value holds.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// Below this many slots the table is never compacted (as [`crate::slab`]).
-const MIN_SLOTS: usize = 64;
-
-/// Compacted once fewer than one slot in this many is used (as [`crate::slab`]).
-const SPARSE: usize = 4;
-
 /// One slot: free (with the next free one), or a value and its owner.
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)]
@@ -65,6 +59,7 @@ impl<K: Copy, V> Slots<K, V> {
     }
 
     /// Slots in all (used and free).
+    #[cfg(test)]
     fn slots(&self) -> usize {
         self.chunks.len()
     }
@@ -127,45 +122,29 @@ impl<K: Copy, V> Slots<K, V> {
         }
     }
 
-    /// Once fewer than one slot in [`SPARSE`] is used (a burst has passed), moves the values
+    /// Once fewer than one slot in [`crate::slab::SPARSE`] is used (a burst has passed), moves the values
     /// that lie at or past slot `len` into the free slots below it, telling `moved` each
     /// one's owner and new slot, and drops the chunks past `len` (all of them once the table
     /// is empty). In place, O(slots) each time and a time only after most slots emptied:
     /// O(1) per removal, amortized.
     pub fn compact_if_sparse(&mut self, mut moved: impl FnMut(K, u32)) {
-        let slots = self.slots();
-        let live = self.len;
-        if slots <= MIN_SLOTS || live * SPARSE >= slots {
+        // Compacted as a slab is ([`crate::slab::Compaction`]).
+        let Some(mut c) = self.chunks.compaction(self.len) else {
             return;
-        }
-        let used = |c: Option<&Cell<K, V>>| matches!(c, Some(Cell::Used(..)));
-        // As many used slots lie at or past `live` as free ones below it: each free one
-        // below gets the last used one above.
-        let (mut lo, mut hi) = (0u32, slots as u32);
-        loop {
-            while (lo as usize) < live && used(self.cell(lo)) {
-                lo += 1;
-            }
-            if lo as usize >= live {
-                break;
-            }
-            hi -= 1;
-            while hi > lo && !used(self.cell(hi)) {
-                hi -= 1;
-            }
+        };
+        while let Some((from, to)) = c.next(&self.chunks, |s| matches!(s, Cell::Used(..))) {
             let Some(Cell::Used(owner, value)) = self
-                .cell_mut(hi)
+                .cell_mut(from)
                 .map(|c| core::mem::replace(c, Cell::Free(NONE)))
             else {
                 break;
             };
-            if let Some(c) = self.cell_mut(lo) {
+            if let Some(c) = self.cell_mut(to) {
                 *c = Cell::Used(owner, value);
             }
-            moved(owner, lo);
-            lo += 1;
+            moved(owner, to);
         }
-        self.chunks.truncate(live);
+        self.chunks.truncate(c.live());
         // Every slot left is used.
         self.free = NONE;
     }
@@ -181,6 +160,7 @@ impl<K: Copy, V> Slots<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slab::{MIN_SLOTS, SPARSE};
     use alloc::collections::BTreeMap;
     use alloc::vec::Vec;
 

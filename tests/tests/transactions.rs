@@ -28,6 +28,14 @@ fn times(sim: &Sim, node: usize, prefix: &str) -> Vec<f64> {
         .collect()
 }
 
+/// The two addresses of the tests with one endpoint and a peer the test plays.
+fn a_and_b() -> (SocketAddr, SocketAddr) {
+    (
+        "10.0.0.1:5060".parse().unwrap(),
+        "10.0.0.2:5060".parse().unwrap(),
+    )
+}
+
 fn assert_empty(ep: &Endpoint) {
     let s = ep.stats();
     assert_eq!((s.transactions, s.timers), (0, 0), "{s:?}");
@@ -709,10 +717,7 @@ fn a_cancelled_invite_is_cancelled_once_and_ends_64_t1_later() {
 /// one that already heard a 1xx and one over UDP to the same address carry on.
 #[test]
 fn unreachable_stream_destination_ends_waiting_client_transactions_with_503() {
-    let (aa, ba): (SocketAddr, SocketAddr) = (
-        "10.0.0.1:5060".parse().unwrap(),
-        "10.0.0.2:5060".parse().unwrap(),
-    );
+    let (aa, ba) = a_and_b();
     let mut ep = Endpoint::new(sipxfer::Config::new(aa, [1; 32]), Instant::ZERO);
     let mut send = |t: Transport, m: Method<sipxfer::SipStr>, call_id: &str| {
         let r = request(m, aa, ba, call_id, 1);
@@ -765,10 +770,7 @@ fn unreachable_stream_destination_ends_waiting_client_transactions_with_503() {
 /// 503, not 32 s later with 408.
 #[test]
 fn call_to_unreachable_tcp_destination_fails_with_503_at_once() {
-    let (aa, ba): (SocketAddr, SocketAddr) = (
-        "10.0.0.1:5060".parse().unwrap(),
-        "10.0.0.2:5060".parse().unwrap(),
-    );
+    let (aa, ba) = a_and_b();
     let mut ep = Endpoint::new(sipxfer::Config::new(aa, [1; 32]), Instant::ZERO);
     let target = sipxfer::msg::Uri::parse("sip:bob@10.0.0.2:5060;transport=tcp").unwrap();
     let call = ep
@@ -884,10 +886,7 @@ fn answers_come_from_their_own_requests_while_the_requests_move() {
 #[test]
 fn send_request_refuses_what_no_response_could_be_made_from() {
     use sipxfer::msg::{CSeq, Header};
-    let (aa, ba): (SocketAddr, SocketAddr) = (
-        "10.0.0.1:5060".parse().unwrap(),
-        "10.0.0.2:5060".parse().unwrap(),
-    );
+    let (aa, ba) = a_and_b();
     let mut ep = Endpoint::new(sipxfer::Config::new(aa, [1; 32]), Instant::ZERO);
     let refused = |ep: &mut Endpoint, r| {
         matches!(

@@ -364,6 +364,7 @@ impl Layer {
                             None,
                             crate::msg::Headers::with_capacity(crate::msg::pool::MIN),
                         );
+                        self.pool.recycle(request);
                         out.events.push_back(TxEvent::Response { tx: id, response });
                     }
                     // A request of the application's that does not parse back (a field
