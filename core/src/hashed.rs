@@ -7,7 +7,9 @@
 //! instructions, and about 200 bytes of node per entry. Here they are hash tables (`hashbrown`):
 //! one hash of the key and, almost always, one comparison. The transactions' tables
 //! ([`Index`]) hold only each key's hash and the transaction's id (16 bytes), the
-//! transaction holding its key; the dialogs' ([`Table`]) hold the ids themselves.
+//! transaction holding its key, and so does the index of calls by dialog (a call's dialog holds
+//! its id); the other tables of dialog ids ([`Table`]: early dialogs, ended ones, those of
+//! subscriptions) hold the ids themselves.
 //!
 //! A peer picks the keys, so a hash it could predict would let it send requests whose keys
 //! all collide and make every lookup a scan. The hash is SipHash-1-3 (the keyed hash `std`'s
@@ -189,9 +191,10 @@ impl<K: Hash + Eq, V> Table<K, V> {
     }
 }
 
-/// A hash index of values that know their own key (transactions do): each entry is the
-/// key's hash and the value, 16 bytes, and a lookup confirms a candidate with the caller's
-/// test, which compares the key the value holds. Values are unique (ids).
+/// A hash index of values that know their own key (transactions do; calls, through their
+/// dialog): each entry is the key's hash and the value, 16 bytes, and a lookup confirms a
+/// candidate with the caller's test, which compares the key the value holds. Values are
+/// unique (ids).
 #[derive(Clone, Debug)]
 pub(crate) struct Index<V> {
     keys: Keys,
@@ -210,6 +213,11 @@ impl<V: Copy + Eq> Index<V> {
     /// The hash of `k` in this index.
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, k: &Q) -> u64 {
         self.keys.hash_one(k)
+    }
+
+    /// Entries.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
     }
 
     /// The value under hash `h` that `is` accepts.

@@ -243,9 +243,12 @@ pub struct Endpoint {
     /// Calls, side by side in a [`crate::slab`] (starting one allocates nothing once the
     /// slab has grown to the load; a map of boxes allocated one per call).
     calls: crate::slab::Slab<CallId, Call>,
-    /// Calls by dialog id (this map and the other ones keyed by dialog ids are
-    /// [`crate::hashed`] tables: a peer chooses the ids).
-    dialogs: Table<crate::dialog::DialogId, CallId>,
+    /// Calls by the id of their dialog ([`Endpoint::dialog_call`]): the id's hash and the
+    /// call, 16 bytes an entry, the id itself being the call's dialog's (a
+    /// [`crate::hashed::Index`]; the other tables keyed by dialog ids hold the ids: a peer
+    /// chooses them, hence the keyed hash of [`crate::hashed`]). An entry with the id was
+    /// 112 bytes, written to a cold bucket for every call.
+    dialogs: crate::hashed::Index<CallId>,
     /// Client or server INVITE transactions of calls.
     tx_calls: Ids<TxId, CallId>,
     /// Transactions the endpoint started on its own (BYE): their outcome is not reported.
@@ -297,7 +300,7 @@ impl Endpoint {
             stats: Stats::default(),
             tags: Ids::default(),
             calls: crate::slab::Slab::default(),
-            dialogs: Table::new(keys),
+            dialogs: crate::hashed::Index::new(keys),
             tx_calls: Ids::default(),
             quiet: IdSet::default(),
             timers: timers::Timers::default(),
@@ -1065,7 +1068,11 @@ impl Endpoint {
 
     /// `call` ended: the transfers it carried end too, but for the refer subscriptions,
     /// which keep its (confirmed) `dialog`.
-    pub(crate) fn on_call_ended(&mut self, call: CallId, dialog: Option<crate::dialog::Dialog>) {
+    pub(crate) fn on_call_ended(
+        &mut self,
+        call: CallId,
+        dialog: Option<alloc::boxed::Box<crate::dialog::Dialog>>,
+    ) {
         self.transfers_on_call_end(call, dialog);
     }
 

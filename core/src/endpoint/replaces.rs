@@ -110,7 +110,7 @@ impl Endpoint {
             // Our own INVITE, still early: replaceable (it will be cancelled).
             return Ok(Some(call));
         }
-        if let Some(&call) = self.dialogs.get(&id) {
+        if let Some(call) = self.dialog_call(&id) {
             let c = self.calls.get(&call).ok_or(481u16)?;
             return match (c.confirmed(), r.early_only()) {
                 (true, true) => Err(486),

@@ -817,7 +817,7 @@ impl Endpoint {
     /// false`, or one a 481 ended) its outcome is still the application's to hear
     /// ([`Event::TransferOutcome`]), and the subscription's NOTIFYs still go. It is
     /// forgotten once that outcome is reported (after the BYE grace when it succeeded).
-    pub(super) fn transfers_on_call_end(&mut self, call: CallId, dialog: Option<Dialog>) {
+    pub(super) fn transfers_on_call_end(&mut self, call: CallId, dialog: Option<Box<Dialog>>) {
         let ts: smallvec::SmallVec<[TransferId; 4]> = self.xfers_of(call).collect();
         let mut keep = false;
         for t in ts {
@@ -859,7 +859,7 @@ impl Endpoint {
         }
         if let (true, Some(d)) = (keep, dialog) {
             self.lingering_ids.insert(d.id.clone(), call);
-            self.lingering.insert(call, Box::new(d));
+            self.lingering.insert(call, d);
         }
     }
 
@@ -935,10 +935,8 @@ impl Endpoint {
             remote_tag: theirs.into(),
         };
         let call = self
-            .dialogs
-            .get(&id(remote, local))
-            .or_else(|| self.dialogs.get(&id(local, remote)))
-            .copied();
+            .dialog_call(&id(remote, local))
+            .or_else(|| self.dialog_call(&id(local, remote)));
         let Some(call) = call else {
             self.answer_with(tx, 481, Vec::new());
             return;
