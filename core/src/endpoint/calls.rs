@@ -123,11 +123,12 @@ const MAX_EARLY: usize = 16;
 pub(crate) struct Call {
     role: Role,
     state: CallState,
-    /// Boxed: a `Dialog` is 744 bytes, most of a call's room, and in the slab it was written
-    /// whole (19 cache lines) into a slot freed long before (cold) when the call began, and
-    /// again when its dialog came; in a box of its own, a call is 456 bytes and its dialog
-    /// is written once, into memory the allocator hands back warm. The box passes on to
-    /// [`Endpoint::lingering`] when the call ends and its subscriptions live on.
+    /// Boxed: a `Dialog` is 744 bytes, most of a call's room. In the slab the whole room
+    /// was written when the call began (into a slot freed long before, so cold: 19 cache
+    /// lines), its dialog still empty, and the dialog's part again when the dialog came; in a
+    /// box of its own, a call is 456 bytes and its dialog is written once, when it comes. The
+    /// box passes on to [`Endpoint::lingering`] when the call ends and its subscriptions live
+    /// on.
     dialog: Option<alloc::boxed::Box<Dialog>>,
     /// The pending INVITE transaction (client or server).
     pub(super) invite_tx: Option<TxId>,
