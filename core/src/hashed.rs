@@ -193,8 +193,9 @@ impl<K: Hash + Eq, V> Table<K, V> {
 
 /// A hash index of values that know their own key (transactions do; calls, through their
 /// dialog): each entry is the key's hash and the value, 16 bytes, and a lookup confirms a
-/// candidate with the caller's test, which compares the key the value holds. Values are
-/// unique (ids).
+/// candidate with the caller's test, which compares the key the value holds. An entry is
+/// one `(hash, value)` pair: a value may stand under several hashes (a call under the ids of
+/// each of its early dialogs), never twice under one.
 #[derive(Clone, Debug)]
 pub(crate) struct Index<V> {
     keys: Keys,

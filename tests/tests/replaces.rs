@@ -270,6 +270,38 @@ fn our_own_early_dialog_is_replaced_and_cancelled() {
     assert_eq!(ends, [(ours, EndReason::Replaced)]);
 }
 
+/// A fork's early dialog other than the first (§13.2.2.4: one per To tag) is ours too: a
+/// Replaces naming it matches our INVITE, which is cancelled once the new call is answered.
+#[test]
+fn an_early_dialog_of_a_second_fork_is_replaced_too() {
+    let mut c = Manual::new(5, |_| {});
+    let uri = Uri::parse("sip:alice@10.0.0.9:5060").unwrap();
+    let ours = c.ep.call(c.now, uri, Default::default()).unwrap();
+    let inv = c.sent().remove(0);
+    c.recv(ALICE, &reply(&inv, 180, "alice-early", None));
+    c.recv(ALICE, &reply(&inv, 183, "alice-fork2", None));
+    c.events();
+    assert_eq!(c.ep.dialogs(ours).count(), 2, "one early dialog per fork");
+    let call_id = inv.call_id().unwrap().to_string();
+    let from_tag = inv.from().unwrap().tag().unwrap().to_string();
+    let extra = replaces(&call_id, &from_tag, "alice-fork2", ";early-only");
+    c.recv(BOB, &invite(BOB, "bob", "new-7b", &extra));
+    let (new, what) = incoming(&mut c.events());
+    assert_eq!(what, Some(ours));
+    c.ep.answer(c.now, new, Some(bytes::Bytes::from_static(SDP.as_bytes())))
+        .unwrap();
+    assert!(
+        c.sent()
+            .iter()
+            .any(|m| m.method().map(|x| x.as_str()) == Some("CANCEL")),
+        "our INVITE is cancelled"
+    );
+    // A tag no fork answered with names nothing of ours.
+    let extra = replaces(&call_id, &from_tag, "alice-fork3", ";early-only");
+    c.recv(BOB, &invite(BOB, "bob", "new-7c", &extra));
+    assert_eq!(answered(&mut c, "new-7c"), Some(481));
+}
+
 #[test]
 fn a_dialog_that_has_ended_is_603_for_a_while() {
     let (mut c, old, tag) = carol_with_a_call();

@@ -772,11 +772,12 @@ impl Endpoint {
             // The confirmed dialog's id is hashed once for the tables it leaves and the one
             // it joins (the same keys: `Table::hash`).
             let h = c.dialog.as_ref().map(|d| self.dialogs.hash(&d.id));
-            if let (Some(d), Some(h)) = (&c.dialog, h) {
-                self.early_dialogs.remove_hashed(h, &d.id);
+            if let Some(h) = h {
+                self.early_dialogs.remove(h, call);
             }
             for d in &c.early {
-                self.early_dialogs.remove(&d.id);
+                self.early_dialogs
+                    .remove(self.early_dialogs.hash(&d.id), call);
             }
             if let (Some(re), Some(d)) = (&c.reinvite, &c.dialog) {
                 let orphan = Orphan {
@@ -1107,7 +1108,7 @@ impl Endpoint {
                         let d = c
                             .invite(&self.layer)
                             .and_then(|i| Dialog::uac(i, response, c.dest));
-                        let id = d.as_ref().map(|d| d.id.clone());
+                        let h = d.as_ref().map(|d| self.early_dialogs.hash(&d.id));
                         let kept = if c.dialog.is_none() {
                             c.dialog = d.map(alloc::boxed::Box::new);
                             true
@@ -1117,8 +1118,8 @@ impl Endpoint {
                         } else {
                             false
                         };
-                        if let (true, Some(id)) = (kept, id) {
-                            self.early_dialogs.insert(id, call);
+                        if let (true, Some(h)) = (kept, h) {
+                            self.early_dialogs.insert(h, call);
                         }
                     }
                 }
@@ -1197,7 +1198,8 @@ impl Endpoint {
             .any(|t| t.eq_ignore_ascii_case("norefersub"));
         self.dialogs.insert(self.dialogs.hash(&dialog.id), call);
         for d in c.dialog.as_deref().into_iter().chain(&c.early) {
-            self.early_dialogs.remove(&d.id);
+            self.early_dialogs
+                .remove(self.early_dialogs.hash(&d.id), call);
         }
         c.dialog = Some(alloc::boxed::Box::new(dialog));
         // The first 2xx wins (§13.2.2.4): the other forks' early dialogs are over.
@@ -1292,6 +1294,22 @@ impl Endpoint {
                 .and_then(|c| c.dialog.as_deref())
                 .is_some_and(|d| d.id == *id)
         })
+    }
+
+    /// Our own pending INVITE with the early dialog `id` (RFC 3891 §3: a Replaces may name
+    /// it): its call's first dialog or one of the other forks'.
+    pub(super) fn early_dialog_call(&self, id: &crate::dialog::DialogId) -> Option<CallId> {
+        let calls = &self.calls;
+        self.early_dialogs
+            .find(self.early_dialogs.hash(id), |call| {
+                calls.get(&call).is_some_and(|c| {
+                    c.dialog
+                        .as_deref()
+                        .into_iter()
+                        .chain(&c.early)
+                        .any(|d| d.id == *id)
+                })
+            })
     }
 
     /// The dialog of a call, if it has one.

@@ -268,8 +268,9 @@ pub struct Endpoint {
     /// Live incoming calls per remote address ([`Config::max_calls_per_remote`]).
     calls_per_remote: BTreeMap<core::net::IpAddr, usize>,
     /// The early dialogs of our own pending INVITEs (an INVITE with Replaces may name one,
-    /// RFC 3891 §3).
-    early_dialogs: Table<crate::dialog::DialogId, CallId>,
+    /// RFC 3891 §3), an index as `dialogs` is: the ids are the calls' early dialogs'
+    /// ([`Endpoint::early_dialog_call`]).
+    early_dialogs: crate::hashed::Index<CallId>,
     /// Dialogs ended recently, for RFC 3891 §3's 603 to a Replaces naming one.
     ended: replaces::Ended,
     /// The dialogs out-of-dialog REFERs created (RFC 4538), each its transfer's.
@@ -305,7 +306,7 @@ impl Endpoint {
             quiet: IdSet::default(),
             timers: timers::Timers::default(),
             calls_per_remote: BTreeMap::new(),
-            early_dialogs: Table::new(keys),
+            early_dialogs: crate::hashed::Index::new(keys),
             ended: replaces::Ended::new(keys),
             sub_dialogs: Table::new(keys),
             orphans: BTreeMap::new(),

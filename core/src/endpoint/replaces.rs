@@ -106,7 +106,7 @@ impl Endpoint {
             local_tag: r.to_tag().into(),
             remote_tag: r.from_tag().into(),
         };
-        if let Some(&call) = self.early_dialogs.get(&id) {
+        if let Some(call) = self.early_dialog_call(&id) {
             // Our own INVITE, still early: replaceable (it will be cancelled).
             return Ok(Some(call));
         }
