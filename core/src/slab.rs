@@ -326,9 +326,9 @@ impl<K: Key, V> Slab<K, V> {
         }
     }
 
-    /// Removes `id` and drops its value where it lies: what [`Slab::remove`] does for a
-    /// caller that has no use for the value, without moving it out (a transaction, a call:
-    /// hundreds of bytes). Whether `id` was there.
+    /// Removes `id` and drops its value where it lies: what the tests' `Slab::remove` does
+    /// for a caller that has no use for the value, without moving it out (a transaction, a
+    /// call: hundreds of bytes). Whether `id` was there.
     pub fn discard(&mut self, id: &K) -> bool {
         let Some(n) = self.unlink(id) else {
             return false;

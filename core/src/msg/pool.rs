@@ -1,8 +1,8 @@
 //! Header lists of the messages an endpoint is done with, reused by the next ones.
 //!
-//! Every message, parsed or built, owns one list of headers: a `Vec` of [`Header`]s, 296
-//! bytes each, so 3–4 KB for a dozen headers — the largest allocation an endpoint makes, and
-//! one per message at each end. Most messages live for one input: a request until its final
+//! Every message, parsed or built, owns one list of headers: a `Vec` of fields (a
+//! [`Header`](super::Header) and its line), 240 bytes each, so ~3 KB for a dozen — the
+//! largest allocation an endpoint makes, and one per message at each end. Most messages live for one input: a request until its final
 //! response, a response until it is sent or read. The transaction layer gives their lists
 //! back here when it lets go of them (a finished transaction sheds its request, a response
 //! has been sent, a received response has been read), and the parser and the builders take
