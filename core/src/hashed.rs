@@ -18,7 +18,7 @@
 //! endpoint writes (branches, tags, Call-IDs) are the same with or without these tables.
 //!
 //! The tables keyed by the endpoint's own numbers (transaction, call and transfer ids:
-//! [`Ids`], [`IdSet`], and the index of [`crate::slab`]) need no key: no peer chooses those
+//! [`Ids`] and the index of [`crate::slab`]) need no key: no peer chooses those
 //! numbers, and a multiplication spreads them ([`id_hash`]).
 //!
 //! No table is iterated in an order anything depends on: what the endpoint does never
@@ -241,7 +241,7 @@ impl<V: Copy + Eq> Index<V> {
 }
 
 /// A key the endpoint numbers itself (transaction, call and transfer ids: counted up from
-/// 1, never reused), for [`Ids`], [`IdSet`] and [`crate::slab`].
+/// 1, never reused), for [`Ids`] and [`crate::slab`].
 pub(crate) trait Key: Copy + Ord {
     /// The number.
     fn raw(self) -> u64;
@@ -330,32 +330,6 @@ impl<K: Key, V> Ids<K, V> {
     }
 }
 
-/// A set of the endpoint's own numbers (an [`Ids`] without values).
-#[derive(Clone, Debug)]
-pub(crate) struct IdSet<K>(Ids<K, ()>);
-
-impl<K> Default for IdSet<K> {
-    fn default() -> Self {
-        IdSet(Ids::default())
-    }
-}
-
-impl<K: Key> IdSet<K> {
-    /// Adds `k`; whether it was new.
-    pub(crate) fn insert(&mut self, k: K) -> bool {
-        self.0.insert(k, ()).is_none()
-    }
-
-    /// Removes `k`; whether it was there.
-    pub(crate) fn remove(&mut self, k: &K) -> bool {
-        self.0.remove(k).is_some()
-    }
-
-    pub(crate) fn contains(&self, k: &K) -> bool {
-        self.0.contains_key(k)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,12 +405,6 @@ mod tests {
         assert_eq!(m.remove(&TxId(1)), None);
         assert!(m.0.capacity() <= 64, "{}", m.0.capacity());
         assert_eq!(m.values().count(), 5);
-        let mut s: IdSet<TxId> = IdSet::default();
-        assert!(s.insert(TxId(3)));
-        assert!(!s.insert(TxId(3)));
-        assert!(s.contains(&TxId(3)));
-        assert!(s.remove(&TxId(3)));
-        assert!(!s.remove(&TxId(3)));
         assert!(m.contains_key(&TxId(1000)) && !m.is_empty());
     }
 

@@ -785,3 +785,58 @@ fn regression_a_refer_that_leaves_first_owns_the_notifies_without_id() {
         "{seen:?}"
     );
 }
+
+/// B hangs up while its refer subscription lives on: its BYE's copies are lost and the final
+/// NOTIFY, sent in the same dialog after it with the next CSeq, reaches A first; the BYE
+/// that arrives at last is then out of order and refused 500 (RFC 3261 §12.2.2). A kept the
+/// call for good until B sent its BYE again above the NOTIFY's CSeq.
+#[test]
+fn regression_a_bye_overtaken_by_the_final_notify_is_sent_again() {
+    let quiet = Faults {
+        loss: 0.0,
+        duplicate: 0.0,
+        reorder: 0.0,
+        latency_ms: 1,
+        jitter_ms: 0,
+    };
+    let case = Case {
+        seed: 17873498129368472281,
+        links: [
+            Faults {
+                loss: 0.28,
+                ..quiet.clone()
+            },
+            quiet.clone(),
+            Faults {
+                loss: 0.02,
+                ..quiet
+            },
+        ],
+        partition: None,
+        kind: Kind::AttendedCCallsA,
+        wire: Wire::Udp,
+        target: Target::AnswerAfter(6652),
+        transferee: Transferee::Accept,
+        acts: vec![(3609, Act::HangUp(1)), (607, Act::Hold)],
+    };
+    check(case.clone()).unwrap();
+    let r = run(&case, false);
+    let byes: Vec<(u32, Fate)> = r
+        .sim
+        .log
+        .iter()
+        .filter(|l| l.first_line().starts_with("BYE "))
+        .map(|l| {
+            (
+                sipxfer_tests::flows::parse(&l.bytes).cseq().unwrap().seq,
+                l.fate,
+            )
+        })
+        .collect();
+    let first = byes[0].0;
+    assert!(
+        byes.iter()
+            .any(|&(seq, fate)| seq > first + 1 && fate == Fate::Delivered),
+        "{byes:?}"
+    );
+}

@@ -472,6 +472,51 @@ fn a_481_or_no_answer_to_a_reinvite_ends_the_dialog() {
         .any(|l| l.first_line() == "BYE sip:10.0.0.2:5060 SIP/2.0"));
 }
 
+/// A BYE refused 500 because a later request of ours in the dialog reached the peer first
+/// (RFC 3261 §12.2.2: a lower CSeq than the last received is refused 500) goes again once,
+/// as a new request above every CSeq used in the dialog (§12.2.1.1, §21.5.1); a second 500
+/// ends it there.
+#[test]
+fn a_bye_refused_500_goes_again_once_with_a_higher_cseq() {
+    let mut a = Manual::new(1, |_| {});
+    let call = a.ep.call(a.now, bob(), offer()).unwrap();
+    let invite = a.sent().remove(0);
+    a.recv(
+        "10.0.0.2:5060",
+        &reply(&invite, 200, "b", Some("sip:bob@10.0.0.2:5060")),
+    );
+    a.sent(); // the ACK
+    a.ep.hangup(a.now, call).unwrap();
+    let bye = a.sent().remove(0);
+    assert_eq!(bye.method().map(|m| m.as_str()), Some("BYE"));
+    let seq = bye.cseq().unwrap().seq;
+    a.recv("10.0.0.2:5060", &reply(&bye, 500, "b", None));
+    let again = a.sent();
+    assert_eq!(again.len(), 1, "one BYE again");
+    let again = &again[0];
+    assert_eq!(again.method().map(|m| m.as_str()), Some("BYE"));
+    assert_eq!(again.cseq().unwrap().seq, seq + 1);
+    assert_eq!(again.call_id(), bye.call_id());
+    assert_eq!(again.from().unwrap().tag(), bye.from().unwrap().tag());
+    assert_eq!(again.to().unwrap().tag(), Some("b"));
+    assert_ne!(
+        again.top_via().unwrap().branch(),
+        bye.top_via().unwrap().branch(),
+        "a new transaction"
+    );
+    // Refused again: no third one.
+    a.recv("10.0.0.2:5060", &reply(again, 500, "b", None));
+    assert!(a.sent().is_empty());
+    // Nothing of the call is left once the transactions are over.
+    a.wait_until(a.now + sipxfer::Duration::from_secs(40));
+    let s = a.ep.stats();
+    assert_eq!((s.transactions, s.dialogs, s.timers), (0, 0, 0));
+    assert!(a
+        .events()
+        .iter()
+        .all(|e| !matches!(e, Event::Response { .. })));
+}
+
 #[test]
 fn forked_early_dialogs_first_2xx_wins_later_2xx_is_acked_and_byed() {
     let mut a = Manual::new(1, |_| {});

@@ -116,6 +116,18 @@ pub(crate) struct Orphan {
     ack: Option<(Destination, Bytes)>,
 }
 
+/// A BYE of a call's, unanswered (see [`Endpoint::bye_answered`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Bye {
+    /// The call it ends.
+    pub(super) call: CallId,
+    /// The highest CSeq used in the call's dialog: the BYE's, or what its lingering dialog
+    /// sent since.
+    pub(super) seq: u32,
+    /// Sent again once already.
+    pub(super) retried: bool,
+}
+
 /// Most early dialogs kept per call (a forking proxy may create one per branch, §13.2.2.4).
 const MAX_EARLY: usize = 16;
 
@@ -546,9 +558,10 @@ impl Endpoint {
     /// ends it; after a 408 or a timeout the peer may still hold it, so it gets a BYE.
     fn dialog_gone(&mut self, call: CallId, code: u16) {
         if code != 481 {
-            self.send_bye(call);
+            self.bye_and_end(call, EndReason::DialogGone, Some(code));
+        } else {
+            self.end_call(call, EndReason::DialogGone, Some(code));
         }
-        self.end_call(call, EndReason::DialogGone, Some(code));
     }
 
     fn report_direction(&mut self, call: CallId, held: bool, status: Option<u16>) {
@@ -566,8 +579,7 @@ impl Endpoint {
 
     fn hangup_if_pending(&mut self, call: CallId) {
         if self.calls.get(&call).is_some_and(|c| c.hangup_pending) {
-            self.send_bye(call);
-            self.end_call(call, EndReason::LocalHangup, None);
+            self.bye_and_end(call, EndReason::LocalHangup, None);
         }
     }
 
@@ -673,8 +685,7 @@ impl Endpoint {
                 Ok(())
             }
             _ => {
-                self.send_bye(call);
-                self.end_call(call, EndReason::LocalHangup, None);
+                self.bye_and_end(call, EndReason::LocalHangup, None);
                 self.flush();
                 Ok(())
             }
@@ -753,6 +764,17 @@ impl Endpoint {
     }
 
     pub(super) fn end_call(&mut self, call: CallId, reason: EndReason, status: Option<u16>) {
+        self.finish_call(call, reason, status, None);
+    }
+
+    /// [`Endpoint::end_call`], after `bye` (ours, ending it) when one was sent.
+    fn finish_call(
+        &mut self,
+        call: CallId,
+        reason: EndReason,
+        status: Option<u16>,
+        bye: Option<TxId>,
+    ) {
         let reason = match self.calls.get(&call) {
             Some(c) if c.replaced && reason == EndReason::LocalHangup => EndReason::Replaced,
             _ => reason,
@@ -815,18 +837,80 @@ impl Endpoint {
             self.disarm(call, Timer::Retransmit2xx);
             self.disarm(call, Timer::GlareRetry);
             self.disarm(call, Timer::ReplacedGrace);
-            self.on_call_ended(call, confirmed);
+            self.on_call_ended(call, confirmed, bye);
         }
     }
 
-    fn send_bye(&mut self, call: CallId) {
-        let Some(d) = self.calls.get_mut(&call).and_then(|c| c.dialog.as_mut()) else {
+    /// Ends `call` with a BYE (§15.1.1: the session is over once the BYE is sent).
+    fn bye_and_end(&mut self, call: CallId, reason: EndReason, status: Option<u16>) {
+        let bye = self.send_bye(call);
+        self.finish_call(call, reason, status, bye);
+    }
+
+    /// Sends a BYE in `call`'s dialog; its transaction.
+    fn send_bye(&mut self, call: CallId) -> Option<TxId> {
+        let d = self.calls.get_mut(&call)?.dialog.as_mut()?;
+        let bye = d.request_in(Method::Bye, None, None, self.layer.pool.take(MIN));
+        let (seq, dest) = (d.local_seq, d.destination());
+        let tx = self.send_built(dest, bye).ok()?;
+        let b = Bye {
+            call,
+            seq,
+            retried: false,
+        };
+        self.quiet.insert(tx, Some(b));
+        Some(tx)
+    }
+
+    /// A response to `tx`, when it is one of our BYEs. RFC 3261 §12.2.2 has the peer refuse
+    /// 500 a request whose CSeq is below the last it received in the dialog — which is what
+    /// our BYE gets when a later request of ours in the same dialog (the final NOTIFY of a
+    /// refer subscription that outlives the call, RFC 5057 §5.1) reached the peer first
+    /// while the BYE's copies were lost. The session ended at our end when the BYE went out
+    /// (§15.1.1), and the peer would keep it: a BYE answered 500 is sent once more, as a new
+    /// request with a CSeq above every one used in the dialog (§12.2.1.1; §21.5.1: a client
+    /// may retry a request answered 500).
+    pub(super) fn bye_answered(&mut self, tx: TxId, status: u16) {
+        if status != 500 {
+            return;
+        }
+        let Some(Some(b)) = self.quiet.get_mut(&tx) else {
             return;
         };
-        let bye = d.request_in(Method::Bye, None, None, self.layer.pool.take(MIN));
-        let dest = d.destination();
-        if let Ok(tx) = self.send_built(dest, bye) {
-            self.quiet.insert(tx);
+        if core::mem::replace(&mut b.retried, true) {
+            return;
+        }
+        let (call, last) = (b.call, b.seq);
+        let Some(dest) = self.layer.get(tx).map(|t| t.dest) else {
+            return;
+        };
+        let Some(bye) = self.layer.request_copy(tx) else {
+            return;
+        };
+        let old = bye.cseq().map_or(0, |c| c.seq);
+        let seq = self.bye_seq_after(call, old.max(last));
+        let new = self.send_again(dest, bye, seq);
+        let b = Bye {
+            call,
+            seq,
+            retried: true,
+        };
+        self.quiet.insert(new, Some(b));
+        if self.lingering_byes.get(&call) == Some(&tx) {
+            self.lingering_byes.insert(call, new);
+        }
+    }
+
+    /// The CSeq of a request our BYE of `call` is sent again as: one more than `seq` and
+    /// than the last of the call's dialog while it lingers (whose requests then number on
+    /// from there).
+    pub(super) fn bye_seq_after(&mut self, call: CallId, seq: u32) -> u32 {
+        match self.lingering.get_mut(&call) {
+            Some(d) => {
+                d.local_seq = d.local_seq.max(seq).wrapping_add(1);
+                d.local_seq
+            }
+            None => seq.wrapping_add(1),
         }
     }
 
@@ -846,8 +930,7 @@ impl Endpoint {
         let offer = self.calls.get_mut(&call).and_then(|c| c.retry.take());
         if let Some(offer) = offer {
             if self.send_reinvite(call, offer).is_err() {
-                self.send_bye(call);
-                self.end_call(call, EndReason::LocalHangup, None);
+                self.bye_and_end(call, EndReason::LocalHangup, None);
             }
         }
     }
@@ -864,8 +947,7 @@ impl Endpoint {
         if self.now >= c.ok_since + give_up {
             // §13.3.1.4: no ACK within 64·T1: confirm, then end the session with BYE.
             c.ok = None;
-            self.send_bye(call);
-            self.end_call(call, EndReason::NoAck, None);
+            self.bye_and_end(call, EndReason::NoAck, None);
             return;
         }
         c.ok_interval = (c.ok_interval * 2).min(t2);
@@ -1187,7 +1269,7 @@ impl Endpoint {
             // A second 2xx from another fork (§13.2.2.4): ACK it, then BYE it.
             let bye = dialog.request_in(Method::Bye, None, None, self.layer.pool.take(MIN));
             if let Ok(tx) = self.send_built(dest, bye) {
-                self.quiet.insert(tx);
+                self.quiet.insert(tx, None);
             }
             return;
         }

@@ -10,6 +10,7 @@ use crate::auth::Challenge;
 use crate::msg::{CSeq, Header, HeaderName, Message};
 use crate::text::SipStr;
 use crate::transaction::TxId;
+use crate::transport::Destination;
 use alloc::vec::Vec;
 
 /// Most challenges one request chain answers (new nonces each time) before giving up.
@@ -30,7 +31,7 @@ impl Endpoint {
     /// [`Event::AuthFailed`].
     pub(super) fn on_challenge(&mut self, tx: TxId, response: &Message) -> bool {
         let owned = self.tx_calls.contains_key(&tx)
-            || self.quiet.contains(&tx)
+            || self.quiet.contains_key(&tx)
             || self.tx_transfers.contains_key(&tx);
         if !owned {
             return false;
@@ -113,21 +114,8 @@ impl Endpoint {
             &cnonce,
         );
         let mut retry = request.clone();
-        // A new transaction: our Via goes (a new one is added), earlier credentials of this
-        // kind are replaced, CSeq moves on (§22.2: "the same Call-ID, a CSeq one higher").
-        if let Some(i) = retry
-            .headers
-            .iter()
-            .position(|h| matches!(h, Header::Via(_)))
-        {
-            if let Header::Via(v) = &mut retry.headers[i] {
-                if v.len() > 1 {
-                    v.remove(0);
-                } else {
-                    retry.headers.remove(i);
-                }
-            }
-        }
+        // Earlier credentials of this kind are replaced; CSeq moves on (§22.2: "the same
+        // Call-ID, a CSeq one higher").
         retry
             .headers
             .retain(|h| !matches!(h, Header::Raw { name, .. } if *name == credentials_name));
@@ -137,22 +125,16 @@ impl Endpoint {
         });
         let old = request.cseq().map_or(0, |c| c.seq);
         let seq = self.next_seq_for(tx, old);
-        for h in &mut retry.headers {
-            if let Header::CSeq(cs) = h {
-                *cs = CSeq {
-                    seq,
-                    method: cs.method.clone(),
-                };
-            }
-        }
-        self.push_via(&mut retry, dest.transport);
-        let new = self
-            .layer
-            .start_client(self.now, dest, retry, false, &mut self.out);
+        let new = self.send_again(dest, retry, seq);
         trail.nonces.push(c.nonce);
         self.auth_trails.insert(new, trail);
-        if self.quiet.remove(&tx) {
-            self.quiet.insert(new);
+        if let Some(q) = self.quiet.remove(&tx) {
+            if let Some(b) = &q {
+                if self.lingering_byes.get(&b.call) == Some(&tx) {
+                    self.lingering_byes.insert(b.call, new);
+                }
+            }
+            self.quiet.insert(new, q);
         }
         self.transfer_request_retried(tx, new, seq);
         if let Some(call) = self.tx_calls.remove(&tx) {
@@ -162,9 +144,48 @@ impl Endpoint {
         true
     }
 
+    /// `request`, one of ours as sent before, in a new client transaction with CSeq `seq`:
+    /// our Via goes and a new one (a new branch) comes (§8.1.1.7, §17.1.3: a new
+    /// transaction). Its id.
+    pub(super) fn send_again(&mut self, dest: Destination, mut request: Message, seq: u32) -> TxId {
+        if let Some(i) = request
+            .headers
+            .iter()
+            .position(|h| matches!(h, Header::Via(_)))
+        {
+            if let Header::Via(v) = &mut request.headers[i] {
+                if v.len() > 1 {
+                    v.remove(0);
+                } else {
+                    request.headers.remove(i);
+                }
+            }
+        }
+        for h in &mut request.headers {
+            if let Header::CSeq(cs) = h {
+                *cs = CSeq {
+                    seq,
+                    method: cs.method.clone(),
+                };
+            }
+        }
+        self.push_via(&mut request, dest.transport);
+        self.layer
+            .start_client(self.now, dest, request, false, &mut self.out)
+    }
+
     /// The CSeq of a retried request: one more than the dialog's last when it belongs to a
     /// call's dialog, else one more than `old`.
     fn next_seq_for(&mut self, tx: TxId, old: u32) -> u32 {
+        if let Some(Some(b)) = self.quiet.get(&tx).cloned() {
+            // Our BYE of an ended call: above what its dialog used since (see
+            // `Endpoint::bye_answered`).
+            let seq = self.bye_seq_after(b.call, old.max(b.seq));
+            if let Some(Some(b)) = self.quiet.get_mut(&tx) {
+                b.seq = seq;
+            }
+            return seq;
+        }
         let dialog = match self.transfer_call_of(tx) {
             Some(call) => self.call_dialog(call),
             None => self

@@ -24,7 +24,7 @@ pub use transfer::{AttendedOptions, BlindOptions, ByeBy, Transfer, TransferId, T
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::hashed::{IdSet, Ids, Keys, Table};
+use crate::hashed::{Ids, Keys, Table};
 use crate::msg::{builder, Header, Message, Method, Via};
 use crate::parse::StreamDecoder;
 use crate::rand::IdGen;
@@ -251,8 +251,13 @@ pub struct Endpoint {
     dialogs: crate::hashed::Index<CallId>,
     /// Client or server INVITE transactions of calls.
     tx_calls: Ids<TxId, CallId>,
-    /// Transactions the endpoint started on its own (BYE): their outcome is not reported.
-    quiet: IdSet<TxId>,
+    /// Transactions the endpoint started on its own (BYE, ...): their outcome is not
+    /// reported. A BYE of a call's carries what sending it again takes
+    /// ([`Endpoint::bye_answered`]).
+    quiet: Ids<TxId, Option<calls::Bye>>,
+    /// The BYE still unanswered of each ended call whose dialog lingers: what the dialog
+    /// sends meanwhile raises the CSeq that BYE would go again with.
+    lingering_byes: Ids<CallId, TxId>,
     /// The UA core's timers (the transactions keep their own).
     timers: timers::Timers,
     /// Digest: the nonces each request chain answered (keyed by its latest transaction).
@@ -303,7 +308,8 @@ impl Endpoint {
             calls: crate::slab::Slab::default(),
             dialogs: crate::hashed::Index::new(keys),
             tx_calls: Ids::default(),
-            quiet: IdSet::default(),
+            quiet: Ids::default(),
+            lingering_byes: Ids::default(),
             timers: timers::Timers::default(),
             calls_per_remote: BTreeMap::new(),
             early_dialogs: crate::hashed::Index::new(keys),
@@ -950,7 +956,10 @@ impl Endpoint {
                     // A response read here and not reported gives its header list back.
                     let challenged = matches!(response.status(), Some(401 | 407))
                         && self.on_challenge(tx, &response);
-                    let done = if challenged || self.quiet.contains(&tx) {
+                    if !challenged {
+                        self.bye_answered(tx, response.status().unwrap_or(0));
+                    }
+                    let done = if challenged || self.quiet.contains_key(&tx) {
                         true
                     } else if self.tx_transfers.contains_key(&tx) {
                         let sub = Self::refer_sub_of(&response);
@@ -970,7 +979,7 @@ impl Endpoint {
                         self.transfer_response(tx, None, true);
                         continue;
                     }
-                    if self.quiet.contains(&tx) || self.call_timeout(tx) {
+                    if self.quiet.contains_key(&tx) || self.call_timeout(tx) {
                         continue;
                     }
                     Event::Timeout { tx }
@@ -1073,8 +1082,9 @@ impl Endpoint {
         &mut self,
         call: CallId,
         dialog: Option<alloc::boxed::Box<crate::dialog::Dialog>>,
+        bye: Option<TxId>,
     ) {
-        self.transfers_on_call_end(call, dialog);
+        self.transfers_on_call_end(call, dialog, bye);
     }
 
     /// A request with a To tag that names no call's dialog: one of a dialog an out-of-dialog

@@ -427,7 +427,7 @@ impl Endpoint {
     /// Unsubscribes (RFC 6665 §4.1.2.3), when the REFER went out; the answer is not awaited.
     fn unsubscribe(&mut self, transfer: TransferId) {
         if let Some(tx) = self.refer_subscribe(transfer, 0) {
-            self.quiet.insert(tx);
+            self.quiet.insert(tx, None);
         }
     }
 
@@ -782,6 +782,13 @@ impl Endpoint {
                 // The last usage of an ended call's dialog is gone: so is the dialog.
                 if let Some(d) = self.lingering.remove(&call) {
                     self.lingering_ids.remove(&d.id);
+                    // A BYE of the call still unanswered may have to go again, above what
+                    // the dialog sent since.
+                    if let Some(tx) = self.lingering_byes.remove(&call) {
+                        if let Some(Some(b)) = self.quiet.get_mut(&tx) {
+                            b.seq = b.seq.max(d.local_seq);
+                        }
+                    }
                 }
             }
             self.disarm(call, Timer::Transfer(transfer));
@@ -817,7 +824,12 @@ impl Endpoint {
     /// false`, or one a 481 ended) its outcome is still the application's to hear
     /// ([`Event::TransferOutcome`]), and the subscription's NOTIFYs still go. It is
     /// forgotten once that outcome is reported (after the BYE grace when it succeeded).
-    pub(super) fn transfers_on_call_end(&mut self, call: CallId, dialog: Option<Box<Dialog>>) {
+    pub(super) fn transfers_on_call_end(
+        &mut self,
+        call: CallId,
+        dialog: Option<Box<Dialog>>,
+        bye: Option<TxId>,
+    ) {
         let ts: smallvec::SmallVec<[TransferId; 4]> = self.xfers_of(call).collect();
         let mut keep = false;
         for t in ts {
@@ -860,6 +872,9 @@ impl Endpoint {
         if let (true, Some(d)) = (keep, dialog) {
             self.lingering_ids.insert(d.id.clone(), call);
             self.lingering.insert(call, d);
+            if let Some(tx) = bye.filter(|tx| self.quiet.contains_key(tx)) {
+                self.lingering_byes.insert(call, tx);
+            }
         }
     }
 
