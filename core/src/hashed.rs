@@ -7,9 +7,9 @@
 //! instructions, and about 200 bytes of node per entry. Here they are hash tables (`hashbrown`):
 //! one hash of the key and, almost always, one comparison. The transactions' tables
 //! ([`Index`]) hold only each key's hash and the transaction's id (16 bytes), the
-//! transaction holding its key, and so does the index of calls by dialog (a call's dialog holds
-//! its id); the other tables of dialog ids ([`Table`]: early dialogs, ended ones, those of
-//! subscriptions) hold the ids themselves.
+//! transaction holding its key, and so do the indexes of calls by their dialogs, confirmed
+//! and early (a call's dialogs hold their ids); the other tables of dialog ids ([`Table`]:
+//! ended dialogs, lingering ones, those of subscriptions) hold the ids themselves.
 //!
 //! A peer picks the keys, so a hash it could predict would let it send requests whose keys
 //! all collide and make every lookup a scan. The hash is SipHash-1-3 (the keyed hash `std`'s
@@ -195,7 +195,8 @@ impl<K: Hash + Eq, V> Table<K, V> {
 /// dialog): each entry is the key's hash and the value, 16 bytes, and a lookup confirms a
 /// candidate with the caller's test, which compares the key the value holds. An entry is
 /// one `(hash, value)` pair: a value may stand under several hashes (a call under the ids of
-/// each of its early dialogs), never twice under one.
+/// each of its early dialogs), and under one hash as many times as it was inserted there
+/// (each [`Index::remove`] takes one away).
 #[derive(Clone, Debug)]
 pub(crate) struct Index<V> {
     keys: Keys,
