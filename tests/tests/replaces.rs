@@ -231,18 +231,33 @@ fn an_early_dialog_we_did_not_initiate_is_481() {
     );
 }
 
-#[test]
-fn our_own_early_dialog_is_replaced_and_cancelled() {
-    let mut c = Manual::new(5, |_| {});
+/// Our call to alice, answered provisionally with each `(status, To tag)`: the call and our
+/// INVITE.
+fn calling_alice(c: &mut Manual, provisionals: &[(u16, &str)]) -> (CallId, Message) {
     let uri = Uri::parse("sip:alice@10.0.0.9:5060").unwrap();
     let ours = c.ep.call(c.now, uri, Default::default()).unwrap();
     let inv = c.sent().remove(0);
-    c.recv(ALICE, &reply(&inv, 180, "alice-early", None));
+    for &(status, tag) in provisionals {
+        c.recv(ALICE, &reply(&inv, status, tag, None));
+    }
     c.events();
+    (ours, inv)
+}
+
+/// An early-only `Replaces` naming the early dialog of our INVITE `inv` that alice's To tag
+/// `theirs` made, as we see it: to-tag our tag, from-tag alice's.
+fn replaces_early(inv: &Message, theirs: &str) -> String {
+    let call_id = inv.call_id().unwrap();
+    let from_tag = inv.from().unwrap().tag().unwrap();
+    replaces(call_id, from_tag, theirs, ";early-only")
+}
+
+#[test]
+fn our_own_early_dialog_is_replaced_and_cancelled() {
+    let mut c = Manual::new(5, |_| {});
+    let (ours, inv) = calling_alice(&mut c, &[(180, "alice-early")]);
     let call_id = inv.call_id().unwrap().to_string();
-    let from_tag = inv.from().unwrap().tag().unwrap().to_string();
-    // Replaces names the dialog as we see it: to-tag our tag, from-tag alice's.
-    let extra = replaces(&call_id, &from_tag, "alice-early", ";early-only");
+    let extra = replaces_early(&inv, "alice-early");
     c.recv(BOB, &invite(BOB, "bob", "new-7", &extra));
     let (new, what) = incoming(&mut c.events());
     assert_eq!(what, Some(ours));
@@ -275,16 +290,9 @@ fn our_own_early_dialog_is_replaced_and_cancelled() {
 #[test]
 fn an_early_dialog_of_a_second_fork_is_replaced_too() {
     let mut c = Manual::new(5, |_| {});
-    let uri = Uri::parse("sip:alice@10.0.0.9:5060").unwrap();
-    let ours = c.ep.call(c.now, uri, Default::default()).unwrap();
-    let inv = c.sent().remove(0);
-    c.recv(ALICE, &reply(&inv, 180, "alice-early", None));
-    c.recv(ALICE, &reply(&inv, 183, "alice-fork2", None));
-    c.events();
+    let (ours, inv) = calling_alice(&mut c, &[(180, "alice-early"), (183, "alice-fork2")]);
     assert_eq!(c.ep.dialogs(ours).count(), 2, "one early dialog per fork");
-    let call_id = inv.call_id().unwrap().to_string();
-    let from_tag = inv.from().unwrap().tag().unwrap().to_string();
-    let extra = replaces(&call_id, &from_tag, "alice-fork2", ";early-only");
+    let extra = replaces_early(&inv, "alice-fork2");
     c.recv(BOB, &invite(BOB, "bob", "new-7b", &extra));
     let (new, what) = incoming(&mut c.events());
     assert_eq!(what, Some(ours));
@@ -297,7 +305,7 @@ fn an_early_dialog_of_a_second_fork_is_replaced_too() {
         "our INVITE is cancelled"
     );
     // A tag no fork answered with names nothing of ours.
-    let extra = replaces(&call_id, &from_tag, "alice-fork3", ";early-only");
+    let extra = replaces_early(&inv, "alice-fork3");
     c.recv(BOB, &invite(BOB, "bob", "new-7c", &extra));
     assert_eq!(answered(&mut c, "new-7c"), Some(481));
 }

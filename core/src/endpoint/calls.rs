@@ -880,38 +880,17 @@ impl Endpoint {
         if core::mem::replace(&mut b.retried, true) {
             return;
         }
-        let (call, last) = (b.call, b.seq);
         let Some(dest) = self.layer.get(tx).map(|t| t.dest) else {
             return;
         };
         let Some(bye) = self.layer.request_copy(tx) else {
             return;
         };
-        let old = bye.cseq().map_or(0, |c| c.seq);
-        let seq = self.bye_seq_after(call, old.max(last));
+        let seq = self.next_seq_for(tx, bye.cseq().map_or(0, |c| c.seq));
         let new = self.send_again(dest, bye, seq);
-        let b = Bye {
-            call,
-            seq,
-            retried: true,
-        };
-        self.quiet.insert(new, Some(b));
-        if self.lingering_byes.get(&call) == Some(&tx) {
-            self.lingering_byes.insert(call, new);
-        }
-    }
-
-    /// The CSeq of a request our BYE of `call` is sent again as: one more than `seq` and
-    /// than the last of the call's dialog while it lingers (whose requests then number on
-    /// from there).
-    pub(super) fn bye_seq_after(&mut self, call: CallId, seq: u32) -> u32 {
-        match self.lingering.get_mut(&call) {
-            Some(d) => {
-                d.local_seq = d.local_seq.max(seq).wrapping_add(1);
-                d.local_seq
-            }
-            None => seq.wrapping_add(1),
-        }
+        // Its entry, marked sent again and with `seq` (`next_seq_for`), goes to `new`.
+        let q = self.quiet.get(&tx).copied().flatten();
+        self.quiet_moved(tx, new, q);
     }
 
     /// RFC 3891 §3: a call that replaces `old` was answered, so `old` is shut down: BYE for a
@@ -1369,29 +1348,33 @@ impl Endpoint {
     /// The call whose dialog is `id` (the index holds the id's hash; the call's dialog, the
     /// id, §12).
     pub(super) fn dialog_call(&self, id: &crate::dialog::DialogId) -> Option<CallId> {
-        let calls = &self.calls;
-        self.dialogs.find(self.dialogs.hash(id), |call| {
-            calls
-                .get(&call)
-                .and_then(|c| c.dialog.as_deref())
-                .is_some_and(|d| d.id == *id)
-        })
+        self.indexed_call(&self.dialogs, id, false)
     }
 
     /// Our own pending INVITE with the early dialog `id` (RFC 3891 §3: a Replaces may name
     /// it): its call's first dialog or one of the other forks'.
     pub(super) fn early_dialog_call(&self, id: &crate::dialog::DialogId) -> Option<CallId> {
-        let calls = &self.calls;
-        self.early_dialogs
-            .find(self.early_dialogs.hash(id), |call| {
-                calls.get(&call).is_some_and(|c| {
-                    c.dialog
-                        .as_deref()
-                        .into_iter()
-                        .chain(&c.early)
-                        .any(|d| d.id == *id)
-                })
+        self.indexed_call(&self.early_dialogs, id, true)
+    }
+
+    /// The call under `id`'s hash in `index` whose dialog (or, with `forks`, one of its
+    /// other early dialogs) is `id`.
+    fn indexed_call(
+        &self,
+        index: &crate::hashed::Index<CallId>,
+        id: &crate::dialog::DialogId,
+        forks: bool,
+    ) -> Option<CallId> {
+        index.find(index.hash(id), |call| {
+            self.calls.get(&call).is_some_and(|c| {
+                let forks = if forks { &c.early[..] } else { &[] };
+                c.dialog
+                    .as_deref()
+                    .into_iter()
+                    .chain(forks)
+                    .any(|d| d.id == *id)
             })
+        })
     }
 
     /// The dialog of a call, if it has one.

@@ -129,12 +129,7 @@ impl Endpoint {
         trail.nonces.push(c.nonce);
         self.auth_trails.insert(new, trail);
         if let Some(q) = self.quiet.remove(&tx) {
-            if let Some(b) = &q {
-                if self.lingering_byes.get(&b.call) == Some(&tx) {
-                    self.lingering_byes.insert(b.call, new);
-                }
-            }
-            self.quiet.insert(new, q);
+            self.quiet_moved(tx, new, q);
         }
         self.transfer_request_retried(tx, new, seq);
         if let Some(call) = self.tx_calls.remove(&tx) {
@@ -175,31 +170,41 @@ impl Endpoint {
     }
 
     /// The CSeq of a retried request: one more than the dialog's last when it belongs to a
-    /// call's dialog, else one more than `old`.
-    fn next_seq_for(&mut self, tx: TxId, old: u32) -> u32 {
-        if let Some(Some(b)) = self.quiet.get(&tx).cloned() {
-            // Our BYE of an ended call: above what its dialog used since (see
-            // `Endpoint::bye_answered`).
-            let seq = self.bye_seq_after(b.call, old.max(b.seq));
-            if let Some(Some(b)) = self.quiet.get_mut(&tx) {
-                b.seq = seq;
-            }
-            return seq;
-        }
-        let dialog = match self.transfer_call_of(tx) {
-            Some(call) => self.call_dialog(call),
-            None => self
+    /// call's dialog (for our BYE of an ended call: the dialog while it lingers, and above
+    /// what it sent before it went, `Endpoint::bye_answered`), else one more than `old`.
+    pub(super) fn next_seq_for(&mut self, tx: TxId, old: u32) -> u32 {
+        let bye = self.quiet.get(&tx).copied().flatten();
+        let old = bye.map_or(old, |b| old.max(b.seq));
+        let dialog = match (bye, self.transfer_call_of(tx)) {
+            (Some(b), _) => self.call_dialog(b.call),
+            (None, Some(call)) => self.call_dialog(call),
+            (None, None) => self
                 .tx_calls
                 .get(&tx)
                 .copied()
                 .and_then(|call| self.call_dialog_mut(call, tx)),
         };
-        match dialog {
+        let seq = match dialog {
             Some(d) => {
                 d.local_seq = d.local_seq.max(old).wrapping_add(1);
                 d.local_seq
             }
             None => old.wrapping_add(1),
+        };
+        if let Some(Some(b)) = self.quiet.get_mut(&tx) {
+            b.seq = seq;
         }
+        seq
+    }
+
+    /// `new` sends again what the quiet transaction `tx` sent: it is quiet in its place,
+    /// with what it carries (`q`), and a BYE's lingering dialog now raises its CSeq.
+    pub(super) fn quiet_moved(&mut self, tx: TxId, new: TxId, q: Option<super::calls::Bye>) {
+        if let Some(b) = &q {
+            if self.lingering_byes.get(&b.call) == Some(&tx) {
+                self.lingering_byes.insert(b.call, new);
+            }
+        }
+        self.quiet.insert(new, q);
     }
 }
