@@ -847,12 +847,15 @@ impl Endpoint {
         self.finish_call(call, reason, status, bye);
     }
 
-    /// Sends a BYE in `call`'s dialog; its transaction.
+    /// Sends a BYE in `call`'s dialog (RFC 3261 §15.1.1); its transaction. Written straight
+    /// from the dialog, as the ACK is ([`super::in_dialog`]).
     fn send_bye(&mut self, call: CallId) -> Option<TxId> {
+        if self.calls.get(&call)?.dialog.is_none() || !self.make_room() {
+            return None;
+        }
         let d = self.calls.get_mut(&call)?.dialog.as_mut()?;
-        let bye = d.request_in(Method::Bye, None, None, self.layer.pool.take(MIN));
-        let (seq, dest) = (d.local_seq, d.destination());
-        let tx = self.send_built(dest, bye).ok()?;
+        let (seq, dest, bye) = bye_in(d, self.config.local_addr, &mut self.ids, &mut self.layer);
+        let tx = self.send_in_dialog(dest, bye);
         let b = Bye {
             call,
             seq,
@@ -1246,8 +1249,14 @@ impl Endpoint {
         self.send_to(dest, None, ack.clone());
         if forked {
             // A second 2xx from another fork (§13.2.2.4): ACK it, then BYE it.
-            let bye = dialog.request_in(Method::Bye, None, None, self.layer.pool.take(MIN));
-            if let Ok(tx) = self.send_built(dest, bye) {
+            if self.make_room() {
+                let (_, dest, bye) = bye_in(
+                    &mut dialog,
+                    self.config.local_addr,
+                    &mut self.ids,
+                    &mut self.layer,
+                );
+                let tx = self.send_in_dialog(dest, bye);
                 self.quiet.insert(tx, None);
             }
             return;
@@ -1310,10 +1319,7 @@ impl Endpoint {
     /// `call`'s dialog, to build a request in it: the call's, or, once the call has ended,
     /// the dialog its subscriptions keep ([`Endpoint::lingering`]).
     pub(super) fn call_dialog(&mut self, call: CallId) -> Option<&mut Dialog> {
-        match self.calls.get_mut(&call) {
-            Some(c) => c.dialog.as_deref_mut(),
-            None => self.lingering.get_mut(&call).map(|d| &mut **d),
-        }
+        dialog_of(&mut self.calls, &mut self.lingering, call)
     }
 
     /// The SDP we last sent in `call`.
@@ -1453,6 +1459,40 @@ fn ack_in(
     let bytes = ack.to_bytes();
     pool.recycle(ack);
     bytes
+}
+
+/// [`Endpoint::call_dialog`] from the tables it looks in (so that the endpoint's other
+/// parts stay at hand while it is borrowed).
+pub(super) fn dialog_of<'a>(
+    calls: &'a mut crate::slab::Slab<CallId, Call>,
+    lingering: &'a mut alloc::collections::BTreeMap<CallId, alloc::boxed::Box<Dialog>>,
+    call: CallId,
+) -> Option<&'a mut Dialog> {
+    match calls.get_mut(&call) {
+        Some(c) => c.dialog.as_deref_mut(),
+        None => lingering.get_mut(&call).map(|d| &mut **d),
+    }
+}
+
+/// A BYE in `d` (RFC 3261 §15.1.1) with the dialog's next CSeq number: that number, where
+/// it goes, and the request.
+fn bye_in(
+    d: &mut Dialog,
+    local: core::net::SocketAddr,
+    ids: &mut crate::rand::IdGen,
+    layer: &mut Layer,
+) -> (u32, Destination, super::Outgoing) {
+    d.local_seq = d.local_seq.wrapping_add(1);
+    let (seq, dest) = (d.local_seq, d.destination());
+    let r = crate::msg::emit::InDialog {
+        method: "BYE",
+        seq,
+        contact: None,
+        fields: &[],
+        body: &[],
+    };
+    let bye = super::in_dialog(d, &r, Method::Bye, dest.transport, local, ids, layer);
+    (seq, dest, bye)
 }
 
 #[cfg(test)]

@@ -38,6 +38,46 @@ use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use bytes::Bytes;
 use core::net::SocketAddr;
 
+/// A non-INVITE request within a dialog, ready for its client transaction.
+pub(crate) enum Outgoing {
+    /// Written straight from the dialog, with its client key (§17.1.3).
+    Written(Bytes, crate::transaction::ClientKey),
+    /// Built as a request (what cannot be written so), our Via on top.
+    Built(Message),
+}
+
+/// Request `r` within dialog `d` under our Via for `transport` from `local` with a fresh
+/// branch: written straight from the dialog ([`crate::dialog::Dialog::request_bytes`]), or
+/// built as the same bytes when it cannot be (`method` is `r.method`'s).
+pub(crate) fn in_dialog(
+    d: &mut crate::dialog::Dialog,
+    r: &crate::msg::emit::InDialog<'_>,
+    method: crate::msg::Method<SipStr>,
+    transport: Transport,
+    local: SocketAddr,
+    ids: &mut IdGen,
+    layer: &mut Layer,
+) -> Outgoing {
+    let branch = ids.branch();
+    let via = crate::msg::emit::OurVia {
+        transport,
+        addr: local,
+        branch: branch.as_str(),
+    };
+    if let Some(bytes) = d.request_bytes(r, &via, &mut layer.sent_once) {
+        return Outgoing::Written(
+            bytes,
+            crate::transaction::ClientKey::new(branch.as_str(), r.method),
+        );
+    }
+    let list = layer.pool.take(crate::msg::pool::MIN);
+    let mut m = d.request_in(method, Some(r.seq), r.contact, list);
+    m.headers.extend(r.fields.iter().cloned());
+    m.body = Bytes::copy_from_slice(r.body);
+    m.headers.insert(0, via.field());
+    Outgoing::Built(m)
+}
+
 /// What the endpoint tells the application.
 // Events are built once and moved to the application; boxing the large variants would cost
 // an allocation per event for no gain.
@@ -590,6 +630,22 @@ impl Endpoint {
             .start_client(self.now, dest, request, false, &mut self.out);
         self.flush();
         Ok(id)
+    }
+
+    /// Starts the client transaction of a non-INVITE request within a dialog
+    /// ([`in_dialog`]), the room for it made already ([`Endpoint::make_room`]).
+    pub(crate) fn send_in_dialog(&mut self, dest: Destination, request: Outgoing) -> TxId {
+        let id = match request {
+            Outgoing::Written(bytes, key) => {
+                self.layer
+                    .start_client_written(self.now, dest, bytes, key, &mut self.out)
+            }
+            Outgoing::Built(m) => self
+                .layer
+                .start_client(self.now, dest, m, false, &mut self.out),
+        };
+        self.flush();
+        id
     }
 
     /// Sends the ACK for a 2xx to an INVITE (RFC 3261 §13.2.2.4): not a transaction; the

@@ -488,45 +488,62 @@ impl Endpoint {
             (None, None) => return,
         };
         let contact = self.contact_for(call);
-        let list = self.layer.pool.take(MIN);
-        let Some(d) = self.call_dialog(call) else {
+        if self.call_dialog(call).is_none() {
+            return;
+        }
+        if !self.make_room() {
+            self.transfer_outcome(transfer, TransferOutcome::Rejected(503));
+            return;
+        }
+        let Some(d) = super::calls::dialog_of(&mut self.calls, &mut self.lingering, call) else {
             return;
         };
-        let mut req = d.request_in(Method::Refer, None, contact.as_ref(), list);
-        let seq = d.local_seq;
-        req.headers.push(Header::ReferTo(target));
         // RFC 3892: who asked for the transfer.
         let by = referred_by.unwrap_or_else(|| {
             let mut me = d.local.clone();
             me.params = Params::default();
             me
         });
-        req.headers.push(Header::ReferredBy(by));
+        let mut fields: smallvec::SmallVec<[Header<SipStr>; 3]> = smallvec::SmallVec::new();
+        fields.push(Header::ReferTo(target));
+        fields.push(Header::ReferredBy(by));
         if no_sub {
-            req.headers.push(Header::ReferSub(ReferSub {
+            fields.push(Header::ReferSub(ReferSub {
                 value: false,
                 params: Params::default(),
             }));
         }
-        let dest = d.destination();
-        match self.send_built(dest, req) {
-            Ok(tx) => {
-                self.tx_transfers.insert(tx, transfer);
-                if let Some(Xfer::Transferor(t)) =
-                    self.transfers.get_mut(&transfer).map(|x| &mut **x)
-                {
-                    t.refer_tx = Some(tx);
-                    t.parts = None;
-                    // RFC 3515 §2.4.6: only the dialog's first REFER may get NOTIFYs without
-                    // `id` — the first to go out.
-                    let first = self
-                        .calls
-                        .get_mut(&call)
-                        .is_none_or(|c| !core::mem::replace(&mut c.refer_sent, true));
-                    t.sub.refer_sent(seq, first);
-                }
-            }
-            Err(_) => self.transfer_outcome(transfer, TransferOutcome::Rejected(503)),
+        d.local_seq = d.local_seq.wrapping_add(1);
+        let (seq, dest) = (d.local_seq, d.destination());
+        let r = crate::msg::emit::InDialog {
+            method: "REFER",
+            seq,
+            contact: contact.as_ref(),
+            fields: &fields,
+            body: &[],
+        };
+        let local = self.config.local_addr;
+        let req = super::in_dialog(
+            d,
+            &r,
+            Method::Refer,
+            dest.transport,
+            local,
+            &mut self.ids,
+            &mut self.layer,
+        );
+        let tx = self.send_in_dialog(dest, req);
+        self.tx_transfers.insert(tx, transfer);
+        if let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {
+            t.refer_tx = Some(tx);
+            t.parts = None;
+            // RFC 3515 §2.4.6: only the dialog's first REFER may get NOTIFYs without `id` —
+            // the first to go out.
+            let first = self
+                .calls
+                .get_mut(&call)
+                .is_none_or(|c| !core::mem::replace(&mut c.refer_sent, true));
+            t.sub.refer_sent(seq, first);
         }
     }
 
@@ -1219,56 +1236,62 @@ impl Endpoint {
         }
     }
 
-    /// Sends a NOTIFY of the refer subscription in the transfer's dialog.
+    /// Sends a NOTIFY of the refer subscription in the transfer's dialog (RFC 3515 §2.4.4,
+    /// RFC 6665 §4.2.2), written straight from the dialog ([`super::in_dialog`]).
     fn send_notify(&mut self, transfer: TransferId, n: Notify) {
         let Some(Xfer::Transferee(t)) = self.transfers.get(&transfer).map(|x| &**x) else {
             return;
         };
         let call = t.call;
-        let own = t
-            .sub_dialog
-            .as_ref()
-            .map(|d| NameAddr::new(self.contact_uri(d.peer.transport)));
+        let contact = match &t.sub_dialog {
+            // The dialog an out-of-dialog REFER created (RFC 4538).
+            Some(d) => Some(NameAddr::new(self.contact_uri(d.peer.transport))),
+            None => self.contact_for(call),
+        };
+        if t.sub_dialog.is_none() && self.call_dialog(call).is_none() {
+            return;
+        }
+        if !self.make_room() {
+            // Overloaded: as if unanswered; a final one ends the subscription now.
+            if n.last {
+                self.end_subscription(transfer);
+            }
+            return;
+        }
         let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) else {
             return;
         };
-        let (mut req, dest) = match (&mut t.sub_dialog, own) {
-            // The dialog an out-of-dialog REFER created (RFC 4538).
-            (Some(d), Some(contact)) => {
-                let req = d.request_in(
-                    Method::Notify,
-                    None,
-                    Some(&contact),
-                    self.layer.pool.take(MIN),
-                );
-                (req, d.destination())
-            }
-            _ => {
-                let contact = self.contact_for(call);
-                let list = self.layer.pool.take(MIN);
-                let Some(d) = self.call_dialog(call) else {
-                    return;
-                };
-                (
-                    d.request_in(Method::Notify, None, contact.as_ref(), list),
-                    d.destination(),
-                )
-            }
+        let d = match &mut t.sub_dialog {
+            Some(d) => d,
+            None => match super::calls::dialog_of(&mut self.calls, &mut self.lingering, call) {
+                Some(d) => d,
+                None => return,
+            },
         };
-        req.headers.extend(n.headers());
-        req.body = n.body;
-        match self.send_built(dest, req) {
-            Ok(tx) => {
-                self.tx_transfers.insert(tx, transfer);
-                if let Some(Xfer::Transferee(t)) =
-                    self.transfers.get_mut(&transfer).map(|x| &mut **x)
-                {
-                    t.sub.sent(tx);
-                }
-            }
-            // Overloaded: as if unanswered; a final one ends the subscription now.
-            Err(_) if n.last => self.end_subscription(transfer),
-            Err(_) => {}
+        d.local_seq = d.local_seq.wrapping_add(1);
+        let dest = d.destination();
+        let fields = n.headers();
+        let r = crate::msg::emit::InDialog {
+            method: "NOTIFY",
+            seq: d.local_seq,
+            contact: contact.as_ref(),
+            fields: &fields,
+            body: &n.body,
+        };
+        let local = self.config.local_addr;
+        let req = super::in_dialog(
+            d,
+            &r,
+            Method::Notify,
+            dest.transport,
+            local,
+            &mut self.ids,
+            &mut self.layer,
+        );
+        let tx = self.send_in_dialog(dest, req);
+        self.tx_transfers.insert(tx, transfer);
+        if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {
+            t.sub.sent(tx);
         }
     }
 

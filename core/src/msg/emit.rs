@@ -818,6 +818,21 @@ impl OurVia<'_> {
     }
 }
 
+/// What a request within a dialog carries besides the dialog's own fields
+/// ([`crate::dialog::Dialog::request_bytes`]).
+pub(crate) struct InDialog<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The CSeq number.
+    pub seq: u32,
+    /// A Contact (a NOTIFY's, RFC 6665 §4.2.2 — where one is sent).
+    pub contact: Option<&'a crate::msg::NameAddr<crate::text::SipStr>>,
+    /// More fields, after the Contact (a NOTIFY's Event, Subscription-State, Content-Type).
+    pub fields: &'a [Header<crate::text::SipStr>],
+    /// The body.
+    pub body: &'a [u8],
+}
+
 /// The host part of a Via or URI naming `ip`.
 fn host_of<S: Text>(ip: core::net::IpAddr) -> Host<S> {
     match ip {
@@ -851,9 +866,53 @@ impl crate::dialog::Dialog {
     /// `None` when the head does not fit on the stack or the branch is not a token: build the
     /// request then.
     pub(crate) fn ack_bytes(&self, seq: u32, via: &OurVia<'_>) -> Option<Bytes> {
+        let mut head = Scratch::new();
+        if !self.head_in(&mut head, "ACK", seq, via) {
+            return None;
+        }
+        head.put(b"Content-Length: 0\r\n\r\n");
+        (!head.full).then(|| own_buffer(head.written(), &[]))
+    }
+
+    /// A request within the dialog (RFC 3261 §12.2.1.1: a BYE, §15.1.1; a NOTIFY of a
+    /// subscription the dialog holds, RFC 6665 §4.2.2) under `via`, written straight from
+    /// the dialog as [`ack_bytes`](crate::dialog::Dialog::ack_bytes) writes the ACK, and cut from `blocks` as
+    /// [`Message::to_bytes_in`] cuts a built request: what `Dialog::request_in` with our Via
+    /// on top, `r`'s fields after the dialog's and its body give, without building it.
+    /// `None` when it cannot be written so (see [`ack_bytes`](crate::dialog::Dialog::ack_bytes)): build the request
+    /// then.
+    pub(crate) fn request_bytes(
+        &self,
+        r: &InDialog<'_>,
+        via: &OurVia<'_>,
+        blocks: &mut Blocks,
+    ) -> Option<Bytes> {
+        let mut head = Scratch::new();
+        if !self.head_in(&mut head, r.method, r.seq, via) {
+            return None;
+        }
+        let mut o = Out(&mut head);
+        if let Some(c) = r.contact {
+            o.s(super::HeaderName::Contact.field_start());
+            o.name_addr(c);
+            o.s("\r\n");
+        }
+        for h in r.fields {
+            o.header(h);
+        }
+        o.s("Content-Length: ");
+        o.num(r.body.len() as u64);
+        o.s("\r\n\r\n");
+        (!head.full).then(|| blocks.cut(head.written(), r.body))
+    }
+
+    /// The start line and the dialog's fields of a request `method` in the dialog (our Via,
+    /// Max-Forwards, Route, From, To, Call-ID, CSeq: `Dialog::request_in`'s order), into
+    /// `head`: false when they do not fit or the branch is not a token.
+    fn head_in(&self, head: &mut Scratch, method: &str, seq: u32, via: &OurVia<'_>) -> bool {
         use super::HeaderName;
         if via.branch.is_empty() || !via.branch.bytes().all(crate::parse::chars::is_token) {
-            return None;
+            return false;
         }
         let loose = self
             .route_set
@@ -865,9 +924,9 @@ impl crate::dialog::Dialog {
             Some((first, rest)) if !loose => (&first.uri, rest),
             _ => (&self.remote_target, &self.route_set[..]),
         };
-        let mut head = Scratch::new();
-        let mut o = Out(&mut head);
-        o.s("ACK ");
+        let mut o = Out(head);
+        o.s(method);
+        o.b(b' ');
         o.uri(uri);
         o.s(" SIP/2.0\r\n");
         o.our_via(via);
@@ -896,11 +955,10 @@ impl crate::dialog::Dialog {
         o.s("\r\n");
         o.s(HeaderName::CSeq.field_start());
         o.num(u64::from(seq));
-        o.s(" ACK\r\nContent-Length: 0\r\n\r\n");
-        if head.full {
-            return None;
-        }
-        Some(own_buffer(head.written(), &[]))
+        o.b(b' ');
+        o.s(method);
+        o.s("\r\n");
+        !head.full
     }
 }
 
@@ -1228,9 +1286,10 @@ mod plain_response {
 
 #[cfg(test)]
 mod ack {
-    use super::OurVia;
+    use super::{Blocks, OurVia};
     use crate::dialog::Dialog;
-    use crate::msg::{Headers, Message, Method};
+    use crate::msg::{Header, Headers, Message, Method, NameAddr};
+    use crate::text::SipStr;
     use crate::transport::{Destination, Transport};
     use alloc::format;
     use alloc::string::String;
@@ -1266,16 +1325,84 @@ mod ack {
     /// What the endpoint built before: the request (`Dialog::request_in`), our Via on top,
     /// its bytes.
     fn built(d: &Dialog, seq: u32, via: &OurVia<'_>) -> Bytes {
+        built_as(Method::Ack, d, seq, via)
+    }
+
+    fn built_as(method: Method<SipStr>, d: &Dialog, seq: u32, via: &OurVia<'_>) -> Bytes {
+        built_with(method, d, seq, via, None, &[], b"")
+    }
+
+    /// [`built_as`] with a Contact, more fields and a body (a NOTIFY's).
+    fn built_with(
+        method: Method<SipStr>,
+        d: &Dialog,
+        seq: u32,
+        via: &OurVia<'_>,
+        contact: Option<&NameAddr<SipStr>>,
+        fields: &[Header<SipStr>],
+        body: &'static [u8],
+    ) -> Bytes {
         let mut d = d.clone();
-        let mut m = d.request_in(Method::Ack, Some(seq), None, Headers::new());
+        let mut m = d.request_in(method, Some(seq), contact, Headers::new());
+        m.headers.extend(fields.iter().cloned());
+        m.body = Bytes::from_static(body);
         m.headers.insert(0, via.field());
         m.to_bytes()
     }
 
-    /// The ACK written straight from the dialog is the one built and emitted, byte for byte:
-    /// loose and strict routing (a route set of none, one and three, with and without `lr`),
-    /// display names, URI and header parameters, IPv6, the three transports, small and large
-    /// CSeq numbers.
+    fn in_dialog<'a>(
+        method: &'a str,
+        seq: u32,
+        contact: Option<&'a NameAddr<SipStr>>,
+        fields: &'a [Header<SipStr>],
+        body: &'a [u8],
+    ) -> super::InDialog<'a> {
+        super::InDialog {
+            method,
+            seq,
+            contact,
+            fields,
+            body,
+        }
+    }
+
+    /// The fields a NOTIFY of a refer subscription carries, and its Contact.
+    fn notify_parts() -> (NameAddr<SipStr>, Vec<Header<SipStr>>) {
+        parts(
+            "Event: refer;id=93809824\r\nSubscription-State: active;expires=60\r\n\
+             Content-Type: message/sipfrag;version=2.0\r\n",
+        )
+    }
+
+    /// The fields an attended transfer's REFER carries (RFC 5589 §7.1), and its Contact.
+    fn refer_parts() -> (NameAddr<SipStr>, Vec<Header<SipStr>>) {
+        parts(
+            "Refer-To: <sip:carol@192.0.2.3?Replaces=a%40b%3Bto-tag%3D1%3Bfrom-tag%3D2>\r\n\
+             Referred-By: \"Alice\" <sip:alice@192.0.2.1>\r\nRefer-Sub: false\r\n",
+        )
+    }
+
+    /// A Contact and the fields `fields` of a request, as parsed.
+    fn parts(fields: &str) -> (NameAddr<SipStr>, Vec<Header<SipStr>>) {
+        let m = parse(format!(
+            "NOTIFY sip:a@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK2\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:b@192.0.2.2>;tag=2\r\nTo: <sip:a@192.0.2.1>;tag=1\r\n\
+             Call-ID: n1\r\nCSeq: 1 NOTIFY\r\nContact: <sip:bob@192.0.2.2:5062;transport=udp>\r\n\
+             {fields}Content-Length: 0\r\n\r\n"
+        ));
+        let mut fields: Vec<Header<SipStr>> = m.headers.iter().skip(6).cloned().collect();
+        let contact = match fields.remove(0) {
+            Header::Contact(crate::msg::Contact::Addrs(v)) => v.first().cloned().unwrap(),
+            _ => unreachable!(),
+        };
+        (contact, fields)
+    }
+
+    /// The ACK, and the BYE, NOTIFY and REFER, written straight from the dialog are the ones
+    /// built and emitted, byte for byte: loose and strict routing (a route set of none, one and three, with and
+    /// without `lr`), display names, URI and header parameters, IPv6, the three transports,
+    /// small and large CSeq numbers; the requests cut from blocks or (blocks of size 0) in a
+    /// buffer of their own.
     #[test]
     fn equals_the_built_request() {
         let froms = [
@@ -1326,6 +1453,45 @@ mod ack {
                                 "{}",
                                 String::from_utf8_lossy(&got)
                             );
+                            let bye = built_as(Method::Bye, &d, seq, &via);
+                            let (contact, fields) = notify_parts();
+                            let body = b"SIP/2.0 100 Trying\r\n";
+                            let notify = built_with(
+                                Method::Notify,
+                                &d,
+                                seq,
+                                &via,
+                                Some(&contact),
+                                &fields,
+                                body,
+                            );
+                            let (_, refer) = refer_parts();
+                            let refer_built = built_with(
+                                Method::Refer,
+                                &d,
+                                seq,
+                                &via,
+                                Some(&contact),
+                                &refer,
+                                b"",
+                            );
+                            for size in [0, 4096] {
+                                let r = in_dialog("BYE", seq, None, &[], b"");
+                                let got = d
+                                    .request_bytes(&r, &via, &mut Blocks::new(size))
+                                    .expect("fits");
+                                assert_eq!(got, bye, "{}", String::from_utf8_lossy(&got));
+                                let r = in_dialog("NOTIFY", seq, Some(&contact), &fields, body);
+                                let got = d
+                                    .request_bytes(&r, &via, &mut Blocks::new(size))
+                                    .expect("fits");
+                                assert_eq!(got, notify, "{}", String::from_utf8_lossy(&got));
+                                let r = in_dialog("REFER", seq, Some(&contact), &refer, b"");
+                                let got = d
+                                    .request_bytes(&r, &via, &mut Blocks::new(size))
+                                    .expect("fits");
+                                assert_eq!(got, refer_built, "{}", String::from_utf8_lossy(&got));
+                            }
                             n += 1;
                         }
                     }
@@ -1343,6 +1509,14 @@ mod ack {
         let ack = parse(String::from_utf8(d.ack_bytes(7, &via).unwrap().to_vec()).unwrap());
         assert_eq!(ack.method(), Some(&Method::Ack));
         assert_eq!(ack.cseq().map(|c| c.seq), Some(7));
+        let r = in_dialog("BYE", 8, None, &[], b"");
+        let bye = d.request_bytes(&r, &via, &mut Blocks::new(4096)).unwrap();
+        let bye = parse(String::from_utf8(bye.to_vec()).unwrap());
+        assert_eq!(bye.method(), Some(&Method::Bye));
+        assert_eq!(
+            bye.cseq().map(|c| (c.seq, c.method.as_str())),
+            Some((8, "BYE"))
+        );
     }
 
     /// What cannot be written straight is left to the built request: a branch that is not a
@@ -1357,12 +1531,17 @@ mod ack {
         let d = dialog("<sip:alice@192.0.2.1>;tag=1", "<sip:bob@192.0.2.2>", &[]);
         assert!(d.ack_bytes(1, &via("")).is_none());
         assert!(d.ack_bytes(1, &via("z9hG4bK a")).is_none());
+        let blocks = &mut Blocks::new(4096);
+        let bye = in_dialog("BYE", 1, None, &[], b"");
+        assert!(d.request_bytes(&bye, &via(""), blocks).is_none());
+        assert!(d.request_bytes(&bye, &via("z9hG4bK a"), blocks).is_none());
         let long: Vec<String> = (0..40)
             .map(|k| format!("<sip:proxy{k}.example.com;lr>"))
             .collect();
         let long: Vec<&str> = long.iter().map(String::as_str).collect();
         let d = dialog("<sip:alice@192.0.2.1>;tag=1", "<sip:bob@192.0.2.2>", &long);
         assert!(d.ack_bytes(1, &via("z9hG4bK1")).is_none());
+        assert!(d.request_bytes(&bye, &via("z9hG4bK1"), blocks).is_none());
         assert!(built(&d, 1, &via("z9hG4bK1")).len() > super::SCRATCH);
     }
 }

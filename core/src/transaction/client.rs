@@ -4,6 +4,7 @@ use super::{ClientKey, ClientKeyRef, Kind, Layer, Outbox, State, Timer, Tx, TxEv
 use crate::msg::{Header, Message, Method, StartLine};
 use crate::time::Instant;
 use crate::transport::Destination;
+use bytes::Bytes;
 use smallvec::SmallVec;
 
 /// Why a CANCEL could not be sent.
@@ -93,10 +94,51 @@ impl Layer {
     ) -> TxId {
         let id = self.alloc_id();
         let invite = request.method() == Some(&Method::Invite);
-        let reliable = dest.transport.is_reliable();
         // Cut from the blocks of the messages that live until they are sent, or answered.
         let bytes = request.to_bytes_in(&mut self.sent_once);
-        let tx = Tx {
+        let mut tx = self.client_tx(invite, dest, ClientKey::of(&request), &bytes);
+        tx.internal = internal;
+        self.transmit(&tx, bytes, out);
+        if invite {
+            self.insert(id, tx, Some(request), None);
+        } else {
+            // Its header list serves the next message at once, while in cache.
+            self.insert(id, tx, None, None);
+            self.pool.recycle(request);
+        }
+        self.arm_client(now, id, invite, dest);
+        id
+    }
+
+    /// [`Layer::start_client`] for a non-INVITE request the endpoint wrote itself, as bytes
+    /// cut from [`Layer::sent_once`] (a BYE written from its dialog), under its key (the
+    /// branch of the Via it wrote and its method, §17.1.3): the transaction has only ever
+    /// kept such a request's bytes.
+    pub fn start_client_written(
+        &mut self,
+        now: Instant,
+        dest: Destination,
+        bytes: Bytes,
+        key: ClientKey,
+        out: &mut Outbox,
+    ) -> TxId {
+        let id = self.alloc_id();
+        let tx = self.client_tx(false, dest, Some(key), &bytes);
+        self.transmit(&tx, bytes, out);
+        self.insert(id, tx, None, None);
+        self.arm_client(now, id, false, dest);
+        id
+    }
+
+    /// A new client transaction, not yet sent nor inserted.
+    fn client_tx(
+        &self,
+        invite: bool,
+        dest: Destination,
+        key: Option<ClientKey>,
+        bytes: &Bytes,
+    ) -> Tx {
+        Tx {
             kind: if invite {
                 Kind::InviteClient
             } else {
@@ -109,7 +151,7 @@ impl Layer {
             },
             dest,
             local: None,
-            key: ClientKey::of(&request).map(TxKey::Client),
+            key: key.map(TxKey::Client),
             key_hash: 0,
             // A non-INVITE request is kept as sent until its answer: to be sent again (Timer
             // E, unreliable transports) and for the rare reader that needs it again
@@ -121,28 +163,24 @@ impl Layer {
             armed: SmallVec::new(),
             cancel_pending: false,
             cancelled: false,
-            internal,
+            internal: false,
             keep_request: false,
             req: crate::slots::NONE,
-        };
-        self.transmit(&tx, bytes, out);
-        if invite {
-            self.insert(id, tx, Some(request), None);
-        } else {
-            // Its header list serves the next message at once, while in cache.
-            self.insert(id, tx, None, None);
-            self.pool.recycle(request);
         }
+    }
+
+    /// A new client transaction's timers: A or E (unreliable transports), and B or F
+    /// (§17.1.1.2, §17.1.2.2).
+    fn arm_client(&mut self, now: Instant, id: TxId, invite: bool, dest: Destination) {
         let (retransmit, timeout) = if invite {
             (Timer::A, Timer::B)
         } else {
             (Timer::E, Timer::F)
         };
-        if !reliable {
+        if !dest.transport.is_reliable() {
             self.arm(id, retransmit, now + self.timers.t1);
         }
         self.arm(id, timeout, now + self.timers.t1x64());
-        id
     }
 
     /// A response: matched per §17.1.3 and fed to its transaction. A response that matches

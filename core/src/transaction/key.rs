@@ -85,11 +85,16 @@ impl ClientKey {
     /// The key of a response (or of the request a client sends).
     pub fn of<S: Text>(m: &Message<S>) -> Option<Self> {
         let branch = m.top_via()?.branch()?;
-        let method = m.cseq()?.method.as_str();
+        Some(ClientKey::new(branch, m.cseq()?.method.as_str()))
+    }
+
+    /// The key of a request with top Via branch `branch` and CSeq method `method` (one
+    /// written without building it).
+    pub fn new(branch: &str, method: &str) -> Self {
         let mut k = Parts::default();
         k.text(branch.as_bytes());
         k.text(method.as_bytes());
-        Some(ClientKey(k))
+        ClientKey(k)
     }
 }
 
