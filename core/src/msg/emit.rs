@@ -825,9 +825,11 @@ pub(crate) struct InDialog<'a> {
     pub method: &'a str,
     /// The CSeq number.
     pub seq: u32,
-    /// A Contact (a NOTIFY's, RFC 6665 §4.2.2 — where one is sent).
+    /// A Contact (a NOTIFY's, RFC 6665 §4.2.2; a REFER's, RFC 3515 §2.4 — where one is
+    /// sent).
     pub contact: Option<&'a crate::msg::NameAddr<crate::text::SipStr>>,
-    /// More fields, after the Contact (a NOTIFY's Event, Subscription-State, Content-Type).
+    /// More fields, after the Contact (a NOTIFY's Event, Subscription-State, Content-Type; a
+    /// REFER's Refer-To, Referred-By, Refer-Sub).
     pub fields: &'a [Header<crate::text::SipStr>],
     /// The body.
     pub body: &'a [u8],
@@ -875,12 +877,14 @@ impl crate::dialog::Dialog {
     }
 
     /// A request within the dialog (RFC 3261 §12.2.1.1: a BYE, §15.1.1; a NOTIFY of a
-    /// subscription the dialog holds, RFC 6665 §4.2.2) under `via`, written straight from
-    /// the dialog as [`ack_bytes`](crate::dialog::Dialog::ack_bytes) writes the ACK, and cut from `blocks` as
-    /// [`Message::to_bytes_in`] cuts a built request: what `Dialog::request_in` with our Via
-    /// on top, `r`'s fields after the dialog's and its body give, without building it.
-    /// `None` when it cannot be written so (see [`ack_bytes`](crate::dialog::Dialog::ack_bytes)): build the request
-    /// then.
+    /// subscription the dialog holds, RFC 6665 §4.2.2; a REFER, RFC 3515 §2.4) under `via`,
+    /// written straight from the dialog as [`Dialog::ack_bytes`] writes the ACK, and cut
+    /// from `blocks` as [`Message::to_bytes_in`] cuts a built request: what
+    /// `Dialog::request_in` with our Via on top, `r`'s fields after the dialog's and its body
+    /// give, without building it. `None` when it cannot be written so (see
+    /// [`Dialog::ack_bytes`]): build the request then.
+    ///
+    /// [`Dialog::ack_bytes`]: crate::dialog::Dialog::ack_bytes
     pub(crate) fn request_bytes(
         &self,
         r: &InDialog<'_>,
