@@ -23,7 +23,6 @@ use super::{CallId, CallOptions, CallState, EndReason, Endpoint, Event, Timer};
 use crate::dialog::Dialog;
 use crate::error::Error;
 use crate::msg::builder::{reason_phrase, sipfrag_status};
-use crate::msg::pool::MIN;
 use crate::msg::{Header, Message, Method, NameAddr, Params, ReferSub, Uri};
 use crate::subscription::{self, After, Notifier, Notify, Subscriber};
 use crate::text::SipStr;
@@ -438,14 +437,33 @@ impl Endpoint {
             return None;
         };
         let call = t.call;
-        let headers = t.sub.subscribe_headers(expires)?;
+        let fields = t.sub.subscribe_headers(expires)?;
         let contact = self.contact_for(call);
-        let list = self.layer.pool.take(MIN);
-        let d = self.call_dialog(call)?;
-        let mut req = d.request_in(Method::Subscribe, None, contact.as_ref(), list);
-        req.headers.extend(headers);
+        self.call_dialog(call)?;
+        if !self.make_room() {
+            return None;
+        }
+        let d = super::calls::dialog_of(&mut self.calls, &mut self.lingering, call)?;
+        d.local_seq = d.local_seq.wrapping_add(1);
         let dest = d.destination();
-        self.send_built(dest, req).ok()
+        let r = crate::msg::emit::InDialog {
+            method: "SUBSCRIBE",
+            seq: d.local_seq,
+            contact: contact.as_ref(),
+            fields: &fields,
+            body: &[],
+        };
+        let local = self.config.local_addr;
+        let req = super::in_dialog(
+            d,
+            &r,
+            Method::Subscribe,
+            dest.transport,
+            local,
+            &mut self.ids,
+            &mut self.layer,
+        );
+        Some(self.send_in_dialog(dest, req))
     }
 
     /// Our hold before a transfer completed (`ok`: it got a 2xx): the REFER goes now.

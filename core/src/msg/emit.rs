@@ -877,7 +877,8 @@ impl crate::dialog::Dialog {
     }
 
     /// A request within the dialog (RFC 3261 §12.2.1.1: a BYE, §15.1.1; a NOTIFY of a
-    /// subscription the dialog holds, RFC 6665 §4.2.2; a REFER, RFC 3515 §2.4) under `via`,
+    /// subscription the dialog holds, RFC 6665 §4.2.2; a REFER, RFC 3515 §2.4; a SUBSCRIBE
+    /// that refreshes or ends a refer subscription, RFC 6665 §4.1.2) under `via`,
     /// written straight from the dialog as [`Dialog::ack_bytes`] writes the ACK, and cut
     /// from `blocks` as [`Message::to_bytes_in`] cuts a built request: what
     /// `Dialog::request_in` with our Via on top, `r`'s fields after the dialog's and its body
@@ -1402,8 +1403,8 @@ mod ack {
         (contact, fields)
     }
 
-    /// The ACK, and the BYE, NOTIFY and REFER, written straight from the dialog are the ones
-    /// built and emitted, byte for byte: loose and strict routing (a route set of none, one and three, with and
+    /// The ACK, and the BYE, NOTIFY, REFER and SUBSCRIBE, written straight from the dialog
+    /// are the ones built and emitted, byte for byte: loose and strict routing (a route set of none, one and three, with and
     /// without `lr`), display names, URI and header parameters, IPv6, the three transports,
     /// small and large CSeq numbers; the requests cut from blocks or (blocks of size 0) in a
     /// buffer of their own.
@@ -1479,6 +1480,16 @@ mod ack {
                                 &refer,
                                 b"",
                             );
+                            let (_, sub) = parts("Event: refer;id=93809824\r\nExpires: 0\r\n");
+                            let sub_built = built_with(
+                                Method::Subscribe,
+                                &d,
+                                seq,
+                                &via,
+                                Some(&contact),
+                                &sub,
+                                b"",
+                            );
                             for size in [0, 4096] {
                                 let r = in_dialog("BYE", seq, None, &[], b"");
                                 let got = d
@@ -1495,6 +1506,11 @@ mod ack {
                                     .request_bytes(&r, &via, &mut Blocks::new(size))
                                     .expect("fits");
                                 assert_eq!(got, refer_built, "{}", String::from_utf8_lossy(&got));
+                                let r = in_dialog("SUBSCRIBE", seq, Some(&contact), &sub, b"");
+                                let got = d
+                                    .request_bytes(&r, &via, &mut Blocks::new(size))
+                                    .expect("fits");
+                                assert_eq!(got, sub_built, "{}", String::from_utf8_lossy(&got));
                             }
                             n += 1;
                         }

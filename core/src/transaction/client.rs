@@ -111,7 +111,7 @@ impl Layer {
     }
 
     /// [`Layer::start_client`] for a non-INVITE request the endpoint wrote itself, as bytes
-    /// cut from [`Layer::sent_once`] (a BYE, NOTIFY or REFER written from its dialog), under
+    /// cut from [`Layer::sent_once`] (a BYE, NOTIFY, REFER or SUBSCRIBE written from its dialog), under
     /// its key (the branch of the Via it wrote and its method, §17.1.3): the transaction has
     /// only ever kept such a request's bytes.
     pub fn start_client_written(
