@@ -166,7 +166,7 @@ impl Endpoint {
         }
         self.push_via(&mut request, dest.transport);
         self.layer
-            .start_client(self.now, dest, request, false, &mut self.out)
+            .start_client(self.now, dest, request, None, false, &mut self.out)
     }
 
     /// The CSeq of a retried request: one more than the dialog's last when it belongs to a

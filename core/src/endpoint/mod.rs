@@ -624,10 +624,15 @@ impl Endpoint {
         if !self.make_room() {
             return Err(Error::TooManyTransactions);
         }
-        self.push_via(&mut request, dest.transport);
+        let branch = self.push_via(&mut request, dest.transport);
+        // The key from the branch just drawn and the method (the CSeq's, by construction),
+        // rather than read back from the request's fields.
+        let key = request
+            .method()
+            .map(|m| crate::transaction::ClientKey::new(branch.as_str(), m.as_str()));
         let id = self
             .layer
-            .start_client(self.now, dest, request, false, &mut self.out);
+            .start_client(self.now, dest, request, key, false, &mut self.out);
         self.flush();
         Ok(id)
     }
@@ -640,9 +645,10 @@ impl Endpoint {
                 self.layer
                     .start_client_written(self.now, dest, bytes, key, &mut self.out)
             }
-            Outgoing::Built(m) => self
-                .layer
-                .start_client(self.now, dest, m, false, &mut self.out),
+            Outgoing::Built(m) => {
+                self.layer
+                    .start_client(self.now, dest, m, None, false, &mut self.out)
+            }
         };
         self.flush();
         id
@@ -769,8 +775,8 @@ impl Endpoint {
         self.now = self.now.max(now);
     }
 
-    /// Adds our top Via with a fresh branch.
-    fn push_via(&mut self, m: &mut Message, transport: Transport) {
+    /// Adds our top Via with a fresh branch; the branch.
+    fn push_via(&mut self, m: &mut Message, transport: Transport) -> crate::rand::Id {
         let branch = self.ids.branch();
         let via = crate::msg::emit::OurVia {
             transport,
@@ -778,6 +784,7 @@ impl Endpoint {
             branch: branch.as_str(),
         };
         m.headers.insert(0, via.field());
+        branch
     }
 
     /// The To tag of server transaction `tx`'s responses (none for 100, §8.2.6.2).

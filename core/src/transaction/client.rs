@@ -83,12 +83,14 @@ pub(crate) fn cancel_for(request: &Message) -> Message {
 
 impl Layer {
     /// Starts a client transaction for `request`, whose top Via carries a fresh branch, and
-    /// sends it (§17.1.1.2, §17.1.2.2).
+    /// sends it (§17.1.1.2, §17.1.2.2). `key`: its key when the caller knows it (the branch
+    /// it has just put in the Via, and the method), else read from the request.
     pub fn start_client(
         &mut self,
         now: Instant,
         dest: Destination,
         request: Message,
+        key: Option<ClientKey>,
         internal: bool,
         out: &mut Outbox,
     ) -> TxId {
@@ -96,7 +98,8 @@ impl Layer {
         let invite = request.method() == Some(&Method::Invite);
         // Cut from the blocks of the messages that live until they are sent, or answered.
         let bytes = request.to_bytes_in(&mut self.sent_once);
-        let mut tx = self.client_tx(invite, dest, ClientKey::of(&request), &bytes);
+        let key = key.or_else(|| ClientKey::of(&request));
+        let mut tx = self.client_tx(invite, dest, key, &bytes);
         tx.internal = internal;
         self.transmit(&tx, bytes, out);
         if invite {
@@ -364,7 +367,7 @@ impl Layer {
         };
         self.disarm(id, Timer::C);
         self.arm(id, Timer::B, now + self.timers.t1x64());
-        self.start_client(now, dest, cancel, true, out);
+        self.start_client(now, dest, cancel, None, true, out);
     }
 
     pub(super) fn invite_client_timer(
