@@ -791,3 +791,115 @@ fn transferee_outcome_reported_after_the_original_call_ends_without_a_subscripti
         }
     }
 }
+
+/// Forty proxies' Record-Route values: a route set whose Route field does not fit the stack
+/// buffer the requests within a dialog are written in.
+fn proxies() -> Vec<String> {
+    (0..40)
+        .map(|k| format!("<sip:proxy{k}.example.com;lr>"))
+        .collect()
+}
+
+/// Requests within a dialog whose head is too long to be written straight from the dialog
+/// (RFC 3261 §12.2.1.1 with a long route set) are built instead, and go out whole: the
+/// transferee's NOTIFY and BYE (Route in the Record-Route's order, §12.1.1), the
+/// transferor's REFER and BYE (in reverse order, §12.1.2), each with its own fields, body and
+/// CSeq.
+#[test]
+fn requests_too_long_to_write_from_the_dialog_are_built() {
+    let routes = proxies();
+    let record_route: String = routes
+        .iter()
+        .map(|r| format!("Record-Route: {r}\r\n"))
+        .collect();
+
+    // Our endpoint as the transferee (UAS of the call).
+    let mut b = Manual::new(9, |c| c.refer_expires = 60);
+    b.recv(
+        B,
+        &msg(format!(
+            "INVITE sip:me@10.0.0.1:5060 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {B};branch=z9hG4bK-inv\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:alice@{B}>;tag=alice\r\n\
+             To: <sip:me@10.0.0.1:5060>\r\n\
+             Call-ID: expiry-test\r\n\
+             CSeq: 1 INVITE\r\n\
+             Contact: <sip:alice@{B}>\r\n\
+             {record_route}\
+             Content-Length: 0\r\n\r\n"
+        )),
+    );
+    let Some(Event::IncomingCall { call, .. }) = b.events().into_iter().next() else {
+        panic!("no call");
+    };
+    b.ep.answer(b.now, call, None).unwrap();
+    let ok = b.sent().pop().unwrap();
+    let tag = ok.to().unwrap().tag().unwrap().to_string();
+    b.recv(B, &from_a(&tag, "ACK", 1, ""));
+    let transfer = refer_to_carol(&mut b, &tag, 2);
+    b.ep.accept_transfer(b.now, transfer, None).unwrap();
+    let out = b.sent();
+    assert_eq!(out[0].status(), Some(202));
+    let n1 = &out[1];
+    assert!(n1.to_bytes().len() > 1024, "not a head too long to write");
+    assert_eq!(n1.method().unwrap().as_str(), "NOTIFY");
+    assert_eq!(header(n1, "Route"), routes.join(", "));
+    let seq = n1.cseq().unwrap().seq;
+    assert_eq!(header(n1, "CSeq"), format!("{seq} NOTIFY"));
+    assert_eq!(header(n1, "Event"), "refer");
+    assert_eq!(header(n1, "Subscription-State"), "active;expires=60");
+    assert_eq!(header(n1, "Contact"), "<sip:10.0.0.1:5060>");
+    assert_eq!(String::from_utf8_lossy(&n1.body), "SIP/2.0 100 Trying\r\n");
+    assert_eq!(
+        n1.request_uri().unwrap().to_string(),
+        format!("sip:alice@{B}")
+    );
+    b.recv(B, &reply(n1, 200, "alice", None));
+    b.ep.hangup(b.now, call).unwrap();
+    let bye = b
+        .sent()
+        .into_iter()
+        .find(|m| m.method().is_some_and(|m| m.as_str() == "BYE"))
+        .expect("the BYE");
+    assert_eq!(header(&bye, "Route"), routes.join(", "));
+    assert_eq!(header(&bye, "CSeq"), format!("{} BYE", seq + 1));
+
+    // Our endpoint as the transferor (UAC of the call): the 2xx's Record-Route.
+    let mut a = Manual::new(10, |_| {});
+    let uri = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
+    let call = a.ep.call(a.now, uri, Default::default()).unwrap();
+    let invite = a.sent().remove(0);
+    let ok = reply(&invite, 200, "bob", Some("sip:bob@10.0.0.2:5060"));
+    let ok = String::from_utf8(ok.to_bytes().to_vec()).unwrap();
+    a.recv(
+        B,
+        &msg(ok.replacen(
+            "Content-Length:",
+            &format!("{record_route}Content-Length:"),
+            1,
+        )),
+    );
+    let reversed: Vec<String> = routes.iter().rev().cloned().collect();
+    assert_eq!(header(&a.sent()[0], "Route"), reversed.join(", "));
+    let (_, refer) = transfer_to_carol(&mut a, call);
+    assert!(
+        refer.to_bytes().len() > 1024,
+        "not a head too long to write"
+    );
+    assert_eq!(refer.method().unwrap().as_str(), "REFER");
+    assert_eq!(header(&refer, "Route"), reversed.join(", "));
+    assert_eq!(header(&refer, "CSeq"), "2 REFER");
+    assert_eq!(header(&refer, "Refer-To"), "<sip:carol@10.0.0.3>");
+    assert!(header(&refer, "Referred-By").starts_with("<sip:"));
+    assert_eq!(header(&refer, "Contact"), "<sip:10.0.0.1:5060>");
+    a.recv(B, &reply(&refer, 202, "bob", None));
+    a.ep.hangup(a.now, call).unwrap();
+    let bye = a
+        .sent()
+        .into_iter()
+        .find(|m| m.method().is_some_and(|m| m.as_str() == "BYE"))
+        .expect("the BYE");
+    assert_eq!(header(&bye, "Route"), reversed.join(", "));
+    assert_eq!(header(&bye, "CSeq"), "3 BYE");
+}
