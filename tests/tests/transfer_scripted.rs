@@ -519,6 +519,11 @@ fn subscription_ending_without_a_final_status_fails_the_transfer() {
 
 /// Our endpoint answers the scripted transferor's INVITE; returns it, its tag and the call.
 fn answered(seed: u8) -> (Manual, String, sipxfer::CallId) {
+    answered_with(seed, "")
+}
+
+/// [`answered`], the INVITE carrying the fields `extra` too.
+fn answered_with(seed: u8, extra: &str) -> (Manual, String, sipxfer::CallId) {
     // Subscriptions of 60 s (the default is 600), so that the tests of their expiry run past it.
     let mut b = Manual::new(seed, |c| c.refer_expires = 60);
     let invite = msg(format!(
@@ -530,6 +535,7 @@ fn answered(seed: u8) -> (Manual, String, sipxfer::CallId) {
          Call-ID: expiry-test\r\n\
          CSeq: 1 INVITE\r\n\
          Contact: <sip:alice@{B}>\r\n\
+         {extra}\
          Content-Length: 0\r\n\r\n"
     ));
     b.recv(B, &invite);
@@ -792,6 +798,14 @@ fn transferee_outcome_reported_after_the_original_call_ends_without_a_subscripti
     }
 }
 
+/// The BYE among what `m` sent.
+fn sent_bye(m: &mut Manual) -> Message {
+    m.sent()
+        .into_iter()
+        .find(|m| m.method().is_some_and(|m| m.as_str() == "BYE"))
+        .expect("the BYE")
+}
+
 /// Forty proxies' Record-Route values: a route set whose Route field does not fit the stack
 /// buffer the requests within a dialog are written in.
 fn proxies() -> Vec<String> {
@@ -814,29 +828,7 @@ fn requests_too_long_to_write_from_the_dialog_are_built() {
         .collect();
 
     // Our endpoint as the transferee (UAS of the call).
-    let mut b = Manual::new(9, |c| c.refer_expires = 60);
-    b.recv(
-        B,
-        &msg(format!(
-            "INVITE sip:me@10.0.0.1:5060 SIP/2.0\r\n\
-             Via: SIP/2.0/UDP {B};branch=z9hG4bK-inv\r\n\
-             Max-Forwards: 70\r\n\
-             From: <sip:alice@{B}>;tag=alice\r\n\
-             To: <sip:me@10.0.0.1:5060>\r\n\
-             Call-ID: expiry-test\r\n\
-             CSeq: 1 INVITE\r\n\
-             Contact: <sip:alice@{B}>\r\n\
-             {record_route}\
-             Content-Length: 0\r\n\r\n"
-        )),
-    );
-    let Some(Event::IncomingCall { call, .. }) = b.events().into_iter().next() else {
-        panic!("no call");
-    };
-    b.ep.answer(b.now, call, None).unwrap();
-    let ok = b.sent().pop().unwrap();
-    let tag = ok.to().unwrap().tag().unwrap().to_string();
-    b.recv(B, &from_a(&tag, "ACK", 1, ""));
+    let (mut b, tag, call) = answered_with(9, &record_route);
     let transfer = refer_to_carol(&mut b, &tag, 2);
     b.ep.accept_transfer(b.now, transfer, None).unwrap();
     let out = b.sent();
@@ -857,11 +849,7 @@ fn requests_too_long_to_write_from_the_dialog_are_built() {
     );
     b.recv(B, &reply(n1, 200, "alice", None));
     b.ep.hangup(b.now, call).unwrap();
-    let bye = b
-        .sent()
-        .into_iter()
-        .find(|m| m.method().is_some_and(|m| m.as_str() == "BYE"))
-        .expect("the BYE");
+    let bye = sent_bye(&mut b);
     assert_eq!(header(&bye, "Route"), routes.join(", "));
     assert_eq!(header(&bye, "CSeq"), format!("{} BYE", seq + 1));
 
@@ -895,11 +883,7 @@ fn requests_too_long_to_write_from_the_dialog_are_built() {
     assert_eq!(header(&refer, "Contact"), "<sip:10.0.0.1:5060>");
     a.recv(B, &reply(&refer, 202, "bob", None));
     a.ep.hangup(a.now, call).unwrap();
-    let bye = a
-        .sent()
-        .into_iter()
-        .find(|m| m.method().is_some_and(|m| m.as_str() == "BYE"))
-        .expect("the BYE");
+    let bye = sent_bye(&mut a);
     assert_eq!(header(&bye, "Route"), reversed.join(", "));
     assert_eq!(header(&bye, "CSeq"), "3 BYE");
 }

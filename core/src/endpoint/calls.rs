@@ -1482,17 +1482,13 @@ fn bye_in(
     ids: &mut crate::rand::IdGen,
     layer: &mut Layer,
 ) -> (u32, Destination, super::Outgoing) {
-    d.local_seq = d.local_seq.wrapping_add(1);
-    let (seq, dest) = (d.local_seq, d.destination());
     let r = crate::msg::emit::InDialog {
-        method: "BYE",
-        seq,
+        method: Method::Bye,
         contact: None,
         fields: &[],
         body: &[],
     };
-    let bye = super::in_dialog(d, &r, Method::Bye, dest.transport, local, ids, layer);
-    (seq, dest, bye)
+    super::in_dialog(d, &r, local, ids, layer)
 }
 
 #[cfg(test)]

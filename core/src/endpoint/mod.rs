@@ -46,36 +46,35 @@ pub(crate) enum Outgoing {
     Built(Message),
 }
 
-/// Request `r` within dialog `d` under our Via for `transport` from `local` with a fresh
-/// branch: written straight from the dialog ([`crate::dialog::Dialog::request_bytes`]), or
-/// built as the same bytes when it cannot be (`method` is `r.method`'s).
+/// Request `r` within dialog `d`, with the dialog's next CSeq number (RFC 3261 §12.2.1.1),
+/// to where the dialog's requests go, under our Via from `local` with a fresh branch:
+/// written straight from the dialog ([`crate::dialog::Dialog::request_bytes`]), or built as
+/// the same bytes when it cannot be. The CSeq number, the destination and the request.
 pub(crate) fn in_dialog(
     d: &mut crate::dialog::Dialog,
     r: &crate::msg::emit::InDialog<'_>,
-    method: crate::msg::Method<SipStr>,
-    transport: Transport,
     local: SocketAddr,
     ids: &mut IdGen,
     layer: &mut Layer,
-) -> Outgoing {
+) -> (u32, Destination, Outgoing) {
+    d.local_seq = d.local_seq.wrapping_add(1);
+    let (seq, dest) = (d.local_seq, d.destination());
     let branch = ids.branch();
     let via = crate::msg::emit::OurVia {
-        transport,
+        transport: dest.transport,
         addr: local,
         branch: branch.as_str(),
     };
-    if let Some(bytes) = d.request_bytes(r, &via, &mut layer.sent_once) {
-        return Outgoing::Written(
-            bytes,
-            crate::transaction::ClientKey::new(branch.as_str(), r.method),
-        );
+    if let Some(bytes) = d.request_bytes(r, seq, &via, &mut layer.sent_once) {
+        let key = crate::transaction::ClientKey::new(branch.as_str(), r.method.as_str());
+        return (seq, dest, Outgoing::Written(bytes, key));
     }
     let list = layer.pool.take(crate::msg::pool::MIN);
-    let mut m = d.request_in(method, Some(r.seq), r.contact, list);
+    let mut m = d.request_in(r.method.clone(), Some(seq), r.contact, list);
     m.headers.extend(r.fields.iter().cloned());
     m.body = Bytes::copy_from_slice(r.body);
     m.headers.insert(0, via.field());
-    Outgoing::Built(m)
+    (seq, dest, Outgoing::Built(m))
 }
 
 /// What the endpoint tells the application.

@@ -444,25 +444,14 @@ impl Endpoint {
             return None;
         }
         let d = super::calls::dialog_of(&mut self.calls, &mut self.lingering, call)?;
-        d.local_seq = d.local_seq.wrapping_add(1);
-        let dest = d.destination();
         let r = crate::msg::emit::InDialog {
-            method: "SUBSCRIBE",
-            seq: d.local_seq,
+            method: Method::Subscribe,
             contact: contact.as_ref(),
             fields: &fields,
             body: &[],
         };
         let local = self.config.local_addr;
-        let req = super::in_dialog(
-            d,
-            &r,
-            Method::Subscribe,
-            dest.transport,
-            local,
-            &mut self.ids,
-            &mut self.layer,
-        );
+        let (_, dest, req) = super::in_dialog(d, &r, local, &mut self.ids, &mut self.layer);
         Some(self.send_in_dialog(dest, req))
     }
 
@@ -531,25 +520,14 @@ impl Endpoint {
                 params: Params::default(),
             }));
         }
-        d.local_seq = d.local_seq.wrapping_add(1);
-        let (seq, dest) = (d.local_seq, d.destination());
         let r = crate::msg::emit::InDialog {
-            method: "REFER",
-            seq,
+            method: Method::Refer,
             contact: contact.as_ref(),
             fields: &fields,
             body: &[],
         };
         let local = self.config.local_addr;
-        let req = super::in_dialog(
-            d,
-            &r,
-            Method::Refer,
-            dest.transport,
-            local,
-            &mut self.ids,
-            &mut self.layer,
-        );
+        let (seq, dest, req) = super::in_dialog(d, &r, local, &mut self.ids, &mut self.layer);
         let tx = self.send_in_dialog(dest, req);
         self.tx_transfers.insert(tx, transfer);
         if let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {
@@ -1286,26 +1264,15 @@ impl Endpoint {
                 None => return,
             },
         };
-        d.local_seq = d.local_seq.wrapping_add(1);
-        let dest = d.destination();
         let fields = n.headers();
         let r = crate::msg::emit::InDialog {
-            method: "NOTIFY",
-            seq: d.local_seq,
+            method: Method::Notify,
             contact: contact.as_ref(),
             fields: &fields,
             body: &n.body,
         };
         let local = self.config.local_addr;
-        let req = super::in_dialog(
-            d,
-            &r,
-            Method::Notify,
-            dest.transport,
-            local,
-            &mut self.ids,
-            &mut self.layer,
-        );
+        let (_, dest, req) = super::in_dialog(d, &r, local, &mut self.ids, &mut self.layer);
         let tx = self.send_in_dialog(dest, req);
         self.tx_transfers.insert(tx, transfer);
         if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {

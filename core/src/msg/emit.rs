@@ -822,9 +822,7 @@ impl OurVia<'_> {
 /// ([`crate::dialog::Dialog::request_bytes`]).
 pub(crate) struct InDialog<'a> {
     /// The method.
-    pub method: &'a str,
-    /// The CSeq number.
-    pub seq: u32,
+    pub method: super::Method<crate::text::SipStr>,
     /// A Contact (a NOTIFY's, RFC 6665 §4.2.2; a REFER's, RFC 3515 §2.4 — where one is
     /// sent).
     pub contact: Option<&'a crate::msg::NameAddr<crate::text::SipStr>>,
@@ -886,14 +884,16 @@ impl crate::dialog::Dialog {
     /// [`Dialog::ack_bytes`]): build the request then.
     ///
     /// [`Dialog::ack_bytes`]: crate::dialog::Dialog::ack_bytes
+    /// CSeq number `seq`.
     pub(crate) fn request_bytes(
         &self,
         r: &InDialog<'_>,
+        seq: u32,
         via: &OurVia<'_>,
         blocks: &mut Blocks,
     ) -> Option<Bytes> {
         let mut head = Scratch::new();
-        if !self.head_in(&mut head, r.method, r.seq, via) {
+        if !self.head_in(&mut head, r.method.as_str(), seq, via) {
             return None;
         }
         let mut o = Out(&mut head);
@@ -1356,15 +1356,13 @@ mod ack {
     }
 
     fn in_dialog<'a>(
-        method: &'a str,
-        seq: u32,
+        method: Method<SipStr>,
         contact: Option<&'a NameAddr<SipStr>>,
         fields: &'a [Header<SipStr>],
         body: &'a [u8],
     ) -> super::InDialog<'a> {
         super::InDialog {
             method,
-            seq,
             contact,
             fields,
             body,
@@ -1491,24 +1489,24 @@ mod ack {
                                 b"",
                             );
                             for size in [0, 4096] {
-                                let r = in_dialog("BYE", seq, None, &[], b"");
+                                let r = in_dialog(Method::Bye, None, &[], b"");
                                 let got = d
-                                    .request_bytes(&r, &via, &mut Blocks::new(size))
+                                    .request_bytes(&r, seq, &via, &mut Blocks::new(size))
                                     .expect("fits");
                                 assert_eq!(got, bye, "{}", String::from_utf8_lossy(&got));
-                                let r = in_dialog("NOTIFY", seq, Some(&contact), &fields, body);
+                                let r = in_dialog(Method::Notify, Some(&contact), &fields, body);
                                 let got = d
-                                    .request_bytes(&r, &via, &mut Blocks::new(size))
+                                    .request_bytes(&r, seq, &via, &mut Blocks::new(size))
                                     .expect("fits");
                                 assert_eq!(got, notify, "{}", String::from_utf8_lossy(&got));
-                                let r = in_dialog("REFER", seq, Some(&contact), &refer, b"");
+                                let r = in_dialog(Method::Refer, Some(&contact), &refer, b"");
                                 let got = d
-                                    .request_bytes(&r, &via, &mut Blocks::new(size))
+                                    .request_bytes(&r, seq, &via, &mut Blocks::new(size))
                                     .expect("fits");
                                 assert_eq!(got, refer_built, "{}", String::from_utf8_lossy(&got));
-                                let r = in_dialog("SUBSCRIBE", seq, Some(&contact), &sub, b"");
+                                let r = in_dialog(Method::Subscribe, Some(&contact), &sub, b"");
                                 let got = d
-                                    .request_bytes(&r, &via, &mut Blocks::new(size))
+                                    .request_bytes(&r, seq, &via, &mut Blocks::new(size))
                                     .expect("fits");
                                 assert_eq!(got, sub_built, "{}", String::from_utf8_lossy(&got));
                             }
@@ -1529,8 +1527,10 @@ mod ack {
         let ack = parse(String::from_utf8(d.ack_bytes(7, &via).unwrap().to_vec()).unwrap());
         assert_eq!(ack.method(), Some(&Method::Ack));
         assert_eq!(ack.cseq().map(|c| c.seq), Some(7));
-        let r = in_dialog("BYE", 8, None, &[], b"");
-        let bye = d.request_bytes(&r, &via, &mut Blocks::new(4096)).unwrap();
+        let r = in_dialog(Method::Bye, None, &[], b"");
+        let bye = d
+            .request_bytes(&r, 8, &via, &mut Blocks::new(4096))
+            .unwrap();
         let bye = parse(String::from_utf8(bye.to_vec()).unwrap());
         assert_eq!(bye.method(), Some(&Method::Bye));
         assert_eq!(
@@ -1552,16 +1552,18 @@ mod ack {
         assert!(d.ack_bytes(1, &via("")).is_none());
         assert!(d.ack_bytes(1, &via("z9hG4bK a")).is_none());
         let blocks = &mut Blocks::new(4096);
-        let bye = in_dialog("BYE", 1, None, &[], b"");
-        assert!(d.request_bytes(&bye, &via(""), blocks).is_none());
-        assert!(d.request_bytes(&bye, &via("z9hG4bK a"), blocks).is_none());
+        let bye = in_dialog(Method::Bye, None, &[], b"");
+        assert!(d.request_bytes(&bye, 1, &via(""), blocks).is_none());
+        assert!(d
+            .request_bytes(&bye, 1, &via("z9hG4bK a"), blocks)
+            .is_none());
         let long: Vec<String> = (0..40)
             .map(|k| format!("<sip:proxy{k}.example.com;lr>"))
             .collect();
         let long: Vec<&str> = long.iter().map(String::as_str).collect();
         let d = dialog("<sip:alice@192.0.2.1>;tag=1", "<sip:bob@192.0.2.2>", &long);
         assert!(d.ack_bytes(1, &via("z9hG4bK1")).is_none());
-        assert!(d.request_bytes(&bye, &via("z9hG4bK1"), blocks).is_none());
+        assert!(d.request_bytes(&bye, 1, &via("z9hG4bK1"), blocks).is_none());
         assert!(built(&d, 1, &via("z9hG4bK1")).len() > super::SCRATCH);
     }
 }
