@@ -453,7 +453,6 @@ mod tests {
             cancel_pending: false,
             cancelled: false,
             internal: false,
-            keep_request: false,
             req: crate::slots::NONE,
         }
     }

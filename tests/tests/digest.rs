@@ -255,3 +255,124 @@ fn a_fresh_nonce_is_answered_again_but_not_forever() {
     }
     assert!(!a.ep.call_is_live(call));
 }
+
+/// The field `name` of `text`, as its line (without CRLF).
+fn line<'a>(text: &'a str, name: &str) -> &'a str {
+    text.split("\r\n")
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// What `a` sent since the last call, as text.
+fn sent_text(a: &mut Manual) -> Vec<String> {
+    std::iter::from_fn(|| a.ep.poll_transmit())
+        .map(|t| String::from_utf8(t.bytes.to_vec()).unwrap())
+        .collect()
+}
+
+/// A response `status` to the request `text`, made from its lines, To tagged `srv`.
+fn answer(text: &str, status: &str, more: &str) -> Bytes {
+    Bytes::from(format!(
+        "SIP/2.0 {status}\r\n{}\r\n{}\r\n{};tag=srv\r\n{}\r\n{}\r\n{more}Content-Length: 0\r\n\r\n",
+        line(text, "Via: "),
+        line(text, "From: "),
+        line(text, "To: "),
+        line(text, "Call-ID: "),
+        line(text, "CSeq: "),
+    ))
+}
+
+/// An INVITE carrying a field of the application's that our own parser refuses (`Expires:
+/// soon`: not a number, RFC 3261 §20.19) is still retried with credentials, cancelled and its
+/// non-2xx ACKed: its client transaction keeps only the bytes it sent, and reads them back
+/// keeping such a field as written (RFC 3261 §22.2: the retry is the same request with
+/// credentials and a CSeq one higher; §9.1: the CANCEL has the INVITE's Request-URI, Call-ID,
+/// From, To, CSeq number and top Via; §17.1.1.3: so has the ACK, with the response's To).
+#[test]
+fn an_invite_with_a_field_the_parser_refuses_is_retried_cancelled_and_acked() {
+    let mut a = caller();
+    let options = CallOptions {
+        headers: vec![Header::Raw {
+            name: HeaderName::Expires,
+            value: "soon".into(),
+        }],
+        ..Default::default()
+    };
+    let call = a.ep.call(a.now, bob(), options).unwrap();
+    let invite = sent_text(&mut a).remove(0);
+    assert!(invite.contains("\r\nExpires: soon\r\n"), "{invite}");
+    let from = B.parse().unwrap();
+    let me = a.me;
+    let recv = |a: &mut Manual, bytes: Bytes| {
+        a.now += sipxfer::Duration::from_millis(10);
+        a.ep.handle_datagram(a.now, sipxfer::Transport::Udp, from, me, bytes);
+    };
+    let auth = format!("Proxy-Authenticate: {}\r\n", challenge("MD5", NONCE));
+    let challenge = answer(&invite, "407 Proxy Authentication Required", &auth);
+    recv(&mut a, challenge);
+    let out = sent_text(&mut a);
+    assert_eq!(out.len(), 2, "{out:?}");
+    let ack = &out[0];
+    assert!(
+        ack.starts_with("ACK sip:bob@10.0.0.2:5060 SIP/2.0\r\n"),
+        "{ack}"
+    );
+    for name in ["Via: ", "From: ", "Call-ID: "] {
+        assert_eq!(line(ack, name), line(&invite, name));
+    }
+    assert_eq!(
+        line(ack, "To: "),
+        format!("{};tag=srv", line(&invite, "To: "))
+    );
+    assert_eq!(line(ack, "CSeq: "), "CSeq: 1 ACK");
+    let again = &out[1];
+    assert!(again.starts_with("INVITE sip:bob@10.0.0.2:5060 SIP/2.0\r\n"));
+    assert!(again.contains("\r\nExpires: soon\r\n"), "{again}");
+    assert!(
+        again.contains("\r\nProxy-Authorization: Digest "),
+        "{again}"
+    );
+    assert_eq!(line(again, "CSeq: "), "CSeq: 2 INVITE");
+    for name in ["From: ", "To: ", "Call-ID: "] {
+        assert_eq!(line(again, name), line(&invite, name));
+    }
+    assert_ne!(line(again, "Via: "), line(&invite, "Via: "));
+    // Ringing, then hung up: the CANCEL of the retried INVITE.
+    recv(&mut a, answer(again, "180 Ringing", ""));
+    a.ep.hangup(a.now, call).unwrap();
+    let cancel = sent_text(&mut a).remove(0);
+    assert!(
+        cancel.starts_with("CANCEL sip:bob@10.0.0.2:5060 SIP/2.0\r\n"),
+        "{cancel}"
+    );
+    for name in ["Via: ", "From: ", "To: ", "Call-ID: "] {
+        assert_eq!(line(&cancel, name), line(again, name));
+    }
+    assert_eq!(line(&cancel, "CSeq: "), "CSeq: 2 CANCEL");
+    assert!(!cancel.contains("Expires"), "{cancel}");
+    // The 487 that ends it is ACKed.
+    recv(&mut a, answer(again, "487 Request Terminated", ""));
+    let ack = sent_text(&mut a).remove(0);
+    assert!(
+        ack.starts_with("ACK sip:bob@10.0.0.2:5060 SIP/2.0\r\n"),
+        "{ack}"
+    );
+    assert_eq!(line(&ack, "Via: "), line(again, "Via: "));
+    assert_eq!(
+        line(&ack, "To: "),
+        format!("{};tag=srv", line(again, "To: "))
+    );
+    assert_eq!(line(&ack, "CSeq: "), "CSeq: 2 ACK");
+    let ended = std::iter::from_fn(|| a.ep.poll_event()).any(|e| {
+        matches!(
+            e,
+            Event::CallState {
+                state: CallState::Terminated {
+                    reason: EndReason::LocalHangup
+                },
+                ..
+            }
+        )
+    });
+    assert!(ended);
+}

@@ -880,9 +880,10 @@ fn answers_come_from_their_own_requests_while_the_requests_move() {
 }
 
 /// RFC 3261 §8.1.1: a request without From or To, or whose CSeq names another method, is
-/// refused before it goes out (a peer would answer 400). One that does not parse back — a
-/// singleton field twice, which the application's own message may hold — still goes; if its
-/// peer cannot be reached, no 503 can be made from it, so its TU hears `Timeout` at once.
+/// refused before it goes out (a peer would answer 400). One our parser would refuse from a
+/// peer — a singleton field twice, which the application's own message may hold — still goes;
+/// if its peer cannot be reached, its TU gets the 503 made from it (§8.1.3.1), read back from
+/// the bytes sent as they were written.
 #[test]
 fn send_request_refuses_what_no_response_could_be_made_from() {
     use sipxfer::msg::{CSeq, Header};
@@ -922,7 +923,9 @@ fn send_request_refuses_what_no_response_could_be_made_from() {
     ep.handle_unreachable(secs(0.1), Transport::Tcp, ba);
     let events: Vec<Event> = std::iter::from_fn(|| ep.poll_event()).collect();
     assert!(
-        matches!(events[..], [Event::Timeout { tx: t }] if t == tx),
+        matches!(&events[..], [Event::Response { tx: t, response }]
+            if *t == tx && response.status() == Some(503)
+                && response.call_id() == Some("v2")),
         "{events:?}"
     );
     assert_empty(&ep);

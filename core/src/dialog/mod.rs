@@ -99,13 +99,33 @@ impl Dialog {
     /// The UAC side, from our request and a response with a To tag (§12.1.2): the route set is
     /// the response's Record-Route reversed, the remote target its Contact.
     pub fn uac(request: &Message, response: &Message, peer: Destination) -> Option<Dialog> {
-        let local = request.from()?.clone();
+        Dialog::uac_of(
+            request.from()?,
+            request.call_id()?,
+            request.cseq()?.seq,
+            request.request_uri(),
+            response,
+            peer,
+        )
+    }
+
+    /// [`Dialog::uac`] from what our request said: From (`local`), Call-ID, CSeq number
+    /// and Request-URI (the remote target when the response has no Contact).
+    pub(crate) fn uac_of(
+        local: &NameAddr<SipStr>,
+        call_id: &str,
+        seq: u32,
+        uri: Option<&Uri<SipStr>>,
+        response: &Message,
+        peer: Destination,
+    ) -> Option<Dialog> {
+        let local = local.clone();
         let remote = response.to()?.clone();
         let mut route_set = record_routes(response);
         route_set.reverse();
         Some(Dialog {
             id: DialogId {
-                call_id: request.call_id()?.into(),
+                call_id: call_id.into(),
                 local_tag: tag(&local),
                 remote_tag: tag(&remote),
             },
@@ -114,9 +134,9 @@ impl Dialog {
             } else {
                 DialogState::Early
             },
-            local_seq: request.cseq()?.seq,
+            local_seq: seq,
             remote_seq: None,
-            remote_target: contact(response).or_else(|| request.request_uri().cloned())?,
+            remote_target: contact(response).or_else(|| uri.cloned())?,
             route_set,
             local,
             remote,

@@ -3,10 +3,10 @@
 //! §13.2.2.4, re-INVITE hold and resume (§14, RFC 3264 §8.4) with 491 glare handling, BYE,
 //! CANCEL, and 481 for requests that match no dialog.
 
-use super::{Endpoint, Event, Timer};
+use super::{Endpoint, Event, Outgoing, Timer};
 use crate::dialog::{uri_destination, Dialog, DialogState};
 use crate::error::Error;
-use crate::msg::emit::OurVia;
+use crate::msg::emit::{InDialog, OurVia};
 use crate::msg::pool::{HeaderPool, MIN};
 use crate::msg::{Contact, Header, MediaType, Message, Method, NameAddr, Params, Uri, Values};
 use crate::sdp::{self, Direction};
@@ -192,6 +192,37 @@ pub(crate) struct Call {
     /// As a transferee, the transfer this call to the target was placed for: its progress is
     /// NOTIFYed to the transferor (RFC 3515 §2.4.4), until its outcome.
     pub(super) for_transfer: Option<super::TransferId>,
+    /// UAC: what our INVITE said, while its transaction lives (see [`Sent`]).
+    sent: Option<alloc::boxed::Box<Sent>>,
+}
+
+/// What a UAC's INVITE said that the dialog of each response with a To tag is made of
+/// (§12.1.2: one per fork, §13.2.2.4): its transaction keeps only the bytes it sent, and
+/// parsing them again for each dialog would cost what writing them saved. Kept until that
+/// transaction ends (no fork's 2xx can come after, RFC 6026 §8.4).
+#[derive(Clone, Debug)]
+pub(super) struct Sent {
+    /// From, with our tag.
+    local: NameAddr<SipStr>,
+    /// To, whose URI is the Request-URI.
+    remote: NameAddr<SipStr>,
+    call_id: SipStr,
+    /// The CSeq number (one more after each challenge's retry).
+    seq: u32,
+}
+
+impl Sent {
+    /// The dialog `response` (with a To tag) makes with `peer` (§12.1.2).
+    fn dialog(&self, response: &Message, peer: Destination) -> Option<Dialog> {
+        Dialog::uac_of(
+            &self.local,
+            self.call_id.as_str(),
+            self.seq,
+            Some(&self.remote.uri),
+            response,
+            peer,
+        )
+    }
 }
 
 /// What [`Endpoint::end_call`] keeps of a call it ends.
@@ -241,6 +272,7 @@ impl Call {
             refer_seen: false,
             refer_sent: false,
             for_transfer: None,
+            sent: None,
         }
     }
 
@@ -254,19 +286,20 @@ impl Call {
         self.role == Role::Uac && self.invite_tx.is_some() && !self.confirmed()
     }
 
-    /// The call's INVITE transaction ended (64·T1 after its final response on UDP) and the
-    /// call is up: no 2xx can come or be retransmitted for that INVITE any more (RFC 6026
-    /// §7.1, §8.4), so the ACK that answered its 2xx (§13.2.2.4) is not needed any more. (The
-    /// INVITE itself is held by its transaction alone, see [`Call::invite`], and went with it.)
-    pub(super) fn forget_invite(&mut self) {
-        self.ack = None;
+    /// UAC: the Request-URI of our INVITE, while its transaction lives.
+    pub(super) fn invite_uri(&self) -> Option<&Uri<SipStr>> {
+        self.sent.as_ref().map(|s| &s.remote.uri)
     }
 
-    /// The call's INVITE — UAC: as sent; UAS: as received — while its transaction holds it
-    /// ([`Layer::request`]): the transaction is the one owner, so a ringing call does not
-    /// keep a second copy. A UAC builds a dialog from each 2xx (§13.2.2.4) out of it.
-    pub(super) fn invite<'a>(&self, layer: &'a Layer) -> Option<&'a Message> {
-        layer.request(self.invite_tx?)
+    /// The call's INVITE transaction ended (64·T1 after its final response on UDP): no
+    /// response to it can come any more, so what a UAC's INVITE said ([`Sent`]) is not
+    /// needed, and, the call up, neither is the ACK that answered its 2xx (§13.2.2.4; no
+    /// 2xx can come or be retransmitted for that INVITE any more, RFC 6026 §7.1, §8.4).
+    pub(super) fn invite_ended(&mut self) {
+        self.sent = None;
+        if self.confirmed() {
+            self.ack = None;
+        }
     }
 
     /// The peer listed `norefersub` in `Supported` (RFC 4488 §4).
@@ -299,40 +332,113 @@ impl Endpoint {
         if self.calls.len() >= self.config.max_dialogs {
             return Err(Error::TooManyDialogs);
         }
-        let from = options
+        let mut local = options
             .from
             .unwrap_or_else(|| NameAddr::new(self.local_uri(dest.transport)));
-        let call_id = self.ids.local_call_id();
+        let call_id = SipStr::from(self.ids.local_call_id().as_str());
         let tag = self.ids.tag();
-        let list = self.layer.pool.take(MIN);
-        let mut b =
-            crate::msg::builder::RequestBuilder::new_in(Method::Invite, target.clone(), list)
-                .from(from, &tag)
-                .to(NameAddr::new(target))
-                .call_id(&call_id)
-                .cseq(1)
-                .header(self.contact_header(dest.transport));
-        if let Some(h) = self.supported_header() {
-            b = b.header(h);
+        local.params.remove("tag");
+        local.params.push("tag", Some(tag.as_str()));
+        let sent = Sent {
+            local,
+            remote: NameAddr::new(target),
+            call_id,
+            seq: 1,
+        };
+        let contact = NameAddr::new(self.local_uri(dest.transport));
+        let mut fields: SmallVec<[Header<SipStr>; 4]> = SmallVec::new();
+        fields.extend(self.supported_header());
+        fields.extend(options.headers);
+        if options.offer.is_some() {
+            fields.push(Header::ContentType(sdp_type()));
         }
-        for h in options.headers {
-            b = b.header(h);
-        }
-        let local_sdp = options.offer.clone();
-        if let Some(offer) = options.offer {
-            b = b.body(sdp_type(), offer);
-        }
-        let invite = b.build();
-        let tx = self.send_built(dest, invite)?;
-        self.layer.keep_request(tx);
+        let r = InDialog {
+            method: Method::Invite,
+            contact: Some(&contact),
+            fields: &fields,
+            body: options.offer.as_deref().unwrap_or_default(),
+        };
+        let tx = self.send_initial(dest, &sent, &r)?;
         let id = CallId(self.next_call);
         self.next_call += 1;
         let mut c = Call::new(Role::Uac, tx, dest, self.now);
-        c.local_sdp = local_sdp;
+        c.local_sdp = options.offer;
+        c.sent = Some(alloc::boxed::Box::new(sent));
         self.calls.insert(id, c);
         self.tx_calls.insert(tx, id);
         self.call_state(id, CallState::Calling, None);
         Ok(id)
+    }
+
+    /// Sends `r`, a request outside any dialog from and to `sent`'s parties with its CSeq
+    /// (RFC 3261 §8.1.1: the INVITE of a call), in a new client transaction: written
+    /// straight from its parts ([`crate::msg::emit::request_bytes`]), or built as the same
+    /// bytes when it cannot be, or when the application's fields among `r`'s hold what
+    /// `RequestBuilder::build` moves (a Via, Call-ID or CSeq).
+    fn send_initial(
+        &mut self,
+        dest: Destination,
+        sent: &Sent,
+        r: &InDialog<'_>,
+    ) -> Result<TxId, Error> {
+        let moved = r
+            .fields
+            .iter()
+            .any(|h| matches!(h, Header::Via(_) | Header::CallId(_) | Header::CSeq(_)));
+        if !moved {
+            if !self.make_room() {
+                return Err(Error::TooManyTransactions);
+            }
+            let branch = self.ids.branch();
+            let via = OurVia {
+                transport: dest.transport,
+                addr: self.config.local_addr,
+                branch: branch.as_str(),
+            };
+            let parties = crate::msg::emit::Parties {
+                from: &sent.local,
+                to: &sent.remote,
+                call_id: sent.call_id.as_str(),
+            };
+            let invite = r.method == Method::Invite;
+            let blocks = self.layer.request_blocks(invite);
+            if let Some(bytes) =
+                crate::msg::emit::request_bytes(&parties, r, sent.seq, &via, blocks)
+            {
+                let key = crate::transaction::ClientKey::new(branch.as_str(), r.method.as_str());
+                return Ok(self.send_in_dialog(dest, Outgoing::Written(bytes, key, invite)));
+            }
+            let mut m = self.initial_request(sent, r);
+            m.headers.insert(0, via.field());
+            return Ok(self.send_in_dialog(dest, Outgoing::Built(m)));
+        }
+        let m = self.initial_request(sent, r);
+        self.send_built(dest, m)
+    }
+
+    /// `r` built as [`Endpoint::send_initial`] would write it, without our Via.
+    fn initial_request(&mut self, sent: &Sent, r: &InDialog<'_>) -> Message {
+        let list = self.layer.pool.take(MIN);
+        let mut b = crate::msg::builder::RequestBuilder::new_in(
+            r.method.clone(),
+            sent.remote.uri.clone(),
+            list,
+        )
+        .from(sent.local.clone(), sent.local.tag().unwrap_or_default())
+        .to(sent.remote.clone())
+        .call_id(sent.call_id.as_str())
+        .cseq(sent.seq);
+        if let Some(c) = r.contact {
+            let mut v = Values::new();
+            v.push(c.clone());
+            b = b.header(Header::Contact(Contact::Addrs(v)));
+        }
+        for h in r.fields {
+            b = b.header(h.clone());
+        }
+        let mut m = b.build();
+        m.body = Bytes::copy_from_slice(r.body);
+        m
     }
 
     /// Answers an incoming call with 200 and the SDP `answer` (§13.3.1.4); the 2xx is
@@ -451,18 +557,21 @@ impl Endpoint {
     fn send_reinvite(&mut self, call: CallId, offer: Bytes) -> Result<(), Error> {
         let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
         let contact = NameAddr::new(self.local_uri(c.dest.transport));
+        if !self.make_room() {
+            return Err(Error::TooManyTransactions);
+        }
         let c = self.calls.get_mut(&call).expect("checked");
         let d = c.dialog.as_mut().ok_or(Error::InvalidState)?;
-        let mut req = d.request_in(
-            Method::Invite,
-            None,
-            Some(&contact),
-            self.layer.pool.take(MIN),
-        );
-        req.headers.push(Header::ContentType(sdp_type()));
-        req.body = offer.clone();
-        let dest = d.destination();
-        let tx = self.send_built(dest, req)?;
+        let fields = [Header::ContentType(sdp_type())];
+        let r = InDialog {
+            method: Method::Invite,
+            contact: Some(&contact),
+            fields: &fields,
+            body: &offer,
+        };
+        let local = self.config.local_addr;
+        let (_, dest, req) = super::in_dialog(d, &r, local, &mut self.ids, &mut self.layer);
+        let tx = self.send_in_dialog(dest, req);
         let c = self.calls.get_mut(&call).expect("checked");
         c.reinvite = Some(Reinvite { tx, offer });
         self.tx_calls.insert(tx, call);
@@ -823,8 +932,6 @@ impl Endpoint {
             }
             if let Some(tx) = c.invite_tx {
                 self.tx_calls.remove(&tx);
-                // The INVITE was kept for this call only (see `Call::invite`).
-                self.layer.let_go_request(tx);
             }
             if let Some(ip) = c.remote_ip {
                 if let Some(n) = self.calls_per_remote.get_mut(&ip) {
@@ -1169,9 +1276,7 @@ impl Endpoint {
                             .all(|d| d.id != *id)
                     });
                     if fresh.is_some() {
-                        let d = c
-                            .invite(&self.layer)
-                            .and_then(|i| Dialog::uac(i, response, c.dest));
+                        let d = c.sent.as_ref().and_then(|s| s.dialog(response, c.dest));
                         let h = d.as_ref().map(|d| self.early_dialogs.hash(&d.id));
                         let kept = if c.dialog.is_none() {
                             c.dialog = d.map(alloc::boxed::Box::new);
@@ -1220,13 +1325,14 @@ impl Endpoint {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        let Some(invite) = c.invite(&self.layer) else {
+        let Some(sent) = c.sent.as_ref() else {
             return;
         };
-        let Some(mut dialog) = Dialog::uac(invite, response, c.dest) else {
+        let Some(mut dialog) = sent.dialog(response, c.dest) else {
             return;
         };
-        let invite_seq = invite.cseq().map(|s| s.seq);
+        // The INVITE's CSeq number (§13.2.2.4).
+        let seq = sent.seq;
         let same = c.ack.is_some() && c.dialog.as_ref().is_some_and(|d| d.id == dialog.id);
         if same {
             let seq = response.cseq().map(|c| c.seq);
@@ -1236,12 +1342,6 @@ impl Endpoint {
             }
             return;
         }
-        // The INVITE's CSeq number (§13.2.2.4; one of our own if it had none, as
-        // `Dialog::request_in` would take).
-        let seq = invite_seq.unwrap_or_else(|| {
-            dialog.local_seq = dialog.local_seq.wrapping_add(1);
-            dialog.local_seq
-        });
         let forked = c.ack.is_some();
         let dest = dialog.destination();
         let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
@@ -1262,7 +1362,7 @@ impl Endpoint {
             return;
         }
         let c = self.calls.get_mut(&call).expect("live");
-        c.ack = Some((invite_seq.unwrap_or(1), dest, ack));
+        c.ack = Some((seq, dest, ack));
         c.peer_norefersub = response
             .supported()
             .any(|t| t.eq_ignore_ascii_case("norefersub"));
@@ -1293,14 +1393,17 @@ impl Endpoint {
         self.end_invite(tx, |_| EndReason::Timeout, 408)
     }
 
-    /// A request of `call` on `old` was sent again (with credentials) as `new`.
-    pub(super) fn call_request_retried(&mut self, call: CallId, old: TxId, new: TxId) {
+    /// A request of `call` on `old` was sent again (with credentials) as `new`, with CSeq
+    /// number `seq`.
+    pub(super) fn call_request_retried(&mut self, call: CallId, old: TxId, new: TxId, seq: u32) {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
         if c.invite_tx == Some(old) {
             c.invite_tx = Some(new);
-            self.layer.keep_request(new);
+            if let Some(s) = c.sent.as_mut() {
+                s.seq = seq;
+            }
         }
         if let Some(r) = c.reinvite.as_mut().filter(|r| r.tx == old) {
             r.tx = new;
@@ -1494,10 +1597,10 @@ fn bye_in(
 #[cfg(test)]
 mod tests {
     /// A call lives in the endpoint's slab: the room of its dialog is not in it (see
-    /// `Call::dialog`).
+    /// `Call::dialog`), nor that of what a UAC's INVITE said (`Call::sent`).
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_call_stays_small() {
-        assert!(core::mem::size_of::<super::Call>() <= 456);
+        assert!(core::mem::size_of::<super::Call>() <= 464);
     }
 }

@@ -134,7 +134,7 @@ impl Endpoint {
         self.transfer_request_retried(tx, new, seq);
         if let Some(call) = self.tx_calls.remove(&tx) {
             self.tx_calls.insert(new, call);
-            self.call_request_retried(call, tx, new);
+            self.call_request_retried(call, tx, new, seq);
         }
         true
     }

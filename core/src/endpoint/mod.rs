@@ -38,10 +38,11 @@ use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use bytes::Bytes;
 use core::net::SocketAddr;
 
-/// A non-INVITE request within a dialog, ready for its client transaction.
+/// A request of ours, ready for its client transaction.
 pub(crate) enum Outgoing {
-    /// Written straight from the dialog, with its client key (§17.1.3).
-    Written(Bytes, crate::transaction::ClientKey),
+    /// Written straight from its parts (a dialog, a call's), with its client key (§17.1.3)
+    /// and whether it is an INVITE.
+    Written(Bytes, crate::transaction::ClientKey, bool),
     /// Built as a request (what cannot be written so), our Via on top.
     Built(Message),
 }
@@ -65,9 +66,10 @@ pub(crate) fn in_dialog(
         addr: local,
         branch: branch.as_str(),
     };
-    if let Some(bytes) = d.request_bytes(r, seq, &via, &mut layer.sent_once) {
+    let invite = r.method == Method::Invite;
+    if let Some(bytes) = d.request_bytes(r, seq, &via, layer.request_blocks(invite)) {
         let key = crate::transaction::ClientKey::new(branch.as_str(), r.method.as_str());
-        return (seq, dest, Outgoing::Written(bytes, key));
+        return (seq, dest, Outgoing::Written(bytes, key, invite));
     }
     let list = layer.pool.take(crate::msg::pool::MIN);
     let mut m = d.request_in(r.method.clone(), Some(seq), r.contact, list);
@@ -636,13 +638,13 @@ impl Endpoint {
         Ok(id)
     }
 
-    /// Starts the client transaction of a non-INVITE request within a dialog
-    /// ([`in_dialog`]), the room for it made already ([`Endpoint::make_room`]).
+    /// Starts the client transaction of a request written or built for it (within a dialog:
+    /// [`in_dialog`]), the room for it made already ([`Endpoint::make_room`]).
     pub(crate) fn send_in_dialog(&mut self, dest: Destination, request: Outgoing) -> TxId {
         let id = match request {
-            Outgoing::Written(bytes, key) => {
+            Outgoing::Written(bytes, key, invite) => {
                 self.layer
-                    .start_client_written(self.now, dest, bytes, key, &mut self.out)
+                    .start_client_written(self.now, dest, bytes, key, invite, &mut self.out)
             }
             Outgoing::Built(m) => {
                 self.layer
@@ -1057,8 +1059,8 @@ impl Endpoint {
                     if let Some(call) = self.tx_calls.remove(&tx) {
                         if let Some(c) = self.calls.get_mut(&call) {
                             c.invite_tx = c.invite_tx.filter(|t| *t != tx);
-                            if c.invite_tx.is_none() && c.confirmed() {
-                                c.forget_invite();
+                            if c.invite_tx.is_none() {
+                                c.invite_ended();
                             }
                         }
                     }

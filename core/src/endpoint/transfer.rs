@@ -326,10 +326,7 @@ impl Endpoint {
                 // dialog it did not initiate (RFC 3891 §3: 481), so cancel it and refer the
                 // transferee to whom we called (RFC 5589 §7's variant for a ringing target).
                 target = Some(NameAddr::new(
-                    kc.invite(&self.layer)
-                        .and_then(|i| i.request_uri())
-                        .cloned()
-                        .ok_or(Error::InvalidState)?,
+                    kc.invite_uri().cloned().ok_or(Error::InvalidState)?,
                 ));
                 cancel = consultation.take();
             } else if self.dialog(k).is_none_or(|d| d.id.remote_tag.is_empty()) {

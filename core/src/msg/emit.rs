@@ -896,29 +896,13 @@ impl crate::dialog::Dialog {
         if !self.head_in(&mut head, r.method.as_str(), seq, via) {
             return None;
         }
-        let mut o = Out(&mut head);
-        if let Some(c) = r.contact {
-            o.s(super::HeaderName::Contact.field_start());
-            o.name_addr(c);
-            o.s("\r\n");
-        }
-        for h in r.fields {
-            o.header(h);
-        }
-        o.s("Content-Length: ");
-        o.num(r.body.len() as u64);
-        o.s("\r\n\r\n");
-        (!head.full).then(|| blocks.cut(head.written(), r.body))
+        rest_in(head, r, blocks)
     }
 
     /// The start line and the dialog's fields of a request `method` in the dialog (our Via,
     /// Max-Forwards, Route, From, To, Call-ID, CSeq: `Dialog::request_in`'s order), into
     /// `head`: false when they do not fit or the branch is not a token.
     fn head_in(&self, head: &mut Scratch, method: &str, seq: u32, via: &OurVia<'_>) -> bool {
-        use super::HeaderName;
-        if via.branch.is_empty() || !via.branch.bytes().all(crate::parse::chars::is_token) {
-            return false;
-        }
         let loose = self
             .route_set
             .first()
@@ -929,42 +913,127 @@ impl crate::dialog::Dialog {
             Some((first, rest)) if !loose => (&first.uri, rest),
             _ => (&self.remote_target, &self.route_set[..]),
         };
-        let mut o = Out(head);
-        o.s(method);
-        o.b(b' ');
-        o.uri(uri);
-        o.s(" SIP/2.0\r\n");
-        o.our_via(via);
-        o.s(HeaderName::MaxForwards.field_start());
-        o.s("70\r\n");
-        if !loose || !routes.is_empty() {
-            o.s(HeaderName::Route.field_start());
-            o.list(routes, |o, a| o.name_addr(a));
-            if !loose {
-                if !routes.is_empty() {
-                    o.s(", ");
-                }
-                o.uri_after(&self.remote_target, "<");
-                o.b(b'>');
-            }
-            o.s("\r\n");
-        }
-        o.s(HeaderName::From.field_start());
-        o.name_addr(&self.local);
-        o.s("\r\n");
-        o.s(HeaderName::To.field_start());
-        o.name_addr(&self.remote);
-        o.s("\r\n");
-        o.s(HeaderName::CallId.field_start());
-        o.s(self.id.call_id.as_str());
-        o.s("\r\n");
-        o.s(HeaderName::CSeq.field_start());
-        o.num(u64::from(seq));
-        o.b(b' ');
-        o.s(method);
-        o.s("\r\n");
-        !head.full
+        let parties = Parties {
+            from: &self.local,
+            to: &self.remote,
+            call_id: self.id.call_id.as_str(),
+        };
+        let last = (!loose).then_some(&self.remote_target);
+        write_head(head, method, uri, routes, last, &parties, seq, via)
     }
+}
+
+/// Who a request outside any dialog is from and to, and its Call-ID (RFC 3261 §8.1.1.2–
+/// §8.1.1.4): the INVITE that starts a call ([`request_bytes`]).
+pub(crate) struct Parties<'a> {
+    /// From, with our tag.
+    pub from: &'a NameAddr<crate::text::SipStr>,
+    /// To (its URI the Request-URI, §8.1.1.1).
+    pub to: &'a NameAddr<crate::text::SipStr>,
+    /// Call-ID.
+    pub call_id: &'a str,
+}
+
+/// A request outside any dialog (RFC 3261 §8.1.1: an INVITE that starts a call, §13.2.1) to
+/// `p.to`'s URI under `via`, written straight from its parts as
+/// [`crate::dialog::Dialog::request_bytes`] writes one within a dialog: what
+/// `RequestBuilder` (Max-Forwards 70, From, To, Call-ID, CSeq `seq`, then `r`'s Contact and
+/// fields in order) with our Via on top and `r`'s body gives, without building it. `None`
+/// when it cannot be written so: build the request then.
+pub(crate) fn request_bytes(
+    p: &Parties<'_>,
+    r: &InDialog<'_>,
+    seq: u32,
+    via: &OurVia<'_>,
+    blocks: &mut Blocks,
+) -> Option<Bytes> {
+    let mut head = Scratch::new();
+    if !write_head(
+        &mut head,
+        r.method.as_str(),
+        &p.to.uri,
+        &[],
+        None,
+        p,
+        seq,
+        via,
+    ) {
+        return None;
+    }
+    rest_in(head, r, blocks)
+}
+
+/// After the head: `r`'s Contact, its fields, Content-Length and its body, cut from `blocks`.
+fn rest_in(mut head: Scratch, r: &InDialog<'_>, blocks: &mut Blocks) -> Option<Bytes> {
+    let mut o = Out(&mut head);
+    if let Some(c) = r.contact {
+        o.s(super::HeaderName::Contact.field_start());
+        o.name_addr(c);
+        o.s("\r\n");
+    }
+    for h in r.fields {
+        o.header(h);
+    }
+    o.s("Content-Length: ");
+    o.num(r.body.len() as u64);
+    o.s("\r\n\r\n");
+    (!head.full).then(|| blocks.cut(head.written(), r.body))
+}
+
+/// The start line (`method` to `uri`) and the fields every request of ours starts with, in
+/// `Dialog::request_in`'s order: our Via, Max-Forwards, the Route of `routes` (then `last`'s
+/// URI, strict routing: §12.2.1.1), From, To, Call-ID, CSeq. False when they do not fit
+/// or the branch is not a token.
+#[allow(clippy::too_many_arguments)]
+fn write_head<S: Text>(
+    head: &mut Scratch,
+    method: &str,
+    uri: &Uri<S>,
+    routes: &[NameAddr<S>],
+    last: Option<&Uri<S>>,
+    p: &Parties<'_>,
+    seq: u32,
+    via: &OurVia<'_>,
+) -> bool {
+    use super::HeaderName;
+    if via.branch.is_empty() || !via.branch.bytes().all(crate::parse::chars::is_token) {
+        return false;
+    }
+    let mut o = Out(head);
+    o.s(method);
+    o.b(b' ');
+    o.uri(uri);
+    o.s(" SIP/2.0\r\n");
+    o.our_via(via);
+    o.s(HeaderName::MaxForwards.field_start());
+    o.s("70\r\n");
+    if last.is_some() || !routes.is_empty() {
+        o.s(HeaderName::Route.field_start());
+        o.list(routes, |o, a| o.name_addr(a));
+        if let Some(last) = last {
+            if !routes.is_empty() {
+                o.s(", ");
+            }
+            o.uri_after(last, "<");
+            o.b(b'>');
+        }
+        o.s("\r\n");
+    }
+    o.s(HeaderName::From.field_start());
+    o.name_addr(p.from);
+    o.s("\r\n");
+    o.s(HeaderName::To.field_start());
+    o.name_addr(p.to);
+    o.s("\r\n");
+    o.s(HeaderName::CallId.field_start());
+    o.s(p.call_id);
+    o.s("\r\n");
+    o.s(HeaderName::CSeq.field_start());
+    o.num(u64::from(seq));
+    o.b(b' ');
+    o.s(method);
+    o.s("\r\n");
+    !head.full
 }
 
 /// What a response [`Message::plain_response`] writes carries after the fields copied from
@@ -1537,6 +1606,138 @@ mod ack {
             bye.cseq().map(|c| (c.seq, c.method.as_str())),
             Some((8, "BYE"))
         );
+    }
+
+    /// The INVITE that starts a call, written straight from its parts
+    /// ([`super::request_bytes`]), is the one `Endpoint::call` built before, byte for byte:
+    /// From with a display name, parameters and a tag, the target a SIP, SIPS or IPv6 URI with
+    /// parameters (the Request-URI and To), the application's fields (Supported, a preloaded
+    /// Route, Referred-By, Replaces, an unknown field), with and without an offer, the three
+    /// transports, small and large CSeq numbers; cut from blocks or in a buffer of its own.
+    /// And a re-INVITE written from its dialog is the one built from it.
+    #[test]
+    fn the_initial_invite_equals_the_built_one() {
+        use crate::msg::builder::RequestBuilder;
+        let froms = [
+            "<sip:alice@192.0.2.1>",
+            "\"Alice Liddell\" <sips:alice@atlanta.example.com:5061;transport=tls>;x=y",
+        ];
+        let targets = [
+            "sip:bob@192.0.2.2",
+            "sips:bob@biloxi.example.com:5071;transport=tcp;user=phone",
+            "sip:[2001:db8::2]:5070",
+        ];
+        let extra = [
+            "",
+            "Supported: replaces, norefersub\r\n",
+            "Supported: replaces\r\nRoute: <sip:p1.example.com;lr>\r\n\
+             Referred-By: <sip:alice@192.0.2.1>\r\n\
+             Replaces: a84b4c76e66710@pc33.example.com;to-tag=1;from-tag=2\r\nX-Foo: bar baz\r\n",
+        ];
+        let vias = [
+            (Transport::Udp, "192.0.2.1:5060"),
+            (Transport::Tcp, "192.0.2.1:15060"),
+            (Transport::Tls, "[2001:db8::1]:5061"),
+        ];
+        let (contact, _) = parts("");
+        let sdp = crate::msg::MediaType {
+            ty: "application".into(),
+            subtype: "sdp".into(),
+            params: Default::default(),
+        };
+        let offer: &[u8] = b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\n";
+        let mut n = 0;
+        for from in froms {
+            let from = parse(format!(
+                "OPTIONS sip:x@192.0.2.9 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK9\r\n\
+                 From: {from}\r\nTo: <sip:x@192.0.2.9>\r\nCall-ID: o\r\nCSeq: 1 OPTIONS\r\n\
+                 Content-Length: 0\r\n\r\n"
+            ))
+            .from()
+            .cloned()
+            .unwrap();
+            let mut local = from.clone();
+            local.params.push("tag", Some("1928301774"));
+            for target in targets {
+                let target = crate::msg::Uri::parse(target).unwrap();
+                let remote = NameAddr::new(target.clone());
+                for extra in extra {
+                    let (_, fields) = parts(extra);
+                    for body in [None, Some(offer)] {
+                        let mut all = fields.clone();
+                        if body.is_some() {
+                            all.push(Header::ContentType(sdp.clone()));
+                        }
+                        for (transport, addr) in vias {
+                            for seq in [1u32, u32::MAX] {
+                                let via = OurVia {
+                                    transport,
+                                    addr: addr.parse().unwrap(),
+                                    branch: "z9hG4bKnashds8",
+                                };
+                                let mut b = RequestBuilder::new(Method::Invite, target.clone())
+                                    .from(from.clone(), "1928301774")
+                                    .to(NameAddr::new(target.clone()))
+                                    .call_id("a84b4c76e66710@pc33.example.com")
+                                    .cseq(seq)
+                                    .header(Header::Contact(crate::msg::Contact::Addrs(
+                                        [contact.clone()].into_iter().collect(),
+                                    )));
+                                for h in &fields {
+                                    b = b.header(h.clone());
+                                }
+                                if let Some(o) = body {
+                                    b = b.body(sdp.clone(), Bytes::from_static(o));
+                                }
+                                let mut m = b.build();
+                                m.headers.insert(0, via.field());
+                                let built = m.to_bytes();
+                                let parties = super::Parties {
+                                    from: &local,
+                                    to: &remote,
+                                    call_id: "a84b4c76e66710@pc33.example.com",
+                                };
+                                let r = in_dialog(
+                                    Method::Invite,
+                                    Some(&contact),
+                                    &all,
+                                    body.unwrap_or_default(),
+                                );
+                                for size in [0, 4096] {
+                                    let got = super::request_bytes(
+                                        &parties,
+                                        &r,
+                                        seq,
+                                        &via,
+                                        &mut Blocks::new(size),
+                                    )
+                                    .expect("fits");
+                                    assert_eq!(got, built, "{}", String::from_utf8_lossy(&got));
+                                }
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(n, 2 * 3 * 3 * 2 * 3 * 2);
+        // A re-INVITE (hold: RFC 3264 §8.4), loose and strict routing.
+        for rr in [&[][..], &["<sip:strict.example.com>"][..]] {
+            let d = dialog("<sip:alice@192.0.2.1>;tag=1", "<sip:bob@192.0.2.2>", rr);
+            let via = OurVia {
+                transport: Transport::Udp,
+                addr: "192.0.2.1:5060".parse().unwrap(),
+                branch: "z9hG4bK2",
+            };
+            let fields = [Header::ContentType(sdp.clone())];
+            let built = built_with(Method::Invite, &d, 2, &via, Some(&contact), &fields, offer);
+            let r = in_dialog(Method::Invite, Some(&contact), &fields, offer);
+            let got = d
+                .request_bytes(&r, 2, &via, &mut Blocks::new(4096))
+                .expect("fits");
+            assert_eq!(got, built, "{}", String::from_utf8_lossy(&got));
+        }
     }
 
     /// What cannot be written straight is left to the built request: a branch that is not a

@@ -272,15 +272,41 @@ impl Message<SipStr> {
         limits: &Limits,
         pool: Option<&mut pool::HeaderPool>,
     ) -> Result<Self, ParseError> {
+        Self::parse_as(buf, limits, crate::parse::message::Mode::Strict, pool)
+    }
+
+    /// A request of ours read back from the bytes it was sent as (a client transaction keeps
+    /// only those): no limit of a peer's messages and none of the checks of a received
+    /// message apply, and a field our parser refuses (put there by the application) is kept
+    /// as [`Header::Raw`], as written. `None` only for bytes that do not frame, which ours
+    /// always do.
+    pub(crate) fn parse_sent(buf: &Bytes, pool: &mut pool::HeaderPool) -> Option<Self> {
+        let limits = Limits {
+            max_message_size: usize::MAX,
+            max_headers: usize::MAX,
+            max_header_len: usize::MAX,
+            max_vias: usize::MAX,
+        };
+        let mode = crate::parse::message::Mode::Sent;
+        Self::parse_as(buf, &limits, mode, Some(pool)).ok()
+    }
+
+    fn parse_as(
+        buf: &Bytes,
+        limits: &Limits,
+        mode: crate::parse::message::Mode,
+        pool: Option<&mut pool::HeaderPool>,
+    ) -> Result<Self, ParseError> {
         // Built directly (no intermediate view): strings are slices of `buf`.
         let mut raw = crate::parse::RawMessage::empty(buf);
         raw.fill(limits)?;
         let head = crate::parse::message::head(&raw).len();
         let list = pool.map_or_else(Vec::new, |p| p.take_list(raw.headers.len()));
-        crate::parse::message::message_in(
+        crate::parse::message::message_as(
             crate::parse::ctx::Own::new(buf, head),
             &raw,
             limits,
+            mode,
             list,
         )
     }
@@ -546,5 +572,33 @@ impl<S: Text> Message<S> {
             headers: self.headers.convert(c),
             body: c.bytes(&self.body),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Header, HeaderName, Message};
+    use bytes::Bytes;
+
+    /// A request of ours read back keeps what a peer's would be refused for: a field that
+    /// does not parse (as [`Header::Raw`], as written) and a singleton twice; a peer's is
+    /// refused for either.
+    #[test]
+    fn a_request_read_back_keeps_what_a_peers_would_be_refused_for() {
+        let bytes = Bytes::from_static(
+            b"INVITE sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\
+              Max-Forwards: 70\r\nFrom: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\n\
+              Call-ID: c\r\nCSeq: 1 INVITE\r\nExpires: soon\r\nMax-Forwards: 69\r\n\
+              Content-Length: 0\r\n\r\n",
+        );
+        assert!(Message::parse(bytes.clone(), &Default::default()).is_err());
+        let mut pool = super::pool::HeaderPool::new(4);
+        let m = Message::parse_sent(&bytes, &mut pool).expect("read back");
+        assert!(m.headers.iter().any(|h| matches!(
+            h,
+            Header::Raw { name: HeaderName::Expires, value } if value.as_str() == "soon"
+        )));
+        assert_eq!(m.cseq().map(|c| c.seq), Some(1));
+        assert_eq!(m.to_bytes(), bytes);
     }
 }

@@ -110,15 +110,31 @@ struct Typed<S: crate::text::Text> {
     vias: usize,
 }
 
-/// Types the headers of `raw` one by one; `strict` adds the whole-message checks.
+/// How [`headers`] reads a message.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A peer's message: whole-message checks (singletons), a field that does not parse is
+    /// an error.
+    Strict,
+    /// A `message/sipfrag` body: no whole-message checks.
+    Fragment,
+    /// A request of ours read back from the bytes it was sent as (its CANCEL, a challenge's
+    /// retry: [`crate::msg::Message::parse_sent`]): no whole-message checks, and a field the
+    /// parser refuses (an application's `Expires: soon`) is kept as [`Header::Raw`], as
+    /// written, rather than making the request unreadable.
+    Sent,
+}
+
+/// Types the headers of `raw` one by one, as `mode` says.
 fn headers<'a, C: Ctx<'a>>(
     c: C,
     input: &'a [u8],
     raw: &[super::RawHeader<'a>],
     limits: &Limits,
-    strict: bool,
+    mode: Mode,
     mut out: Vec<Entry<C::S>>,
 ) -> Result<Typed<C::S>, ParseError> {
+    let strict = mode == Mode::Strict;
     // A list handed in (from [`crate::msg::pool`]) is used as is when it has room.
     out.clear();
     out.reserve_exact(raw.len());
@@ -174,6 +190,16 @@ fn headers<'a, C: Ctx<'a>>(
                         offset_in(input, h.name_raw),
                     ));
                 }
+            }
+            Err(_) if mode == Mode::Sent && core::str::from_utf8(h.value).is_ok() => {
+                let value = c.s(h.value).map_err(|_| {
+                    ParseError::new(ErrorKind::InvalidUtf8, offset_in(input, h.value))
+                })?;
+                let header = Header::Raw {
+                    name: h.name,
+                    value,
+                };
+                out.push(Entry { header, line });
             }
             Err(at) => {
                 let kind = if core::str::from_utf8(h.value).is_err() {
@@ -233,18 +259,33 @@ pub(crate) fn message_in<'a, C: Ctx<'a>>(
     limits: &Limits,
     list: Vec<Entry<C::S>>,
 ) -> Result<Message<C::S>, ParseError> {
+    message_as(c, raw, limits, Mode::Strict, list)
+}
+
+/// [`message_in`], read as `mode` says ([`Mode::Strict`] or [`Mode::Sent`]).
+pub(crate) fn message_as<'a, C: Ctx<'a>>(
+    c: C,
+    raw: &RawMessage<'a>,
+    limits: &Limits,
+    mode: Mode,
+    list: Vec<Entry<C::S>>,
+) -> Result<Message<C::S>, ParseError> {
     let input = raw.input;
     let start = start(c, input, &raw.start)?;
     let Typed {
         headers,
         seen,
         vias,
-    } = headers(c, input, &raw.headers, limits, true, list)?;
+    } = headers(c, input, &raw.headers, limits, mode, list)?;
     let msg = Message {
         start,
         headers,
         body: c.body(raw.body),
     };
+    if mode != Mode::Strict {
+        // Ours, read back: what it holds was checked when it was sent (or written whole).
+        return Ok(msg);
+    }
     // RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via are mandatory in requests;
     // Max-Forwards is not enforced so that RFC 2543 peers interoperate (RFC 4475 §3.4.1).
     // From, To, Call-ID and CSeq are singletons: `seen` says whether each was typed.
@@ -294,7 +335,7 @@ pub fn parse_sipfrag(input: &[u8]) -> Result<Message<&str>, ParseError> {
     let (raw_start, end) = scan_fragment_head(input, &limits, &mut raw).map_err(bad)?;
     let c = View::new(&input[..end]);
     let start = start(c, input, &raw_start).map_err(bad)?;
-    let headers = headers(c, input, &raw, &limits, false, Vec::new())
+    let headers = headers(c, input, &raw, &limits, Mode::Fragment, Vec::new())
         .map_err(bad)?
         .headers;
     Ok(Message {

@@ -84,7 +84,9 @@ pub(crate) fn cancel_for(request: &Message) -> Message {
 impl Layer {
     /// Starts a client transaction for `request`, whose top Via carries a fresh branch, and
     /// sends it (§17.1.1.2, §17.1.2.2). `key`: its key when the caller knows it (the branch
-    /// it has just put in the Via, and the method), else read from the request.
+    /// it has just put in the Via, and the method), else read from the request. The
+    /// transaction keeps the bytes it sent, not the message, whose header list serves the
+    /// next message at once, while in cache.
     pub fn start_client(
         &mut self,
         now: Instant,
@@ -94,42 +96,57 @@ impl Layer {
         internal: bool,
         out: &mut Outbox,
     ) -> TxId {
-        let id = self.alloc_id();
         let invite = request.method() == Some(&Method::Invite);
-        // Cut from the blocks of the messages that live until they are sent, or answered.
-        let bytes = request.to_bytes_in(&mut self.sent_once);
+        let bytes = request.to_bytes_in(self.request_blocks(invite));
         let key = key.or_else(|| ClientKey::of(&request));
-        let mut tx = self.client_tx(invite, dest, key, &bytes);
-        tx.internal = internal;
-        self.transmit(&tx, bytes, out);
-        if invite {
-            self.insert(id, tx, Some(request), None);
-        } else {
-            // Its header list serves the next message at once, while in cache.
-            self.insert(id, tx, None, None);
-            self.pool.recycle(request);
-        }
-        self.arm_client(now, id, invite, dest);
-        id
+        self.pool.recycle(request);
+        self.start(now, dest, bytes, key, invite, internal, out)
     }
 
-    /// [`Layer::start_client`] for a non-INVITE request the endpoint wrote itself, as bytes
-    /// cut from [`Layer::sent_once`] (a BYE, NOTIFY, REFER or SUBSCRIBE written from its dialog), under
-    /// its key (the branch of the Via it wrote and its method, §17.1.3): the transaction has
-    /// only ever kept such a request's bytes.
+    /// [`Layer::start_client`] for a request the endpoint wrote itself, as bytes cut from
+    /// [`Layer::request_blocks`] (an INVITE, a BYE, NOTIFY, REFER or SUBSCRIBE written from
+    /// its dialog, an INVITE that starts a call), under its key (the branch of the Via it
+    /// wrote and its method, §17.1.3).
     pub fn start_client_written(
         &mut self,
         now: Instant,
         dest: Destination,
         bytes: Bytes,
         key: ClientKey,
+        invite: bool,
+        out: &mut Outbox,
+    ) -> TxId {
+        self.start(now, dest, bytes, Some(key), invite, false, out)
+    }
+
+    /// What the bytes of a request are cut from: an INVITE's from the blocks of the messages
+    /// that live until they are answered however long that takes (a call may ring for
+    /// minutes), another request's from those of the messages kept about a round trip.
+    pub fn request_blocks(&mut self, invite: bool) -> &mut crate::msg::emit::Blocks {
+        if invite {
+            &mut self.blocks
+        } else {
+            &mut self.sent_once
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        &mut self,
+        now: Instant,
+        dest: Destination,
+        bytes: Bytes,
+        key: Option<ClientKey>,
+        invite: bool,
+        internal: bool,
         out: &mut Outbox,
     ) -> TxId {
         let id = self.alloc_id();
-        let tx = self.client_tx(false, dest, Some(key), &bytes);
+        let mut tx = self.client_tx(invite, dest, key, &bytes);
+        tx.internal = internal;
         self.transmit(&tx, bytes, out);
         self.insert(id, tx, None, None);
-        self.arm_client(now, id, false, dest);
+        self.arm_client(now, id, invite, dest);
         id
     }
 
@@ -156,10 +173,11 @@ impl Layer {
             local: None,
             key: key.map(TxKey::Client),
             key_hash: 0,
-            // A non-INVITE request is kept as sent until its answer: to be sent again (Timer
-            // E, unreliable transports) and for the rare reader that needs it again
-            // (`Layer::request_copy`); an INVITE as the message (see `Layer::reqs`).
-            last: (!invite).then(|| bytes.clone()),
+            // The request is kept as sent until its answer: to be sent again (Timers A and
+            // E, unreliable transports: §17.1.1.2, the same bytes), for its CANCEL and the
+            // ACK of a non-2xx final, and for the rare reader that needs it again
+            // (`Layer::request_copy` parses it).
+            last: Some(bytes.clone()),
             last_status: 0,
             rfc2543: None,
             interval_us: super::micros(self.timers.t1),
@@ -167,7 +185,6 @@ impl Layer {
             cancel_pending: false,
             cancelled: false,
             internal: false,
-            keep_request: false,
             req: crate::slots::NONE,
         }
     }
@@ -254,12 +271,18 @@ impl Layer {
                     self.disarm(id, t);
                 }
                 // Repeated until Timer D (§17.1.1.2): a lifetime like that of a server's
-                // final response, so cut from the same blocks.
-                // (A transaction in Calling or Proceeding always holds its request.)
-                let ack = self
-                    .reqs
-                    .get(self.req_slot(id))
+                // final response, so cut from the same blocks. Made from the INVITE as sent,
+                // read back (in Calling or Proceeding the transaction holds those bytes),
+                // which the TU may read until the end of this input (a challenge's retry:
+                // `Layer::request_copy`).
+                let invite = self.sent_request(id);
+                let ack = invite
+                    .as_ref()
                     .map(|request| ack_for(request, &response).to_bytes_in(&mut self.blocks));
+                if let Some(invite) = invite {
+                    let slot = self.reqs.insert(id, invite);
+                    self.txs.get_mut(&id).expect("live").req = slot;
+                }
                 let tx = self.txs.get_mut(&id).expect("live");
                 tx.last = ack.clone();
                 tx.state = State::Completed;
@@ -330,20 +353,10 @@ impl Layer {
         }
     }
 
-    /// Sends client transaction `id`'s request again (Timers A, E), the same bytes as the
-    /// first time (§17.1.1.2): a non-INVITE's as kept, an INVITE emitted anew.
+    /// Sends client transaction `id`'s request again (Timers A, E), the bytes it kept
+    /// (§17.1.1.2: the same request).
     fn retransmit_request(&mut self, id: TxId, out: &mut Outbox) {
-        let Some(tx) = self.txs.get(&id) else {
-            return;
-        };
-        let bytes = match tx.kind {
-            Kind::NonInviteClient => tx.last.clone(),
-            _ => self
-                .reqs
-                .get(tx.req)
-                .map(|r| r.to_bytes_in(&mut self.sent_once)),
-        };
-        let Some(bytes) = bytes else {
+        let Some(bytes) = self.txs.get(&id).and_then(|tx| tx.last.clone()) else {
             return;
         };
         out.retransmissions += 1;
@@ -362,9 +375,11 @@ impl Layer {
         }
         tx.cancelled = true;
         let dest = tx.dest;
-        let Some(cancel) = self.reqs.get(tx.req).map(cancel_for) else {
+        let Some(invite) = self.sent_request(id) else {
             return;
         };
+        let cancel = cancel_for(&invite);
+        self.pool.recycle(invite);
         self.disarm(id, Timer::C);
         self.arm(id, Timer::B, now + self.timers.t1x64());
         self.start_client(now, dest, cancel, None, true, out);

@@ -168,8 +168,8 @@ pub(crate) struct Tx {
     pub dest: Destination,
     /// The local address to send from (server: where the request arrived).
     pub local: Option<SocketAddr>,
-    /// Server: the last response sent (retransmitted as is); client INVITE: the ACK of a
-    /// non-2xx; client non-INVITE: the request as sent, until its answer has been read.
+    /// Server: the last response sent (retransmitted as is); client: the request as sent,
+    /// until its answer has been read; client INVITE after a non-2xx: that final's ACK.
     pub last: Option<Bytes>,
     /// Server: the status of the last response sent.
     pub last_status: u16,
@@ -190,8 +190,6 @@ pub(crate) struct Tx {
     pub cancelled: bool,
     /// Started by the layer itself (a CANCEL): its responses and timeouts are not reported.
     pub internal: bool,
-    /// Client INVITE of a call: keeps its request in Accepted ([`Layer::keep_request`]).
-    pub keep_request: bool,
     /// The slot of its request in [`Layer`]'s requests while it holds it, else
     /// [`crate::slots::NONE`].
     pub req: u32,
@@ -207,22 +205,20 @@ pub(crate) struct Layer {
     pub timers: Timers,
     /// The live transactions (a [`crate::slab`], so starting one allocates nothing).
     txs: crate::slab::Slab<TxId, Tx>,
-    /// The request of each transaction that still holds it, under the transaction's id:
-    /// a server's as received, an INVITE client's as built (its CANCEL, the ACK of a non-2xx
-    /// and the dialog of each 2xx come from it), which it retransmits (Timer A) by emitting
-    /// it again — emission is a function of the message, so the bytes are those of the
-    /// first send (§17.1.1.2: the same request). A non-INVITE client transaction keeps the
-    /// bytes it sent instead ([`Tx::last`]), to send again (Timer E, on an unreliable
-    /// transport) until its answer: a third of a typed request's room, never walked to be
-    /// dropped, and the request's header list goes back to the pool while still in cache
-    /// (the rare readers of such a request — a challenge's retry, the 503 for a peer that
-    /// could not be reached — parse those bytes again: [`Layer::request_copy`]). Kept beside
-    /// the transactions and not in them: most live transactions under load are finished ones
-    /// that have given
-    /// their request up ([`Layer::shed_finished`]), and a transaction without the room of a
-    /// request (a `Message` is 240 bytes) is 40 % smaller to keep and to move. Found by the
-    /// slot its transaction holds ([`Tx::req`]: [`crate::slots`]), not by id through a hash
-    /// table of their own.
+    /// The request of each server transaction that still holds it, as received, under the
+    /// transaction's id (and, until the end of the input that brought it, the INVITE a
+    /// client transaction read back for the ACK of a non-2xx final). A client transaction
+    /// keeps the bytes it sent instead ([`Tx::last`]), to send again (Timers A and E, on an
+    /// unreliable transport) until its answer and to make its CANCEL or ACK from: a third of
+    /// a typed request's room, never walked to be dropped, and the request's header list goes
+    /// back to the pool while still in cache (the rare readers of such a request — a
+    /// CANCEL, the ACK of a non-2xx, a challenge's retry, the 503 for a peer that could not
+    /// be reached — parse those bytes again: [`Layer::request_copy`]). Kept beside the
+    /// transactions and not in them: most live transactions under load are finished ones
+    /// that have given their request up ([`Layer::shed_finished`]), and a transaction
+    /// without the room of a request (a `Message` is 240 bytes) is 40 % smaller to keep and
+    /// to move. Found by the slot its transaction holds ([`Tx::req`]: [`crate::slots`]), not
+    /// by id through a hash table of their own.
     reqs: crate::slots::Slots<TxId, Message>,
     /// The transactions by key ([`crate::hashed`]: keyed hash tables).
     client_keys: crate::hashed::Index<TxId>,
@@ -232,7 +228,8 @@ pub(crate) struct Layer {
     merges: crate::hashed::Index<TxId>,
     merge_hashes: crate::hashed::Ids<TxId, u64>,
     queue: TimerQueue,
-    /// What the messages a transaction repeats until it ends are cut from
+    /// What the messages a transaction repeats until it ends, or until an answer that may
+    /// take minutes, are cut from: a server's responses, the ACK of a non-2xx, an INVITE
     /// ([`crate::Config::send_block`]).
     pub blocks: crate::msg::emit::Blocks,
     /// What the messages kept no longer than a round trip are cut from: requests (a
@@ -367,10 +364,9 @@ impl Layer {
                         self.pool.recycle(request);
                         out.events.push_back(TxEvent::Response { tx: id, response });
                     }
-                    // A request of the application's that does not parse back (a field
-                    // the parser refuses; `Endpoint::send_request` checks the rest): no
-                    // 503 can be made from it, so the TU hears what Timer F would have
-                    // told it, at once.
+                    // No request to make a 503 from (one read back keeps what the parser
+                    // refuses as written, so this is not expected): the TU hears what
+                    // Timer F would have told it, at once.
                     None => out.events.push_back(TxEvent::Timeout { tx: id }),
                 }
             }
@@ -406,40 +402,22 @@ impl Layer {
         self.ending = ending;
     }
 
-    /// Gives up the request of finished transaction `id` now, a client INVITE's included:
-    /// for the TU once no call needs that INVITE any more (the call ended while the
-    /// transaction lingers in Accepted, RFC 6026 §8.4).
-    pub fn let_go_request(&mut self, id: TxId) {
-        if let Some(tx) = self.txs.get_mut(&id) {
-            // Not finished yet (a 2xx may still come, racing a CANCEL): it sheds like any
-            // other once it is.
-            tx.keep_request = false;
-        }
-        self.shed(id);
-    }
-
-    /// Client INVITE `id` is a call's: it keeps its request once a 2xx put it in Accepted,
-    /// for the dialogs of other forks' 2xx (§13.2.2.4), until [`Layer::let_go_request`] or
-    /// its end (Timer M). Other transactions give theirs up once finished.
-    pub fn keep_request(&mut self, id: TxId) {
-        if let Some(tx) = self.txs.get_mut(&id) {
-            tx.keep_request = tx.kind == Kind::InviteClient;
-        }
-    }
-
-    /// See [`Layer::shed_finished`]; a call's client INVITE in Accepted keeps its request
-    /// (see [`Layer::keep_request`]).
+    /// See [`Layer::shed_finished`].
     fn shed(&mut self, id: TxId) {
         let Some(tx) = self.txs.get_mut(&id) else {
             return;
         };
-        if tx.kind == Kind::NonInviteClient {
+        match (tx.kind, tx.state) {
             // Answered: its request, kept as sent, is not sent again (Completed absorbs
-            // retransmitted responses only, §17.1.2.2).
-            if tx.state == State::Completed {
+            // retransmitted responses only, §17.1.2.2; Accepted leaves the 2xx and its ACK
+            // to the TU, RFC 6026 §8.4).
+            (Kind::NonInviteClient, State::Completed) | (Kind::InviteClient, State::Accepted) => {
                 tx.last = None;
+                return;
             }
-            return;
+            (Kind::NonInviteClient, _) => return,
+            // Completed: its ACK stays in `last`; the INVITE read back for it goes below.
+            _ => {}
         }
         // Shed already (its request gone), or not finished.
         if tx.req == crate::slots::NONE
@@ -448,12 +426,6 @@ impl Layer {
                 State::Completed | State::Confirmed | State::Accepted
             )
         {
-            return;
-        }
-        if tx.keep_request && tx.state == State::Accepted {
-            // The call builds a dialog from each 2xx that other forks may still send
-            // (§13.2.2.4) out of this request, which the transaction is then the only one
-            // to hold (see [`Layer::request`]).
             return;
         }
         let slot = core::mem::replace(&mut tx.req, crate::slots::NONE);
@@ -554,32 +526,36 @@ impl Layer {
         self.txs.get(&id)
     }
 
-    /// The request of transaction `id` while the transaction holds it (not after
-    /// [`Layer::shed_finished`] let it go), as a message: a server's or an INVITE client's —
-    /// a non-INVITE client holds its bytes only ([`Layer::request_copy`] parses them). A
-    /// call's client INVITE keeps it until it ends ([`Layer::keep_request`]), so that its
-    /// call can build a dialog from each forked 2xx without a copy of its own.
+    /// The request of server transaction `id` while the transaction holds it (not after
+    /// [`Layer::shed_finished`] let it go), as a message. A client transaction holds the
+    /// bytes it sent ([`Layer::request_copy`] parses them).
     pub fn request(&self, id: TxId) -> Option<&Message> {
         self.reqs.get(self.req_slot(id))
     }
 
-    /// A copy of the request of transaction `id`: [`Layer::request`]'s, or a non-INVITE
-    /// client's parsed again from the bytes it sent, while it keeps them (until its final
-    /// response has been read: [`Layer::shed_finished`]). For what is rare: a challenge's
-    /// retry, a 503 for a peer that could not be reached.
+    /// A copy of the request of transaction `id`: [`Layer::request`]'s, or a client's
+    /// parsed again from the bytes it sent, while it keeps them (until its final response has
+    /// been read: [`Layer::shed_finished`]). For what is rare: a challenge's retry, a 503 for
+    /// a peer that could not be reached.
     pub fn request_copy(&mut self, id: TxId) -> Option<Message> {
-        let tx = self.txs.get(&id)?;
-        if tx.kind != Kind::NonInviteClient {
+        if self.req_slot(id) != crate::slots::NONE {
             return self.clone_request(id);
         }
-        // Our own bytes: no limit of the peers' messages applies.
-        let limits = crate::parse::Limits {
-            max_message_size: usize::MAX,
-            max_headers: usize::MAX,
-            max_header_len: usize::MAX,
-            max_vias: usize::MAX,
+        self.sent_request(id)
+    }
+
+    /// Client transaction `id`'s request parsed from the bytes it sent, while `last` holds
+    /// them (not once an INVITE's non-2xx final put its ACK there).
+    pub(super) fn sent_request(&mut self, id: TxId) -> Option<Message> {
+        let tx = self.txs.get(&id)?;
+        let sent = match (tx.kind, tx.state) {
+            (Kind::NonInviteClient, _)
+            | (Kind::InviteClient, State::Calling | State::Proceeding | State::Accepted) => {
+                tx.last.as_ref()?
+            }
+            _ => return None,
         };
-        Message::parse_in(tx.last.as_ref()?, &limits, Some(&mut self.pool)).ok()
+        Message::parse_sent(sent, &mut self.pool)
     }
 
     /// A copy of the request of transaction `id` (as [`Layer::request`] would give it), its

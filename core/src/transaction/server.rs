@@ -95,7 +95,6 @@ impl Layer {
             cancel_pending: false,
             cancelled: false,
             internal: false,
-            keep_request: false,
             req: crate::slots::NONE,
         };
         self.insert(id, tx, Some(request), Some(hash));
