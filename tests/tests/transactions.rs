@@ -930,3 +930,48 @@ fn send_request_refuses_what_no_response_could_be_made_from() {
     );
     assert_empty(&ep);
 }
+
+/// An INVITE whose Request-URI (the application's) our parser would refuse cannot be read
+/// back for its CANCEL: cancelling it sends nothing, and the transaction still ends, 64·T1
+/// later (Timer B, RFC 3261 §9.1), its TU told `Timeout`.
+#[test]
+fn an_invite_that_does_not_read_back_still_ends_when_cancelled() {
+    let (aa, ba) = a_and_b();
+    let mut ep = Endpoint::new(sipxfer::Config::new(aa, [1; 32]), Instant::ZERO);
+    let mut r = request(Method::Invite, aa, ba, "odd", 1);
+    if let sipxfer::msg::StartLine::Request { uri, .. } = &mut r.start {
+        *uri = sipxfer::msg::Uri::Other {
+            scheme: "x".into(),
+            opaque: "a b".into(),
+        };
+    }
+    let tx = ep
+        .send_request(Instant::ZERO, Destination::udp(ba), r)
+        .unwrap();
+    let invite = String::from_utf8(ep.poll_transmit().unwrap().bytes.to_vec()).unwrap();
+    assert!(invite.starts_with("INVITE x:a b SIP/2.0\r\n"), "{invite}");
+    let line = |name: &str| invite.split("\r\n").find(|l| l.starts_with(name)).unwrap();
+    let ringing = format!(
+        "SIP/2.0 180 Ringing\r\n{}\r\n{}\r\n{};tag=b\r\n{}\r\n{}\r\nContent-Length: 0\r\n\r\n",
+        line("Via: "),
+        line("From: "),
+        line("To: "),
+        line("Call-ID: "),
+        line("CSeq: ")
+    );
+    ep.handle_datagram(secs(0.1), Transport::Udp, ba, aa, ringing.into());
+    ep.cancel(secs(0.2), tx).unwrap();
+    assert!(ep.poll_transmit().is_none());
+    let mut timeouts = vec![];
+    while let Some(at) = ep.poll_timeout() {
+        ep.handle_timeout(at);
+        while let Some(e) = ep.poll_event() {
+            if let Event::Timeout { tx: t } = e {
+                timeouts.push((t, at));
+            }
+        }
+    }
+    assert_eq!(timeouts, [(tx, secs(32.2))]);
+    assert!(ep.poll_transmit().is_none());
+    assert_empty(&ep);
+}

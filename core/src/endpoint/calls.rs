@@ -138,7 +138,7 @@ pub(crate) struct Call {
     /// Boxed: a `Dialog` is 744 bytes, most of a call's room. In the slab the whole room
     /// was written when the call began (into a slot freed long before, so cold: 19 cache
     /// lines), its dialog still empty, and the dialog's part again when the dialog came; in a
-    /// box of its own, a call is 456 bytes and its dialog is written once, when it comes. The
+    /// box of its own, a call is 464 bytes and its dialog is written once, when it comes. The
     /// box passes on to [`Endpoint::lingering`] when the call ends and its subscriptions live
     /// on.
     dialog: Option<alloc::boxed::Box<Dialog>>,
@@ -374,7 +374,8 @@ impl Endpoint {
     /// (RFC 3261 §8.1.1: the INVITE of a call), in a new client transaction: written
     /// straight from its parts ([`crate::msg::emit::request_bytes`]), or built as the same
     /// bytes when it cannot be, or when the application's fields among `r`'s hold what
-    /// `RequestBuilder::build` moves (a Via, Call-ID or CSeq).
+    /// `RequestBuilder::build` places itself (it moves a Via to the top, puts a CSeq after
+    /// each Call-ID; an application's CSeq is left to it too).
     fn send_initial(
         &mut self,
         dest: Destination,
@@ -556,6 +557,9 @@ impl Endpoint {
 
     fn send_reinvite(&mut self, call: CallId, offer: Bytes) -> Result<(), Error> {
         let c = self.calls.get(&call).ok_or(Error::UnknownCall)?;
+        if c.dialog.is_none() {
+            return Err(Error::InvalidState);
+        }
         let contact = NameAddr::new(self.local_uri(c.dest.transport));
         if !self.make_room() {
             return Err(Error::TooManyTransactions);

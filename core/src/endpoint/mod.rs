@@ -599,8 +599,8 @@ impl Endpoint {
             return Err(Error::InvalidMessage("CSeq and Call-ID are required"));
         }
         // RFC 3261 §8.1.1: From and To too, and §8.1.1.5: the CSeq's method is the request's
-        // (a peer would answer 400; a challenge's retry and the 503 of an unreachable peer
-        // read the request back as a peer would).
+        // (a peer would answer 400; the CANCEL, the ACK of a non-2xx, a challenge's retry and
+        // the 503 of an unreachable peer are made from what the request says).
         if request.from().is_none() || request.to().is_none() {
             return Err(Error::InvalidMessage("From and To are required"));
         }
@@ -615,8 +615,8 @@ impl Endpoint {
     }
 
     /// [`Endpoint::send_request`] for a request the endpoint built itself (an INVITE of
-    /// [`Endpoint::call`], or a request within a dialog: [`crate::dialog::Dialog`]), which
-    /// has what that checks by construction.
+    /// [`Endpoint::call`] whose application fields it does not write itself), which has what
+    /// that checks by construction.
     pub(crate) fn send_built(
         &mut self,
         dest: Destination,

@@ -923,8 +923,8 @@ impl crate::dialog::Dialog {
     }
 }
 
-/// Who a request outside any dialog is from and to, and its Call-ID (RFC 3261 §8.1.1.2–
-/// §8.1.1.4): the INVITE that starts a call ([`request_bytes`]).
+/// Who a request is from and to, and its Call-ID (RFC 3261 §8.1.1.2–§8.1.1.4): a dialog's
+/// (§12.2.1.1), or those of the INVITE that starts a call ([`request_bytes`]).
 pub(crate) struct Parties<'a> {
     /// From, with our tag.
     pub from: &'a NameAddr<crate::text::SipStr>,

@@ -278,8 +278,9 @@ impl Message<SipStr> {
     /// A request of ours read back from the bytes it was sent as (a client transaction keeps
     /// only those): no limit of a peer's messages and none of the checks of a received
     /// message apply, and a field our parser refuses (put there by the application) is kept
-    /// as [`Header::Raw`], as written. `None` only for bytes that do not frame, which ours
-    /// always do.
+    /// as [`Header::Raw`], as written. `None` for what does not parse even so: bytes that do
+    /// not frame, or a start line the parser refuses (a Request-URI of the application's
+    /// that is not one, say).
     pub(crate) fn parse_sent(buf: &Bytes, pool: &mut pool::HeaderPool) -> Option<Self> {
         let limits = Limits {
             max_message_size: usize::MAX,

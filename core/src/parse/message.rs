@@ -118,8 +118,9 @@ pub(crate) enum Mode {
     Strict,
     /// A `message/sipfrag` body: no whole-message checks.
     Fragment,
-    /// A request of ours read back from the bytes it was sent as (its CANCEL, a challenge's
-    /// retry: [`crate::msg::Message::parse_sent`]): no whole-message checks, and a field the
+    /// A request of ours read back from the bytes it was sent as (for its CANCEL, the ACK of
+    /// a non-2xx, a challenge's retry, the 503 of a peer that could not be reached:
+    /// [`crate::msg::Message::parse_sent`]): no whole-message checks, and a field the
     /// parser refuses (an application's `Expires: soon`) is kept as [`Header::Raw`], as
     /// written, rather than making the request unreadable.
     Sent,

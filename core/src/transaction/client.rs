@@ -119,12 +119,13 @@ impl Layer {
         self.start(now, dest, bytes, Some(key), invite, false, out)
     }
 
-    /// What the bytes of a request are cut from: an INVITE's from the blocks of the messages
-    /// that live until they are answered however long that takes (a call may ring for
-    /// minutes), another request's from those of the messages kept about a round trip.
+    /// What the bytes of a request are cut from: an INVITE gets a buffer of its own (its
+    /// transaction keeps it until its final response, and a call may ring for minutes: in a
+    /// shared block it would keep the whole block that long), another request is cut from
+    /// the blocks of the messages kept about a round trip ([`Layer::sent_once`]).
     pub fn request_blocks(&mut self, invite: bool) -> &mut crate::msg::emit::Blocks {
         if invite {
-            &mut self.blocks
+            &mut self.own
         } else {
             &mut self.sent_once
         }
@@ -274,7 +275,9 @@ impl Layer {
                 // final response, so cut from the same blocks. Made from the INVITE as sent,
                 // read back (in Calling or Proceeding the transaction holds those bytes),
                 // which the TU may read until the end of this input (a challenge's retry:
-                // `Layer::request_copy`).
+                // `Layer::request_copy`). (An INVITE that does not read back — a Request-URI
+                // of the application's our parser refuses — has no ACK: the final comes
+                // again until the peer's Timer H.)
                 let invite = self.sent_request(id);
                 let ack = invite
                     .as_ref()
@@ -375,14 +378,16 @@ impl Layer {
         }
         tx.cancelled = true;
         let dest = tx.dest;
-        let Some(invite) = self.sent_request(id) else {
-            return;
-        };
-        let cancel = cancel_for(&invite);
-        self.pool.recycle(invite);
+        let invite = self.sent_request(id);
         self.disarm(id, Timer::C);
         self.arm(id, Timer::B, now + self.timers.t1x64());
-        self.start_client(now, dest, cancel, None, true, out);
+        // An INVITE that does not read back (a Request-URI of the application's our parser
+        // refuses) has no CANCEL: the transaction still ends when Timer B fires.
+        if let Some(invite) = invite {
+            let cancel = cancel_for(&invite);
+            self.pool.recycle(invite);
+            self.start_client(now, dest, cancel, None, true, out);
+        }
     }
 
     pub(super) fn invite_client_timer(

@@ -186,7 +186,8 @@ pub(crate) struct Tx {
     pub key_hash: u64,
     /// Client INVITE: CANCEL asked for before any provisional (§9.1: send it on the first).
     pub cancel_pending: bool,
-    /// Client INVITE: a CANCEL was sent.
+    /// Client INVITE: its CANCEL was sent (or could not be made: Timer B ends it all the
+    /// same).
     pub cancelled: bool,
     /// Started by the layer itself (a CANCEL): its responses and timeouts are not reported.
     pub internal: bool,
@@ -228,15 +229,17 @@ pub(crate) struct Layer {
     merges: crate::hashed::Index<TxId>,
     merge_hashes: crate::hashed::Ids<TxId, u64>,
     queue: TimerQueue,
-    /// What the messages a transaction repeats until it ends, or until an answer that may
-    /// take minutes, are cut from: a server's responses, the ACK of a non-2xx, an INVITE
-    /// ([`crate::Config::send_block`]).
+    /// What the messages a transaction repeats until it ends are cut from: a server's final
+    /// responses, the ACK of a non-2xx ([`crate::Config::send_block`]).
     pub blocks: crate::msg::emit::Blocks,
     /// What the messages kept no longer than a round trip are cut from: requests (a
     /// non-INVITE client transaction keeps its bytes until its answer, to send them again)
     /// and the stateless answers. Their blocks are reclaimed in place as soon as what was cut
     /// from them is sent and answered ([`crate::Config::send_block`]).
     pub sent_once: crate::msg::emit::Blocks,
+    /// No blocks: each message in a buffer of its own, for those whose lives depend on the
+    /// peer (an INVITE, kept until its final response: [`Layer::request_blocks`]).
+    own: crate::msg::emit::Blocks,
     /// The header lists of the messages let go of ([`crate::msg::pool`]): a shed or ended
     /// transaction's request, a response sent or read.
     pub pool: crate::msg::pool::HeaderPool,
@@ -298,6 +301,7 @@ impl Layer {
             timers,
             blocks: crate::msg::emit::Blocks::new(block),
             sent_once: crate::msg::emit::Blocks::new(block),
+            own: crate::msg::emit::Blocks::new(0),
             pool: crate::msg::pool::HeaderPool::new(lists),
             txs: crate::slab::Slab::default(),
             reqs: crate::slots::Slots::default(),
@@ -528,7 +532,8 @@ impl Layer {
 
     /// The request of server transaction `id` while the transaction holds it (not after
     /// [`Layer::shed_finished`] let it go), as a message. A client transaction holds the
-    /// bytes it sent ([`Layer::request_copy`] parses them).
+    /// bytes it sent ([`Layer::request_copy`] parses them; a client INVITE that got a
+    /// non-2xx final holds them parsed, for its TU, until the end of that input).
     pub fn request(&self, id: TxId) -> Option<&Message> {
         self.reqs.get(self.req_slot(id))
     }
@@ -545,7 +550,8 @@ impl Layer {
     }
 
     /// Client transaction `id`'s request parsed from the bytes it sent, while `last` holds
-    /// them (not once an INVITE's non-2xx final put its ACK there).
+    /// them (not once an INVITE's non-2xx final put its ACK there, nor once its answer has
+    /// been read: [`Layer::shed_finished`]).
     pub(super) fn sent_request(&mut self, id: TxId) -> Option<Message> {
         let tx = self.txs.get(&id)?;
         let sent = match (tx.kind, tx.state) {
