@@ -93,13 +93,13 @@ pub struct Config {
     /// transaction and the runtime that sends it — so in a buffer of its own it costs two
     /// allocations (the buffer, then its reference count); cut from a shared block, none
     /// while the block has room. A block is freed with the last message cut from it, so
-    /// messages of like lifetimes share blocks: requests but INVITEs (a non-INVITE client
-    /// transaction keeps its bytes until its answer, a round trip or at most 64·T1
-    /// unanswered, to send them again) and stateless answers are cut from blocks of their
+    /// messages of like lifetimes share blocks: requests (a client transaction keeps its
+    /// bytes until its answer, a round trip or at most 64·T1 unanswered, to send them again;
+    /// an INVITE that gets a provisional response, and may then ring for minutes, moves its
+    /// bytes to a buffer of their own) and stateless answers are cut from blocks of their
     /// own, reclaimed in place once what was cut from them is sent and answered;
-    /// INVITEs (kept until their final response), provisional responses, 2xx to INVITE and
-    /// their ACKs, whose lives depend on the peer, get buffers of their own, as do messages
-    /// over half a block. Default 8 KiB; 0: every
+    /// provisional responses, 2xx to INVITE and their ACKs, whose lives depend on the peer,
+    /// get buffers of their own, as do messages over half a block. Default 8 KiB; 0: every
     /// message in a buffer of its own (the least memory, for a microcontroller's heap).
     pub send_block: usize,
     /// How many header lists of finished messages the endpoint keeps for the next ones (see

@@ -402,7 +402,7 @@ impl Endpoint {
                 call_id: sent.call_id.as_str(),
             };
             let invite = r.method == Method::Invite;
-            let blocks = self.layer.request_blocks(invite);
+            let blocks = &mut self.layer.sent_once;
             if let Some(bytes) =
                 crate::msg::emit::request_bytes(&parties, r, sent.seq, &via, blocks)
             {

@@ -67,7 +67,7 @@ pub(crate) fn in_dialog(
         branch: branch.as_str(),
     };
     let invite = r.method == Method::Invite;
-    if let Some(bytes) = d.request_bytes(r, seq, &via, layer.request_blocks(invite)) {
+    if let Some(bytes) = d.request_bytes(r, seq, &via, &mut layer.sent_once) {
         let key = crate::transaction::ClientKey::new(branch.as_str(), r.method.as_str());
         return (seq, dest, Outgoing::Written(bytes, key, invite));
     }

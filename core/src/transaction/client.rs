@@ -97,14 +97,16 @@ impl Layer {
         out: &mut Outbox,
     ) -> TxId {
         let invite = request.method() == Some(&Method::Invite);
-        let bytes = request.to_bytes_in(self.request_blocks(invite));
+        // Cut from the blocks of the messages kept about a round trip (an INVITE that may
+        // ring for minutes moves out at its first provisional: `Layer::keep_ringing`).
+        let bytes = request.to_bytes_in(&mut self.sent_once);
         let key = key.or_else(|| ClientKey::of(&request));
         self.pool.recycle(request);
         self.start(now, dest, bytes, key, invite, internal, out)
     }
 
     /// [`Layer::start_client`] for a request the endpoint wrote itself, as bytes cut from
-    /// [`Layer::request_blocks`] (an INVITE, a BYE, NOTIFY, REFER or SUBSCRIBE written from
+    /// [`Layer::sent_once`] (an INVITE, a BYE, NOTIFY, REFER or SUBSCRIBE written from
     /// its dialog, an INVITE that starts a call), under its key (the branch of the Via it
     /// wrote and its method, §17.1.3).
     pub fn start_client_written(
@@ -119,15 +121,16 @@ impl Layer {
         self.start(now, dest, bytes, Some(key), invite, false, out)
     }
 
-    /// What the bytes of a request are cut from: an INVITE gets a buffer of its own (its
-    /// transaction keeps it until its final response, and a call may ring for minutes: in a
-    /// shared block it would keep the whole block that long), another request is cut from
-    /// the blocks of the messages kept about a round trip ([`Layer::sent_once`]).
-    pub fn request_blocks(&mut self, invite: bool) -> &mut crate::msg::emit::Blocks {
-        if invite {
-            &mut self.own
-        } else {
-            &mut self.sent_once
+    /// A client INVITE got its first provisional response: its request may now wait minutes
+    /// for a final one (a call ringing), read only for its CANCEL or the ACK of a non-2xx
+    /// (Timer A is over), so its bytes move out of the shared block they were cut from into a
+    /// buffer of their own — that block is reclaimed once the messages of a round trip cut
+    /// from it are done, rather than held for as long as the call rings.
+    fn keep_ringing(&mut self, id: TxId) {
+        if let Some(tx) = self.txs.get_mut(&id) {
+            if let Some(sent) = tx.last.take() {
+                tx.last = Some(Bytes::copy_from_slice(&sent));
+            }
         }
     }
 
@@ -243,6 +246,9 @@ impl Layer {
         match (state, code) {
             (State::Calling | State::Proceeding, 100..=199) => {
                 self.disarm(id, Timer::A);
+                if state == State::Calling {
+                    self.keep_ringing(id);
+                }
                 if !self.txs[&id].cancelled {
                     self.disarm(id, Timer::B);
                     if code > 100 || state == State::Calling {
@@ -453,5 +459,55 @@ impl Layer {
             (Timer::K, _) => self.terminate(id, out),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Layer, Outbox, State};
+    use crate::msg::{Message, Method};
+    use crate::time::Instant;
+    use crate::transport::Destination;
+    use alloc::format;
+    use bytes::Bytes;
+
+    fn parse(text: &str) -> Message {
+        Message::parse(Bytes::copy_from_slice(text.as_bytes()), &Default::default()).unwrap()
+    }
+
+    /// A client INVITE's bytes are cut from the round-trip blocks; its first provisional
+    /// (it may ring for minutes now) moves them to a buffer of their own, the same bytes,
+    /// which its CANCEL and the ACK of its final are still made from.
+    #[test]
+    fn a_ringing_invite_keeps_its_bytes_in_a_buffer_of_its_own() {
+        let keys = crate::hashed::Keys::from_seed([7; 32]);
+        let mut layer = Layer::new(Default::default(), 8192, 4, keys);
+        let mut out = Outbox::default();
+        let head = "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKr1\r\n\
+                    From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCall-ID: r\r\n";
+        let invite = parse(&format!(
+            "INVITE sip:b@192.0.2.2 SIP/2.0\r\n{head}CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+        ));
+        let dest = Destination::udp("192.0.2.2:5060".parse().unwrap());
+        let id = layer.start_client(Instant::ZERO, dest, invite, None, false, &mut out);
+        let sent = out.transmits.pop_front().unwrap().bytes;
+        let cut = layer.txs[&id].last.clone().unwrap();
+        assert_eq!(cut.as_ptr(), sent.as_ptr());
+        let ringing = parse(&format!(
+            "SIP/2.0 180 Ringing\r\n{head}CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(layer
+            .on_response(Instant::ZERO, ringing, &mut out)
+            .is_none());
+        let kept = layer.txs[&id].last.clone().unwrap();
+        assert_eq!(layer.txs[&id].state, State::Proceeding);
+        assert_eq!(kept, sent);
+        assert_ne!(kept.as_ptr(), sent.as_ptr());
+        layer.cancel(Instant::ZERO, id, &mut out).unwrap();
+        let cancel = out.transmits.pop_front().unwrap().bytes;
+        assert!(cancel.starts_with(b"CANCEL sip:b@192.0.2.2 SIP/2.0\r\n"));
+        let cancel = parse(core::str::from_utf8(&cancel).unwrap());
+        assert_eq!(cancel.method(), Some(&Method::Cancel));
+        assert_eq!(cancel.cseq().map(|c| c.seq), Some(1));
     }
 }

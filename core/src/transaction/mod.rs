@@ -232,14 +232,11 @@ pub(crate) struct Layer {
     /// What the messages a transaction repeats until it ends are cut from: a server's final
     /// responses, the ACK of a non-2xx ([`crate::Config::send_block`]).
     pub blocks: crate::msg::emit::Blocks,
-    /// What the messages kept no longer than a round trip are cut from: requests (a
-    /// non-INVITE client transaction keeps its bytes until its answer, to send them again)
-    /// and the stateless answers. Their blocks are reclaimed in place as soon as what was cut
+    /// What the messages kept no longer than a round trip are cut from: requests (a client
+    /// transaction keeps its bytes until its answer, to send them again; an INVITE moves them
+    /// out at its first provisional, `Layer::keep_ringing`) and the stateless answers. Their blocks are reclaimed in place as soon as what was cut
     /// from them is sent and answered ([`crate::Config::send_block`]).
     pub sent_once: crate::msg::emit::Blocks,
-    /// No blocks: each message in a buffer of its own, for those whose lives depend on the
-    /// peer (an INVITE, kept until its final response: [`Layer::request_blocks`]).
-    own: crate::msg::emit::Blocks,
     /// The header lists of the messages let go of ([`crate::msg::pool`]): a shed or ended
     /// transaction's request, a response sent or read.
     pub pool: crate::msg::pool::HeaderPool,
@@ -301,7 +298,6 @@ impl Layer {
             timers,
             blocks: crate::msg::emit::Blocks::new(block),
             sent_once: crate::msg::emit::Blocks::new(block),
-            own: crate::msg::emit::Blocks::new(0),
             pool: crate::msg::pool::HeaderPool::new(lists),
             txs: crate::slab::Slab::default(),
             reqs: crate::slots::Slots::default(),
