@@ -880,11 +880,10 @@ impl crate::dialog::Dialog {
     /// written straight from the dialog as [`Dialog::ack_bytes`] writes the ACK, and cut
     /// from `blocks` as [`Message::to_bytes_in`] cuts a built request: what
     /// `Dialog::request_in` with our Via on top, `r`'s fields after the dialog's and its body
-    /// give, without building it. `None` when it cannot be written so (see
-    /// [`Dialog::ack_bytes`]): build the request then.
+    /// give, with CSeq number `seq`, without building it. `None` when it cannot be written
+    /// so (see [`Dialog::ack_bytes`]): build the request then.
     ///
     /// [`Dialog::ack_bytes`]: crate::dialog::Dialog::ack_bytes
-    /// CSeq number `seq`.
     pub(crate) fn request_bytes(
         &self,
         r: &InDialog<'_>,
