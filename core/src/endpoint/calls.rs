@@ -401,17 +401,10 @@ impl Endpoint {
                 to: &sent.remote,
                 call_id: sent.call_id.as_str(),
             };
-            let invite = r.method == Method::Invite;
             let blocks = &mut self.layer.sent_once;
-            if let Some(bytes) =
-                crate::msg::emit::request_bytes(&parties, r, sent.seq, &via, blocks)
-            {
-                let key = crate::transaction::ClientKey::new(branch.as_str(), r.method.as_str());
-                return Ok(self.send_in_dialog(dest, Outgoing::Written(bytes, key, invite)));
-            }
-            let mut m = self.initial_request(sent, r);
-            m.headers.insert(0, via.field());
-            return Ok(self.send_in_dialog(dest, Outgoing::Built(m)));
+            let written = crate::msg::emit::request_bytes(&parties, r, sent.seq, &via, blocks);
+            let request = Outgoing::of(written, r, &via, || self.initial_request(sent, r));
+            return Ok(self.send_outgoing(dest, request));
         }
         let m = self.initial_request(sent, r);
         self.send_built(dest, m)
@@ -575,7 +568,7 @@ impl Endpoint {
         };
         let local = self.config.local_addr;
         let (_, dest, req) = super::in_dialog(d, &r, local, &mut self.ids, &mut self.layer);
-        let tx = self.send_in_dialog(dest, req);
+        let tx = self.send_outgoing(dest, req);
         let c = self.calls.get_mut(&call).expect("checked");
         c.reinvite = Some(Reinvite { tx, offer });
         self.tx_calls.insert(tx, call);
@@ -966,7 +959,7 @@ impl Endpoint {
         }
         let d = self.calls.get_mut(&call)?.dialog.as_mut()?;
         let (seq, dest, bye) = bye_in(d, self.config.local_addr, &mut self.ids, &mut self.layer);
-        let tx = self.send_in_dialog(dest, bye);
+        let tx = self.send_outgoing(dest, bye);
         let b = Bye {
             call,
             seq,
@@ -1360,7 +1353,7 @@ impl Endpoint {
                     &mut self.ids,
                     &mut self.layer,
                 );
-                let tx = self.send_in_dialog(dest, bye);
+                let tx = self.send_outgoing(dest, bye);
                 self.quiet.insert(tx, None);
             }
             return;

@@ -47,6 +47,30 @@ pub(crate) enum Outgoing {
     Built(Message),
 }
 
+impl Outgoing {
+    /// Request `r` under `via`: `written`, its bytes when they could be written straight,
+    /// with the client key of `via`'s branch and `r`'s method (§17.1.3); else the request
+    /// `build` makes, our Via put on top.
+    fn of(
+        written: Option<Bytes>,
+        r: &crate::msg::emit::InDialog<'_>,
+        via: &crate::msg::emit::OurVia<'_>,
+        build: impl FnOnce() -> Message,
+    ) -> Self {
+        match written {
+            Some(bytes) => {
+                let key = crate::transaction::ClientKey::new(via.branch, r.method.as_str());
+                Outgoing::Written(bytes, key, r.method == Method::Invite)
+            }
+            None => {
+                let mut m = build();
+                m.headers.insert(0, via.field());
+                Outgoing::Built(m)
+            }
+        }
+    }
+}
+
 /// Request `r` within dialog `d`, with the dialog's next CSeq number (RFC 3261 §12.2.1.1),
 /// to where the dialog's requests go, under our Via from `local` with a fresh branch:
 /// written straight from the dialog ([`crate::dialog::Dialog::request_bytes`]), or built as
@@ -66,17 +90,15 @@ pub(crate) fn in_dialog(
         addr: local,
         branch: branch.as_str(),
     };
-    let invite = r.method == Method::Invite;
-    if let Some(bytes) = d.request_bytes(r, seq, &via, &mut layer.sent_once) {
-        let key = crate::transaction::ClientKey::new(branch.as_str(), r.method.as_str());
-        return (seq, dest, Outgoing::Written(bytes, key, invite));
-    }
-    let list = layer.pool.take(crate::msg::pool::MIN);
-    let mut m = d.request_in(r.method.clone(), Some(seq), r.contact, list);
-    m.headers.extend(r.fields.iter().cloned());
-    m.body = Bytes::copy_from_slice(r.body);
-    m.headers.insert(0, via.field());
-    (seq, dest, Outgoing::Built(m))
+    let written = d.request_bytes(r, seq, &via, &mut layer.sent_once);
+    let request = Outgoing::of(written, r, &via, || {
+        let list = layer.pool.take(crate::msg::pool::MIN);
+        let mut m = d.request_in(r.method.clone(), Some(seq), r.contact, list);
+        m.headers.extend(r.fields.iter().cloned());
+        m.body = Bytes::copy_from_slice(r.body);
+        m
+    });
+    (seq, dest, request)
 }
 
 /// What the endpoint tells the application.
@@ -639,8 +661,9 @@ impl Endpoint {
     }
 
     /// Starts the client transaction of a request written or built for it (within a dialog:
-    /// [`in_dialog`]), the room for it made already ([`Endpoint::make_room`]).
-    pub(crate) fn send_in_dialog(&mut self, dest: Destination, request: Outgoing) -> TxId {
+    /// [`in_dialog`]; the INVITE of a call), the room for it made already
+    /// ([`Endpoint::make_room`]).
+    pub(crate) fn send_outgoing(&mut self, dest: Destination, request: Outgoing) -> TxId {
         let id = match request {
             Outgoing::Written(bytes, key, invite) => {
                 self.layer

@@ -449,7 +449,7 @@ impl Endpoint {
         };
         let local = self.config.local_addr;
         let (_, dest, req) = super::in_dialog(d, &r, local, &mut self.ids, &mut self.layer);
-        Some(self.send_in_dialog(dest, req))
+        Some(self.send_outgoing(dest, req))
     }
 
     /// Our hold before a transfer completed (`ok`: it got a 2xx): the REFER goes now.
@@ -525,7 +525,7 @@ impl Endpoint {
         };
         let local = self.config.local_addr;
         let (seq, dest, req) = super::in_dialog(d, &r, local, &mut self.ids, &mut self.layer);
-        let tx = self.send_in_dialog(dest, req);
+        let tx = self.send_outgoing(dest, req);
         self.tx_transfers.insert(tx, transfer);
         if let Some(Xfer::Transferor(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {
             t.refer_tx = Some(tx);
@@ -1270,7 +1270,7 @@ impl Endpoint {
         };
         let local = self.config.local_addr;
         let (_, dest, req) = super::in_dialog(d, &r, local, &mut self.ids, &mut self.layer);
-        let tx = self.send_in_dialog(dest, req);
+        let tx = self.send_outgoing(dest, req);
         self.tx_transfers.insert(tx, transfer);
         if let Some(Xfer::Transferee(t)) = self.transfers.get_mut(&transfer).map(|x| &mut **x) {
             t.sub.sent(tx);

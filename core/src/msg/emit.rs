@@ -891,11 +891,9 @@ impl crate::dialog::Dialog {
         via: &OurVia<'_>,
         blocks: &mut Blocks,
     ) -> Option<Bytes> {
-        let mut head = Scratch::new();
-        if !self.head_in(&mut head, r.method.as_str(), seq, via) {
-            return None;
-        }
-        rest_in(head, r, blocks)
+        written(r, blocks, |head| {
+            self.head_in(head, r.method.as_str(), seq, via)
+        })
     }
 
     /// The start line and the dialog's fields of a request `method` in the dialog (our Via,
@@ -946,24 +944,23 @@ pub(crate) fn request_bytes(
     via: &OurVia<'_>,
     blocks: &mut Blocks,
 ) -> Option<Bytes> {
-    let mut head = Scratch::new();
-    if !write_head(
-        &mut head,
-        r.method.as_str(),
-        &p.to.uri,
-        &[],
-        None,
-        p,
-        seq,
-        via,
-    ) {
-        return None;
-    }
-    rest_in(head, r, blocks)
+    written(r, blocks, |head| {
+        write_head(head, r.method.as_str(), &p.to.uri, &[], None, p, seq, via)
+    })
 }
 
-/// After the head: `r`'s Contact, its fields, Content-Length and its body, cut from `blocks`.
-fn rest_in(mut head: Scratch, r: &InDialog<'_>, blocks: &mut Blocks) -> Option<Bytes> {
+/// A request written by `head_in` (its start line and the fields before `r`'s, false when
+/// they could not be written), then `r`'s Contact, its fields, Content-Length and its body,
+/// cut from `blocks`.
+fn written(
+    r: &InDialog<'_>,
+    blocks: &mut Blocks,
+    head_in: impl FnOnce(&mut Scratch) -> bool,
+) -> Option<Bytes> {
+    let mut head = Scratch::new();
+    if !head_in(&mut head) {
+        return None;
+    }
     let mut o = Out(&mut head);
     if let Some(c) = r.contact {
         o.s(super::HeaderName::Contact.field_start());

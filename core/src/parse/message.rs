@@ -192,17 +192,17 @@ fn headers<'a, C: Ctx<'a>>(
                     ));
                 }
             }
-            Err(_) if mode == Mode::Sent && core::str::from_utf8(h.value).is_ok() => {
-                let value = c.s(h.value).map_err(|_| {
-                    ParseError::new(ErrorKind::InvalidUtf8, offset_in(input, h.value))
-                })?;
-                let header = Header::Raw {
-                    name: h.name,
-                    value,
-                };
-                out.push(Entry { header, line });
-            }
             Err(at) => {
+                if mode == Mode::Sent {
+                    if let Ok(value) = c.s(h.value) {
+                        let header = Header::Raw {
+                            name: h.name,
+                            value,
+                        };
+                        out.push(Entry { header, line });
+                        continue;
+                    }
+                }
                 let kind = if core::str::from_utf8(h.value).is_err() {
                     ErrorKind::InvalidUtf8
                 } else {

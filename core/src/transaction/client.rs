@@ -122,8 +122,8 @@ impl Layer {
     }
 
     /// A client INVITE got its first provisional response: its request may now wait minutes
-    /// for a final one (a call ringing), read only for its CANCEL or the ACK of a non-2xx
-    /// (Timer A is over), so its bytes move out of the shared block they were cut from into a
+    /// for a final one (a call ringing), read only for its CANCEL, the ACK of a non-2xx or a
+    /// challenge's retry (Timer A is over), so its bytes move out of the shared block they were cut from into a
     /// buffer of their own — that block is reclaimed once the messages of a round trip cut
     /// from it are done, rather than held for as long as the call rings.
     fn keep_ringing(&mut self, id: TxId) {
