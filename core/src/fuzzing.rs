@@ -68,7 +68,7 @@ pub fn parse_uri(data: &[u8]) {
         let text = crate::msg::emit::uri_to_string(&u);
         let again = parse::parse_uri(text.as_bytes()).expect("emitted URI must parse");
         assert!(u.equivalent(&again));
-        let mut own = crate::text::Share(&Bytes::new());
+        let mut own = crate::text::Share::copying();
         assert_eq!(u.convert(&mut own), again.convert(&mut own));
     }
 }

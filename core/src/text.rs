@@ -1,13 +1,16 @@
 //! String storage for the message model.
 //!
 //! Every typed value in [`crate::msg`] is generic over a [`Text`] type: the zero-copy wire view
-//! uses `&'a str` borrowed from the datagram, the owned model uses [`SipStr`]: short strings
-//! (up to 23 bytes: tags, branches, hosts, tokens) inline, longer ones a UTF-8 slice of a
-//! reference-counted [`Bytes`] buffer. Converting a view into the owned model copies at most
-//! 23 bytes per string: each longer `&str` becomes a slice of the buffer it was parsed from.
+//! uses `&'a str` borrowed from the datagram, the owned model uses [`SipStr`] (24 bytes): short
+//! strings (up to 22 bytes: tags, hosts, tokens, Call-IDs of most user agents) inline, longer
+//! ones a UTF-8 slice of the [`Bytes`] buffer they were parsed from, counted. Converting a view
+//! into the owned model copies at most 22 bytes per string: each longer `&str` becomes a slice
+//! of the buffer it was parsed from.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use bytes::Bytes;
+use core::cell::OnceCell;
 use core::fmt;
 use core::hash::Hash;
 use core::ops::Deref;
@@ -15,8 +18,9 @@ use core::ops::Deref;
 /// A string handle the message model can be built from: `&str` (borrowed view) or [`SipStr`]
 /// (owned; short strings inline, longer ones share the receive buffer).
 pub trait Text: Clone + fmt::Debug + Default + PartialEq + Eq + Hash + AsRef<str> {
-    /// The matching byte-buffer handle, used for bodies (`&[u8]` or [`Bytes`]).
-    type Bytes: Clone + fmt::Debug + PartialEq + Eq + AsRef<[u8]>;
+    /// The matching byte-buffer handle, used for bodies and for the head a message's fields'
+    /// lines lie in (`&[u8]` or [`Bytes`]).
+    type Bytes: Clone + fmt::Debug + Default + PartialEq + Eq + AsRef<[u8]>;
 
     /// The UTF-8 bytes of the string.
     #[doc(hidden)]
@@ -41,20 +45,73 @@ impl Text for SipStr {
     type Bytes = Bytes;
 }
 
-/// An immutable UTF-8 string: up to 23 bytes stored inline, longer strings as a slice of a
-/// reference-counted [`Bytes`] buffer. Cloning and sharing copy at most 23 bytes; longer
-/// strings are reference-count operations, never copies.
+/// An immutable UTF-8 string in 24 bytes: up to 22 bytes stored inline; a longer string as a
+/// slice of the datagram it was parsed from (a counted handle on the datagram's [`Bytes`],
+/// made once per message and shared by its long strings, and the slice's bounds), or a
+/// counted string of its own (a copy). Cloning copies at most 22 bytes; a longer string's
+/// clone is a reference-count operation, never a copy.
+///
+/// (A string is in every field of every message, so its size is much of what a message is
+/// made of: a name-addr holds five, a Via four. A [`Bytes`] handle is 32 bytes; a pointer to
+/// a counted [`Bytes`] with the slice's bounds is 16, and the inline form fits beside its
+/// tag in 24.)
 #[derive(Clone)]
 pub struct SipStr(Repr);
 
-/// Longest string stored inline (a [`SipStr`] stays the size of a [`Bytes`]).
-const INLINE: usize = 23;
+/// Longest string stored inline (a [`SipStr`] stays 24 bytes).
+const INLINE: usize = 22;
 
 #[derive(Clone)]
 enum Repr {
     /// The first `.0` bytes of `.1`.
     Inline(u8, [u8; INLINE]),
-    Bytes(Bytes),
+    /// `len` bytes of `buf` from `start`: a slice of a datagram.
+    Shared {
+        buf: Arc<Bytes>,
+        start: u32,
+        len: u32,
+    },
+    /// A string of its own (one allocation, counted).
+    Owned(Arc<str>),
+}
+
+/// A buffer whose long strings are being shared: the buffer, and the counted handle on it
+/// that every slice taken of it holds, made at the first slice (a message whose strings are
+/// all short never makes it).
+pub(crate) struct Source<'b> {
+    buf: &'b Bytes,
+    counted: OnceCell<Arc<Bytes>>,
+}
+
+impl<'b> Source<'b> {
+    /// A source of slices of `buf`.
+    pub(crate) fn new(buf: &'b Bytes) -> Self {
+        Source {
+            buf,
+            counted: OnceCell::new(),
+        }
+    }
+
+    /// The buffer.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &'b Bytes {
+        self.buf
+    }
+
+    /// `s` as a slice of the buffer (when it lies inside it and the bounds fit 32 bits).
+    fn slice(&self, s: &[u8]) -> Option<SipStr> {
+        let start = (s.as_ptr() as usize).wrapping_sub(self.buf.as_ptr() as usize);
+        let end = start.checked_add(s.len())?;
+        if end > self.buf.len() {
+            return None;
+        }
+        let (start, len) = (u32::try_from(start).ok()?, u32::try_from(s.len()).ok()?);
+        let buf = self
+            .counted
+            .get_or_init(|| Arc::new(self.buf.clone()))
+            .clone();
+        Some(SipStr(Repr::Shared { buf, start, len }))
+    }
 }
 
 impl SipStr {
@@ -63,18 +120,19 @@ impl SipStr {
         SipStr(Repr::Inline(0, [0; INLINE]))
     }
 
-    /// Wraps a static string without copying.
-    pub const fn from_static(s: &'static str) -> Self {
-        SipStr(Repr::Bytes(Bytes::from_static(s.as_bytes())))
+    /// A static string (a copy: [`SipStr::from`]).
+    pub fn from_static(s: &'static str) -> Self {
+        SipStr::from(s)
     }
 
-    /// A copy of `s` when it is short, otherwise `s` as a slice of `buf` when it lies inside
-    /// `buf` (no copy), or a copy.
+    /// A copy of `s` when it is short, otherwise `s` as a slice of the source's buffer when it
+    /// lies inside it (no copy), or a copy.
     #[inline]
-    pub fn share(buf: &Bytes, s: &str) -> Self {
+    pub(crate) fn share(src: &Source<'_>, s: &str) -> Self {
         let b = s.as_bytes();
         if b.len() <= INLINE {
             // A fixed-size copy when the bytes after `s` are there to be copied along.
+            let buf = src.bytes();
             let start = (b.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
             if let Some(w) = start
                 .checked_add(INLINE)
@@ -84,21 +142,9 @@ impl SipStr {
                     return SipStr(Repr::Inline(b.len() as u8, w));
                 }
             }
-            return SipStr::copied(b);
+            return SipStr::from(s);
         }
-        SipStr(Repr::Bytes(share_bytes(buf, b)))
-    }
-
-    /// A copy of `b` (UTF-8).
-    fn copied(b: &[u8]) -> Self {
-        let mut w = [0u8; INLINE];
-        match w.get_mut(..b.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(b);
-                SipStr(Repr::Inline(b.len() as u8, w))
-            }
-            None => SipStr(Repr::Bytes(Bytes::copy_from_slice(b))),
-        }
+        src.slice(b).unwrap_or_else(|| SipStr::from(s))
     }
 
     /// The string.
@@ -108,13 +154,15 @@ impl SipStr {
         let b = self.as_bytes();
         debug_assert!(core::str::from_utf8(b).is_ok());
         // SAFETY: `SipStr` holds UTF-8 only. Every constructor takes a `&str` or a `String`
-        // and stores either (a) its bytes — copied inline, or the same bytes of a `Bytes`
-        // (`share_bytes` slices `buf` exactly where the `&str` lies, or copies it) — or
-        // (b) for `share`'s fixed-size inline copy, a window of `buf` that starts at the
-        // `&str`'s first byte, of which only the first `len` bytes (the `&str` itself, read
-        // from the same memory) are ever read back. The representation is private and never
-        // mutated after construction. Reading strings is the hot path of the model, so they
-        // are not validated again here (the parsers validated them once, up front).
+        // and stores either (a) its bytes — copied inline or to a counted `str` of its own,
+        // or the bounds of the same bytes in the buffer they lie
+        // in (`Source::slice` takes them from where the `&str` lies; a `Bytes` never
+        // changes) — or (b) for `share`'s fixed-size inline copy, a window of the buffer that
+        // starts at the `&str`'s first byte, of which only the first `len` bytes (the `&str`
+        // itself, read from the same memory) are ever read back. The representation is
+        // private and never mutated after construction. Reading strings is the hot path of
+        // the model, so they are not validated again here (the parsers validated them once,
+        // up front).
         unsafe { core::str::from_utf8_unchecked(b) }
     }
 
@@ -123,7 +171,11 @@ impl SipStr {
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             Repr::Inline(len, w) => w.get(..*len as usize).unwrap_or_default(),
-            Repr::Bytes(b) => b,
+            Repr::Shared { buf, start, len } => {
+                let start = *start as usize;
+                buf.get(start..start + *len as usize).unwrap_or_default()
+            }
+            Repr::Owned(s) => s.as_bytes(),
         }
     }
 }
@@ -201,16 +253,21 @@ impl fmt::Display for SipStr {
 
 impl From<&str> for SipStr {
     fn from(s: &str) -> Self {
-        SipStr::copied(s.as_bytes())
+        let b = s.as_bytes();
+        let mut w = [0u8; INLINE];
+        match w.get_mut(..b.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(b);
+                SipStr(Repr::Inline(b.len() as u8, w))
+            }
+            None => SipStr(Repr::Owned(Arc::from(s))),
+        }
     }
 }
 
 impl From<String> for SipStr {
     fn from(s: String) -> Self {
-        if s.len() <= INLINE {
-            return SipStr::copied(s.as_bytes());
-        }
-        SipStr(Repr::Bytes(Bytes::from(s.into_bytes())))
+        SipStr::from(s.as_str())
     }
 }
 
@@ -223,6 +280,57 @@ impl PartialEq<str> for SipStr {
 impl PartialEq<&str> for SipStr {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
+    }
+}
+
+/// Text held as a byte handle (`&[u8]` for the view, [`Bytes`] for the owned model): the
+/// head of a parsed message, which its fields' lines are spans of. It is made only from text
+/// known to be UTF-8, so it is read back as text without being checked again. (A slice of the
+/// datagram as a [`SipStr`] would hold a counted handle on it, one allocation a message; as
+/// the datagram's own handle it is a clone of it.)
+#[derive(Clone, Default)]
+pub(crate) struct Utf8<B>(B);
+
+impl<'a> Utf8<&'a [u8]> {
+    /// The bytes of `s`.
+    #[inline]
+    pub(crate) fn of_str(s: &'a str) -> Self {
+        Utf8(s.as_bytes())
+    }
+}
+
+impl Utf8<Bytes> {
+    /// `s` as a slice of `buf` when it lies inside it, else a copy.
+    #[inline]
+    pub(crate) fn share(buf: &Bytes, s: &str) -> Self {
+        Utf8(share_bytes(buf, s.as_bytes()))
+    }
+}
+
+impl<B: AsRef<[u8]>> Utf8<B> {
+    /// `b` when it is UTF-8.
+    pub(crate) fn checked(b: B) -> Option<Self> {
+        core::str::from_utf8(b.as_ref()).ok()?;
+        Some(Utf8(b))
+    }
+
+    /// The handle.
+    #[inline]
+    pub(crate) fn handle(&self) -> &B {
+        &self.0
+    }
+
+    /// The text.
+    #[inline]
+    #[allow(unsafe_code)]
+    pub(crate) fn as_str(&self) -> &str {
+        let b = self.0.as_ref();
+        debug_assert!(core::str::from_utf8(b).is_ok());
+        // SAFETY: the field is private to this module and set only by `of_str` (the bytes of
+        // a `&str`), `share` (the bytes of a `&str`, sliced from the buffer where they lie or
+        // copied: the same bytes either way) and `checked` (validated); a byte handle is never
+        // changed after it is made.
+        unsafe { core::str::from_utf8_unchecked(b) }
     }
 }
 
@@ -395,15 +503,40 @@ pub trait Convert<S: Text, T: Text> {
     fn bytes(&mut self, b: &S::Bytes) -> T::Bytes;
 }
 
-/// Converts a view borrowed from `buf` into [`SipStr`] slices of `buf`.
-pub struct Share<'b>(pub &'b Bytes);
+/// Converts a view borrowed from a buffer into [`SipStr`]s: short strings inline, longer ones
+/// slices of the buffer (one reference count on it for all of them), strings from elsewhere
+/// copies.
+///
+/// ```
+/// use sipxfer::text::Share;
+/// let buf = bytes::Bytes::from_static(b"sip:alice@atlanta.example.com");
+/// let view = sipxfer::parse::parse_uri(&buf).unwrap();
+/// let owned = view.convert(&mut Share::new(&buf));
+/// assert_eq!(owned.to_string(), "sip:alice@atlanta.example.com");
+/// ```
+pub struct Share<'b>(Source<'b>);
+
+impl<'b> Share<'b> {
+    /// A converter for views borrowed from `buf`.
+    pub fn new(buf: &'b Bytes) -> Self {
+        Share(Source::new(buf))
+    }
+}
+
+impl Share<'static> {
+    /// A converter that copies every string (views borrowed from no buffer of their own).
+    pub fn copying() -> Self {
+        static NONE: Bytes = Bytes::new();
+        Share::new(&NONE)
+    }
+}
 
 impl<'a> Convert<&'a str, SipStr> for Share<'_> {
     fn text(&mut self, s: &&'a str) -> SipStr {
-        SipStr::share(self.0, s)
+        SipStr::share(&self.0, s)
     }
     fn bytes(&mut self, b: &&'a [u8]) -> Bytes {
-        share_bytes(self.0, b)
+        share_bytes(self.0.bytes(), b)
     }
 }
 
@@ -413,5 +546,88 @@ impl Convert<SipStr, SipStr> for Share<'_> {
     }
     fn bytes(&mut self, b: &Bytes) -> Bytes {
         b.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::Message;
+
+    /// The `Arc` a string holds, when it is a slice of a datagram.
+    fn counted(s: &SipStr) -> Option<&Arc<Bytes>> {
+        match &s.0 {
+            Repr::Shared { buf, .. } => Some(buf),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_string_is_24_bytes_and_22_of_them_fit_inline() {
+        assert_eq!(core::mem::size_of::<SipStr>(), 24);
+        let s = SipStr::from("a".repeat(22).as_str());
+        assert!(matches!(s.0, Repr::Inline(22, _)));
+        let s = SipStr::from("a".repeat(23).as_str());
+        assert!(matches!(s.0, Repr::Owned(_)));
+        assert_eq!(&*s, "a".repeat(23));
+        assert_eq!(&*SipStr::from(String::from("é").repeat(20)), "é".repeat(20));
+        assert_eq!(
+            &*SipStr::from_static("Call/Transaction Does Not Exist"),
+            "Call/Transaction Does Not Exist"
+        );
+    }
+
+    #[test]
+    fn a_messages_long_strings_are_slices_of_its_datagram_under_one_count() {
+        let call_id = "a84b4c76e66710a84b4c76e66710@pc33.atlanta.example.com";
+        let wire = alloc::format!(
+            "BYE sip:bob@192.0.2.4 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKnashds8\r\n\
+             From: \"Alice of Atlanta, Georgia\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n\
+             To: <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n\
+             Call-ID: {call_id}\r\nCSeq: 231 BYE\r\nContent-Length: 0\r\n\r\n"
+        );
+        let buf = Bytes::from(wire.into_bytes());
+        let m = Message::parse(buf.clone(), &Default::default()).unwrap();
+        let id = m
+            .headers
+            .iter()
+            .find_map(|h| match h {
+                crate::msg::Header::CallId(s) => Some(s),
+                _ => None,
+            })
+            .unwrap();
+        let display = &m.from().unwrap().display;
+        assert_eq!(&**id, call_id);
+        // Not copied: the bytes are the datagram's.
+        let inside = |s: &SipStr| {
+            let p = s.as_ptr() as usize;
+            p >= buf.as_ptr() as usize && p + s.len() <= buf.as_ptr() as usize + buf.len()
+        };
+        assert!(inside(id) && inside(display));
+        // One count for the message's long strings (the Call-ID, the display name, the Via's
+        // host), made once.
+        let (a, b) = (counted(id).unwrap(), counted(display).unwrap());
+        assert!(Arc::ptr_eq(a, b));
+        assert_eq!(Arc::strong_count(a), 3);
+        // A short one is inline, and a clone of a long one takes a count, not a copy.
+        assert!(counted(&m.from().unwrap().uri.as_sip().unwrap().user).is_none());
+        let kept = id.clone();
+        assert_eq!(Arc::strong_count(a), 4);
+        drop(m);
+        assert_eq!(&*kept, call_id);
+        assert_eq!(Arc::strong_count(counted(&kept).unwrap()), 1);
+    }
+
+    #[test]
+    fn a_view_converted_shares_its_buffer_and_other_text_is_copied() {
+        let buf = Bytes::from_static(b"sip:a-rather-long-user-name@atlanta.example.com");
+        let view = crate::parse::parse_uri(&buf).unwrap();
+        let shared = view.convert(&mut Share::new(&buf));
+        let copied = view.convert(&mut Share::copying());
+        assert_eq!(shared, copied);
+        let user = |u: &crate::msg::Uri<SipStr>| u.as_sip().unwrap().user.clone();
+        assert!(counted(&user(&shared)).is_some());
+        assert!(matches!(user(&copied).0, Repr::Owned(_)));
     }
 }

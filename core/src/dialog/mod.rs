@@ -12,7 +12,7 @@ use core::net::{IpAddr, SocketAddr};
 ///
 /// Ordered by local tag, then remote tag, then Call-ID: tags are short and random, so a
 /// comparison is almost always settled by the first one, held inline (a [`SipStr`] of up to
-/// 23 bytes needs no pointer), where Call-IDs are long and often share a suffix (`@host`).
+/// 22 bytes needs no pointer), where Call-IDs are long and often share a suffix (`@host`).
 /// (The endpoint finds dialogs through keyed hash tables, not this order.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DialogId {

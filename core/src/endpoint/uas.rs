@@ -174,7 +174,7 @@ pub(super) fn answer_malformed(
     let via = s
         .top_via
         .as_ref()
-        .map(|v| v.convert(&mut crate::text::Share(&bytes::Bytes::new())));
+        .map(|v| v.convert(&mut crate::text::Share::copying()));
     let dest = reply_destination(source, via.as_ref());
     Some(Transmit::new(dest, Some(source.local), out.freeze()))
 }

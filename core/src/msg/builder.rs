@@ -2,7 +2,7 @@
 //! of an attended transfer (RFC 3891 §5, RFC 5589 §7) and sipfrag bodies (RFC 3515 §2.4.5).
 
 use super::header::{CSeq, Method, NameAddr, Replaces, Values, Via};
-use super::headers::{Entry, Headers};
+use super::headers::{Entry, Headers, Span};
 use super::param::ViaParams;
 use super::uri::{is_hvalue_char, SipUri, Uri};
 use super::{Header, HeaderName, MediaType, Message, StartLine};
@@ -84,7 +84,7 @@ pub fn reason_phrase(code: u16) -> &'static str {
 /// use sipxfer::msg::builder::RequestBuilder;
 /// use sipxfer::msg::{Method, NameAddr};
 /// use sipxfer::parse::parse_uri;
-/// let to = parse_uri(b"sip:bob@example.com").unwrap().convert(&mut sipxfer::text::Share(&bytes::Bytes::new()));
+/// let to = parse_uri(b"sip:bob@example.com").unwrap().convert(&mut sipxfer::text::Share::copying());
 /// let req = RequestBuilder::new(Method::Options, to.clone())
 ///     .via("UDP", "192.0.2.1", Some(5060), "z9hG4bK776asdhds")
 ///     .from(NameAddr::new(to.clone()), "1928301774")
@@ -133,7 +133,7 @@ impl RequestBuilder {
     pub fn via(mut self, transport: &str, host: &str, port: Option<u16>, branch: &str) -> Self {
         let b = host.as_bytes();
         let host = match crate::parse::uri::host(crate::parse::ctx::View::new(b), b) {
-            Ok(([], h)) => h.convert(&mut Share(&Bytes::new())),
+            Ok(([], h)) => h.convert(&mut Share::copying()),
             _ => super::Host::Domain(SipStr::from(host)),
         };
         let mut v = Values::new();
@@ -248,17 +248,16 @@ pub fn response<S: Text>(req: &Message<S>, code: u16, to_tag: Option<&str>) -> M
 where
     for<'x> Share<'x>: crate::text::Convert<S, SipStr>,
 {
-    let empty = Bytes::new();
-    let mut c = Share(&empty);
+    let mut c = Share::copying();
     // The copied headers and what a UAS adds (Contact, Record-Route, Server, Supported,
     // Allow, Content-Type...): one allocation.
     let mut headers = Headers::with_capacity(super::pool::MIN);
-    headers.set_text(req.headers.text(), &mut c);
+    let lines = headers.set_text(req.headers.text(), &mut c);
     for e in req.headers.entries() {
         if copied_to_response(&e.header, code) {
             headers.push_entry(Entry {
                 header: e.header.convert(&mut c),
-                line: e.line,
+                line: if lines { e.line } else { Span::NONE },
             });
         }
     }
@@ -380,8 +379,8 @@ impl<S: Text> NameAddr<S> {
         let decoded: &[u8] = &decoded;
         let parsed = crate::parse::header::typed(HeaderName::Replaces, b"Replaces", decoded);
         // Copied out of the decoded text (inline when short): no buffer shared, none kept.
-        let result = match parsed {
-            Ok(Header::Replaces(r)) => Ok(Some(r.convert(&mut Share(&Bytes::new())))),
+        match parsed {
+            Ok(Header::Replaces(r)) => Ok(Some(r.convert(&mut Share::copying()))),
             Ok(_) => Err(ParseError::new(
                 ErrorKind::BadHeader(HeaderName::Replaces),
                 0,
@@ -390,8 +389,7 @@ impl<S: Text> NameAddr<S> {
                 ErrorKind::BadHeader(HeaderName::Replaces),
                 crate::parse::offset_in(decoded, at),
             )),
-        };
-        result
+        }
     }
 }
 
@@ -424,7 +422,7 @@ impl Uri<SipStr> {
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let buf = Bytes::copy_from_slice(text.as_bytes());
         let view = crate::parse::parse_uri(&buf)?;
-        Ok(view.convert(&mut Share(&buf)))
+        Ok(view.convert(&mut Share::new(&buf)))
     }
 }
 

@@ -260,7 +260,7 @@ pub struct Message<S: Text = SipStr> {
 }
 
 impl Message<SipStr> {
-    /// Parses a datagram into the owned model; strings longer than 23 bytes and the body share
+    /// Parses a datagram into the owned model; strings longer than 22 bytes and the body share
     /// `buf`, shorter strings are stored inline.
     pub fn parse(buf: Bytes, limits: &Limits) -> Result<Self, ParseError> {
         Self::parse_in(&buf, limits, None)
@@ -299,12 +299,13 @@ impl Message<SipStr> {
         pool: Option<&mut pool::HeaderPool>,
     ) -> Result<Self, ParseError> {
         // Built directly (no intermediate view): strings are slices of `buf`.
+        let src = crate::text::Source::new(buf);
         let mut raw = crate::parse::RawMessage::empty(buf);
         raw.fill(limits)?;
         let head = crate::parse::message::head(&raw).len();
         let list = pool.map_or_else(Vec::new, |p| p.take_list(raw.headers.len()));
         crate::parse::message::message_as(
-            crate::parse::ctx::Own::new(buf, head),
+            crate::parse::ctx::Own::new(&src, head),
             &raw,
             limits,
             mode,
@@ -315,9 +316,9 @@ impl Message<SipStr> {
 
 impl Message<&str> {
     /// Converts a view borrowed from `buf` into the owned model (longer strings become slices of
-    /// `buf`; at most 23 bytes are copied per string).
+    /// `buf`; at most 22 bytes are copied per string).
     pub fn to_shared(&self, buf: &Bytes) -> Message<SipStr> {
-        self.convert(&mut Share(buf))
+        self.convert(&mut Share::new(buf))
     }
 }
 

@@ -1703,7 +1703,9 @@ mod tests {
                 write_walked(p.as_str(), b';', true, &mut |x| walked.push_str(x));
                 assert_eq!(fast, walked, "{text:?}");
                 // The owned model keeps the offsets (same text).
-                let o = p.convert(&mut crate::text::Share(&bytes::Bytes::copy_from_slice(b)));
+                let o = p.convert(&mut crate::text::Share::new(
+                    &bytes::Bytes::copy_from_slice(b),
+                ));
                 assert!(o.1 == p.1, "{text:?}");
                 check(&o, &names, &text);
             }

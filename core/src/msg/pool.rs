@@ -55,7 +55,7 @@ impl HeaderPool {
     /// An empty list with room for `n` headers: one given back if one fits (no more than its
     /// size class), else a new one of `n`'s size class.
     pub fn take(&mut self, n: usize) -> Headers<SipStr> {
-        Headers::from_entries(self.take_list(n), SipStr::new(), 0)
+        Headers::from_entries(self.take_list(n), Default::default(), 0)
     }
 
     /// [`HeaderPool::take`], as the list itself.

@@ -70,7 +70,7 @@ impl Received {
         &self.buf
     }
 
-    /// The owned model of the same message; strings longer than 23 bytes and the body become
+    /// The owned model of the same message; strings longer than 22 bytes and the body become
     /// slices of the same buffer (reference counts, not copies).
     pub fn to_message(&self) -> Message<SipStr> {
         self.get().to_shared(&self.buf)

@@ -10,7 +10,7 @@
 //! [`SipStr`] (inline, or slices of the receive buffer) for the owned model, which is thus
 //! built in one pass without an intermediate view.
 
-use crate::text::{share_bytes, SipStr, Text, Wide, WIDE_INLINE};
+use crate::text::{share_bytes, SipStr, Source, Text, Utf8, Wide, WIDE_INLINE};
 use bytes::Bytes;
 use nom::error::{Error, ErrorKind as NomKind};
 
@@ -40,6 +40,8 @@ pub(crate) trait Ctx<'a>: Copy {
     fn check(self, b: &'a [u8]) -> Result<(), PErr<'a>>;
     /// The body.
     fn body(self, b: &'a [u8]) -> <Self::S as Text>::Bytes;
+    /// The head `b` as text held by a byte handle, `None` if it is not UTF-8.
+    fn head(self, b: &'a [u8]) -> Option<Utf8<<Self::S as Text>::Bytes>>;
     /// `b` as a [`Wide`] string (a Via's parameters).
     #[inline]
     fn wide(self, b: &'a [u8]) -> Result<Wide<Self::S>, PErr<'a>> {
@@ -83,6 +85,11 @@ impl<'a> Ctx<'a> for View<'a> {
     fn body(self, b: &'a [u8]) -> &'a [u8] {
         b
     }
+
+    #[inline]
+    fn head(self, b: &'a [u8]) -> Option<Utf8<&'a [u8]>> {
+        self.s(b).ok().map(Utf8::of_str)
+    }
 }
 
 /// Builds [`SipStr`]s: short strings inline, longer ones slices of the receive buffer.
@@ -90,18 +97,20 @@ impl<'a> Ctx<'a> for View<'a> {
 pub(crate) struct Own<'a> {
     /// Validated text of `buf[..head]` ("" if it is not UTF-8).
     base: &'a str,
-    buf: &'a Bytes,
+    src: &'a Source<'a>,
 }
 
 impl<'a> Own<'a> {
-    /// A context for slices of `buf`, whose first `head` bytes are validated once here.
-    pub(crate) fn new(buf: &'a Bytes, head: usize) -> Self {
+    /// A context for slices of `src`'s buffer, whose first `head` bytes are validated once
+    /// here.
+    pub(crate) fn new(src: &'a Source<'a>, head: usize) -> Self {
         Own {
-            base: buf
+            base: src
+                .bytes()
                 .get(..head)
                 .and_then(|h| core::str::from_utf8(h).ok())
                 .unwrap_or(""),
-            buf,
+            src,
         }
     }
 }
@@ -115,8 +124,8 @@ impl<'a> Ctx<'a> for Own<'a> {
             return Ok(SipStr::new());
         }
         match str_in(self.base, b) {
-            Some((_, s)) => Ok(SipStr::share(self.buf, s)),
-            None => Ok(SipStr::share(self.buf, text(b)?)),
+            Some((_, s)) => Ok(SipStr::share(self.src, s)),
+            None => Ok(SipStr::share(self.src, text(b)?)),
         }
     }
 
@@ -130,7 +139,16 @@ impl<'a> Ctx<'a> for Own<'a> {
 
     #[inline]
     fn body(self, b: &'a [u8]) -> Bytes {
-        share_bytes(self.buf, b)
+        share_bytes(self.src.bytes(), b)
+    }
+
+    #[inline]
+    fn head(self, b: &'a [u8]) -> Option<Utf8<Bytes>> {
+        let s = match str_in(self.base, b) {
+            Some((_, s)) => s,
+            None => text(b).ok()?,
+        };
+        Some(Utf8::share(self.src.bytes(), s))
     }
 
     /// Copied inline when it fits: no slice of the datagram (which would have to allocate

@@ -577,8 +577,10 @@ pub(crate) fn typed<'a>(
 }
 
 /// [`typed`], building its strings with `c` and handing the header to `k` (which can store it
-/// where it belongs, without moving it around first).
-#[inline]
+/// where it belongs, without moving it around first). Always inlined into its two callers:
+/// out of line, each field typed goes through `k` as a ~190-byte value copied on the way
+/// (+3 % of a flow's instructions).
+#[inline(always)]
 pub(crate) fn typed_in<'a, C: Ctx<'a>, R>(
     c: C,
     name: HeaderName,

@@ -13,13 +13,13 @@ fn h(name: &str, value: &str) -> Header<SipStr> {
     let v = Bytes::copy_from_slice(value.as_bytes());
     let parsed = typed(n, name.as_bytes(), &v);
     let parsed = parsed.unwrap_or_else(|at| panic!("{name}: {value:?} failed at {at:?}"));
-    let owned = parsed.convert(&mut Share(&v));
+    let owned = parsed.convert(&mut Share::new(&v));
     // Emit, parse again: same value.
     let again = header_value_to_string(&owned);
     let b = Bytes::from(again.clone().into_bytes());
     let reparsed = typed(n, name.as_bytes(), &b)
         .unwrap_or_else(|at| panic!("{name}: re-emitted {again:?} failed at {at:?}"))
-        .convert(&mut Share(&b));
+        .convert(&mut Share::new(&b));
     assert_eq!(owned, reparsed, "{name}: {value:?} -> {again:?}");
     owned
 }
@@ -313,7 +313,7 @@ fn refer_to_replaces_both_directions() {
     // Build the Refer-To from a dialog id, emit it, parse it back: same call-id and tags.
     let target = match crate::parse::parse_uri(b"sip:carol@192.0.2.30:5062;transport=tcp").unwrap()
     {
-        Uri::Sip(u) => u.convert(&mut Share(&Bytes::new())),
+        Uri::Sip(u) => u.convert(&mut Share::copying()),
         _ => panic!(),
     };
     for (call_id, to_tag, from_tag, early) in [

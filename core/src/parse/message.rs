@@ -224,10 +224,7 @@ fn headers<'a, C: Ctx<'a>>(
     let end = raw
         .last()
         .map_or(0, |h| offset_in(input, h.value) + h.value.len());
-    let text = input
-        .get(..end)
-        .and_then(|t| c.s(t).ok())
-        .unwrap_or_default();
+    let text = input.get(..end).and_then(|t| c.head(t)).unwrap_or_default();
     Ok(Typed {
         headers: Headers::from_entries(out, text, names),
         seen,
