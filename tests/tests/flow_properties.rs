@@ -840,3 +840,78 @@ fn regression_a_bye_overtaken_by_the_final_notify_is_sent_again() {
         "{byes:?}"
     );
 }
+
+/// Found by the properties (seed 625): the transferee hung up the old call while a second
+/// transfer's subscription lived on in its dialog (RFC 5057 §5.1); its BYE's first copies were
+/// lost and a NOTIFY sent after it reached the transferor first, so each later copy was
+/// refused 500 as out of order (RFC 3261 §12.2.2) — and each 500 was lost. The BYE timed out
+/// at the transferee, the transferor kept the call. A BYE overtaken so is now written once
+/// more from the lingering dialog, with the next CSeq, and answered 200.
+#[test]
+fn regression_a_bye_overtaken_by_a_notify_goes_again_when_it_times_out() {
+    let case = Case {
+        seed: 6719697697491798777,
+        links: [
+            Faults {
+                loss: 0.37,
+                duplicate: 0.02,
+                reorder: 0.0,
+                latency_ms: 1,
+                jitter_ms: 12,
+            },
+            Faults {
+                loss: 0.0,
+                duplicate: 0.0,
+                reorder: 0.0,
+                latency_ms: 1,
+                jitter_ms: 0,
+            },
+            Faults {
+                loss: 0.11,
+                duplicate: 0.0,
+                reorder: 0.0,
+                latency_ms: 3,
+                jitter_ms: 9,
+            },
+        ],
+        partition: None,
+        kind: Kind::BlindNoSub,
+        wire: Wire::Udp,
+        target: Target::AnswerAfter(100),
+        transferee: Transferee::Accept,
+        acts: vec![(8039, Act::SecondRefer)],
+    };
+    let r = run(&case, false);
+    // B's requests in the old call's dialog, in order: (CSeq, method, delivered).
+    let cseq = |l: &sipxfer_tests::sim::Logged| {
+        let text = String::from_utf8_lossy(&l.bytes).into_owned();
+        let line = text
+            .split("\r\n")
+            .find(|h| h.starts_with("CSeq: "))?
+            .to_owned();
+        let mut parts = line["CSeq: ".len()..].split(' ');
+        Some((parts.next()?.parse::<u32>().ok()?, parts.next()?.to_owned()))
+    };
+    let addr = |n: usize| ADDRS[n].parse::<std::net::SocketAddr>().unwrap();
+    let from_b = |l: &&sipxfer_tests::sim::Logged| {
+        l.from == addr(1) && l.to == addr(0) && !l.first_line().starts_with("SIP/")
+    };
+    let sent: Vec<(u32, String)> = r.sim.log.iter().filter(from_b).filter_map(cseq).collect();
+    let first_bye = sent.iter().find(|(_, m)| m == "BYE").expect("a BYE").0;
+    let overtaking = sent
+        .iter()
+        .filter(|(n, m)| m == "NOTIFY" && *n > first_bye)
+        .map(|(n, _)| *n)
+        .min()
+        .expect("a NOTIFY after the BYE");
+    // The BYE again, above the NOTIFY that overtook it, and its 200.
+    let again = sent
+        .iter()
+        .find(|(n, m)| m == "BYE" && *n > overtaking)
+        .expect("the BYE sent again")
+        .0;
+    assert!(r.sim.log.iter().any(|l| l.from == addr(0)
+        && l.first_line() == "SIP/2.0 200 OK"
+        && cseq(l) == Some((again, "BYE".into()))));
+    check(case).unwrap();
+}

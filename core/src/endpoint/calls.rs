@@ -978,9 +978,14 @@ impl Endpoint {
     /// request with a CSeq above every one used in the dialog (§12.2.1.1; §21.5.1: a client
     /// may retry a request answered 500).
     pub(super) fn bye_answered(&mut self, tx: TxId, status: u16) {
-        if status != 500 {
-            return;
+        if status == 500 {
+            self.bye_again(tx);
         }
+    }
+
+    /// A response to `tx` when it is one of our BYEs: one answered 500 goes once more
+    /// (see above).
+    fn bye_again(&mut self, tx: TxId) {
         let Some(Some(b)) = self.quiet.get_mut(&tx) else {
             return;
         };
@@ -998,6 +1003,42 @@ impl Endpoint {
         // Its entry, marked sent again and with `seq` (`next_seq_for`), goes to `new`.
         let q = self.quiet.get(&tx).copied().flatten();
         self.quiet_moved(tx, new, q);
+    }
+
+    /// Our BYE `tx` timed out (Timer F, §17.1.2.2; its transaction is gone). The session
+    /// ended at our end when it went (§15.1.1), and a peer that never received it is gone or
+    /// unreachable — unless a later request of ours in the same dialog (a NOTIFY of a refer
+    /// subscription that outlives the call, RFC 5057 §5.1) reached the peer before any copy
+    /// of the BYE did: each copy is then refused 500 (§12.2.2), and when every one of those
+    /// answers is lost the peer keeps the call. So a BYE overtaken so, in a dialog that still
+    /// lingers for its subscriptions, is written once more from it with the next CSeq
+    /// (§12.2.1.1); one that nothing overtook is not.
+    pub(super) fn bye_timed_out(&mut self, tx: TxId) {
+        let Some(Some(b)) = self.quiet.get(&tx).copied() else {
+            return;
+        };
+        if b.retried || self.lingering_byes.get(&b.call) != Some(&tx) {
+            return;
+        }
+        if self
+            .lingering
+            .get(&b.call)
+            .is_none_or(|d| d.local_seq <= b.seq)
+            || !self.make_room()
+        {
+            return;
+        }
+        let Some(d) = self.lingering.get_mut(&b.call) else {
+            return;
+        };
+        let (seq, dest, bye) = bye_in(d, self.config.local_addr, &mut self.ids, &mut self.layer);
+        let new = self.send_outgoing(dest, bye);
+        let again = Bye {
+            call: b.call,
+            seq,
+            retried: true,
+        };
+        self.quiet_moved(tx, new, Some(again));
     }
 
     /// RFC 3891 §3: a call that replaces `old` was answered, so `old` is shut down: BYE for a

@@ -1066,7 +1066,11 @@ impl Endpoint {
                         self.transfer_response(tx, None, true);
                         continue;
                     }
-                    if self.quiet.contains_key(&tx) || self.call_timeout(tx) {
+                    if self.quiet.contains_key(&tx) {
+                        self.bye_timed_out(tx);
+                        continue;
+                    }
+                    if self.call_timeout(tx) {
                         continue;
                     }
                     Event::Timeout { tx }
