@@ -8,8 +8,10 @@
 //! of the buffer it was parsed from.
 
 use alloc::string::String;
+#[cfg(target_has_atomic = "ptr")]
 use alloc::sync::Arc;
 use bytes::Bytes;
+#[cfg(target_has_atomic = "ptr")]
 use core::cell::OnceCell;
 use core::fmt;
 use core::hash::Hash;
@@ -17,7 +19,26 @@ use core::ops::Deref;
 
 /// A string handle the message model can be built from: `&str` (borrowed view) or [`SipStr`]
 /// (owned; short strings inline, longer ones share the receive buffer).
-pub trait Text: Clone + fmt::Debug + Default + PartialEq + Eq + Hash + AsRef<str> {
+///
+/// Sealed: the crate's own types only (the head of a message is read back as text without
+/// being checked again, which is sound for the byte handles those types use, `&[u8]` and
+/// [`Bytes`], and for no other one can it be known to be).
+///
+/// ```compile_fail
+/// #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+/// struct Mine(String);
+/// impl AsRef<str> for Mine {
+///     fn as_ref(&self) -> &str {
+///         &self.0
+///     }
+/// }
+/// impl sipxfer::text::Text for Mine {
+///     type Bytes = bytes::Bytes;
+/// }
+/// ```
+pub trait Text:
+    sealed::Sealed + Clone + fmt::Debug + Default + PartialEq + Eq + Hash + AsRef<str>
+{
     /// The matching byte-buffer handle, used for bodies and for the head a message's fields'
     /// lines lie in (`&[u8]` or [`Bytes`]).
     type Bytes: Clone + fmt::Debug + Default + PartialEq + Eq + AsRef<[u8]>;
@@ -35,6 +56,15 @@ pub trait Text: Clone + fmt::Debug + Default + PartialEq + Eq + Hash + AsRef<str
     fn part(&self, range: core::ops::Range<usize>) -> Option<&str> {
         self.as_ref().get(range)
     }
+}
+
+mod sealed {
+    /// Implemented by the [`super::Text`] types of this crate only.
+    pub trait Sealed {}
+    impl Sealed for &str {}
+    impl Sealed for super::SipStr {}
+    impl<S: super::Text> Sealed for super::Wide<S> {}
+    impl<S: super::Text> Sealed for super::Rare<S> {}
 }
 
 impl<'a> Text for &'a str {
@@ -61,18 +91,26 @@ pub struct SipStr(Repr);
 /// Longest string stored inline (a [`SipStr`] stays 24 bytes).
 const INLINE: usize = 22;
 
+/// On targets without atomic compare-and-swap (thumbv6m, riscv32imc: `bytes` through
+/// `portable-atomic`) there is no `Arc`: a longer string is a [`Bytes`] there, a slice of its
+/// datagram or a copy — 16 bytes on those 32-bit chips, so a `SipStr` is 24 bytes as well.
 #[derive(Clone)]
 enum Repr {
     /// The first `.0` bytes of `.1`.
     Inline(u8, [u8; INLINE]),
     /// `len` bytes of `buf` from `start`: a slice of a datagram.
+    #[cfg(target_has_atomic = "ptr")]
     Shared {
         buf: Arc<Bytes>,
         start: u32,
         len: u32,
     },
     /// A string of its own (one allocation, counted).
+    #[cfg(target_has_atomic = "ptr")]
     Owned(Arc<str>),
+    /// A slice of a datagram, or a string of its own.
+    #[cfg(not(target_has_atomic = "ptr"))]
+    Bytes(Bytes),
 }
 
 /// A buffer whose long strings are being shared: the buffer, and the counted handle on it
@@ -80,6 +118,7 @@ enum Repr {
 /// all short never makes it).
 pub(crate) struct Source<'b> {
     buf: &'b Bytes,
+    #[cfg(target_has_atomic = "ptr")]
     counted: OnceCell<Arc<Bytes>>,
 }
 
@@ -88,6 +127,7 @@ impl<'b> Source<'b> {
     pub(crate) fn new(buf: &'b Bytes) -> Self {
         Source {
             buf,
+            #[cfg(target_has_atomic = "ptr")]
             counted: OnceCell::new(),
         }
     }
@@ -105,12 +145,17 @@ impl<'b> Source<'b> {
         if end > self.buf.len() {
             return None;
         }
-        let (start, len) = (u32::try_from(start).ok()?, u32::try_from(s.len()).ok()?);
-        let buf = self
-            .counted
-            .get_or_init(|| Arc::new(self.buf.clone()))
-            .clone();
-        Some(SipStr(Repr::Shared { buf, start, len }))
+        #[cfg(target_has_atomic = "ptr")]
+        {
+            let (start, len) = (u32::try_from(start).ok()?, u32::try_from(s.len()).ok()?);
+            let buf = self
+                .counted
+                .get_or_init(|| Arc::new(self.buf.clone()))
+                .clone();
+            Some(SipStr(Repr::Shared { buf, start, len }))
+        }
+        #[cfg(not(target_has_atomic = "ptr"))]
+        Some(SipStr(Repr::Bytes(self.buf.slice(start..end))))
     }
 }
 
@@ -171,11 +216,15 @@ impl SipStr {
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             Repr::Inline(len, w) => w.get(..*len as usize).unwrap_or_default(),
+            #[cfg(target_has_atomic = "ptr")]
             Repr::Shared { buf, start, len } => {
                 let start = *start as usize;
                 buf.get(start..start + *len as usize).unwrap_or_default()
             }
+            #[cfg(target_has_atomic = "ptr")]
             Repr::Owned(s) => s.as_bytes(),
+            #[cfg(not(target_has_atomic = "ptr"))]
+            Repr::Bytes(b) => b,
         }
     }
 }
@@ -260,7 +309,10 @@ impl From<&str> for SipStr {
                 dst.copy_from_slice(b);
                 SipStr(Repr::Inline(b.len() as u8, w))
             }
+            #[cfg(target_has_atomic = "ptr")]
             None => SipStr(Repr::Owned(Arc::from(s))),
+            #[cfg(not(target_has_atomic = "ptr"))]
+            None => SipStr(Repr::Bytes(Bytes::copy_from_slice(b))),
         }
     }
 }
@@ -314,6 +366,16 @@ impl<B: AsRef<[u8]>> Utf8<B> {
         Some(Utf8(b))
     }
 
+    /// `b`, what a converter made of `from`'s handle, when it is UTF-8: not checked again
+    /// when it is the same bytes (a handle of the same memory: a clone, or a slice of the
+    /// buffer a view was borrowed from).
+    pub(crate) fn converted<A: AsRef<[u8]>>(from: &Utf8<A>, b: B) -> Option<Self> {
+        if core::ptr::eq(from.0.as_ref(), b.as_ref()) {
+            return Some(Utf8(b));
+        }
+        Utf8::checked(b)
+    }
+
     /// The handle.
     #[inline]
     pub(crate) fn handle(&self) -> &B {
@@ -328,8 +390,10 @@ impl<B: AsRef<[u8]>> Utf8<B> {
         debug_assert!(core::str::from_utf8(b).is_ok());
         // SAFETY: the field is private to this module and set only by `of_str` (the bytes of
         // a `&str`), `share` (the bytes of a `&str`, sliced from the buffer where they lie or
-        // copied: the same bytes either way) and `checked` (validated); a byte handle is never
-        // changed after it is made.
+        // copied: the same bytes either way), `checked` (validated) and `converted` (validated,
+        // or the same memory as a handle made so). `B` is `&[u8]` or `Bytes` (the byte handles
+        // of the sealed `Text` types): neither changes its bytes after it is made, and each
+        // gives the same bytes on every `as_ref`.
         unsafe { core::str::from_utf8_unchecked(b) }
     }
 }
@@ -338,7 +402,7 @@ impl<B: AsRef<[u8]>> Utf8<B> {
 pub const WIDE_INLINE: usize = 62;
 
 /// A string stored inline up to [`WIDE_INLINE`] bytes, otherwise as an `S`: the text of a
-/// Via's parameters, which is longer than a [`SipStr`]'s 23 inline bytes on almost every
+/// Via's parameters, which is longer than a [`SipStr`]'s 22 inline bytes on almost every
 /// message — a request's `;branch=z9hG4bK…;rport` (37 bytes for a 16-character branch), a
 /// response's with `;received=…;rport=…` (RFC 3581 §4) too. In a `SipStr` each would cost an
 /// allocation when built, and when parsed a slice that pins the whole datagram (and makes it

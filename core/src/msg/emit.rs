@@ -708,9 +708,9 @@ impl Message {
         use super::builder::{copied_to_response, reason_phrase};
         let mut head = Scratch::new();
         let mut o = Out(&mut head);
-        o.start(&StartLine::Response {
+        o.start(&StartLine::<&str>::Response {
             code,
-            reason: crate::text::SipStr::from_static(reason_phrase(code)),
+            reason: reason_phrase(code),
         });
         // The first Via field is the one stamped; the first To without a tag takes `to_tag`.
         let mut first_via = true;

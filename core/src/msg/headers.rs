@@ -237,7 +237,7 @@ impl<S: Text> Headers<S> {
         c: &mut impl Convert<T, S>,
     ) -> bool {
         debug_assert!(self.list.iter().all(|e| e.line.is_none()));
-        match Utf8::checked(c.bytes(text.handle())) {
+        match Utf8::converted(text, c.bytes(text.handle())) {
             Some(t) => {
                 self.text = t;
                 true
@@ -376,7 +376,7 @@ impl<S: Text> Headers<S> {
     pub(crate) fn convert<T: Text>(&self, c: &mut impl Convert<S, T>) -> Headers<T> {
         // What `c` makes of the text is checked (a converter of the application's could
         // make anything of bytes); lines are kept only in text.
-        let text = Utf8::checked(c.bytes(self.text.handle()));
+        let text = Utf8::converted(&self.text, c.bytes(self.text.handle()));
         let lines = text.is_some();
         Headers {
             list: self
