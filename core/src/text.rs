@@ -140,14 +140,11 @@ impl<'b> Source<'b> {
 
     /// `s` as a slice of the buffer (when it lies inside it and the bounds fit 32 bits).
     fn slice(&self, s: &[u8]) -> Option<SipStr> {
-        let start = (s.as_ptr() as usize).wrapping_sub(self.buf.as_ptr() as usize);
-        let end = start.checked_add(s.len())?;
-        if end > self.buf.len() {
-            return None;
-        }
+        let range = range_in(self.buf, s)?;
         #[cfg(target_has_atomic = "ptr")]
         {
-            let (start, len) = (u32::try_from(start).ok()?, u32::try_from(s.len()).ok()?);
+            let start = u32::try_from(range.start).ok()?;
+            let len = u32::try_from(s.len()).ok()?;
             let buf = self
                 .counted
                 .get_or_init(|| Arc::new(self.buf.clone()))
@@ -155,7 +152,7 @@ impl<'b> Source<'b> {
             Some(SipStr(Repr::Shared { buf, start, len }))
         }
         #[cfg(not(target_has_atomic = "ptr"))]
-        Some(SipStr(Repr::Bytes(self.buf.slice(start..end))))
+        Some(SipStr(Repr::Bytes(self.buf.slice(range))))
     }
 }
 
@@ -165,7 +162,7 @@ impl SipStr {
         SipStr(Repr::Inline(0, [0; INLINE]))
     }
 
-    /// A static string (a copy: [`SipStr::from`]).
+    /// A static string: a copy, as [`SipStr::from`] makes (one allocation over 22 bytes).
     pub fn from_static(s: &'static str) -> Self {
         SipStr::from(s)
     }
@@ -200,14 +197,13 @@ impl SipStr {
         debug_assert!(core::str::from_utf8(b).is_ok());
         // SAFETY: `SipStr` holds UTF-8 only. Every constructor takes a `&str` or a `String`
         // and stores either (a) its bytes — copied inline or to a counted `str` of its own,
-        // or the bounds of the same bytes in the buffer they lie
-        // in (`Source::slice` takes them from where the `&str` lies; a `Bytes` never
-        // changes) — or (b) for `share`'s fixed-size inline copy, a window of the buffer that
-        // starts at the `&str`'s first byte, of which only the first `len` bytes (the `&str`
-        // itself, read from the same memory) are ever read back. The representation is
-        // private and never mutated after construction. Reading strings is the hot path of
-        // the model, so they are not validated again here (the parsers validated them once,
-        // up front).
+        // or the bounds of the same bytes in the buffer they lie in (`Source::slice` takes
+        // them from where the `&str` lies; a `Bytes` never changes) — or (b) for `share`'s
+        // fixed-size inline copy, a window of the buffer that starts at the `&str`'s first
+        // byte, of which only the first `len` bytes (the `&str` itself, read from the same
+        // memory) are ever read back. The representation is private and never mutated after
+        // construction. Reading strings is the hot path of the model, so they are not
+        // validated again here (the parsers validated them once, up front).
         unsafe { core::str::from_utf8_unchecked(b) }
     }
 
@@ -261,17 +257,21 @@ impl Hash for SipStr {
     }
 }
 
+/// Where `part` lies in `buf`, when it lies inside it.
+fn range_in(buf: &[u8], part: &[u8]) -> Option<core::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    let end = start.checked_add(part.len())?;
+    (end <= buf.len()).then_some(start..end)
+}
+
 /// Returns `part` as a slice of `buf` when it lies inside `buf`, otherwise a copy of it.
 pub(crate) fn share_bytes(buf: &Bytes, part: &[u8]) -> Bytes {
     if part.is_empty() {
         return Bytes::new();
     }
-    let start = buf.as_ptr() as usize;
-    let p = part.as_ptr() as usize;
-    if p >= start && p + part.len() <= start + buf.len() {
-        buf.slice(p - start..p - start + part.len())
-    } else {
-        Bytes::copy_from_slice(part)
+    match range_in(buf, part) {
+        Some(range) => buf.slice(range),
+        None => Bytes::copy_from_slice(part),
     }
 }
 

@@ -59,12 +59,17 @@ impl Blocks {
         }
     }
 
+    /// Does a message of `len` bytes get a buffer of its own rather than a cut of a block?
+    /// Yes without blocks, and for a large one (a big SDP body) that would waste most of a
+    /// block.
+    pub(crate) fn gives_own(&self, len: usize) -> bool {
+        self.size == 0 || len > self.size / 2
+    }
+
     /// `head` then `body`, cut from the current block (see [`Message::to_bytes_in`]).
     fn cut(&mut self, head: &[u8], body: &[u8]) -> Bytes {
         let need = head.len() + body.len();
-        if self.size == 0 || need > self.size / 2 {
-            // No blocks, or a large message (a big SDP body) that would waste most of a
-            // block: a buffer of its own.
+        if self.gives_own(need) {
             return own_buffer(head, body);
         }
         let out = &mut self.current;

@@ -123,13 +123,17 @@ impl Layer {
 
     /// A client INVITE got its first provisional response: its request may now wait minutes
     /// for a final one (a call ringing), read only for its CANCEL, the ACK of a non-2xx or a
-    /// challenge's retry (Timer A is over), so its bytes move out of the shared block they were cut from into a
-    /// buffer of their own — that block is reclaimed once the messages of a round trip cut
-    /// from it are done, rather than held for as long as the call rings.
+    /// challenge's retry (Timer A is over), so its bytes move out of the shared block they
+    /// were cut from into a buffer of their own — that block is reclaimed once the messages
+    /// of a round trip cut from it are done, rather than held for as long as the call rings.
+    /// Bytes that were given a buffer of their own (no blocks, or a large INVITE) stay.
     fn keep_ringing(&mut self, id: TxId) {
-        if let Some(tx) = self.txs.get_mut(&id) {
-            if let Some(sent) = tx.last.take() {
-                tx.last = Some(Bytes::copy_from_slice(&sent));
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return;
+        };
+        if let Some(sent) = tx.last.as_mut() {
+            if !self.sent_once.gives_own(sent.len()) {
+                *sent = Bytes::copy_from_slice(sent);
             }
         }
     }
@@ -477,11 +481,17 @@ mod tests {
 
     /// A client INVITE's bytes are cut from the round-trip blocks; its first provisional
     /// (it may ring for minutes now) moves them to a buffer of their own, the same bytes,
-    /// which its CANCEL and the ACK of its final are still made from.
+    /// which its CANCEL and the ACK of its final are still made from. Without blocks they
+    /// had a buffer of their own already, and stay where they are.
     #[test]
     fn a_ringing_invite_keeps_its_bytes_in_a_buffer_of_its_own() {
+        ringing_invite(8192);
+        ringing_invite(0);
+    }
+
+    fn ringing_invite(block: usize) {
         let keys = crate::hashed::Keys::from_seed([7; 32]);
-        let mut layer = Layer::new(Default::default(), 8192, 4, keys);
+        let mut layer = Layer::new(Default::default(), block, 4, keys);
         let mut out = Outbox::default();
         let head = "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKr1\r\n\
                     From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCall-ID: r\r\n";
@@ -502,7 +512,7 @@ mod tests {
         let kept = layer.txs[&id].last.clone().unwrap();
         assert_eq!(layer.txs[&id].state, State::Proceeding);
         assert_eq!(kept, sent);
-        assert_ne!(kept.as_ptr(), sent.as_ptr());
+        assert_eq!(kept.as_ptr() == sent.as_ptr(), block == 0);
         layer.cancel(Instant::ZERO, id, &mut out).unwrap();
         let cancel = out.transmits.pop_front().unwrap().bytes;
         assert!(cancel.starts_with(b"CANCEL sip:b@192.0.2.2 SIP/2.0\r\n"));

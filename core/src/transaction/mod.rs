@@ -234,8 +234,9 @@ pub(crate) struct Layer {
     pub blocks: crate::msg::emit::Blocks,
     /// What the messages kept no longer than a round trip are cut from: requests (a client
     /// transaction keeps its bytes until its answer, to send them again; an INVITE moves them
-    /// out at its first provisional, `Layer::keep_ringing`) and the stateless answers. Their blocks are reclaimed in place as soon as what was cut
-    /// from them is sent and answered ([`crate::Config::send_block`]).
+    /// out at its first provisional, `Layer::keep_ringing`) and the stateless answers. Their
+    /// blocks are reclaimed in place as soon as what was cut from them is sent and answered
+    /// ([`crate::Config::send_block`]).
     pub sent_once: crate::msg::emit::Blocks,
     /// The header lists of the messages let go of ([`crate::msg::pool`]): a shed or ended
     /// transaction's request, a response sent or read.
