@@ -97,9 +97,13 @@ pub struct Config {
     /// bytes until its answer, a round trip or at most 64·T1 unanswered, to send them again;
     /// an INVITE that gets a provisional response, and may then ring for minutes, moves its
     /// bytes to a buffer of their own) and stateless answers are cut from blocks of their
-    /// own, reclaimed in place once what was cut from them is sent and answered;
-    /// provisional responses, 2xx to INVITE and their ACKs, whose lives depend on the peer,
-    /// get buffers of their own, as do messages over half a block. Default 8 KiB; 0: every
+    /// own, reclaimed in place once what was cut from them is sent and answered, and so is
+    /// a 2xx to an INVITE, which the call repeats until its ACK (a round trip, 64·T1 at
+    /// most, §13.3.1.4); the ACK of a 2xx to our INVITE, kept until that INVITE's
+    /// transaction ends (Timer M, 64·T1 after the 2xx, RFC 6026 §7.2), is cut from the
+    /// first kind; a provisional response, kept until the final one (minutes, for a
+    /// ringing call), gets a buffer of its own, as does a message over half a block.
+    /// Default 8 KiB; 0: every
     /// message in a buffer of its own (the least memory, for a microcontroller's heap).
     pub send_block: usize,
     /// How many header lists of finished messages the endpoint keeps for the next ones (see

@@ -230,11 +230,13 @@ pub(crate) struct Layer {
     merge_hashes: crate::hashed::Ids<TxId, u64>,
     queue: TimerQueue,
     /// What the messages a transaction repeats until it ends are cut from: a server's final
-    /// responses, the ACK of a non-2xx ([`crate::Config::send_block`]).
+    /// responses, the ACK of a non-2xx, and the ACK of a 2xx that a call keeps until its
+    /// INVITE's transaction ends, Timer M ([`crate::Config::send_block`]).
     pub blocks: crate::msg::emit::Blocks,
     /// What the messages kept no longer than a round trip are cut from: requests (a client
     /// transaction keeps its bytes until its answer, to send them again; an INVITE moves them
-    /// out at its first provisional, `Layer::keep_ringing`) and the stateless answers. Their
+    /// out at its first provisional, `Layer::keep_ringing`), the stateless answers, and the
+    /// 2xx to an INVITE (repeated by the call until its ACK, §13.3.1.4). Their
     /// blocks are reclaimed in place as soon as what was cut from them is sent and answered
     /// ([`crate::Config::send_block`]).
     pub sent_once: crate::msg::emit::Blocks,

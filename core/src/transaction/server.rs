@@ -189,10 +189,9 @@ impl Layer {
         } else {
             response
         };
-        let bytes = if lingers(tx.kind, code) {
-            response.to_bytes_in(&mut self.blocks)
-        } else {
-            response.to_bytes()
+        let bytes = match Self::blocks_for(&mut self.blocks, &mut self.sent_once, tx.kind, code) {
+            Some(blocks) => response.to_bytes_in(blocks),
+            None => response.to_bytes(),
         };
         // Only the RFC 2543 key needs it (§17.2.3: the ACK carries the response's tag).
         if let (Some(tags), 200..) = (tx.rfc2543.as_mut(), code) {
@@ -224,7 +223,7 @@ impl Layer {
             return Some(Err(e));
         }
         let request = self.reqs.get(tx.req)?;
-        let blocks = lingers(tx.kind, code).then_some(&mut self.blocks);
+        let blocks = Self::blocks_for(&mut self.blocks, &mut self.sent_once, tx.kind, code);
         let bytes = request.plain_response(code, to_tag, tail, tx.dest.addr, blocks)?;
         if let (Some(tags), 200..) = (tx.rfc2543.as_mut(), code) {
             // The response's To is the request's, given `to_tag` if it had no tag.
@@ -379,9 +378,118 @@ fn may_answer(tx: &super::Tx) -> Result<(), RespondError> {
 
 /// Is a response with status `code` on a server transaction of `kind` one it repeats until it
 /// ends, 64·T1 later (§17.2.1 Timer H, §17.2.2 Timer J)? Those are cut from the shared blocks
-/// with others of that same lifetime; a provisional (replaced by the final) and a 2xx to an
-/// INVITE (given up in Accepted, RFC 6026) are short-lived and get buffers of their own, not
-/// to keep a block alive.
+/// with others of that same lifetime.
 fn lingers(kind: Kind, code: u16) -> bool {
     code >= 300 || (code >= 200 && kind == Kind::NonInviteServer)
+}
+
+impl Layer {
+    /// The blocks a response with status `code` on a server transaction of `kind` is cut
+    /// from (see [`crate::Config::send_block`]): `lingering` for one the transaction repeats
+    /// until it ends ([`lingers`]); `sent_once` for a 2xx to an INVITE, which the call
+    /// repeats until its ACK — a round trip, 64·T1 at most (§13.3.1.4; the transaction gives
+    /// it up at once, RFC 6026 §8.4), as a request is kept until its answer; none for a
+    /// provisional, kept until the final response, which may come minutes later (a ringing
+    /// call): it would keep a block alive that long.
+    fn blocks_for<'b>(
+        lingering: &'b mut crate::msg::emit::Blocks,
+        sent_once: &'b mut crate::msg::emit::Blocks,
+        kind: Kind,
+        code: u16,
+    ) -> Option<&'b mut crate::msg::emit::Blocks> {
+        if lingers(kind, code) {
+            Some(lingering)
+        } else if code >= 200 {
+            Some(sent_once)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Incoming, Layer};
+    use crate::msg::emit::Tail;
+    use crate::msg::Message;
+    use crate::time::Instant;
+    use crate::transaction::Outbox;
+    use crate::transport::{Destination, Source};
+    use crate::Transport;
+    use alloc::format;
+    use bytes::Bytes;
+
+    fn request(layer: &mut Layer, method: &str, n: u32, out: &mut Outbox) -> super::TxId {
+        let text = format!(
+            "{method} sip:b@192.0.2.2 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKs{method}{n}\r\n\
+             From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCall-ID: s{n}\r\n\
+             CSeq: {n} {method}\r\nContent-Length: 0\r\n\r\n"
+        );
+        let m = Message::parse(Bytes::from(text), &Default::default()).unwrap();
+        let remote = "192.0.2.1:5060".parse().unwrap();
+        let source = Source {
+            transport: Transport::Udp,
+            remote,
+            local: "192.0.2.2:5060".parse().unwrap(),
+            conn: None,
+        };
+        let to = Destination::udp(remote);
+        match layer.on_request(Instant::ZERO, m, &source, to, out) {
+            Incoming::New(id) => id,
+            _ => unreachable!("a new transaction"),
+        }
+    }
+
+    fn answer(layer: &mut Layer, id: super::TxId, code: u16, out: &mut Outbox) -> Bytes {
+        let tail = Tail {
+            record_route: false,
+            server: None,
+            extra: &[],
+            body: &[],
+        };
+        let sent = layer
+            .respond_plain(Instant::ZERO, id, code, Some("t"), &tail, out)
+            .expect("written")
+            .expect("sent");
+        out.transmits.clear();
+        sent
+    }
+
+    /// Follows `a` in the same buffer?
+    fn next_to(a: &Bytes, b: &Bytes) -> bool {
+        a.as_ptr().wrapping_add(a.len()) == b.as_ptr()
+    }
+
+    /// Where the responses a server transaction sends are cut from (`Config::send_block`):
+    /// 2xx to INVITEs one after another in the round-trip blocks (the call repeats each
+    /// until its ACK), the finals of non-INVITEs in the lingering ones, and a provisional
+    /// (kept until the final, which may come minutes later) in a buffer of its own. Without
+    /// blocks, each in a buffer of its own.
+    #[test]
+    fn responses_are_cut_from_the_blocks_of_their_lifetime() {
+        for block in [8192, 0] {
+            let keys = crate::hashed::Keys::from_seed([3; 32]);
+            let mut layer = Layer::new(Default::default(), block, 4, keys);
+            let out = &mut Outbox::default();
+            let (i1, i2) = (
+                request(&mut layer, "INVITE", 1, out),
+                request(&mut layer, "INVITE", 2, out),
+            );
+            let ringing = answer(&mut layer, i1, 180, out);
+            let ok1 = answer(&mut layer, i1, 200, out);
+            let ok2 = answer(&mut layer, i2, 200, out);
+            let (b1, b2) = (
+                request(&mut layer, "BYE", 3, out),
+                request(&mut layer, "BYE", 4, out),
+            );
+            let bye1 = answer(&mut layer, b1, 200, out);
+            let bye2 = answer(&mut layer, b2, 200, out);
+            assert!(ok1.starts_with(b"SIP/2.0 200 OK\r\n"));
+            assert_eq!(next_to(&ok1, &ok2), block > 0);
+            assert_eq!(next_to(&bye1, &bye2), block > 0);
+            assert!(!next_to(&ringing, &ok1));
+            assert!(!next_to(&ok2, &bye1));
+        }
+    }
 }
