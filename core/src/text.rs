@@ -613,6 +613,53 @@ impl Convert<SipStr, SipStr> for Share<'_> {
     }
 }
 
+impl SipStr {
+    /// Makes the string one of its own when it is a slice of a datagram (a copy: one
+    /// allocation); any other is left as it is (see [`Detach`]).
+    #[inline]
+    pub(crate) fn detach(&mut self) {
+        match &self.0 {
+            #[cfg(target_has_atomic = "ptr")]
+            Repr::Shared { .. } => *self = SipStr::from(self.as_str()),
+            // A slice of a datagram cannot be told from a copy here: copied either way.
+            #[cfg(not(target_has_atomic = "ptr"))]
+            Repr::Bytes(b) => *self = SipStr(Repr::Bytes(Bytes::copy_from_slice(b))),
+            _ => {}
+        }
+    }
+}
+
+impl Rare<SipStr> {
+    /// [`SipStr::detach`] on the string held, if any.
+    #[inline]
+    pub(crate) fn detach(&mut self) {
+        if let Some(s) = &mut self.0 {
+            s.detach();
+        }
+    }
+}
+
+/// A value parsed from a datagram made to keep nothing of the datagram: each string that is
+/// a slice of it ([`SipStr`]'s long form) copied into storage of its own, in place, the
+/// others left as they are. For what outlives the message it came in: a dialog keeps its
+/// parties, its remote target and its route set for as long as the call lasts, and one slice
+/// of the datagram in them would keep the whole datagram — its SDP body and all, a kilobyte
+/// or more — alive with them (a peer whose tags or URIs pass 22 bytes: pjsip's 36-character
+/// tags, say).
+pub(crate) trait Detach {
+    /// Detaches every string of the value.
+    fn detach(&mut self);
+
+    /// The value detached.
+    fn detached(mut self) -> Self
+    where
+        Self: Sized,
+    {
+        self.detach();
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! target and both CSeq spaces, and the in-dialog requests built from them.
 
 use crate::msg::{CSeq, Header, Host, Message, Method, NameAddr, StartLine, Uri, Values};
-use crate::text::SipStr;
+use crate::text::{Detach, SipStr};
 use crate::transport::{Destination, Transport};
 use alloc::vec::Vec;
 use bytes::Bytes;
@@ -87,12 +87,15 @@ fn tag(n: &NameAddr<SipStr>) -> SipStr {
     n.tag().map(SipStr::from).unwrap_or_default()
 }
 
+// What a dialog keeps of a message it kept for the call's life: detached from the datagram
+// (see `text::Detach`).
+
 fn contact(m: &Message) -> Option<Uri<SipStr>> {
-    m.contacts().next().map(|c| c.uri.clone())
+    m.contacts().next().map(|c| c.uri.clone().detached())
 }
 
 fn record_routes(m: &Message) -> Vec<NameAddr<SipStr>> {
-    m.record_routes().cloned().collect()
+    m.record_routes().map(|r| r.clone().detached()).collect()
 }
 
 impl Dialog {
@@ -119,8 +122,8 @@ impl Dialog {
         response: &Message,
         peer: Destination,
     ) -> Option<Dialog> {
-        let local = local.clone();
-        let remote = response.to()?.clone();
+        let local = local.clone().detached();
+        let remote = response.to()?.clone().detached();
         let mut route_set = record_routes(response);
         route_set.reverse();
         Some(Dialog {
@@ -136,7 +139,7 @@ impl Dialog {
             },
             local_seq: seq,
             remote_seq: None,
-            remote_target: contact(response).or_else(|| uri.cloned())?,
+            remote_target: contact(response).or_else(|| Some(uri?.clone().detached()))?,
             route_set,
             local,
             remote,
@@ -153,10 +156,10 @@ impl Dialog {
         local_seq: u32,
         peer: Destination,
     ) -> Option<Dialog> {
-        let mut local = request.to()?.clone();
+        let mut local = request.to()?.clone().detached();
         local.params.remove("tag");
         local.params.push("tag", Some(local_tag));
-        let remote = request.from()?.clone();
+        let remote = request.from()?.clone().detached();
         Some(Dialog {
             id: DialogId {
                 call_id: request.call_id()?.into(),
@@ -166,7 +169,7 @@ impl Dialog {
             state: DialogState::Early,
             local_seq,
             remote_seq: Some(request.cseq()?.seq),
-            remote_target: contact(request).or_else(|| Some(request.from()?.uri.clone()))?,
+            remote_target: contact(request).or_else(|| Some(remote.uri.clone()))?,
             route_set: record_routes(request),
             local,
             remote,
@@ -325,4 +328,63 @@ pub fn uri_destination(uri: &Uri<SipStr>, default: Transport) -> Option<Destinat
         addr: SocketAddr::new(ip, port),
         conn: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Dialog;
+    use crate::msg::Message;
+    use crate::transport::Destination;
+    use alloc::format;
+    use bytes::Bytes;
+
+    /// A dialog keeps nothing of the datagrams it was made from: with a peer's tags, display
+    /// name, Contact and Record-Route longer than a string holds inline (pjsip's 36-character
+    /// tags), each kept string is a copy of its own, and the datagram (its SDP body with it)
+    /// is freed with its message, not when the call ends.
+    #[test]
+    #[cfg(target_has_atomic = "ptr")]
+    fn keeps_nothing_of_the_datagrams() {
+        let tag = "5f0c1e0a-2e8a-4b8e-9c0a-1e2f3a4b5c6d";
+        let head = format!(
+            "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKPj{tag}\r\n\
+             Record-Route: <sip:proxy-with-a-long-name.example.com;lr;ftag={tag}>\r\n\
+             From: \"Alice Liddell of Wonderland\" <sip:alice-liddell@atlanta.example.com>;tag={tag}\r\n\
+             To: \"Bob the Builder of Biloxi\" <sip:bob-the-builder@biloxi.example.com>\r\n\
+             Call-ID: {tag}\r\n\
+             Contact: <sip:alice-liddell@192.0.2.1:5060;ob;transport=udp>\r\n"
+        );
+        let sdp = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n";
+        let invite = Bytes::from(format!(
+            "INVITE sip:bob-the-builder@biloxi.example.com SIP/2.0\r\n{head}CSeq: 1 INVITE\r\n\
+             Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        ));
+        let ok = Bytes::from(format!(
+            "SIP/2.0 200 OK\r\n{}CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+            head.replace(
+                "<sip:bob-the-builder@biloxi.example.com>\r\n",
+                &format!("<sip:bob-the-builder@biloxi.example.com>;tag={tag}-b\r\n")
+            )
+        ));
+        let peer = Destination::udp("192.0.2.1:5060".parse().unwrap());
+        let (request, response) = (
+            Message::parse(invite.clone(), &Default::default()).unwrap(),
+            Message::parse(ok.clone(), &Default::default()).unwrap(),
+        );
+        let uas = Dialog::uas(&request, "ours", 1, peer).unwrap();
+        let uac = Dialog::uac(&request, &response, peer).unwrap();
+        assert!(!invite.is_unique() && !ok.is_unique());
+        drop((request, response));
+        let (invite, ok) = (invite, ok);
+        assert!(invite.is_unique(), "the UAS dialog keeps the INVITE");
+        assert!(ok.is_unique(), "the UAC dialog keeps the 200");
+        assert_eq!(uas.remote.tag(), Some(tag));
+        assert_eq!(uac.remote.tag(), Some(format!("{tag}-b").as_str()));
+        assert_eq!(uas.route_set.len(), 1);
+        assert_eq!(
+            uas.remote.display.as_str(),
+            "\"Alice Liddell of Wonderland\""
+        );
+    }
 }

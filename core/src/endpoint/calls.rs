@@ -10,6 +10,7 @@ use crate::msg::emit::{InDialog, OurVia};
 use crate::msg::pool::MIN;
 use crate::msg::{Contact, Header, MediaType, Message, Method, NameAddr, Params, Uri, Values};
 use crate::sdp::{self, Direction};
+use crate::text::Detach as _;
 use crate::text::SipStr;
 use crate::time::{Duration, Instant};
 use crate::transaction::{Layer, TxId};
@@ -591,7 +592,7 @@ impl Endpoint {
         }
         let d = &mut o.dialog;
         if let Some(t) = response.contacts().next() {
-            d.remote_target = t.uri.clone();
+            d.remote_target = t.uri.clone().detached();
         }
         let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
         let dest = d.destination();
@@ -631,7 +632,7 @@ impl Endpoint {
                 };
                 // §12.2.1.2: a 2xx to a target refresh request replaces the remote target.
                 if let Some(t) = response.contacts().next() {
-                    d.remote_target = t.uri.clone();
+                    d.remote_target = t.uri.clone().detached();
                 }
                 let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
                 let dest = d.destination();

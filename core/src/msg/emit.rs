@@ -555,6 +555,7 @@ impl<W: Sink> Out<'_, W> {
         self.s("\r\n");
     }
 
+    #[inline]
     fn start<S: Text>(&mut self, s: &StartLine<S>) {
         match s {
             StartLine::Request { method, uri } => {

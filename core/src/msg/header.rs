@@ -580,6 +580,15 @@ pub(crate) fn convert_tags<A, B>(v: &Tags<A>, f: impl FnMut(&A) -> B) -> Tags<B>
     v.iter().map(f).collect()
 }
 
+impl crate::text::Detach for NameAddr<crate::text::SipStr> {
+    #[inline]
+    fn detach(&mut self) {
+        self.display.detach();
+        self.uri.detach();
+        self.params.detach();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1175,6 +1175,20 @@ param_list!(
     UriHeaders, b'&', false, Walk, Rare, conv_rare
 );
 
+impl crate::text::Detach for Params<crate::text::SipStr> {
+    #[inline]
+    fn detach(&mut self) {
+        self.0.detach();
+    }
+}
+
+impl crate::text::Detach for UriHeaders<crate::text::SipStr> {
+    #[inline]
+    fn detach(&mut self) {
+        self.0.detach();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

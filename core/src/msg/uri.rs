@@ -356,6 +356,45 @@ pub fn is_hvalue_char(c: u8) -> bool {
     c != b'%' && crate::parse::uri::is_hnv(c)
 }
 
+impl crate::text::Detach for Host<crate::text::SipStr> {
+    #[inline]
+    fn detach(&mut self) {
+        if let Host::Domain(d) = self {
+            d.detach();
+        }
+    }
+}
+
+impl crate::text::Detach for SipUri<crate::text::SipStr> {
+    #[inline]
+    fn detach(&mut self) {
+        self.user.detach();
+        if let Some(p) = &mut self.password {
+            p.detach();
+        }
+        self.host.detach();
+        self.params.detach();
+        self.headers.detach();
+    }
+}
+
+impl crate::text::Detach for Uri<crate::text::SipStr> {
+    #[inline]
+    fn detach(&mut self) {
+        match self {
+            Uri::Sip(u) => u.detach(),
+            Uri::Tel(t) => {
+                t.number.detach();
+                t.params.detach();
+            }
+            Uri::Other { scheme, opaque } => {
+                scheme.detach();
+                opaque.detach();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
