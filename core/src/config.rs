@@ -99,11 +99,10 @@ pub struct Config {
     /// bytes to a buffer of their own) and stateless answers are cut from blocks of their
     /// own, reclaimed in place once what was cut from them is sent and answered, and so is
     /// a 2xx to an INVITE, which the call repeats until its ACK (a round trip, 64·T1 at
-    /// most, §13.3.1.4); the ACK of a 2xx to our INVITE, kept until that INVITE's
-    /// transaction ends (Timer M, 64·T1 after the 2xx, RFC 6026 §7.2), is cut from the
-    /// first kind; a provisional response, kept until the final one (minutes, for a
-    /// ringing call), gets a buffer of its own, as does a message over half a block.
-    /// Default 8 KiB; 0: every
+    /// most, §13.3.1.4); a provisional response (kept until the final one: minutes, for a
+    /// ringing call) and the ACK of a 2xx (kept 64·T1 at most, but no longer than its call:
+    /// a short call frees it early) get buffers of their own, as does a message over half a
+    /// block. Default 8 KiB; 0: every
     /// message in a buffer of its own (the least memory, for a microcontroller's heap).
     pub send_block: usize,
     /// How many header lists of finished messages the endpoint keeps for the next ones (see

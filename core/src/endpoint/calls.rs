@@ -7,7 +7,7 @@ use super::{Endpoint, Event, Outgoing, Timer};
 use crate::dialog::{uri_destination, Dialog, DialogState};
 use crate::error::Error;
 use crate::msg::emit::{InDialog, OurVia};
-use crate::msg::pool::MIN;
+use crate::msg::pool::{HeaderPool, MIN};
 use crate::msg::{Contact, Header, MediaType, Message, Method, NameAddr, Params, Uri, Values};
 use crate::sdp::{self, Direction};
 use crate::text::Detach as _;
@@ -596,15 +596,8 @@ impl Endpoint {
         }
         let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
         let dest = d.destination();
-        let local = self.config.local_addr;
-        let bytes = ack_in(
-            d,
-            seq,
-            dest.transport,
-            local,
-            &mut self.ids,
-            &mut self.layer,
-        );
+        let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
+        let bytes = ack_in(d, seq, dest.transport, local, &mut self.ids, pool);
         self.send_to(dest, None, bytes.clone());
         if let Some(o) = self.orphans.get_mut(&tx) {
             o.ack = Some((dest, bytes));
@@ -636,15 +629,8 @@ impl Endpoint {
                 }
                 let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
                 let dest = d.destination();
-                let local = self.config.local_addr;
-                let bytes = ack_in(
-                    d,
-                    seq,
-                    dest.transport,
-                    local,
-                    &mut self.ids,
-                    &mut self.layer,
-                );
+                let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
+                let bytes = ack_in(d, seq, dest.transport, local, &mut self.ids, pool);
                 let held = sdp::direction(&re.offer).is_hold();
                 c.local_sdp = Some(re.offer);
                 self.send_to(dest, None, bytes.clone());
@@ -1400,15 +1386,8 @@ impl Endpoint {
         }
         let forked = c.ack.is_some();
         let dest = dialog.destination();
-        let local = self.config.local_addr;
-        let ack = ack_in(
-            &mut dialog,
-            seq,
-            dest.transport,
-            local,
-            &mut self.ids,
-            &mut self.layer,
-        );
+        let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
+        let ack = ack_in(&mut dialog, seq, dest.transport, local, &mut self.ids, pool);
         self.send_to(dest, None, ack.clone());
         if forked {
             // A second 2xx from another fork (§13.2.2.4): ACK it, then BYE it.
@@ -1599,19 +1578,19 @@ impl Endpoint {
 
 /// The ACK of a 2xx in `d` with CSeq `seq` (§13.2.2.4), under a Via of ours for `transport`
 /// from `local` with a fresh branch: written straight from the dialog
-/// ([`Dialog::ack_bytes`]), or built as a request when it cannot be — the same bytes. Cut
-/// from the layer's blocks (see `Config::send_block`): the call keeps the ACK until the
-/// INVITE's transaction ends (`Call::invite_ended`, Timer M: 64·T1 after the 2xx, RFC 6026
-/// §7.2), an orphan for as long as its transaction lives — the lifetime the blocks are for;
-/// a buffer of its own cost two allocations (the buffer, and its shared handle at the clone
-/// that sends it).
+/// ([`Dialog::ack_bytes`]), or built as a request when it cannot be — the same bytes. A
+/// buffer of its own: the call keeps it for as long as the 2xx may be repeated, 64·T1 at
+/// most (Timer M, RFC 6026 §7.2), but no longer than the call — a short call frees it at
+/// its end, where cut from a block of 64·T1 messages it would stay that long (at 1 000
+/// short calls a second, +10 MB resident: BENCHMARKS.md, "Twenty-third round"; see
+/// `Config::send_block`).
 fn ack_in(
     d: &mut Dialog,
     seq: u32,
     transport: crate::Transport,
     local: core::net::SocketAddr,
     ids: &mut crate::rand::IdGen,
-    layer: &mut Layer,
+    pool: &mut HeaderPool,
 ) -> Bytes {
     let branch = ids.branch();
     let via = OurVia {
@@ -1620,13 +1599,13 @@ fn ack_in(
         branch: branch.as_str(),
     };
     let via = &via;
-    if let Some(bytes) = d.ack_bytes(seq, via, &mut layer.blocks) {
+    if let Some(bytes) = d.ack_bytes(seq, via) {
         return bytes;
     }
-    let mut ack = d.request_in(Method::Ack, Some(seq), None, layer.pool.take(MIN));
+    let mut ack = d.request_in(Method::Ack, Some(seq), None, pool.take(MIN));
     ack.headers.insert(0, via.field());
-    let bytes = ack.to_bytes_in(&mut layer.blocks);
-    layer.pool.recycle(ack);
+    let bytes = ack.to_bytes();
+    pool.recycle(ack);
     bytes
 }
 

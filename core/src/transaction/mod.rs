@@ -230,8 +230,7 @@ pub(crate) struct Layer {
     merge_hashes: crate::hashed::Ids<TxId, u64>,
     queue: TimerQueue,
     /// What the messages a transaction repeats until it ends are cut from: a server's final
-    /// responses, the ACK of a non-2xx, and the ACK of a 2xx that a call keeps until its
-    /// INVITE's transaction ends, Timer M ([`crate::Config::send_block`]).
+    /// responses, the ACK of a non-2xx ([`crate::Config::send_block`]).
     pub blocks: crate::msg::emit::Blocks,
     /// What the messages kept no longer than a round trip are cut from: requests (a client
     /// transaction keeps its bytes until its answer, to send them again; an INVITE moves them
