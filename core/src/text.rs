@@ -613,11 +613,11 @@ impl Convert<SipStr, SipStr> for Share<'_> {
     }
 }
 
-impl SipStr {
+impl Detach for SipStr {
     /// Makes the string one of its own when it is a slice of a datagram (a copy: one
-    /// allocation); any other is left as it is (see [`Detach`]).
+    /// allocation); any other is left as it is.
     #[inline]
-    pub(crate) fn detach(&mut self) {
+    fn detach(&mut self) {
         match &self.0 {
             #[cfg(target_has_atomic = "ptr")]
             Repr::Shared { .. } => *self = SipStr::from(self.as_str()),
@@ -629,10 +629,10 @@ impl SipStr {
     }
 }
 
-impl Rare<SipStr> {
-    /// [`SipStr::detach`] on the string held, if any.
+impl Detach for Rare<SipStr> {
+    /// The string held, if any, detached.
     #[inline]
-    pub(crate) fn detach(&mut self) {
+    fn detach(&mut self) {
         if let Some(s) = &mut self.0 {
             s.detach();
         }

@@ -87,8 +87,8 @@ fn tag(n: &NameAddr<SipStr>) -> SipStr {
     n.tag().map(SipStr::from).unwrap_or_default()
 }
 
-// What a dialog keeps of a message it kept for the call's life: detached from the datagram
-// (see `text::Detach`).
+// What a dialog takes from a message it keeps for the call's life: detached from the
+// datagram (see `text::Detach`).
 
 fn contact(m: &Message) -> Option<Uri<SipStr>> {
     m.contacts().next().map(|c| c.uri.clone().detached())
@@ -376,7 +376,6 @@ mod tests {
         let uac = Dialog::uac(&request, &response, peer).unwrap();
         assert!(!invite.is_unique() && !ok.is_unique());
         drop((request, response));
-        let (invite, ok) = (invite, ok);
         assert!(invite.is_unique(), "the UAS dialog keeps the INVITE");
         assert!(ok.is_unique(), "the UAC dialog keeps the 200");
         assert_eq!(uas.remote.tag(), Some(tag));

@@ -376,33 +376,26 @@ fn may_answer(tx: &super::Tx) -> Result<(), RespondError> {
     }
 }
 
-/// Is a response with status `code` on a server transaction of `kind` one it repeats until it
-/// ends, 64·T1 later (§17.2.1 Timer H, §17.2.2 Timer J)? Those are cut from the shared blocks
-/// with others of that same lifetime.
-fn lingers(kind: Kind, code: u16) -> bool {
-    code >= 300 || (code >= 200 && kind == Kind::NonInviteServer)
-}
-
 impl Layer {
     /// The blocks a response with status `code` on a server transaction of `kind` is cut
     /// from (see [`crate::Config::send_block`]): `lingering` for one the transaction repeats
-    /// until it ends ([`lingers`]); `sent_once` for a 2xx to an INVITE, which the call
-    /// repeats until its ACK — a round trip, 64·T1 at most (§13.3.1.4; the transaction gives
-    /// it up at once, RFC 6026 §8.4), as a request is kept until its answer; none for a
-    /// provisional, kept until the final response, which may come minutes later (a ringing
-    /// call): it would keep a block alive that long.
+    /// until it ends, 64·T1 later (a non-2xx final, §17.2.1 Timer H; a non-INVITE's final,
+    /// §17.2.2 Timer J); `sent_once` for a 2xx to an INVITE, which the call repeats until
+    /// its ACK — a round trip, 64·T1 at most (§13.3.1.4; the transaction gives it up at
+    /// once, RFC 6026 §8.4), as a request is kept until its answer; none for a provisional,
+    /// kept until the final response, which may come minutes later (a ringing call): it
+    /// would keep a block alive that long.
     fn blocks_for<'b>(
         lingering: &'b mut crate::msg::emit::Blocks,
         sent_once: &'b mut crate::msg::emit::Blocks,
         kind: Kind,
         code: u16,
     ) -> Option<&'b mut crate::msg::emit::Blocks> {
-        if lingers(kind, code) {
-            Some(lingering)
-        } else if code >= 200 {
-            Some(sent_once)
-        } else {
-            None
+        match code {
+            300.. => Some(lingering),
+            200..=299 if kind == Kind::NonInviteServer => Some(lingering),
+            200..=299 => Some(sent_once),
+            _ => None,
         }
     }
 }
