@@ -120,17 +120,59 @@ pub(crate) struct Source<'b> {
     buf: &'b Bytes,
     #[cfg(target_has_atomic = "ptr")]
     counted: OnceCell<Arc<Bytes>>,
+    /// A handle an earlier source made, to be made again rather than allocated anew.
+    #[cfg(target_has_atomic = "ptr")]
+    spare: core::cell::Cell<Option<Arc<Bytes>>>,
 }
+
+/// A counted handle a [`Source`] made, kept for the next one ([`Source::reusing`]); nothing
+/// on a target without atomic pointers (its slices are byte handles of their own).
+#[cfg(target_has_atomic = "ptr")]
+pub(crate) type Spare = Option<Arc<Bytes>>;
+/// A counted handle a [`Source`] made, kept for the next one ([`Source::reusing`]); nothing
+/// on a target without atomic pointers (its slices are byte handles of their own).
+#[cfg(not(target_has_atomic = "ptr"))]
+pub(crate) type Spare = ();
 
 impl<'b> Source<'b> {
     /// A source of slices of `buf`.
     pub(crate) fn new(buf: &'b Bytes) -> Self {
+        Source::reusing(buf, Spare::default())
+    }
+
+    /// A source of slices of `buf` that makes its counted handle, if it needs one, of
+    /// `spare` (what [`Source::into_spare`] gave back of an earlier source) when nothing
+    /// holds that one any more: the strings of the message it was made for have all been
+    /// dropped. An endpoint handles its messages one at a time and lets most go before the
+    /// next, so that a peer whose Call-IDs or tags are over 22 bytes (pjsip's, Asterisk's:
+    /// 36) costs one handle, not one a message.
+    #[cfg(target_has_atomic = "ptr")]
+    pub(crate) fn reusing(buf: &'b Bytes, spare: Spare) -> Self {
         Source {
             buf,
-            #[cfg(target_has_atomic = "ptr")]
             counted: OnceCell::new(),
+            spare: core::cell::Cell::new(spare),
         }
     }
+
+    /// [`Source::new`]: no handle to reuse on this target.
+    #[cfg(not(target_has_atomic = "ptr"))]
+    pub(crate) fn reusing(buf: &'b Bytes, (): Spare) -> Self {
+        Source { buf }
+    }
+
+    /// The handle this source made, else the spare it was given: for the next source (it
+    /// holds its datagram until then, or until [`crate::msg::pool::HeaderPool::let_go`]).
+    #[cfg(target_has_atomic = "ptr")]
+    pub(crate) fn into_spare(self) -> Spare {
+        self.counted
+            .into_inner()
+            .or_else(|| self.spare.into_inner())
+    }
+
+    /// Nothing on this target.
+    #[cfg(not(target_has_atomic = "ptr"))]
+    pub(crate) fn into_spare(self) -> Spare {}
 
     /// The buffer.
     #[inline]
@@ -147,7 +189,16 @@ impl<'b> Source<'b> {
             let len = u32::try_from(s.len()).ok()?;
             let buf = self
                 .counted
-                .get_or_init(|| Arc::new(self.buf.clone()))
+                .get_or_init(|| match self.spare.take() {
+                    Some(mut spare) => {
+                        match Arc::get_mut(&mut spare) {
+                            Some(b) => *b = self.buf.clone(),
+                            None => return Arc::new(self.buf.clone()),
+                        }
+                        spare
+                    }
+                    None => Arc::new(self.buf.clone()),
+                })
                 .clone();
             Some(SipStr(Repr::Shared { buf, start, len }))
         }
@@ -728,6 +779,67 @@ mod tests {
         drop(m);
         assert_eq!(&*kept, call_id);
         assert_eq!(Arc::strong_count(counted(&kept).unwrap()), 1);
+    }
+
+    /// Messages parsed with a pool one after the other share their long strings under one
+    /// counted handle, made once: the next message's when nothing holds the last one's any
+    /// more, a new one while something does (the strings kept read as they did).
+    #[test]
+    fn the_counted_handle_is_made_again_once_nothing_holds_it() {
+        let bye = |n: u32| {
+            Bytes::from(alloc::format!(
+                "BYE sip:a@192.0.2.4 SIP/2.0\r\n\
+                 Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKPj{n:08x}-7e6d-4c5b-9a89-7f6e5d4c3b2a\r\n\
+                 From: <sip:b@192.0.2.1>;tag=1\r\nTo: <sip:a@192.0.2.4>;tag=2\r\n\
+                 Call-ID: {n:08x}-5a6b-4c7d-8e9f-0a1b2c3d4e5f\r\nCSeq: {n} BYE\r\n\r\n"
+            ))
+        };
+        let mut pool = crate::msg::pool::HeaderPool::new(4);
+        let limits = crate::parse::Limits::default();
+        let call_id = |m: &Message| {
+            m.headers
+                .iter()
+                .find_map(|h| match h {
+                    crate::msg::Header::CallId(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let (b1, b2, b3) = (bye(1), bye(2), bye(3));
+        let m1 = Message::parse_in(&b1, &limits, Some(&mut pool)).unwrap();
+        let first = Arc::as_ptr(counted(&call_id(&m1)).unwrap());
+        drop(m1);
+        // The first message gone: its handle is the second's, on the second's datagram.
+        let m2 = Message::parse_in(&b2, &limits, Some(&mut pool)).unwrap();
+        let id2 = call_id(&m2);
+        assert_eq!(Arc::as_ptr(counted(&id2).unwrap()), first);
+        assert_eq!(&*id2, "00000002-5a6b-4c7d-8e9f-0a1b2c3d4e5f");
+        assert_eq!(counted(&id2).unwrap().as_ptr(), b2.as_ptr());
+        // The second kept: the third makes its own, and each reads as it came.
+        let m3 = Message::parse_in(&b3, &limits, Some(&mut pool)).unwrap();
+        let id3 = call_id(&m3);
+        assert_ne!(Arc::as_ptr(counted(&id3).unwrap()), first);
+        assert_eq!(&*id2, "00000002-5a6b-4c7d-8e9f-0a1b2c3d4e5f");
+        assert_eq!(&*id3, "00000003-5a6b-4c7d-8e9f-0a1b2c3d4e5f");
+        let branch = m2.top_via().unwrap().branch();
+        assert_eq!(
+            branch,
+            Some("z9hG4bKPj00000002-7e6d-4c5b-9a89-7f6e5d4c3b2a")
+        );
+        // At the end of an input, a handle something else still holds is let go of (the
+        // datagram lives as long as the message), one nothing else holds is kept without
+        // its datagram.
+        pool.let_go();
+        assert!(pool.spare.is_none());
+        drop((m2, m3, id2, id3));
+        assert!(b2.is_unique() && b3.is_unique());
+        let b4 = bye(4);
+        let m4 = Message::parse_in(&b4, &limits, Some(&mut pool)).unwrap();
+        drop(m4);
+        assert!(!b4.is_unique());
+        pool.let_go();
+        assert!(b4.is_unique());
+        assert!(pool.spare.as_ref().is_some_and(|h| h.is_empty()));
     }
 
     #[test]

@@ -507,3 +507,100 @@ fn merged_request_check_ends_with_the_transaction() {
     assert_eq!(feed(&mut ep, later, p2, again), "SIP/2.0 200 OK");
     assert_eq!(ep.stats().merged_requests, 1);
 }
+
+/// A peer that writes its identifiers as pjsip and Asterisk do — a UUID for the Call-ID and
+/// the tags, `z9hG4bKPj` + a UUID for each branch — gets every answer a call needs, its
+/// identifiers echoed as they came (RFC 3261 §8.2.6.2), and its retransmissions matched to
+/// their transactions (§17.2.3) though its branches fill the compact key almost to the end:
+/// the INVITE's 100 (and again for the INVITE again) and 200, the ACK taken as the 200's, a
+/// CANCEL that comes too late answered 200 without ending the call (§9.2), the BYE's 200 and
+/// the same 200 again for the BYE sent again.
+#[test]
+fn a_peer_with_pjsip_identifiers_is_answered_and_matched() {
+    let (mut ep, peer, _) = behind_two_proxies();
+    let t0 = Instant::ZERO;
+    let call_id = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+    let from_tag = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a";
+    let branch = |n: u32| format!("z9hG4bKPj{n:08x}-7e6d-4c5b-9a89-7f6e5d4c3b2a");
+    let request = |method: &str, b: &str, seq: u32, to_tag: &str| {
+        Bytes::from(format!(
+            "{method} sip:a@127.0.0.1:5060 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 192.0.2.10:5060;rport;branch={b}\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:b@192.0.2.10>;tag={from_tag}\r\nTo: <sip:a@127.0.0.1>{to_tag}\r\n\
+             Contact: <sip:b@192.0.2.10:5060;ob>\r\nCall-ID: {call_id}\r\n\
+             CSeq: {seq} {method}\r\nContent-Length: 0\r\n\r\n"
+        ))
+    };
+    let status = |out: &[(SocketAddr, String)]| -> Vec<String> {
+        out.iter()
+            .map(|(_, m)| m.lines().next().unwrap_or_default().to_string())
+            .collect()
+    };
+    let echoes = |m: &str, b: &str| {
+        has(m, &format!("Call-ID: {call_id}"))
+            && m.contains(&format!(";tag={from_tag}\r\n"))
+            && m.contains(&format!("branch={b}"))
+    };
+    let sent = |ep: &mut Endpoint| -> Vec<(SocketAddr, String)> {
+        std::iter::from_fn(|| ep.poll_transmit())
+            .map(|t| (t.to, String::from_utf8(t.bytes.to_vec()).unwrap()))
+            .collect()
+    };
+    let invite = request("INVITE", &branch(1), 1, "");
+    assert!(feed(&mut ep, t0, peer, invite.clone()).is_empty());
+    let call = std::iter::from_fn(|| ep.poll_event())
+        .find_map(|e| match e {
+            Event::IncomingCall { call, .. } => Some(call),
+            _ => None,
+        })
+        .expect("the call");
+    // Not answered within 200 ms: 100 Trying (§17.2.1); the INVITE again gets it again from
+    // its transaction, and makes no second call.
+    let t1 = t0 + sipxfer::Duration::from_millis(200);
+    ep.handle_timeout(t1);
+    let out = sent(&mut ep);
+    assert_eq!(status(&out), ["SIP/2.0 100 Trying"]);
+    assert!(echoes(&out[0].1, &branch(1)));
+    assert_eq!(feed(&mut ep, t1, peer, invite), out);
+    assert!(
+        std::iter::from_fn(|| ep.poll_event()).all(|e| !matches!(e, Event::IncomingCall { .. }))
+    );
+    ep.answer(t1, call, None).unwrap();
+    let out = sent(&mut ep);
+    assert_eq!(status(&out), ["SIP/2.0 200 OK"]);
+    assert!(echoes(&out[0].1, &branch(1)));
+    let to_tag = out[0]
+        .1
+        .lines()
+        .find(|l| l.starts_with("To: "))
+        .and_then(|l| l.split(";tag=").nth(1))
+        .expect("our tag")
+        .to_string();
+    let to_tag = format!(";tag={to_tag}");
+    // The ACK of the 200 (its own branch): no answer; the call is confirmed.
+    assert!(feed(&mut ep, t1, peer, request("ACK", &branch(2), 1, &to_tag)).is_empty());
+    assert!(std::iter::from_fn(|| ep.poll_event()).any(|e| matches!(
+        e,
+        Event::CallState {
+            state: sipxfer::CallState::Confirmed,
+            ..
+        }
+    )));
+    // A CANCEL of the INVITE (its branch) after the 200: 200 for the CANCEL, nothing more.
+    let out = feed(&mut ep, t1, peer, request("CANCEL", &branch(1), 1, ""));
+    assert_eq!(status(&out), ["SIP/2.0 200 OK"]);
+    assert!(has(&out[0].1, "CSeq: 1 CANCEL") && echoes(&out[0].1, &branch(1)));
+    assert!(ep.calls().any(|c| c == call));
+    // The BYE, and the BYE again: the same 200 twice, the second from its transaction.
+    let bye = request("BYE", &branch(3), 2, &to_tag);
+    let first = feed(&mut ep, t1, peer, bye.clone());
+    assert_eq!(status(&first), ["SIP/2.0 200 OK"]);
+    assert!(has(&first[0].1, "CSeq: 2 BYE") && echoes(&first[0].1, &branch(3)));
+    assert!(first[0]
+        .1
+        .contains(&format!("To: <sip:a@127.0.0.1>{to_tag}\r\n")));
+    assert!(!ep.calls().any(|c| c == call));
+    let t2 = t1 + sipxfer::Duration::from_millis(500);
+    assert_eq!(feed(&mut ep, t2, peer, bye), first);
+}

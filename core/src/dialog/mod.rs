@@ -44,6 +44,69 @@ impl core::hash::Hash for DialogId {
     }
 }
 
+/// A [`DialogId`] as it lies in a received message, for looking its dialog up: hashed as the
+/// id is and compared with one, without the copies a [`DialogId`] makes of strings longer than
+/// 22 bytes (a pjsip or Asterisk peer's Call-ID and tags are 36 characters: two or three
+/// allocations a lookup).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DialogKey<'a> {
+    call_id: &'a str,
+    local_tag: &'a str,
+    remote_tag: &'a str,
+}
+
+impl<'a> DialogKey<'a> {
+    /// [`Dialog::id_of_request`]'s id, borrowed.
+    pub(crate) fn of_request(m: &'a Message) -> Option<Self> {
+        Some(DialogKey {
+            call_id: m.call_id()?,
+            local_tag: m.to()?.tag()?,
+            remote_tag: m.from()?.tag().unwrap_or(""),
+        })
+    }
+
+    /// [`Dialog::id_of_response`]'s id, borrowed.
+    pub(crate) fn of_response(m: &'a Message) -> Option<Self> {
+        Some(DialogKey {
+            call_id: m.call_id()?,
+            local_tag: m.from()?.tag().unwrap_or(""),
+            remote_tag: m.to()?.tag()?,
+        })
+    }
+
+    /// The id of Call-ID `call_id`, our tag `local_tag` and the peer's `remote_tag`.
+    pub(crate) fn new(call_id: &'a str, local_tag: &'a str, remote_tag: &'a str) -> Self {
+        DialogKey {
+            call_id,
+            local_tag,
+            remote_tag,
+        }
+    }
+
+    /// Is `id` this id?
+    pub(crate) fn is(&self, id: &DialogId) -> bool {
+        id.local_tag.as_str() == self.local_tag
+            && id.remote_tag.as_str() == self.remote_tag
+            && id.call_id.as_str() == self.call_id
+    }
+
+    /// The id, owned.
+    pub(crate) fn to_id(self) -> DialogId {
+        DialogId {
+            call_id: self.call_id.into(),
+            local_tag: self.local_tag.into(),
+            remote_tag: self.remote_tag.into(),
+        }
+    }
+}
+
+/// As [`DialogId`]'s.
+impl core::hash::Hash for DialogKey<'_> {
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        crate::hashed::write_parts(h, &[self.local_tag.as_bytes(), self.remote_tag.as_bytes()]);
+    }
+}
+
 impl PartialOrd for DialogId {
     fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
         Some(self.cmp(other))
@@ -179,20 +242,12 @@ impl Dialog {
 
     /// The id of the dialog a received in-dialog request belongs to (To tag = ours).
     pub fn id_of_request(m: &Message) -> Option<DialogId> {
-        Some(DialogId {
-            call_id: m.call_id()?.into(),
-            local_tag: m.to()?.tag()?.into(),
-            remote_tag: m.from()?.tag().unwrap_or("").into(),
-        })
+        DialogKey::of_request(m).map(DialogKey::to_id)
     }
 
     /// The id of the dialog a received response belongs to (From tag = ours).
     pub fn id_of_response(m: &Message) -> Option<DialogId> {
-        Some(DialogId {
-            call_id: m.call_id()?.into(),
-            local_tag: m.from()?.tag().unwrap_or("").into(),
-            remote_tag: m.to()?.tag()?.into(),
-        })
+        DialogKey::of_response(m).map(DialogKey::to_id)
     }
 
     /// A request within the dialog (§12.2.1.1): Request-URI and Route from the route set and
@@ -385,5 +440,56 @@ mod tests {
             uas.remote.display.as_str(),
             "\"Alice Liddell of Wonderland\""
         );
+    }
+
+    /// The id as it lies in a message is the id the dialog keeps: the same hash, and equal
+    /// to it alone (each of its three parts told apart), for requests and responses.
+    #[test]
+    fn a_borrowed_id_is_the_dialogs_id() {
+        use super::{DialogId, DialogKey};
+        use core::hash::BuildHasher;
+        let keys = crate::hashed::Keys::from_seed([3; 32]);
+        let call_id = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+        let bye = Message::parse(
+            Bytes::from(format!(
+                "BYE sip:a@192.0.2.4 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\
+                 From: <sip:b@192.0.2.1>;tag=theirs-9f8e7d6c-5b4a-4392-8170\r\n\
+                 To: <sip:a@192.0.2.4>;tag=ours\r\nCall-ID: {call_id}\r\nCSeq: 2 BYE\r\n\r\n"
+            )),
+            &Default::default(),
+        )
+        .unwrap();
+        let ok = Message::parse(
+            Bytes::from(format!(
+                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK2\r\n\
+                 From: <sip:a@192.0.2.4>;tag=ours\r\n\
+                 To: <sip:b@192.0.2.1>;tag=theirs-9f8e7d6c-5b4a-4392-8170\r\n\
+                 Call-ID: {call_id}\r\nCSeq: 3 BYE\r\n\r\n"
+            )),
+            &Default::default(),
+        )
+        .unwrap();
+        let id = Dialog::id_of_request(&bye).unwrap();
+        assert_eq!(Dialog::id_of_response(&ok), Some(id.clone()));
+        for key in [
+            DialogKey::of_request(&bye).unwrap(),
+            DialogKey::of_response(&ok).unwrap(),
+        ] {
+            assert!(key.is(&id));
+            assert_eq!(keys.hash_one(key), keys.hash_one(&id));
+            assert_eq!(key.to_id(), id);
+        }
+        let other = |f: fn(&mut DialogId)| {
+            let mut o = id.clone();
+            f(&mut o);
+            o
+        };
+        for o in [
+            other(|o| o.call_id = "another".into()),
+            other(|o| o.local_tag = "theirs-9f8e7d6c-5b4a-4392-8170".into()),
+            other(|o| o.remote_tag = "ours".into()),
+        ] {
+            assert!(!DialogKey::of_request(&bye).unwrap().is(&o));
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! CANCEL, and 481 for requests that match no dialog.
 
 use super::{Endpoint, Event, Outgoing, Timer};
-use crate::dialog::{uri_destination, Dialog, DialogState};
+use crate::dialog::{uri_destination, Dialog, DialogKey, DialogState};
 use crate::error::Error;
 use crate::msg::emit::{InDialog, OurVia};
 use crate::msg::pool::{HeaderPool, MIN};
@@ -1153,10 +1153,11 @@ impl Endpoint {
     /// A request with a To tag (§12.2.2): the dialog's, or 481.
     pub(super) fn in_dialog_request(&mut self, tx: TxId, source: crate::transport::Source) -> bool {
         let request = self.layer.request(tx).expect("new");
-        let Some(id) = Dialog::id_of_request(request) else {
+        let Some(key) = DialogKey::of_request(request) else {
             return false;
         };
-        let Some(call) = self.dialog_call(&id) else {
+        let Some(call) = self.dialog_call(key) else {
+            let id = key.to_id();
             // A copy (the endpoint is borrowed while it is read), its list from the pool and
             // given back to it after.
             let request = self.layer.clone_request(tx).expect("new");
@@ -1209,10 +1210,7 @@ impl Endpoint {
     /// An ACK outside any transaction: the ACK of our 2xx (§13.3.1.4). `false` if it belongs
     /// to no call.
     pub(super) fn call_ack(&mut self, ack: &Message) -> bool {
-        let Some(id) = Dialog::id_of_request(ack) else {
-            return false;
-        };
-        let Some(call) = self.dialog_call(&id) else {
+        let Some(call) = DialogKey::of_request(ack).and_then(|k| self.dialog_call(k)) else {
             return false;
         };
         let c = self.calls.get_mut(&call).expect("indexed");
@@ -1310,12 +1308,12 @@ impl Endpoint {
                     response.to().and_then(|t| t.tag()).is_some(),
                 ) {
                     // §13.2.2.4 / §12.1.2: each To tag is an early dialog (one per fork).
-                    let fresh = Dialog::id_of_response(response).filter(|id| {
+                    let fresh = DialogKey::of_response(response).filter(|k| {
                         c.dialog
                             .as_deref()
                             .into_iter()
                             .chain(&c.early)
-                            .all(|d| d.id != *id)
+                            .all(|d| !k.is(&d.id))
                     });
                     if fresh.is_some() {
                         let d = c.sent.as_ref().and_then(|s| s.dialog(response, c.dest));
@@ -1498,13 +1496,13 @@ impl Endpoint {
 
     /// The call whose dialog is `id` (the index holds the id's hash; the call's dialog, the
     /// id, §12).
-    pub(super) fn dialog_call(&self, id: &crate::dialog::DialogId) -> Option<CallId> {
+    pub(super) fn dialog_call(&self, id: DialogKey<'_>) -> Option<CallId> {
         self.indexed_call(&self.dialogs, id, false)
     }
 
     /// Our own pending INVITE with the early dialog `id` (RFC 3891 §3: a Replaces may name
     /// it): its call's first dialog or one of the other forks'.
-    pub(super) fn early_dialog_call(&self, id: &crate::dialog::DialogId) -> Option<CallId> {
+    pub(super) fn early_dialog_call(&self, id: DialogKey<'_>) -> Option<CallId> {
         self.indexed_call(&self.early_dialogs, id, true)
     }
 
@@ -1513,17 +1511,17 @@ impl Endpoint {
     fn indexed_call(
         &self,
         index: &crate::hashed::Index<CallId>,
-        id: &crate::dialog::DialogId,
+        id: DialogKey<'_>,
         forks: bool,
     ) -> Option<CallId> {
-        index.find(index.hash(id), |call| {
+        index.find(index.hash(&id), |call| {
             self.calls.get(&call).is_some_and(|c| {
                 let forks = if forks { &c.early[..] } else { &[] };
                 c.dialog
                     .as_deref()
                     .into_iter()
                     .chain(forks)
-                    .any(|d| d.id == *id)
+                    .any(|d| id.is(&d.id))
             })
         })
     }
@@ -1561,10 +1559,7 @@ impl Endpoint {
         if !invite_2xx {
             return;
         }
-        let Some(id) = Dialog::id_of_response(response) else {
-            return;
-        };
-        let Some(call) = self.dialog_call(&id) else {
+        let Some(call) = DialogKey::of_response(response).and_then(|k| self.dialog_call(k)) else {
             return;
         };
         let seq = response.cseq().map(|c| c.seq);

@@ -1033,6 +1033,9 @@ impl Endpoint {
         if self.out.events.capacity() > 8 {
             self.out.events.shrink_to(4);
         }
+        // The messages of this input read, the datagram the parser's spare handle holds is
+        // not kept for the next.
+        self.layer.pool.let_go();
     }
 
     /// [`Endpoint::flush`]'s reading of the reports queued now.

@@ -4,7 +4,7 @@
 //! ends the replaced one (`calls::end_replaced`).
 
 use super::{CallId, Endpoint};
-use crate::dialog::DialogId;
+use crate::dialog::{DialogId, DialogKey};
 use crate::hashed::{Keys, Table};
 use crate::msg::{Header, HeaderName, Message};
 use crate::time::Instant;
@@ -101,16 +101,12 @@ impl Endpoint {
         if all.next().is_some() || join {
             return Err(400);
         }
-        let id = DialogId {
-            call_id: r.call_id.clone(),
-            local_tag: r.to_tag().into(),
-            remote_tag: r.from_tag().into(),
-        };
-        if let Some(call) = self.early_dialog_call(&id) {
+        let id = DialogKey::new(&r.call_id, r.to_tag(), r.from_tag());
+        if let Some(call) = self.early_dialog_call(id) {
             // Our own INVITE, still early: replaceable (it will be cancelled).
             return Ok(Some(call));
         }
-        if let Some(call) = self.dialog_call(&id) {
+        if let Some(call) = self.dialog_call(id) {
             let c = self.calls.get(&call).ok_or(481u16)?;
             return match (c.confirmed(), r.early_only()) {
                 (true, true) => Err(486),
@@ -119,7 +115,7 @@ impl Endpoint {
                 (false, _) => Err(481),
             };
         }
-        if self.ended.contains(&id, self.now) {
+        if self.ended.contains(&id.to_id(), self.now) {
             return Err(603);
         }
         Err(481)

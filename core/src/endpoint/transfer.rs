@@ -954,14 +954,10 @@ impl Endpoint {
             return;
         };
         let (local, remote) = (td.local_tag().unwrap_or(""), td.remote_tag().unwrap_or(""));
-        let id = |ours: &str, theirs: &str| crate::dialog::DialogId {
-            call_id: td.call_id.clone(),
-            local_tag: ours.into(),
-            remote_tag: theirs.into(),
-        };
+        let id = |ours, theirs| crate::dialog::DialogKey::new(&td.call_id, ours, theirs);
         let call = self
-            .dialog_call(&id(remote, local))
-            .or_else(|| self.dialog_call(&id(local, remote)));
+            .dialog_call(id(remote, local))
+            .or_else(|| self.dialog_call(id(local, remote)));
         let Some(call) = call else {
             self.answer_with(tx, 481, Vec::new());
             return;

@@ -47,7 +47,7 @@ macro_rules! methods {
 
             /// The position of a known method in the list above; `None` for an extension.
             #[inline]
-            fn known_index(&self) -> Option<u8> {
+            pub(crate) fn known_index(&self) -> Option<u8> {
                 let mut n = 0u8;
                 $(
                     if let Method::$var = self {

@@ -298,19 +298,29 @@ impl Message<SipStr> {
         mode: crate::parse::message::Mode,
         pool: Option<&mut pool::HeaderPool>,
     ) -> Result<Self, ParseError> {
+        let mut pool = pool;
         // Built directly (no intermediate view): strings are slices of `buf`.
-        let src = crate::text::Source::new(buf);
-        let mut raw = crate::parse::RawMessage::empty(buf);
-        raw.fill(limits)?;
-        let head = crate::parse::message::head(&raw).len();
-        let list = pool.map_or_else(Vec::new, |p| p.take_list(raw.headers.len()));
-        crate::parse::message::message_as(
-            crate::parse::ctx::Own::new(&src, head),
-            &raw,
-            limits,
-            mode,
-            list,
-        )
+        let spare = pool.as_deref_mut().map(|p| core::mem::take(&mut p.spare));
+        let src = crate::text::Source::reusing(buf, spare.unwrap_or_default());
+        let m = (|| {
+            let mut raw = crate::parse::RawMessage::empty(buf);
+            raw.fill(limits)?;
+            let head = crate::parse::message::head(&raw).len();
+            let list = pool
+                .as_deref_mut()
+                .map_or_else(Vec::new, |p| p.take_list(raw.headers.len()));
+            crate::parse::message::message_as(
+                crate::parse::ctx::Own::new(&src, head),
+                &raw,
+                limits,
+                mode,
+                list,
+            )
+        })();
+        if let Some(p) = pool {
+            p.spare = src.into_spare();
+        }
+        m
     }
 }
 

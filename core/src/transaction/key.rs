@@ -6,8 +6,9 @@ use core::fmt::Write;
 use core::hash::{Hash, Hasher};
 use smallvec::SmallVec;
 
-/// Bytes a key holds inline: a branch as UAs and proxies write them (ours is 23 bytes), an
-/// IPv4 or short IPv6 sent-by, the port and the method fit; a longer key goes to the heap.
+/// Bytes a key holds inline: a server key ([`ServerKey`], compact) with a branch of up to 54
+/// bytes and an IPv4 sent-by (pjsip's and Asterisk's are 45, ours 23), or of up to 42 and an
+/// IPv6 one; a client key with a branch of up to 48 bytes; a longer key goes to the heap.
 const INLINE: usize = 56;
 
 /// A key's parts in one buffer, each closed by 0xFF (a byte no UTF-8 text holds, so that a
@@ -141,28 +142,70 @@ impl Hash for ClientKeyRef<'_> {
 /// Without one, the RFC 2543 rule: Request-URI, From tag, Call-ID, CSeq number, top Via and
 /// method (To tags are checked by the layer, because the ACK's To tag is the one of the
 /// response). As [`Parts`] after a first byte that tells the two apart.
+///
+/// An RFC 3261 key is written compactly, so that a pjsip or Asterisk peer's branch
+/// (`z9hG4bKPj` + a 36-character UUID) fits inline with an IPv4 sent-by and the key is made
+/// without an allocation (written as text it was 70 bytes: one allocation for each request
+/// from such a peer, for its lookup, and one more for its transaction): the method as its
+/// place among the known ones (its text, closed, for another), the host as its four or
+/// sixteen bytes (a domain as its case-folded text, closed), the port as two bytes after a
+/// byte that says whether there is one, and last the branch without the cookie every such
+/// branch begins with (its end is the key's). See [`INLINE`] for what fits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct ServerKey(Parts);
 
 /// The first byte of an RFC 2543 key (an RFC 3261 key's is 0).
 const RFC2543: u8 = 1;
 
+/// The byte of a method in an RFC 3261 [`ServerKey`] that is not a known one (its text
+/// follows).
+const EXTENSION: u8 = 0xff;
+
 impl ServerKey {
     /// The key of a request; `method` overrides the request's own (to find the INVITE a
     /// CANCEL targets, §9.2).
-    pub fn of<S: Text>(m: &Message<S>, method: Option<&str>) -> Option<Self> {
+    pub fn of<S: Text>(m: &Message<S>, method: Option<&Method<&str>>) -> Option<Self> {
         let via = m.top_via()?;
         let mut k = Parts::default();
         // One lookup of the branch for both the cookie test and the key.
-        if let Some(branch) = via
+        if let Some(rest) = via
             .branch()
-            .filter(|b| b.starts_with(crate::rand::MAGIC_COOKIE))
+            .and_then(|b| b.strip_prefix(crate::rand::MAGIC_COOKIE))
         {
             k.0.push(0);
-            k.text(branch.as_bytes());
-            k.host(&via.host);
-            k.number(via.port.map_or(0, |p| u32::from(p) | 1 << 16));
-            k.method(m.method()?, method);
+            let own = m.method()?;
+            let (code, text) = match (method, own) {
+                (Some(x), _) => (x.known_index(), x.as_str()),
+                (None, Method::Ack) => (Method::<&str>::Invite.known_index(), "INVITE"),
+                (None, m) => (m.known_index(), m.as_str()),
+            };
+            match code {
+                Some(c) => k.0.push(c),
+                None => {
+                    k.0.push(EXTENSION);
+                    k.text(text.as_bytes());
+                }
+            }
+            let port = via.port.unwrap_or(0).to_le_bytes();
+            let has_port = u8::from(via.port.is_some()) << 7;
+            match &via.host {
+                Host::Ipv4(a) => {
+                    k.0.push(1 | has_port);
+                    k.0.extend_from_slice(&port);
+                    k.0.extend_from_slice(&a.octets());
+                }
+                Host::Ipv6(a) => {
+                    k.0.push(2 | has_port);
+                    k.0.extend_from_slice(&port);
+                    k.0.extend_from_slice(&a.octets());
+                }
+                Host::Domain(_) => {
+                    k.0.push(3 | has_port);
+                    k.0.extend_from_slice(&port);
+                    k.host(&via.host);
+                }
+            }
+            k.0.extend_from_slice(rest.as_bytes());
             return Some(ServerKey(k));
         }
         let mut one: Values<Via<S>> = Values::new();
@@ -173,7 +216,7 @@ impl ServerKey {
         k.text(m.call_id()?.as_bytes());
         k.number(m.cseq()?.seq);
         k.text(crate::msg::emit::header_value_to_string(&Header::Via(one)).as_bytes());
-        k.method(m.method()?, method);
+        k.method(m.method()?, method.map(Method::as_str));
         Some(ServerKey(k))
     }
 
@@ -237,6 +280,7 @@ impl Hash for MergeKey<'_> {
 mod tests {
     use super::*;
     use crate::msg::Message;
+    use alloc::format;
 
     fn request(via: &str, method: &str) -> Message {
         let text = alloc::format!(
@@ -311,18 +355,39 @@ mod tests {
         );
         // The CANCEL finds the INVITE it targets.
         let cancel = request("host.example:5060;branch=z9hG4bK1", "CANCEL");
-        assert_eq!(ServerKey::of(&cancel, Some("INVITE")).unwrap(), base);
+        assert_eq!(ServerKey::of(&cancel, Some(&Method::Invite)).unwrap(), base);
         assert!(!base.is_rfc2543());
-        // An IPv4 and an IPv6 sent-by fit inline with a branch as ours are (23 bytes).
-        let v4 = k(
-            "192.168.100.200:5060;branch=z9hG4bKabcdefghijklmnop",
-            "SUBSCRIBE",
-        );
+        // An IPv4 sent-by fits inline with a branch as pjsip and Asterisk write them
+        // (`z9hG4bKPj` + a UUID, 45 bytes), with an extension method too; an IPv6 one with a
+        // branch of up to 42 bytes (ours are 23).
+        let pj = "z9hG4bKPj1f0e3c2a-4b5d-4e6f-8a9b-0c1d2e3f4a5b";
+        let v4 = k(&format!("192.168.100.200:5060;branch={pj}"), "SUBSCRIBE");
         let v6 = k(
-            "[2001:db8::1]:5060;branch=z9hG4bKabcdefghijklmnop",
+            &format!("[2001:db8::1]:5060;branch={}", &pj[..42]),
             "NOTIFY",
         );
-        assert!(!v4.0 .0.spilled() && !v6.0 .0.spilled());
+        let ext = k(&format!("192.168.100.200:5060;branch={pj}"), "PING");
+        assert!(!v4.0 .0.spilled() && !v6.0 .0.spilled() && !ext.0 .0.spilled());
+        // Methods known and not, addresses and their ports, told apart; a port 0 is a port.
+        let pk = |via: &str, method: &str| k(&format!("{via};branch={pj}"), method);
+        let keys = [
+            pk("192.168.100.200:5060", "PING"),
+            pk("192.168.100.200:5060", "PONG"),
+            pk("192.168.100.200:5060", "INVITE"),
+            pk("192.168.100.200:5061", "INVITE"),
+            pk("192.168.100.201:5060", "INVITE"),
+            pk("192.168.100.200", "INVITE"),
+            pk("192.168.100.200:0", "INVITE"),
+            pk("[2001:db8::1]:5060", "INVITE"),
+            pk("[2001:db8::2]:5060", "INVITE"),
+            pk("h.example:5060", "INVITE"),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for (j, b) in keys.iter().enumerate() {
+                assert_eq!(a == b, i == j, "{i} {j}");
+            }
+        }
+        assert_eq!(pk("192.168.100.200:5060", "PING"), keys[0]);
         // Without the magic cookie: the RFC 2543 key, which tells the CSeq numbers apart.
         let old = k("host.example:5060;branch=1", "INVITE");
         assert!(old.is_rfc2543());

@@ -305,7 +305,7 @@ impl Layer {
     /// The INVITE server transaction a CANCEL targets (§9.2: the same match as §17.2.3 with
     /// the method INVITE).
     pub fn invite_for_cancel(&self, cancel: &Message) -> Option<TxId> {
-        let key = ServerKey::of(cancel, Some("INVITE"))?;
+        let key = ServerKey::of(cancel, Some(&Method::Invite))?;
         self.find_server(&key)
     }
 

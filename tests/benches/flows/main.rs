@@ -8,7 +8,12 @@
 //!   NOTIFY 100/200, INVITE/200/ACK to C, NOTIFY 200/200, BYE/200: 14 datagrams);
 //! - `blind_held`: the same with the hold re-INVITE first (17 datagrams);
 //! - `attended`: A calls B and C, then refers B to C with `Replaces`; C's new call replaces
-//!   its call with A (RFC 5589 §7).
+//!   its call with A (RFC 5589 §7);
+//! - `call_pjsip`, `blind_pjsip`: `call` and `blind` with A's identifiers as long as pjsip's
+//!   and Asterisk's (a 46-character Call-ID, 36-character tags, 47-character branches: the
+//!   wire between A and B lengthens them on the way to B and gives A its own back, see
+//!   [`PJSIP`]), each datagram of that link a copy with a buffer of its own, as a runtime
+//!   reads it from its socket (the copies' allocations and time are left out of the row).
 //!
 //! Per row: flows per second, ns per datagram (all-in: emit, parse, transactions, dialogs,
 //! transfers, timers), heap allocations per datagram (a counting allocator), and the flow's
@@ -76,6 +81,93 @@ struct World {
     c_rings: bool,
     /// Every datagram delivered, when recording (the floor column).
     record: Option<Vec<Bytes>>,
+    /// A writes its identifiers as pjsip does (see [`lengthen`]); the copies the wire makes
+    /// for it, counted to take them out of the allocations.
+    pjsip: bool,
+    copies: usize,
+    /// The time the wire spent making them (taken out of the row's time).
+    copying: std::time::Duration,
+}
+
+/// What A's identifiers get on the way to B in the `_pjsip` rows, and lose on the way back: 24
+/// token characters, `_` among them (a character A's own never hold, so that taking it out
+/// again gives A its identifiers back). A's 22-character Call-ID becomes 46 characters, its
+/// 12-character tags 36 and its branches (`z9hG4bK` + 16) 47: as long as pjsip's and
+/// Asterisk's (a UUID for each, `z9hG4bKPj` + a UUID for a branch: 36, 36 and 45), the
+/// longest of the common peers'.
+const PJSIP: &[u8] = b"_4f0c2d9a-8e71-4b3a-9c5d";
+
+/// A datagram from A to B with A's identifiers lengthened by [`PJSIP`]: the Call-ID, A's tag
+/// (From in a request, To in a response) and, in a request, the branch of the top Via. A
+/// copy with a buffer of its own, as a runtime gives each datagram it reads.
+fn lengthen(b: &[u8]) -> Bytes {
+    let request = !b.starts_with(b"SIP/2.0 ");
+    // Where to insert (an array: the harness's own allocations stay out of the count).
+    let mut at = [usize::MAX; 3];
+    let mut k = 0;
+    let mut push = |p: Option<usize>| {
+        if let Some(p) = p {
+            at[k] = p;
+            k += 1;
+        }
+    };
+    let end = b
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(b.len());
+    let mut via = false;
+    let mut i = b.iter().position(|&c| c == b'\n').map_or(end, |p| p + 1);
+    while i < end {
+        let eol = i + b[i..end]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .unwrap_or(end - i);
+        let line = &b[i..eol];
+        let value_end = |key: &[u8]| {
+            let k = line.windows(key.len()).position(|w| w == key)? + key.len();
+            let n = line[k..]
+                .iter()
+                .position(|&c| c == b';' || c == b',' || c == b'>' || c == b' ')
+                .unwrap_or(line.len() - k);
+            Some(i + k + n)
+        };
+        if line.starts_with(b"Call-ID:") {
+            push(Some(eol));
+        } else if line.starts_with(if request { b"From:" } else { b"To:" as &[u8] }) {
+            push(value_end(b";tag="));
+        } else if line.starts_with(b"Via:") && request && !via {
+            via = true;
+            push(value_end(b";branch="));
+        }
+        i = eol + 2;
+    }
+    at.sort_unstable();
+    let mut out = Vec::with_capacity(b.len() + k * PJSIP.len());
+    let mut from = 0;
+    for &p in &at[..k] {
+        out.extend_from_slice(&b[from..p]);
+        out.extend_from_slice(PJSIP);
+        from = p;
+    }
+    out.extend_from_slice(&b[from..]);
+    Bytes::from(out)
+}
+
+/// A datagram from B to A with [`PJSIP`] taken out wherever it is (A's identifiers as A wrote
+/// them), a copy as [`lengthen`]'s.
+fn shorten(b: &[u8]) -> Bytes {
+    let found = b.windows(PJSIP.len()).filter(|w| *w == PJSIP).count();
+    let mut out = Vec::with_capacity(b.len() - found * PJSIP.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i..].starts_with(PJSIP) {
+            i += PJSIP.len();
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Bytes::from(out)
 }
 
 fn addr(i: usize) -> SocketAddr {
@@ -124,6 +216,9 @@ impl World {
             succeeded: 0,
             c_rings: false,
             record: None,
+            pjsip: false,
+            copies: 0,
+            copying: std::time::Duration::ZERO,
         }
     }
 
@@ -179,6 +274,11 @@ impl World {
         }
         while let Some((to, from, bytes)) = self.wire.pop_front() {
             self.datagrams += 1;
+            let bytes = match (self.pjsip, from == self.addrs[A], to) {
+                (true, true, B) => self.copy(|| lengthen(&bytes)),
+                (true, false, A) if from == self.addrs[B] => self.copy(|| shorten(&bytes)),
+                _ => bytes,
+            };
             if let Some(r) = &mut self.record {
                 r.push(bytes.clone());
             }
@@ -186,6 +286,15 @@ impl World {
             self.eps[to].handle_datagram(self.now, Transport::Udp, from, local, bytes);
             self.events(to);
         }
+    }
+
+    /// A copy the wire makes (the `_pjsip` rows), counted and timed.
+    fn copy(&mut self, f: impl FnOnce() -> Bytes) -> Bytes {
+        let t0 = std::time::Instant::now();
+        let b = f();
+        self.copying += t0.elapsed();
+        self.copies += 1;
+        b
     }
 
     /// Lets the transactions' and dialogs' timers run out (not timed).
@@ -224,11 +333,12 @@ fn batch(w: &mut World, n: usize) -> (f64, u64, usize) {
     w.up_ac.clear();
     w.succeeded = 0;
     let d0 = w.datagrams;
+    let (c0, k0) = (w.copies, w.copying);
     let a0 = allocations();
     let t0 = std::time::Instant::now();
     timed(w, n);
-    let secs = t0.elapsed().as_secs_f64();
-    let allocs = allocations() - a0;
+    let secs = (t0.elapsed() - (w.copying - k0)).as_secs_f64();
+    let allocs = allocations() - a0 - (w.copies - c0);
     if w.flow != Flow::Call {
         assert_eq!(w.succeeded, n, "every transfer succeeded");
     }
@@ -299,8 +409,9 @@ fn timed(w: &mut World, n: usize) {
 /// The datagrams of `n` flows, each with the message it carries parsed and its fields'
 /// lines forgotten (so that emitting it renders every field, as for a message built to be
 /// sent).
-fn recorded(flow: Flow, n: usize) -> (Vec<Bytes>, Vec<Message>) {
+fn recorded(flow: Flow, pjsip: bool, n: usize) -> (Vec<Bytes>, Vec<Message>) {
     let mut w = World::new(flow);
+    w.pjsip = pjsip;
     w.record = Some(Vec::new());
     batch(&mut w, n);
     let datagrams = w.record.take().unwrap_or_default();
@@ -366,10 +477,12 @@ fn env(name: &str, default: usize) -> usize {
 /// ringing call to C, C that incoming call. Measured 33 s after the exchange (its
 /// transactions have ended, the subscriptions have not), as what dropping each endpoint gives
 /// back, over `n`; the endpoints' configs adjusted by `tune` (with subscriptions of 60 s, A
-/// refreshes them at 30 s: the measure then falls 3 s after that exchange).
-fn heap_per_call(n: usize, transfer: bool, tune: fn(&mut Config)) -> [f64; 3] {
+/// refreshes them at 30 s: the measure then falls 3 s after that exchange); with `pjsip`, A's
+/// identifiers reach B as long as pjsip's (see [`PJSIP`]).
+fn heap_per_call(n: usize, transfer: bool, tune: fn(&mut Config), pjsip: bool) -> [f64; 3] {
     let mut w = World::tuned(Flow::Call, tune);
     w.c_rings = true;
+    w.pjsip = pjsip;
     for _ in 0..n {
         w.eps[A].call(w.now, uri(B), offer()).unwrap();
     }
@@ -487,28 +600,38 @@ fn main() {
     let n = env("SIPXFER_BENCH_BATCH", 2000);
     let only = std::env::var("SIPXFER_BENCH_ONLY").unwrap_or_default();
     let wanted = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
-    let rows = ["call", "blind", "blind_held", "attended"];
+    let rows = [
+        "call",
+        "blind",
+        "blind_held",
+        "attended",
+        "call_pjsip",
+        "blind_pjsip",
+    ];
     if rows.iter().any(|r| wanted(r)) {
         println!("flows: batches of {n}, median of {samples} samples");
         println!(
             "| flow | flows/s | datagrams/flow | ns/datagram | allocations/datagram | floor: parse + emit, ns/datagram | × floor | floor with the view's parse |\n|---|---:|---:|---:|---:|---:|---:|---:|"
         );
     }
-    for (name, flow) in [
-        ("call", Flow::Call),
-        ("blind", Flow::Blind),
-        ("blind_held", Flow::BlindHeld),
-        ("attended", Flow::Attended),
+    for (name, flow, pjsip) in [
+        ("call", Flow::Call, false),
+        ("blind", Flow::Blind, false),
+        ("blind_held", Flow::BlindHeld, false),
+        ("attended", Flow::Attended, false),
+        ("call_pjsip", Flow::Call, true),
+        ("blind_pjsip", Flow::Blind, true),
     ] {
         if !wanted(name) {
             continue;
         }
         let mut w = World::new(flow);
+        w.pjsip = pjsip;
         batch(&mut w, n.min(200)); // warm-up
                                    // The floor is measured when `SIPXFER_BENCH_ONLY` is empty or names `floor` (so that
                                    // a profile of one row counts that row's instructions only).
         let (datagrams, messages) = if wanted("floor") {
-            recorded(flow, n.min(500))
+            recorded(flow, pjsip, n.min(500))
         } else {
             (Vec::new(), Vec::new())
         };
@@ -546,8 +669,8 @@ fn main() {
             "\n| calls up | heap per idle call at A (caller) | at B (callee) | more per active transfer at A (transferor) | at B (transferee, with its call to C) | at C (target, ringing) | a ringing call alone, at its caller | at its callee |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for calls in sizes() {
-            let idle = heap_per_call(calls, false, |_| {});
-            let xfer = heap_per_call(calls, true, |_| {});
+            let idle = heap_per_call(calls, false, |_| {}, false);
+            let xfer = heap_per_call(calls, true, |_| {}, false);
             let ringing = heap_per_ringing_call(calls);
             println!(
                 "| {calls} | {:.0} B | {:.0} B | {:.0} B | {:.0} B | {:.0} B | {:.0} B | {:.0} B |",
@@ -567,13 +690,27 @@ fn main() {
             "\n| calls up | more per active transfer at A, 3 s after a refresh (60-s subscriptions) | at B | at C |\n|---:|---:|---:|---:|"
         );
         for calls in sizes() {
-            let idle = heap_per_call(calls, false, |_| {});
-            let xfer = heap_per_call(calls, true, |c| c.refer_expires = 60);
+            let idle = heap_per_call(calls, false, |_| {}, false);
+            let xfer = heap_per_call(calls, true, |c| c.refer_expires = 60, false);
             println!(
                 "| {calls} | {:.0} B | {:.0} B | {:.0} B |",
                 xfer[A] - idle[A],
                 xfer[B] - idle[B],
                 xfer[C] - idle[C]
+            );
+        }
+        // The callee of a caller whose identifiers are as long as pjsip's: the dialog's own
+        // copies of its Call-ID, the caller's tag and From.
+        println!(
+            "\n| calls up | heap per idle call at B (callee) of a caller with pjsip's identifiers | more per active transfer at B (transferee) |\n|---:|---:|---:|"
+        );
+        for calls in sizes() {
+            let idle = heap_per_call(calls, false, |_| {}, true);
+            let xfer = heap_per_call(calls, true, |_| {}, true);
+            println!(
+                "| {calls} | {:.0} B | {:.0} B |",
+                idle[B],
+                xfer[B] - idle[B]
             );
         }
     }
