@@ -909,3 +909,73 @@ fn regression_a_bye_overtaken_by_a_notify_goes_again_when_it_times_out() {
         && cseq(l) == Some((again, "BYE".into()))));
     check(case).unwrap();
 }
+
+/// Found by the properties (seed 738): B's BYE after the transfer was lost while A was cut
+/// off; B's last NOTIFY of the old call's refer subscription, sent after the BYE, reached A
+/// first and was answered 481 (A's subscription was over) — counted all the same (RFC 3261
+/// §12.2.2), so the BYE's own copy that got through was refused 500, and that 500 was lost.
+/// The 481 ended B's last subscription in the dialog, and with it the lingering dialog, so
+/// that when the BYE timed out nothing was left to write it again from: A kept the call. The
+/// dialog now lingers until the BYE's transaction ends, and the BYE goes again above the
+/// NOTIFY.
+#[test]
+fn regression_a_bye_overtaken_by_a_notify_answered_481_goes_again() {
+    let case = Case {
+        seed: 7599110475479552069,
+        links: [
+            Faults {
+                loss: 0.34,
+                duplicate: 0.06,
+                reorder: 0.0,
+                latency_ms: 25,
+                jitter_ms: 0,
+            },
+            quiet(),
+            Faults {
+                loss: 0.34,
+                duplicate: 0.0,
+                reorder: 0.0,
+                latency_ms: 1,
+                jitter_ms: 0,
+            },
+        ],
+        partition: Some((0, 6984, 33690, true)),
+        kind: Kind::BlindNoSub,
+        wire: Wire::Udp,
+        target: Target::AnswerAfter(12001),
+        transferee: Transferee::Accept,
+        acts: vec![(6148, Act::SecondRefer)],
+    };
+    let r = run(&case, false);
+    let cseq = |l: &sipxfer_tests::sim::Logged| {
+        let text = String::from_utf8_lossy(&l.bytes).into_owned();
+        let line = text
+            .split("\r\n")
+            .find(|h| h.starts_with("CSeq: "))?
+            .to_owned();
+        let mut parts = line["CSeq: ".len()..].split(' ');
+        Some((parts.next()?.parse::<u32>().ok()?, parts.next()?.to_owned()))
+    };
+    let addr = |n: usize| ADDRS[n].parse::<std::net::SocketAddr>().unwrap();
+    let between = |from: usize, to: usize| {
+        move |l: &&sipxfer_tests::sim::Logged| l.from == addr(from) && l.to == addr(to)
+    };
+    // A answered B's NOTIFY 481 and the first BYE, sent before it, 500.
+    let answered = |status: &str, method: &str| {
+        r.sim
+            .log
+            .iter()
+            .filter(between(0, 1))
+            .filter(|l| l.first_line().starts_with(status))
+            .filter_map(cseq)
+            .find(|(_, m)| m == method)
+            .map(|(n, _)| n)
+    };
+    let notify = answered("SIP/2.0 481", "NOTIFY").expect("the NOTIFY answered 481");
+    let refused = answered("SIP/2.0 500", "BYE").expect("the BYE refused 500");
+    assert!(refused < notify);
+    // The BYE again, above the NOTIFY, answered 200.
+    let again = answered("SIP/2.0 200", "BYE").expect("the BYE sent again, answered");
+    assert!(again > notify);
+    check(case).unwrap();
+}

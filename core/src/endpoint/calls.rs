@@ -979,31 +979,36 @@ impl Endpoint {
     /// request with a CSeq above every one used in the dialog (§12.2.1.1; §21.5.1: a client
     /// may retry a request answered 500).
     pub(super) fn bye_answered(&mut self, tx: TxId, status: u16) {
-        if status == 500 {
-            self.bye_again(tx);
+        if status < 200 || (status == 500 && self.bye_again(tx)) {
+            return;
+        }
+        // Answered: a dialog that lingered for this BYE alone goes.
+        if let Some(Some(b)) = self.quiet.get(&tx).copied() {
+            self.bye_ended(b.call, tx);
         }
     }
 
     /// A response to `tx` when it is one of our BYEs: one answered 500 goes once more
-    /// (see above).
-    fn bye_again(&mut self, tx: TxId) {
+    /// (see above). `true` when it went.
+    fn bye_again(&mut self, tx: TxId) -> bool {
         let Some(Some(b)) = self.quiet.get_mut(&tx) else {
-            return;
+            return false;
         };
         if core::mem::replace(&mut b.retried, true) {
-            return;
+            return false;
         }
         let Some(dest) = self.layer.get(tx).map(|t| t.dest) else {
-            return;
+            return false;
         };
         let Some(bye) = self.layer.request_copy(tx) else {
-            return;
+            return false;
         };
         let seq = self.next_seq_for(tx, bye.cseq().map_or(0, |c| c.seq));
         let new = self.send_again(dest, bye, seq);
         // Its entry, marked sent again and with `seq` (`next_seq_for`), goes to `new`.
         let q = self.quiet.get(&tx).copied().flatten();
         self.quiet_moved(tx, new, q);
+        true
     }
 
     /// Our BYE `tx` timed out (Timer F, §17.1.2.2; its transaction is gone). The session
@@ -1012,13 +1017,15 @@ impl Endpoint {
     /// subscription that outlives the call, RFC 5057 §5.1) reached the peer before any copy
     /// of the BYE did: each copy is then refused 500 (§12.2.2), and when every one of those
     /// answers is lost the peer keeps the call. So a BYE overtaken so, in a dialog that still
-    /// lingers for its subscriptions, is written once more from it with the next CSeq
-    /// (§12.2.1.1); one that nothing overtook is not.
+    /// lingers — for its subscriptions, or, they being over, for this BYE — is written once
+    /// more from it with the next CSeq (§12.2.1.1); one that nothing overtook is not, and the
+    /// dialog goes if it lingered for the BYE alone.
     pub(super) fn bye_timed_out(&mut self, tx: TxId) {
         let Some(Some(b)) = self.quiet.get(&tx).copied() else {
             return;
         };
         if b.retried || self.lingering_byes.get(&b.call) != Some(&tx) {
+            self.bye_ended(b.call, tx);
             return;
         }
         if self
@@ -1027,6 +1034,7 @@ impl Endpoint {
             .is_none_or(|d| d.local_seq <= b.seq)
             || !self.make_room()
         {
+            self.bye_ended(b.call, tx);
             return;
         }
         let Some(d) = self.lingering.get_mut(&b.call) else {

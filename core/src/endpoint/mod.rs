@@ -319,7 +319,9 @@ pub struct Endpoint {
     /// ([`Endpoint::bye_answered`]).
     quiet: Ids<TxId, Option<calls::Bye>>,
     /// The BYE still unanswered of each ended call whose dialog lingers: what the dialog
-    /// sends meanwhile raises the CSeq that BYE would go again with.
+    /// sends meanwhile raises the CSeq that BYE would go again with, and the dialog lingers
+    /// until the BYE is answered or given up, its subscriptions gone or not
+    /// ([`Endpoint::bye_ended`]).
     lingering_byes: Ids<CallId, TxId>,
     /// The UA core's timers (the transactions keep their own).
     timers: timers::Timers,
@@ -1082,7 +1084,9 @@ impl Endpoint {
                 TxEvent::ProceedingTimeout { tx } => Event::InviteCancelled { tx },
                 TxEvent::Terminated { tx } => {
                     self.tags.remove(&tx);
-                    self.quiet.remove(&tx);
+                    if let Some(Some(b)) = self.quiet.remove(&tx) {
+                        self.bye_ended(b.call, tx);
+                    }
                     self.auth_trails.remove(&tx);
                     self.tx_transfers.remove(&tx);
                     self.orphans.remove(&tx);

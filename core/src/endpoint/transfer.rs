@@ -772,6 +772,24 @@ impl Endpoint {
         }
     }
 
+    /// An ended call's lingering dialog, forgotten.
+    fn forget_lingering(&mut self, call: CallId) {
+        if let Some(d) = self.lingering.remove(&call) {
+            self.lingering_ids.remove(&d.id);
+        }
+    }
+
+    /// Our BYE `tx` of `call` has ended (its transaction is over): a dialog that lingered for
+    /// it alone, its subscriptions gone, goes with it.
+    pub(super) fn bye_ended(&mut self, call: CallId, tx: TxId) {
+        if self.lingering_byes.get(&call) == Some(&tx) {
+            self.lingering_byes.remove(&call);
+            if self.xfers_of(call).next().is_none() {
+                self.forget_lingering(call);
+            }
+        }
+    }
+
     /// The transfer whose transferor `call` (placed by us as transferee) still reports to.
     fn reports_to(&self, call: CallId) -> Option<TransferId> {
         self.calls.get(&call)?.for_transfer
@@ -788,18 +806,14 @@ impl Endpoint {
         if let Some(x) = self.transfers.remove(&transfer) {
             let call = x.call();
             self.call_xfers.remove(&(call, transfer));
-            if self.xfers_of(call).next().is_none() {
-                // The last usage of an ended call's dialog is gone: so is the dialog.
-                if let Some(d) = self.lingering.remove(&call) {
-                    self.lingering_ids.remove(&d.id);
-                    // A BYE of the call still unanswered may have to go again, above what
-                    // the dialog sent since.
-                    if let Some(tx) = self.lingering_byes.remove(&call) {
-                        if let Some(Some(b)) = self.quiet.get_mut(&tx) {
-                            b.seq = b.seq.max(d.local_seq);
-                        }
-                    }
-                }
+            if self.xfers_of(call).next().is_none() && !self.lingering_byes.contains_key(&call) {
+                // The last usage of an ended call's dialog is gone: so is the dialog — once
+                // the call's BYE, if still out, has ended too (`bye_ended`): a request the
+                // dialog sent after it (this usage's last NOTIFY, answered 481 once the
+                // peer's subscription was over, but counted, RFC 3261 §12.2.2) has its
+                // copies refused 500, and it may have to go again from the dialog, above that
+                // request (`Endpoint::bye_timed_out`).
+                self.forget_lingering(call);
             }
             self.disarm(call, Timer::Transfer(transfer));
             self.disarm(call, Timer::ReferRefresh(transfer));
