@@ -299,28 +299,35 @@ impl Message<SipStr> {
         pool: Option<&mut pool::HeaderPool>,
     ) -> Result<Self, ParseError> {
         let mut pool = pool;
-        // Built directly (no intermediate view): strings are slices of `buf`.
+        // Built directly (no intermediate view): strings are slices of `buf`, under the
+        // pool's spare handle when it is free.
         let spare = pool.as_deref_mut().map(|p| core::mem::take(&mut p.spare));
         let src = crate::text::Source::reusing(buf, spare.unwrap_or_default());
-        let m = (|| {
-            let mut raw = crate::parse::RawMessage::empty(buf);
-            raw.fill(limits)?;
-            let head = crate::parse::message::head(&raw).len();
-            let list = pool
-                .as_deref_mut()
-                .map_or_else(Vec::new, |p| p.take_list(raw.headers.len()));
-            crate::parse::message::message_as(
-                crate::parse::ctx::Own::new(&src, head),
-                &raw,
-                limits,
-                mode,
-                list,
-            )
-        })();
+        let m = Self::parse_from(&src, limits, mode, pool.as_deref_mut());
         if let Some(p) = pool {
             p.spare = src.into_spare();
         }
         m
+    }
+
+    /// [`Message::parse_as`] from `src`, its header list from `pool`.
+    fn parse_from(
+        src: &crate::text::Source<'_>,
+        limits: &Limits,
+        mode: crate::parse::message::Mode,
+        pool: Option<&mut pool::HeaderPool>,
+    ) -> Result<Self, ParseError> {
+        let mut raw = crate::parse::RawMessage::empty(src.bytes());
+        raw.fill(limits)?;
+        let head = crate::parse::message::head(&raw).len();
+        let list = pool.map_or_else(Vec::new, |p| p.take_list(raw.headers.len()));
+        crate::parse::message::message_as(
+            crate::parse::ctx::Own::new(src, head),
+            &raw,
+            limits,
+            mode,
+            list,
+        )
     }
 }
 
