@@ -40,7 +40,7 @@ impl Ord for DialogId {
 /// repeat, and equal ids still hash alike.
 impl core::hash::Hash for DialogId {
     fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
-        crate::hashed::write_parts(h, &[self.local_tag.as_bytes(), self.remote_tag.as_bytes()]);
+        DialogKey::new(&self.call_id, &self.local_tag, &self.remote_tag).hash(h);
     }
 }
 
@@ -100,7 +100,8 @@ impl<'a> DialogKey<'a> {
     }
 }
 
-/// As [`DialogId`]'s.
+/// [`DialogId`]'s hash (which is this one's, so that the two hash alike): the two tags, each
+/// closed by 0xFF.
 impl core::hash::Hash for DialogKey<'_> {
     fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
         crate::hashed::write_parts(h, &[self.local_tag.as_bytes(), self.remote_tag.as_bytes()]);

@@ -1019,13 +1019,12 @@ impl Endpoint {
     /// answers is lost the peer keeps the call. So a BYE overtaken so, in a dialog that still
     /// lingers — for its subscriptions, or, they being over, for this BYE — is written once
     /// more from it with the next CSeq (§12.2.1.1); one that nothing overtook is not, and the
-    /// dialog goes if it lingered for the BYE alone.
+    /// dialog goes with the transaction if it lingered for the BYE alone (`bye_ended`).
     pub(super) fn bye_timed_out(&mut self, tx: TxId) {
         let Some(Some(b)) = self.quiet.get(&tx).copied() else {
             return;
         };
         if b.retried || self.lingering_byes.get(&b.call) != Some(&tx) {
-            self.bye_ended(b.call, tx);
             return;
         }
         if self
@@ -1034,7 +1033,6 @@ impl Endpoint {
             .is_none_or(|d| d.local_seq <= b.seq)
             || !self.make_room()
         {
-            self.bye_ended(b.call, tx);
             return;
         }
         let Some(d) = self.lingering.get_mut(&b.call) else {
