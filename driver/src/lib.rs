@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 mod conn;
+pub mod datagram;
 pub mod demo;
 mod handle;
 pub mod io;
@@ -563,7 +564,7 @@ impl State {
                 Poll::Ready(Ok((n, from))) => {
                     *budget -= 1;
                     progress = true;
-                    let bytes = Bytes::copy_from_slice(&self.buf[..n]);
+                    let bytes = datagram::copy(&self.buf[..n]);
                     self.tap(
                         Direction::Received,
                         Transport::Udp,

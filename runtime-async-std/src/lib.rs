@@ -27,7 +27,7 @@
 #![deny(missing_docs)]
 
 pub use sipxfer_driver::{
-    demo, Builder, Captured, Direction, Driver, Events, Handle, Options, Tap, Transports,
+    datagram, demo, Builder, Captured, Direction, Driver, Events, Handle, Options, Tap, Transports,
 };
 
 use async_io::Async;

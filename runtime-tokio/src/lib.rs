@@ -26,7 +26,7 @@
 #![deny(missing_docs)]
 
 pub use sipxfer_driver::{
-    demo, Builder, Captured, Direction, Driver, Events, Handle, Options, Tap, Transports,
+    datagram, demo, Builder, Captured, Direction, Driver, Events, Handle, Options, Tap, Transports,
 };
 
 use sipxfer_driver::io::{Connecting, ListenerIo, Runtime, StreamIo, TimerIo, UdpIo};

@@ -9,11 +9,13 @@
 //! - `blind_held`: the same with the hold re-INVITE first (17 datagrams);
 //! - `attended`: A calls B and C, then refers B to C with `Replaces`; C's new call replaces
 //!   its call with A (RFC 5589 §7);
-//! - `call_pjsip`, `blind_pjsip`: `call` and `blind` with A's identifiers as long as pjsip's
-//!   and Asterisk's (a 46-character Call-ID, 36-character tags, 47-character branches: the
-//!   wire between A and B lengthens them on the way to B and gives A its own back, see
-//!   [`PJSIP`]), each datagram of that link a copy with a buffer of its own, as a runtime
-//!   reads it from its socket (the copies' allocations and time are left out of the row).
+//! - `call_pjsip`, `blind_pjsip`, `attended_pjsip`: `call`, `blind` and `attended` with A's
+//!   identifiers as long as pjsip's and Asterisk's (a 46-character Call-ID, 36-character
+//!   tags, 47-character branches: the wire from A lengthens them on the way to B and C, the
+//!   `Replaces` in A's `Refer-To` too, and gives A its own back, see [`PJSIP`]), each datagram
+//!   to or from A a copy with a buffer of its own, as a runtime reads it from its socket (with
+//!   [`sipxfer_tokio::datagram::copy`], one allocation, cloned without another; the copies'
+//!   allocations and time are left out of the row).
 //!
 //! Per row: flows per second, ns per datagram (all-in: emit, parse, transactions, dialogs,
 //! transfers, timers), heap allocations per datagram (a counting allocator), and the flow's
@@ -89,7 +91,7 @@ struct World {
     copying: std::time::Duration,
 }
 
-/// What A's identifiers get on the way to B in the `_pjsip` rows, and lose on the way back: 24
+/// What A's identifiers get on the way to B and C in the `_pjsip` rows, and lose on the way back: 24
 /// token characters, `_` among them (a character A's own never hold, so that taking it out
 /// again gives A its identifiers back). A's 22-character Call-ID becomes 46 characters, its
 /// 12-character tags 36 and its branches (`z9hG4bK` + 16) 47: as long as pjsip's and
@@ -97,13 +99,15 @@ struct World {
 /// longest of the common peers'.
 const PJSIP: &[u8] = b"_4f0c2d9a-8e71-4b3a-9c5d";
 
-/// A datagram from A to B with A's identifiers lengthened by [`PJSIP`]: the Call-ID, A's tag
-/// (From in a request, To in a response) and, in a request, the branch of the top Via. A
+/// A datagram from A to B or C with A's identifiers lengthened by [`PJSIP`]: the Call-ID, A's
+/// tag (From in a request, To in a response), in a request the branch of the top Via, and in
+/// a `Refer-To` the Call-ID and A's tag (`from-tag`, RFC 3891 §3: the tag C's dialog has for A)
+/// of the `Replaces` it carries, escaped, so that the dialog it names is the one C knows. A
 /// copy with a buffer of its own, as a runtime gives each datagram it reads.
 fn lengthen(b: &[u8]) -> Bytes {
     let request = !b.starts_with(b"SIP/2.0 ");
     // Where to insert (an array: the harness's own allocations stay out of the count).
-    let mut at = [usize::MAX; 3];
+    let mut at = [usize::MAX; 5];
     let mut k = 0;
     let mut push = |p: Option<usize>| {
         if let Some(p) = p {
@@ -131,8 +135,20 @@ fn lengthen(b: &[u8]) -> Bytes {
                 .unwrap_or(line.len() - k);
             Some(i + k + n)
         };
+        // The end of an escaped value in a URI header (`?Replaces=<Call-ID>%3B…`).
+        let escaped_end = |key: &[u8]| {
+            let k = line.windows(key.len()).position(|w| w == key)? + key.len();
+            let n = line[k..]
+                .iter()
+                .position(|&c| c == b'%' || c == b'&' || c == b'>')
+                .unwrap_or(line.len() - k);
+            Some(i + k + n)
+        };
         if line.starts_with(b"Call-ID:") {
             push(Some(eol));
+        } else if line.starts_with(b"Refer-To:") && request {
+            push(escaped_end(b"?Replaces="));
+            push(escaped_end(b"from-tag%3D"));
         } else if line.starts_with(if request { b"From:" } else { b"To:" as &[u8] }) {
             push(value_end(b";tag="));
         } else if line.starts_with(b"Via:") && request && !via {
@@ -142,32 +158,59 @@ fn lengthen(b: &[u8]) -> Bytes {
         i = eol + 2;
     }
     at.sort_unstable();
-    let mut out = Vec::with_capacity(b.len() + k * PJSIP.len());
+    let mut out = Read::default();
     let mut from = 0;
     for &p in &at[..k] {
-        out.extend_from_slice(&b[from..p]);
-        out.extend_from_slice(PJSIP);
+        out.push(&b[from..p]);
+        out.push(PJSIP);
         from = p;
     }
-    out.extend_from_slice(&b[from..]);
-    Bytes::from(out)
+    out.push(&b[from..]);
+    out.bytes()
 }
 
 /// A datagram from B to A with [`PJSIP`] taken out wherever it is (A's identifiers as A wrote
 /// them), a copy as [`lengthen`]'s.
 fn shorten(b: &[u8]) -> Bytes {
-    let found = b.windows(PJSIP.len()).filter(|w| *w == PJSIP).count();
-    let mut out = Vec::with_capacity(b.len() - found * PJSIP.len());
+    let mut out = Read::default();
     let mut i = 0;
     while i < b.len() {
         if b[i..].starts_with(PJSIP) {
             i += PJSIP.len();
         } else {
-            out.push(b[i]);
+            out.push(&b[i..i + 1]);
             i += 1;
         }
     }
-    Bytes::from(out)
+    out.bytes()
+}
+
+/// A datagram as a runtime reads it: into a buffer of the socket's (here on the stack), then
+/// copied into a [`Bytes`] of its own as the driver does ([`sipxfer_tokio::datagram::copy`]:
+/// one allocation, cloned without another).
+struct Read {
+    buf: [u8; 4096],
+    len: usize,
+}
+
+impl Default for Read {
+    fn default() -> Self {
+        Read {
+            buf: [0; 4096],
+            len: 0,
+        }
+    }
+}
+
+impl Read {
+    fn push(&mut self, b: &[u8]) {
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+    }
+
+    fn bytes(&self) -> Bytes {
+        sipxfer_tokio::datagram::copy(&self.buf[..self.len])
+    }
 }
 
 fn addr(i: usize) -> SocketAddr {
@@ -275,8 +318,8 @@ impl World {
         while let Some((to, from, bytes)) = self.wire.pop_front() {
             self.datagrams += 1;
             let bytes = match (self.pjsip, from == self.addrs[A], to) {
-                (true, true, B) => self.copy(|| lengthen(&bytes)),
-                (true, false, A) if from == self.addrs[B] => self.copy(|| shorten(&bytes)),
+                (true, true, B | C) => self.copy(|| lengthen(&bytes)),
+                (true, false, A) => self.copy(|| shorten(&bytes)),
                 _ => bytes,
             };
             if let Some(r) = &mut self.record {
@@ -607,6 +650,7 @@ fn main() {
         "attended",
         "call_pjsip",
         "blind_pjsip",
+        "attended_pjsip",
     ];
     if rows.iter().any(|r| wanted(r)) {
         println!("flows: batches of {n}, median of {samples} samples");
@@ -621,6 +665,7 @@ fn main() {
         ("attended", Flow::Attended, false),
         ("call_pjsip", Flow::Call, true),
         ("blind_pjsip", Flow::Blind, true),
+        ("attended_pjsip", Flow::Attended, true),
     ] {
         if !wanted(name) {
             continue;
