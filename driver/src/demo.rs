@@ -483,8 +483,10 @@ fn check_common(sent: [&[Captured]; 3], transport: Transport) -> Result<(String,
 }
 
 /// Checks on the wire what RFC 5589 §6 says a blind transfer sends, from the messages each
-/// party sent over `transport` (alice, bob, carol): what [`check_common`] lists, with a
-/// `Refer-To` naming carol and no `Replaces` anywhere.
+/// party sent over `transport` (alice, bob, carol): what every transfer sends (alice's hold
+/// re-INVITE, one REFER with `Referred-By`, the BYE to bob; bob's NOTIFYs up to a final
+/// `200 OK` with `Subscription-State: terminated`, his INVITE to carol with `Referred-By`;
+/// carol's 180 and 200), with a `Refer-To` naming carol and no `Replaces` anywhere.
 pub fn check_blind_wire(sent: [&[Captured]; 3], transport: Transport) -> Result<(), String> {
     let (refer, invite) = check_common(sent, transport)?;
     expect(
@@ -502,8 +504,9 @@ pub fn check_blind_wire(sent: [&[Captured]; 3], transport: Transport) -> Result<
 }
 
 /// Checks on the wire what RFC 5589 §7 and RFC 3891 say an attended transfer sends: what
-/// [`check_common`] lists, with a `Refer-To` carrying an escaped `Replaces`, bob's INVITE
-/// carrying it as a `Replaces` header, and carol ending the replaced call with a BYE.
+/// every transfer sends (as for [`check_blind_wire`]), with a `Refer-To` carrying an escaped
+/// `Replaces`, bob's INVITE carrying it as a `Replaces` header, and carol ending the replaced
+/// call with a BYE.
 pub fn check_attended_wire(sent: [&[Captured]; 3], transport: Transport) -> Result<(), String> {
     let (refer, invite) = check_common(sent, transport)?;
     expect(
