@@ -91,12 +91,12 @@ struct World {
     copying: std::time::Duration,
 }
 
-/// What A's identifiers get on the way to B and C in the `_pjsip` rows, and lose on the way back: 24
-/// token characters, `_` among them (a character A's own never hold, so that taking it out
-/// again gives A its identifiers back). A's 22-character Call-ID becomes 46 characters, its
-/// 12-character tags 36 and its branches (`z9hG4bK` + 16) 47: as long as pjsip's and
-/// Asterisk's (a UUID for each, `z9hG4bKPj` + a UUID for a branch: 36, 36 and 45), the
-/// longest of the common peers'.
+/// What A's identifiers get on the way to B and C in the `_pjsip` rows, and lose on the way
+/// back: 24 token characters, `_` among them (a character A's own never hold, so that taking
+/// it out again gives A its identifiers back). A's 22-character Call-ID becomes 46
+/// characters, its 12-character tags 36 and its branches (`z9hG4bK` + 16) 47: as long as
+/// pjsip's and Asterisk's (a UUID for each, `z9hG4bKPj` + a UUID for a branch: 36, 36 and
+/// 45), the longest of the common peers'.
 const PJSIP: &[u8] = b"_4f0c2d9a-8e71-4b3a-9c5d";
 
 /// A datagram from A to B or C with A's identifiers lengthened by [`PJSIP`]: the Call-ID, A's
@@ -127,23 +127,18 @@ fn lengthen(b: &[u8]) -> Bytes {
             .position(|w| w == b"\r\n")
             .unwrap_or(end - i);
         let line = &b[i..eol];
-        let value_end = |key: &[u8]| {
+        // Where the value after `key` on this line ends: at a byte `ends` says yes to.
+        let end_of = |key: &[u8], ends: fn(u8) -> bool| {
             let k = line.windows(key.len()).position(|w| w == key)? + key.len();
             let n = line[k..]
                 .iter()
-                .position(|&c| c == b';' || c == b',' || c == b'>' || c == b' ')
+                .position(|&c| ends(c))
                 .unwrap_or(line.len() - k);
             Some(i + k + n)
         };
-        // The end of an escaped value in a URI header (`?Replaces=<Call-ID>%3B…`).
-        let escaped_end = |key: &[u8]| {
-            let k = line.windows(key.len()).position(|w| w == key)? + key.len();
-            let n = line[k..]
-                .iter()
-                .position(|&c| c == b'%' || c == b'&' || c == b'>')
-                .unwrap_or(line.len() - k);
-            Some(i + k + n)
-        };
+        // A parameter's value, or an escaped one in a URI header (`?Replaces=<Call-ID>%3B…`).
+        let value_end = |key: &[u8]| end_of(key, |c| matches!(c, b';' | b',' | b'>' | b' '));
+        let escaped_end = |key: &[u8]| end_of(key, |c| matches!(c, b'%' | b'&' | b'>'));
         if line.starts_with(b"Call-ID:") {
             push(Some(eol));
         } else if line.starts_with(b"Refer-To:") && request {
@@ -169,7 +164,7 @@ fn lengthen(b: &[u8]) -> Bytes {
     out.bytes()
 }
 
-/// A datagram from B to A with [`PJSIP`] taken out wherever it is (A's identifiers as A wrote
+/// A datagram from B or C to A with [`PJSIP`] taken out wherever it is (A's identifiers as A wrote
 /// them), a copy as [`lengthen`]'s.
 fn shorten(b: &[u8]) -> Bytes {
     let mut out = Read::default();
