@@ -111,6 +111,23 @@ pub struct Config {
     /// no allocation. At most this many lists of at most 32 headers (9.5 KB each) are kept.
     /// Default 16; 0: every message allocates its own list.
     pub header_lists: usize,
+    /// The largest request sent over UDP. RFC 3261 §18.1.1: "If a request is within 200
+    /// bytes of the path MTU, or if it is larger than 1300 bytes and the path MTU is unknown,
+    /// the request MUST be sent using an RFC 2914 congestion controlled transport protocol,
+    /// such as TCP. If this causes a change in the transport protocol from the one indicated
+    /// in the top Via, the value in the top Via MUST be changed." A larger request bound
+    /// for UDP (an INVITE with many codecs or ICE candidates in its SDP, a request that grew
+    /// credentials) goes over TCP to the same address and port — where §18.2.1 has every
+    /// server listen — its top Via saying `SIP/2.0/TCP`; its CANCEL, or the ACK of its
+    /// non-2xx final, goes the same way (§9.1, §17.1.1.3). That request only: its Contact
+    /// is unchanged, and the next request goes by UDP unless it too is larger (as pjsip
+    /// does). If the runtime cannot open the connection ([`crate::Endpoint::handle_unreachable`]),
+    /// the request goes over UDP after all, in the same transaction ("the element SHOULD
+    /// retry the request, using UDP"). Default `Some(1300)`, the path MTU being unknown
+    /// (with a known path MTU: 200 bytes less than it). `None`: every request goes by the
+    /// transport its destination names, whatever its size — for a host without TCP, such
+    /// as a microcontroller with a UDP stack only.
+    pub udp_request_limit: Option<usize>,
     /// Digest credentials (RFC 3261 §22, RFC 8760) for the requests the endpoint sends on
     /// its own behalf: the first whose realm matches the challenge (or has none) is used.
     pub credentials: Vec<crate::auth::Credentials>,
@@ -153,6 +170,7 @@ impl Config {
             accept: vec![media("application", "sdp"), media("message", "sipfrag")],
             user_agent: None,
             outbound_proxy: None,
+            udp_request_limit: Some(1300),
             credentials: Vec::new(),
             transfer_timeout: core::time::Duration::from_secs(120),
             transfer_bye_grace: core::time::Duration::from_secs(2),

@@ -453,6 +453,7 @@ mod tests {
             cancel_pending: false,
             cancelled: false,
             internal: false,
+            sized_to_tcp: false,
             req: crate::slots::NONE,
         }
     }

@@ -146,6 +146,36 @@ pub struct Transmit {
     pub close_after: bool,
 }
 
+/// The bytes of `request`, one of ours, with its top Via's transport `from` changed to
+/// `to` (RFC 3261 §18.1.1: "If a request is within 200 bytes of the path MTU, or if it is
+/// larger than 1300 bytes and the path MTU is unknown, the request MUST be sent using an RFC
+/// 2914 congestion controlled transport protocol, such as TCP. If this causes a change in the
+/// transport protocol from the one indicated in the top Via, the value in the top Via MUST be
+/// changed."). Our requests start with our Via as we write it (`Via: SIP/2.0/UDP `, the
+/// first field after the request line); `None` when `request` does not (or the two names
+/// differ in length, which `UDP`, `TCP` and `TLS` do not). A copy: the request's bytes may be
+/// shared.
+pub(crate) fn with_via_transport(request: &[u8], from: Transport, to: Transport) -> Option<Bytes> {
+    let (old, new) = (from.via_name().as_bytes(), to.via_name().as_bytes());
+    if old.len() != new.len() {
+        return None;
+    }
+    // The request line ends at its first LF (§7.1: CRLF; we wrote it).
+    let line = memchr::memchr(b'\n', request)? + 1;
+    let prefix = b"Via: SIP/2.0/";
+    let at = line + prefix.len();
+    let rest = request.get(line..)?;
+    if !rest.starts_with(prefix) || rest.get(prefix.len()..prefix.len() + old.len())? != old {
+        return None;
+    }
+    if rest.get(prefix.len() + old.len()) != Some(&b' ') {
+        return None;
+    }
+    let mut copy = alloc::vec::Vec::from(request);
+    copy[at..at + new.len()].copy_from_slice(new);
+    Some(Bytes::from(copy))
+}
+
 /// RFC 3261 §18.2.1 and RFC 3581 §4: the server transport adds `received` to the top Via of
 /// a request whose sent-by host is not the packet's source address (`source`), and fills in
 /// an empty `rport` with the source port (adding `received` then too). Done to the responses,
@@ -297,4 +327,40 @@ fn stamp_text(
         text.push_ascii(crate::msg::emit::decimal(port, &mut [0; 20]));
     }
     Some(ip_len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{with_via_transport, Transport};
+
+    #[test]
+    fn the_top_via_we_wrote_changes_transport_and_nothing_else() {
+        let udp =
+            b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport\r\n\
+            Via: SIP/2.0/UDP p;branch=z9hG4bK0\r\nContent-Length: 0\r\n\r\n";
+        let tcp = with_via_transport(udp, Transport::Udp, Transport::Tcp).unwrap();
+        assert_eq!(
+            &tcp[..],
+            &b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK1;rport\r\n\
+            Via: SIP/2.0/UDP p;branch=z9hG4bK0\r\nContent-Length: 0\r\n\r\n"[..]
+        );
+        let back = with_via_transport(&tcp, Transport::Tcp, Transport::Udp).unwrap();
+        assert_eq!(&back[..], &udp[..]);
+    }
+
+    #[test]
+    fn anything_else_is_left_alone() {
+        for m in [
+            // Not our Via first, another transport, a longer name, no start line.
+            &b"INVITE sip:b@h SIP/2.0\r\nMax-Forwards: 70\r\nVia: SIP/2.0/UDP h\r\n\r\n"[..],
+            b"INVITE sip:b@h SIP/2.0\r\nv: SIP/2.0/UDP h\r\n\r\n",
+            b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/TCP h\r\n\r\n",
+            b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDPX h\r\n\r\n",
+            b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UD",
+            b"Via: SIP/2.0/UDP h\r\n",
+            b"",
+        ] {
+            assert_eq!(with_via_transport(m, Transport::Udp, Transport::Tcp), None);
+        }
+    }
 }

@@ -217,6 +217,11 @@ impl Builder {
         runtime: Arc<dyn Runtime>,
     ) -> (Handle, Events, Driver) {
         let mut config = Config::new(local_addr, os_seed());
+        if tcp.is_none() {
+            // No TCP: a large request goes over UDP whatever its size (RFC 3261 §18.1.1's
+            // switch needs a connection to switch to).
+            config.udp_request_limit = None;
+        }
         if let Some(f) = self.configure {
             f(&mut config);
         }
@@ -636,7 +641,11 @@ impl State {
                 }
                 Transport::Tcp => {
                     if self.tcp.is_none() {
+                        // As for a connection that could not be opened: a request sent over
+                        // TCP for its size goes over UDP after all, any other fails (503).
                         tracing::warn!(to = %t.to, "TCP not enabled: message dropped");
+                        let now = s.clock.now();
+                        s.ep.handle_unreachable(now, Transport::Tcp, t.to);
                         continue;
                     }
                     self.conns.route(s, &*self.runtime, t);

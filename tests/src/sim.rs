@@ -78,6 +78,9 @@ pub enum Fate {
     NoRoute,
     /// Only a connection close, no bytes.
     Close,
+    /// A stream to a node that refuses connections ([`Sim::refuse_tcp`]): the sender was
+    /// told at once ([`sipxfer::Endpoint::handle_unreachable`]).
+    Refused,
 }
 
 /// One entry of the transmit log.
@@ -120,6 +123,8 @@ pub struct Node {
     pub sink: bool,
     /// A stateless record-routing proxy (UDP) instead of an endpoint; see [`Sim::add_proxy`].
     pub proxy: bool,
+    /// Refuses stream connections ([`Sim::refuse_tcp`]).
+    pub refuses_tcp: bool,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -196,6 +201,7 @@ impl Sim {
             addr,
             sink: false,
             proxy: false,
+            refuses_tcp: false,
         });
         self.nodes.len() - 1
     }
@@ -217,6 +223,13 @@ impl Sim {
         let i = self.add_endpoint(addr);
         self.nodes[i].proxy = true;
         i
+    }
+
+    /// Node `i` refuses stream connections (a UDP-only host, or one whose TCP port is
+    /// closed): a stream transmit to it with no connection open is not delivered, and its
+    /// sender is told at once, as a runtime whose connect failed tells its endpoint.
+    pub fn refuse_tcp(&mut self, i: usize) {
+        self.nodes[i].refuses_tcp = true;
     }
 
     /// The link every pair uses unless [`Sim::set_link`] says otherwise.
@@ -349,6 +362,17 @@ impl Sim {
                 match to {
                     None => fate = Fate::NoRoute,
                     Some(_) if t.bytes.is_empty() => {}
+                    Some(to)
+                        if t.transport.is_stream()
+                            && self.nodes[to].refuses_tcp
+                            && !self.pairs.contains_key(&(from, to)) =>
+                    {
+                        fate = Fate::Refused;
+                        let now = self.now;
+                        self.nodes[from]
+                            .ep
+                            .handle_unreachable(now, t.transport, t.to);
+                    }
                     Some(to) => {
                         let link = *self.links.get(&(from, to)).unwrap_or(&self.default_link);
                         if t.transport.is_stream() {

@@ -263,6 +263,12 @@ pub struct Stats {
     pub stream_errors: u64,
     /// Client transactions ended by a transport failure ([`Endpoint::handle_unreachable`]).
     pub unreachable: u64,
+    /// Requests bound for UDP sent over TCP for their size ([`Config::udp_request_limit`],
+    /// RFC 3261 §18.1.1).
+    pub sized_to_tcp: u64,
+    /// Of those, requests sent over UDP after all because TCP could not reach their
+    /// destination ([`Endpoint::handle_unreachable`], §18.1.1).
+    pub back_to_udp: u64,
     /// Live transactions.
     pub transactions: usize,
     /// Armed timers.
@@ -361,7 +367,8 @@ impl Endpoint {
         let keys = Keys::from_seed(config.seed);
         Endpoint {
             ids: IdGen::new(config.seed),
-            layer: Layer::new(config.timers, config.send_block, config.header_lists, keys),
+            layer: Layer::new(config.timers, config.send_block, config.header_lists, keys)
+                .with_udp_request_limit(config.udp_request_limit),
             local_uris: Self::local_uris(config.local_addr),
             config,
             now,
@@ -400,6 +407,8 @@ impl Endpoint {
         let mut s = self.stats;
         s.messages_out = self.out.sent;
         s.retransmissions = self.out.retransmissions;
+        s.sized_to_tcp = self.out.sized_to_tcp;
+        s.back_to_udp = self.out.back_to_udp;
         s.transactions = self.layer.len();
         s.timers = self.layer.timer_count();
         s.connections = self.conns.len();
@@ -516,7 +525,9 @@ impl Endpoint {
     /// ```
     pub fn handle_unreachable(&mut self, now: Instant, transport: Transport, remote: SocketAddr) {
         self.tick(now);
-        let n = self.layer.unreachable(transport, remote, &mut self.out);
+        let n = self
+            .layer
+            .unreachable(self.now, transport, remote, &mut self.out);
         self.stats.unreachable += n as u64;
         self.flush();
     }
@@ -605,7 +616,8 @@ impl Endpoint {
     /// everything else is the caller's (see [`crate::msg::builder::RequestBuilder`]), and
     /// must include From, To, Call-ID and a CSeq naming the request's method (§8.1.1, else
     /// [`Error::InvalidMessage`]). Responses come back as [`Event::Response`], or
-    /// [`Event::Timeout`].
+    /// [`Event::Timeout`]. A request bound for UDP and larger than
+    /// [`Config::udp_request_limit`] goes over TCP, its Via saying so (RFC 3261 §18.1.1).
     pub fn send_request(
         &mut self,
         now: Instant,
@@ -694,6 +706,15 @@ impl Endpoint {
         }
         self.push_via(&mut ack, dest.transport);
         let bytes = ack.to_bytes_in(&mut self.layer.sent_once);
+        // An ACK with a large body goes over TCP as a large request does (RFC 3261
+        // §18.1.1; `Config::udp_request_limit`).
+        let (dest, bytes) = match self.layer.for_size(dest, &bytes) {
+            Some(sized) => {
+                self.out.sized_to_tcp += 1;
+                sized
+            }
+            None => (dest, bytes),
+        };
         self.send_to(dest, None, bytes);
         Ok(())
     }

@@ -3,7 +3,7 @@
 use super::{ClientKey, ClientKeyRef, Kind, Layer, Outbox, State, Timer, Tx, TxEvent, TxId, TxKey};
 use crate::msg::{Header, Message, Method, StartLine};
 use crate::time::Instant;
-use crate::transport::Destination;
+use crate::transport::{Destination, Transport};
 use bytes::Bytes;
 use smallvec::SmallVec;
 
@@ -150,12 +150,48 @@ impl Layer {
         out: &mut Outbox,
     ) -> TxId {
         let id = self.alloc_id();
+        let (dest, bytes, sized_to_tcp) = match self.for_size(dest, &bytes) {
+            Some((dest, resized)) => {
+                out.sized_to_tcp += 1;
+                (dest, resized, true)
+            }
+            None => (dest, bytes, false),
+        };
         let mut tx = self.client_tx(invite, dest, key, &bytes);
         tx.internal = internal;
+        tx.sized_to_tcp = sized_to_tcp;
         self.transmit(&tx, bytes, out);
         self.insert(id, tx, None, None);
         self.arm_client(now, id, invite, dest);
         id
+    }
+
+    /// Where `request`, bound for `dest`, goes for its size, and its bytes then, when not as
+    /// it is: over TCP to the same address when it is bound for UDP and larger than
+    /// [`Layer::udp_request_limit`], its top Via saying `SIP/2.0/TCP` (RFC 3261 §18.1.1: "If
+    /// a request is within 200 bytes of the path MTU, or if it is larger than 1300 bytes and
+    /// the path MTU is unknown, the request MUST be sent using an RFC 2914 congestion
+    /// controlled transport protocol, such as TCP. If this causes a change in the transport
+    /// protocol from the one indicated in the top Via, the value in the top Via MUST be
+    /// changed."). That request only: the next goes by UDP again unless it too is larger, and
+    /// its CANCEL, or the ACK of its non-2xx final, follows it (§9.1, §17.1.1.3: the same
+    /// top Via, to the same address, port and transport).
+    pub(crate) fn for_size(
+        &self,
+        dest: Destination,
+        request: &[u8],
+    ) -> Option<(Destination, Bytes)> {
+        let limit = self.udp_request_limit?;
+        if dest.transport != Transport::Udp || request.len() <= limit {
+            return None;
+        }
+        let bytes = crate::transport::with_via_transport(request, Transport::Udp, Transport::Tcp)?;
+        let dest = Destination {
+            transport: Transport::Tcp,
+            addr: dest.addr,
+            conn: None,
+        };
+        Some((dest, bytes))
     }
 
     /// A new client transaction, not yet sent nor inserted.
@@ -193,6 +229,7 @@ impl Layer {
             cancel_pending: false,
             cancelled: false,
             internal: false,
+            sized_to_tcp: false,
             req: crate::slots::NONE,
         }
     }

@@ -108,6 +108,10 @@ pub(crate) struct Outbox {
     pub sent: u64,
     /// Retransmissions among them.
     pub retransmissions: u64,
+    /// Requests bound for UDP sent over TCP for their size (RFC 3261 §18.1.1).
+    pub sized_to_tcp: u64,
+    /// Of those, requests sent over UDP after all, TCP being unreachable (§18.1.1).
+    pub back_to_udp: u64,
 }
 
 impl Outbox {
@@ -191,6 +195,9 @@ pub(crate) struct Tx {
     pub cancelled: bool,
     /// Started by the layer itself (a CANCEL): its responses and timeouts are not reported.
     pub internal: bool,
+    /// Client: bound for UDP, sent over TCP for its size (RFC 3261 §18.1.1); it goes over
+    /// UDP after all if TCP cannot reach its destination ([`Layer::unreachable`]).
+    pub sized_to_tcp: bool,
     /// The slot of its request in [`Layer`]'s requests while it holds it, else
     /// [`crate::slots::NONE`].
     pub req: u32,
@@ -204,6 +211,9 @@ const EVICTION_SCAN: usize = 64;
 #[derive(Clone, Debug)]
 pub(crate) struct Layer {
     pub timers: Timers,
+    /// The largest request a client transaction sends over UDP: a larger one goes over TCP
+    /// ([`crate::Config::udp_request_limit`], RFC 3261 §18.1.1).
+    pub udp_request_limit: Option<usize>,
     /// The live transactions (a [`crate::slab`], so starting one allocates nothing).
     txs: crate::slab::Slab<TxId, Tx>,
     /// The request of each server transaction that still holds it, as received, under the
@@ -298,6 +308,7 @@ impl Layer {
     pub fn new(timers: Timers, block: usize, lists: usize, keys: crate::hashed::Keys) -> Self {
         Layer {
             timers,
+            udp_request_limit: None,
             blocks: crate::msg::emit::Blocks::new(block),
             sent_once: crate::msg::emit::Blocks::new(block),
             pool: crate::msg::pool::HeaderPool::new(lists),
@@ -312,6 +323,12 @@ impl Layer {
             ending: alloc::vec::Vec::new(),
             next_id: 1,
         }
+    }
+
+    /// The layer with [`Layer::udp_request_limit`] `limit`.
+    pub fn with_udp_request_limit(mut self, limit: Option<usize>) -> Self {
+        self.udp_request_limit = limit;
+        self
     }
 
     /// Live transactions.
@@ -336,13 +353,20 @@ impl Layer {
     /// 'Terminated' state"). Its TU gets a 503 made from its request, as §8.1.3.1 asks ("the
     /// condition MUST be treated as a 503 (Service Unavailable) status code"). O(transactions):
     /// a failed connection is rare. Returns how many ended.
+    ///
+    /// A request that went over TCP only for its size goes over UDP instead, in the same
+    /// transaction (its branch unchanged, its top Via saying UDP again, Timer A or E now
+    /// armed): §18.1.1, "If the request is sent using TCP because of the message size
+    /// constraint, and the connection attempt generates an ICMP Protocol Not Supported, or
+    /// results in a TCP reset, the element SHOULD retry the request, using UDP."
     pub fn unreachable(
         &mut self,
+        now: Instant,
         transport: crate::Transport,
         addr: SocketAddr,
         out: &mut Outbox,
     ) -> usize {
-        let failed: SmallVec<[TxId; 4]> = self
+        let mut failed: SmallVec<[TxId; 4]> = self
             .txs
             .iter()
             .filter(|(_, t)| {
@@ -353,6 +377,7 @@ impl Layer {
             })
             .map(|(id, _)| *id)
             .collect();
+        failed.retain(|id| !self.back_to_udp(now, *id, out));
         for &id in &failed {
             if !self.txs[&id].internal {
                 match self.request_copy(id) {
@@ -375,6 +400,36 @@ impl Layer {
             self.terminate(id, out);
         }
         failed.len()
+    }
+
+    /// Client transaction `id`, sent over TCP for its size (§18.1.1) and TCP unreachable: its
+    /// request goes over UDP after all, Timer A or E armed (§17.1.1.2, §17.1.2.2; Timer B
+    /// or F runs on from the first send). False when it was not sent so.
+    fn back_to_udp(&mut self, now: Instant, id: TxId, out: &mut Outbox) -> bool {
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return false;
+        };
+        if !tx.sized_to_tcp {
+            return false;
+        }
+        let Some(bytes) = tx.last.as_deref().and_then(|b| {
+            crate::transport::with_via_transport(b, crate::Transport::Tcp, crate::Transport::Udp)
+        }) else {
+            return false;
+        };
+        tx.sized_to_tcp = false;
+        tx.dest = crate::transport::Destination::udp(tx.dest.addr);
+        tx.last = Some(bytes.clone());
+        let retransmit = if tx.kind == Kind::InviteClient {
+            Timer::A
+        } else {
+            Timer::E
+        };
+        let tx = &self.txs[&id];
+        self.transmit(tx, bytes, out);
+        out.back_to_udp += 1;
+        self.arm(id, retransmit, now + self.timers.t1);
+        true
     }
 
     /// Gives up the request of every transaction that got its final response since the last

@@ -95,6 +95,7 @@ impl Layer {
             cancel_pending: false,
             cancelled: false,
             internal: false,
+            sized_to_tcp: false,
             req: crate::slots::NONE,
         };
         self.insert(id, tx, Some(request), Some(hash));

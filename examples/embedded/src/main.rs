@@ -127,6 +127,8 @@ impl Net {
                 // cost little at a device's call rate.
                 config.send_block = 0;
                 config.header_lists = 0;
+                // A UDP stack only: no switch to TCP for a large request (RFC 3261 §18.1.1).
+                config.udp_request_limit = None;
                 Endpoint::new(config, Instant::ZERO)
             })
             .collect();

@@ -1,0 +1,440 @@
+//! Large requests over TCP (RFC 3261 §18.1.1): "If a request is within 200 bytes of the path
+//! MTU, or if it is larger than 1300 bytes and the path MTU is unknown, the request MUST be
+//! sent using an RFC 2914 congestion controlled transport protocol, such as TCP. If this
+//! causes a change in the transport protocol from the one indicated in the top Via, the value
+//! in the top Via MUST be changed." And: "If the request is sent using TCP because of the
+//! message size constraint, and the connection attempt generates an ICMP Protocol Not
+//! Supported, or results in a TCP reset, the element SHOULD retry the request, using UDP."
+//! Each test reads the messages on the wire: which transport each went over, and its bytes.
+
+use bytes::Bytes;
+use sipxfer::msg::{Method, Uri};
+use sipxfer::{CallOptions, CallState, EndReason, Event, Instant, Transport};
+use sipxfer_tests::flows::{call_states, parse, request};
+use sipxfer_tests::sim::{Fate, Sim};
+
+/// An offer of many formats, as a softphone with every codec enabled sends: over 1 300
+/// bytes with the INVITE's fields.
+fn large_sdp() -> Bytes {
+    let mut s = String::from(
+        "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP",
+    );
+    for pt in 96..127 {
+        s.push_str(&format!(" {pt}"));
+    }
+    s.push_str("\r\n");
+    for pt in 96..127 {
+        s.push_str(&format!("a=rtpmap:{pt} codec{pt}/48000/2\r\n"));
+    }
+    Bytes::from(s)
+}
+
+const SMALL_SDP: &[u8] =
+    b"v=0\r\no=- 2 2 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
+
+/// A at 10.0.0.1, B at 10.0.0.2; A's `udp_request_limit` is `limit`.
+fn two(limit: Option<usize>) -> Sim {
+    let mut sim = Sim::new(18);
+    sim.add_endpoint_tuned("10.0.0.1:5060", |c| c.udp_request_limit = limit);
+    sim.add_endpoint("10.0.0.2:5060");
+    sim
+}
+
+/// Each logged message: its sender (A or B), transport, first line, and the sent-protocol
+/// of its top Via.
+fn wire(sim: &Sim) -> Vec<(&'static str, Transport, String, String, Fate)> {
+    sim.log
+        .iter()
+        .map(|l| {
+            let who = if l.from.to_string() == "10.0.0.1:5060" {
+                "A"
+            } else {
+                "B"
+            };
+            let m = parse(&l.bytes);
+            let via = m
+                .top_via()
+                .map(|v| v.transport.to_string())
+                .unwrap_or_default();
+            (who, l.transport, l.first_line().to_string(), via, l.fate)
+        })
+        .collect()
+}
+
+/// A calls B with `offer`; B rings and answers; A hangs up once the call is up.
+fn call_and_hang_up(sim: &mut Sim, offer: Bytes) -> Vec<(Instant, Event)> {
+    let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
+    let options = CallOptions {
+        offer: Some(offer),
+        ..Default::default()
+    };
+    sim.ep(0).call(Instant::ZERO, target, options).unwrap();
+    let mut ea = vec![];
+    sim.run_to_end(|ep, n, now, e| {
+        match &e {
+            Event::IncomingCall { call, .. } => {
+                ep.ring(now, *call, 180).unwrap();
+                ep.answer(now, *call, Some(Bytes::from_static(SMALL_SDP)))
+                    .unwrap();
+            }
+            Event::CallState {
+                call,
+                state: CallState::Confirmed,
+                ..
+            } if n == 0 => ep.hangup(now, *call).unwrap(),
+            _ => {}
+        }
+        if n == 0 {
+            ea.push((now, e));
+        }
+    });
+    ea
+}
+
+/// The bytes of `l` with its top Via's `SIP/2.0/TCP` written `SIP/2.0/UDP`.
+fn as_udp(b: &[u8]) -> Vec<u8> {
+    let s = String::from_utf8(b.to_vec()).unwrap();
+    s.replacen("Via: SIP/2.0/TCP ", "Via: SIP/2.0/UDP ", 1)
+        .into_bytes()
+}
+
+fn confirmed_then_hung_up(ea: &[(Instant, Event)]) {
+    let states = call_states(ea);
+    assert_eq!(states[states.len() - 2], (CallState::Confirmed, Some(200)));
+    assert_eq!(
+        states.last().unwrap().0,
+        CallState::Terminated {
+            reason: EndReason::LocalHangup
+        }
+    );
+}
+
+#[test]
+fn a_large_invite_goes_over_tcp_with_its_via_saying_so() {
+    let mut sim = two(Some(1300));
+    let ea = call_and_hang_up(&mut sim, large_sdp());
+    confirmed_then_hung_up(&ea);
+    let got = wire(&sim);
+    let lines: Vec<_> = got
+        .iter()
+        .map(|(w, t, l, v, _)| (*w, *t, l.as_str(), v.as_str()))
+        .collect();
+    // The INVITE over TCP, its Via saying so; B answers on the connection, and its Contact
+    // (the transport the INVITE came by: `;transport=tcp`) takes A's ACK and BYE there too.
+    assert_eq!(
+        lines,
+        [
+            (
+                "A",
+                Transport::Tcp,
+                "INVITE sip:bob@10.0.0.2:5060 SIP/2.0",
+                "TCP"
+            ),
+            ("B", Transport::Tcp, "SIP/2.0 180 Ringing", "TCP"),
+            ("B", Transport::Tcp, "SIP/2.0 200 OK", "TCP"),
+            (
+                "A",
+                Transport::Tcp,
+                "ACK sip:10.0.0.2:5060;transport=tcp SIP/2.0",
+                "TCP"
+            ),
+            (
+                "A",
+                Transport::Tcp,
+                "BYE sip:10.0.0.2:5060;transport=tcp SIP/2.0",
+                "TCP"
+            ),
+            ("B", Transport::Tcp, "SIP/2.0 200 OK", "TCP"),
+        ]
+    );
+    let invite = &sim.log[0].bytes;
+    assert!(invite.len() > 1300, "{}", invite.len());
+    // A's Contact is as it would be over UDP: only the Via changed.
+    let contact = parse(invite);
+    let Some(sipxfer::msg::Contact::Addrs(c)) = contact.contact() else {
+        panic!("a Contact")
+    };
+    assert_eq!(c[0].uri.to_string(), "sip:10.0.0.1:5060");
+    // Byte for byte the INVITE A sends with no limit (the same seed: the same branch, tag
+    // and Call-ID), but for the Via's transport.
+    let mut udp = two(None);
+    let ea = call_and_hang_up(&mut udp, large_sdp());
+    confirmed_then_hung_up(&ea);
+    assert_eq!(udp.log[0].transport, Transport::Udp);
+    assert!(udp.log[0].first_line().starts_with("INVITE "));
+    assert_eq!(as_udp(invite), udp.log[0].bytes.to_vec());
+    assert!(udp.log.iter().all(|l| l.transport == Transport::Udp));
+    let s = sim.ep(0).stats();
+    assert_eq!((s.sized_to_tcp, s.back_to_udp, s.unreachable), (1, 0, 0));
+    assert_eq!(udp.ep(0).stats().sized_to_tcp, 0);
+    for n in [0, 1] {
+        let s = sim.ep(n).stats();
+        assert_eq!((s.transactions, s.timers, s.dialogs), (0, 0, 0), "{s:?}");
+    }
+}
+
+/// An OPTIONS from A to B of exactly `len` bytes on the wire: the transport it went by, its
+/// length, its Via's transport.
+fn options_of(len: usize) -> (Transport, usize, String) {
+    let send = |sim: &mut Sim, pad: usize| {
+        let (a, b) = (sim.nodes[0].addr, sim.nodes[1].addr);
+        let mut m = request(Method::Options, a, b, "sized", 1);
+        m.headers.push(sipxfer::msg::Header::Extension {
+            name: "X-Pad".into(),
+            value: "x".repeat(pad).as_str().into(),
+        });
+        sim.ep(0)
+            .send_request(Instant::ZERO, sipxfer::Destination::udp(b), m)
+            .unwrap();
+        sim.run_to_end(|_, _, _, _| {});
+    };
+    // Measured with a field of 1 000 bytes, then the field that makes `len`.
+    let mut probe = two(Some(1300));
+    send(&mut probe, 1000);
+    let base = probe.log[0].bytes.len();
+    let mut sim = two(Some(1300));
+    send(&mut sim, 1000 + len - base);
+    let l = &sim.log[0];
+    let via = parse(&l.bytes).top_via().unwrap().transport.to_string();
+    // The answer comes back and the transaction ends either way.
+    assert_eq!(sim.log[1].first_line(), "SIP/2.0 200 OK");
+    assert_eq!(sim.log[1].transport, l.transport);
+    (l.transport, l.bytes.len(), via)
+}
+
+#[test]
+fn the_limit_is_1300_bytes_the_message_whole() {
+    assert_eq!(options_of(1300), (Transport::Udp, 1300, "UDP".to_string()));
+    assert_eq!(options_of(1301), (Transport::Tcp, 1301, "TCP".to_string()));
+}
+
+#[test]
+fn with_no_limit_a_large_request_stays_on_udp() {
+    let mut sim = two(None);
+    call_and_hang_up(&mut sim, large_sdp());
+    assert!(sim.log[0].bytes.len() > 1300);
+    assert!(wire(&sim)
+        .iter()
+        .all(|(_, t, _, v, _)| *t == Transport::Udp && v == "UDP"));
+}
+
+#[test]
+fn tcp_refused_the_request_goes_over_udp_in_the_same_transaction() {
+    let mut sim = two(Some(1300));
+    sim.refuse_tcp(1);
+    let ea = call_and_hang_up(&mut sim, large_sdp());
+    confirmed_then_hung_up(&ea);
+    let got = wire(&sim);
+    let lines: Vec<_> = got
+        .iter()
+        .map(|(w, t, l, v, f)| (*w, *t, l.as_str(), v.as_str(), *f))
+        .collect();
+    let d = Fate::Delivered;
+    assert_eq!(
+        lines,
+        [
+            (
+                "A",
+                Transport::Tcp,
+                "INVITE sip:bob@10.0.0.2:5060 SIP/2.0",
+                "TCP",
+                Fate::Refused
+            ),
+            (
+                "A",
+                Transport::Udp,
+                "INVITE sip:bob@10.0.0.2:5060 SIP/2.0",
+                "UDP",
+                d
+            ),
+            ("B", Transport::Udp, "SIP/2.0 180 Ringing", "UDP", d),
+            ("B", Transport::Udp, "SIP/2.0 200 OK", "UDP", d),
+            (
+                "A",
+                Transport::Udp,
+                "ACK sip:10.0.0.2:5060 SIP/2.0",
+                "UDP",
+                d
+            ),
+            (
+                "A",
+                Transport::Udp,
+                "BYE sip:10.0.0.2:5060 SIP/2.0",
+                "UDP",
+                d
+            ),
+            ("B", Transport::Udp, "SIP/2.0 200 OK", "UDP", d),
+        ]
+    );
+    // The same request (the same branch: the same transaction), its Via as it was.
+    assert_eq!(as_udp(&sim.log[0].bytes), sim.log[1].bytes.to_vec());
+    let s = sim.ep(0).stats();
+    assert_eq!((s.sized_to_tcp, s.back_to_udp, s.unreachable), (1, 1, 0));
+}
+
+#[test]
+fn back_on_udp_timer_a_retransmits_until_timer_b() {
+    // B refuses TCP and never answers: the INVITE, gone over UDP after all, is sent again
+    // at T1, 2·T1, 4·T1 … (Timer A, §17.1.1.2) until Timer B ends it at 64·T1 from the
+    // first send.
+    let mut sim = Sim::new(18);
+    sim.add_endpoint("10.0.0.1:5060");
+    let b = sim.add_sink("10.0.0.2:5060");
+    sim.refuse_tcp(b);
+    let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
+    let options = CallOptions {
+        offer: Some(large_sdp()),
+        ..Default::default()
+    };
+    sim.ep(0).call(Instant::ZERO, target, options).unwrap();
+    let mut ea = vec![];
+    sim.run_to_end(|_, n, now, e| {
+        if n == 0 {
+            ea.push((now, e))
+        }
+    });
+    let sent: Vec<_> = sim
+        .log
+        .iter()
+        .map(|l| (l.at.as_millis(), l.transport, l.first_line().to_string()))
+        .collect();
+    let invite = "INVITE sip:bob@10.0.0.2:5060 SIP/2.0".to_string();
+    let mut want = vec![(0, Transport::Tcp, invite.clone())];
+    for at in [0, 500, 1500, 3500, 7500, 15500, 31500] {
+        want.push((at, Transport::Udp, invite.clone()));
+    }
+    assert_eq!(sent, want);
+    assert_eq!(
+        call_states(&ea).last().unwrap(),
+        &(
+            CallState::Terminated {
+                reason: EndReason::Timeout
+            },
+            Some(408)
+        )
+    );
+}
+
+#[test]
+fn the_cancel_and_the_ack_of_a_non_2xx_follow_the_invite_over_tcp() {
+    // RFC 3261 §9.1: a CANCEL has the top Via of the request it cancels and goes where it
+    // went; §17.1.1.3: the ACK of a non-2xx final goes to the same address, port and
+    // transport as the INVITE.
+    let mut sim = two(Some(1300));
+    let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
+    let options = CallOptions {
+        offer: Some(large_sdp()),
+        ..Default::default()
+    };
+    let call = sim.ep(0).call(Instant::ZERO, target, options).unwrap();
+    sim.run_to_end(|ep, _, now, e| match e {
+        Event::IncomingCall { call, .. } => ep.ring(now, call, 180).unwrap(),
+        Event::CallState {
+            state: CallState::Ringing,
+            ..
+        } => ep.hangup(now, call).unwrap(),
+        _ => {}
+    });
+    let got = wire(&sim);
+    let lines: Vec<_> = got
+        .iter()
+        .map(|(w, t, l, v, _)| (*w, *t, l.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (
+                "A",
+                Transport::Tcp,
+                "INVITE sip:bob@10.0.0.2:5060 SIP/2.0",
+                "TCP"
+            ),
+            ("B", Transport::Tcp, "SIP/2.0 180 Ringing", "TCP"),
+            (
+                "A",
+                Transport::Tcp,
+                "CANCEL sip:bob@10.0.0.2:5060 SIP/2.0",
+                "TCP"
+            ),
+            ("B", Transport::Tcp, "SIP/2.0 200 OK", "TCP"),
+            ("B", Transport::Tcp, "SIP/2.0 487 Request Terminated", "TCP"),
+            (
+                "A",
+                Transport::Tcp,
+                "ACK sip:bob@10.0.0.2:5060 SIP/2.0",
+                "TCP"
+            ),
+        ]
+    );
+    let m: Vec<_> = sim.log.iter().map(|l| parse(&l.bytes)).collect();
+    let branch = m[0].top_via().unwrap().branch();
+    assert_eq!(m[2].top_via().unwrap().branch(), branch);
+    assert_eq!(m[5].top_via().unwrap().branch(), branch);
+    // Small as they are, neither counts as sent over TCP for its size.
+    assert_eq!(sim.ep(0).stats().sized_to_tcp, 1);
+}
+
+#[test]
+fn a_request_that_grows_past_the_limit_with_credentials_goes_over_tcp() {
+    // As pjsip notes of the same rule: an INVITE sent over UDP may be retried with
+    // credentials after a 401 and be too large for UDP then; the retry (a new transaction,
+    // RFC 3261 §22.2) goes over TCP, its own Via saying so.
+    use sipxfer::msg::{Header, HeaderName};
+    let invite_with = |pad: usize| {
+        let mut m = sipxfer_tests::flows::Manual::new(3, |c| {
+            c.credentials
+                .push(sipxfer::auth::Credentials::new("Mufasa", "Circle of Life"))
+        });
+        let mut sdp = SMALL_SDP.to_vec();
+        sdp.extend_from_slice(format!("a=x-pad:{}\r\n", "x".repeat(pad)).as_bytes());
+        let options = CallOptions {
+            offer: Some(Bytes::from(sdp)),
+            ..Default::default()
+        };
+        let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
+        m.ep.call(m.now, target, options).unwrap();
+        let first = m.ep.poll_transmit().unwrap();
+        (m, first)
+    };
+    // An INVITE of 1 250 bytes: the pad measured at 500 bytes, then set.
+    let (_, probe) = invite_with(500);
+    let (mut m, first) = invite_with(500 + 1250 - probe.bytes.len());
+    assert_eq!((first.transport, first.bytes.len()), (Transport::Udp, 1250));
+    let sent = parse(&first.bytes);
+    let mut challenge = sipxfer_tests::flows::reply(&sent, 401, "srv", None);
+    challenge.headers.push(Header::Raw {
+        name: HeaderName::WwwAuthenticate,
+        value: "Digest realm=\"example.org\", qop=\"auth\", nonce=\"abcdef0123456789\", \
+                algorithm=SHA-256"
+            .into(),
+    });
+    m.recv("10.0.0.2:5060", &challenge);
+    let b: std::net::SocketAddr = "10.0.0.2:5060".parse().unwrap();
+    // The 401's ACK goes where the INVITE went (§17.1.1.3), then the retry.
+    let ack = m.ep.poll_transmit().unwrap();
+    assert_eq!(ack.transport, Transport::Udp);
+    assert!(ack.bytes.starts_with(b"ACK "));
+    let retry = m.ep.poll_transmit().unwrap();
+    assert!(retry.bytes.len() > 1300, "{}", retry.bytes.len());
+    assert_eq!(
+        (retry.transport, retry.to, retry.conn),
+        (Transport::Tcp, b, None)
+    );
+    let r = parse(&retry.bytes);
+    assert_eq!(r.method(), Some(&Method::Invite));
+    assert_eq!(r.top_via().unwrap().transport.as_str(), "TCP");
+    assert_ne!(
+        r.top_via().unwrap().branch(),
+        sent.top_via().unwrap().branch()
+    );
+    assert_eq!(r.cseq().unwrap().seq, 2);
+    assert!(r.headers.iter().any(|h| matches!(
+        h,
+        Header::Raw {
+            name: HeaderName::Authorization,
+            ..
+        }
+    )));
+    assert!(m.ep.poll_transmit().is_none());
+    assert_eq!(m.ep.stats().sized_to_tcp, 1);
+}
