@@ -46,12 +46,19 @@ pub struct UaArgs {
     /// event).
     #[arg(long)]
     pub bind: SocketAddr,
-    /// Transport to listen on and to place calls over.
+    /// Transport to listen on and to place calls over. A UDP ua listens on TCP too, on the
+    /// same port (RFC 3261 §18.2.1: "For any port and interface that a server listens on
+    /// for UDP, it MUST listen on that same port and interface for TCP"), and sends a
+    /// request over 1 300 bytes over TCP (§18.1.1).
     #[arg(long, value_enum, default_value = "udp")]
     pub transport: TransportArg,
     /// User part of our identity (`From: <sip:NAME@ADDR>`).
     #[arg(long)]
     pub user: Option<String>,
+    /// Offer this SDP (a file, sent as it is) in the calls `call` places, instead of the
+    /// built-in offer (one audio stream, PCMU and PCMA).
+    #[arg(long, value_name = "FILE")]
+    pub offer: Option<String>,
     /// Answer incoming calls at once (180, then 200).
     #[arg(long)]
     pub auto_answer: bool,
@@ -104,9 +111,19 @@ pub fn run(args: UaArgs) -> ExitCode {
 
 async fn serve(args: UaArgs) -> ExitCode {
     let transport = args.transport.transport();
+    let offer = match &args.offer {
+        Some(path) => match std::fs::read(path) {
+            Ok(sdp) => Some(bytes::Bytes::from(sdp)),
+            Err(e) => {
+                eprintln!("sipxfer ua: cannot read {path}: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
     let mut builder = Builder::new(args.bind).transports(Transports {
         udp: transport == Transport::Udp,
-        tcp: transport == Transport::Tcp,
+        tcp: true,
     });
     if let Some(path) = &args.pcap {
         match crate::pcap::Pcap::create(path) {
@@ -147,7 +164,7 @@ async fn serve(args: UaArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut ua = Ua::new(handle.clone(), &args);
+    let mut ua = Ua::new(handle.clone(), &args, offer);
     ua.emit(
         "ready",
         None,
@@ -247,14 +264,17 @@ struct Ua {
     numbers: HashMap<CallId, u32>,
     calls: BTreeMap<u32, CallId>,
     next: u32,
+    /// What `--offer` names, offered in our calls.
+    offer: Option<bytes::Bytes>,
     /// Incoming calls not answered yet, with their offers.
     unanswered: BTreeMap<u32, Option<bytes::Bytes>>,
     transfers: HashMap<TransferId, u32>,
 }
 
 impl Ua {
-    fn new(handle: Handle, args: &UaArgs) -> Ua {
+    fn new(handle: Handle, args: &UaArgs, offer: Option<bytes::Bytes>) -> Ua {
         Ua {
+            offer,
             addr: handle.local_addr(),
             handle,
             json: args.json,
@@ -389,7 +409,11 @@ impl Ua {
         };
         let options = CallOptions {
             from: Some(NameAddr::new(from)),
-            offer: Some(media::offer(&user, self.addr)),
+            offer: Some(
+                self.offer
+                    .clone()
+                    .unwrap_or_else(|| media::offer(&user, self.addr)),
+            ),
             dest,
             ..Default::default()
         };

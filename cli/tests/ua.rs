@@ -241,6 +241,30 @@ fn user_mistakes_are_one_line() {
     ]);
     assert_eq!(code, Some(1));
     assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, err) = run(&[
+        "ua",
+        "--bind",
+        "127.0.0.1:0",
+        "--offer",
+        "/nonexistent/offer.sdp",
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err.trim(),
+        "sipxfer ua: cannot read /nonexistent/offer.sdp: No such file or directory (os error 2)"
+    );
+    // The TCP port beside a UDP ua's is taken: over UDP the ua listens on TCP too, on the
+    // same port (RFC 3261 §18.2.1).
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    if std::net::UdpSocket::bind(&addr).is_ok() {
+        let (code, err) = run(&["ua", "--bind", &addr, "--exit-after", "1"]);
+        assert_eq!(code, Some(1));
+        assert_eq!(
+            err.trim(),
+            format!("sipxfer ua: cannot bind {addr} (tcp): Address already in use (os error 98)")
+        );
+    }
 }
 
 #[test]

@@ -56,3 +56,40 @@ sc_baresip_target() {
   check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
   check "bob's original call ends (alice's BYE)" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
 }
+
+# large_sdp ADDR : an offer of over 1 300 bytes with the INVITE's fields (PCMU and PCMA, then
+# 31 formats baresip does not know, as a softphone with every codec enabled offers).
+large_sdp() {
+  local pts="0 8" p
+  for p in $(seq 96 126); do pts="$pts $p"; done
+  printf 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n'
+  printf 'm=audio 40100 RTP/AVP %s\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n' "$pts"
+  for p in $(seq 96 126); do printf 'a=rtpmap:%s codec%s/48000/2\r\n' "$p" "$p"; done
+}
+
+# sipxfer calls baresip with that offer: the INVITE goes over TCP, its top Via saying so (RFC
+# 3261 §18.1.1: a request over 1 300 bytes, the path MTU unknown), to the port baresip listens
+# on for UDP and TCP alike (§18.2.1); baresip answers on the connection and the call is up.
+sc_baresip_large_invite() {
+  scenario baresip-large-invite
+  local a=26130 b=26132
+  large_sdp >"$RUN/large.sdp"
+  ua_start alice $a --offer "$RUN/large.sdp" || return
+  baresip_start bob $b auto || return
+  wait_bound $b tcp || { start_failed "baresip bob (tcp)"; return; }
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "baresip answers the large INVITE" ua_wait alice '"call":1' '"state":"confirmed"'
+  check "baresip sees the call up" wait_log "$(baresip_log bob)" 'Call established'
+  ua_send alice "hangup 1"
+  check "alice's hang-up ends the call" ua_wait alice '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
+  sleep 0.5
+  local pcap=$RUN/alice.pcap vias udp ok
+  large_sip_of() { tshark -r "$pcap" -o udp.try_heuristic_first:TRUE -o tcp.try_heuristic_first:TRUE -Y "$1" -T fields -e "$2" 2>/dev/null; }
+  vias=$(large_sip_of "sip.Method == \"INVITE\" && tcp.dstport == $b" sip.Via)
+  udp=$(large_sip_of "sip.Method == \"INVITE\" && udp" frame.number)
+  ok=$(large_sip_of "sip.Status-Code == 200 && sip.CSeq.method == \"INVITE\" && tcp.srcport == $b" frame.number)
+  check "alice's INVITE went over TCP to baresip's SIP port" test -n "$vias"
+  check "its top Via says TCP" bash -c "printf '%s\n' \"\$1\" | grep -q '^SIP/2.0/TCP 127.0.0.1:$a;branch='" _ "$vias"
+  check "no INVITE went over UDP" test -z "$udp"
+  check "baresip's 200 came back over the connection" test -n "$ok"
+}
