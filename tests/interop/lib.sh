@@ -125,6 +125,16 @@ ua_quit() {
   exec {fd}>&-
 }
 
+# large_sdp : an offer of over 1 300 bytes with the INVITE's fields (PCMU and PCMA, then
+# 31 formats nobody knows, as a softphone with every codec enabled offers).
+large_sdp() {
+  local pts="0 8" p
+  for p in $(seq 96 126); do pts="$pts $p"; done
+  printf 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n'
+  printf 'm=audio 40100 RTP/AVP %s\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n' "$pts"
+  for p in $(seq 96 126); do printf 'a=rtpmap:%s codec%s/48000/2\r\n' "$p" "$p"; done
+}
+
 # ---- captures (the ua's own --pcap, read by tshark) ------------------------------------
 
 # sip_lines PCAP : one line per SIP message as tshark decodes it:

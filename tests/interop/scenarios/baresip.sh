@@ -57,16 +57,6 @@ sc_baresip_target() {
   check "bob's original call ends (alice's BYE)" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
 }
 
-# large_sdp ADDR : an offer of over 1 300 bytes with the INVITE's fields (PCMU and PCMA, then
-# 31 formats baresip does not know, as a softphone with every codec enabled offers).
-large_sdp() {
-  local pts="0 8" p
-  for p in $(seq 96 126); do pts="$pts $p"; done
-  printf 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n'
-  printf 'm=audio 40100 RTP/AVP %s\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n' "$pts"
-  for p in $(seq 96 126); do printf 'a=rtpmap:%s codec%s/48000/2\r\n' "$p" "$p"; done
-}
-
 # sipxfer calls baresip with that offer: the INVITE goes over TCP, its top Via saying so (RFC
 # 3261 §18.1.1: a request over 1 300 bytes, the path MTU unknown), to the port baresip listens
 # on for UDP and TCP alike (§18.2.1); baresip answers on the connection and the call is up.

@@ -85,3 +85,26 @@ sc_sipp_attended_target() {
   check "SIPp's attended-target scenario passes (Referred-By, Replaces naming the consultation)" sipp_ok carol
   check "SIPp logged the replacing INVITE as right" grep -q 'replacing INVITE ok' "$RUN/carol.log"
 }
+
+# sipxfer calls SIPp, which listens on UDP only, with an offer of over 1 300 bytes: the
+# INVITE goes over TCP first (RFC 3261 §18.1.1), the connection is refused, and it goes over
+# UDP in the same transaction ("the element SHOULD retry the request, using UDP"); SIPp checks
+# that it arrived whole with its Via saying UDP.
+sc_sipp_large_invite_udp_fallback() {
+  scenario sipp-large-invite-udp-fallback
+  local a=26070 b=26072
+  sipp_run bob answer_large.xml $b || return
+  large_sdp >"$RUN/large.sdp"
+  ua_start alice $a --offer "$RUN/large.sdp" || return
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "SIPp answers the large INVITE" ua_wait alice '"call":1' '"state":"confirmed"'
+  ua_send alice "hangup 1"
+  check "alice's hang-up ends the call" ua_wait alice '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
+  check "SIPp's scenario passes (the INVITE whole, over UDP, its Via saying UDP)" sipp_ok bob
+  check "alice tried TCP first and was refused" grep -q "tcp connect failed" "$RUN/alice.err"
+  # The one INVITE on the wire: over UDP, its SIP message over 1 300 bytes (its IPv4 and UDP
+  # headers are 28 bytes more).
+  local len; len=$(tshark -r "$RUN/alice.pcap" -o udp.try_heuristic_first:TRUE \
+    -Y 'sip.Method == "INVITE" && udp' -T fields -e frame.len 2>/dev/null)
+  check "the INVITE went over UDP whole, $((len - 28)) bytes" test "${len:-0}" -gt 1328
+}
