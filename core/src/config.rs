@@ -119,11 +119,16 @@ pub struct Config {
     /// for UDP (an INVITE with many codecs or ICE candidates in its SDP, a request that grew
     /// credentials) goes over TCP to the same address and port — where §18.2.1 has every
     /// server listen — its top Via saying `SIP/2.0/TCP`; its CANCEL, or the ACK of its
-    /// non-2xx final, goes the same way (§9.1, §17.1.1.3). That request only: its Contact
-    /// is unchanged, and the next request goes by UDP unless it too is larger (as pjsip
-    /// does). If the runtime cannot open the connection ([`crate::Endpoint::handle_unreachable`]),
-    /// the request goes over UDP after all, in the same transaction ("the element SHOULD
-    /// retry the request, using UDP"). Default `Some(1300)`, the path MTU being unknown
+    /// non-2xx final, goes the same way (§9.1, §17.1.1.3). That request only, as pjsip
+    /// does: its Contact is unchanged, and the next request goes by the transport its
+    /// destination names — UDP unless it too is larger, or the peer's Contact asks for TCP
+    /// (a peer that received a request over TCP may answer with such a Contact, and the
+    /// dialog's requests then follow it). If the runtime cannot open the connection
+    /// ([`crate::Endpoint::handle_unreachable`]: refused, or not opened within the driver's
+    /// connect timeout), the request goes over UDP after all, in the same transaction ("the
+    /// element SHOULD retry the request, using UDP"); a retry after a challenge starts from
+    /// UDP again. An ACK ([`crate::Endpoint::send_ack`]) is not a transaction and has no such
+    /// fallback. Default `Some(1300)`, the path MTU being unknown
     /// (with a known path MTU: 200 bytes less than it). `None`: every request goes by the
     /// transport its destination names, whatever its size — for a host without TCP, such
     /// as a microcontroller with a UDP stack only.

@@ -160,16 +160,38 @@ impl Conns {
                 }
                 Err(e) => {
                     tracing::warn!(conn = id.0, error = %e, "tcp connect failed");
-                    let remote = self.map[&id].remote;
-                    self.remove(s, id, "connect failed");
-                    // What was queued for it is lost: its transactions fail now (503,
-                    // RFC 3261 §8.1.3.1) rather than at Timer B or F.
-                    let now = s.clock.now();
-                    s.ep.handle_unreachable(now, Transport::Tcp, remote);
+                    self.connect_failed(s, id);
                 }
             }
         }
         progress
+    }
+
+    /// Connection `id` could not be opened: what was queued for it is lost, and its
+    /// transactions fail now (503, RFC 3261 §8.1.3.1; or over UDP after all, §18.1.1)
+    /// rather than at Timer B or F.
+    fn connect_failed(&mut self, s: &mut Shared, id: ConnId) {
+        let Some(remote) = self.map.get(&id).map(|c| c.remote) else {
+            return;
+        };
+        self.remove(s, id, "connect failed");
+        let now = s.clock.now();
+        s.ep.handle_unreachable(now, Transport::Tcp, remote);
+    }
+
+    /// Connections still being opened `timeout` after they were asked for fail as refused
+    /// ones do ([`crate::Options::connect_timeout`]).
+    pub(crate) fn give_up_connects(&mut self, s: &mut Shared, now: Instant, timeout: Duration) {
+        let slow: Vec<ConnId> = self
+            .map
+            .iter()
+            .filter(|(_, c)| matches!(c.io, Io::Connecting(_)) && c.last_active + timeout <= now)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in slow {
+            tracing::warn!(conn = id.0, "tcp connect timed out");
+            self.connect_failed(s, id);
+        }
     }
 
     /// Reads what arrived on every open connection into the endpoint.
@@ -291,9 +313,15 @@ impl Conns {
         }
     }
 
-    /// When the next connection becomes idle.
-    pub(crate) fn next_idle(&self, idle: Duration) -> Option<Instant> {
-        self.map.values().map(|c| c.last_active + idle).min()
+    /// When the next connection becomes idle, or the next one being opened times out.
+    pub(crate) fn next_idle(&self, idle: Duration, connect: Duration) -> Option<Instant> {
+        self.map
+            .values()
+            .map(|c| match c.io {
+                Io::Connecting(_) => c.last_active + connect,
+                Io::Open(_) => c.last_active + idle,
+            })
+            .min()
     }
 
     /// Nothing waits to be written.

@@ -110,6 +110,13 @@ pub struct Options {
     pub event_capacity: usize,
     /// A TCP connection with no traffic for this long is closed.
     pub idle_timeout: Duration,
+    /// A TCP connection not opened within this long counts as refused (a peer behind a
+    /// firewall that drops the SYN answers nothing, and the system would try for minutes):
+    /// what waits for it fails at once — a request goes over UDP after all when it was sent
+    /// over TCP only for its size (RFC 3261 §18.1.1), others end with a 503 (§8.1.3.1).
+    /// Default 5 s: well within Timer B's 32 s, leaving a request that falls back to UDP
+    /// its retransmissions there.
+    pub connect_timeout: Duration,
     /// Most datagrams waiting for the UDP socket to accept them; more are dropped (and
     /// logged): the transactions retransmit.
     pub max_udp_backlog: usize,
@@ -125,6 +132,7 @@ impl Default for Options {
         Options {
             event_capacity: 1024,
             idle_timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(5),
             max_udp_backlog: 4096,
             shutdown_grace: Duration::from_secs(5),
             tap: None,
@@ -137,6 +145,7 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("event_capacity", &self.event_capacity)
             .field("idle_timeout", &self.idle_timeout)
+            .field("connect_timeout", &self.connect_timeout)
             .field("max_udp_backlog", &self.max_udp_backlog)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("tap", &self.tap.is_some())
@@ -500,6 +509,8 @@ impl Future for Driver {
             progress |= st.conns.write(cx, &mut s);
             st.conns
                 .close_idle(&mut s, now_std, st.options.idle_timeout);
+            st.conns
+                .give_up_connects(&mut s, now_std, st.options.connect_timeout);
             if let Some(deadline) = s.shutdown {
                 let idle = s.ep.calls().next().is_none()
                     && s.ep.pending_transactions() == 0
@@ -524,7 +535,10 @@ impl Future for Driver {
         if let Some(t) = s.ep.poll_timeout() {
             deadline = deadline.min(s.clock.std_at(t));
         }
-        if let Some(t) = st.conns.next_idle(st.options.idle_timeout) {
+        if let Some(t) = st
+            .conns
+            .next_idle(st.options.idle_timeout, st.options.connect_timeout)
+        {
             deadline = deadline.min(t);
         }
         if let Some(t) = s.shutdown {

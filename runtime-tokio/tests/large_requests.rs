@@ -123,12 +123,17 @@ async fn with_no_tcp_listener_at_the_peer_it_goes_over_udp_after_all() {
     })
     .await;
     large_call(&alice, &mut ae, &bob, &mut be).await;
+    // The refused connection wrote nothing: every INVITE on the wire went over UDP.
     let via_udp = (Transport::Udp, "Via: SIP/2.0/UDP".to_string());
-    assert_eq!(
+    for got in [
         invites(&blog, Direction::Received),
-        std::slice::from_ref(&via_udp)
-    );
-    assert_eq!(invites(&alog, Direction::Sent).last(), Some(&via_udp));
+        invites(&alog, Direction::Sent),
+    ] {
+        assert!(
+            !got.is_empty() && got.iter().all(|i| *i == via_udp),
+            "{got:?}"
+        );
+    }
     let s = alice.stats();
     assert_eq!((s.sized_to_tcp, s.back_to_udp, s.unreachable), (1, 1, 0));
     alice.shutdown(Duration::from_secs(2)).await;
@@ -150,6 +155,63 @@ async fn a_party_without_tcp_sends_a_large_invite_over_udp() {
         [(Transport::Udp, "Via: SIP/2.0/UDP".to_string())]
     );
     assert_eq!(alice.stats().sized_to_tcp, 0);
+    alice.shutdown(Duration::from_secs(2)).await;
+    bob.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn a_connection_never_answered_times_out_and_the_invite_goes_over_udp() {
+    // Bob listens on UDP only, and on his port a TCP listener with a backlog of one that
+    // nobody accepts from, its queue filled: the system drops every further SYN (as a
+    // firewall that drops them does), so alice's connect is never answered. After the
+    // driver's connect timeout the INVITE goes over UDP after all (RFC 3261 §18.1.1).
+    let (bob, mut be, blog) = party(Transports {
+        udp: true,
+        tcp: false,
+    })
+    .await;
+    let deaf = tokio::net::TcpSocket::new_v4().unwrap();
+    deaf.bind(bob.local_addr()).unwrap();
+    let deaf = deaf.listen(1).unwrap();
+    let mut stuffing = Vec::new();
+    for _ in 0..4 {
+        let s = tokio::net::TcpStream::connect(bob.local_addr());
+        if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_millis(200), s).await {
+            stuffing.push(s);
+        }
+    }
+    let log: Log = Default::default();
+    let tap = log.clone();
+    let options = sipxfer_tokio::Options {
+        connect_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let builder = Builder::new("127.0.0.1:0".parse().unwrap())
+        .options(options)
+        .tap(move |c: &Captured| tap.lock().unwrap().push(c.clone()));
+    let (alice, mut ae) = sipxfer_tokio::bind(builder).await.expect("bind");
+    let started = std::time::Instant::now();
+    large_call(&alice, &mut ae, &bob, &mut be).await;
+    // Every INVITE on the wire went over UDP (Timer A may have sent it again).
+    let via_udp = (Transport::Udp, "Via: SIP/2.0/UDP".to_string());
+    for got in [
+        invites(&blog, Direction::Received),
+        invites(&log, Direction::Sent),
+    ] {
+        assert!(
+            !got.is_empty() && got.iter().all(|i| *i == via_udp),
+            "{got:?}"
+        );
+    }
+    let s = alice.stats();
+    assert_eq!((s.sized_to_tcp, s.back_to_udp, s.unreachable), (1, 1, 0));
+    // Up after the connect timeout, long before Timer B.
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    drop((deaf, stuffing));
     alice.shutdown(Duration::from_secs(2)).await;
     bob.shutdown(Duration::from_secs(2)).await;
 }

@@ -438,3 +438,160 @@ fn a_request_that_grows_past_the_limit_with_credentials_goes_over_tcp() {
     assert!(m.ep.poll_transmit().is_none());
     assert_eq!(m.ep.stats().sized_to_tcp, 1);
 }
+
+#[test]
+fn a_non_invite_back_on_udp_runs_timer_e_capped_at_t2_then_timer_k() {
+    // §17.1.2.2: on UDP, Timer E doubles from T1 up to T2 (4 s); once answered, the
+    // transaction lingers T4 (Timer K, 5 s) to absorb retransmitted responses — none of which
+    // it would do on TCP.
+    let send = |sim: &mut Sim| {
+        let (a, b) = (sim.nodes[0].addr, sim.nodes[1].addr);
+        let mut m = request(Method::Options, a, b, "fallback", 1);
+        m.headers.push(sipxfer::msg::Header::Extension {
+            name: "X-Pad".into(),
+            value: "x".repeat(1400).as_str().into(),
+        });
+        sim.ep(0)
+            .send_request(Instant::ZERO, sipxfer::Destination::udp(b), m)
+            .unwrap();
+    };
+    // Unanswered: E at 0.5, 1.5, 3.5, 7.5, then every 4 s; F at 32 s.
+    let mut sim = Sim::new(18);
+    sim.add_endpoint("10.0.0.1:5060");
+    let b = sim.add_sink("10.0.0.2:5060");
+    sim.refuse_tcp(b);
+    send(&mut sim);
+    let mut timeouts = 0;
+    sim.run_to_end(|_, n, _, e| {
+        if n == 0 && matches!(e, Event::Timeout { .. }) {
+            timeouts += 1;
+        }
+    });
+    let sent: Vec<_> = sim
+        .log
+        .iter()
+        .map(|l| (l.at.as_millis(), l.transport))
+        .collect();
+    let mut want = vec![(0, Transport::Tcp), (0, Transport::Udp)];
+    for at in [
+        500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500,
+    ] {
+        want.push((at, Transport::Udp));
+    }
+    assert_eq!(sent, want);
+    assert_eq!(timeouts, 1);
+    // Answered: the transaction lingers Timer K after the 200.
+    let mut sim = Sim::new(18);
+    sim.add_endpoint("10.0.0.1:5060");
+    let b = sim.add_endpoint("10.0.0.2:5060");
+    sim.refuse_tcp(b);
+    send(&mut sim);
+    sim.run(Instant::from_millis(1000), |_, _, _, _| {});
+    assert_eq!(sim.log[2].first_line(), "SIP/2.0 200 OK");
+    assert_eq!(sim.ep(0).stats().transactions, 1);
+    sim.run(Instant::from_millis(4900), |_, _, _, _| {});
+    assert_eq!(sim.ep(0).stats().transactions, 1);
+    sim.run(Instant::from_millis(5100), |_, _, _, _| {});
+    assert_eq!(sim.ep(0).stats().transactions, 0);
+}
+
+#[test]
+fn a_cancel_after_the_fallback_goes_over_udp_with_the_invites_via() {
+    let mut sim = two(Some(1300));
+    sim.refuse_tcp(1);
+    let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
+    let options = CallOptions {
+        offer: Some(large_sdp()),
+        ..Default::default()
+    };
+    let call = sim.ep(0).call(Instant::ZERO, target, options).unwrap();
+    sim.run_to_end(|ep, _, now, e| match e {
+        Event::IncomingCall { call, .. } => ep.ring(now, call, 180).unwrap(),
+        Event::CallState {
+            state: CallState::Ringing,
+            ..
+        } => ep.hangup(now, call).unwrap(),
+        _ => {}
+    });
+    let got = wire(&sim);
+    let lines: Vec<_> = got
+        .iter()
+        .map(|(w, t, l, v, _)| (*w, *t, l.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (
+                "A",
+                Transport::Tcp,
+                "INVITE sip:bob@10.0.0.2:5060 SIP/2.0",
+                "TCP"
+            ),
+            (
+                "A",
+                Transport::Udp,
+                "INVITE sip:bob@10.0.0.2:5060 SIP/2.0",
+                "UDP"
+            ),
+            ("B", Transport::Udp, "SIP/2.0 180 Ringing", "UDP"),
+            (
+                "A",
+                Transport::Udp,
+                "CANCEL sip:bob@10.0.0.2:5060 SIP/2.0",
+                "UDP"
+            ),
+            ("B", Transport::Udp, "SIP/2.0 200 OK", "UDP"),
+            ("B", Transport::Udp, "SIP/2.0 487 Request Terminated", "UDP"),
+            (
+                "A",
+                Transport::Udp,
+                "ACK sip:bob@10.0.0.2:5060 SIP/2.0",
+                "UDP"
+            ),
+        ]
+    );
+    let m: Vec<_> = sim.log.iter().map(|l| parse(&l.bytes)).collect();
+    assert_eq!(m[3].top_via(), m[1].top_via());
+    assert_eq!(m[6].top_via(), m[1].top_via());
+}
+
+#[test]
+fn a_challenged_large_invite_is_retried_over_tcp_with_the_same_fallback() {
+    // The retry after a 401 (a new transaction, §22.2) starts from where the INVITE was
+    // bound (UDP) and its own size sends it over TCP again; refused, it too goes over UDP.
+    use sipxfer::msg::{Header, HeaderName};
+    let mut m = sipxfer_tests::flows::Manual::new(3, |c| {
+        c.credentials
+            .push(sipxfer::auth::Credentials::new("Mufasa", "Circle of Life"))
+    });
+    let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
+    let options = CallOptions {
+        offer: Some(large_sdp()),
+        ..Default::default()
+    };
+    m.ep.call(m.now, target, options).unwrap();
+    let first = m.ep.poll_transmit().unwrap();
+    assert_eq!(first.transport, Transport::Tcp);
+    let sent = parse(&first.bytes);
+    let mut challenge = sipxfer_tests::flows::reply(&sent, 401, "srv", None);
+    challenge.headers.push(Header::Raw {
+        name: HeaderName::WwwAuthenticate,
+        value: "Digest realm=\"example.org\", qop=\"auth\", nonce=\"abc\", algorithm=MD5".into(),
+    });
+    m.recv("10.0.0.2:5060", &challenge);
+    let ack = m.ep.poll_transmit().unwrap();
+    assert!(ack.bytes.starts_with(b"ACK "));
+    assert_eq!(ack.transport, Transport::Tcp);
+    let retry = m.ep.poll_transmit().unwrap();
+    assert_eq!(retry.transport, Transport::Tcp);
+    let tcp_retry = parse(&retry.bytes);
+    assert_eq!(tcp_retry.top_via().unwrap().transport.as_str(), "TCP");
+    assert_eq!(m.ep.stats().sized_to_tcp, 2);
+    let b: std::net::SocketAddr = "10.0.0.2:5060".parse().unwrap();
+    m.ep.handle_unreachable(m.now, Transport::Tcp, b);
+    let udp = m.ep.poll_transmit().unwrap();
+    assert_eq!(udp.transport, Transport::Udp);
+    assert_eq!(as_udp(&retry.bytes), udp.bytes.to_vec());
+    let s = m.ep.stats();
+    assert_eq!((s.sized_to_tcp, s.back_to_udp, s.unreachable), (2, 1, 0));
+}

@@ -997,7 +997,7 @@ impl Endpoint {
         if core::mem::replace(&mut b.retried, true) {
             return false;
         }
-        let Some(dest) = self.layer.get(tx).map(|t| t.dest) else {
+        let Some(dest) = self.layer.get(tx).map(|t| t.bound_for()) else {
             return false;
         };
         let Some(bye) = self.layer.request_copy(tx) else {

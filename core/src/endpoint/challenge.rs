@@ -37,7 +37,7 @@ impl Endpoint {
             return false;
         }
         let status = response.status().unwrap_or(401);
-        let Some(dest) = self.layer.get(tx).map(|t| t.dest) else {
+        let Some(dest) = self.layer.get(tx).map(|t| t.bound_for()) else {
             return false;
         };
         let Some(request) = self.layer.request_copy(tx) else {

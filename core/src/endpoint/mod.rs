@@ -500,7 +500,10 @@ impl Endpoint {
     /// transfer's REFER fails, a request of [`Endpoint::send_request`] gets
     /// [`Event::Response`] with that 503 ([`Event::Timeout`] if the request does not parse
     /// back — a header field the parser refuses, a singleton field twice — so that no
-    /// response can be made from it). Counted in [`Stats::unreachable`].
+    /// response can be made from it). Counted in [`Stats::unreachable`]. A request that went
+    /// over TCP only for its size ([`Config::udp_request_limit`]) goes over UDP instead, in the
+    /// same transaction (RFC 3261 §18.1.1), counted in [`Stats::back_to_udp`]; an ACK sent
+    /// so by [`Endpoint::send_ack`] is not a transaction and is not sent again.
     ///
     /// ```
     /// use sipxfer::msg::{builder::RequestBuilder, Method, NameAddr, Uri};
@@ -693,7 +696,9 @@ impl Endpoint {
     }
 
     /// Sends the ACK for a 2xx to an INVITE (RFC 3261 §13.2.2.4): not a transaction; the
-    /// endpoint adds a Via with a new branch.
+    /// endpoint adds a Via with a new branch. An ACK bound for UDP and larger than
+    /// [`Config::udp_request_limit`] (its body an answer) goes over TCP (§18.1.1), with no
+    /// fallback to UDP: it is lost if the connection cannot be opened.
     pub fn send_ack(
         &mut self,
         now: Instant,

@@ -150,7 +150,14 @@ impl Layer {
         out: &mut Outbox,
     ) -> TxId {
         let id = self.alloc_id();
-        let (dest, bytes, sized_to_tcp) = match self.for_size(dest, &bytes) {
+        // A CANCEL (the layer's only internal request) goes where its INVITE went, under its
+        // top Via (§9.1), whatever its size.
+        let sized = if internal {
+            None
+        } else {
+            self.for_size(dest, &bytes)
+        };
+        let (dest, bytes, sized_to_tcp) = match sized {
             Some((dest, resized)) => {
                 out.sized_to_tcp += 1;
                 (dest, resized, true)

@@ -276,6 +276,18 @@ impl Tx {
         self.dest.transport.is_reliable()
     }
 
+    /// Where its request was bound: UDP to the same address when it went over TCP for its
+    /// size (§18.1.1), else its destination. A new transaction for the same request (a
+    /// challenge's retry, a BYE sent again) goes there, its own size deciding anew — and
+    /// going back to UDP if TCP is refused.
+    pub fn bound_for(&self) -> Destination {
+        if self.sized_to_tcp {
+            Destination::udp(self.dest.addr)
+        } else {
+            self.dest
+        }
+    }
+
     /// The current retransmission interval (A, E, G).
     pub fn interval(&self) -> Duration {
         Duration::from_micros(self.interval_us.into())
