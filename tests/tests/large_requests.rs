@@ -595,3 +595,21 @@ fn a_challenged_large_invite_is_retried_over_tcp_with_the_same_fallback() {
     let s = m.ep.stats();
     assert_eq!((s.sized_to_tcp, s.back_to_udp, s.unreachable), (2, 1, 0));
 }
+
+#[test]
+fn an_acks_large_body_sends_it_over_tcp_and_a_small_one_over_udp() {
+    // The ACK of a 2xx is a request outside any transaction (§13.2.2.4); with an answer in its
+    // body it may be large, and the rule of §18.1.1 holds for it too.
+    let mut m = sipxfer_tests::flows::Manual::new(5, |_| {});
+    let b: std::net::SocketAddr = "10.0.0.2:5060".parse().unwrap();
+    for (body, transport, via) in [(1400, Transport::Tcp, "TCP"), (10, Transport::Udp, "UDP")] {
+        let mut ack = request(Method::Ack, m.me, b, "ack-size", 1);
+        ack.body = Bytes::from(vec![b'x'; body]);
+        m.ep.send_ack(m.now, sipxfer::Destination::udp(b), ack)
+            .unwrap();
+        let t = m.ep.poll_transmit().unwrap();
+        assert_eq!((t.transport, t.to), (transport, b));
+        assert_eq!(parse(&t.bytes).top_via().unwrap().transport.as_str(), via);
+    }
+    assert_eq!(m.ep.stats().sized_to_tcp, 1);
+}
