@@ -180,9 +180,10 @@ impl Layer {
     /// the path MTU is unknown, the request MUST be sent using an RFC 2914 congestion
     /// controlled transport protocol, such as TCP. If this causes a change in the transport
     /// protocol from the one indicated in the top Via, the value in the top Via MUST be
-    /// changed."). That request only: the next goes by UDP again unless it too is larger, and
-    /// its CANCEL, or the ACK of its non-2xx final, follows it (§9.1, §17.1.1.3: the same
-    /// top Via, to the same address, port and transport).
+    /// changed."). That request only — the next goes by its own destination, and over TCP
+    /// only if it too is larger — with its CANCEL and the ACK of its non-2xx final, which
+    /// follow it (§9.1, §17.1.1.3: the same top Via, to the same address, port and
+    /// transport).
     pub(crate) fn for_size(
         &self,
         dest: Destination,
