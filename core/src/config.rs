@@ -125,7 +125,9 @@ pub struct Config {
     /// (a peer that received a request over TCP may answer with such a Contact, and the
     /// dialog's requests then follow it). If the runtime cannot open the connection
     /// ([`crate::Endpoint::handle_unreachable`]: refused, or not opened within the driver's
-    /// connect timeout), the request goes over UDP after all, in the same transaction ("the
+    /// connect timeout), or the connection closes before any answer
+    /// ([`crate::Endpoint::handle_connection_closed`]), the request goes over UDP after all,
+    /// in the same transaction ("the
     /// element SHOULD retry the request, using UDP"); a retry after a challenge starts from
     /// UDP again. An ACK ([`crate::Endpoint::send_ack`]) is not a transaction and has no such
     /// fallback. Default `Some(1300)`, the path MTU being unknown

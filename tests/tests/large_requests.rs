@@ -613,3 +613,41 @@ fn an_acks_large_body_sends_it_over_tcp_and_a_small_one_over_udp() {
     }
     assert_eq!(m.ep.stats().sized_to_tcp, 1);
 }
+
+#[test]
+fn a_connection_reset_before_any_answer_sends_the_request_over_udp() {
+    // The connection opened, then closed by the peer before any response (§18.1.1: "results
+    // in a TCP reset"): the INVITE goes over UDP in the same transaction. Once answered, a
+    // closed connection changes nothing (the server answers on a new one, §18.2.2).
+    let b: std::net::SocketAddr = "10.0.0.2:5060".parse().unwrap();
+    let invite = |m: &mut sipxfer_tests::flows::Manual| {
+        let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
+        let options = CallOptions {
+            offer: Some(large_sdp()),
+            ..Default::default()
+        };
+        m.ep.call(m.now, target, options).unwrap();
+        let t = m.ep.poll_transmit().unwrap();
+        assert_eq!((t.transport, t.to, t.conn), (Transport::Tcp, b, None));
+        let conn = sipxfer::ConnId(7);
+        m.ep.handle_connection_opened(m.now, conn, Transport::Tcp, m.me, b);
+        (t, conn)
+    };
+    let mut m = sipxfer_tests::flows::Manual::new(9, |_| {});
+    let (tcp, conn) = invite(&mut m);
+    m.ep.handle_connection_closed(m.now, conn);
+    let udp = m.ep.poll_transmit().unwrap();
+    assert_eq!((udp.transport, udp.to), (Transport::Udp, b));
+    assert_eq!(as_udp(&tcp.bytes), udp.bytes.to_vec());
+    assert!(m.ep.poll_transmit().is_none());
+    let s = m.ep.stats();
+    assert_eq!((s.sized_to_tcp, s.back_to_udp, s.unreachable), (1, 1, 0));
+    // Answered (100 Trying) before the close: it stays as it is.
+    let mut m = sipxfer_tests::flows::Manual::new(9, |_| {});
+    let (tcp, conn) = invite(&mut m);
+    let trying = sipxfer::msg::builder::response(&parse(&tcp.bytes), 100, None);
+    m.recv("10.0.0.2:5060", &trying);
+    m.ep.handle_connection_closed(m.now, conn);
+    assert!(m.ep.poll_transmit().is_none());
+    assert_eq!(m.ep.stats().back_to_udp, 0);
+}

@@ -485,10 +485,21 @@ impl Endpoint {
         );
     }
 
-    /// Stream connection `conn` closed (by the peer or the runtime).
+    /// Stream connection `conn` closed (by the peer or the runtime). A request sent over TCP
+    /// only for its size ([`Config::udp_request_limit`]) that has no answer yet from the
+    /// connection's remote end goes over UDP after all, in the same transaction, as when the
+    /// connection could not be opened (RFC 3261 §18.1.1: "results in a TCP reset"): the peer
+    /// may have read it, and then takes the UDP copy, of the same branch, for a
+    /// retransmission (§17.2.3).
     pub fn handle_connection_closed(&mut self, now: Instant, conn: ConnId) {
         self.tick(now);
-        self.conns.remove(&conn);
+        if let Some(c) = self.conns.remove(&conn) {
+            if c.transport == Transport::Tcp {
+                self.layer
+                    .connection_lost(self.now, c.remote, &mut self.out);
+                self.flush();
+            }
+        }
     }
 
     /// The runtime could not reach `remote` over `transport` — a stream connection to it

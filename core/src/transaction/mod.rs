@@ -414,6 +414,28 @@ impl Layer {
         failed.len()
     }
 
+    /// A TCP connection to `addr` closed: every client transaction that sent its request
+    /// to `addr` over TCP only for its size and has heard nothing yet sends it over UDP
+    /// ([`Layer::unreachable`]); others wait for their answer as before (a server answers on
+    /// a new connection when its request's is gone, §18.2.2). O(transactions): rare. Returns
+    /// how many went over UDP.
+    pub fn connection_lost(&mut self, now: Instant, addr: SocketAddr, out: &mut Outbox) -> usize {
+        let sized: SmallVec<[TxId; 4]> = self
+            .txs
+            .iter()
+            .filter(|(_, t)| {
+                t.sized_to_tcp
+                    && matches!(t.state, State::Calling | State::Trying)
+                    && t.dest.addr == addr
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        sized
+            .into_iter()
+            .filter(|&id| self.back_to_udp(now, id, out))
+            .count()
+    }
+
     /// Client transaction `id`, sent over TCP for its size (§18.1.1) and TCP unreachable: its
     /// request goes over UDP after all, Timer A or E armed (§17.1.1.2, §17.1.2.2; Timer B
     /// or F runs on from the first send). False when it was not sent so.
