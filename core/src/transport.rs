@@ -162,17 +162,17 @@ pub(crate) fn with_via_transport(request: &[u8], from: Transport, to: Transport)
     }
     // The request line ends at its first LF (§7.1: CRLF; we wrote it).
     let line = memchr::memchr(b'\n', request)? + 1;
-    let prefix = b"Via: SIP/2.0/";
-    let at = line + prefix.len();
-    let rest = request.get(line..)?;
-    if !rest.starts_with(prefix) || rest.get(prefix.len()..prefix.len() + old.len())? != old {
+    // The field as the emitter writes our Via (`Out::our_via`): its name, then the protocol.
+    let rest = request
+        .get(line..)?
+        .strip_prefix(crate::msg::HeaderName::Via.field_start().as_bytes())?
+        .strip_prefix(b"SIP/2.0/")?;
+    if rest.strip_prefix(old)?.first() != Some(&b' ') {
         return None;
     }
-    if rest.get(prefix.len() + old.len()) != Some(&b' ') {
-        return None;
-    }
+    let at = request.len() - rest.len();
     let mut copy = alloc::vec::Vec::from(request);
-    copy[at..at + new.len()].copy_from_slice(new);
+    copy.get_mut(at..at + new.len())?.copy_from_slice(new);
     Some(Bytes::from(copy))
 }
 

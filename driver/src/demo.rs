@@ -47,15 +47,47 @@ fn uri(user: &str, addr: SocketAddr, transport: Transport) -> Uri<sipxfer::SipSt
 
 /// A minimal audio offer/answer for `addr` (the demo sends no media).
 pub fn sdp(user: &str, addr: SocketAddr) -> Bytes {
+    audio_offer(user, addr, 0)
+}
+
+/// An offer for `addr` as a softphone with every codec enabled sends one: PCMU, PCMA and 31
+/// dynamic formats (96–126), over 1 300 bytes with an INVITE's fields, so that the INVITE
+/// goes over TCP (RFC 3261 §18.1.1, `Config::udp_request_limit`).
+pub fn large_sdp(user: &str, addr: SocketAddr) -> Bytes {
+    audio_offer(user, addr, 31)
+}
+
+/// One audio stream of PCMU, PCMA and `dynamic` more formats from 96 on.
+fn audio_offer(user: &str, addr: SocketAddr, dynamic: u8) -> Bytes {
     let (ip, family) = match addr.ip() {
         std::net::IpAddr::V4(a) => (a.to_string(), "IP4"),
         std::net::IpAddr::V6(a) => (a.to_string(), "IP6"),
     };
     let port = addr.port().wrapping_add(1000) & !1;
+    let (mut formats, mut maps) = (String::new(), String::new());
+    for pt in (96u8..).take(dynamic.into()) {
+        let _ = write!(formats, " {pt}");
+        let _ = write!(maps, "a=rtpmap:{pt} codec{pt}/48000/2\r\n");
+    }
     Bytes::from(format!(
         "v=0\r\no={user} 1 1 IN {family} {ip}\r\ns=sipxfer\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
-         m=audio {port} RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n"
+         m=audio {port} RTP/AVP 0 8{formats}\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+         {maps}a=sendrecv\r\n"
     ))
+}
+
+/// The INVITEs among `captured` that went `direction`: the transport of each and the start
+/// of its top Via (`Via: SIP/2.0/TCP`), which the endpoint writes as its first field.
+pub fn invite_vias(captured: &[Captured], direction: Direction) -> Vec<(Transport, String)> {
+    captured
+        .iter()
+        .filter(|c| c.direction == direction && c.bytes.starts_with(b"INVITE "))
+        .map(|c| {
+            let text = String::from_utf8_lossy(&c.bytes);
+            let via = text.lines().nth(1).unwrap_or_default();
+            (c.transport, via.chars().take(16).collect())
+        })
+        .collect()
 }
 
 /// Which transfer to run.

@@ -5,24 +5,10 @@
 use futures_lite::FutureExt;
 use sipxfer::msg::Uri;
 use sipxfer::{CallOptions, CallState, Event, Transport};
+use sipxfer_async_std::demo::{invite_vias, large_sdp};
 use sipxfer_async_std::{Builder, Captured, Direction, Events, Handle, Transports};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// An offer of 31 dynamic formats (over 1 300 bytes with the INVITE's fields).
-fn large_sdp() -> Vec<u8> {
-    let mut s = String::from(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP",
-    );
-    for pt in 96..127 {
-        s.push_str(&format!(" {pt}"));
-    }
-    s.push_str("\r\n");
-    for pt in 96..127 {
-        s.push_str(&format!("a=rtpmap:{pt} codec{pt}/48000/2\r\n"));
-    }
-    s.into_bytes()
-}
 
 type Log = Arc<Mutex<Vec<Captured>>>;
 
@@ -37,26 +23,16 @@ fn party(transports: Transports) -> (Handle, Events, Log) {
     (handle, events, log)
 }
 
-/// The transports of the INVITEs in `log` that went `direction`, and their top Vias'
-/// sent-protocol.
+/// The INVITEs `log` holds that went `direction`: their transports and Vias.
 fn invites(log: &Log, direction: Direction) -> Vec<(Transport, String)> {
-    log.lock()
-        .unwrap()
-        .iter()
-        .filter(|c| c.direction == direction && c.bytes.starts_with(b"INVITE "))
-        .map(|c| {
-            let text = String::from_utf8_lossy(&c.bytes).into_owned();
-            let via = text.lines().nth(1).unwrap_or_default().to_string();
-            (c.transport, via[..16.min(via.len())].to_string())
-        })
-        .collect()
+    invite_vias(&log.lock().unwrap(), direction)
 }
 
 /// Alice calls bob with the large offer, bob answers, alice hangs up once the call is up.
 async fn large_call(alice: &Handle, ae: &mut Events, bob: &Handle, be: &mut Events) {
     let target = Uri::parse(&format!("sip:bob@{}", bob.local_addr())).unwrap();
     let options = CallOptions {
-        offer: Some(large_sdp().into()),
+        offer: Some(large_sdp("alice", alice.local_addr())),
         ..Default::default()
     };
     let call = alice.call(target, options).await.unwrap();

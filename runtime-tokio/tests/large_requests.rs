@@ -5,24 +5,10 @@
 use bytes::Bytes;
 use sipxfer::msg::Uri;
 use sipxfer::{CallOptions, CallState, Event, Transport};
+use sipxfer_tokio::demo::{invite_vias, large_sdp};
 use sipxfer_tokio::{Builder, Captured, Direction, Events, Handle, Transports};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// An offer of 31 dynamic formats (over 1 300 bytes with the INVITE's fields).
-fn large_sdp() -> Bytes {
-    let mut s = String::from(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP",
-    );
-    for pt in 96..127 {
-        s.push_str(&format!(" {pt}"));
-    }
-    s.push_str("\r\n");
-    for pt in 96..127 {
-        s.push_str(&format!("a=rtpmap:{pt} codec{pt}/48000/2\r\n"));
-    }
-    Bytes::from(s)
-}
 
 const ANSWER: &[u8] =
     b"v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
@@ -39,18 +25,24 @@ async fn party(transports: Transports) -> (Handle, Events, Log) {
     (handle, events, log)
 }
 
-/// The INVITEs in `log` that went `direction`: their transport and top Via's sent-protocol.
+/// The INVITEs `log` holds that went `direction`: their transports and Vias.
 fn invites(log: &Log, direction: Direction) -> Vec<(Transport, String)> {
-    log.lock()
-        .unwrap()
-        .iter()
-        .filter(|c| c.direction == direction && c.bytes.starts_with(b"INVITE "))
-        .map(|c| {
-            let text = String::from_utf8_lossy(&c.bytes).into_owned();
-            let via = text.lines().nth(1).unwrap_or_default().to_string();
-            (c.transport, via[..16.min(via.len())].to_string())
-        })
-        .collect()
+    invite_vias(&log.lock().unwrap(), direction)
+}
+
+/// Every INVITE `sender` sent and `receiver` received (at least one each) went over UDP,
+/// its Via saying so.
+fn all_over_udp(sender: &Log, receiver: &Log) {
+    let via_udp = (Transport::Udp, "Via: SIP/2.0/UDP".to_string());
+    for got in [
+        invites(receiver, Direction::Received),
+        invites(sender, Direction::Sent),
+    ] {
+        assert!(
+            !got.is_empty() && got.iter().all(|i| *i == via_udp),
+            "{got:?}"
+        );
+    }
 }
 
 /// Alice calls bob (his UDP URI) with the large offer; bob answers; alice waits for the call
@@ -58,14 +50,17 @@ fn invites(log: &Log, direction: Direction) -> Vec<(Transport, String)> {
 async fn large_call(alice: &Handle, ae: &mut Events, bob: &Handle, be: &mut Events) {
     let target = Uri::parse(&format!("sip:bob@{}", bob.local_addr())).unwrap();
     let options = CallOptions {
-        offer: Some(large_sdp()),
+        offer: Some(large_sdp("alice", alice.local_addr())),
         ..Default::default()
     };
     let call = alice.call(target, options).await.unwrap();
     let answered = async {
         while let Some(e) = be.next().await {
             if let Event::IncomingCall { call, offer, .. } = e {
-                assert_eq!(offer.as_deref(), Some(&large_sdp()[..]));
+                assert_eq!(
+                    offer.as_deref(),
+                    Some(&large_sdp("alice", alice.local_addr())[..])
+                );
                 bob.answer(call, Some(Bytes::from_static(ANSWER)))
                     .await
                     .unwrap();
@@ -124,16 +119,7 @@ async fn with_no_tcp_listener_at_the_peer_it_goes_over_udp_after_all() {
     .await;
     large_call(&alice, &mut ae, &bob, &mut be).await;
     // The refused connection wrote nothing: every INVITE on the wire went over UDP.
-    let via_udp = (Transport::Udp, "Via: SIP/2.0/UDP".to_string());
-    for got in [
-        invites(&blog, Direction::Received),
-        invites(&alog, Direction::Sent),
-    ] {
-        assert!(
-            !got.is_empty() && got.iter().all(|i| *i == via_udp),
-            "{got:?}"
-        );
-    }
+    all_over_udp(&alog, &blog);
     let s = alice.stats();
     assert_eq!((s.sized_to_tcp, s.back_to_udp, s.unreachable), (1, 1, 0));
     alice.shutdown(Duration::from_secs(2)).await;
@@ -193,16 +179,7 @@ async fn a_connection_never_answered_times_out_and_the_invite_goes_over_udp() {
     let started = std::time::Instant::now();
     large_call(&alice, &mut ae, &bob, &mut be).await;
     // Every INVITE on the wire went over UDP (Timer A may have sent it again).
-    let via_udp = (Transport::Udp, "Via: SIP/2.0/UDP".to_string());
-    for got in [
-        invites(&blog, Direction::Received),
-        invites(&log, Direction::Sent),
-    ] {
-        assert!(
-            !got.is_empty() && got.iter().all(|i| *i == via_udp),
-            "{got:?}"
-        );
-    }
+    all_over_udp(&log, &blog);
     let s = alice.stats();
     assert_eq!((s.sized_to_tcp, s.back_to_udp, s.unreachable), (1, 1, 0));
     // Up after the connect timeout, long before Timer B.

@@ -8,25 +8,16 @@
 //! Each test reads the messages on the wire: which transport each went over, and its bytes.
 
 use bytes::Bytes;
-use sipxfer::msg::{Method, Uri};
-use sipxfer::{CallOptions, CallState, EndReason, Event, Instant, Transport};
-use sipxfer_tests::flows::{call_states, parse, request};
+use sipxfer::msg::{Header, HeaderName, Method, Uri};
+use sipxfer::{CallId, CallOptions, CallState, EndReason, Endpoint, Event, Instant, Transport};
+use sipxfer_tests::flows::{call_states, parse, reply, request, Manual};
 use sipxfer_tests::sim::{Fate, Sim};
+use std::net::SocketAddr;
 
 /// An offer of many formats, as a softphone with every codec enabled sends: over 1 300
 /// bytes with the INVITE's fields.
 fn large_sdp() -> Bytes {
-    let mut s = String::from(
-        "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP",
-    );
-    for pt in 96..127 {
-        s.push_str(&format!(" {pt}"));
-    }
-    s.push_str("\r\n");
-    for pt in 96..127 {
-        s.push_str(&format!("a=rtpmap:{pt} codec{pt}/48000/2\r\n"));
-    }
-    Bytes::from(s)
+    sipxfer_tokio::demo::large_sdp("alice", "10.0.0.1:5060".parse().unwrap())
 }
 
 const SMALL_SDP: &[u8] =
@@ -38,6 +29,53 @@ fn two(limit: Option<usize>) -> Sim {
     sim.add_endpoint_tuned("10.0.0.1:5060", |c| c.udp_request_limit = limit);
     sim.add_endpoint("10.0.0.2:5060");
     sim
+}
+
+/// B's URI and address.
+const BOB: &str = "sip:bob@10.0.0.2:5060";
+
+fn bob_addr() -> SocketAddr {
+    "10.0.0.2:5060".parse().unwrap()
+}
+
+/// A call to B offering [`large_sdp`].
+fn call_large(ep: &mut Endpoint, now: Instant) -> CallId {
+    let options = CallOptions {
+        offer: Some(large_sdp()),
+        ..Default::default()
+    };
+    ep.call(now, Uri::parse(BOB).unwrap(), options).unwrap()
+}
+
+/// An endpoint at A with digest credentials for any realm.
+fn with_credentials() -> Manual {
+    Manual::new(3, |c| {
+        c.credentials
+            .push(sipxfer::auth::Credentials::new("Mufasa", "Circle of Life"))
+    })
+}
+
+/// A 401 to `sent` with a digest challenge of `algorithm`.
+fn challenge_401(sent: &sipxfer::Message, algorithm: &str) -> sipxfer::Message {
+    let mut r = reply(sent, 401, "srv", None);
+    let value = format!(
+        "Digest realm=\"example.org\", qop=\"auth\", nonce=\"abcdef0123456789\", algorithm={algorithm}"
+    );
+    r.headers.push(Header::Raw {
+        name: HeaderName::WwwAuthenticate,
+        value: value.as_str().into(),
+    });
+    r
+}
+
+/// What [`wire`] gives, borrowed and without the links' fates, to compare with a list.
+#[allow(clippy::type_complexity)]
+fn lines<'a>(
+    got: &'a [(&'static str, Transport, String, String, Fate)],
+) -> Vec<(&'static str, Transport, &'a str, &'a str)> {
+    got.iter()
+        .map(|(w, t, l, v, _)| (*w, *t, l.as_str(), v.as_str()))
+        .collect()
 }
 
 /// Each logged message: its sender (A or B), transport, first line, and the sent-protocol
@@ -61,14 +99,9 @@ fn wire(sim: &Sim) -> Vec<(&'static str, Transport, String, String, Fate)> {
         .collect()
 }
 
-/// A calls B with `offer`; B rings and answers; A hangs up once the call is up.
-fn call_and_hang_up(sim: &mut Sim, offer: Bytes) -> Vec<(Instant, Event)> {
-    let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
-    let options = CallOptions {
-        offer: Some(offer),
-        ..Default::default()
-    };
-    sim.ep(0).call(Instant::ZERO, target, options).unwrap();
+/// A calls B with the large offer; B rings and answers; A hangs up once the call is up.
+fn call_and_hang_up(sim: &mut Sim) -> Vec<(Instant, Event)> {
+    call_large(sim.ep(0), Instant::ZERO);
     let mut ea = vec![];
     sim.run_to_end(|ep, n, now, e| {
         match &e {
@@ -112,13 +145,10 @@ fn confirmed_then_hung_up(ea: &[(Instant, Event)]) {
 #[test]
 fn a_large_invite_goes_over_tcp_with_its_via_saying_so() {
     let mut sim = two(Some(1300));
-    let ea = call_and_hang_up(&mut sim, large_sdp());
+    let ea = call_and_hang_up(&mut sim);
     confirmed_then_hung_up(&ea);
     let got = wire(&sim);
-    let lines: Vec<_> = got
-        .iter()
-        .map(|(w, t, l, v, _)| (*w, *t, l.as_str(), v.as_str()))
-        .collect();
+    let lines = lines(&got);
     // The INVITE over TCP, its Via saying so; B answers on the connection, and its Contact
     // (the transport the INVITE came by: `;transport=tcp`) takes A's ACK and BYE there too.
     assert_eq!(
@@ -158,7 +188,7 @@ fn a_large_invite_goes_over_tcp_with_its_via_saying_so() {
     // Byte for byte the INVITE A sends with no limit (the same seed: the same branch, tag
     // and Call-ID), but for the Via's transport.
     let mut udp = two(None);
-    let ea = call_and_hang_up(&mut udp, large_sdp());
+    let ea = call_and_hang_up(&mut udp);
     confirmed_then_hung_up(&ea);
     assert_eq!(udp.log[0].transport, Transport::Udp);
     assert!(udp.log[0].first_line().starts_with("INVITE "));
@@ -179,7 +209,7 @@ fn options_of(len: usize) -> (Transport, usize, String) {
     let send = |sim: &mut Sim, pad: usize| {
         let (a, b) = (sim.nodes[0].addr, sim.nodes[1].addr);
         let mut m = request(Method::Options, a, b, "sized", 1);
-        m.headers.push(sipxfer::msg::Header::Extension {
+        m.headers.push(Header::Extension {
             name: "X-Pad".into(),
             value: "x".repeat(pad).as_str().into(),
         });
@@ -211,7 +241,7 @@ fn the_limit_is_1300_bytes_the_message_whole() {
 #[test]
 fn with_no_limit_a_large_request_stays_on_udp() {
     let mut sim = two(None);
-    call_and_hang_up(&mut sim, large_sdp());
+    call_and_hang_up(&mut sim);
     assert!(sim.log[0].bytes.len() > 1300);
     assert!(wire(&sim)
         .iter()
@@ -222,7 +252,7 @@ fn with_no_limit_a_large_request_stays_on_udp() {
 fn tcp_refused_the_request_goes_over_udp_in_the_same_transaction() {
     let mut sim = two(Some(1300));
     sim.refuse_tcp(1);
-    let ea = call_and_hang_up(&mut sim, large_sdp());
+    let ea = call_and_hang_up(&mut sim);
     confirmed_then_hung_up(&ea);
     let got = wire(&sim);
     let lines: Vec<_> = got
@@ -281,12 +311,7 @@ fn back_on_udp_timer_a_retransmits_until_timer_b() {
     sim.add_endpoint("10.0.0.1:5060");
     let b = sim.add_sink("10.0.0.2:5060");
     sim.refuse_tcp(b);
-    let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
-    let options = CallOptions {
-        offer: Some(large_sdp()),
-        ..Default::default()
-    };
-    sim.ep(0).call(Instant::ZERO, target, options).unwrap();
+    call_large(sim.ep(0), Instant::ZERO);
     let mut ea = vec![];
     sim.run_to_end(|_, n, now, e| {
         if n == 0 {
@@ -321,12 +346,7 @@ fn the_cancel_and_the_ack_of_a_non_2xx_follow_the_invite_over_tcp() {
     // went; §17.1.1.3: the ACK of a non-2xx final goes to the same address, port and
     // transport as the INVITE.
     let mut sim = two(Some(1300));
-    let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
-    let options = CallOptions {
-        offer: Some(large_sdp()),
-        ..Default::default()
-    };
-    let call = sim.ep(0).call(Instant::ZERO, target, options).unwrap();
+    let call = call_large(sim.ep(0), Instant::ZERO);
     sim.run_to_end(|ep, _, now, e| match e {
         Event::IncomingCall { call, .. } => ep.ring(now, call, 180).unwrap(),
         Event::CallState {
@@ -336,10 +356,7 @@ fn the_cancel_and_the_ack_of_a_non_2xx_follow_the_invite_over_tcp() {
         _ => {}
     });
     let got = wire(&sim);
-    let lines: Vec<_> = got
-        .iter()
-        .map(|(w, t, l, v, _)| (*w, *t, l.as_str(), v.as_str()))
-        .collect();
+    let lines = lines(&got);
     assert_eq!(
         lines,
         [
@@ -379,19 +396,15 @@ fn a_request_that_grows_past_the_limit_with_credentials_goes_over_tcp() {
     // As pjsip notes of the same rule: an INVITE sent over UDP may be retried with
     // credentials after a 401 and be too large for UDP then; the retry (a new transaction,
     // RFC 3261 §22.2) goes over TCP, its own Via saying so.
-    use sipxfer::msg::{Header, HeaderName};
     let invite_with = |pad: usize| {
-        let mut m = sipxfer_tests::flows::Manual::new(3, |c| {
-            c.credentials
-                .push(sipxfer::auth::Credentials::new("Mufasa", "Circle of Life"))
-        });
+        let mut m = with_credentials();
         let mut sdp = SMALL_SDP.to_vec();
         sdp.extend_from_slice(format!("a=x-pad:{}\r\n", "x".repeat(pad)).as_bytes());
         let options = CallOptions {
             offer: Some(Bytes::from(sdp)),
             ..Default::default()
         };
-        let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
+        let target = Uri::parse(BOB).unwrap();
         m.ep.call(m.now, target, options).unwrap();
         let first = m.ep.poll_transmit().unwrap();
         (m, first)
@@ -401,15 +414,8 @@ fn a_request_that_grows_past_the_limit_with_credentials_goes_over_tcp() {
     let (mut m, first) = invite_with(500 + 1250 - probe.bytes.len());
     assert_eq!((first.transport, first.bytes.len()), (Transport::Udp, 1250));
     let sent = parse(&first.bytes);
-    let mut challenge = sipxfer_tests::flows::reply(&sent, 401, "srv", None);
-    challenge.headers.push(Header::Raw {
-        name: HeaderName::WwwAuthenticate,
-        value: "Digest realm=\"example.org\", qop=\"auth\", nonce=\"abcdef0123456789\", \
-                algorithm=SHA-256"
-            .into(),
-    });
-    m.recv("10.0.0.2:5060", &challenge);
-    let b: std::net::SocketAddr = "10.0.0.2:5060".parse().unwrap();
+    m.recv("10.0.0.2:5060", &challenge_401(&sent, "SHA-256"));
+    let b = bob_addr();
     // The 401's ACK goes where the INVITE went (§17.1.1.3), then the retry.
     let ack = m.ep.poll_transmit().unwrap();
     assert_eq!(ack.transport, Transport::Udp);
@@ -447,7 +453,7 @@ fn a_non_invite_back_on_udp_runs_timer_e_capped_at_t2_then_timer_k() {
     let send = |sim: &mut Sim| {
         let (a, b) = (sim.nodes[0].addr, sim.nodes[1].addr);
         let mut m = request(Method::Options, a, b, "fallback", 1);
-        m.headers.push(sipxfer::msg::Header::Extension {
+        m.headers.push(Header::Extension {
             name: "X-Pad".into(),
             value: "x".repeat(1400).as_str().into(),
         });
@@ -499,12 +505,7 @@ fn a_non_invite_back_on_udp_runs_timer_e_capped_at_t2_then_timer_k() {
 fn a_cancel_after_the_fallback_goes_over_udp_with_the_invites_via() {
     let mut sim = two(Some(1300));
     sim.refuse_tcp(1);
-    let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
-    let options = CallOptions {
-        offer: Some(large_sdp()),
-        ..Default::default()
-    };
-    let call = sim.ep(0).call(Instant::ZERO, target, options).unwrap();
+    let call = call_large(sim.ep(0), Instant::ZERO);
     sim.run_to_end(|ep, _, now, e| match e {
         Event::IncomingCall { call, .. } => ep.ring(now, call, 180).unwrap(),
         Event::CallState {
@@ -514,10 +515,7 @@ fn a_cancel_after_the_fallback_goes_over_udp_with_the_invites_via() {
         _ => {}
     });
     let got = wire(&sim);
-    let lines: Vec<_> = got
-        .iter()
-        .map(|(w, t, l, v, _)| (*w, *t, l.as_str(), v.as_str()))
-        .collect();
+    let lines = lines(&got);
     assert_eq!(
         lines,
         [
@@ -559,26 +557,12 @@ fn a_cancel_after_the_fallback_goes_over_udp_with_the_invites_via() {
 fn a_challenged_large_invite_is_retried_over_tcp_with_the_same_fallback() {
     // The retry after a 401 (a new transaction, §22.2) starts from where the INVITE was
     // bound (UDP) and its own size sends it over TCP again; refused, it too goes over UDP.
-    use sipxfer::msg::{Header, HeaderName};
-    let mut m = sipxfer_tests::flows::Manual::new(3, |c| {
-        c.credentials
-            .push(sipxfer::auth::Credentials::new("Mufasa", "Circle of Life"))
-    });
-    let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
-    let options = CallOptions {
-        offer: Some(large_sdp()),
-        ..Default::default()
-    };
-    m.ep.call(m.now, target, options).unwrap();
+    let mut m = with_credentials();
+    call_large(&mut m.ep, m.now);
     let first = m.ep.poll_transmit().unwrap();
     assert_eq!(first.transport, Transport::Tcp);
     let sent = parse(&first.bytes);
-    let mut challenge = sipxfer_tests::flows::reply(&sent, 401, "srv", None);
-    challenge.headers.push(Header::Raw {
-        name: HeaderName::WwwAuthenticate,
-        value: "Digest realm=\"example.org\", qop=\"auth\", nonce=\"abc\", algorithm=MD5".into(),
-    });
-    m.recv("10.0.0.2:5060", &challenge);
+    m.recv("10.0.0.2:5060", &challenge_401(&sent, "MD5"));
     let ack = m.ep.poll_transmit().unwrap();
     assert!(ack.bytes.starts_with(b"ACK "));
     assert_eq!(ack.transport, Transport::Tcp);
@@ -587,7 +571,7 @@ fn a_challenged_large_invite_is_retried_over_tcp_with_the_same_fallback() {
     let tcp_retry = parse(&retry.bytes);
     assert_eq!(tcp_retry.top_via().unwrap().transport.as_str(), "TCP");
     assert_eq!(m.ep.stats().sized_to_tcp, 2);
-    let b: std::net::SocketAddr = "10.0.0.2:5060".parse().unwrap();
+    let b = bob_addr();
     m.ep.handle_unreachable(m.now, Transport::Tcp, b);
     let udp = m.ep.poll_transmit().unwrap();
     assert_eq!(udp.transport, Transport::Udp);
@@ -600,8 +584,8 @@ fn a_challenged_large_invite_is_retried_over_tcp_with_the_same_fallback() {
 fn an_acks_large_body_sends_it_over_tcp_and_a_small_one_over_udp() {
     // The ACK of a 2xx is a request outside any transaction (§13.2.2.4); with an answer in its
     // body it may be large, and the rule of §18.1.1 holds for it too.
-    let mut m = sipxfer_tests::flows::Manual::new(5, |_| {});
-    let b: std::net::SocketAddr = "10.0.0.2:5060".parse().unwrap();
+    let mut m = Manual::new(5, |_| {});
+    let b = bob_addr();
     for (body, transport, via) in [(1400, Transport::Tcp, "TCP"), (10, Transport::Udp, "UDP")] {
         let mut ack = request(Method::Ack, m.me, b, "ack-size", 1);
         ack.body = Bytes::from(vec![b'x'; body]);
@@ -619,21 +603,16 @@ fn a_connection_reset_before_any_answer_sends_the_request_over_udp() {
     // The connection opened, then closed by the peer before any response (§18.1.1: "results
     // in a TCP reset"): the INVITE goes over UDP in the same transaction. Once answered, a
     // closed connection changes nothing (the server answers on a new one, §18.2.2).
-    let b: std::net::SocketAddr = "10.0.0.2:5060".parse().unwrap();
+    let b = bob_addr();
     let invite = |m: &mut sipxfer_tests::flows::Manual| {
-        let target = Uri::parse("sip:bob@10.0.0.2:5060").unwrap();
-        let options = CallOptions {
-            offer: Some(large_sdp()),
-            ..Default::default()
-        };
-        m.ep.call(m.now, target, options).unwrap();
+        call_large(&mut m.ep, m.now);
         let t = m.ep.poll_transmit().unwrap();
         assert_eq!((t.transport, t.to, t.conn), (Transport::Tcp, b, None));
         let conn = sipxfer::ConnId(7);
         m.ep.handle_connection_opened(m.now, conn, Transport::Tcp, m.me, b);
         (t, conn)
     };
-    let mut m = sipxfer_tests::flows::Manual::new(9, |_| {});
+    let mut m = Manual::new(9, |_| {});
     let (tcp, conn) = invite(&mut m);
     m.ep.handle_connection_closed(m.now, conn);
     let udp = m.ep.poll_transmit().unwrap();
@@ -643,7 +622,7 @@ fn a_connection_reset_before_any_answer_sends_the_request_over_udp() {
     let s = m.ep.stats();
     assert_eq!((s.sized_to_tcp, s.back_to_udp, s.unreachable), (1, 1, 0));
     // Answered (100 Trying) before the close: it stays as it is.
-    let mut m = sipxfer_tests::flows::Manual::new(9, |_| {});
+    let mut m = Manual::new(9, |_| {});
     let (tcp, conn) = invite(&mut m);
     let trying = sipxfer::msg::builder::response(&parse(&tcp.bytes), 100, None);
     m.recv("10.0.0.2:5060", &trying);

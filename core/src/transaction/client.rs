@@ -194,12 +194,7 @@ impl Layer {
             return None;
         }
         let bytes = crate::transport::with_via_transport(request, Transport::Udp, Transport::Tcp)?;
-        let dest = Destination {
-            transport: Transport::Tcp,
-            addr: dest.addr,
-            conn: None,
-        };
-        Some((dest, bytes))
+        Some((Destination::tcp(dest.addr), bytes))
     }
 
     /// A new client transaction, not yet sent nor inserted.

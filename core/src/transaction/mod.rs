@@ -25,7 +25,7 @@ pub use timer::Timer;
 
 use crate::msg::Message;
 use crate::time::{Duration, Instant};
-use crate::transport::{Destination, Transmit};
+use crate::transport::{Destination, Transmit, Transport};
 use alloc::collections::VecDeque;
 use bytes::Bytes;
 use core::net::SocketAddr;
@@ -374,7 +374,7 @@ impl Layer {
     pub fn unreachable(
         &mut self,
         now: Instant,
-        transport: crate::Transport,
+        transport: Transport,
         addr: SocketAddr,
         out: &mut Outbox,
     ) -> usize {
@@ -446,13 +446,15 @@ impl Layer {
         if !tx.sized_to_tcp {
             return false;
         }
-        let Some(bytes) = tx.last.as_deref().and_then(|b| {
-            crate::transport::with_via_transport(b, crate::Transport::Tcp, crate::Transport::Udp)
-        }) else {
+        let Some(bytes) = tx
+            .last
+            .as_deref()
+            .and_then(|b| crate::transport::with_via_transport(b, Transport::Tcp, Transport::Udp))
+        else {
             return false;
         };
         tx.sized_to_tcp = false;
-        tx.dest = crate::transport::Destination::udp(tx.dest.addr);
+        tx.dest = Destination::udp(tx.dest.addr);
         tx.last = Some(bytes.clone());
         let retransmit = if tx.kind == Kind::InviteClient {
             Timer::A
