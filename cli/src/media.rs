@@ -67,9 +67,87 @@ pub fn answer(offer: &[u8], user: &str, addr: SocketAddr) -> Bytes {
     ))
 }
 
+/// Where a peer's session description sends its audio, and in which direction: the
+/// `c=` address that applies to the first `m=audio` (its own, else the session's; RFC 4566
+/// §5.7), that stream's port, and its direction attribute (RFC 3264 §5.1; `sendrecv` when
+/// none is written).
+pub fn remote_audio(sdp: &[u8]) -> (Option<String>, Option<u16>, &'static str) {
+    let text = String::from_utf8_lossy(sdp);
+    // Session level until the first m= line; then the first audio stream's own lines.
+    let (mut session_addr, mut addr, mut port) = (None, None, None);
+    let (mut session_dir, mut dir) = (None, None);
+    let (mut in_media, mut in_audio, mut seen_audio) = (false, false, false);
+    for line in text.lines() {
+        if let Some(m) = line.strip_prefix("m=") {
+            in_media = true;
+            in_audio = !seen_audio && m.starts_with("audio ");
+            if in_audio {
+                seen_audio = true;
+                port = m.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+            }
+            continue;
+        }
+        if in_media && !in_audio {
+            continue;
+        }
+        if let Some(c) = line.strip_prefix("c=") {
+            let a = c.split_whitespace().nth(2).map(str::to_string);
+            if in_media {
+                addr = a;
+            } else {
+                session_addr = a;
+            }
+        } else if let Some(a) = line.strip_prefix("a=") {
+            let d = match a.trim() {
+                "sendonly" => "sendonly",
+                "recvonly" => "recvonly",
+                "inactive" => "inactive",
+                "sendrecv" => "sendrecv",
+                _ => continue,
+            };
+            if in_media {
+                dir = Some(d);
+            } else {
+                session_dir = Some(d);
+            }
+        }
+    }
+    (
+        addr.or(session_addr),
+        port,
+        dir.or(session_dir).unwrap_or("sendrecv"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_where_the_peer_sends_its_audio() {
+        let sdp = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+m=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
+        assert_eq!(
+            remote_audio(sdp),
+            (Some("10.0.0.1".into()), Some(4000), "sendonly")
+        );
+        // A media-level c= wins; video before audio is skipped.
+        let sdp = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+m=video 6000 RTP/AVP 96\r\nc=IN IP4 10.0.0.7\r\na=inactive\r\nm=audio 4002 RTP/AVP 0\r\n\
+c=IN IP4 10.0.0.9\r\n";
+        assert_eq!(
+            remote_audio(sdp),
+            (Some("10.0.0.9".into()), Some(4002), "sendrecv")
+        );
+        // A session-level direction holds where the stream has none of its own.
+        let sdp = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\na=recvonly\r\n\
+t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+        assert_eq!(
+            remote_audio(sdp),
+            (Some("10.0.0.1".into()), Some(4000), "recvonly")
+        );
+        assert_eq!(remote_audio(b"junk"), (None, None, "sendrecv"));
+    }
 
     #[test]
     fn answers_with_an_offered_codec_and_mirrors_direction() {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use sipxfer::msg::{NameAddr, Uri};
 use sipxfer::{
     AttendedOptions, BlindOptions, CallId, CallOptions, CallState, Destination, EndReason, Event,
-    SipStr, Transfer, TransferId, TransferOutcome, Transport,
+    SdpKind, SipStr, Transfer, TransferId, TransferOutcome, Transport,
 };
 use sipxfer_driver::{Builder, Handle, Transports};
 use std::collections::{BTreeMap, HashMap};
@@ -57,8 +57,12 @@ pub struct UaArgs {
     pub user: Option<String>,
     /// Offer this SDP (a file, sent as it is) in the calls `call` places, instead of the
     /// built-in offer (one audio stream, PCMU and PCMA).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_offer")]
     pub offer: Option<String>,
+    /// Place calls without an offer (RFC 3261 §13.2.1): the callee offers in its 2xx, and
+    /// the ua answers in the ACK (§13.2.2.4).
+    #[arg(long)]
+    pub no_offer: bool,
     /// Answer incoming calls at once (180, then 200).
     #[arg(long)]
     pub auto_answer: bool,
@@ -266,6 +270,8 @@ struct Ua {
     next: u32,
     /// What `--offer` names, offered in our calls.
     offer: Option<bytes::Bytes>,
+    /// `--no-offer`: our calls carry none.
+    no_offer: bool,
     /// Incoming calls not answered yet, with their offers.
     unanswered: BTreeMap<u32, Option<bytes::Bytes>>,
     transfers: HashMap<TransferId, u32>,
@@ -275,6 +281,7 @@ impl Ua {
     fn new(handle: Handle, args: &UaArgs, offer: Option<bytes::Bytes>) -> Ua {
         Ua {
             offer,
+            no_offer: args.no_offer,
             addr: handle.local_addr(),
             handle,
             json: args.json,
@@ -409,11 +416,11 @@ impl Ua {
         };
         let options = CallOptions {
             from: Some(NameAddr::new(from)),
-            offer: Some(
+            offer: (!self.no_offer).then(|| {
                 self.offer
                     .clone()
-                    .unwrap_or_else(|| media::offer(&user, self.addr)),
-            ),
+                    .unwrap_or_else(|| media::offer(&user, self.addr))
+            }),
             dest,
             ..Default::default()
         };
@@ -598,6 +605,38 @@ impl Ua {
                     self.numbers.remove(&call);
                     self.calls.remove(&n);
                     self.unanswered.remove(&n);
+                }
+            }
+            Event::RemoteSdp {
+                call,
+                kind,
+                status,
+                sdp,
+            } => {
+                let n = self.number(call);
+                let (addr, port, direction) = media::remote_audio(&sdp);
+                let offer = kind == SdpKind::Offer;
+                self.emit(
+                    "remote_sdp",
+                    Some(n),
+                    json!({
+                        "kind": if offer { "offer" } else { "answer" },
+                        "status": status,
+                        "media": addr.map(|a| match port {
+                            Some(p) => format!("{a}:{p}"),
+                            None => a,
+                        }),
+                        "direction": direction,
+                    }),
+                );
+                // The offer of a 2xx to an INVITE without one is answered in the ACK
+                // (RFC 3261 §13.2.2.4); a re-INVITE's the endpoint answers itself.
+                if offer && status.is_some() {
+                    let user = self.user.clone().unwrap_or_else(|| "sipxfer".into());
+                    let answer = media::answer(&sdp, &user, self.addr);
+                    if let Err(e) = self.handle.answer(call, Some(answer)).await {
+                        self.error("answer the offer", e);
+                    }
                 }
             }
             Event::IncomingTransfer {

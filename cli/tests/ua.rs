@@ -310,3 +310,44 @@ fn attended_transfer_among_three_processes() {
     bob.quit();
     carol.quit();
 }
+
+#[test]
+fn a_call_without_an_offer_between_two_processes() {
+    let mut bob = Ua::start(&["--user", "bob", "--auto-answer"]);
+    let mut alice = Ua::start(&["--user", "alice", "--no-offer"]);
+    alice.send(&format!("call sip:bob@{}", bob.addr));
+    // Bob offers in its 200 (RFC 3261 §13.2.1); alice answers in the ACK (§13.2.2.4).
+    let offer = alice.wait(|e| e["event"] == "remote_sdp");
+    assert_eq!(
+        (
+            offer["call"].as_u64(),
+            offer["kind"].as_str(),
+            offer["status"].as_u64()
+        ),
+        (Some(1), Some("offer"), Some(200))
+    );
+    assert!(
+        offer["media"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{offer}"
+    );
+    alice.wait(|e| is(e, "call_state", 1, "confirmed"));
+    let answer = bob.wait(|e| e["event"] == "remote_sdp");
+    assert_eq!(
+        (
+            answer["call"].as_u64(),
+            answer["kind"].as_str(),
+            answer.get("status")
+        ),
+        (Some(1), Some("answer"), None)
+    );
+    assert_eq!(answer["direction"], "sendrecv");
+    bob.wait(|e| is(e, "call_state", 1, "confirmed"));
+    // The answer came before the state it confirmed.
+    let seen = &bob.seen;
+    let at = |f: &dyn Fn(&Value) -> bool| seen.iter().position(f).unwrap();
+    assert!(at(&|e| e["event"] == "remote_sdp") < at(&|e| is(e, "call_state", 1, "confirmed")));
+    alice.send("hangup 1");
+    bob.wait(|e| is(e, "call_state", 1, "terminated") && e["reason"] == "remote_hangup");
+    alice.quit();
+    bob.quit();
+}

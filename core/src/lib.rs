@@ -127,7 +127,7 @@ pub mod fuzzing;
 pub use config::Config;
 pub use endpoint::{
     AttendedOptions, BlindOptions, ByeBy, CallId, CallOptions, CallState, EndReason, Endpoint,
-    Event, Stats, Transfer, TransferId, TransferOutcome,
+    Event, SdpKind, Stats, Transfer, TransferId, TransferOutcome,
 };
 pub use error::Error;
 pub use msg::Message;

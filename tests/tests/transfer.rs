@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use sipxfer::msg::{Message, Uri};
 use sipxfer::{
-    BlindOptions, CallId, CallState, EndReason, Event, Instant, Transfer, TransferOutcome,
+    BlindOptions, CallId, CallState, EndReason, Event, Instant, SdpKind, Transfer, TransferOutcome,
 };
 use sipxfer_tests::flows::parse;
 use sipxfer_tests::sim::{Link, Sim};
@@ -408,6 +408,48 @@ fn rfc5589_blind_transfer_on_the_wire() {
     let bc = run.bc.unwrap();
     assert_eq!(last_state(eb, bc), Some(CallState::Confirmed));
     assert!(ec.iter().any(|(_, e)| matches!(e, Event::IncomingCall { referred_by: Some(r), .. } if sipxfer::msg::emit::uri_to_string(&r.uri) == "sip:10.0.0.1:5060")));
+    // The media each party learns (`Event::RemoteSdp`): B, C's answer on its new call (the
+    // body of C's 2xx, as sent); A, B's answer to the call and to the hold; B, A's hold.
+    let sdps = |events: &Events, call: Option<CallId>| -> Vec<(SdpKind, Option<u16>, String)> {
+        events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::RemoteSdp {
+                    call: c,
+                    kind,
+                    status,
+                    sdp,
+                } if call.is_none_or(|call| call == *c) => Some((
+                    *kind,
+                    *status,
+                    format!("{:?}", sipxfer::sdp::direction(sdp)),
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    let answers = |events: &Events| -> Vec<Bytes> {
+        events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::RemoteSdp { call, sdp, .. } if *call == bc => Some(sdp.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(answers(eb), [Bytes::from_static(SDP_C)]);
+    assert_eq!(
+        sdps(eb, Some(bc)),
+        [(SdpKind::Answer, Some(200), "SendRecv".into())]
+    );
+    assert_eq!(
+        sdps(ea, Some(run.ab)),
+        [
+            (SdpKind::Answer, Some(200), "SendRecv".into()),
+            (SdpKind::Answer, Some(200), "RecvOnly".into())
+        ]
+    );
+    assert_eq!(sdps(eb, None)[0], (SdpKind::Offer, None, "SendOnly".into()));
     settle(&mut run, "wire");
 }
 

@@ -36,7 +36,10 @@ impl CallId {
 pub struct CallOptions {
     /// Our identity (From); default `sip:<local_addr>`.
     pub from: Option<NameAddr<SipStr>>,
-    /// The SDP offer, sent as `application/sdp` (opaque to the core).
+    /// The SDP offer, sent as `application/sdp` (opaque to the core). `None` places the
+    /// call without one (RFC 3261 §13.2.1): the callee's offer comes in its 2xx
+    /// ([`Event::RemoteSdp`] with [`SdpKind::Offer`]), and [`Endpoint::answer`] sends the
+    /// ACK with the answer (§13.2.2.4).
     pub offer: Option<Bytes>,
     /// More headers for the INVITE.
     pub headers: Vec<Header<SipStr>>,
@@ -68,6 +71,22 @@ pub enum EndReason {
     /// Another call replaced it (RFC 3891: an INVITE with `Replaces` was answered): BYE
     /// sent for a confirmed call, CANCEL for our own call still ringing.
     Replaced,
+}
+
+/// What a session description the peer sent is in the offer/answer exchange (RFC 3264 §2,
+/// as SIP carries it: RFC 3261 §13.2.1, §14), as [`Event::RemoteSdp`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SdpKind {
+    /// An offer: in a re-INVITE, or in the 2xx to an INVITE of ours that carried none
+    /// (§13.2.1: "the initial offer MUST be in either an INVITE or, if not there, in the
+    /// first reliable non-failure message from the UAS back to the UAC").
+    Offer,
+    /// An answer to our offer: in a 2xx to our INVITE or re-INVITE, in a provisional response
+    /// before it (§13.2.1: "that same exact answer MAY also be placed in any provisional
+    /// responses sent prior to the answer"), or in the ACK of our 2xx that carried an offer
+    /// ("the answer MUST be in the acknowledgement for that message").
+    Answer,
 }
 
 /// The states a call goes through, as [`Event::CallState`] reports them.
@@ -163,6 +182,10 @@ pub(crate) struct Call {
     /// The ACK of our latest INVITE's 2xx (with that INVITE's CSeq), sent again for each
     /// retransmission of that 2xx.
     ack: Option<(u32, Destination, Bytes)>,
+    /// UAC: the 2xx to our INVITE without an offer carried one, and the ACK waits for the
+    /// application's answer ([`Endpoint::answer`]; RFC 3261 §13.2.2.4: "the ACK MUST carry
+    /// an answer in its body").
+    ack_due: bool,
     /// Hang up once the pending exchange allows it (BYE after the ACK, §15).
     hangup_pending: bool,
     cancelled: bool,
@@ -259,6 +282,7 @@ impl Call {
             ok_state: None,
             ok_offer: false,
             ack: None,
+            ack_due: false,
             hangup_pending: false,
             cancelled: false,
             local_sdp: None,
@@ -311,7 +335,11 @@ impl Call {
     /// A confirmed dialog with no INVITE exchange in progress either way (§14.1: one INVITE
     /// transaction at a time).
     fn idle(&self) -> bool {
-        self.confirmed() && self.ok.is_none() && self.reinvite.is_none() && self.retry.is_none()
+        self.confirmed()
+            && self.ok.is_none()
+            && !self.ack_due
+            && self.reinvite.is_none()
+            && self.retry.is_none()
     }
 }
 
@@ -438,6 +466,13 @@ impl Endpoint {
 
     /// Answers an incoming call with 200 and the SDP `answer` (§13.3.1.4); the 2xx is
     /// retransmitted until the ACK arrives.
+    ///
+    /// Also answers the offer of the 2xx to a call we placed without one
+    /// ([`CallOptions::offer`] `None`; [`Event::RemoteSdp`] with [`SdpKind::Offer`]): the
+    /// ACK, which waits for it, goes with `answer` in its body (RFC 3261 §13.2.2.4: "If the
+    /// 2xx contains an offer …, the ACK MUST carry an answer in its body"), and is sent
+    /// again for each retransmission of the 2xx. Hanging up first sends the ACK without a
+    /// body, then the BYE.
     pub fn answer(
         &mut self,
         now: Instant,
@@ -445,6 +480,11 @@ impl Endpoint {
         answer: Option<Bytes>,
     ) -> Result<(), Error> {
         self.tick(now);
+        if self.calls.get(&call).is_some_and(|c| c.ack_due) {
+            self.send_due_ack(call, answer);
+            self.flush();
+            return Ok(());
+        }
         let tx = self.pending_incoming(call)?;
         self.send_invite_2xx(call, tx, answer, Some(CallState::Confirmed))?;
         let c = self.calls.get_mut(&call).expect("checked");
@@ -597,7 +637,7 @@ impl Endpoint {
         let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
         let dest = d.destination();
         let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
-        let bytes = ack_in(d, seq, dest.transport, local, &mut self.ids, pool);
+        let bytes = ack_in(d, seq, dest.transport, local, &mut self.ids, pool, None);
         self.send_to(dest, None, bytes.clone());
         if let Some(o) = self.orphans.get_mut(&tx) {
             o.ack = Some((dest, bytes));
@@ -630,12 +670,13 @@ impl Endpoint {
                 let seq = response.cseq().map_or(d.local_seq, |c| c.seq);
                 let dest = d.destination();
                 let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
-                let bytes = ack_in(d, seq, dest.transport, local, &mut self.ids, pool);
+                let bytes = ack_in(d, seq, dest.transport, local, &mut self.ids, pool, None);
                 let held = sdp::direction(&re.offer).is_hold();
                 c.local_sdp = Some(re.offer);
                 self.send_to(dest, None, bytes.clone());
                 let c = self.calls.get_mut(&call).expect("live");
                 c.ack = Some((seq, dest, bytes));
+                self.remote_sdp(call, SdpKind::Answer, Some(code), &response.body);
                 self.report_direction(call, held, Some(code));
                 self.on_hold_done(call, held);
                 self.hangup_if_pending(call);
@@ -690,6 +731,58 @@ impl Endpoint {
         }
     }
 
+    /// Sends the ACK that the 2xx of `call` waits for ([`Call::ack_due`]), with `answer` in
+    /// its body (RFC 3261 §13.2.2.4), and keeps it for the 2xx's retransmissions. With a
+    /// large body it goes over TCP, as any large request does (§18.1.1).
+    fn send_due_ack(&mut self, call: CallId, answer: Option<Bytes>) {
+        let Some(c) = self.calls.get_mut(&call).filter(|c| c.ack_due) else {
+            return;
+        };
+        c.ack_due = false;
+        let Some(d) = c.dialog.as_deref_mut() else {
+            return;
+        };
+        // The dialog's local CSeq is still the INVITE's: nothing else goes before this ACK.
+        let seq = d.local_seq;
+        let dest = d.destination();
+        let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
+        let bytes = ack_in(
+            d,
+            seq,
+            dest.transport,
+            local,
+            &mut self.ids,
+            pool,
+            answer.as_ref(),
+        );
+        let (dest, bytes) = match self.layer.for_size(dest, &bytes) {
+            Some(sized) => {
+                self.out.sized_to_tcp += 1;
+                sized
+            }
+            None => (dest, bytes),
+        };
+        let c = self.calls.get_mut(&call).expect("live");
+        if answer.is_some() {
+            c.local_sdp = answer;
+        }
+        c.ack = Some((seq, dest, bytes.clone()));
+        self.send_to(dest, None, bytes);
+    }
+
+    /// Reports a session description the peer sent in `call` ([`Event::RemoteSdp`]),
+    /// if `body` holds one.
+    fn remote_sdp(&mut self, call: CallId, kind: SdpKind, status: Option<u16>, body: &Bytes) {
+        if !body.is_empty() {
+            self.events.push_back(Event::RemoteSdp {
+                call,
+                kind,
+                status,
+                sdp: body.clone(),
+            });
+        }
+    }
+
     /// A re-INVITE from the peer (§14.2), answered at once: 491 while our own re-INVITE is
     /// in progress, 500 with Retry-After while an earlier INVITE is not finished, else 200
     /// with our last SDP, its direction mirrored from the offer (RFC 3264 §6.1) and its
@@ -701,7 +794,7 @@ impl Endpoint {
     /// before it collides with ours, so 491 (§14.2), and the peer retries once the ACK,
     /// retransmitted with our 2xx, has landed. An offer that puts us on hold is reported as [`CallState::Held`] once
     /// the ACK arrives; one that takes us off hold as [`CallState::Resumed`].
-    fn incoming_reinvite(&mut self, call: CallId, tx: TxId, seq: u32, body: &[u8]) {
+    fn incoming_reinvite(&mut self, call: CallId, tx: TxId, seq: u32, body: &Bytes) {
         let c = self.calls.get(&call).expect("indexed");
         if c.reinvite.is_some() {
             self.answer_with(tx, 491, Vec::new());
@@ -743,6 +836,9 @@ impl Endpoint {
             Some(_) if c.held => Some(CallState::Resumed),
             _ => None,
         };
+        if offered.is_some() {
+            self.remote_sdp(call, SdpKind::Offer, None, body);
+        }
         let _ = self.send_invite_2xx(call, tx, answer, report);
     }
 
@@ -948,6 +1044,9 @@ impl Endpoint {
 
     /// Ends `call` with a BYE (§15.1.1: the session is over once the BYE is sent).
     fn bye_and_end(&mut self, call: CallId, reason: EndReason, status: Option<u16>) {
+        // §15: the BYE follows the ACK of the 2xx; one still waiting for the application's
+        // answer goes without it.
+        self.send_due_ack(call, None);
         let bye = self.send_bye(call);
         self.finish_call(call, reason, status, bye);
     }
@@ -1224,6 +1323,10 @@ impl Endpoint {
         if c.ok.is_none() || seq != Some(c.ok_seq) {
             return true; // a retransmitted ACK, or the ACK of an earlier INVITE
         }
+        // Our 2xx carried an offer: the ACK carries the answer (§13.2.1).
+        if c.ok_offer {
+            self.remote_sdp(call, SdpKind::Answer, None, &ack.body);
+        }
         self.ack_received(call);
         true
     }
@@ -1343,6 +1446,12 @@ impl Endpoint {
                 } else {
                     CallState::Early
                 };
+                // An answer to our offer ahead of the 2xx (§13.2.1; early media). Without
+                // an offer of ours, the peer's comes in the 2xx (an unreliable provisional
+                // response carries none).
+                if self.calls.get(&call).is_some_and(|c| c.local_sdp.is_some()) {
+                    self.remote_sdp(call, SdpKind::Answer, Some(code), &response.body);
+                }
                 self.call_state(call, state, Some(code));
             }
             200..=299 => self.call_2xx(call, response),
@@ -1379,8 +1488,11 @@ impl Endpoint {
         };
         // The INVITE's CSeq number (§13.2.2.4).
         let seq = sent.seq;
-        let same = c.ack.is_some() && c.dialog.as_ref().is_some_and(|d| d.id == dialog.id);
+        let answered = c.ack.is_some() || c.ack_due;
+        let same = answered && c.dialog.as_ref().is_some_and(|d| d.id == dialog.id);
         if same {
+            // A retransmission: the same ACK again (none yet while it waits for the
+            // application's answer).
             let seq = response.cseq().map(|c| c.seq);
             if let Some((_, dest, ack)) = c.ack.clone().filter(|a| Some(a.0) == seq) {
                 self.out.retransmissions += 1;
@@ -1388,11 +1500,27 @@ impl Endpoint {
             }
             return;
         }
-        let forked = c.ack.is_some();
+        let forked = answered;
+        // §13.2.1: the 2xx to an INVITE without an offer carries one, and its ACK the
+        // answer, which the application gives (`Endpoint::answer`).
+        let offered = !forked && c.local_sdp.is_none() && !response.body.is_empty();
         let dest = dialog.destination();
         let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
-        let ack = ack_in(&mut dialog, seq, dest.transport, local, &mut self.ids, pool);
-        self.send_to(dest, None, ack.clone());
+        let ack = if offered {
+            Bytes::new()
+        } else {
+            let ack = ack_in(
+                &mut dialog,
+                seq,
+                dest.transport,
+                local,
+                &mut self.ids,
+                pool,
+                None,
+            );
+            self.send_to(dest, None, ack.clone());
+            ack
+        };
         if forked {
             // A second 2xx from another fork (§13.2.2.4): ACK it, then BYE it.
             if self.make_room() {
@@ -1408,7 +1536,11 @@ impl Endpoint {
             return;
         }
         let c = self.calls.get_mut(&call).expect("live");
-        c.ack = Some((seq, dest, ack));
+        if offered {
+            c.ack_due = true;
+        } else {
+            c.ack = Some((seq, dest, ack));
+        }
         c.peer_norefersub = response
             .supported()
             .any(|t| t.eq_ignore_ascii_case("norefersub"));
@@ -1420,6 +1552,12 @@ impl Endpoint {
         c.dialog = Some(alloc::boxed::Box::new(dialog));
         // The first 2xx wins (§13.2.2.4): the other forks' early dialogs are over.
         c.early.clear();
+        let kind = if offered {
+            SdpKind::Offer
+        } else {
+            SdpKind::Answer
+        };
+        self.remote_sdp(call, kind, response.status(), &response.body);
         self.call_state(call, CallState::Confirmed, response.status());
         self.hangup_if_pending(call);
     }
@@ -1592,6 +1730,7 @@ fn ack_in(
     local: core::net::SocketAddr,
     ids: &mut crate::rand::IdGen,
     pool: &mut HeaderPool,
+    answer: Option<&Bytes>,
 ) -> Bytes {
     let branch = ids.branch();
     let via = OurVia {
@@ -1600,11 +1739,18 @@ fn ack_in(
         branch: branch.as_str(),
     };
     let via = &via;
-    if let Some(bytes) = d.ack_bytes(seq, via) {
-        return bytes;
+    if answer.is_none() {
+        if let Some(bytes) = d.ack_bytes(seq, via) {
+            return bytes;
+        }
     }
     let mut ack = d.request_in(Method::Ack, Some(seq), None, pool.take(MIN));
     ack.headers.insert(0, via.field());
+    // An answer to the 2xx's offer (RFC 3261 §13.2.2.4), the rare ACK with a body.
+    if let Some(sdp) = answer {
+        ack.headers.push(Header::ContentType(sdp_type()));
+        ack.body = sdp.clone();
+    }
     let bytes = ack.to_bytes();
     pool.recycle(ack);
     bytes
@@ -1643,10 +1789,12 @@ fn bye_in(
 #[cfg(test)]
 mod tests {
     /// A call lives in the endpoint's slab: the room of its dialog is not in it (see
-    /// `Call::dialog`), nor that of what a UAC's INVITE said (`Call::sent`).
+    /// `Call::dialog`), nor that of what a UAC's INVITE said (`Call::sent`). (464 until the
+    /// ACK that waits for the application's answer, `Call::ack_due`: a flag past the last
+    /// eight bytes' room.)
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_call_stays_small() {
-        assert!(core::mem::size_of::<super::Call>() <= 464);
+        assert!(core::mem::size_of::<super::Call>() <= 472);
     }
 }

@@ -19,7 +19,7 @@ mod transfer;
 mod uas;
 
 use calls::Call;
-pub use calls::{CallId, CallOptions, CallState, EndReason};
+pub use calls::{CallId, CallOptions, CallState, EndReason, SdpKind};
 pub use transfer::{AttendedOptions, BlindOptions, ByeBy, Transfer, TransferId, TransferOutcome};
 
 use crate::config::Config;
@@ -167,6 +167,33 @@ pub enum Event {
         referred_by: Option<crate::msg::NameAddr<SipStr>>,
         /// Where it came from.
         source: Source,
+    },
+    /// The peer sent a session description for a call (opaque to the core): an answer to
+    /// our offer, or an offer (RFC 3261 §13.2.1, §14; RFC 3264). Every one is reported, in
+    /// the order received, before the [`Event::CallState`] the same message causes:
+    /// - the answer in each provisional response with a body (early media; §13.2.1: the
+    ///   same answer as the 2xx's), then the answer in the 2xx to our INVITE — or its offer
+    ///   when our INVITE had none ([`CallOptions::offer`] `None`; answer it with
+    ///   [`Endpoint::answer`], which sends the ACK with it, §13.2.2.4);
+    /// - the offer of each re-INVITE the endpoint answers 200 on its own (a new media
+    ///   address or direction, as a PBX sends after a transfer), and the answer in the ACK of
+    ///   a 2xx where the endpoint offered (a re-INVITE without an offer, §14.2);
+    /// - the answer in the 2xx to our re-INVITE ([`Endpoint::hold`], [`Endpoint::resume`],
+    ///   [`Endpoint::reinvite`]);
+    /// - the answer in the ACK of our 2xx to an INVITE that had no offer
+    ///   ([`Event::IncomingCall`] with `offer: None`).
+    ///
+    /// The offer of a new call comes in [`Event::IncomingCall`] instead.
+    RemoteSdp {
+        /// The call.
+        call: CallId,
+        /// Offer or answer.
+        kind: SdpKind,
+        /// The status of the response that carried it (183, 200, ...); `None` for a request
+        /// (a re-INVITE, an ACK).
+        status: Option<u16>,
+        /// The body as received (normally `application/sdp`).
+        sdp: Bytes,
     },
     /// A call changed state; `status` is the SIP status that caused it, when one did.
     CallState {

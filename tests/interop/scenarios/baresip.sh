@@ -52,6 +52,8 @@ sc_baresip_target() {
   check "bob answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
   ua_send alice "transfer 1 sip:carol@127.0.0.1:$c"
   check "baresip answers bob's INVITE" ua_wait bob '"call":2' '"state":"confirmed"'
+  check "bob learns where baresip sends its audio (the answer in its 200)" ua_wait bob '"call":2' \
+    '"event":"remote_sdp"' '"kind":"answer"' '"status":200' '"media":"127.0.0.1:'
   check "baresip sees the call from bob" wait_log "$(baresip_log carol)" "Call established: sip:bob@127.0.0.1:$b"
   check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
   check "bob's original call ends (alice's BYE)" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
@@ -82,4 +84,32 @@ sc_baresip_large_invite() {
   check "its top Via says TCP" bash -c "printf '%s\n' \"\$1\" | grep -q '^SIP/2.0/TCP 127.0.0.1:$a;branch='" _ "$vias"
   check "no INVITE went over UDP" test -z "$udp"
   check "baresip's 200 came back over the connection" test -n "$ok"
+}
+
+# sipxfer calls baresip without an offer: baresip offers in its 200 (RFC 3261 §13.2.1), and
+# sipxfer answers in the ACK (§13.2.2.4) with a codec baresip offered; baresip takes the
+# answer and the call is up with audio both ways.
+sc_baresip_offerless_call() {
+  scenario baresip-offerless-call
+  local a=26140 b=26142
+  ua_start alice $a --no-offer || return
+  baresip_start bob $b auto || return
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "alice reports baresip's offer in its 200" ua_wait alice '"call":1' '"event":"remote_sdp"' \
+    '"kind":"offer"' '"status":200' '"media":"127.0.0.1:'
+  check "the call is up" ua_wait alice '"call":1' '"state":"confirmed"'
+  check "baresip sees the call up" wait_log "$(baresip_log bob)" 'Call established'
+  check "baresip takes alice's answer (its audio encoder set)" wait_log "$(baresip_log bob)" 'Set audio encoder: PCM'
+  sleep 0.5
+  ua_send alice "hangup 1"
+  check "alice's hang-up ends the call" ua_wait alice '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
+  check "baresip reports no media failure" bash -c "! grep -qiE 'no common codec|media failed|sdp: .*error' '$(baresip_log bob)'"
+  local pcap=$RUN/alice.pcap invite ack ok
+  sdp_of() { tshark -r "$pcap" -Y "$1" -T fields -e sdp.media 2>/dev/null | head -1; }
+  invite=$(sdp_of 'sip.Method == "INVITE"')
+  ok=$(sdp_of 'sip.Status-Code == 200 && sip.CSeq.method == "INVITE"')
+  ack=$(sdp_of 'sip.Method == "ACK"')
+  check "alice's INVITE carried no offer" test -z "$invite"
+  check "baresip's 200 offered audio (${ok:-none})" test -n "$ok"
+  check "alice's ACK answered (${ack:-none})" bash -c "printf '%s' \"\$1\" | grep -qE '^audio [0-9]+ RTP/AVP (0|8)'" _ "$ack"
 }

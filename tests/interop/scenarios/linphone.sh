@@ -46,6 +46,8 @@ sc_linphone_target() {
   check "bob answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
   ua_send alice "transfer 1 sip:linc@127.0.0.1:$c"
   check "linphone answers bob's INVITE" ua_wait bob '"call":2' '"state":"confirmed"'
+  check "bob learns where linphone sends its audio (the answer in its 200)" ua_wait bob '"call":2' \
+    '"event":"remote_sdp"' '"kind":"answer"' '"status":200' '"media":"127.0.0.1:'
   check "linphone's call is up" wait_log "$(linphone_out linc)" 'LinphoneCallStreamsRunning'
   check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
   check "bob's original call ends (alice's BYE)" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'

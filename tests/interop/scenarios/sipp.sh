@@ -39,6 +39,8 @@ sipp_transferee() {
   ua_start alice $a "${uaopt[@]}" || return
   ua_send alice "call sip:bob@127.0.0.1:$b$suffix"
   check "SIPp answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
+  check "alice reports SIPp's answer in its 200 (its audio port)" ua_wait alice '"call":1' \
+    '"event":"remote_sdp"' '"kind":"answer"' '"status":200' "\"media\":\"127.0.0.1:$((b + 1000))\""
   ua_send alice "transfer 1 sip:carol@127.0.0.1:26039$suffix"
   check "SIPp NOTIFYs 100 Trying" ua_wait alice '"event":"transfer_progress"' '"status":100'
   check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
@@ -107,4 +109,26 @@ sc_sipp_large_invite_udp_fallback() {
   local len; len=$(tshark -r "$RUN/alice.pcap" -o udp.try_heuristic_first:TRUE \
     -Y 'sip.Method == "INVITE" && udp' -T fields -e frame.len 2>/dev/null | head -1)
   check "the INVITE went over UDP whole, $((len - 28)) bytes" test "${len:-0}" -gt 1328
+}
+
+# SIPp calls sipxfer without an offer: sipxfer offers in its 200 (RFC 3261 §13.2.1), SIPp
+# answers in the ACK, and sipxfer reports that answer (the audio SIPp sends from); then SIPp
+# re-INVITEs moving its audio to another port and holding (sendonly), as a PBX re-anchors
+# media after a transfer: sipxfer reports the new offer and answers recvonly (RFC 3264 §6.1).
+sc_sipp_offerless() {
+  scenario sipp-offerless
+  local a=26080 b=26082
+  ua_start bob $b --auto-answer || return
+  sipp_run alice offerless.xml $a -s bob "127.0.0.1:$b" || return
+  check "SIPp's scenario passes (an offer in the 200, recvonly to the re-INVITE)" sipp_ok alice
+  check "bob reports the answer in SIPp's ACK, with SIPp's audio" ua_wait bob '"event":"remote_sdp"' \
+    '"kind":"answer"' "\"media\":\"127.0.0.1:$((a + 1000))\"" '"direction":"sendrecv"'
+  check "the answer came in a request (no status)" bash -c "! grep '\"kind\":\"answer\"' '$RUN/bob.jsonl' | grep -q status"
+  check "bob reports the re-INVITE's offer, audio moved and sendonly" ua_wait bob '"event":"remote_sdp"' \
+    '"kind":"offer"' '"media":"127.0.0.1:6002"' '"direction":"sendonly"'
+  check "bob's call is held, then ended by SIPp's BYE" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
+  check "held before" ua_wait bob '"call":1' '"state":"held"'
+  # On the wire: bob's 200 to the first INVITE carries the offer.
+  local offer; offer=$(tshark -r "$RUN/bob.pcap" -Y "sip.Status-Code == 200 && sip.CSeq == \"1 INVITE\"" -T fields -e sdp.media 2>/dev/null | head -1)
+  check "bob's 200 offered audio on the wire (${offer:-none})" bash -c "printf '%s' \"\$1\" | grep -q '^audio [0-9]* RTP/AVP'" _ "$offer"
 }
