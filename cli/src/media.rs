@@ -83,7 +83,11 @@ pub fn remote_audio(sdp: &[u8]) -> (Option<String>, Option<u16>, &'static str) {
             in_audio = !seen_audio && m.starts_with("audio ");
             if in_audio {
                 seen_audio = true;
-                port = m.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+                // <port>[/<number of ports>] (RFC 4566 §5.14)
+                port = m
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|p| p.split('/').next()?.parse().ok());
             }
             continue;
         }
@@ -91,7 +95,12 @@ pub fn remote_audio(sdp: &[u8]) -> (Option<String>, Option<u16>, &'static str) {
             continue;
         }
         if let Some(c) = line.strip_prefix("c=") {
-            let a = c.split_whitespace().nth(2).map(str::to_string);
+            // <nettype> <addrtype> <address>[/<ttl>[/<number>]] (RFC 4566 §5.7)
+            let a = c
+                .split_whitespace()
+                .nth(2)
+                .and_then(|a| a.split('/').next())
+                .map(str::to_string);
             if in_media {
                 addr = a;
             } else {
@@ -145,6 +154,13 @@ t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
         assert_eq!(
             remote_audio(sdp),
             (Some("10.0.0.1".into()), Some(4000), "recvonly")
+        );
+        // A multicast address's TTL and a port count are not part of either.
+        let sdp = b"v=0\r\no=- 1 1 IN IP4 224.2.1.1\r\ns=-\r\nc=IN IP4 224.2.1.1/127\r\nt=0 0\r\n\
+m=audio 49170/2 RTP/AVP 0\r\n";
+        assert_eq!(
+            remote_audio(sdp),
+            (Some("224.2.1.1".into()), Some(49170), "sendrecv")
         );
         assert_eq!(remote_audio(b"junk"), (None, None, "sendrecv"));
     }

@@ -623,6 +623,7 @@ impl Ua {
                         "kind": if offer { "offer" } else { "answer" },
                         "status": status,
                         "media": addr.map(|a| match port {
+                            Some(p) if a.contains(':') => format!("[{a}]:{p}"),
                             Some(p) => format!("{a}:{p}"),
                             None => a,
                         }),
@@ -742,6 +743,7 @@ fn end_reason(r: EndReason) -> &'static str {
         EndReason::DialogGone => "dialog_gone",
         EndReason::AuthFailed => "auth_failed",
         EndReason::Replaced => "replaced",
+        EndReason::OfferUnanswered => "offer_unanswered",
         _ => "other",
     }
 }

@@ -132,6 +132,68 @@ pub fn reoffer(sdp: &[u8], dir: Direction) -> Bytes {
     Bytes::from(out)
 }
 
+/// An answer that refuses every stream of `offer` (RFC 3264 §6: "To reject an offered
+/// stream, the port number in the corresponding stream in the answer MUST be set to zero.
+/// Any media formats listed are ignored. At least one MUST be present"): an `m=` line per
+/// offered one (§6: "exactly the same number of m= lines as the offer"), port 0 and the
+/// first format, the offer's `t=` line (§6: "MUST equal that of the offer"), and an origin
+/// and a connection of our own with the unspecified address of the offer's family. What a
+/// UAC answers in its ACK when it cannot take the offer of a 2xx (RFC 3261 §13.2.2.4: "the
+/// UAC core MUST generate a valid answer in the ACK and then send a BYE immediately").
+///
+/// ```
+/// let offer = b"v=0\r\no=b 7 1 IN IP4 192.0.2.2\r\ns=-\r\nc=IN IP4 192.0.2.2\r\nt=0 0\r\n\
+///     m=audio 5000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\nm=video 5002 RTP/AVP 96\r\n";
+/// assert_eq!(
+///     &sipxfer::sdp::refusal(offer)[..],
+///     b"v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n\
+///       m=audio 0 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\r\n"
+/// );
+/// ```
+pub fn refusal(offer: &[u8]) -> Bytes {
+    let ip6 = lines(offer).any(|l| l.starts_with(b"c=IN IP6 "));
+    let (family, unspecified): (&[u8], &[u8]) = if ip6 {
+        (b"IP6", b"::")
+    } else {
+        (b"IP4", b"0.0.0.0")
+    };
+    let mut out = Vec::with_capacity(128);
+    for part in [
+        b"v=0\r\no=- 0 0 IN ".as_slice(),
+        family,
+        b" ",
+        unspecified,
+        b"\r\ns=-\r\nc=IN ",
+        family,
+        b" ",
+        unspecified,
+        b"\r\n",
+    ] {
+        out.extend_from_slice(part);
+    }
+    let t = lines(offer)
+        .find(|l| l.starts_with(b"t="))
+        .unwrap_or(b"t=0 0");
+    out.extend_from_slice(t);
+    out.extend_from_slice(b"\r\n");
+    for m in lines(offer).filter_map(|l| l.strip_prefix(b"m=")) {
+        // m=<media> <port> <proto> <fmt> ... (RFC 4566 §5.14)
+        let mut fields = m.split(|&b| b == b' ').filter(|f| !f.is_empty());
+        let (Some(media), Some(_port), Some(proto)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        out.extend_from_slice(b"m=");
+        out.extend_from_slice(media);
+        out.extend_from_slice(b" 0 ");
+        out.extend_from_slice(proto);
+        out.extend_from_slice(b" ");
+        out.extend_from_slice(fields.next().unwrap_or(b"0"));
+        out.extend_from_slice(b"\r\n");
+    }
+    Bytes::from(out)
+}
+
 /// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <address>` (RFC 4566 §5.2)
 /// with `sess-version` plus one; copied unchanged when the field does not have that shape.
 fn bump_origin(o: &[u8], out: &mut Vec<u8>) {
@@ -167,6 +229,23 @@ fn bump_origin(o: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_has_an_m_line_per_offered_one_at_port_zero() {
+        let r = refusal(OFFER);
+        assert_eq!(
+            &r[..],
+            b"v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n\
+              m=audio 0 RTP/AVP 0\r\nm=video 0 RTP/AVP 31\r\n"
+        );
+        let v6 = b"v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=3 4\r\nm=audio 4000 RTP/AVP\r\n";
+        assert_eq!(
+            &refusal(v6)[..],
+            b"v=0\r\no=- 0 0 IN IP6 ::\r\ns=-\r\nc=IN IP6 ::\r\nt=3 4\r\nm=audio 0 RTP/AVP 0\r\n"
+        );
+        // No m= line offered, none answered (§6); junk is no stream.
+        assert!(refusal(b"v=0\r\nt=0 0\r\nm=\r\n").ends_with(b"t=0 0\r\n"));
+    }
 
     const OFFER: &[u8] = b"v=0\r\no=alice 2890844526 2890844526 IN IP4 host.atlanta.example.com\r\ns=\r\nc=IN IP4 host.atlanta.example.com\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8 97\r\na=rtpmap:0 PCMU/8000\r\nm=video 51372 RTP/AVP 31 32\r\na=sendrecv\r\na=rtpmap:31 H261/90000\r\n";
 

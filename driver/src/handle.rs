@@ -117,7 +117,8 @@ impl Handle {
         self.run("call", None, |ep, now| ep.call(now, target, options))
     }
 
-    /// Answers an incoming call with 200 and `answer` ([`Endpoint::answer`]).
+    /// Answers an incoming call with 200 and `answer`, or the offer in the 2xx to a call
+    /// placed without one, in its ACK ([`Endpoint::answer`]).
     pub async fn answer(&self, call: CallId, answer: Option<Bytes>) -> Result<(), Error> {
         self.run("answer", Some(call), |ep, now| ep.answer(now, call, answer))
     }

@@ -49,6 +49,14 @@ impl Spans {
                     self.calls.remove(call);
                 }
             }
+            Event::RemoteSdp {
+                call,
+                kind,
+                status,
+                sdp,
+            } => self.call(local, *call).in_scope(|| {
+                tracing::info!(?kind, ?status, bytes = sdp.len(), "remote sdp")
+            }),
             Event::IncomingTransfer {
                 transfer,
                 call,

@@ -16,7 +16,10 @@
 //! # async fn run() -> std::io::Result<()> {
 //! let (ua, mut events) = sipxfer_async_std::bind(Builder::new("127.0.0.1:5060".parse().unwrap())).await?;
 //! let bob = Uri::parse("sip:bob@127.0.0.1:5062").unwrap();
-//! let call = ua.call(bob, CallOptions::default()).await.expect("call");
+//! // Our SDP offer (opaque to the stack; the peer's answer comes as `Event::RemoteSdp`).
+//! let offer = sipxfer_async_std::demo::sdp("alice", ua.local_addr());
+//! let options = CallOptions { offer: Some(offer), ..Default::default() };
+//! let call = ua.call(bob, options).await.expect("call");
 //! while let Some(e) = events.next().await {
 //!     if let Event::CallState { state: CallState::Confirmed, .. } = e {
 //!         ua.hangup(call).await.expect("hang up");

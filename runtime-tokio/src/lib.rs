@@ -14,7 +14,10 @@
 //! # async fn run() -> std::io::Result<()> {
 //! let (ua, mut events) = sipxfer_tokio::bind(Builder::new("127.0.0.1:5060".parse().unwrap())).await?;
 //! let bob = Uri::parse("sip:bob@127.0.0.1:5062").unwrap();
-//! let call = ua.call(bob, CallOptions::default()).await.expect("call");
+//! // Our SDP offer (opaque to the stack; the peer's answer comes as `Event::RemoteSdp`).
+//! let offer = sipxfer_tokio::demo::sdp("alice", ua.local_addr());
+//! let options = CallOptions { offer: Some(offer), ..Default::default() };
+//! let call = ua.call(bob, options).await.expect("call");
 //! while let Some(e) = events.next().await {
 //!     if let Event::CallState { call: c, state: CallState::Confirmed, .. } = e {
 //!         assert_eq!(c, call);

@@ -86,6 +86,17 @@ lines_with() {
   [ -n "$out" ] && printf '%s\n' "$out"
 }
 
+# in_order FILE 'fragment'... : the first line holding each fragment comes after the first
+# line holding the one before (events, or a peer's log, in the order given).
+in_order() {
+  local f=$1 last=0 n p; shift
+  for p in "$@"; do
+    n=$(grep -nF -- "$p" "$f" 2>/dev/null | head -1 | cut -d: -f1)
+    [ -n "$n" ] && [ "$n" -gt "$last" ] || { echo "  not in order at: $p"; return 1; }
+    last=$n
+  done
+}
+
 # ---- sipxfer ua ------------------------------------------------------------------------
 
 # ua_start NAME PORT [ua options...] : `sipxfer ua --bind 127.0.0.1:PORT --json --pcap`,

@@ -14,8 +14,8 @@ use sipxfer_tests::sim::Sim;
 
 const SDP_A: &[u8] = b"v=0\r\no=a 100 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
 const SDP_B: &[u8] = b"v=0\r\no=b 200 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\na=sendrecv\r\n";
-/// The peer's early-media answer, with another media port than its 2xx's.
-const SDP_B_EARLY: &[u8] = b"v=0\r\no=b 200 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5002 RTP/AVP 0\r\na=sendrecv\r\n";
+/// An answer that refuses the one audio stream of `SDP_B` (RFC 3264 §6).
+const REFUSAL: &str = "o=- 0 0 IN IP4 0.0.0.0 | m=audio 0 RTP/AVP 0 | SendRecv";
 
 const B: &str = "10.0.0.2:5060";
 
@@ -175,7 +175,7 @@ fn an_answer_in_a_provisional_response_comes_before_the_2xx_answer() {
     a.recv(B, &reply(&invite, 180, "b1", Some("sip:bob@10.0.0.2:5060")));
     let early = with_sdp(
         reply(&invite, 183, "b1", Some("sip:bob@10.0.0.2:5060")),
-        SDP_B_EARLY,
+        SDP_B,
     );
     a.recv(B, &early);
     let ok = with_sdp(
@@ -191,8 +191,8 @@ fn an_answer_in_a_provisional_response_comes_before_the_2xx_answer() {
             // A 180 without a body reports no SDP.
             "Ringing Some(180)",
             // RFC 3261 §13.2.1: the answer "MAY also be placed in any provisional responses
-            // sent prior to the answer" — early media, here on another port.
-            "Answer Some(183): o=b 200 1 IN IP4 10.0.0.2 | m=audio 5002 RTP/AVP 0 | SendRecv",
+            // sent prior to the answer" (early media); each is reported as it comes.
+            "Answer Some(183): o=b 200 1 IN IP4 10.0.0.2 | m=audio 5000 RTP/AVP 0 | SendRecv",
             "Early Some(183)",
             "Answer Some(200): o=b 200 1 IN IP4 10.0.0.2 | m=audio 5000 RTP/AVP 0 | SendRecv",
             "Confirmed Some(200)",
@@ -243,8 +243,12 @@ fn the_offer_of_a_2xx_is_answered_in_the_ack_the_application_gives() {
     a.recv(B, &ok);
     assert!(a.sent().is_empty(), "a retransmitted 2xx waits too");
     assert!(a.events().is_empty(), "and is not reported again");
-    // Nothing else may go before that ACK (§14.1: no re-INVITE while an INVITE is pending).
-    assert!(a.ep.hold(a.now, call).is_err());
+    // No re-INVITE before that ACK (§14.1: one INVITE transaction at a time).
+    assert!(a
+        .ep
+        .reinvite(a.now, call, Bytes::from_static(SDP_A))
+        .is_err());
+    assert!(a.sent().is_empty());
     a.ep.answer(a.now, call, Some(Bytes::from_static(SDP_A)))
         .unwrap();
     let ack = a.sent().remove(0);
@@ -273,22 +277,217 @@ fn the_offer_of_a_2xx_is_answered_in_the_ack_the_application_gives() {
     );
 }
 
+/// The CSeq number and method of `m`, and its top Via's branch.
+fn cseq_branch(m: &Message) -> (u32, String, String) {
+    let c = m.cseq().unwrap();
+    let branch = m.vias().next().unwrap().branch().unwrap().to_string();
+    (c.seq, c.method.as_str().to_string(), branch)
+}
+
 #[test]
-fn hanging_up_before_answering_the_2xx_offer_acks_it_then_byes() {
-    let (mut a, call, _, _) = offer_in_the_2xx();
+fn hanging_up_before_answering_the_2xx_offer_refuses_it_in_the_ack_then_byes() {
+    let (mut a, call, invite, _) = offer_in_the_2xx();
     a.events();
     a.ep.hangup(a.now, call).unwrap();
-    let out: Vec<String> = a.sent().iter().map(wire).collect();
+    let out = a.sent();
+    // §13.2.2.4: "If the offer in the 2xx response is not acceptable, the UAC core MUST
+    // generate a valid answer in the ACK and then send a BYE immediately": every stream
+    // refused (RFC 3264 §6).
     assert_eq!(
-        out,
+        out.iter().map(wire).collect::<Vec<_>>(),
         [
-            "ACK sip:bob@10.0.0.2:5060 SIP/2.0",
-            "BYE sip:bob@10.0.0.2:5060 SIP/2.0",
+            format!("ACK sip:bob@10.0.0.2:5060 SIP/2.0 + {REFUSAL}"),
+            "BYE sip:bob@10.0.0.2:5060 SIP/2.0".into(),
         ]
     );
+    let (ack, bye, inv) = (
+        cseq_branch(&out[0]),
+        cseq_branch(&out[1]),
+        cseq_branch(&invite),
+    );
+    assert_eq!((ack.0, ack.1.as_str()), (1, "ACK"));
+    assert_eq!((bye.0, bye.1.as_str()), (2, "BYE"));
+    assert!(ack.2 != inv.2 && bye.2 != inv.2 && ack.2 != bye.2);
     assert_eq!(
         story(&a.events()),
         ["Terminated { reason: LocalHangup } None"]
+    );
+}
+
+#[test]
+fn an_offer_left_unanswered_is_refused_when_the_invite_transaction_ends() {
+    let (mut a, call, _, ok) = offer_in_the_2xx();
+    a.events();
+    // The 2xx's retransmissions wait with the ACK, up to Timer M (64·T1, RFC 6026 §7.2).
+    a.wait_until(Instant::from_secs(31));
+    a.recv(B, &ok);
+    assert!(a.sent().is_empty() && a.events().is_empty());
+    a.wait_until(Instant::from_millis(32_100));
+    let out = a.sent();
+    assert_eq!(
+        out.iter().map(wire).collect::<Vec<_>>(),
+        [
+            format!("ACK sip:bob@10.0.0.2:5060 SIP/2.0 + {REFUSAL}"),
+            "BYE sip:bob@10.0.0.2:5060 SIP/2.0".into(),
+        ]
+    );
+    assert_eq!(cseq_branch(&out[0]).0, 1);
+    assert_eq!(
+        story(&a.events()),
+        ["Terminated { reason: OfferUnanswered } None"]
+    );
+    assert!(a
+        .ep
+        .answer(a.now, call, Some(Bytes::from_static(SDP_A)))
+        .is_err());
+}
+
+#[test]
+fn while_the_ack_waits_a_refer_goes_and_the_ack_keeps_the_invites_cseq() {
+    let (mut a, call, _, ok) = offer_in_the_2xx();
+    a.events();
+    // A blind transfer without hold needs no re-INVITE: its REFER goes in the dialog
+    // (CSeq 2) before the answer.
+    let t = sipxfer::Transfer::Blind {
+        target: Uri::parse("sip:carol@10.0.0.3:5060").unwrap(),
+        options: sipxfer::BlindOptions {
+            hold: false,
+            ..Default::default()
+        },
+    };
+    a.ep.transfer(a.now, call, t).unwrap();
+    let refer = a.sent().remove(0);
+    assert_eq!(cseq_branch(&refer).0, 2);
+    assert_eq!(refer.method().unwrap().as_str(), "REFER");
+    a.ep.answer(a.now, call, Some(Bytes::from_static(SDP_A)))
+        .unwrap();
+    let ack = a.sent().remove(0);
+    assert_eq!(
+        (cseq_branch(&ack).0, ack.body.clone()),
+        (1, Bytes::from_static(SDP_A))
+    );
+    // And the 2xx's retransmission finds it.
+    a.recv(B, &ok);
+    assert_eq!(a.sent()[0].to_bytes(), ack.to_bytes());
+}
+
+#[test]
+fn while_the_ack_waits_a_reinvite_gets_491_and_a_bye_ends_the_call() {
+    let (mut a, _call, invite, ok) = offer_in_the_2xx();
+    a.events();
+    let tag = ok.to().unwrap().tag().unwrap().to_string();
+    let from_tag = invite.from().unwrap().tag().unwrap().to_string();
+    let call_id = invite.call_id().unwrap().to_string();
+    let request = |method: &str, seq: u32, sdp: Option<&'static [u8]>| {
+        let body = sdp.unwrap_or_default();
+        let ctype = if sdp.is_some() {
+            "Content-Type: application/sdp\r\n"
+        } else {
+            ""
+        };
+        let mut text = format!(
+            "{method} sip:10.0.0.1:5060 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK-b-{method}{seq}\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:bob@10.0.0.2:5060>;tag={tag}\r\n\
+             To: <sip:10.0.0.1:5060>;tag={from_tag}\r\n\
+             Call-ID: {call_id}\r\n\
+             CSeq: {seq} {method}\r\n\
+             Contact: <sip:bob@10.0.0.2:5060>\r\n\
+             {ctype}Content-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        text.extend_from_slice(body);
+        Message::parse(Bytes::from(text), &Default::default()).unwrap()
+    };
+    // The INVITE is not over until its ACK (§14.1): a new offer collides (§14.2).
+    a.recv(B, &request("INVITE", 2, Some(SDP_B)));
+    assert_eq!(wire(&a.sent()[0]), "SIP/2.0 491 Request Pending");
+    assert!(a.events().is_empty(), "a refused offer is not reported");
+    a.recv(B, &request("BYE", 3, None));
+    assert_eq!(wire(&a.sent()[0]), "SIP/2.0 200 OK");
+    assert_eq!(
+        story(&a.events()),
+        ["Terminated { reason: RemoteHangup } None"]
+    );
+    // Nothing waits any more: no ACK goes (the 491 is sent again, unACKed by this script,
+    // until Timer H), and everything is gone after the RFC timers.
+    a.wait_until(Instant::from_secs(40));
+    let later: Vec<String> = a.sent().iter().map(wire).collect();
+    assert!(
+        later.iter().all(|w| w == "SIP/2.0 491 Request Pending"),
+        "{later:?}"
+    );
+    let s = a.ep.stats();
+    assert_eq!((s.dialogs, s.transactions), (0, 0), "{s:?}");
+}
+
+#[test]
+fn a_2xx_offer_crossing_a_cancel_is_refused_in_the_ack_then_byed() {
+    let mut a = Manual::new(4, |_| {});
+    let call = a.ep.call(a.now, bob(), CallOptions::default()).unwrap();
+    let invite = a.sent().remove(0);
+    a.recv(B, &reply(&invite, 180, "b4", Some("sip:bob@10.0.0.2:5060")));
+    a.ep.hangup(a.now, call).unwrap();
+    assert_eq!(a.sent()[0].method().unwrap().as_str(), "CANCEL");
+    a.events();
+    let ok = with_sdp(
+        reply(&invite, 200, "b4", Some("sip:bob@10.0.0.2:5060")),
+        SDP_B,
+    );
+    a.recv(B, &ok);
+    assert_eq!(
+        a.sent().iter().map(wire).collect::<Vec<_>>(),
+        [
+            format!("ACK sip:bob@10.0.0.2:5060 SIP/2.0 + {REFUSAL}"),
+            "BYE sip:bob@10.0.0.2:5060 SIP/2.0".into(),
+        ]
+    );
+    // The application, which hung up, is not asked for an answer.
+    assert_eq!(
+        story(&a.events()),
+        [
+            "Confirmed Some(200)",
+            "Terminated { reason: LocalHangup } None"
+        ]
+    );
+}
+
+#[test]
+fn a_second_forks_2xx_offer_is_refused_in_its_ack_and_byed() {
+    let (mut a, call, invite, _) = offer_in_the_2xx();
+    a.events();
+    let other = with_sdp(
+        reply(&invite, 200, "fork2", Some("sip:bob@10.0.0.22:5060")),
+        SDP_B,
+    );
+    a.recv(B, &other);
+    let out = a.sent();
+    assert_eq!(
+        out.iter().map(wire).collect::<Vec<_>>(),
+        [
+            format!("ACK sip:bob@10.0.0.22:5060 SIP/2.0 + {REFUSAL}"),
+            "BYE sip:bob@10.0.0.22:5060 SIP/2.0".into(),
+        ]
+    );
+    assert!(out.iter().all(|m| m.to().unwrap().tag() == Some("fork2")));
+    assert!(
+        a.events().is_empty(),
+        "the other fork's offer is not reported"
+    );
+    // Its 2xx again: the same ACK again (§13.2.2.4), no second BYE.
+    a.recv(B, &other);
+    let again = a.sent();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].to_bytes(), out[0].to_bytes());
+    // The first fork's call still waits for its answer.
+    a.ep.answer(a.now, call, Some(Bytes::from_static(SDP_A)))
+        .unwrap();
+    let ack = a.sent().remove(0);
+    assert_eq!(
+        (ack.to().unwrap().tag(), ack.body.clone()),
+        (Some("b2"), Bytes::from_static(SDP_A))
     );
 }
 

@@ -71,6 +71,10 @@ pub enum EndReason {
     /// Another call replaced it (RFC 3891: an INVITE with `Replaces` was answered): BYE
     /// sent for a confirmed call, CANCEL for our own call still ringing.
     Replaced,
+    /// The 2xx to our INVITE without an offer carried one, and it was not answered
+    /// ([`Endpoint::answer`]) while the INVITE transaction lived (64·T1): the ACK refused
+    /// every stream (RFC 3264 §6) and a BYE was sent (RFC 3261 §13.2.2.4).
+    OfferUnanswered,
 }
 
 /// What a session description the peer sent is in the offer/answer exchange (RFC 3264 §2,
@@ -99,7 +103,8 @@ pub enum CallState {
     Ringing,
     /// Another provisional with a To tag (an early dialog, e.g. 183).
     Early,
-    /// The 2xx was exchanged and ACKed: the call is up.
+    /// The 2xx was exchanged (and ACKed — for a call placed without an offer, the ACK
+    /// waits for [`Endpoint::answer`] to the 2xx's offer): the call is up.
     Confirmed,
     /// A re-INVITE put the session on hold (`a=sendonly` or `a=inactive` offered by either
     /// side, RFC 3264 §8.4); the status is the re-INVITE's 2xx.
@@ -182,10 +187,6 @@ pub(crate) struct Call {
     /// The ACK of our latest INVITE's 2xx (with that INVITE's CSeq), sent again for each
     /// retransmission of that 2xx.
     ack: Option<(u32, Destination, Bytes)>,
-    /// UAC: the 2xx to our INVITE without an offer carried one, and the ACK waits for the
-    /// application's answer ([`Endpoint::answer`]; RFC 3261 §13.2.2.4: "the ACK MUST carry
-    /// an answer in its body").
-    ack_due: bool,
     /// Hang up once the pending exchange allows it (BYE after the ACK, §15).
     hangup_pending: bool,
     cancelled: bool,
@@ -233,6 +234,15 @@ pub(super) struct Sent {
     call_id: SipStr,
     /// The CSeq number (one more after each challenge's retry).
     seq: u32,
+    /// The offer the 2xx to this INVITE (which had none) carried, while the ACK waits for
+    /// the application's answer ([`Endpoint::answer`]; RFC 3261 §13.2.2.4: "If the 2xx
+    /// contains an offer …, the ACK MUST carry an answer in its body"). Given up with the
+    /// transaction ([`Endpoint::offer_unanswered`]).
+    offer: Option<Bytes>,
+    /// The forks whose 2xx lost to the first (§13.2.2.4: ACKed, then BYEd), by To tag, with
+    /// where their ACK went and the ACK: a retransmission of their 2xx gets the same ACK
+    /// again, not another BYE. At most [`MAX_EARLY`].
+    forks: Vec<(SipStr, Destination, Bytes)>,
 }
 
 impl Sent {
@@ -282,7 +292,6 @@ impl Call {
             ok_state: None,
             ok_offer: false,
             ack: None,
-            ack_due: false,
             hangup_pending: false,
             cancelled: false,
             local_sdp: None,
@@ -332,12 +341,18 @@ impl Call {
         self.peer_norefersub
     }
 
+    /// UAC: the 2xx to our INVITE carried an offer, and its ACK waits for the application's
+    /// answer ([`Sent::offer`]).
+    fn ack_due(&self) -> bool {
+        self.sent.as_ref().is_some_and(|s| s.offer.is_some())
+    }
+
     /// A confirmed dialog with no INVITE exchange in progress either way (§14.1: one INVITE
     /// transaction at a time).
     fn idle(&self) -> bool {
         self.confirmed()
             && self.ok.is_none()
-            && !self.ack_due
+            && !self.ack_due()
             && self.reinvite.is_none()
             && self.retry.is_none()
     }
@@ -373,6 +388,8 @@ impl Endpoint {
             remote: NameAddr::new(target),
             call_id,
             seq: 1,
+            offer: None,
+            forks: Vec::new(),
         };
         let contact = NameAddr::new(self.local_uri(dest.transport));
         let mut fields: SmallVec<[Header<SipStr>; 4]> = SmallVec::new();
@@ -480,7 +497,7 @@ impl Endpoint {
         answer: Option<Bytes>,
     ) -> Result<(), Error> {
         self.tick(now);
-        if self.calls.get(&call).is_some_and(|c| c.ack_due) {
+        if self.calls.get(&call).is_some_and(|c| c.ack_due()) {
             self.send_due_ack(call, answer);
             self.flush();
             return Ok(());
@@ -731,19 +748,31 @@ impl Endpoint {
         }
     }
 
-    /// Sends the ACK that the 2xx of `call` waits for ([`Call::ack_due`]), with `answer` in
-    /// its body (RFC 3261 §13.2.2.4), and keeps it for the 2xx's retransmissions. With a
-    /// large body it goes over TCP, as any large request does (§18.1.1).
+    /// Sends the ACK that the 2xx of `call` waits for ([`Sent::offer`]) with `answer` in its
+    /// body (RFC 3261 §13.2.2.4), or, without one, an answer that refuses every offered
+    /// stream (§13.2.2.4: "If the offer in the 2xx response is not acceptable, the UAC core
+    /// MUST generate a valid answer in the ACK and then send a BYE immediately";
+    /// [`sdp::refusal`]); and keeps it for the 2xx's retransmissions. It carries the
+    /// INVITE's CSeq whatever the dialog sent meanwhile (a REFER, a NOTIFY). With a large
+    /// body it goes over TCP, as any large request does (§18.1.1).
     fn send_due_ack(&mut self, call: CallId, answer: Option<Bytes>) {
-        let Some(c) = self.calls.get_mut(&call).filter(|c| c.ack_due) else {
+        let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        c.ack_due = false;
+        let Some((seq, offer)) = c
+            .sent
+            .as_deref_mut()
+            .and_then(|s| Some((s.seq, s.offer.take()?)))
+        else {
+            return;
+        };
         let Some(d) = c.dialog.as_deref_mut() else {
             return;
         };
-        // The dialog's local CSeq is still the INVITE's: nothing else goes before this ACK.
-        let seq = d.local_seq;
+        let body = match &answer {
+            Some(sdp) => sdp.clone(),
+            None => sdp::refusal(&offer),
+        };
         let dest = d.destination();
         let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
         let bytes = ack_in(
@@ -753,7 +782,7 @@ impl Endpoint {
             local,
             &mut self.ids,
             pool,
-            answer.as_ref(),
+            Some(&body),
         );
         let (dest, bytes) = match self.layer.for_size(dest, &bytes) {
             Some(sized) => {
@@ -768,6 +797,16 @@ impl Endpoint {
         }
         c.ack = Some((seq, dest, bytes.clone()));
         self.send_to(dest, None, bytes);
+    }
+
+    /// The INVITE transaction of `call` ended (64·T1 after its 2xx, RFC 6026 §7.2) with the
+    /// 2xx's offer never answered ([`Endpoint::answer`]): the ACK refuses every stream and a
+    /// BYE ends the call (RFC 3261 §13.2.2.4), [`EndReason::OfferUnanswered`]. The peer,
+    /// which retransmitted its 2xx for as long, would end it as well (§13.3.1.4).
+    pub(super) fn offer_unanswered(&mut self, call: CallId) {
+        if self.calls.get(&call).is_some_and(|c| c.ack_due()) {
+            self.bye_and_end(call, EndReason::OfferUnanswered, None);
+        }
     }
 
     /// Reports a session description the peer sent in `call` ([`Event::RemoteSdp`]),
@@ -796,7 +835,9 @@ impl Endpoint {
     /// the ACK arrives; one that takes us off hold as [`CallState::Resumed`].
     fn incoming_reinvite(&mut self, call: CallId, tx: TxId, seq: u32, body: &Bytes) {
         let c = self.calls.get(&call).expect("indexed");
-        if c.reinvite.is_some() {
+        // Our own re-INVITE in progress, or our INVITE's ACK still waiting for the answer to
+        // the 2xx's offer (the INVITE is not over, §14.1; an offer now collides, §14.2).
+        if c.reinvite.is_some() || c.ack_due() {
             self.answer_with(tx, 491, Vec::new());
             return;
         }
@@ -869,7 +910,8 @@ impl Endpoint {
     }
 
     /// Ends a call: BYE once confirmed (§15.1.1), CANCEL while our INVITE is pending (§9.1),
-    /// 603 for an incoming call not answered yet.
+    /// 603 for an incoming call not answered yet. A call whose 2xx offered and waits for
+    /// [`Endpoint::answer`] gets its ACK first, refusing every stream (§13.2.2.4).
     pub fn hangup(&mut self, now: Instant, call: CallId) -> Result<(), Error> {
         self.tick(now);
         let c = self.calls.get_mut(&call).ok_or(Error::UnknownCall)?;
@@ -1488,7 +1530,7 @@ impl Endpoint {
         };
         // The INVITE's CSeq number (§13.2.2.4).
         let seq = sent.seq;
-        let answered = c.ack.is_some() || c.ack_due;
+        let answered = c.ack.is_some() || c.ack_due();
         let same = answered && c.dialog.as_ref().is_some_and(|d| d.id == dialog.id);
         if same {
             // A retransmission: the same ACK again (none yet while it waits for the
@@ -1500,23 +1542,39 @@ impl Endpoint {
             }
             return;
         }
+        if answered {
+            // A losing fork's 2xx again (§13.2.2.4: "The UAC core MUST generate an ACK
+            // request for each 2xx received"): its ACK again; it was BYEd already.
+            let tag = response.to().and_then(|t| t.tag());
+            let known = sent.forks.iter().find(|f| Some(f.0.as_str()) == tag);
+            if let Some((_, dest, ack)) = known.cloned() {
+                self.out.retransmissions += 1;
+                self.send_to(dest, None, ack);
+                return;
+            }
+        }
         let forked = answered;
         // §13.2.1: the 2xx to an INVITE without an offer carries one, and its ACK the
-        // answer, which the application gives (`Endpoint::answer`).
-        let offered = !forked && c.local_sdp.is_none() && !response.body.is_empty();
+        // answer, which the application gives (`Endpoint::answer`) — or, for a 2xx from
+        // another fork, which is BYEd at once, an answer that refuses every stream
+        // (§13.2.2.4).
+        let their_offer = c.local_sdp.is_none() && !response.body.is_empty();
+        let offered = !forked && their_offer;
         let dest = dialog.destination();
         let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
         let ack = if offered {
             Bytes::new()
         } else {
+            let refusal = their_offer.then(|| sdp::refusal(&response.body));
+            let ids = &mut self.ids;
             let ack = ack_in(
                 &mut dialog,
                 seq,
                 dest.transport,
                 local,
-                &mut self.ids,
+                ids,
                 pool,
-                None,
+                refusal.as_ref(),
             );
             self.send_to(dest, None, ack.clone());
             ack
@@ -1533,13 +1591,22 @@ impl Endpoint {
                 let tx = self.send_outgoing(dest, bye);
                 self.quiet.insert(tx, None);
             }
+            let tag = response.to().and_then(|t| t.tag());
+            let sent = self
+                .calls
+                .get_mut(&call)
+                .and_then(|c| c.sent.as_deref_mut());
+            if let (Some(s), Some(tag)) = (sent, tag) {
+                if s.forks.len() < MAX_EARLY {
+                    s.forks.push((SipStr::from(tag), dest, ack));
+                }
+            }
             return;
         }
         let c = self.calls.get_mut(&call).expect("live");
-        if offered {
-            c.ack_due = true;
-        } else {
-            c.ack = Some((seq, dest, ack));
+        match c.sent.as_deref_mut() {
+            Some(s) if offered => s.offer = Some(response.body.clone()),
+            _ => c.ack = Some((seq, dest, ack)),
         }
         c.peer_norefersub = response
             .supported()
@@ -1557,7 +1624,10 @@ impl Endpoint {
         } else {
             SdpKind::Answer
         };
-        self.remote_sdp(call, kind, response.status(), &response.body);
+        // A call being hung up takes no answer: its ACK refuses the offer, then the BYE.
+        if !c.hangup_pending {
+            self.remote_sdp(call, kind, response.status(), &response.body);
+        }
         self.call_state(call, CallState::Confirmed, response.status());
         self.hangup_if_pending(call);
     }
@@ -1789,12 +1859,10 @@ fn bye_in(
 #[cfg(test)]
 mod tests {
     /// A call lives in the endpoint's slab: the room of its dialog is not in it (see
-    /// `Call::dialog`), nor that of what a UAC's INVITE said (`Call::sent`). (464 until the
-    /// ACK that waits for the application's answer, `Call::ack_due`: a flag past the last
-    /// eight bytes' room.)
+    /// `Call::dialog`), nor that of what a UAC's INVITE said (`Call::sent`).
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_call_stays_small() {
-        assert!(core::mem::size_of::<super::Call>() <= 472);
+        assert!(core::mem::size_of::<super::Call>() <= 464);
     }
 }

@@ -169,12 +169,14 @@ pub enum Event {
         source: Source,
     },
     /// The peer sent a session description for a call (opaque to the core): an answer to
-    /// our offer, or an offer (RFC 3261 §13.2.1, §14; RFC 3264). Every one is reported, in
-    /// the order received, before the [`Event::CallState`] the same message causes:
+    /// our offer, or an offer (RFC 3261 §13.2.1, §14; RFC 3264). Reported once per message
+    /// that carries one (not again for a retransmission), before the [`Event::CallState`]
+    /// the same message causes:
     /// - the answer in each provisional response with a body (early media; §13.2.1: the
-    ///   same answer as the 2xx's), then the answer in the 2xx to our INVITE — or its offer
-    ///   when our INVITE had none ([`CallOptions::offer`] `None`; answer it with
-    ///   [`Endpoint::answer`], which sends the ACK with it, §13.2.2.4);
+    ///   same answer as the 2xx's; with forking, each fork's, not told apart), then the
+    ///   answer in the 2xx to our INVITE — or its offer when our INVITE had none
+    ///   ([`CallOptions::offer`] `None`; answer it with [`Endpoint::answer`], which sends
+    ///   the ACK with it, §13.2.2.4);
     /// - the offer of each re-INVITE the endpoint answers 200 on its own (a new media
     ///   address or direction, as a PBX sends after a transfer), and the answer in the ACK of
     ///   a 2xx where the endpoint offered (a re-INVITE without an offer, §14.2);
@@ -183,7 +185,11 @@ pub enum Event {
     /// - the answer in the ACK of our 2xx to an INVITE that had no offer
     ///   ([`Event::IncomingCall`] with `offer: None`).
     ///
-    /// The offer of a new call comes in [`Event::IncomingCall`] instead.
+    /// Not reported: the offer of a new call (it comes in [`Event::IncomingCall`]); an offer
+    /// the endpoint refuses (a re-INVITE answered 491, 500 or 488); the offer in the 2xx of
+    /// a fork that loses (§13.2.2.4: ACKed with every stream refused, then BYEd) or of a call
+    /// being hung up (the same); a body in a provisional response to an INVITE without an
+    /// offer (§13.2.1: an unreliable provisional response carries no offer).
     RemoteSdp {
         /// The call.
         call: CallId,
@@ -1155,6 +1161,14 @@ impl Endpoint {
                     self.tx_transfers.remove(&tx);
                     self.orphans.remove(&tx);
                     if let Some(call) = self.tx_calls.remove(&tx) {
+                        if self
+                            .calls
+                            .get(&call)
+                            .is_some_and(|c| c.invite_tx.is_none_or(|t| t == tx))
+                        {
+                            // A 2xx's offer still unanswered: given up with the INVITE.
+                            self.offer_unanswered(call);
+                        }
                         if let Some(c) = self.calls.get_mut(&call) {
                             c.invite_tx = c.invite_tx.filter(|t| *t != tx);
                             if c.invite_tx.is_none() {

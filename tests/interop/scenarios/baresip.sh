@@ -99,7 +99,8 @@ sc_baresip_offerless_call() {
     '"kind":"offer"' '"status":200' '"media":"127.0.0.1:'
   check "the call is up" ua_wait alice '"call":1' '"state":"confirmed"'
   check "baresip sees the call up" wait_log "$(baresip_log bob)" 'Call established'
-  check "baresip takes alice's answer (its audio encoder set)" wait_log "$(baresip_log bob)" 'Set audio encoder: PCM'
+  check "baresip sets its audio to alice's answer, then the call is up" \
+    in_order "$(baresip_log bob)" 'answering call' 'Set audio encoder: PCM' 'Call established'
   sleep 0.5
   ua_send alice "hangup 1"
   check "alice's hang-up ends the call" ua_wait alice '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
@@ -107,6 +108,7 @@ sc_baresip_offerless_call() {
   local pcap=$RUN/alice.pcap invite ack ok
   sdp_of() { tshark -r "$pcap" -Y "$1" -T fields -e sdp.media 2>/dev/null | head -1; }
   invite=$(sdp_of 'sip.Method == "INVITE"')
+  check "tshark reads alice's INVITE from the pcap" bash -c "tshark -r '$pcap' -Y 'sip.Method == \"INVITE\"' -T fields -e frame.number 2>/dev/null | grep -q ."
   ok=$(sdp_of 'sip.Status-Code == 200 && sip.CSeq.method == "INVITE"')
   ack=$(sdp_of 'sip.Method == "ACK"')
   check "alice's INVITE carried no offer" test -z "$invite"

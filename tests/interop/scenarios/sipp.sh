@@ -126,8 +126,9 @@ sc_sipp_offerless() {
   check "the answer came in a request (no status)" bash -c "! grep '\"kind\":\"answer\"' '$RUN/bob.jsonl' | grep -q status"
   check "bob reports the re-INVITE's offer, audio moved and sendonly" ua_wait bob '"event":"remote_sdp"' \
     '"kind":"offer"' '"media":"127.0.0.1:6002"' '"direction":"sendonly"'
-  check "bob's call is held, then ended by SIPp's BYE" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
-  check "held before" ua_wait bob '"call":1' '"state":"held"'
+  check "bob's call is ended by SIPp's BYE" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
+  check "bob's events in order: the ACK's answer, confirmed, the re-INVITE's offer, held, ended" \
+    in_order "$RUN/bob.jsonl" '"kind":"answer"' '"state":"confirmed"' '"kind":"offer"' '"state":"held"' '"state":"terminated"'
   # On the wire: bob's 200 to the first INVITE carries the offer.
   local offer; offer=$(tshark -r "$RUN/bob.pcap" -Y "sip.Status-Code == 200 && sip.CSeq == \"1 INVITE\"" -T fields -e sdp.media 2>/dev/null | head -1)
   check "bob's 200 offered audio on the wire (${offer:-none})" bash -c "printf '%s' \"\$1\" | grep -q '^audio [0-9]* RTP/AVP'" _ "$offer"
