@@ -249,6 +249,9 @@ fn the_offer_of_a_2xx_is_answered_in_the_ack_the_application_gives() {
         .reinvite(a.now, call, Bytes::from_static(SDP_A))
         .is_err());
     assert!(a.sent().is_empty());
+    // The ACK must carry an answer (to refuse the offer, hang up).
+    assert!(a.ep.answer(a.now, call, None).is_err());
+    assert!(a.sent().is_empty());
     a.ep.answer(a.now, call, Some(Bytes::from_static(SDP_A)))
         .unwrap();
     let ack = a.sent().remove(0);

@@ -488,8 +488,10 @@ impl Endpoint {
     /// ([`CallOptions::offer`] `None`; [`Event::RemoteSdp`] with [`SdpKind::Offer`]): the
     /// ACK, which waits for it, goes with `answer` in its body (RFC 3261 §13.2.2.4: "If the
     /// 2xx contains an offer …, the ACK MUST carry an answer in its body"), and is sent
-    /// again for each retransmission of the 2xx. Hanging up first sends the ACK without a
-    /// body, then the BYE.
+    /// again for each retransmission of the 2xx. Hanging up first sends an ACK that refuses
+    /// every stream ([`crate::sdp::refusal`]), then the BYE; so does the end of the INVITE
+    /// transaction (64·T1) without an answer ([`EndReason::OfferUnanswered`]). `None` is
+    /// [`Error::InvalidState`] there: to refuse the offer, hang up.
     pub fn answer(
         &mut self,
         now: Instant,
@@ -498,7 +500,9 @@ impl Endpoint {
     ) -> Result<(), Error> {
         self.tick(now);
         if self.calls.get(&call).is_some_and(|c| c.ack_due()) {
-            self.send_due_ack(call, answer);
+            // The ACK must carry an answer: refusing the offer is hanging up.
+            let answer = answer.ok_or(Error::InvalidState)?;
+            self.send_due_ack(call, Some(answer));
             self.flush();
             return Ok(());
         }
@@ -823,7 +827,7 @@ impl Endpoint {
     }
 
     /// A re-INVITE from the peer (§14.2), answered at once: 491 while our own re-INVITE is
-    /// in progress, 500 with Retry-After while an earlier INVITE is not finished, else 200
+    /// in progress or our INVITE's ACK waits for the answer to its 2xx's offer, 500 with Retry-After while an earlier INVITE is not finished, else 200
     /// with our last SDP, its direction mirrored from the offer (RFC 3264 §6.1) and its
     /// version bumped.
     ///
@@ -1087,7 +1091,7 @@ impl Endpoint {
     /// Ends `call` with a BYE (§15.1.1: the session is over once the BYE is sent).
     fn bye_and_end(&mut self, call: CallId, reason: EndReason, status: Option<u16>) {
         // §15: the BYE follows the ACK of the 2xx; one still waiting for the application's
-        // answer goes without it.
+        // answer goes refusing every stream (§13.2.2.4).
         self.send_due_ack(call, None);
         let bye = self.send_bye(call);
         self.finish_call(call, reason, status, bye);
