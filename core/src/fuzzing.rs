@@ -558,8 +558,10 @@ impl OpsFixture {
         let ep = &mut self.eps[i];
         let _ = match (op % 12, call) {
             (0, _) if self.calls[i].len() < 8 => {
+                // Without an offer when the argument's top bit says so: the callee offers in
+                // its 2xx, and the ACK waits for an answer (op 1) or a hang-up (op 4).
                 let options = CallOptions {
-                    offer: sdp,
+                    offer: if arg & 0x80 == 0 { sdp } else { None },
                     ..Default::default()
                 };
                 ep.call(now, uri, options).map(|c| self.calls[i].push(c))
@@ -638,9 +640,9 @@ pub fn endpoint_ops(data: &[u8]) {
 /// arguments each: deliver, lose (and maybe report unreachable) or duplicate a datagram in
 /// flight; deliver one mutated (bytes flipped, cut, spliced, a header line dropped or
 /// doubled: real transfer-flow messages gone wrong); a raw datagram or TCP bytes from the
-/// input; a jump in time; an application command at one endpoint (call, answer, ring,
-/// reject, hang up, hold, resume, blind or attended transfer, accept or refuse one, cancel
-/// one). Whatever the ops, nothing
+/// input; a jump in time; an application command at one endpoint (call, with an offer or
+/// without, answer — an incoming call, or the offer of a 2xx —, ring, reject, hang up, hold,
+/// resume, blind or attended transfer, accept or refuse one, cancel one). Whatever the ops, nothing
 /// panics, and once every call is hung up and the timers have run out every endpoint holds
 /// no transaction, timer, dialog, subscription or call.
 pub fn endpoint_ops_from(f: OpsFixture, data: &[u8]) {
