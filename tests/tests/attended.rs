@@ -6,7 +6,8 @@
 use bytes::Bytes;
 use sipxfer::msg::Uri;
 use sipxfer::{
-    AttendedOptions, CallId, CallState, EndReason, Error, Event, Instant, Transfer, TransferOutcome,
+    AttendedOptions, CallId, CallState, EndReason, Error, Event, Instant, SdpKind, Transfer,
+    TransferOutcome,
 };
 use sipxfer_tests::flows::parse;
 use sipxfer_tests::sim::{Link, Sim};
@@ -232,6 +233,7 @@ fn on_the_wire(consult: Consult) {
         .map(|l| (l.from, l.to, parse(&l.bytes)))
         .collect();
     let a_addr: std::net::SocketAddr = "10.0.0.1:5060".parse().unwrap();
+    let b_addr: std::net::SocketAddr = "10.0.0.2:5060".parse().unwrap();
     let c_addr: std::net::SocketAddr = "10.0.0.3:5060".parse().unwrap();
     let consult_invite = &msgs
         .iter()
@@ -345,6 +347,36 @@ fn on_the_wire(consult: Consult) {
         "the replaced call ends once"
     );
     assert_eq!(last_state(ec, cb), Some(CallState::Confirmed));
+    // The media B learns for its call to C (`Event::RemoteSdp`): C's answer, the body of
+    // C's 2xx to the INVITE with Replaces; and the offer C gets with that INVITE is B's.
+    let answers: Vec<(SdpKind, Option<u16>, Bytes)> = eb
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::RemoteSdp {
+                call,
+                kind,
+                status,
+                sdp,
+            } if *call == bc => Some((*kind, *status, sdp.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [(SdpKind::Answer, Some(200), Bytes::from_static(SDP[2]))],
+        "{consult:?}"
+    );
+    let offer_at_c = ec.iter().find_map(|(_, e)| match e {
+        Event::IncomingCall { call, offer, .. } if *call == cb => offer.clone(),
+        _ => None,
+    });
+    let b_invite = msgs
+        .iter()
+        .find(|(from, to, m)| {
+            *from == b_addr && *to == c_addr && m.method().map(|x| x.as_str()) == Some("INVITE")
+        })
+        .map(|(_, _, m)| m.body.clone());
+    assert_eq!(offer_at_c, b_invite, "{consult:?}");
     settle(&mut run, &format!("{consult:?}"));
 }
 
