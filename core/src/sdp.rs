@@ -178,11 +178,10 @@ pub fn refusal(offer: &[u8]) -> Bytes {
     out.extend_from_slice(b"\r\n");
     for m in lines(offer).filter_map(|l| l.strip_prefix(b"m=")) {
         // m=<media> <port> <proto> <fmt> ... (RFC 4566 §5.14)
+        // A line short of its fields still counts (§6: one m= line per offered one).
         let mut fields = m.split(|&b| b == b' ').filter(|f| !f.is_empty());
-        let (Some(media), Some(_port), Some(proto)) = (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
+        let media = fields.next().unwrap_or(b"audio");
+        let proto = fields.nth(1).unwrap_or(b"RTP/AVP");
         out.extend_from_slice(b"m=");
         out.extend_from_slice(media);
         out.extend_from_slice(b" 0 ");
@@ -243,8 +242,11 @@ mod tests {
             &refusal(v6)[..],
             b"v=0\r\no=- 0 0 IN IP6 ::\r\ns=-\r\nc=IN IP6 ::\r\nt=3 4\r\nm=audio 0 RTP/AVP 0\r\n"
         );
-        // No m= line offered, none answered (§6); junk is no stream.
-        assert!(refusal(b"v=0\r\nt=0 0\r\nm=\r\n").ends_with(b"t=0 0\r\n"));
+        // No m= line offered, none answered (§6); a line short of its fields still counts.
+        assert!(refusal(b"v=0\r\nt=0 0\r\n").ends_with(b"t=0 0\r\n"));
+        assert!(
+            refusal(b"v=0\r\nt=0 0\r\nm=video\r\n").ends_with(b"t=0 0\r\nm=video 0 RTP/AVP 0\r\n")
+        );
     }
 
     const OFFER: &[u8] = b"v=0\r\no=alice 2890844526 2890844526 IN IP4 host.atlanta.example.com\r\ns=\r\nc=IN IP4 host.atlanta.example.com\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8 97\r\na=rtpmap:0 PCMU/8000\r\nm=video 51372 RTP/AVP 31 32\r\na=sendrecv\r\na=rtpmap:31 H261/90000\r\n";

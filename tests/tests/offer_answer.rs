@@ -318,14 +318,15 @@ fn hanging_up_before_answering_the_2xx_offer_refuses_it_in_the_ack_then_byes() {
 }
 
 #[test]
-fn an_offer_left_unanswered_is_refused_when_the_invite_transaction_ends() {
+fn an_offer_left_unanswered_is_refused_after_32_t1() {
     let (mut a, call, _, ok) = offer_in_the_2xx();
     a.events();
-    // The 2xx's retransmissions wait with the ACK, up to Timer M (64·T1, RFC 6026 §7.2).
-    a.wait_until(Instant::from_secs(31));
+    // The 2xx's retransmissions wait with the ACK for 32·T1 (the 2xx came at 10 ms): half
+    // the 64·T1 the peer retransmits it for (§13.3.1.4) before it gives up on the ACK.
+    a.wait_until(Instant::from_millis(15_900));
     a.recv(B, &ok);
     assert!(a.sent().is_empty() && a.events().is_empty());
-    a.wait_until(Instant::from_millis(32_100));
+    a.wait_until(Instant::from_millis(16_100));
     let out = a.sent();
     assert_eq!(
         out.iter().map(wire).collect::<Vec<_>>(),
@@ -343,6 +344,96 @@ fn an_offer_left_unanswered_is_refused_when_the_invite_transaction_ends() {
         .ep
         .answer(a.now, call, Some(Bytes::from_static(SDP_A)))
         .is_err());
+    // The BYE answered, the 2xx sent again: the same ACK (its transaction lingers, RFC 6026),
+    // and nothing is left once the RFC timers have run.
+    a.recv(B, &reply(&out[1], 200, "b2", None));
+    a.recv(B, &ok);
+    let again = a.sent();
+    assert!(
+        again
+            .iter()
+            .all(|m| m.method().map(|x| x.as_str()) != Some("BYE")),
+        "{again:?}"
+    );
+    a.wait_until(Instant::from_secs(60));
+    let s = a.ep.stats();
+    assert_eq!((s.transactions, s.timers, s.dialogs), (0, 0, 0), "{s:?}");
+}
+
+#[test]
+fn a_callee_whose_offer_is_never_answered_gets_the_refusal_then_a_bye() {
+    let mut sim = Sim::new(13);
+    sim.add_endpoint("10.0.0.1:5060");
+    sim.add_endpoint(B);
+    sim.ep(0)
+        .call(Instant::ZERO, bob(), CallOptions::default())
+        .unwrap();
+    let (mut ea, mut eb): (Events, Events) = (vec![], vec![]);
+    sim.run_to_end(|ep, n, now, e| {
+        // B offers in its 2xx; A's application ignores the offer.
+        if let Event::IncomingCall { call, .. } = &e {
+            ep.answer(now, *call, Some(Bytes::from_static(SDP_B)))
+                .unwrap();
+        }
+        if n == 0 { &mut ea } else { &mut eb }.push((now, e));
+    });
+    assert_eq!(
+        story(ea.iter().map(|(_, e)| e)),
+        [
+            "Calling None",
+            "Offer Some(200): o=b 200 1 IN IP4 10.0.0.2 | m=audio 5000 RTP/AVP 0 | SendRecv",
+            "Confirmed Some(200)",
+            "Terminated { reason: OfferUnanswered } None",
+        ]
+    );
+    // B gets the refusal in the ACK before its own give-up (64·T1), then A's BYE.
+    assert_eq!(
+        story(eb.iter().map(|(_, e)| e)),
+        [
+            "IncomingCall: no offer",
+            &format!("Answer None: {REFUSAL}"),
+            "Confirmed Some(200)",
+            "Terminated { reason: RemoteHangup } None",
+        ]
+    );
+    let ended = ea.last().unwrap().0;
+    assert!(
+        (16.0..16.2).contains(&(ended.as_micros() as f64 / 1e6)),
+        "{ended:?}"
+    );
+    for i in 0..2 {
+        let s = sim.ep(i).stats();
+        assert_eq!((s.transactions, s.timers, s.dialogs), (0, 0, 0), "{s:?}");
+    }
+}
+
+#[test]
+fn a_new_forks_2xx_offer_after_the_answer_is_refused_in_its_ack() {
+    let (mut a, call, invite, _) = offer_in_the_2xx();
+    a.events();
+    a.ep.answer(a.now, call, Some(Bytes::from_static(SDP_A)))
+        .unwrap();
+    assert_eq!(a.sent()[0].body, SDP_A);
+    // Another fork answers late, offering too (our INVITE had no offer, §13.2.1): the ACK
+    // must carry an answer — one that refuses every stream — then the BYE (§13.2.2.4).
+    let other = with_sdp(
+        reply(&invite, 200, "fork3", Some("sip:bob@10.0.0.23:5060")),
+        SDP_B,
+    );
+    a.recv(B, &other);
+    let out = a.sent();
+    assert_eq!(
+        out.iter().map(wire).collect::<Vec<_>>(),
+        [
+            format!("ACK sip:bob@10.0.0.23:5060 SIP/2.0 + {REFUSAL}"),
+            "BYE sip:bob@10.0.0.23:5060 SIP/2.0".into(),
+        ]
+    );
+    a.recv(B, &other);
+    let again = a.sent();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].to_bytes(), out[0].to_bytes());
+    assert!(a.events().is_empty());
 }
 
 #[test]

@@ -234,6 +234,9 @@ pub(super) struct Sent {
     call_id: SipStr,
     /// The CSeq number (one more after each challenge's retry).
     seq: u32,
+    /// The INVITE carried no offer (§13.2.1: each 2xx then carries one, whatever the
+    /// application answers to the first).
+    offerless: bool,
     /// The offer the 2xx to this INVITE (which had none) carried, while the ACK waits for
     /// the application's answer ([`Endpoint::answer`]; RFC 3261 §13.2.2.4: "If the 2xx
     /// contains an offer …, the ACK MUST carry an answer in its body"). Given up with the
@@ -241,7 +244,8 @@ pub(super) struct Sent {
     offer: Option<Bytes>,
     /// The forks whose 2xx lost to the first (§13.2.2.4: ACKed, then BYEd), by To tag, with
     /// where their ACK went and the ACK: a retransmission of their 2xx gets the same ACK
-    /// again, not another BYE. At most [`MAX_EARLY`].
+    /// again, not another BYE. At most [`MAX_EARLY`] (a fork beyond them gets another ACK
+    /// and another BYE for each copy of its 2xx).
     forks: Vec<(SipStr, Destination, Bytes)>,
 }
 
@@ -388,6 +392,7 @@ impl Endpoint {
             remote: NameAddr::new(target),
             call_id,
             seq: 1,
+            offerless: options.offer.is_none(),
             offer: None,
             forks: Vec::new(),
         };
@@ -490,8 +495,9 @@ impl Endpoint {
     /// 2xx contains an offer …, the ACK MUST carry an answer in its body"), and is sent
     /// again for each retransmission of the 2xx. Hanging up first sends an ACK that refuses
     /// every stream ([`crate::sdp::refusal`]), then the BYE; so does the end of the INVITE
-    /// transaction (64·T1) without an answer ([`EndReason::OfferUnanswered`]). `None` is
-    /// [`Error::InvalidState`] there: to refuse the offer, hang up.
+    /// transaction without an answer ([`EndReason::OfferUnanswered`], after 32·T1, 16 s).
+    /// `None` (or an empty answer) is [`Error::InvalidState`] there: to refuse the offer,
+    /// hang up.
     pub fn answer(
         &mut self,
         now: Instant,
@@ -501,7 +507,9 @@ impl Endpoint {
         self.tick(now);
         if self.calls.get(&call).is_some_and(|c| c.ack_due()) {
             // The ACK must carry an answer: refusing the offer is hanging up.
-            let answer = answer.ok_or(Error::InvalidState)?;
+            let answer = answer
+                .filter(|a| !a.is_empty())
+                .ok_or(Error::InvalidState)?;
             self.send_due_ack(call, Some(answer));
             self.flush();
             return Ok(());
@@ -760,7 +768,7 @@ impl Endpoint {
     /// INVITE's CSeq whatever the dialog sent meanwhile (a REFER, a NOTIFY). With a large
     /// body it goes over TCP, as any large request does (§18.1.1).
     fn send_due_ack(&mut self, call: CallId, answer: Option<Bytes>) {
-        let Some(c) = self.calls.get_mut(&call) else {
+        let Some(c) = self.calls.get_mut(&call).filter(|c| c.dialog.is_some()) else {
             return;
         };
         let Some((seq, offer)) = c
@@ -770,9 +778,7 @@ impl Endpoint {
         else {
             return;
         };
-        let Some(d) = c.dialog.as_deref_mut() else {
-            return;
-        };
+        let d = c.dialog.as_deref_mut().expect("checked");
         let body = match &answer {
             Some(sdp) => sdp.clone(),
             None => sdp::refusal(&offer),
@@ -801,12 +807,14 @@ impl Endpoint {
         }
         c.ack = Some((seq, dest, bytes.clone()));
         self.send_to(dest, None, bytes);
+        self.disarm(call, Timer::AnswerDue);
     }
 
-    /// The INVITE transaction of `call` ended (64·T1 after its 2xx, RFC 6026 §7.2) with the
-    /// 2xx's offer never answered ([`Endpoint::answer`]): the ACK refuses every stream and a
-    /// BYE ends the call (RFC 3261 §13.2.2.4), [`EndReason::OfferUnanswered`]. The peer,
-    /// which retransmitted its 2xx for as long, would end it as well (§13.3.1.4).
+    /// The 2xx's offer of `call` was not answered ([`Endpoint::answer`]) within 32·T1
+    /// ([`Timer::AnswerDue`]; or by the end of the INVITE transaction, RFC 6026 §7.2): the
+    /// ACK refuses every stream and a BYE ends the call (RFC 3261 §13.2.2.4),
+    /// [`EndReason::OfferUnanswered`] — half the time the peer retransmits its 2xx before it
+    /// gives up on the ACK and ends the call itself (§13.3.1.4: 64·T1).
     pub(super) fn offer_unanswered(&mut self, call: CallId) {
         if self.calls.get(&call).is_some_and(|c| c.ack_due()) {
             self.bye_and_end(call, EndReason::OfferUnanswered, None);
@@ -1495,7 +1503,8 @@ impl Endpoint {
                 // An answer to our offer ahead of the 2xx (§13.2.1; early media). Without
                 // an offer of ours, the peer's comes in the 2xx (an unreliable provisional
                 // response carries none).
-                if self.calls.get(&call).is_some_and(|c| c.local_sdp.is_some()) {
+                let offered = self.calls.get(&call).and_then(|c| c.sent.as_ref());
+                if offered.is_some_and(|s| !s.offerless) {
                     self.remote_sdp(call, SdpKind::Answer, Some(code), &response.body);
                 }
                 self.call_state(call, state, Some(code));
@@ -1562,7 +1571,7 @@ impl Endpoint {
         // answer, which the application gives (`Endpoint::answer`) — or, for a 2xx from
         // another fork, which is BYEd at once, an answer that refuses every stream
         // (§13.2.2.4).
-        let their_offer = c.local_sdp.is_none() && !response.body.is_empty();
+        let their_offer = sent.offerless && !response.body.is_empty();
         let offered = !forked && their_offer;
         let dest = dialog.destination();
         let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
@@ -1611,6 +1620,10 @@ impl Endpoint {
         match c.sent.as_deref_mut() {
             Some(s) if offered => s.offer = Some(response.body.clone()),
             _ => c.ack = Some((seq, dest, ack)),
+        }
+        if offered {
+            let at = self.now + self.config.timers.t1 * 32;
+            self.timers.arm(call, Timer::AnswerDue, at);
         }
         c.peer_norefersub = response
             .supported()

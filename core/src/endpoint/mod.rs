@@ -186,10 +186,11 @@ pub enum Event {
     ///   ([`Event::IncomingCall`] with `offer: None`).
     ///
     /// Not reported: the offer of a new call (it comes in [`Event::IncomingCall`]); an offer
-    /// the endpoint refuses (a re-INVITE answered 491, 500 or 488); the offer in the 2xx of
-    /// a fork that loses (§13.2.2.4: ACKed with every stream refused, then BYEd) or of a call
-    /// being hung up (the same); a body in a provisional response to an INVITE without an
-    /// offer (§13.2.1: an unreliable provisional response carries no offer).
+    /// the endpoint refuses (a re-INVITE answered 491, 500 or 488); the offer or answer in
+    /// the 2xx of a fork that loses (§13.2.2.4: ACKed — an offer with every stream refused
+    /// — then BYEd) or of a call being hung up (the same); a body in a provisional response
+    /// to an INVITE without an offer (§13.2.1: an unreliable provisional response carries
+    /// no offer).
     RemoteSdp {
         /// The call.
         call: CallId,
@@ -1203,6 +1204,11 @@ pub(crate) enum Timer {
     /// An attended transfer of ours succeeded 64·T1 ago: the target should have ended this
     /// consultation call (it replaced it); if it is still up, we hang it up.
     ReplacedGrace,
+    /// The 2xx to our INVITE without an offer carried one 32·T1 ago and the application has
+    /// not answered it: the ACK refuses it and a BYE follows
+    /// ([`Endpoint::offer_unanswered`]), before the peer, which retransmits its 2xx for
+    /// 64·T1 (§13.3.1.4), gives up on the ACK.
+    AnswerDue,
 }
 
 /// The key of the endpoint's timers that belong to no call ([`Timer::ForgetDialog`]): calls
@@ -1236,6 +1242,7 @@ impl Endpoint {
                 Timer::ReplacedGrace => {
                     let _ = self.hangup(self.now, call);
                 }
+                Timer::AnswerDue => self.offer_unanswered(call),
             }
         }
     }

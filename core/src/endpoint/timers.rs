@@ -29,6 +29,7 @@ impl Timer {
             Timer::ReferRefresh(t) => 3 << 61 | (t.0 & ID),
             Timer::ForgetDialog => 4 << 61,
             Timer::ReplacedGrace => 5 << 61,
+            Timer::AnswerDue => 6 << 61,
         }
     }
 
@@ -39,7 +40,8 @@ impl Timer {
             2 => Timer::Transfer(super::TransferId(n & ID)),
             3 => Timer::ReferRefresh(super::TransferId(n & ID)),
             4 => Timer::ForgetDialog,
-            _ => Timer::ReplacedGrace,
+            5 => Timer::ReplacedGrace,
+            _ => Timer::AnswerDue,
         }
     }
 }
