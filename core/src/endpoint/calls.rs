@@ -72,8 +72,9 @@ pub enum EndReason {
     /// sent for a confirmed call, CANCEL for our own call still ringing.
     Replaced,
     /// The 2xx to our INVITE without an offer carried one, and it was not answered
-    /// ([`Endpoint::answer`]) while the INVITE transaction lived (64·T1): the ACK refused
-    /// every stream (RFC 3264 §6) and a BYE was sent (RFC 3261 §13.2.2.4).
+    /// ([`Endpoint::answer`]) within 32·T1 (16 s), half the time the peer retransmits its 2xx
+    /// for: the ACK refused every stream (RFC 3264 §6) and a BYE was sent (RFC 3261
+    /// §13.2.2.4).
     OfferUnanswered,
 }
 
@@ -494,8 +495,8 @@ impl Endpoint {
     /// ACK, which waits for it, goes with `answer` in its body (RFC 3261 §13.2.2.4: "If the
     /// 2xx contains an offer …, the ACK MUST carry an answer in its body"), and is sent
     /// again for each retransmission of the 2xx. Hanging up first sends an ACK that refuses
-    /// every stream ([`crate::sdp::refusal`]), then the BYE; so does the end of the INVITE
-    /// transaction without an answer ([`EndReason::OfferUnanswered`], after 32·T1, 16 s).
+    /// every stream ([`crate::sdp::refusal`]), then the BYE; so does no answer within 32·T1,
+    /// 16 s ([`EndReason::OfferUnanswered`]).
     /// `None` (or an empty answer) is [`Error::InvalidState`] there: to refuse the offer,
     /// hang up.
     pub fn answer(
