@@ -125,3 +125,55 @@ pub fn call_states(
         })
         .collect()
 }
+
+/// Events of one endpoint, with when they came.
+pub type Events = Vec<(sipxfer::Instant, sipxfer::Event)>;
+
+/// A (node 0) calls B (node 1) at `target` with `offer`; B answers with `answer`; then node
+/// `holder` holds, resumes, and node `hanger` hangs up. Each step is taken when the previous
+/// one is reported at the side that took it. The events of A and of B.
+pub fn hold_resume(
+    sim: &mut crate::sim::Sim,
+    target: Uri<sipxfer::SipStr>,
+    offer: &'static [u8],
+    answer: &'static [u8],
+    holder: usize,
+    hanger: usize,
+) -> (Events, Events) {
+    use sipxfer::{CallOptions, CallState, Event, Instant};
+    let options = CallOptions {
+        offer: Some(Bytes::from_static(offer)),
+        ..Default::default()
+    };
+    sim.ep(0).call(Instant::ZERO, target, options).unwrap();
+    let (mut ea, mut eb) = (vec![], vec![]);
+    let mut resumed = false;
+    sim.run_to_end(|ep, n, now, e| {
+        match &e {
+            Event::IncomingCall { call, .. } => {
+                ep.answer(now, *call, Some(Bytes::from_static(answer)))
+                    .unwrap();
+            }
+            Event::CallState { call, state, .. } => match state {
+                CallState::Confirmed if n == holder => ep.hold(now, *call).unwrap(),
+                CallState::Held if n == holder => ep.resume(now, *call).unwrap(),
+                CallState::Resumed => {
+                    if n == holder {
+                        resumed = true;
+                    }
+                    if n == hanger && (n == holder || resumed) {
+                        ep.hangup(now, *call).unwrap();
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        if n == 0 {
+            ea.push((now, e))
+        } else {
+            eb.push((now, e))
+        }
+    });
+    (ea, eb)
+}

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use sipxfer::msg::{Header, MediaType, Message, Uri};
 use sipxfer::sdp;
 use sipxfer::{CallOptions, CallState, Event, Instant, SdpKind};
-use sipxfer_tests::flows::{reply, Manual};
+use sipxfer_tests::flows::{hold_resume, reply, Events, Manual};
 use sipxfer_tests::sim::Sim;
 
 const SDP_A: &[u8] = b"v=0\r\no=a 100 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
@@ -18,8 +18,6 @@ const SDP_B: &[u8] = b"v=0\r\no=b 200 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.
 const REFUSAL: &str = "o=- 0 0 IN IP4 0.0.0.0 | m=audio 0 RTP/AVP 0 | SendRecv";
 
 const B: &str = "10.0.0.2:5060";
-
-type Events = Vec<(Instant, Event)>;
 
 fn bob() -> Uri<sipxfer::SipStr> {
     Uri::parse("sip:bob@10.0.0.2:5060").unwrap()
@@ -99,31 +97,8 @@ fn a_call_and_its_hold_and_resume_report_each_remote_sdp_before_the_state() {
     let mut sim = Sim::new(11);
     sim.add_endpoint("10.0.0.1:5060");
     sim.add_endpoint(B);
-    sim.ep(0)
-        .call(Instant::ZERO, bob(), offering(SDP_A))
-        .unwrap();
-    let (mut ea, mut eb): (Events, Events) = (vec![], vec![]);
-    let mut resumed = false;
-    sim.run_to_end(|ep, n, now, e| {
-        match &e {
-            Event::IncomingCall { call, .. } => {
-                ep.answer(now, *call, Some(Bytes::from_static(SDP_B)))
-                    .unwrap();
-            }
-            Event::CallState { call, state, .. } if n == 0 => match state {
-                CallState::Confirmed => ep.hold(now, *call).unwrap(),
-                CallState::Held => ep.resume(now, *call).unwrap(),
-                CallState::Resumed => {
-                    resumed = true;
-                    ep.hangup(now, *call).unwrap()
-                }
-                _ => {}
-            },
-            _ => {}
-        }
-        if n == 0 { &mut ea } else { &mut eb }.push((now, e));
-    });
-    assert!(resumed);
+    // A holds, resumes and hangs up, each once the previous step is reported.
+    let (ea, eb) = hold_resume(&mut sim, bob(), SDP_A, SDP_B, 0, 0);
     assert_eq!(
         story(ea.iter().map(|(_, e)| e)),
         [
@@ -287,6 +262,38 @@ fn cseq_branch(m: &Message) -> (u32, String, String) {
     (c.seq, c.method.as_str().to_string(), branch)
 }
 
+/// `out` is an ACK to `uri` whose answer refuses every offered stream (RFC 3264 §6), then a
+/// BYE to it (RFC 3261 §13.2.2.4: "generate a valid answer in the ACK and then send a BYE
+/// immediately").
+fn assert_refused_then_byed(out: &[Message], uri: &str) {
+    assert_eq!(
+        out.iter().map(wire).collect::<Vec<_>>(),
+        [
+            format!("ACK {uri} SIP/2.0 + {REFUSAL}"),
+            format!("BYE {uri} SIP/2.0"),
+        ]
+    );
+}
+
+/// Another fork's 2xx to `invite` (To tag `tag`, Contact `contact`) offering too: its ACK
+/// refuses the offer, then it is BYEd; its 2xx again gets that same ACK, no second BYE
+/// (§13.2.2.4); the application hears of none of it.
+fn losing_fork_offers(a: &mut Manual, invite: &Message, tag: &str, contact: &str) {
+    let other = with_sdp(reply(invite, 200, tag, Some(contact)), SDP_B);
+    a.recv(B, &other);
+    let out = a.sent();
+    assert_refused_then_byed(&out, contact);
+    assert!(out.iter().all(|m| m.to().unwrap().tag() == Some(tag)));
+    a.recv(B, &other);
+    let again = a.sent();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].to_bytes(), out[0].to_bytes());
+    assert!(
+        a.events().is_empty(),
+        "the other fork's offer is not reported"
+    );
+}
+
 #[test]
 fn hanging_up_before_answering_the_2xx_offer_refuses_it_in_the_ack_then_byes() {
     let (mut a, call, invite, _) = offer_in_the_2xx();
@@ -296,13 +303,7 @@ fn hanging_up_before_answering_the_2xx_offer_refuses_it_in_the_ack_then_byes() {
     // §13.2.2.4: "If the offer in the 2xx response is not acceptable, the UAC core MUST
     // generate a valid answer in the ACK and then send a BYE immediately": every stream
     // refused (RFC 3264 §6).
-    assert_eq!(
-        out.iter().map(wire).collect::<Vec<_>>(),
-        [
-            format!("ACK sip:bob@10.0.0.2:5060 SIP/2.0 + {REFUSAL}"),
-            "BYE sip:bob@10.0.0.2:5060 SIP/2.0".into(),
-        ]
-    );
+    assert_refused_then_byed(&out, "sip:bob@10.0.0.2:5060");
     let (ack, bye, inv) = (
         cseq_branch(&out[0]),
         cseq_branch(&out[1]),
@@ -328,13 +329,7 @@ fn an_offer_left_unanswered_is_refused_after_32_t1() {
     assert!(a.sent().is_empty() && a.events().is_empty());
     a.wait_until(Instant::from_millis(16_100));
     let out = a.sent();
-    assert_eq!(
-        out.iter().map(wire).collect::<Vec<_>>(),
-        [
-            format!("ACK sip:bob@10.0.0.2:5060 SIP/2.0 + {REFUSAL}"),
-            "BYE sip:bob@10.0.0.2:5060 SIP/2.0".into(),
-        ]
-    );
+    assert_refused_then_byed(&out, "sip:bob@10.0.0.2:5060");
     assert_eq!(cseq_branch(&out[0]).0, 1);
     assert_eq!(
         story(&a.events()),
@@ -416,24 +411,7 @@ fn a_new_forks_2xx_offer_after_the_answer_is_refused_in_its_ack() {
     assert_eq!(a.sent()[0].body, SDP_A);
     // Another fork answers late, offering too (our INVITE had no offer, §13.2.1): the ACK
     // must carry an answer — one that refuses every stream — then the BYE (§13.2.2.4).
-    let other = with_sdp(
-        reply(&invite, 200, "fork3", Some("sip:bob@10.0.0.23:5060")),
-        SDP_B,
-    );
-    a.recv(B, &other);
-    let out = a.sent();
-    assert_eq!(
-        out.iter().map(wire).collect::<Vec<_>>(),
-        [
-            format!("ACK sip:bob@10.0.0.23:5060 SIP/2.0 + {REFUSAL}"),
-            "BYE sip:bob@10.0.0.23:5060 SIP/2.0".into(),
-        ]
-    );
-    a.recv(B, &other);
-    let again = a.sent();
-    assert_eq!(again.len(), 1);
-    assert_eq!(again[0].to_bytes(), out[0].to_bytes());
-    assert!(a.events().is_empty());
+    losing_fork_offers(&mut a, &invite, "fork3", "sip:bob@10.0.0.23:5060");
 }
 
 #[test]
@@ -531,13 +509,7 @@ fn a_2xx_offer_crossing_a_cancel_is_refused_in_the_ack_then_byed() {
         SDP_B,
     );
     a.recv(B, &ok);
-    assert_eq!(
-        a.sent().iter().map(wire).collect::<Vec<_>>(),
-        [
-            format!("ACK sip:bob@10.0.0.2:5060 SIP/2.0 + {REFUSAL}"),
-            "BYE sip:bob@10.0.0.2:5060 SIP/2.0".into(),
-        ]
-    );
+    assert_refused_then_byed(&a.sent(), "sip:bob@10.0.0.2:5060");
     // The application, which hung up, is not asked for an answer.
     assert_eq!(
         story(&a.events()),
@@ -552,29 +524,7 @@ fn a_2xx_offer_crossing_a_cancel_is_refused_in_the_ack_then_byed() {
 fn a_second_forks_2xx_offer_is_refused_in_its_ack_and_byed() {
     let (mut a, call, invite, _) = offer_in_the_2xx();
     a.events();
-    let other = with_sdp(
-        reply(&invite, 200, "fork2", Some("sip:bob@10.0.0.22:5060")),
-        SDP_B,
-    );
-    a.recv(B, &other);
-    let out = a.sent();
-    assert_eq!(
-        out.iter().map(wire).collect::<Vec<_>>(),
-        [
-            format!("ACK sip:bob@10.0.0.22:5060 SIP/2.0 + {REFUSAL}"),
-            "BYE sip:bob@10.0.0.22:5060 SIP/2.0".into(),
-        ]
-    );
-    assert!(out.iter().all(|m| m.to().unwrap().tag() == Some("fork2")));
-    assert!(
-        a.events().is_empty(),
-        "the other fork's offer is not reported"
-    );
-    // Its 2xx again: the same ACK again (§13.2.2.4), no second BYE.
-    a.recv(B, &other);
-    let again = a.sent();
-    assert_eq!(again.len(), 1);
-    assert_eq!(again[0].to_bytes(), out[0].to_bytes());
+    losing_fork_offers(&mut a, &invite, "fork2", "sip:bob@10.0.0.22:5060");
     // The first fork's call still waits for its answer.
     a.ep.answer(a.now, call, Some(Bytes::from_static(SDP_A)))
         .unwrap();

@@ -6,13 +6,11 @@ use bytes::Bytes;
 use sipxfer::msg::Uri;
 use sipxfer::sdp::{self, Direction};
 use sipxfer::{CallOptions, CallState, EndReason, Endpoint, Event, Instant};
-use sipxfer_tests::flows::{call_states as states, parse, reply, Manual};
+use sipxfer_tests::flows::{self, call_states as states, parse, reply, Events, Manual};
 use sipxfer_tests::sim::{Link, Logged, Sim};
 
 const SDP_A: &[u8] = b"v=0\r\no=a 100 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
 const SDP_B: &[u8] = b"v=0\r\no=b 200 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
-
-type Events = Vec<(Instant, Event)>;
 
 fn offer() -> CallOptions {
     CallOptions {
@@ -32,42 +30,11 @@ enum Side {
     Callee,
 }
 
-/// A calls B, B answers; then `holder` holds, resumes, and `hanger` hangs up. Each step is
-/// taken when the previous one is reported at the side that took it.
+/// A calls B, B answers; then `holder` holds, resumes, and `hanger` hangs up
+/// ([`sipxfer_tests::flows::hold_resume`]).
 fn hold_resume(sim: &mut Sim, holder: Side, hanger: Side) -> (Events, Events) {
-    sim.ep(0).call(Instant::ZERO, bob(), offer()).unwrap();
-    let (mut ea, mut eb) = (vec![], vec![]);
     let node = |s: Side| if s == Side::Caller { 0 } else { 1 };
-    let (h, x) = (node(holder), node(hanger));
-    let mut resumed = false;
-    sim.run_to_end(|ep, n, now, e| {
-        match &e {
-            Event::IncomingCall { call, .. } => {
-                ep.answer(now, *call, Some(Bytes::from_static(SDP_B)))
-                    .unwrap();
-            }
-            Event::CallState { call, state, .. } => match state {
-                CallState::Confirmed if n == h => ep.hold(now, *call).unwrap(),
-                CallState::Held if n == h => ep.resume(now, *call).unwrap(),
-                CallState::Resumed => {
-                    if n == h {
-                        resumed = true;
-                    }
-                    if n == x && (n == h || resumed) {
-                        ep.hangup(now, *call).unwrap();
-                    }
-                }
-                _ => {}
-            },
-            _ => {}
-        }
-        if n == 0 {
-            ea.push((now, e))
-        } else {
-            eb.push((now, e))
-        }
-    });
-    (ea, eb)
+    flows::hold_resume(sim, bob(), SDP_A, SDP_B, node(holder), node(hanger))
 }
 
 fn two(seed: u64) -> Sim {

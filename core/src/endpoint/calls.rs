@@ -240,8 +240,9 @@ pub(super) struct Sent {
     offerless: bool,
     /// The offer the 2xx to this INVITE (which had none) carried, while the ACK waits for
     /// the application's answer ([`Endpoint::answer`]; RFC 3261 §13.2.2.4: "If the 2xx
-    /// contains an offer …, the ACK MUST carry an answer in its body"). Given up with the
-    /// transaction ([`Endpoint::offer_unanswered`]).
+    /// contains an offer …, the ACK MUST carry an answer in its body"). Given up after 32·T1
+    /// ([`Endpoint::offer_unanswered`]), well before the transaction ends (Timer M, 64·T1,
+    /// RFC 6026 §7.2) and this record with it.
     offer: Option<Bytes>,
     /// The forks whose 2xx lost to the first (§13.2.2.4: ACKed, then BYEd), by To tag, with
     /// where their ACK went and the ACK: a retransmission of their 2xx gets the same ACK
@@ -795,13 +796,7 @@ impl Endpoint {
             pool,
             Some(&body),
         );
-        let (dest, bytes) = match self.layer.for_size(dest, &bytes) {
-            Some(sized) => {
-                self.out.sized_to_tcp += 1;
-                sized
-            }
-            None => (dest, bytes),
-        };
+        let (dest, bytes) = self.ack_sized(dest, bytes);
         let c = self.calls.get_mut(&call).expect("live");
         if answer.is_some() {
             c.local_sdp = answer;
@@ -812,8 +807,7 @@ impl Endpoint {
     }
 
     /// The 2xx's offer of `call` was not answered ([`Endpoint::answer`]) within 32·T1
-    /// ([`Timer::AnswerDue`]; or by the end of the INVITE transaction, RFC 6026 §7.2): the
-    /// ACK refuses every stream and a BYE ends the call (RFC 3261 §13.2.2.4),
+    /// ([`Timer::AnswerDue`]): the ACK refuses every stream and a BYE ends the call (RFC 3261 §13.2.2.4),
     /// [`EndReason::OfferUnanswered`] — half the time the peer retransmits its 2xx before it
     /// gives up on the ACK and ends the call itself (§13.3.1.4: 64·T1).
     pub(super) fn offer_unanswered(&mut self, call: CallId) {
@@ -1504,8 +1498,8 @@ impl Endpoint {
                 // An answer to our offer ahead of the 2xx (§13.2.1; early media). Without
                 // an offer of ours, the peer's comes in the 2xx (an unreliable provisional
                 // response carries none).
-                let offered = self.calls.get(&call).and_then(|c| c.sent.as_ref());
-                if offered.is_some_and(|s| !s.offerless) {
+                let sent = self.calls.get(&call).and_then(|c| c.sent.as_ref());
+                if sent.is_some_and(|s| !s.offerless) {
                     self.remote_sdp(call, SdpKind::Answer, Some(code), &response.body);
                 }
                 self.call_state(call, state, Some(code));
@@ -1556,16 +1550,19 @@ impl Endpoint {
             }
             return;
         }
-        if answered {
-            // A losing fork's 2xx again (§13.2.2.4: "The UAC core MUST generate an ACK
-            // request for each 2xx received"): its ACK again; it was BYEd already.
-            let tag = response.to().and_then(|t| t.tag());
-            let known = sent.forks.iter().find(|f| Some(f.0.as_str()) == tag);
-            if let Some((_, dest, ack)) = known.cloned() {
-                self.out.retransmissions += 1;
-                self.send_to(dest, None, ack);
-                return;
-            }
+        // Another fork's 2xx: its To tag, which a losing fork is known by.
+        let fork_tag = if answered {
+            response.to().and_then(|t| t.tag())
+        } else {
+            None
+        };
+        // A losing fork's 2xx again (§13.2.2.4: "The UAC core MUST generate an ACK request
+        // for each 2xx received"): its ACK again; it was BYEd already.
+        let known = fork_tag.and_then(|tag| sent.forks.iter().find(|f| f.0.as_str() == tag));
+        if let Some((_, dest, ack)) = known.cloned() {
+            self.out.retransmissions += 1;
+            self.send_to(dest, None, ack);
+            return;
         }
         let forked = answered;
         // §13.2.1: the 2xx to an INVITE without an offer carries one, and its ACK the
@@ -1605,12 +1602,11 @@ impl Endpoint {
                 let tx = self.send_outgoing(dest, bye);
                 self.quiet.insert(tx, None);
             }
-            let tag = response.to().and_then(|t| t.tag());
             let sent = self
                 .calls
                 .get_mut(&call)
                 .and_then(|c| c.sent.as_deref_mut());
-            if let (Some(s), Some(tag)) = (sent, tag) {
+            if let (Some(s), Some(tag)) = (sent, fork_tag) {
                 if s.forks.len() < MAX_EARLY {
                     s.forks.push((SipStr::from(tag), dest, ack));
                 }

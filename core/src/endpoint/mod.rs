@@ -756,17 +756,22 @@ impl Endpoint {
         }
         self.push_via(&mut ack, dest.transport);
         let bytes = ack.to_bytes_in(&mut self.layer.sent_once);
-        // An ACK with a large body goes over TCP as a large request does (RFC 3261
-        // §18.1.1; `Config::udp_request_limit`).
-        let (dest, bytes) = match self.layer.for_size(dest, &bytes) {
+        let (dest, bytes) = self.ack_sized(dest, bytes);
+        self.send_to(dest, None, bytes);
+        Ok(())
+    }
+
+    /// An ACK with a large body goes over TCP as a large request does (RFC 3261 §18.1.1;
+    /// `Config::udp_request_limit`): where `bytes` go, and with which Via. An ACK is no
+    /// transaction: it has no fallback to UDP.
+    pub(super) fn ack_sized(&mut self, dest: Destination, bytes: Bytes) -> (Destination, Bytes) {
+        match self.layer.for_size(dest, &bytes) {
             Some(sized) => {
                 self.out.sized_to_tcp += 1;
                 sized
             }
             None => (dest, bytes),
-        };
-        self.send_to(dest, None, bytes);
-        Ok(())
+        }
     }
 
     /// Cancels a client INVITE (RFC 3261 §9.1). The CANCEL is sent once a provisional
@@ -1162,14 +1167,6 @@ impl Endpoint {
                     self.tx_transfers.remove(&tx);
                     self.orphans.remove(&tx);
                     if let Some(call) = self.tx_calls.remove(&tx) {
-                        if self
-                            .calls
-                            .get(&call)
-                            .is_some_and(|c| c.invite_tx.is_none_or(|t| t == tx))
-                        {
-                            // A 2xx's offer still unanswered: given up with the INVITE.
-                            self.offer_unanswered(call);
-                        }
                         if let Some(c) = self.calls.get_mut(&call) {
                             c.invite_tx = c.invite_tx.filter(|t| *t != tx);
                             if c.invite_tx.is_none() {
