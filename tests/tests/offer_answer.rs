@@ -415,6 +415,34 @@ fn a_new_forks_2xx_offer_after_the_answer_is_refused_in_its_ack() {
 }
 
 #[test]
+fn after_the_call_ended_a_forks_offering_2xx_is_refused_and_the_answer_acked_again() {
+    let (mut a, call, invite, ok) = offer_in_the_2xx();
+    a.events();
+    a.ep.answer(a.now, call, Some(Bytes::from_static(SDP_A)))
+        .unwrap();
+    let ack = a.sent().remove(0);
+    a.ep.hangup(a.now, call).unwrap();
+    let bye = a.sent().remove(0);
+    a.recv(B, &reply(&bye, 200, "b2", None));
+    assert_eq!(
+        story(&a.events()),
+        ["Terminated { reason: LocalHangup } None"]
+    );
+    // The INVITE's transaction lingers (RFC 6026 §7.2): another fork's offering 2xx is
+    // refused in its ACK and BYEd, as during the call (§13.2.2.4).
+    losing_fork_offers(&mut a, &invite, "fork3", "sip:bob@10.0.0.23:5060");
+    // The call's own 2xx again: the ACK with the application's answer, as it went.
+    a.recv(B, &ok);
+    let again = a.sent();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].to_bytes(), ack.to_bytes());
+    assert!(a.events().is_empty());
+    a.wait_until(a.now + sipxfer::Duration::from_secs(40));
+    let s = a.ep.stats();
+    assert_eq!((s.transactions, s.timers, s.dialogs), (0, 0, 0), "{s:?}");
+}
+
+#[test]
 fn while_the_ack_waits_a_refer_goes_and_the_ack_keeps_the_invites_cseq() {
     let (mut a, call, _, ok) = offer_in_the_2xx();
     a.events();

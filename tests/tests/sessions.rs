@@ -556,6 +556,153 @@ fn forked_early_dialogs_first_2xx_wins_later_2xx_is_acked_and_byed() {
     );
 }
 
+/// Each message of `out`: method, Request-URI, To tag and CSeq.
+fn requests(out: &[sipxfer::Message]) -> Vec<String> {
+    out.iter()
+        .map(|m| {
+            format!(
+                "{} {} to-tag={} cseq={}",
+                m.method().unwrap().as_str(),
+                sipxfer::msg::emit::uri_to_string(m.request_uri().unwrap()),
+                m.to().unwrap().tag().unwrap(),
+                m.cseq().unwrap().seq
+            )
+        })
+        .collect()
+}
+
+/// A fork's 2xx that comes after the call ended here, while the INVITE's transaction still
+/// lingers in Accepted (RFC 6026 §7.2: 64·T1 after the first 2xx), is ACKed and BYEd as it
+/// would have been during the call (RFC 3261 §13.2.2.4: "The UAC core MUST generate an ACK
+/// request for each 2xx received from the transaction layer"); the call's own 2xx again gets
+/// an ACK only; the application hears of none of it.
+#[test]
+fn a_forks_2xx_after_the_call_ended_is_acked_and_byed() {
+    let mut a = Manual::new(1, |_| {});
+    let call = a.ep.call(a.now, bob(), offer()).unwrap();
+    let invite = a.sent().remove(0);
+    let y = reply(&invite, 200, "y", Some("sip:y@10.0.0.8"));
+    a.recv("10.0.0.2:5060", &y);
+    let ack = a.sent().remove(0);
+    a.ep.hangup(a.now, call).unwrap();
+    let bye = a.sent().remove(0);
+    a.recv("10.0.0.2:5060", &reply(&bye, 200, "y", None));
+    assert_eq!(
+        states(
+            &a.events()
+                .into_iter()
+                .map(|e| (a.now, e))
+                .collect::<Vec<_>>()
+        )
+        .last(),
+        Some(&(
+            CallState::Terminated {
+                reason: EndReason::LocalHangup
+            },
+            None
+        ))
+    );
+    // Fork X answers 5 s after Y.
+    a.wait_until(a.now + sipxfer::Duration::from_secs(5));
+    let x = reply(&invite, 200, "x", Some("sip:x@10.0.0.7"));
+    a.recv("10.0.0.2:5060", &x);
+    let out = a.sent();
+    assert_eq!(
+        requests(&out),
+        [
+            "ACK sip:x@10.0.0.7 to-tag=x cseq=1",
+            "BYE sip:x@10.0.0.7 to-tag=x cseq=2",
+        ]
+    );
+    for m in &out {
+        assert_eq!((m.call_id(), m.from()), (invite.call_id(), invite.from()));
+    }
+    // X's 2xx again: the same ACK, no second BYE.
+    a.recv("10.0.0.2:5060", &x);
+    let again = a.sent();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].to_bytes(), out[0].to_bytes());
+    // Y's 2xx again (it never had our ACK): an ACK like the first, and no BYE — Y's dialog
+    // was BYEd with the call.
+    a.recv("10.0.0.2:5060", &y);
+    let again = a.sent();
+    assert_eq!(requests(&again), ["ACK sip:y@10.0.0.8 to-tag=y cseq=1"]);
+    assert_eq!(requests(std::slice::from_ref(&ack)), requests(&again));
+    assert_eq!(again[0].body, ack.body);
+    assert_eq!(
+        (again[0].from(), again[0].to(), again[0].call_id()),
+        (ack.from(), ack.to(), ack.call_id())
+    );
+    a.recv("10.0.0.2:5060", &reply(&out[1], 200, "x", None));
+    assert!(a.sent().is_empty());
+    assert!(a.events().is_empty(), "the application hears of none of it");
+    // Once the INVITE's transaction is over, nothing of the call is left.
+    a.wait_until(a.now + sipxfer::Duration::from_secs(40));
+    let s = a.ep.stats();
+    assert_eq!((s.transactions, s.dialogs, s.timers), (0, 0, 0));
+    // And a 2xx after that is not the call's any more: the application's.
+    a.recv(
+        "10.0.0.2:5060",
+        &reply(&invite, 200, "z", Some("sip:z@10.0.0.9")),
+    );
+    assert!(a.sent().is_empty());
+}
+
+/// A CANCEL crossed fork X's 2xx: X is ACKed and BYEd and the call ends; fork Y's 2xx
+/// after that is ACKed and BYEd too (§13.2.2.4, §9.1: "the UAC ... MUST send a BYE").
+#[test]
+fn a_second_forks_2xx_after_a_cancel_crossed_the_first_is_acked_and_byed() {
+    let mut a = Manual::new(1, |_| {});
+    let call = a.ep.call(a.now, bob(), offer()).unwrap();
+    let invite = a.sent().remove(0);
+    a.recv(
+        "10.0.0.2:5060",
+        &reply(&invite, 180, "x", Some("sip:x@10.0.0.7")),
+    );
+    a.recv(
+        "10.0.0.2:5060",
+        &reply(&invite, 180, "y", Some("sip:y@10.0.0.8")),
+    );
+    a.ep.hangup(a.now, call).unwrap();
+    let cancel = a.sent().remove(0);
+    assert_eq!(cancel.method().unwrap().as_str(), "CANCEL");
+    a.recv(
+        "10.0.0.2:5060",
+        &reply(&invite, 200, "x", Some("sip:x@10.0.0.7")),
+    );
+    assert_eq!(
+        requests(&a.sent()),
+        [
+            "ACK sip:x@10.0.0.7 to-tag=x cseq=1",
+            "BYE sip:x@10.0.0.7 to-tag=x cseq=2",
+        ]
+    );
+    let ended = a.events().into_iter().any(|e| {
+        matches!(
+            e,
+            Event::CallState {
+                state: CallState::Terminated {
+                    reason: EndReason::LocalHangup
+                },
+                ..
+            }
+        )
+    });
+    assert!(ended);
+    a.recv(
+        "10.0.0.2:5060",
+        &reply(&invite, 200, "y", Some("sip:y@10.0.0.8")),
+    );
+    assert_eq!(
+        requests(&a.sent()),
+        [
+            "ACK sip:y@10.0.0.8 to-tag=y cseq=1",
+            "BYE sip:y@10.0.0.8 to-tag=y cseq=2",
+        ]
+    );
+    assert!(a.events().is_empty());
+}
+
 #[test]
 fn a_call_through_a_record_routing_proxy() {
     let mut sim = Sim::new(9);

@@ -132,14 +132,38 @@ struct Reinvite {
     offer: Bytes,
 }
 
-/// The dialog of a call that ended while its re-INVITE was pending (RFC 5407 §3.2.3): a 2xx
-/// to that re-INVITE still gets its ACK — the ACK belongs to the INVITE transaction, not to
-/// the dialog (§13.2.2.4, §17.1) — for as long as the transaction lives.
+/// An INVITE transaction of ours that outlives its call: a 2xx on it still gets its ACK —
+/// the ACK belongs to the INVITE transaction, not to the dialog (§13.2.2.4, §17.1) — for as
+/// long as the transaction lives.
 #[derive(Clone, Debug)]
-pub(crate) struct Orphan {
-    dialog: Dialog,
-    /// The ACK once sent, with where it went: sent again for each 2xx retransmission.
-    ack: Option<(Destination, Bytes)>,
+pub(crate) enum Orphan {
+    /// The dialog of a call that ended while its re-INVITE was pending (RFC 5407 §3.2.3).
+    Reinvite {
+        dialog: alloc::boxed::Box<Dialog>,
+        /// The ACK once sent, with where it went: sent again for each 2xx retransmission.
+        ack: Option<(Destination, Bytes)>,
+    },
+    /// The INVITE that began a call that has ended, its transaction still in Accepted
+    /// (RFC 6026 §7.2: until Timer M, 64·T1 after its first 2xx) — a call hung up or BYEd
+    /// within 64·T1 of its answer, or whose CANCEL crossed a 2xx. "The UAC core MUST
+    /// generate an ACK request for each 2xx received from the transaction layer" and, for a
+    /// dialog it does not want, "MUST terminate the dialog by sending a BYE" (§13.2.2.4):
+    /// another fork's 2xx is ACKed, then BYEd, as while the call was up; the 2xx of the
+    /// call's own dialog again gets an ACK only.
+    ///
+    /// The call's [`Sent`] is not kept: the dialog of a late 2xx is made from the 2xx, whose
+    /// From, To, Call-ID and CSeq are the INVITE's (§8.2.6.2), matched to it by the branch.
+    Invite {
+        /// Where the INVITE went (a fork's dialog without Record-Route is reached there).
+        dest: Destination,
+        /// The INVITE's CSeq number, and whether it had no offer.
+        seq: u32,
+        offerless: bool,
+        /// The To tag of the call's own dialog, when the call had one confirmed.
+        winner: Option<SipStr>,
+        /// The forks ACKed so far, as [`Sent::forks`].
+        forks: Vec<(SipStr, Destination, Bytes)>,
+    },
 }
 
 /// A BYE of a call's, unanswered (see [`Endpoint::bye_answered`]).
@@ -272,6 +296,9 @@ struct EndedCall {
     reinvite: Option<Reinvite>,
     invite_tx: Option<TxId>,
     remote_ip: Option<core::net::IpAddr>,
+    sent: Option<alloc::boxed::Box<Sent>>,
+    ack: Option<(u32, Destination, Bytes)>,
+    dest: Destination,
 }
 
 impl Call {
@@ -647,21 +674,32 @@ impl Endpoint {
         Ok(())
     }
 
-    /// A response to the re-INVITE of a call that has ended ([`Orphan`]): a 2xx gets the ACK
-    /// (the same bytes again for a retransmission); anything else is the transaction's.
+    /// A response to an INVITE of a call that has ended ([`Orphan`]): a 2xx gets the ACK
+    /// (the same bytes again for a retransmission), and another fork's 2xx a BYE too;
+    /// anything else is the transaction's.
     fn orphan_response(&mut self, tx: TxId, response: &Message) {
         if !matches!(response.status(), Some(200..=299)) {
             return;
         }
-        let Some(o) = self.orphans.get_mut(&tx) else {
+        if let Some(Orphan::Invite { .. }) = self.orphans.get(&tx).map(|o| &**o) {
+            if let Some(mut o) = self.orphans.remove(&tx) {
+                self.late_2xx(&mut o, response);
+                // (Nothing there ends a client transaction: `make_room` takes only server
+                // ones.)
+                self.orphans.insert(tx, o);
+            }
+            return;
+        }
+        let Some(Orphan::Reinvite { dialog, ack }) = self.orphans.get_mut(&tx).map(|o| &mut **o)
+        else {
             return;
         };
-        if let Some((dest, ack)) = o.ack.clone() {
+        if let Some((dest, ack)) = ack.clone() {
             self.out.retransmissions += 1;
             self.send_to(dest, None, ack);
             return;
         }
-        let d = &mut o.dialog;
+        let d = &mut **dialog;
         if let Some(t) = response.contacts().next() {
             d.remote_target = t.uri.clone().detached();
         }
@@ -669,10 +707,35 @@ impl Endpoint {
         let dest = d.destination();
         let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
         let bytes = ack_in(d, seq, dest.transport, local, &mut self.ids, pool, None);
-        self.send_to(dest, None, bytes.clone());
-        if let Some(o) = self.orphans.get_mut(&tx) {
-            o.ack = Some((dest, bytes));
-        }
+        *ack = Some((dest, bytes.clone()));
+        self.send_to(dest, None, bytes);
+    }
+
+    /// A 2xx to the INVITE of a call that has ended ([`Orphan::Invite`]): the call's own
+    /// dialog's 2xx again gets an ACK (written again: the call kept none once over, unless
+    /// it answered an offer, then kept with the forks'); another fork's, an ACK and a BYE.
+    fn late_2xx(&mut self, o: &mut Orphan, response: &Message) {
+        let Orphan::Invite {
+            dest,
+            seq,
+            offerless,
+            winner,
+            forks,
+        } = o
+        else {
+            return;
+        };
+        let (Some(from), Some(call_id), Some(to)) =
+            (response.from(), response.call_id(), response.to())
+        else {
+            return;
+        };
+        let Some(dialog) = Dialog::uac_of(from, call_id, *seq, Some(&to.uri), response, *dest)
+        else {
+            return;
+        };
+        let own = winner.as_ref().is_some_and(|w| *w == dialog.id.remote_tag);
+        self.fork_2xx((*seq, *offerless), forks, response, dialog, !own);
     }
 
     /// A response to our re-INVITE (§14.1).
@@ -1041,6 +1104,9 @@ impl Endpoint {
                 reinvite: c.reinvite.take(),
                 invite_tx: c.invite_tx,
                 remote_ip: c.remote_ip,
+                sent: c.sent.take(),
+                ack: c.ack.take(),
+                dest: c.dest,
             };
             self.calls.discard(&call);
             // The confirmed dialog's id is hashed once for the tables it leaves and the one
@@ -1054,11 +1120,45 @@ impl Endpoint {
                     .remove(self.early_dialogs.hash(&d.id), call);
             }
             if let (Some(re), Some(d)) = (&c.reinvite, &c.dialog) {
-                let orphan = Orphan {
-                    dialog: (**d).clone(),
+                let orphan = Orphan::Reinvite {
+                    dialog: d.clone(),
                     ack: None,
                 };
                 self.orphans.insert(re.tx, alloc::boxed::Box::new(orphan));
+            }
+            // A 2xx can still come on a transaction that had one or none yet (not after a
+            // non-2xx final: Completed).
+            let open = c
+                .invite_tx
+                .and_then(|tx| self.layer.get(tx))
+                .is_some_and(|t| t.state != crate::transaction::State::Completed);
+            if let (Some(tx), Some(sent), true) = (c.invite_tx, c.sent, open) {
+                let confirmed = c
+                    .dialog
+                    .as_deref()
+                    .filter(|d| d.state == DialogState::Confirmed);
+                let winner = confirmed.map(|d| d.id.remote_tag.clone());
+                let Sent {
+                    seq,
+                    offerless,
+                    mut forks,
+                    ..
+                } = *sent;
+                // An ACK that carried an answer (to the 2xx's offer) is kept to be sent
+                // again as it was; one without a body is written again if need be.
+                if let (Some(tag), Some((s, dest, ack))) = (&winner, c.ack) {
+                    if offerless && s == seq && forks.len() < MAX_EARLY {
+                        forks.push((tag.clone(), dest, ack));
+                    }
+                }
+                let orphan = Orphan::Invite {
+                    dest: c.dest,
+                    seq,
+                    offerless,
+                    winner,
+                    forks,
+                };
+                self.orphans.insert(tx, alloc::boxed::Box::new(orphan));
             }
             let mut confirmed = None;
             if let (Some(d), Some(h)) = (c.dialog, h) {
@@ -1550,69 +1650,38 @@ impl Endpoint {
             }
             return;
         }
-        // Another fork's 2xx: its To tag, which a losing fork is known by.
-        let fork_tag = if answered {
-            response.to().and_then(|t| t.tag())
-        } else {
-            None
-        };
-        // A losing fork's 2xx again (§13.2.2.4: "The UAC core MUST generate an ACK request
-        // for each 2xx received"): its ACK again; it was BYEd already.
-        let known = fork_tag.and_then(|tag| sent.forks.iter().find(|f| f.0.as_str() == tag));
-        if let Some((_, dest, ack)) = known.cloned() {
-            self.out.retransmissions += 1;
-            self.send_to(dest, None, ack);
+        if answered {
+            // Another fork's 2xx (§13.2.2.4): ACKed, then BYEd.
+            let Some(mut sent) = c.sent.take() else {
+                return;
+            };
+            let invite = (sent.seq, sent.offerless);
+            self.fork_2xx(invite, &mut sent.forks, response, dialog, true);
+            if let Some(c) = self.calls.get_mut(&call) {
+                c.sent = Some(sent);
+            }
             return;
         }
-        let forked = answered;
         // §13.2.1: the 2xx to an INVITE without an offer carries one, and its ACK the
-        // answer, which the application gives (`Endpoint::answer`) — or, for a 2xx from
-        // another fork, which is BYEd at once, an answer that refuses every stream
-        // (§13.2.2.4).
-        let their_offer = sent.offerless && !response.body.is_empty();
-        let offered = !forked && their_offer;
+        // answer, which the application gives (`Endpoint::answer`).
+        let offered = sent.offerless && !response.body.is_empty();
         let dest = dialog.destination();
         let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
         let ack = if offered {
             Bytes::new()
         } else {
-            let refusal = their_offer.then(|| sdp::refusal(&response.body));
-            let ids = &mut self.ids;
             let ack = ack_in(
                 &mut dialog,
                 seq,
                 dest.transport,
                 local,
-                ids,
+                &mut self.ids,
                 pool,
-                refusal.as_ref(),
+                None,
             );
             self.send_to(dest, None, ack.clone());
             ack
         };
-        if forked {
-            // A second 2xx from another fork (§13.2.2.4): ACK it, then BYE it.
-            if self.make_room() {
-                let (_, dest, bye) = bye_in(
-                    &mut dialog,
-                    self.config.local_addr,
-                    &mut self.ids,
-                    &mut self.layer,
-                );
-                let tx = self.send_outgoing(dest, bye);
-                self.quiet.insert(tx, None);
-            }
-            let sent = self
-                .calls
-                .get_mut(&call)
-                .and_then(|c| c.sent.as_deref_mut());
-            if let (Some(s), Some(tag)) = (sent, fork_tag) {
-                if s.forks.len() < MAX_EARLY {
-                    s.forks.push((SipStr::from(tag), dest, ack));
-                }
-            }
-            return;
-        }
         let c = self.calls.get_mut(&call).expect("live");
         match c.sent.as_deref_mut() {
             Some(s) if offered => s.offer = Some(response.body.clone()),
@@ -1644,6 +1713,63 @@ impl Endpoint {
         }
         self.call_state(call, CallState::Confirmed, response.status());
         self.hangup_if_pending(call);
+    }
+
+    /// A 2xx to our INVITE `sent` that is not the call's (§13.2.2.4: "The UAC core MUST
+    /// generate an ACK request for each 2xx received from the transaction layer"): a fork
+    /// whose 2xx came before gets the same ACK again; else the ACK, refusing every stream
+    /// when the 2xx offers (§13.2.1: its INVITE had none; RFC 3264 §6), and, when `bye`
+    /// (another fork's, "the UAC MUST terminate the dialog by sending a BYE"), the BYE —
+    /// else it is the 2xx of a call over, again.
+    fn fork_2xx(
+        &mut self,
+        (seq, offerless): (u32, bool),
+        forks: &mut Vec<(SipStr, Destination, Bytes)>,
+        response: &Message,
+        mut dialog: Dialog,
+        bye: bool,
+    ) {
+        let tag = response.to().and_then(|t| t.tag());
+        let known = tag.and_then(|tag| forks.iter().find(|f| f.0.as_str() == tag));
+        if let Some((_, dest, ack)) = known.cloned() {
+            self.out.retransmissions += 1;
+            self.send_to(dest, None, ack);
+            return;
+        }
+        let refusal =
+            (offerless && !response.body.is_empty()).then(|| sdp::refusal(&response.body));
+        let dest = dialog.destination();
+        let (local, pool) = (self.config.local_addr, &mut self.layer.pool);
+        let ids = &mut self.ids;
+        let ack = ack_in(
+            &mut dialog,
+            seq,
+            dest.transport,
+            local,
+            ids,
+            pool,
+            refusal.as_ref(),
+        );
+        self.send_to(dest, None, ack.clone());
+        if !bye {
+            self.out.retransmissions += 1;
+            return;
+        }
+        if self.make_room() {
+            let (_, dest, bye) = bye_in(
+                &mut dialog,
+                self.config.local_addr,
+                &mut self.ids,
+                &mut self.layer,
+            );
+            let tx = self.send_outgoing(dest, bye);
+            self.quiet.insert(tx, None);
+        }
+        if let Some(tag) = tag {
+            if forks.len() < MAX_EARLY {
+                forks.push((SipStr::from(tag), dest, ack));
+            }
+        }
     }
 
     /// The INVITE transaction of a call timed out (Timer B): 408. A re-INVITE that timed

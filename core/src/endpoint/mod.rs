@@ -391,6 +391,8 @@ pub struct Endpoint {
     lingering: BTreeMap<CallId, alloc::boxed::Box<crate::dialog::Dialog>>,
     lingering_ids: Table<crate::dialog::DialogId, CallId>,
     /// Re-INVITEs of calls that ended before their answer (RFC 5407 §3.2.3), by transaction.
+    /// Boxed: a map of boxes shares its code with the others' (on a small target, ~4 KB of
+    /// flash less than a map of its own value type).
     orphans: BTreeMap<TxId, alloc::boxed::Box<calls::Orphan>>,
     next_call: u64,
 }
