@@ -133,3 +133,26 @@ sc_sipp_offerless() {
   local offer; offer=$(tshark -r "$RUN/bob.pcap" -Y "sip.Status-Code == 200 && sip.CSeq == \"1 INVITE\"" -T fields -e sdp.media 2>/dev/null | head -1)
   check "bob's 200 offered audio on the wire (${offer:-none})" bash -c "printf '%s' \"\$1\" | grep -q '^audio [0-9]* RTP/AVP'" _ "$offer"
 }
+
+# A forking proxy's second branch answers after the call is over: SIPp (both branches) answers
+# alice's INVITE from fork "x", alice hangs up, then fork "y" sends its 200 while alice's
+# INVITE transaction lingers (RFC 6026 §7.2). Alice ACKs it and BYEs it (RFC 3261
+# §13.2.2.4); SIPp checks each fork's tag and Contact, and the ua reports nothing of it.
+sc_sipp_late_fork() {
+  scenario sipp-late-fork
+  local a=26090 b=26092
+  sipp_run bob late_fork.xml $b || return
+  ua_start alice $a || return
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "fork x answers alice's call" ua_wait alice '"call":1' '"state":"confirmed"'
+  ua_send alice "hangup 1"
+  check "alice's hang-up ends the call" ua_wait alice '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
+  check "SIPp's scenario passes (fork y's late 200 ACKed, then BYEd, at its Contact)" sipp_ok bob
+  # On the wire: alice's ACKs and BYEs, by the To tag of the fork each went to.
+  local seen; seen=$(tshark -r "$RUN/alice.pcap" -o udp.try_heuristic_first:TRUE \
+    -Y 'sip.Method == "ACK" || sip.Method == "BYE"' -T fields -e sip.Method -e sip.to.tag 2>/dev/null | tr '\t\n' ' ,')
+  check "alice sent ACK and BYE to fork x, then ACK and BYE to fork y (${seen:-none})" \
+    test "$seen" = "ACK forkx,BYE forkx,ACK forky,BYE forky,"
+  check "alice's application saw one call, and nothing of fork y" \
+    bash -c "! grep -q '\"call\":2' '$RUN/alice.jsonl' && [ \$(grep -c '\"state\":\"confirmed\"' '$RUN/alice.jsonl') -eq 1 ]"
+}
