@@ -506,13 +506,28 @@ fn while_the_ack_waits_a_reinvite_gets_491_and_a_bye_ends_the_call() {
     assert_eq!(wire(&a.sent()[0]), "SIP/2.0 491 Request Pending");
     assert!(a.events().is_empty(), "a refused offer is not reported");
     a.recv(B, &request("BYE", 3, None));
-    assert_eq!(wire(&a.sent()[0]), "SIP/2.0 200 OK");
+    // The call is over: its 2xx still gets its ACK, refusing the offer that was never
+    // answered (§13.2.2.4: "an ACK request for each 2xx"), and the BYE its 200.
+    let out = a.sent();
+    assert_eq!(
+        out.iter().map(wire).collect::<Vec<_>>(),
+        [
+            "SIP/2.0 200 OK".to_string(),
+            format!("ACK sip:bob@10.0.0.2:5060 SIP/2.0 + {REFUSAL}")
+        ]
+    );
+    assert_eq!(cseq_branch(&out[1]).0, 1);
     assert_eq!(
         story(&a.events()),
         ["Terminated { reason: RemoteHangup } None"]
     );
-    // Nothing waits any more: no ACK goes (the 491 is sent again, unACKed by this script,
-    // until Timer H), and everything is gone after the RFC timers.
+    // That ACK again for the 2xx again, and nothing else.
+    a.recv(B, &ok);
+    let again = a.sent();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].to_bytes(), out[1].to_bytes());
+    // Nothing waits any more (the 491 is sent again, unACKed by this script, until Timer
+    // H), and everything is gone after the RFC timers.
     a.wait_until(Instant::from_secs(40));
     let later: Vec<String> = a.sent().iter().map(wire).collect();
     assert!(

@@ -648,8 +648,75 @@ fn a_forks_2xx_after_the_call_ended_is_acked_and_byed() {
     assert!(a.sent().is_empty());
 }
 
+/// Forks' 2xx that come in one read of a TCP connection, during the call and after it: each
+/// is ACKed and BYEd (§13.2.2.4), though sending a BYE starts a transaction, and the
+/// endpoint handles the rest of the read before it returns.
+#[test]
+fn forks_2xx_in_one_tcp_read_are_each_acked_and_byed() {
+    let mut a = Manual::new(1, |_| {});
+    let b: std::net::SocketAddr = "10.0.0.2:5060".parse().unwrap();
+    let dest = sipxfer::Destination {
+        transport: sipxfer::Transport::Tcp,
+        addr: b,
+        conn: None,
+    };
+    let options = CallOptions {
+        dest: Some(dest),
+        ..offer()
+    };
+    let call = a.ep.call(a.now, bob(), options).unwrap();
+    let invite = a.sent().remove(0);
+    assert!(invite.to_bytes().starts_with(b"INVITE"));
+    let conn = sipxfer::ConnId(7);
+    a.ep.handle_connection_opened(a.now, conn, sipxfer::Transport::Tcp, a.me, b);
+    let ok = |tag: &str| {
+        let contact = format!("sip:{tag}@10.0.0.2:5060;transport=tcp");
+        reply(&invite, 200, tag, Some(&contact)).to_bytes()
+    };
+    let read = |tags: &[&str]| {
+        tags.iter()
+            .flat_map(|t| ok(t).to_vec())
+            .collect::<Vec<u8>>()
+    };
+    // Y wins; X and Z, in the same read, lose.
+    a.ep.handle_stream_bytes(a.now, conn, &read(&["y", "x", "z"]));
+    let out = a.sent();
+    let tags: Vec<String> = out
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}",
+                m.method().unwrap().as_str(),
+                m.to().unwrap().tag().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(tags, ["ACK y", "ACK x", "BYE x", "ACK z", "BYE z"]);
+    // The call ends; then V and W come together.
+    a.ep.hangup(a.now, call).unwrap();
+    assert_eq!(a.sent()[0].method().unwrap().as_str(), "BYE");
+    a.ep.handle_stream_bytes(a.now, conn, &read(&["v", "w", "v"]));
+    let tags: Vec<String> = a
+        .sent()
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}",
+                m.method().unwrap().as_str(),
+                m.to().unwrap().tag().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(tags, ["ACK v", "BYE v", "ACK w", "BYE w", "ACK v"]);
+    assert!(a
+        .events()
+        .iter()
+        .all(|e| !matches!(e, Event::Response { .. })));
+}
+
 /// A CANCEL crossed fork X's 2xx: X is ACKed and BYEd and the call ends; fork Y's 2xx
-/// after that is ACKed and BYEd too (§13.2.2.4, §9.1: "the UAC ... MUST send a BYE").
+/// after that is ACKed and BYEd too (§13.2.2.4: "the UAC MUST terminate the dialog by
+/// sending a BYE request").
 #[test]
 fn a_second_forks_2xx_after_a_cancel_crossed_the_first_is_acked_and_byed() {
     let mut a = Manual::new(1, |_| {});

@@ -683,10 +683,11 @@ impl Endpoint {
         }
         if let Some(Orphan::Invite { .. }) = self.orphans.get(&tx).map(|o| &**o) {
             if let Some(mut o) = self.orphans.remove(&tx) {
-                self.late_2xx(&mut o, response);
-                // (Nothing there ends a client transaction: `make_room` takes only server
-                // ones.)
+                let bye = self.late_2xx(&mut o, response);
+                // (Nothing before the BYE's sending ends a client transaction: `make_room`
+                // takes only server ones.)
                 self.orphans.insert(tx, o);
+                self.send_fork_bye(bye);
             }
             return;
         }
@@ -714,7 +715,11 @@ impl Endpoint {
     /// A 2xx to the INVITE of a call that has ended ([`Orphan::Invite`]): the call's own
     /// dialog's 2xx again gets an ACK (written again: the call kept none once over, unless
     /// it answered an offer, then kept with the forks'); another fork's, an ACK and a BYE.
-    fn late_2xx(&mut self, o: &mut Orphan, response: &Message) {
+    fn late_2xx(
+        &mut self,
+        o: &mut Orphan,
+        response: &Message,
+    ) -> Option<(Destination, super::Outgoing)> {
         let Orphan::Invite {
             dest,
             seq,
@@ -723,19 +728,12 @@ impl Endpoint {
             forks,
         } = o
         else {
-            return;
+            return None;
         };
-        let (Some(from), Some(call_id), Some(to)) =
-            (response.from(), response.call_id(), response.to())
-        else {
-            return;
-        };
-        let Some(dialog) = Dialog::uac_of(from, call_id, *seq, Some(&to.uri), response, *dest)
-        else {
-            return;
-        };
+        let (from, call_id, to) = (response.from()?, response.call_id()?, response.to()?);
+        let dialog = Dialog::uac_of(from, call_id, *seq, Some(&to.uri), response, *dest)?;
         let own = winner.as_ref().is_some_and(|w| *w == dialog.id.remote_tag);
-        self.fork_2xx((*seq, *offerless), forks, response, dialog, !own);
+        self.fork_2xx((*seq, *offerless), forks, response, dialog, !own)
     }
 
     /// A response to our re-INVITE (§14.1).
@@ -1090,6 +1088,9 @@ impl Endpoint {
         status: Option<u16>,
         bye: Option<TxId>,
     ) {
+        // A 2xx whose offer still waits for the application's answer is ACKed first, every
+        // stream refused (§13.2.2.4: an ACK for each 2xx; a no-op after `bye_and_end`).
+        self.send_due_ack(call, None);
         let reason = match self.calls.get(&call) {
             Some(c) if c.replaced && reason == EndReason::LocalHangup => EndReason::Replaced,
             _ => reason,
@@ -1656,10 +1657,11 @@ impl Endpoint {
                 return;
             };
             let invite = (sent.seq, sent.offerless);
-            self.fork_2xx(invite, &mut sent.forks, response, dialog, true);
+            let bye = self.fork_2xx(invite, &mut sent.forks, response, dialog, true);
             if let Some(c) = self.calls.get_mut(&call) {
                 c.sent = Some(sent);
             }
+            self.send_fork_bye(bye);
             return;
         }
         // §13.2.1: the 2xx to an INVITE without an offer carries one, and its ACK the
@@ -1715,12 +1717,16 @@ impl Endpoint {
         self.hangup_if_pending(call);
     }
 
-    /// A 2xx to our INVITE `sent` that is not the call's (§13.2.2.4: "The UAC core MUST
-    /// generate an ACK request for each 2xx received from the transaction layer"): a fork
-    /// whose 2xx came before gets the same ACK again; else the ACK, refusing every stream
-    /// when the 2xx offers (§13.2.1: its INVITE had none; RFC 3264 §6), and, when `bye`
-    /// (another fork's, "the UAC MUST terminate the dialog by sending a BYE"), the BYE —
-    /// else it is the 2xx of a call over, again.
+    /// A 2xx to our INVITE that is not the call's (§13.2.2.4: "The UAC core MUST generate an
+    /// ACK request for each 2xx received from the transaction layer"): a fork whose 2xx
+    /// came before gets the same ACK again; else the ACK, refusing every stream when the 2xx
+    /// offers (§13.2.1: its INVITE had none; RFC 3264 §6), and, when `bye` (another fork's:
+    /// "the UAC MUST terminate the dialog by sending a BYE request"), the BYE, returned for
+    /// the caller to send ([`Endpoint::send_fork_bye`]) once it has put `forks` back where
+    /// they live: sending starts a transaction, and the endpoint then handles what else the
+    /// same input brought (another fork's 2xx, over a stream) before it returns. Without
+    /// `bye`, the 2xx of a call over comes again. A 2xx without a To tag makes no dialog
+    /// to end and cannot be told from its copies: it is ACKed only.
     fn fork_2xx(
         &mut self,
         (seq, offerless): (u32, bool),
@@ -1728,13 +1734,13 @@ impl Endpoint {
         response: &Message,
         mut dialog: Dialog,
         bye: bool,
-    ) {
+    ) -> Option<(Destination, super::Outgoing)> {
         let tag = response.to().and_then(|t| t.tag());
         let known = tag.and_then(|tag| forks.iter().find(|f| f.0.as_str() == tag));
         if let Some((_, dest, ack)) = known.cloned() {
             self.out.retransmissions += 1;
             self.send_to(dest, None, ack);
-            return;
+            return None;
         }
         let refusal =
             (offerless && !response.body.is_empty()).then(|| sdp::refusal(&response.body));
@@ -1751,24 +1757,32 @@ impl Endpoint {
             refusal.as_ref(),
         );
         self.send_to(dest, None, ack.clone());
-        if !bye {
-            self.out.retransmissions += 1;
-            return;
+        let Some(tag) = tag.filter(|_| bye) else {
+            if !bye {
+                self.out.retransmissions += 1;
+            }
+            return None;
+        };
+        if forks.len() < MAX_EARLY {
+            forks.push((SipStr::from(tag), dest, ack));
         }
-        if self.make_room() {
-            let (_, dest, bye) = bye_in(
-                &mut dialog,
-                self.config.local_addr,
-                &mut self.ids,
-                &mut self.layer,
-            );
+        if !self.make_room() {
+            return None;
+        }
+        let (_, dest, bye) = bye_in(
+            &mut dialog,
+            self.config.local_addr,
+            &mut self.ids,
+            &mut self.layer,
+        );
+        Some((dest, bye))
+    }
+
+    /// Sends the BYE [`Endpoint::fork_2xx`] wrote, its answer not the application's.
+    fn send_fork_bye(&mut self, bye: Option<(Destination, super::Outgoing)>) {
+        if let Some((dest, bye)) = bye {
             let tx = self.send_outgoing(dest, bye);
             self.quiet.insert(tx, None);
-        }
-        if let Some(tag) = tag {
-            if forks.len() < MAX_EARLY {
-                forks.push((SipStr::from(tag), dest, ack));
-            }
         }
     }
 
@@ -1932,7 +1946,9 @@ impl Endpoint {
 /// most (Timer M, RFC 6026 §7.2), but no longer than the call — a short call frees it at
 /// its end, where cut from a block of 64·T1 messages it would stay that long (at 1 000
 /// short calls a second, +10 MB resident: BENCHMARKS.md, "Twenty-third round"; see
-/// `Config::send_block`).
+/// `Config::send_block`). (Kept past the call, to Timer M, only where it cannot be written
+/// again: an ACK that carried the application's answer, and a losing fork's — see
+/// [`Orphan::Invite`].)
 fn ack_in(
     d: &mut Dialog,
     seq: u32,
