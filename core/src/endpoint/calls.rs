@@ -132,37 +132,29 @@ struct Reinvite {
     offer: Bytes,
 }
 
-/// An INVITE transaction of ours that outlives its call: a 2xx on it still gets its ACK —
-/// the ACK belongs to the INVITE transaction, not to the dialog (§13.2.2.4, §17.1) — for as
-/// long as the transaction lives.
+/// What is kept of an INVITE transaction of ours while it lives: a 2xx on it gets its ACK —
+/// the ACK belongs to the INVITE transaction, not to the dialog (§13.2.2.4, §17.1) — even
+/// once its call is over.
 #[derive(Clone, Debug)]
+// Always boxed, the large variant the usual one (the box a call's INVITE was made with).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Orphan {
-    /// The dialog of a call that ended while its re-INVITE was pending (RFC 5407 §3.2.3).
+    /// What a call's INVITE said ([`Sent`]): the call's while it is up ([`Call::sent`]), then,
+    /// if the call ends while a 2xx can still come, the endpoint's ([`Endpoint::orphans`],
+    /// the same box, moved) until the transaction ends — in Accepted (RFC 6026 §7.2: until
+    /// Timer M, 64·T1 after the first 2xx) for a call hung up or BYEd within 64·T1 of its
+    /// answer, or whose CANCEL crossed a 2xx. "The UAC core MUST generate an ACK request
+    /// for each 2xx received from the transaction layer" and, for a dialog it does not
+    /// want, "MUST terminate the dialog by sending a BYE request" (§13.2.2.4): another
+    /// fork's 2xx is ACKed, then BYEd, as while the call was up; the 2xx of the call's own
+    /// dialog again gets an ACK only.
+    Invite(Sent),
+    /// The dialog of a call that ended while its re-INVITE was pending (RFC 5407 §3.2.3),
+    /// for as long as that transaction lives.
     Reinvite {
         dialog: alloc::boxed::Box<Dialog>,
         /// The ACK once sent, with where it went: sent again for each 2xx retransmission.
         ack: Option<(Destination, Bytes)>,
-    },
-    /// The INVITE that began a call that has ended, its transaction still in Accepted
-    /// (RFC 6026 §7.2: until Timer M, 64·T1 after its first 2xx) — a call hung up or BYEd
-    /// within 64·T1 of its answer, or whose CANCEL crossed a 2xx. "The UAC core MUST
-    /// generate an ACK request for each 2xx received from the transaction layer" and, for a
-    /// dialog it does not want, "MUST terminate the dialog by sending a BYE" (§13.2.2.4):
-    /// another fork's 2xx is ACKed, then BYEd, as while the call was up; the 2xx of the
-    /// call's own dialog again gets an ACK only.
-    ///
-    /// The call's [`Sent`] is not kept: the dialog of a late 2xx is made from the 2xx, whose
-    /// From, To, Call-ID and CSeq are the INVITE's (§8.2.6.2), matched to it by the branch.
-    Invite {
-        /// Where the INVITE went (a fork's dialog without Record-Route is reached there).
-        dest: Destination,
-        /// The INVITE's CSeq number, and whether it had no offer.
-        seq: u32,
-        offerless: bool,
-        /// The To tag of the call's own dialog, when the call had one confirmed.
-        winner: Option<SipStr>,
-        /// The forks ACKed so far, as [`Sent::forks`].
-        forks: Vec<(SipStr, Destination, Bytes)>,
     },
 }
 
@@ -242,14 +234,16 @@ pub(crate) struct Call {
     /// As a transferee, the transfer this call to the target was placed for: its progress is
     /// NOTIFYed to the transferor (RFC 3515 §2.4.4), until its outcome.
     pub(super) for_transfer: Option<super::TransferId>,
-    /// UAC: what our INVITE said, while its transaction lives (see [`Sent`]).
-    sent: Option<alloc::boxed::Box<Sent>>,
+    /// UAC: what our INVITE said, while its transaction lives (see [`Sent`]; always
+    /// [`Orphan::Invite`]: the box the endpoint keeps if the call ends first).
+    sent: Option<alloc::boxed::Box<Orphan>>,
 }
 
 /// What a UAC's INVITE said that the dialog of each response with a To tag is made of
 /// (§12.1.2: one per fork, §13.2.2.4): its transaction keeps only the bytes it sent, and
 /// parsing them again for each dialog would cost what writing them saved. Kept until that
-/// transaction ends (no fork's 2xx can come after, RFC 6026 §8.4).
+/// transaction ends (no fork's 2xx can come after, RFC 6026 §8.4) — past the end of the call
+/// if need be ([`Orphan::Invite`]).
 #[derive(Clone, Debug)]
 pub(super) struct Sent {
     /// From, with our tag.
@@ -273,6 +267,9 @@ pub(super) struct Sent {
     /// again, not another BYE. At most [`MAX_EARLY`] (a fork beyond them gets another ACK
     /// and another BYE for each copy of its 2xx).
     forks: Vec<(SipStr, Destination, Bytes)>,
+    /// Once the call is over ([`Orphan::Invite`]): the To tag of its own dialog, when it had
+    /// one confirmed.
+    winner: Option<SipStr>,
 }
 
 impl Sent {
@@ -296,9 +293,8 @@ struct EndedCall {
     reinvite: Option<Reinvite>,
     invite_tx: Option<TxId>,
     remote_ip: Option<core::net::IpAddr>,
-    sent: Option<alloc::boxed::Box<Sent>>,
+    sent: Option<alloc::boxed::Box<Orphan>>,
     ack: Option<(u32, Destination, Bytes)>,
-    dest: Destination,
 }
 
 impl Call {
@@ -355,7 +351,22 @@ impl Call {
 
     /// UAC: the Request-URI of our INVITE, while its transaction lives.
     pub(super) fn invite_uri(&self) -> Option<&Uri<SipStr>> {
-        self.sent.as_ref().map(|s| &s.remote.uri)
+        self.sent().map(|s| &s.remote.uri)
+    }
+
+    /// UAC: what our INVITE said, while its transaction lives.
+    fn sent(&self) -> Option<&Sent> {
+        match self.sent.as_deref() {
+            Some(Orphan::Invite(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn sent_mut(&mut self) -> Option<&mut Sent> {
+        match self.sent.as_deref_mut() {
+            Some(Orphan::Invite(s)) => Some(s),
+            _ => None,
+        }
     }
 
     /// The call's INVITE transaction ended (64·T1 after its final response on UDP): no
@@ -377,7 +388,7 @@ impl Call {
     /// UAC: the 2xx to our INVITE carried an offer, and its ACK waits for the application's
     /// answer ([`Sent::offer`]).
     fn ack_due(&self) -> bool {
-        self.sent.as_ref().is_some_and(|s| s.offer.is_some())
+        self.sent().is_some_and(|s| s.offer.is_some())
     }
 
     /// A confirmed dialog with no INVITE exchange in progress either way (§14.1: one INVITE
@@ -424,6 +435,7 @@ impl Endpoint {
             offerless: options.offer.is_none(),
             offer: None,
             forks: Vec::new(),
+            winner: None,
         };
         let contact = NameAddr::new(self.local_uri(dest.transport));
         let mut fields: SmallVec<[Header<SipStr>; 4]> = SmallVec::new();
@@ -443,7 +455,7 @@ impl Endpoint {
         self.next_call += 1;
         let mut c = Call::new(Role::Uac, tx, dest, self.now);
         c.local_sdp = options.offer;
-        c.sent = Some(alloc::boxed::Box::new(sent));
+        c.sent = Some(alloc::boxed::Box::new(Orphan::Invite(sent)));
         self.calls.insert(id, c);
         self.tx_calls.insert(tx, id);
         self.call_state(id, CallState::Calling, None);
@@ -675,24 +687,17 @@ impl Endpoint {
     }
 
     /// A response to an INVITE of a call that has ended ([`Orphan`]): a 2xx gets the ACK
-    /// (the same bytes again for a retransmission), and another fork's 2xx a BYE too;
-    /// anything else is the transaction's.
+    /// (the same bytes again for a retransmission), and another fork's 2xx a BYE too
+    /// ([`Endpoint::late_2xx`]); anything else is the transaction's.
     fn orphan_response(&mut self, tx: TxId, response: &Message) {
         if !matches!(response.status(), Some(200..=299)) {
             return;
         }
-        if let Some(Orphan::Invite { .. }) = self.orphans.get(&tx).map(|o| &**o) {
-            if let Some(mut o) = self.orphans.remove(&tx) {
-                let bye = self.late_2xx(&mut o, response);
-                // (Nothing before the BYE's sending ends a client transaction: `make_room`
-                // takes only server ones.)
-                self.orphans.insert(tx, o);
-                self.send_fork_bye(bye);
-            }
+        let Some(o) = self.orphans.get_mut(&tx) else {
             return;
-        }
-        let Some(Orphan::Reinvite { dialog, ack }) = self.orphans.get_mut(&tx).map(|o| &mut **o)
-        else {
+        };
+        let Orphan::Reinvite { dialog, ack } = &mut **o else {
+            self.late_2xx(tx, response);
             return;
         };
         if let Some((dest, ack)) = ack.clone() {
@@ -715,25 +720,27 @@ impl Endpoint {
     /// A 2xx to the INVITE of a call that has ended ([`Orphan::Invite`]): the call's own
     /// dialog's 2xx again gets an ACK (written again: the call kept none once over, unless
     /// it answered an offer, then kept with the forks'); another fork's, an ACK and a BYE.
-    fn late_2xx(
-        &mut self,
-        o: &mut Orphan,
-        response: &Message,
-    ) -> Option<(Destination, super::Outgoing)> {
-        let Orphan::Invite {
-            dest,
-            seq,
-            offerless,
-            winner,
-            forks,
-        } = o
-        else {
-            return None;
+    fn late_2xx(&mut self, tx: TxId, response: &Message) {
+        let Some(peer) = self.layer.get(tx).map(|t| t.dest) else {
+            return;
         };
-        let (from, call_id, to) = (response.from()?, response.call_id()?, response.to()?);
-        let dialog = Dialog::uac_of(from, call_id, *seq, Some(&to.uri), response, *dest)?;
-        let own = winner.as_ref().is_some_and(|w| *w == dialog.id.remote_tag);
-        self.fork_2xx((*seq, *offerless), forks, response, dialog, !own)
+        let Some(Orphan::Invite(sent)) = self.orphans.get_mut(&tx).map(|o| &mut **o) else {
+            return;
+        };
+        let Some(dialog) = sent.dialog(response, peer) else {
+            return;
+        };
+        let own = sent
+            .winner
+            .as_ref()
+            .is_some_and(|w| *w == dialog.id.remote_tag);
+        let invite = (sent.seq, sent.offerless);
+        let mut forks = core::mem::take(&mut sent.forks);
+        let bye = self.fork_2xx(invite, &mut forks, response, dialog, !own);
+        if let Some(Orphan::Invite(sent)) = self.orphans.get_mut(&tx).map(|o| &mut **o) {
+            sent.forks = forks;
+        }
+        self.send_fork_bye(bye);
     }
 
     /// A response to our re-INVITE (§14.1).
@@ -834,11 +841,7 @@ impl Endpoint {
         let Some(c) = self.calls.get_mut(&call).filter(|c| c.dialog.is_some()) else {
             return;
         };
-        let Some((seq, offer)) = c
-            .sent
-            .as_deref_mut()
-            .and_then(|s| Some((s.seq, s.offer.take()?)))
-        else {
+        let Some((seq, offer)) = c.sent_mut().and_then(|s| Some((s.seq, s.offer.take()?))) else {
             return;
         };
         let d = c.dialog.as_deref_mut().expect("checked");
@@ -1107,7 +1110,6 @@ impl Endpoint {
                 remote_ip: c.remote_ip,
                 sent: c.sent.take(),
                 ack: c.ack.take(),
-                dest: c.dest,
             };
             self.calls.discard(&call);
             // The confirmed dialog's id is hashed once for the tables it leaves and the one
@@ -1133,33 +1135,23 @@ impl Endpoint {
                 .invite_tx
                 .and_then(|tx| self.layer.get(tx))
                 .is_some_and(|t| t.state != crate::transaction::State::Completed);
-            if let (Some(tx), Some(sent), true) = (c.invite_tx, c.sent, open) {
-                let confirmed = c
-                    .dialog
-                    .as_deref()
-                    .filter(|d| d.state == DialogState::Confirmed);
-                let winner = confirmed.map(|d| d.id.remote_tag.clone());
-                let Sent {
-                    seq,
-                    offerless,
-                    mut forks,
-                    ..
-                } = *sent;
-                // An ACK that carried an answer (to the 2xx's offer) is kept to be sent
-                // again as it was; one without a body is written again if need be.
-                if let (Some(tag), Some((s, dest, ack))) = (&winner, c.ack) {
-                    if offerless && s == seq && forks.len() < MAX_EARLY {
-                        forks.push((tag.clone(), dest, ack));
+            if let (Some(tx), Some(mut orphan), true) = (c.invite_tx, c.sent, open) {
+                if let Orphan::Invite(sent) = &mut *orphan {
+                    let confirmed = c
+                        .dialog
+                        .as_deref()
+                        .filter(|d| d.state == DialogState::Confirmed);
+                    sent.winner = confirmed.map(|d| d.id.remote_tag.clone());
+                    sent.offer = None;
+                    // An ACK that carried an answer (to the 2xx's offer) is kept to be sent
+                    // again as it was; one without a body is written again if need be.
+                    if let (Some(tag), Some((seq, dest, ack))) = (&sent.winner, c.ack) {
+                        if sent.offerless && seq == sent.seq && sent.forks.len() < MAX_EARLY {
+                            sent.forks.push((tag.clone(), dest, ack));
+                        }
                     }
                 }
-                let orphan = Orphan::Invite {
-                    dest: c.dest,
-                    seq,
-                    offerless,
-                    winner,
-                    forks,
-                };
-                self.orphans.insert(tx, alloc::boxed::Box::new(orphan));
+                self.orphans.insert(tx, orphan);
             }
             let mut confirmed = None;
             if let (Some(d), Some(h)) = (c.dialog, h) {
@@ -1575,7 +1567,7 @@ impl Endpoint {
                             .all(|d| !k.is(&d.id))
                     });
                     if fresh.is_some() {
-                        let d = c.sent.as_ref().and_then(|s| s.dialog(response, c.dest));
+                        let d = c.sent().and_then(|s| s.dialog(response, c.dest));
                         let h = d.as_ref().map(|d| self.early_dialogs.hash(&d.id));
                         let kept = if c.dialog.is_none() {
                             c.dialog = d.map(alloc::boxed::Box::new);
@@ -1599,7 +1591,7 @@ impl Endpoint {
                 // An answer to our offer ahead of the 2xx (§13.2.1; early media). Without
                 // an offer of ours, the peer's comes in the 2xx (an unreliable provisional
                 // response carries none).
-                let sent = self.calls.get(&call).and_then(|c| c.sent.as_ref());
+                let sent = self.calls.get(&call).and_then(|c| c.sent());
                 if sent.is_some_and(|s| !s.offerless) {
                     self.remote_sdp(call, SdpKind::Answer, Some(code), &response.body);
                 }
@@ -1631,7 +1623,7 @@ impl Endpoint {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
-        let Some(sent) = c.sent.as_ref() else {
+        let Some(sent) = c.sent() else {
             return;
         };
         let Some(mut dialog) = sent.dialog(response, c.dest) else {
@@ -1653,13 +1645,14 @@ impl Endpoint {
         }
         if answered {
             // Another fork's 2xx (§13.2.2.4): ACKed, then BYEd.
-            let Some(mut sent) = c.sent.take() else {
+            let invite = (sent.seq, sent.offerless);
+            let Some(s) = c.sent_mut() else {
                 return;
             };
-            let invite = (sent.seq, sent.offerless);
-            let bye = self.fork_2xx(invite, &mut sent.forks, response, dialog, true);
-            if let Some(c) = self.calls.get_mut(&call) {
-                c.sent = Some(sent);
+            let mut forks = core::mem::take(&mut s.forks);
+            let bye = self.fork_2xx(invite, &mut forks, response, dialog, true);
+            if let Some(s) = self.calls.get_mut(&call).and_then(|c| c.sent_mut()) {
+                s.forks = forks;
             }
             self.send_fork_bye(bye);
             return;
@@ -1685,7 +1678,7 @@ impl Endpoint {
             ack
         };
         let c = self.calls.get_mut(&call).expect("live");
-        match c.sent.as_deref_mut() {
+        match c.sent_mut() {
             Some(s) if offered => s.offer = Some(response.body.clone()),
             _ => c.ack = Some((seq, dest, ack)),
         }
@@ -1809,7 +1802,7 @@ impl Endpoint {
         };
         if c.invite_tx == Some(old) {
             c.invite_tx = Some(new);
-            if let Some(s) = c.sent.as_mut() {
+            if let Some(s) = c.sent_mut() {
                 s.seq = seq;
             }
         }

@@ -390,11 +390,9 @@ pub struct Endpoint {
     /// index from their ids.
     lingering: BTreeMap<CallId, alloc::boxed::Box<crate::dialog::Dialog>>,
     lingering_ids: Table<crate::dialog::DialogId, CallId>,
-    /// INVITE transactions that outlive their calls, by transaction: re-INVITEs of calls
-    /// that ended before their answer (RFC 5407 §3.2.3), and the INVITEs of calls that ended
-    /// while a 2xx could still come (RFC 6026 §7.2).
-    /// Boxed: a map of boxes shares its code with the others' (on a small target, ~4 KB of
-    /// flash less than a map of its own value type).
+    /// INVITE transactions that outlive their calls, by transaction ([`calls::Orphan`]): the
+    /// INVITEs of calls that ended while a 2xx could still come (RFC 6026 §7.2), and
+    /// re-INVITEs of calls that ended before their answer (RFC 5407 §3.2.3).
     orphans: BTreeMap<TxId, alloc::boxed::Box<calls::Orphan>>,
     next_call: u64,
 }
