@@ -630,3 +630,52 @@ fn a_connection_reset_before_any_answer_sends_the_request_over_udp() {
     assert!(m.ep.poll_transmit().is_none());
     assert_eq!(m.ep.stats().back_to_udp, 0);
 }
+
+#[test]
+fn a_late_forks_2xx_to_a_large_invite_is_acked_and_byed_where_the_call_was_bound() {
+    // The INVITE went over TCP for its size only: the call's dialogs are bound for UDP where
+    // a Contact names no transport (RFC 3263 §4.1), and so are the ACK and the BYE of a
+    // fork that answers after the call ended (RFC 3261 §13.2.2.4).
+    let b = bob_addr();
+    let mut m = Manual::new(9, |_| {});
+    let call = call_large(&mut m.ep, m.now);
+    let t = m.ep.poll_transmit().unwrap();
+    assert_eq!(t.transport, Transport::Tcp);
+    let conn = sipxfer::ConnId(7);
+    m.ep.handle_connection_opened(m.now, conn, Transport::Tcp, m.me, b);
+    let invite = parse(&t.bytes);
+    let ok = |tag: &str, contact: &str| reply(&invite, 200, tag, Some(contact)).to_bytes();
+    let sent = |m: &mut Manual| {
+        std::iter::from_fn(|| m.ep.poll_transmit())
+            .map(|t| {
+                let msg = parse(&t.bytes);
+                let tag = msg.to().unwrap().tag().unwrap().to_string();
+                (
+                    t.transport,
+                    t.to,
+                    msg.method().unwrap().as_str().to_string(),
+                    tag,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    m.ep.handle_stream_bytes(m.now, conn, &ok("y", "sip:y@10.0.0.2:5060"));
+    assert_eq!(
+        sent(&mut m),
+        [(Transport::Udp, b, "ACK".into(), "y".into())]
+    );
+    m.ep.hangup(m.now, call).unwrap();
+    assert_eq!(
+        sent(&mut m),
+        [(Transport::Udp, b, "BYE".into(), "y".into())]
+    );
+    let x: SocketAddr = "10.0.0.2:5062".parse().unwrap();
+    m.ep.handle_stream_bytes(m.now, conn, &ok("x", "sip:x@10.0.0.2:5062"));
+    assert_eq!(
+        sent(&mut m),
+        [
+            (Transport::Udp, x, "ACK".into(), "x".into()),
+            (Transport::Udp, x, "BYE".into(), "x".into())
+        ]
+    );
+}

@@ -443,6 +443,34 @@ fn after_the_call_ended_a_forks_offering_2xx_is_refused_and_the_answer_acked_aga
 }
 
 #[test]
+fn after_a_reinvite_and_the_end_of_the_call_the_2xx_that_offered_is_not_acked_again() {
+    // The ACK that carried the application's answer was followed by a re-INVITE's: it is
+    // not kept, and another answer (a refusal) is not made up for a copy of the 2xx that
+    // comes after the call ended — as none would be while the call is up.
+    let (mut a, call, _, ok) = offer_in_the_2xx();
+    a.events();
+    a.ep.answer(a.now, call, Some(Bytes::from_static(SDP_A)))
+        .unwrap();
+    assert_eq!(a.sent().len(), 1);
+    a.ep.hold(a.now, call).unwrap();
+    let reinvite = a.sent().remove(0);
+    a.recv(
+        B,
+        &with_sdp(
+            reply(&reinvite, 200, "b2", Some("sip:bob@10.0.0.2:5060")),
+            SDP_B,
+        ),
+    );
+    assert_eq!(a.sent()[0].method().unwrap().as_str(), "ACK");
+    a.recv(B, &ok);
+    assert!(a.sent().is_empty(), "the call up: no ACK for an old 2xx");
+    a.ep.hangup(a.now, call).unwrap();
+    assert_eq!(a.sent()[0].method().unwrap().as_str(), "BYE");
+    a.recv(B, &ok);
+    assert!(a.sent().is_empty(), "the call over: none either");
+}
+
+#[test]
 fn while_the_ack_waits_a_refer_goes_and_the_ack_keeps_the_invites_cseq() {
     let (mut a, call, _, ok) = offer_in_the_2xx();
     a.events();

@@ -721,7 +721,9 @@ impl Endpoint {
     /// dialog's 2xx again gets an ACK (written again: the call kept none once over, unless
     /// it answered an offer, then kept with the forks'); another fork's, an ACK and a BYE.
     fn late_2xx(&mut self, tx: TxId, response: &Message) {
-        let Some(peer) = self.layer.get(tx).map(|t| t.dest) else {
+        // Where the call's INVITE was bound (UDP for one sent over TCP for its size), as the
+        // call's own dialogs were made.
+        let Some(peer) = self.layer.get(tx).map(|t| t.bound_for()) else {
             return;
         };
         let Some(Orphan::Invite(sent)) = self.orphans.get_mut(&tx).map(|o| &mut **o) else {
@@ -730,10 +732,14 @@ impl Endpoint {
         let Some(dialog) = sent.dialog(response, peer) else {
             return;
         };
-        let own = sent
-            .winner
-            .as_ref()
-            .is_some_and(|w| *w == dialog.id.remote_tag);
+        let tag = &dialog.id.remote_tag;
+        let own = sent.winner.as_ref().is_some_and(|w| w == tag);
+        // The call's own 2xx to an INVITE without an offer, whose ACK (with the answer) is
+        // not kept — a re-INVITE's ACK followed it — is not ACKed again with another answer
+        // (nor is it while the call is up).
+        if own && sent.offerless && !sent.forks.iter().any(|f| f.0 == *tag) {
+            return;
+        }
         let invite = (sent.seq, sent.offerless);
         let mut forks = core::mem::take(&mut sent.forks);
         let bye = self.fork_2xx(invite, &mut forks, response, dialog, !own);
@@ -1145,8 +1151,9 @@ impl Endpoint {
                     sent.offer = None;
                     // An ACK that carried an answer (to the 2xx's offer) is kept to be sent
                     // again as it was; one without a body is written again if need be.
+                    // (One entry past `MAX_EARLY` at most.)
                     if let (Some(tag), Some((seq, dest, ack))) = (&sent.winner, c.ack) {
-                        if sent.offerless && seq == sent.seq && sent.forks.len() < MAX_EARLY {
+                        if sent.offerless && seq == sent.seq {
                             sent.forks.push((tag.clone(), dest, ack));
                         }
                     }
