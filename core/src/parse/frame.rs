@@ -346,10 +346,18 @@ struct Head<'a> {
     end: usize,
 }
 
-/// Finds the next LF at or after `from`.
+/// Finds the next LF at or after `from`. A header line is short (a few dozen bytes): on
+/// x86-64 memchr's SSE2 searcher, which every such CPU has and which inlines here, finds it
+/// in ~20 instructions where the dispatched search (AVX2, set up for long haystacks) took
+/// ~70.
 #[inline]
 fn find_lf(buf: &[u8], from: usize) -> Option<usize> {
-    memchr::memchr(b'\n', buf.get(from..)?).map(|p| from + p)
+    let hay = buf.get(from..)?;
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    let at = memchr::arch::x86_64::sse2::memchr::One::new(b'\n').and_then(|o| o.find(hay));
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    let at = memchr::memchr(b'\n', hay);
+    at.map(|p| from + p)
 }
 
 /// Length of the token at the start of `b` (kept out of line: inside `scan` the loop counter
