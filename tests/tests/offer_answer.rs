@@ -402,13 +402,22 @@ fn a_callee_whose_offer_is_never_answered_gets_the_refusal_then_a_bye() {
     }
 }
 
-#[test]
-fn a_new_forks_2xx_offer_after_the_answer_is_refused_in_its_ack() {
-    let (mut a, call, invite, _) = offer_in_the_2xx();
+/// [`offer_in_the_2xx`], answered with `SDP_A`: also the ACK that carried the answer.
+fn answered_offer_in_the_2xx() -> (Manual, sipxfer::CallId, Message, Message, Message) {
+    let (mut a, call, invite, ok) = offer_in_the_2xx();
     a.events();
     a.ep.answer(a.now, call, Some(Bytes::from_static(SDP_A)))
         .unwrap();
-    assert_eq!(a.sent()[0].body, SDP_A);
+    let mut out = a.sent();
+    assert_eq!(out.len(), 1);
+    let ack = out.remove(0);
+    assert_eq!(ack.body, SDP_A);
+    (a, call, invite, ok, ack)
+}
+
+#[test]
+fn a_new_forks_2xx_offer_after_the_answer_is_refused_in_its_ack() {
+    let (mut a, _, invite, _, _) = answered_offer_in_the_2xx();
     // Another fork answers late, offering too (our INVITE had no offer, §13.2.1): the ACK
     // must carry an answer — one that refuses every stream — then the BYE (§13.2.2.4).
     losing_fork_offers(&mut a, &invite, "fork3", "sip:bob@10.0.0.23:5060");
@@ -416,11 +425,7 @@ fn a_new_forks_2xx_offer_after_the_answer_is_refused_in_its_ack() {
 
 #[test]
 fn after_the_call_ended_a_forks_offering_2xx_is_refused_and_the_answer_acked_again() {
-    let (mut a, call, invite, ok) = offer_in_the_2xx();
-    a.events();
-    a.ep.answer(a.now, call, Some(Bytes::from_static(SDP_A)))
-        .unwrap();
-    let ack = a.sent().remove(0);
+    let (mut a, call, invite, ok, ack) = answered_offer_in_the_2xx();
     a.ep.hangup(a.now, call).unwrap();
     let bye = a.sent().remove(0);
     a.recv(B, &reply(&bye, 200, "b2", None));
@@ -447,11 +452,7 @@ fn after_a_reinvite_and_the_end_of_the_call_the_2xx_that_offered_is_not_acked_ag
     // The ACK that carried the application's answer was followed by a re-INVITE's: it is
     // not kept, and another answer (a refusal) is not made up for a copy of the 2xx that
     // comes after the call ended — as none would be while the call is up.
-    let (mut a, call, _, ok) = offer_in_the_2xx();
-    a.events();
-    a.ep.answer(a.now, call, Some(Bytes::from_static(SDP_A)))
-        .unwrap();
-    assert_eq!(a.sent().len(), 1);
+    let (mut a, call, _, ok, _) = answered_offer_in_the_2xx();
     a.ep.hold(a.now, call).unwrap();
     let reinvite = a.sent().remove(0);
     a.recv(

@@ -512,24 +512,12 @@ fn forked_early_dialogs_first_2xx_wins_later_2xx_is_acked_and_byed() {
         "10.0.0.2:5060",
         &reply(&invite, 200, "x", Some("sip:x@10.0.0.7")),
     );
-    let out = a.sent();
-    let lines: Vec<String> = out
-        .iter()
-        .map(|m| {
-            format!(
-                "{} {} to-tag={}",
-                m.method().unwrap().as_str(),
-                sipxfer::msg::emit::uri_to_string(m.request_uri().unwrap()),
-                m.to().unwrap().tag().unwrap()
-            )
-        })
-        .collect();
     assert_eq!(
-        lines,
+        requests(&a.sent()),
         [
-            "ACK sip:y@10.0.0.8 to-tag=y",
-            "ACK sip:x@10.0.0.7 to-tag=x",
-            "BYE sip:x@10.0.0.7 to-tag=x",
+            "ACK sip:y@10.0.0.8 to-tag=y cseq=1",
+            "ACK sip:x@10.0.0.7 to-tag=x cseq=1",
+            "BYE sip:x@10.0.0.7 to-tag=x cseq=2",
         ]
     );
     let tags: Vec<String> =
@@ -680,34 +668,31 @@ fn forks_2xx_in_one_tcp_read_are_each_acked_and_byed() {
     };
     // Y wins; X and Z, in the same read, lose.
     a.ep.handle_stream_bytes(a.now, conn, &read(&["y", "x", "z"]));
-    let out = a.sent();
-    let tags: Vec<String> = out
-        .iter()
-        .map(|m| {
-            format!(
-                "{} {}",
-                m.method().unwrap().as_str(),
-                m.to().unwrap().tag().unwrap()
-            )
-        })
-        .collect();
-    assert_eq!(tags, ["ACK y", "ACK x", "BYE x", "ACK z", "BYE z"]);
+    let uri = |t: &str| format!("sip:{t}@10.0.0.2:5060;transport=tcp to-tag={t}");
+    assert_eq!(
+        requests(&a.sent()),
+        [
+            format!("ACK {} cseq=1", uri("y")),
+            format!("ACK {} cseq=1", uri("x")),
+            format!("BYE {} cseq=2", uri("x")),
+            format!("ACK {} cseq=1", uri("z")),
+            format!("BYE {} cseq=2", uri("z")),
+        ]
+    );
     // The call ends; then V and W come together.
     a.ep.hangup(a.now, call).unwrap();
     assert_eq!(a.sent()[0].method().unwrap().as_str(), "BYE");
     a.ep.handle_stream_bytes(a.now, conn, &read(&["v", "w", "v"]));
-    let tags: Vec<String> = a
-        .sent()
-        .iter()
-        .map(|m| {
-            format!(
-                "{} {}",
-                m.method().unwrap().as_str(),
-                m.to().unwrap().tag().unwrap()
-            )
-        })
-        .collect();
-    assert_eq!(tags, ["ACK v", "BYE v", "ACK w", "BYE w", "ACK v"]);
+    assert_eq!(
+        requests(&a.sent()),
+        [
+            format!("ACK {} cseq=1", uri("v")),
+            format!("BYE {} cseq=2", uri("v")),
+            format!("ACK {} cseq=1", uri("w")),
+            format!("BYE {} cseq=2", uri("w")),
+            format!("ACK {} cseq=1", uri("v")),
+        ]
+    );
     assert!(a
         .events()
         .iter()

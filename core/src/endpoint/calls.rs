@@ -1757,12 +1757,12 @@ impl Endpoint {
             refusal.as_ref(),
         );
         self.send_to(dest, None, ack.clone());
-        let Some(tag) = tag.filter(|_| bye) else {
-            if !bye {
-                self.out.retransmissions += 1;
-            }
+        if !bye {
+            self.out.retransmissions += 1;
             return None;
-        };
+        }
+        // A 2xx without a To tag: ACKed only.
+        let tag = tag?;
         if forks.len() < MAX_EARLY {
             forks.push((SipStr::from(tag), dest, ack));
         }

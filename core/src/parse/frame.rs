@@ -347,9 +347,9 @@ struct Head<'a> {
 }
 
 /// Finds the next LF at or after `from`. A header line is short (a few dozen bytes): on
-/// x86-64 memchr's SSE2 searcher, which every such CPU has and which inlines here, finds it
-/// in ~20 instructions where the dispatched search (AVX2, set up for long haystacks) took
-/// ~70.
+/// x86-64 memchr's SSE2 searcher, which every such CPU has and which inlines here, costs
+/// ~20 instructions a line less than the dispatched search (AVX2, set up for long
+/// haystacks, ~70 a line; BENCHMARKS.md).
 #[inline]
 fn find_lf(buf: &[u8], from: usize) -> Option<usize> {
     let hay = buf.get(from..)?;
