@@ -714,6 +714,18 @@ impl Ua {
                 }
                 self.emit("request", None, json!({ "method": method, "status": code }));
             }
+            Event::CallRedirected {
+                call,
+                status,
+                target,
+            } => {
+                let n = self.number(call);
+                self.emit(
+                    "redirected",
+                    Some(n),
+                    json!({ "status": status, "target": target.to_string() }),
+                );
+            }
             Event::AuthFailed {
                 call,
                 method,

@@ -138,6 +138,16 @@ pub struct Config {
     /// Digest credentials (RFC 3261 §22, RFC 8760) for the requests the endpoint sends on
     /// its own behalf: the first whose realm matches the challenge (or has none) is used.
     pub credentials: Vec<crate::auth::Credentials>,
+    /// Most INVITEs a call we place sends to the targets 3xx responses name (RFC 3261
+    /// §8.1.3.4: "clients SHOULD use the URI(s) in the Contact header field to formulate one
+    /// or more new requests based on the redirected request"), the transferee's call to the
+    /// transfer target included. A 300, 301 or 302 puts its Contacts in the call's target
+    /// set (no URI twice, highest `q` first, at most eight); the next one is tried in a new
+    /// INVITE, and a failure there (a final response above 399, or none) moves on to the
+    /// next, until the set or this budget runs out ([`crate::Event::CallRedirected`] reports
+    /// each). Default 3; 0: a 3xx ends the call ([`crate::EndReason::Rejected`]), as it
+    /// does without the crate's `redirects` feature (on by default: ~3 KB of flash).
+    pub max_redirects: u8,
 }
 
 impl Config {
@@ -179,6 +189,7 @@ impl Config {
             outbound_proxy: None,
             udp_request_limit: Some(1300),
             credentials: Vec::new(),
+            max_redirects: 3,
             transfer_timeout: core::time::Duration::from_secs(120),
             transfer_bye_grace: core::time::Duration::from_secs(2),
             refer_expires: 600,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The embedded checks CI runs: the core cross-builds (no default features) for four
-# bare-metal targets, then the firmware example runs a blind and an attended transfer in QEMU.
+# The embedded checks CI runs: the core cross-builds (no default features; on the Cortex-M4F
+# with the optional `redirects`) for four bare-metal targets, then the firmware example runs a blind and an attended transfer in QEMU.
 # Needs Debian's rustc-web cargo-web rust-web-src lld qemu-system-arm (apt).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,6 +11,7 @@ for target in thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi riscv3
   features=()
   flags=
   case "$target" in
+    thumbv7em-none-eabihf) features=(--features redirects) ;;
     # No atomic compare-and-swap: `bytes` through portable-atomic, single-core chips.
     thumbv6m-none-eabi | riscv32imc-unknown-none-elf)
       features=(--features portable-atomic)

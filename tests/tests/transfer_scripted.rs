@@ -887,3 +887,82 @@ fn requests_too_long_to_write_from_the_dialog_are_built() {
     assert_eq!(header(&bye, "Route"), reversed.join(", "));
     assert_eq!(header(&bye, "CSeq"), "3 BYE");
 }
+
+/// The transferee's call to the target is redirected (RFC 3261 §8.1.3.4): the target's 302
+/// names dave, who answers. The transferor hears the progress of the call that succeeds —
+/// 100, then dave's 180 and 200 — and nothing of the 302, which ended no attempt of the
+/// transfer: the call to the target went on (RFC 3515 §2.4.5: the NOTIFYs report the
+/// referenced request's progress).
+#[test]
+fn the_transferees_call_follows_the_targets_302() {
+    let (mut b, _tag, call, transfer, bc, to_c, n1) = transferee();
+    b.recv(B, &reply(&n1, 200, "alice", None));
+    let mut moved = reply(&to_c, 302, "carol", None);
+    moved
+        .headers
+        .push(sipxfer::msg::Header::Contact(sipxfer::msg::Contact::Addrs(
+            [sipxfer::msg::NameAddr::new(
+                Uri::parse("sip:dave@10.0.0.4:5060").unwrap(),
+            )]
+            .into_iter()
+            .collect(),
+        )));
+    b.recv(C, &moved);
+    let out = b.sent();
+    let what: Vec<_> = out
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}",
+                m.method().unwrap().as_str(),
+                m.request_uri().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        what,
+        ["ACK sip:carol@10.0.0.3", "INVITE sip:dave@10.0.0.4:5060"]
+    );
+    let to_d = out[1].clone();
+    // The same INVITE but for its Request-URI, Via (a new branch) and CSeq.
+    let rest = |m: &Message| {
+        let text = String::from_utf8_lossy(&m.to_bytes()).to_string();
+        text.split("\r\n")
+            .skip(1)
+            .filter(|l| !l.starts_with("Via:") && !l.starts_with("CSeq:"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rest(&to_d), rest(&to_c));
+    assert_eq!(header(&to_d, "CSeq"), "2 INVITE");
+    let d = "10.0.0.4:5060";
+    b.recv(
+        d,
+        &reply(&to_d, 180, "dave", Some("sip:dave@10.0.0.4:5060")),
+    );
+    let n2 = b.sent().remove(0);
+    assert_eq!(String::from_utf8_lossy(&n2.body), "SIP/2.0 180 Ringing\r\n");
+    b.recv(B, &reply(&n2, 200, "alice", None));
+    b.recv(
+        d,
+        &reply(&to_d, 200, "dave", Some("sip:dave@10.0.0.4:5060")),
+    );
+    let out = b.sent();
+    assert_eq!(out[0].method().unwrap().as_str(), "ACK");
+    assert_eq!(
+        header(&out[1], "Subscription-State"),
+        "terminated;reason=noresource"
+    );
+    assert_eq!(String::from_utf8_lossy(&out[1].body), "SIP/2.0 200 OK\r\n");
+    let events = b.events();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::CallRedirected { call: c, status: 302, .. } if *c == bc
+    )));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::TransferOutcome { transfer: t, outcome: TransferOutcome::Succeeded } if *t == transfer
+    )));
+    assert!(b.ep.call_is_live(bc) && b.ep.call_is_live(call));
+    assert_eq!(b.ep.dialog(bc).unwrap().id.remote_tag.as_str(), "dave");
+}

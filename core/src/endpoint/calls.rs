@@ -270,6 +270,10 @@ pub(super) struct Sent {
     /// Once the call is over ([`Orphan::Invite`]): the To tag of its own dialog, when it had
     /// one confirmed.
     winner: Option<SipStr>,
+    /// The target set, once a 3xx redirected the INVITE (RFC 3261 §8.1.3.4): the
+    /// Request-URI is then its current URI, not the To's.
+    #[cfg(feature = "redirects")]
+    targets: Option<alloc::boxed::Box<super::redirect::Targets>>,
 }
 
 impl Sent {
@@ -279,10 +283,19 @@ impl Sent {
             &self.local,
             self.call_id.as_str(),
             self.seq,
-            Some(&self.remote.uri),
+            Some(self.request_uri()),
             response,
             peer,
         )
+    }
+
+    /// The Request-URI of the INVITE: the To's URI, or where a 3xx redirected it.
+    fn request_uri(&self) -> &Uri<SipStr> {
+        #[cfg(feature = "redirects")]
+        if let Some(t) = &self.targets {
+            return t.current();
+        }
+        &self.remote.uri
     }
 }
 
@@ -351,7 +364,25 @@ impl Call {
 
     /// UAC: the Request-URI of our INVITE, while its transaction lives.
     pub(super) fn invite_uri(&self) -> Option<&Uri<SipStr>> {
-        self.sent().map(|s| &s.remote.uri)
+        self.sent().map(Sent::request_uri)
+    }
+
+    /// UAC: the target set of our INVITE ([`super::redirect`]), made (holding its
+    /// Request-URI) when `make` says so; `None` for a call that is not ours, or that we are
+    /// cancelling or hanging up.
+    #[cfg(feature = "redirects")]
+    pub(super) fn redirect_targets(&mut self, make: bool) -> Option<&mut super::redirect::Targets> {
+        if self.role != Role::Uac || self.cancelled || self.hangup_pending {
+            return None;
+        }
+        let sent = self.sent_mut()?;
+        if sent.targets.is_none() && make {
+            let original = sent.remote.uri.clone();
+            sent.targets = Some(alloc::boxed::Box::new(super::redirect::Targets::new(
+                original,
+            )));
+        }
+        sent.targets.as_deref_mut()
     }
 
     /// UAC: what our INVITE said, while its transaction lives.
@@ -436,6 +467,8 @@ impl Endpoint {
             offer: None,
             forks: Vec::new(),
             winner: None,
+            #[cfg(feature = "redirects")]
+            targets: None,
         };
         let contact = NameAddr::new(self.local_uri(dest.transport));
         let mut fields: SmallVec<[Header<SipStr>; 4]> = SmallVec::new();
@@ -1605,6 +1638,8 @@ impl Endpoint {
                 self.call_state(call, state, Some(code));
             }
             200..=299 => self.call_2xx(call, response),
+            #[cfg(feature = "redirects")]
+            _ if self.follow_redirect(call, tx, Some(response), code) => {}
             _ => {
                 self.end_invite(
                     tx,
@@ -1798,7 +1833,42 @@ impl Endpoint {
             self.dialog_gone(call, 408);
             return true;
         }
+        #[cfg(feature = "redirects")]
+        if self.follow_redirect(call, tx, None, 408) {
+            return true;
+        }
         self.end_invite(tx, |_| EndReason::Timeout, 408)
+    }
+
+    /// `call`'s INVITE `old` was redirected ([`super::redirect`]): `new` sends it, with CSeq
+    /// `seq`, to `dest`. The early dialogs of `old` ended with its final response (§12.3:
+    /// a non-2xx final response terminates them).
+    #[cfg(feature = "redirects")]
+    pub(super) fn call_restarted(
+        &mut self,
+        call: CallId,
+        old: TxId,
+        new: TxId,
+        seq: u32,
+        dest: Destination,
+    ) {
+        self.tx_calls.remove(&old);
+        self.tx_calls.insert(new, call);
+        self.call_request_retried(call, old, new, seq);
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        c.dest = dest;
+        let early = c
+            .dialog
+            .take()
+            .into_iter()
+            .map(|d| *d)
+            .chain(c.early.drain(..));
+        for d in early {
+            let h = self.early_dialogs.hash(&d.id);
+            self.early_dialogs.remove(h, call);
+        }
     }
 
     /// A request of `call` on `old` was sent again (with credentials) as `new`, with CSeq

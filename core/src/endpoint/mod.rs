@@ -13,6 +13,8 @@
 
 mod calls;
 mod challenge;
+#[cfg(feature = "redirects")]
+mod redirect;
 mod replaces;
 mod timers;
 mod transfer;
@@ -210,6 +212,19 @@ pub enum Event {
         state: CallState,
         /// The status code behind the change (180, 200, 486, 408, ...).
         status: Option<u16>,
+    },
+    /// A call we placed was redirected (RFC 3261 §8.1.3.4): its INVITE goes again, to
+    /// `target`, the next URI of its target set ([`Config::max_redirects`]). `status` is the
+    /// response that moved it on: the 3xx whose Contact named `target`, or the failure (above
+    /// 399, 408 for no answer) of the target tried before. A [`Event::CallState`] `Calling`
+    /// with that status follows.
+    CallRedirected {
+        /// The call.
+        call: CallId,
+        /// The 3xx, or the failure of the target before.
+        status: u16,
+        /// The Request-URI of the new INVITE.
+        target: crate::msg::Uri<SipStr>,
     },
     /// A request the endpoint sent on its own behalf (a call's INVITE or re-INVITE, a BYE,
     /// ...) was challenged (401/407) and could not be retried: no credentials for the

@@ -64,3 +64,37 @@ sc_kamailio_merged() {
   ua_send alice "hangup 1"
   check "the call ends at bob" ua_wait bob '"call":1' '"state":"terminated"'
 }
+
+# Kamailio as a redirect server (RFC 3261 §8.3): alice transfers bob to a number that is
+# forwarded — Kamailio answers bob's INVITE 302 Moved Temporarily, naming carol (baresip);
+# bob follows it (§8.1.3.4) in the same call and the transfer succeeds.
+sc_kamailio_redirect() {
+  scenario kamailio-redirect
+  local k=26320 a=26322 b=26324 c=26326
+  kamailio_start $k || return
+  baresip_start carol $c auto || return
+  ua_start alice $a || return
+  ua_start bob $b --auto-answer --accept-transfers || return
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "bob answers alice" ua_wait alice '"call":1' '"state":"confirmed"'
+  ua_send alice "transfer 1 sip:moved-$c@127.0.0.1:$k"
+  check "bob's call to the transfer target is redirected to carol" ua_wait bob '"call":2' \
+    '"event":"redirected"' '"status":302' "\"target\":\"sip:carol@127.0.0.1:$c\""
+  check "baresip answers bob's INVITE" ua_wait bob '"call":2' '"state":"confirmed"'
+  check "baresip sees the call from bob" wait_log "$(baresip_log carol)" "Call established: sip:bob@127.0.0.1:$b"
+  check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
+  check "Kamailio redirected the INVITE" grep -q "REDIRECT sip:moved-$c@127.0.0.1:$k -> sip:carol@127.0.0.1:$c" "$RUN/kamailio/log"
+  sleep 0.5
+  # On the wire at bob: the INVITE to Kamailio, its 302 and ACK, then the same call's INVITE
+  # to carol with the next CSeq.
+  local seen; seen=$(tshark -r "$RUN/bob.pcap" -o udp.try_heuristic_first:TRUE \
+    -Y "sip && (udp.port == $k || udp.port == $c)" \
+    -T fields -e udp.dstport -e sip.Method -e sip.Status-Code -e sip.CSeq.seq -e sip.Call-ID 2>/dev/null)
+  local ids; ids=$(printf '%s\n' "$seen" | awk -F'\t' 'NF {print $5}' | sort -u | wc -l)
+  local steps; steps=$(printf '%s\n' "$seen" | awk -F'\t' 'NF {print $1 "/" $2 $3 "/" $4}' | tr '\n' ' ')
+  check "bob: INVITE 1 to Kamailio, its 302 ACKed, INVITE 2 to carol ($steps)" \
+    bash -c "[[ '$steps' == '$k/INVITE/1 $b/302/1 $k/ACK/1 $c/INVITE/2 '* ]]"
+  check "both INVITEs in one call (one Call-ID)" test "$ids" -eq 1
+  ua_send bob "hangup 2"
+  check "bob's hang-up ends the call to carol" ua_wait bob '"call":2' '"state":"terminated"' '"reason":"local_hangup"'
+}

@@ -156,3 +156,20 @@ sc_sipp_late_fork() {
   check "alice's application saw one call, and nothing of fork y" \
     bash -c "! grep -q '\"call\":2' '$RUN/alice.jsonl' && [ \$(grep -c '\"state\":\"confirmed\"' '$RUN/alice.jsonl') -eq 1 ]"
 }
+
+# SIPp answers alice's INVITE 302 Moved Temporarily, naming carol at its own address; alice
+# follows it in the same call (RFC 3261 §8.1.3.4) and carol answers.
+sc_sipp_redirect() {
+  scenario sipp-redirect
+  local a=26094 b=26096
+  sipp_run bob redirect.xml $b || return
+  ua_start alice $a || return
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "alice reports the redirection to carol" ua_wait alice '"call":1' '"event":"redirected"' \
+    '"status":302' "\"target\":\"sip:carol@127.0.0.1:$b\""
+  check "carol answers alice's call" ua_wait alice '"call":1' '"state":"confirmed"' '"status":200'
+  ua_send alice "hangup 1"
+  check "alice's hang-up ends the call" ua_wait alice '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
+  check "SIPp's scenario passes (302 ACKed, INVITE 2 to carol, ACK, BYE 3)" sipp_ok bob
+  check "alice's application saw one call" bash -c "! grep -q '\"call\":2' '$RUN/alice.jsonl'"
+}

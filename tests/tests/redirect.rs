@@ -1,0 +1,385 @@
+//! A call we place follows the 3xx responses to its INVITE (RFC 3261 §8.1.3.4): each
+//! Contact goes into the call's target set, tried serially by `q`, each in a new INVITE with
+//! the same From, To and Call-ID, the next CSeq and a new branch, sent where its URI points
+//! (or to the same outbound proxy); a failure moves on to the next target; no URI twice;
+//! [`sipxfer::Config::max_redirects`] bounds it all.
+
+use sipxfer::msg::{Message, Uri};
+use sipxfer::{CallState, EndReason, Event};
+use sipxfer_tests::flows::{parse, reply, Manual};
+
+const BOB: &str = "10.0.0.2:5060";
+
+fn bob() -> Uri<sipxfer::SipStr> {
+    Uri::parse("sip:bob@10.0.0.2:5060").unwrap()
+}
+
+/// What the endpoint sent since the last call: where each went and the message.
+fn sent(m: &mut Manual) -> Vec<(String, Message)> {
+    std::iter::from_fn(|| m.ep.poll_transmit())
+        .map(|t| (t.to.to_string(), parse(&t.bytes)))
+        .collect()
+}
+
+/// Each message as `DEST METHOD Request-URI CSeq`.
+fn lines(out: &[(String, Message)]) -> Vec<String> {
+    out.iter()
+        .map(|(to, m)| {
+            format!(
+                "{to} {} {} {}",
+                m.method().unwrap().as_str(),
+                sipxfer::msg::emit::uri_to_string(m.request_uri().unwrap()),
+                m.cseq().unwrap().seq
+            )
+        })
+        .collect()
+}
+
+/// A 3xx to `invite` with `contacts` as its Contact header field's value.
+fn moved(invite: &Message, code: u16, contacts: &str) -> Message {
+    let mut r = reply(invite, code, "redirector", None);
+    let c = sipxfer::msg::Header::Contact(sipxfer::msg::Contact::Addrs(
+        contacts.split(", ").map(parse_name_addr).collect(),
+    ));
+    r.headers.push(c);
+    r
+}
+
+fn parse_name_addr(s: &str) -> sipxfer::msg::NameAddr<sipxfer::SipStr> {
+    // Parsed as the Contact of a whole message, as the endpoint would read it.
+    let m = parse(&bytes::Bytes::from(format!(
+        "OPTIONS sip:x@10.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n\
+         From: <sip:a@10.0.0.1>;tag=1\r\nTo: <sip:b@10.0.0.1>\r\nCall-ID: c\r\n\
+         CSeq: 1 OPTIONS\r\nContact: {s}\r\nContent-Length: 0\r\n\r\n"
+    )));
+    let c = m.contacts().next().unwrap().clone();
+    c
+}
+
+/// The events of `m` that say what happened to the call: its states with their statuses,
+/// and its redirections.
+fn story(m: &mut Manual) -> Vec<String> {
+    m.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::CallState { state, status, .. } => Some(format!("{state:?} {status:?}")),
+            Event::CallRedirected { status, target, .. } => Some(format!(
+                "redirected {status} {}",
+                sipxfer::msg::emit::uri_to_string(&target)
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_302_is_followed_to_its_contact_in_the_same_call() {
+    let mut a = Manual::new(1, |_| {});
+    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    a.recv(
+        BOB,
+        &reply(&invite, 180, "bob", Some("sip:bob@10.0.0.2:5060")),
+    );
+    assert_eq!(a.ep.dialogs(call).count(), 1);
+    a.recv(
+        BOB,
+        &moved(&invite, 302, "<sip:carol@10.0.0.3:5062;transport=udp>"),
+    );
+    let out = sent(&mut a);
+    // The 302's ACK (its transaction's, §17.1.1.3), then the INVITE again, to carol.
+    assert_eq!(
+        lines(&out),
+        [
+            "10.0.0.2:5060 ACK sip:bob@10.0.0.2:5060 1",
+            "10.0.0.3:5062 INVITE sip:carol@10.0.0.3:5062;transport=udp 2",
+        ]
+    );
+    let again = &out[1].1;
+    // The same From (tag), To (no tag) and Call-ID; a new branch.
+    assert_eq!(again.from(), invite.from());
+    assert_eq!(again.to(), invite.to());
+    assert!(again.to().unwrap().tag().is_none());
+    assert_eq!(again.call_id(), invite.call_id());
+    assert_ne!(
+        again.top_via().unwrap().branch(),
+        invite.top_via().unwrap().branch()
+    );
+    // The early dialog of bob's 180 ended with the 302 (§12.3).
+    assert_eq!(a.ep.dialogs(call).count(), 0);
+    // Carol answers: the call is hers.
+    a.recv(
+        "10.0.0.3:5062",
+        &reply(again, 180, "carol", Some("sip:carol@10.0.0.3:5062")),
+    );
+    a.recv(
+        "10.0.0.3:5062",
+        &reply(again, 200, "carol", Some("sip:carol@10.0.0.3:5062")),
+    );
+    assert_eq!(
+        lines(&sent(&mut a)),
+        ["10.0.0.3:5062 ACK sip:carol@10.0.0.3:5062 2"]
+    );
+    assert_eq!(
+        story(&mut a),
+        [
+            "Calling None",
+            "Ringing Some(180)",
+            "redirected 302 sip:carol@10.0.0.3:5062;transport=udp",
+            "Calling Some(302)",
+            "Ringing Some(180)",
+            "Confirmed Some(200)",
+        ]
+    );
+    let d = a.ep.dialog(call).unwrap();
+    assert_eq!(d.id.remote_tag.as_str(), "carol");
+    assert_eq!(d.local_seq, 2);
+    // The call's next request follows the dialog, and its CSeq the INVITE's.
+    a.ep.hangup(a.now, call).unwrap();
+    assert_eq!(
+        lines(&sent(&mut a)),
+        ["10.0.0.3:5062 BYE sip:carol@10.0.0.3:5062 3"]
+    );
+}
+
+#[test]
+fn targets_by_q_each_once_and_a_failure_moves_on() {
+    let mut a = Manual::new(2, |_| {});
+    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    // Three targets, y first by q; bob himself again is not a new target.
+    a.recv(
+        BOB,
+        &moved(
+            &invite,
+            300,
+            "<sip:x@10.0.0.7>;q=0.5, <sip:y@10.0.0.8>;q=0.9, <sip:bob@10.0.0.2:5060>, <sip:z@10.0.0.9>;q=0.1",
+        ),
+    );
+    let out = sent(&mut a);
+    assert_eq!(out[1].0, "10.0.0.8:5060");
+    let to_y = out[1].1.clone();
+    // y is busy: its 486 is ACKed and x is tried.
+    a.recv("10.0.0.8:5060", &reply(&to_y, 486, "y", None));
+    let out = sent(&mut a);
+    assert_eq!(
+        lines(&out),
+        [
+            "10.0.0.8:5060 ACK sip:y@10.0.0.8 2",
+            "10.0.0.7:5060 INVITE sip:x@10.0.0.7 3",
+        ]
+    );
+    let to_x = out[1].1.clone();
+    // x redirects to y (tried already) and to bob (the first): nothing new; z is next.
+    a.recv(
+        "10.0.0.7:5060",
+        &moved(&to_x, 302, "<sip:y@10.0.0.8>, <sip:bob@10.0.0.2:5060>"),
+    );
+    let out = sent(&mut a);
+    assert_eq!(
+        lines(&out),
+        [
+            "10.0.0.7:5060 ACK sip:x@10.0.0.7 3",
+            "10.0.0.9:5060 INVITE sip:z@10.0.0.9 4",
+        ]
+    );
+    // z does not answer at all: after Timer B (64·T1) the set is exhausted — and the budget
+    // (3) spent: the call fails with 408.
+    a.wait_until(a.now + sipxfer::Duration::from_secs(33));
+    assert_eq!(
+        story(&mut a),
+        [
+            "Calling None",
+            "redirected 300 sip:y@10.0.0.8",
+            "Calling Some(300)",
+            "redirected 486 sip:x@10.0.0.7",
+            "Calling Some(486)",
+            "redirected 302 sip:z@10.0.0.9",
+            "Calling Some(302)",
+            "Terminated { reason: Timeout } Some(408)",
+        ]
+    );
+    assert!(!a.ep.call_is_live(call));
+    a.wait_until(a.now + sipxfer::Duration::from_secs(40));
+    let s = a.ep.stats();
+    assert_eq!((s.transactions, s.dialogs, s.timers), (0, 0, 0));
+}
+
+#[test]
+fn the_budget_ends_a_chain_of_redirections() {
+    let mut a = Manual::new(3, |c| c.max_redirects = 2);
+    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let mut invite = sent(&mut a).remove(0).1;
+    for hop in 1..=3 {
+        let from = sent_from(&invite);
+        a.recv(
+            &from,
+            &moved(&invite, 301, &format!("<sip:hop{hop}@10.0.1.{hop}>")),
+        );
+        let out = sent(&mut a);
+        if hop <= 2 {
+            assert_eq!(out.len(), 2, "hop {hop}: {:?}", lines(&out));
+            invite = out[1].1.clone();
+        } else {
+            // The third 301 is not followed: its ACK only, and the call fails with it.
+            assert_eq!(lines(&out), ["10.0.1.2:5060 ACK sip:hop2@10.0.1.2 3"]);
+        }
+    }
+    let story = story(&mut a);
+    assert_eq!(
+        story.last().unwrap(),
+        "Terminated { reason: Rejected } Some(301)"
+    );
+    assert_eq!(
+        story.iter().filter(|s| s.starts_with("redirected")).count(),
+        2
+    );
+    assert!(!a.ep.call_is_live(call));
+}
+
+/// Where the test's peer for `invite` is (its Request-URI's address).
+fn sent_from(invite: &Message) -> String {
+    let u = sipxfer::msg::emit::uri_to_string(invite.request_uri().unwrap());
+    let host = u.split('@').nth(1).unwrap();
+    if host.contains(':') {
+        host.to_string()
+    } else {
+        format!("{host}:5060")
+    }
+}
+
+#[test]
+fn no_redirection_when_off_nor_to_what_the_core_cannot_reach() {
+    // Off: the 302 ends the call, as any final response.
+    let mut a = Manual::new(4, |c| c.max_redirects = 0);
+    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    a.recv(BOB, &moved(&invite, 302, "<sip:carol@10.0.0.3>"));
+    assert_eq!(
+        lines(&sent(&mut a)),
+        ["10.0.0.2:5060 ACK sip:bob@10.0.0.2:5060 1"]
+    );
+    assert_eq!(
+        story(&mut a),
+        ["Calling None", "Terminated { reason: Rejected } Some(302)"]
+    );
+    assert!(!a.ep.call_is_live(call));
+
+    // A domain name (the core does no DNS, and there is no outbound proxy), a tel: URI, a
+    // 305 and a 380: not followed.
+    let mut a = Manual::new(5, |_| {});
+    a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    a.recv(
+        BOB,
+        &moved(&invite, 302, "<sip:carol@example.com>, <tel:+15551234567>"),
+    );
+    assert_eq!(sent(&mut a).len(), 1, "the ACK only");
+    // Passed over, such a target costs none of the budget.
+    let mut a = Manual::new(10, |c| c.max_redirects = 1);
+    a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    a.recv(
+        BOB,
+        &moved(&invite, 302, "<sip:x@example.com>, <sip:y@10.0.0.8>"),
+    );
+    assert_eq!(
+        lines(&sent(&mut a))[1],
+        "10.0.0.8:5060 INVITE sip:y@10.0.0.8 2"
+    );
+    for code in [305, 380] {
+        let mut a = Manual::new(6, |_| {});
+        a.ep.call(a.now, bob(), Default::default()).unwrap();
+        let invite = sent(&mut a).remove(0).1;
+        a.recv(BOB, &moved(&invite, code, "<sip:carol@10.0.0.3>"));
+        assert_eq!(sent(&mut a).len(), 1, "{code}: the ACK only");
+    }
+}
+
+#[test]
+fn through_an_outbound_proxy_the_new_invite_goes_to_the_proxy() {
+    let proxy: std::net::SocketAddr = "10.0.0.9:5060".parse().unwrap();
+    let mut a = Manual::new(7, |c| {
+        c.outbound_proxy = Some(sipxfer::Destination::udp(proxy))
+    });
+    a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    // A domain name is fine here: the proxy routes it.
+    a.recv(
+        "10.0.0.9:5060",
+        &moved(&invite, 302, "<sip:carol@example.com>"),
+    );
+    assert_eq!(
+        lines(&sent(&mut a)),
+        [
+            "10.0.0.9:5060 ACK sip:bob@10.0.0.2:5060 1",
+            "10.0.0.9:5060 INVITE sip:carol@example.com 2",
+        ]
+    );
+}
+
+#[test]
+fn a_call_hung_up_while_redirected_is_not_followed() {
+    let mut a = Manual::new(8, |_| {});
+    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    a.recv(
+        BOB,
+        &reply(&invite, 180, "bob", Some("sip:bob@10.0.0.2:5060")),
+    );
+    a.ep.hangup(a.now, call).unwrap();
+    let cancel = sent(&mut a).remove(0).1;
+    assert_eq!(cancel.method().unwrap().as_str(), "CANCEL");
+    // The 302 crossed the CANCEL.
+    a.recv(BOB, &moved(&invite, 302, "<sip:carol@10.0.0.3>"));
+    let out = sent(&mut a);
+    assert_eq!(lines(&out), ["10.0.0.2:5060 ACK sip:bob@10.0.0.2:5060 1"]);
+    assert_eq!(
+        story(&mut a).last().unwrap(),
+        &format!(
+            "{:?} Some(302)",
+            CallState::Terminated {
+                reason: EndReason::LocalHangup
+            }
+        )
+    );
+}
+
+#[test]
+fn a_challenge_on_the_way_to_the_new_target_is_answered_for_its_uri() {
+    let mut a = Manual::new(9, |c| {
+        c.credentials
+            .push(sipxfer::auth::Credentials::new("alice", "secret"))
+    });
+    a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    let challenge = |req: &Message| {
+        let mut r = reply(req, 407, "proxy", None);
+        r.headers.push(sipxfer::msg::Header::Raw {
+            name: sipxfer::msg::HeaderName::ProxyAuthenticate,
+            value: "Digest realm=\"example.org\", nonce=\"n1\", algorithm=MD5".into(),
+        });
+        r
+    };
+    a.recv(BOB, &challenge(&invite));
+    let with_creds = sent(&mut a).remove(1).1;
+    assert!(with_creds.raw_header("Proxy-Authorization").is_some());
+    a.recv(BOB, &moved(&with_creds, 302, "<sip:carol@10.0.0.3>"));
+    let out = sent(&mut a);
+    assert_eq!(
+        lines(&out),
+        [
+            "10.0.0.2:5060 ACK sip:bob@10.0.0.2:5060 2",
+            "10.0.0.3:5060 INVITE sip:carol@10.0.0.3 3",
+        ]
+    );
+    // The credentials for bob's URI are not sent to carol.
+    assert!(out[1].1.raw_header("Proxy-Authorization").is_none());
+    // Carol's proxy challenges with the same realm and a new nonce: answered for her URI.
+    a.recv("10.0.0.3:5060", &challenge(&out[1].1));
+    let out = sent(&mut a);
+    assert_eq!(out.len(), 2, "{:?}", lines(&out));
+    let creds = out[1].1.raw_header("Proxy-Authorization").unwrap();
+    assert!(creds.contains("uri=\"sip:carol@10.0.0.3\""), "{creds}");
+    assert_eq!(out[1].1.cseq().unwrap().seq, 4);
+}
