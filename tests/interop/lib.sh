@@ -10,12 +10,16 @@ IOP_OUT=${IOP_OUT:-$IOP_ROOT/target/interop}
 IOP_WAIT=${IOP_WAIT:-10}
 
 IOP_PIDS=()
+# Commands run before the tracked processes are stopped (a peer that must be asked to quit).
+IOP_HOOKS=()
 IOP_PASS=0
 IOP_FAIL=0
 IOP_FAILED=()
 
 iop_cleanup() {
-  local p
+  local p h
+  for h in "${IOP_HOOKS[@]}"; do eval "$h"; done
+  IOP_HOOKS=()
   for p in "${IOP_PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${IOP_PIDS[@]}"; do wait "$p" 2>/dev/null; done
   IOP_PIDS=()
@@ -24,6 +28,9 @@ trap iop_cleanup EXIT
 
 # track PID : stop it at the end of the scenario (or of the script).
 track() { IOP_PIDS+=("$1"); }
+
+# at_cleanup 'COMMAND' : run it at the end of the scenario, before the tracked processes stop.
+at_cleanup() { IOP_HOOKS+=("$1"); }
 
 # scenario NAME : a fresh run directory $RUN for one scenario.
 scenario() {
