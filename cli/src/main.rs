@@ -37,7 +37,7 @@ enum Command {
         runtime: demo::RuntimeKind,
     },
     /// A user agent driven by lines on stdin (`call URI`, `answer [N]`, `reject N CODE`,
-    /// `hangup [N]`, `hold N`, `resume N`, `transfer N URI`, `attended N CONSULT_N`,
+    /// `redirect N URI`, `hangup [N]`, `hold N`, `resume N`, `transfer N URI`, `attended N CONSULT_N`,
     /// `quit`), one line per event on stdout. Calls are numbered 1, 2, 3… as they appear.
     /// Keeps serving after stdin ends, until SIGINT/SIGTERM or `--exit-after`.
     Ua(ua::UaArgs),

@@ -382,6 +382,7 @@ impl Ua {
             "call" => self.cmd_call(args.first().copied()).await,
             "answer" => self.cmd_answer(args.first().copied()).await,
             "reject" => self.cmd_reject(&args).await,
+            "redirect" => self.cmd_redirect(&args).await,
             "hangup" => self.cmd_hangup(args.first().copied()).await,
             "hold" | "resume" => match self.call_arg(args.first().copied()) {
                 Ok((_, call)) if verb == "hold" => {
@@ -393,8 +394,8 @@ impl Ua {
             "transfer" => self.cmd_transfer(&args).await,
             "attended" => self.cmd_attended(&args).await,
             _ => Err(format!(
-                "unknown command {verb:?} (call URI, answer [N], reject N CODE, hangup [N], \
-                 hold N, resume N, transfer N URI, attended N CONSULT_N, quit)"
+                "unknown command {verb:?} (call URI, answer [N], reject N CODE, redirect N URI, \
+                 hangup [N], hold N, resume N, transfer N URI, attended N CONSULT_N, quit)"
             )),
         };
         if let Err(e) = r {
@@ -472,6 +473,17 @@ impl Ua {
         self.unanswered.remove(&n);
         self.handle
             .reject(call, code)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// `redirect N URI`: 302 Moved Temporarily to URI (RFC 3261 §8.3).
+    async fn cmd_redirect(&mut self, args: &[&str]) -> Result<(), String> {
+        let (n, call) = self.call_arg(args.first().copied())?;
+        let target = Self::uri_arg(args.get(1).copied()).map_err(|_| "redirect N URI")?;
+        self.unanswered.remove(&n);
+        self.handle
+            .redirect_call(call, 302, vec![NameAddr::new(target)])
             .await
             .map_err(|e| e.to_string())
     }

@@ -568,6 +568,10 @@ impl OpsFixture {
             }
             (1, Some(c)) => ep.answer(now, c, sdp),
             (2, Some(c)) => ep.ring(now, c, 180),
+            // Or redirected to the other endpoint (RFC 3261 §8.3), which the caller follows.
+            (3, Some(c)) if arg & 0x80 != 0 => {
+                ep.redirect_call(now, c, 302, alloc::vec![crate::msg::NameAddr::new(uri)])
+            }
             (3, Some(c)) => ep.reject(now, c, 486),
             (4, Some(c)) => ep.hangup(now, c),
             (5, Some(c)) => ep.hold(now, c),
@@ -641,10 +645,10 @@ pub fn endpoint_ops(data: &[u8]) {
 /// flight; deliver one mutated (bytes flipped, cut, spliced, a header line dropped or
 /// doubled: real transfer-flow messages gone wrong); a raw datagram or TCP bytes from the
 /// input; a jump in time; an application command at one endpoint (call, with an offer or
-/// without, answer — an incoming call, or the offer of a 2xx —, ring, reject, hang up, hold,
-/// resume, blind or attended transfer, accept or refuse one, cancel one). Whatever the ops, nothing
-/// panics, and once every call is hung up and the timers have run out every endpoint holds
-/// no transaction, timer, dialog, subscription or call.
+/// without, answer — an incoming call, or the offer of a 2xx —, ring, reject or redirect,
+/// hang up, hold, resume, blind or attended transfer, accept or refuse one, cancel one).
+/// Whatever the ops, nothing panics, and once every call is hung up and the timers have run
+/// out every endpoint holds no transaction, timer, dialog, subscription or call.
 pub fn endpoint_ops_from(f: OpsFixture, data: &[u8]) {
     let _ = ops_run(f, data);
 }

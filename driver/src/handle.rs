@@ -133,6 +133,18 @@ impl Handle {
         self.run("reject", Some(call), |ep, now| ep.reject(now, call, code))
     }
 
+    /// Redirects an incoming call with a 3xx naming `targets` ([`Endpoint::redirect_call`]).
+    pub async fn redirect_call(
+        &self,
+        call: CallId,
+        code: u16,
+        targets: Vec<sipxfer::msg::NameAddr<sipxfer::SipStr>>,
+    ) -> Result<(), Error> {
+        self.run("redirect_call", Some(call), move |ep, now| {
+            ep.redirect_call(now, call, code, targets)
+        })
+    }
+
     /// Ends a call in any state ([`Endpoint::hangup`]).
     pub async fn hangup(&self, call: CallId) -> Result<(), Error> {
         self.run("hangup", Some(call), |ep, now| ep.hangup(now, call))

@@ -383,3 +383,96 @@ fn a_challenge_on_the_way_to_the_new_target_is_answered_for_its_uri() {
     assert!(creds.contains("uri=\"sip:carol@10.0.0.3\""), "{creds}");
     assert_eq!(out[1].1.cseq().unwrap().seq, 4);
 }
+
+/// Three endpoints over seeded lossy links: A calls B, B redirects the call to C
+/// ([`sipxfer::Endpoint::redirect_call`], 302), A follows it and C answers; A hangs up. For
+/// every seed and loss rate, the call ends up between A and C — or, when every copy of a
+/// request was lost (rare), fails at A with a timeout — and nothing is left behind.
+#[test]
+fn a_calls_b_who_redirects_to_c_under_loss() {
+    use sipxfer::msg::NameAddr;
+    use sipxfer_tests::sim::{Link, Sim};
+    let (mut runs, mut up) = (0, 0);
+    for loss in [0.0, 0.1, 0.3] {
+        for seed in 0..200 {
+            let mut sim = Sim::new(seed);
+            sim.set_default_link(Link::lossy(loss));
+            sim.add_endpoint("10.0.0.1:5060");
+            sim.add_endpoint("10.0.0.2:5060");
+            sim.add_endpoint("10.0.0.3:5060");
+            let call = sim
+                .ep(0)
+                .call(sipxfer::Instant::ZERO, bob(), Default::default())
+                .unwrap();
+            let mut a_story = Vec::new();
+            let mut c_from = None;
+            sim.run_to_end(|ep, n, now, e| match (n, e) {
+                (1, Event::IncomingCall { call, .. }) => {
+                    let carol = NameAddr::new(Uri::parse("sip:carol@10.0.0.3:5060").unwrap());
+                    ep.redirect_call(now, call, 302, vec![carol]).unwrap();
+                }
+                (2, Event::IncomingCall { call, request, .. }) => {
+                    c_from = request.call_id().map(str::to_string);
+                    ep.answer(now, call, None).unwrap();
+                }
+                (0, Event::CallRedirected { status, target, .. }) => {
+                    a_story.push(format!(
+                        "redirected {status} {}",
+                        sipxfer::msg::emit::uri_to_string(&target)
+                    ));
+                }
+                (0, Event::CallState { state, .. }) => {
+                    a_story.push(format!("{state:?}"));
+                    if state == CallState::Confirmed {
+                        ep.hangup(now, call).unwrap();
+                    }
+                }
+                _ => {}
+            });
+            runs += 1;
+            let ctx = format!("loss {loss} seed {seed}: {a_story:?}");
+            let timeout = format!(
+                "{:?}",
+                CallState::Terminated {
+                    reason: EndReason::Timeout
+                }
+            );
+            if a_story.last() == Some(&timeout) {
+                assert!(loss > 0.0, "{ctx}");
+            } else {
+                up += 1;
+                assert_eq!(
+                    a_story,
+                    [
+                        "Calling",
+                        "redirected 302 sip:carol@10.0.0.3:5060",
+                        "Calling",
+                        "Confirmed",
+                        "Terminated { reason: LocalHangup }"
+                    ],
+                    "{ctx}"
+                );
+                // C's call is A's, followed: the INVITE's Call-ID.
+                let invite = sim
+                    .sent_by(0)
+                    .into_iter()
+                    .find(|l| l.first_line().starts_with("INVITE sip:carol@"))
+                    .map(|l| parse(&l.bytes))
+                    .expect("A's INVITE to C");
+                assert_eq!(c_from.as_deref(), invite.call_id(), "{ctx}");
+                assert_eq!(invite.cseq().unwrap().seq, 2, "{ctx}");
+            }
+            for i in 0..3 {
+                let s = sim.ep(i).stats();
+                assert_eq!(
+                    (s.transactions, s.dialogs, s.timers),
+                    (0, 0, 0),
+                    "{ctx}: endpoint {i}"
+                );
+                assert_eq!(sim.ep(i).calls().count(), 0, "{ctx}: endpoint {i}");
+            }
+        }
+    }
+    assert_eq!(runs, 600);
+    assert!(up >= 590, "{up} of {runs} calls reached C");
+}

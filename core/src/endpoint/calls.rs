@@ -1019,6 +1019,47 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Redirects an incoming call not answered yet (RFC 3261 §8.3, §21.3): a 3xx — 302 Moved
+    /// Temporarily, 301 Moved Permanently, 300 Multiple Choices — whose Contact lists
+    /// `targets`, where the caller is to call instead (a call forwarded or deflected). A caller
+    /// that follows redirections (§8.1.3.4; this endpoint does,
+    /// [`crate::Config::max_redirects`]) sends a new INVITE to them. The call ends here
+    /// ([`EndReason::LocalHangup`], with the status).
+    ///
+    /// ```
+    /// # use sipxfer::{Config, Endpoint, Instant, CallId};
+    /// # use sipxfer::msg::{NameAddr, Uri};
+    /// # fn forward(ep: &mut Endpoint, now: Instant, call: CallId) -> Result<(), sipxfer::Error> {
+    /// let carol = NameAddr::new(Uri::parse("sip:carol@192.0.2.3:5060").unwrap());
+    /// ep.redirect_call(now, call, 302, vec![carol])
+    /// # }
+    /// ```
+    pub fn redirect_call(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        code: u16,
+        targets: Vec<NameAddr<SipStr>>,
+    ) -> Result<(), Error> {
+        self.tick(now);
+        if !(300..=399).contains(&code) {
+            return Err(Error::InvalidMessage("not a redirection status"));
+        }
+        if targets.is_empty() {
+            return Err(Error::InvalidMessage(
+                "a redirection names at least one target",
+            ));
+        }
+        let tx = self.pending_incoming(call)?;
+        let mut r = self.response(tx, code)?;
+        r.headers.push(Header::Contact(Contact::Addrs(
+            targets.into_iter().collect(),
+        )));
+        self.respond(now, tx, r)?;
+        self.end_call(call, EndReason::LocalHangup, Some(code));
+        Ok(())
+    }
+
     /// Ends a call: BYE once confirmed (§15.1.1), CANCEL while our INVITE is pending (§9.1),
     /// 603 for an incoming call not answered yet. A call whose 2xx offered and waits for
     /// [`Endpoint::answer`] gets its ACK first, refusing every stream (§13.2.2.4).

@@ -15,8 +15,8 @@
 //! in time (§8.1.3.4: "Failures SHOULD be detected through failure response codes (codes
 //! greater than 399)").
 //!
-//! Followed: 300, 301 and 302. Not followed: 305 Use Proxy (§21.3.6 names a proxy, not a
-//! target; RFC 3261's security considerations leave it to configuration), 380 Alternative
+//! Followed: 300, 301 and 302. Not followed: 305 Use Proxy (§21.3.6: its Contact names a proxy
+//! to send through, which this endpoint takes only from its configuration), 380 Alternative
 //! Service (its body describes the service, not a URI to call).
 
 use super::{CallId, CallState, Endpoint, Event};
@@ -62,8 +62,10 @@ impl Targets {
 
     /// Puts the Contacts of a 3xx in the set: SIP URIs only (the core routes no other), not
     /// a plain `sip:` one after a `sips:` Request-URI (§8.1.3.4: the client "MAY choose to
-    /// recurse to a non-SIPS URI"; we do not), none already in it (§19.1.4 equivalence), and
-    /// each after the waiting ones with a `q` as high (§20.10: 1 without one).
+    /// recurse to a non-SIPS URI"; we do not), none already in it (as written: one written
+    /// otherwise, `%61lice` for `alice`, may be tried once more, which the budget bounds; the
+    /// §19.1.4 comparison costs a kilobyte of flash), and each after the waiting ones with a
+    /// `q` as high (§20.10: 1 without one).
     #[inline(never)]
     fn add<'a>(&mut self, contacts: impl Iterator<Item = &'a NameAddr<SipStr>>) {
         let secure = matches!(&self.uris[0].0, Uri::Sip(s) if s.secure);

@@ -29,6 +29,9 @@ ask_user_to_refer=no
 referee_hold=no
 referrer_hold=yes
 attended_refer_to_aor=no
+allow_redirection=yes
+ask_user_to_redirect=no
+max_redirections=5
 timer_noanswer=60
 zrtp_enabled=no
 CFG
@@ -55,7 +58,8 @@ SYS
 }
 
 # twinkle_cmd NAME 'command' : `call URI`, `answer`, `bye`, `transfer URI`, `transfer -c URI`
-# (a consultation call), `transfer -c` (refer the first line's peer to the consultation's), ...
+# (a consultation call), `transfer -c` (refer the first line's peer to the consultation's),
+# `redirect URI` (302 to the incoming call), ...
 twinkle_cmd() { local fd; eval "fd=\$TWINKLE_FD_$1"; printf '%s\n' "$2" >&"$fd"; }
 
 twinkle_out() { echo "$RUN/$1/out"; }

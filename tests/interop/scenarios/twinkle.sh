@@ -133,3 +133,41 @@ sc_twinkle_target() {
   ua_send bob "hangup 2"
   check "bob's hang-up ends Twinkle's call" wait_log "$(twinkle_out carol)" 'far end ended call.'
 }
+
+# Redirection both ways (RFC 3261 §8.1.3.4, §8.3). Twinkle calls sipxfer bob, who redirects the
+# call (`redirect 1 URI`: 302 naming carol); Twinkle follows it to sipxfer carol.
+sc_twinkle_follows_our_302() {
+  scenario twinkle-follows-our-302
+  local a=26450 b=26452 c=26454
+  ua_start bob $b || return
+  ua_start carol $c --auto-answer || return
+  twinkle_start alice $a manual || return
+  twinkle_cmd alice "call sip:bob@127.0.0.1:$b"
+  check "Twinkle's call reaches bob" ua_wait bob '"call":1' '"event":"incoming_call"'
+  ua_send bob "redirect 1 sip:carol@127.0.0.1:$c"
+  check "bob's call ends with his 302" ua_wait bob '"call":1' '"state":"terminated"' '"status":302'
+  check "Twinkle follows it" wait_log "$(twinkle_out alice)" 'redirecting request to:'
+  check "carol answers Twinkle's call" ua_wait carol '"call":1' '"state":"confirmed"'
+  check "Twinkle sees the call up" wait_log "$(twinkle_out alice)" 'far end answered call.'
+  ua_send carol "hangup 1"
+  check "carol's hang-up ends Twinkle's call" wait_log "$(twinkle_out alice)" 'far end ended call.'
+}
+
+# sipxfer alice calls Twinkle (bob), which redirects the call to sipxfer carol (`redirect URI`,
+# 302): alice follows it in the same call.
+sc_twinkle_redirects() {
+  scenario twinkle-redirects
+  local a=26460 b=26462 c=26464
+  ua_start alice $a || return
+  ua_start carol $c --auto-answer || return
+  twinkle_start bob $b manual || return
+  ua_send alice "call sip:bob@127.0.0.1:$b"
+  check "alice's call reaches Twinkle" wait_log "$(twinkle_out bob)" 'Line 1: incoming call'
+  twinkle_cmd bob "redirect sip:carol@127.0.0.1:$c"
+  check "alice follows Twinkle's 302 to carol" ua_wait alice '"call":1' '"event":"redirected"' \
+    '"status":302' "\"target\":\"sip:carol@127.0.0.1:$c\""
+  check "carol answers, the same call at alice" ua_wait alice '"call":1' '"state":"confirmed"'
+  check "carol's call comes from alice" ua_wait carol '"call":1' '"event":"incoming_call"' "\"from\":\"sip:alice@127.0.0.1:$a\""
+  ua_send alice "hangup 1"
+  check "alice's hang-up ends the call at carol" ua_wait carol '"call":1' '"state":"terminated"'
+}
