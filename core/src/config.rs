@@ -143,10 +143,13 @@ pub struct Config {
     /// or more new requests based on the redirected request"), the transferee's call to the
     /// transfer target included. A 300, 301 or 302 puts its Contacts in the call's target
     /// set (no URI twice, highest `q` first, at most eight); the next one is tried in a new
-    /// INVITE, and a failure there (a final response above 399, or none) moves on to the
-    /// next, until the set or this budget runs out ([`crate::Event::CallRedirected`] reports
-    /// each). Default 3; 0: a 3xx ends the call ([`crate::EndReason::Rejected`]), as it
-    /// does without the crate's `redirects` feature (on by default: ~3 KB of flash).
+    /// INVITE, and a failure there (a final response from 400 to 599, none, or an unreachable
+    /// target; a 6xx ends the call, §21.6) moves on to the next, until the set or this budget
+    /// runs out ([`crate::Event::CallRedirected`] reports each). The new INVITE goes where
+    /// its URI points, or through the same outbound proxy or [`crate::CallOptions::dest`]
+    /// when the call's went that way. Default 3; 0: a 3xx ends the call
+    /// ([`crate::EndReason::Rejected`]), as it does without the crate's `redirects` feature
+    /// (on by default: ~3 KB of flash).
     pub max_redirects: u8,
 }
 

@@ -105,8 +105,20 @@ fn a_302_is_followed_to_its_contact_in_the_same_call() {
         again.top_via().unwrap().branch(),
         invite.top_via().unwrap().branch()
     );
-    // The early dialog of bob's 180 ended with the 302 (§12.3).
+    // The early dialog of bob's 180 ended with the 302 (§12.3): a request in it gets 481.
     assert_eq!(a.ep.dialogs(call).count(), 0);
+    let ours = invite.from().unwrap().tag().unwrap().to_string();
+    let bye = parse(&bytes::Bytes::from(format!(
+        "BYE sip:alice@10.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKbye\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:bob@10.0.0.2:5060>;tag=bob\r\n\
+         To: {};tag={ours}\r\nCall-ID: {}\r\nCSeq: 7 BYE\r\nContent-Length: 0\r\n\r\n",
+        invite.from().unwrap().uri,
+        invite.call_id().unwrap()
+    )));
+    a.recv(BOB, &bye);
+    let out = sent(&mut a);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].1.status(), Some(481));
     // Carol answers: the call is hers.
     a.recv(
         "10.0.0.3:5062",
@@ -475,4 +487,178 @@ fn a_calls_b_who_redirects_to_c_under_loss() {
     }
     assert_eq!(runs, 600);
     assert!(up >= 590, "{up} of {runs} calls reached C");
+}
+
+/// Two targets, y first by `q`; y fails as `fail` says; `Some` of what the call does next.
+fn y_then_z(
+    seed: u8,
+    fail: impl FnOnce(&mut Manual, &Message),
+) -> (Manual, Vec<(String, Message)>) {
+    let mut a = Manual::new(seed, |_| {});
+    a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    a.recv(
+        BOB,
+        &moved(
+            &invite,
+            300,
+            "<sip:z@10.0.0.9>;q=0.5, <sip:y@10.0.0.8>;q=0.9",
+        ),
+    );
+    let to_y = sent(&mut a).remove(1).1;
+    assert_eq!(to_y.request_uri().unwrap().to_string(), "sip:y@10.0.0.8");
+    fail(&mut a, &to_y);
+    let out = sent(&mut a);
+    (a, out)
+}
+
+#[test]
+fn a_target_that_never_answers_or_cannot_be_reached_moves_on() {
+    // No answer at all: after Timer B (64·T1) the call moves on to z.
+    let (mut a, out) = y_then_z(11, |a, _| {
+        a.wait_until(a.now + sipxfer::Duration::from_millis(31_900));
+        let retransmissions = sent(a);
+        assert!(retransmissions
+            .iter()
+            .all(|(to, m)| to == "10.0.0.8:5060" && m.method().unwrap().as_str() == "INVITE"));
+        a.wait_until(a.now + sipxfer::Duration::from_millis(200));
+    });
+    assert_eq!(lines(&out), ["10.0.0.9:5060 INVITE sip:z@10.0.0.9 3"]);
+    assert!(story(&mut a).contains(&"redirected 408 sip:z@10.0.0.9".to_string()));
+    // Unreachable (an ICMP error, reported by the runtime): the 503 moves it on at once.
+    let (mut a, out) = y_then_z(12, |a, _| {
+        let now = a.now;
+        a.ep.handle_unreachable(
+            now,
+            sipxfer::Transport::Udp,
+            "10.0.0.8:5060".parse().unwrap(),
+        );
+    });
+    assert_eq!(lines(&out), ["10.0.0.9:5060 INVITE sip:z@10.0.0.9 3"]);
+    assert!(story(&mut a).contains(&"redirected 503 sip:z@10.0.0.9".to_string()));
+}
+
+#[test]
+fn a_6xx_ends_the_call_and_a_retransmitted_3xx_is_only_acked() {
+    // y declines for the user everywhere (RFC 3261 §21.6): z is not tried.
+    let (mut a, out) = y_then_z(13, |a, to_y| {
+        a.recv("10.0.0.8:5060", &reply(to_y, 603, "y", None))
+    });
+    assert_eq!(lines(&out), ["10.0.0.8:5060 ACK sip:y@10.0.0.8 2"]);
+    assert_eq!(
+        story(&mut a).last().unwrap(),
+        "Terminated { reason: Rejected } Some(603)"
+    );
+    // The 300 again (its ACK was lost): the same ACK, and no second INVITE.
+    let mut a = Manual::new(14, |_| {});
+    a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    let three = moved(&invite, 300, "<sip:y@10.0.0.8>");
+    a.recv(BOB, &three);
+    let first = sent(&mut a);
+    a.recv(BOB, &three);
+    let again = sent(&mut a);
+    assert_eq!(lines(&again), ["10.0.0.2:5060 ACK sip:bob@10.0.0.2:5060 1"]);
+    assert_eq!(again[0].1.to_bytes(), first[0].1.to_bytes());
+}
+
+#[test]
+fn the_highest_q_first_however_many_contacts_and_no_huge_uri() {
+    let mut a = Manual::new(15, |_| {});
+    a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    let long = format!("<sip:{}@10.0.0.5>;q=1.0", "x".repeat(600));
+    let mut contacts: Vec<String> = (0..10)
+        .map(|i| format!("<sip:u{i}@10.0.1.{i}>;q=0.1"))
+        .collect();
+    contacts.push(long);
+    contacts.push("<sip:best@10.0.0.6>;q=1.0".into());
+    a.recv(BOB, &moved(&invite, 302, &contacts.join(", ")));
+    // The long one is passed over, the last-listed q=1.0 one is tried first.
+    assert_eq!(
+        lines(&sent(&mut a))[1],
+        "10.0.0.6:5060 INVITE sip:best@10.0.0.6 2"
+    );
+}
+
+#[test]
+fn an_outbound_proxy_at_the_targets_own_address_is_still_the_next_hop() {
+    // The Request-URI names the proxy's own address (a PBX extension): the INVITE went
+    // through the outbound proxy all the same, and so does the redirected one.
+    let pbx: std::net::SocketAddr = "10.0.0.9:5060".parse().unwrap();
+    let mut a = Manual::new(16, |c| {
+        c.outbound_proxy = Some(sipxfer::Destination::udp(pbx))
+    });
+    a.ep.call(
+        a.now,
+        Uri::parse("sip:200@10.0.0.9").unwrap(),
+        Default::default(),
+    )
+    .unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    a.recv("10.0.0.9:5060", &moved(&invite, 302, "<sip:300@10.0.0.7>"));
+    assert_eq!(
+        lines(&sent(&mut a))[1],
+        "10.0.0.9:5060 INVITE sip:300@10.0.0.7 2"
+    );
+}
+
+#[test]
+fn the_redirected_invite_is_cancelled_where_it_went() {
+    let mut a = Manual::new(17, |_| {});
+    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    a.recv(BOB, &moved(&invite, 302, "<sip:carol@10.0.0.3>"));
+    let to_c = sent(&mut a).remove(1).1;
+    a.recv(
+        "10.0.0.3:5060",
+        &reply(&to_c, 180, "carol", Some("sip:carol@10.0.0.3")),
+    );
+    a.ep.hangup(a.now, call).unwrap();
+    let out = sent(&mut a);
+    // RFC 3261 §9.1: the CANCEL's Request-URI, Call-ID, To, From, CSeq number and Via are
+    // those of the request it cancels, and it goes where that request went.
+    assert_eq!(lines(&out), ["10.0.0.3:5060 CANCEL sip:carol@10.0.0.3 2"]);
+    let cancel = &out[0].1;
+    assert_eq!(cancel.top_via(), to_c.top_via());
+    assert_eq!(cancel.to(), to_c.to());
+    a.recv("10.0.0.3:5060", &reply(cancel, 200, "carol", None));
+    a.recv("10.0.0.3:5060", &reply(&to_c, 487, "carol", None));
+    assert_eq!(
+        lines(&sent(&mut a)),
+        ["10.0.0.3:5060 ACK sip:carol@10.0.0.3 2"]
+    );
+    assert_eq!(
+        story(&mut a).last().unwrap(),
+        "Terminated { reason: LocalHangup } Some(487)"
+    );
+}
+
+#[test]
+fn headers_and_method_of_a_contact_stay_out_of_the_dialog() {
+    // The 2xx has no Contact: the remote target is the Request-URI sent (RFC 3261 §12.1.2
+    // fallback), without the Contact's `?headers` (§19.1.1: not in a Request-URI).
+    let mut a = Manual::new(18, |_| {});
+    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    a.recv(
+        BOB,
+        &moved(
+            &invite,
+            302,
+            "<sip:carol@10.0.0.3;method=INVITE?Subject=hi>",
+        ),
+    );
+    let to_c = sent(&mut a).remove(1).1;
+    assert_eq!(
+        to_c.request_uri().unwrap().to_string(),
+        "sip:carol@10.0.0.3"
+    );
+    a.recv("10.0.0.3:5060", &reply(&to_c, 200, "carol", None));
+    sent(&mut a);
+    a.ep.hangup(a.now, call).unwrap();
+    assert_eq!(
+        lines(&sent(&mut a)),
+        ["10.0.0.3:5060 BYE sip:carol@10.0.0.3 3"]
+    );
 }

@@ -966,3 +966,80 @@ fn the_transferees_call_follows_the_targets_302() {
     assert!(b.ep.call_is_live(bc) && b.ep.call_is_live(call));
     assert_eq!(b.ep.dialog(bc).unwrap().id.remote_tag.as_str(), "dave");
 }
+
+/// The transferee BYEs the original call before its final NOTIFY (Twinkle 1.10.2 does, seen
+/// in tests/interop). The refer subscription outlives the invite usage (RFC 5057 §5.1): a
+/// final NOTIFY with a CSeq above the BYE's completes the transfer. One below it — Twinkle
+/// sends its NOTIFY 4 after its BYE 5 — "is out of order and MUST be rejected with a 500"
+/// (RFC 3261 §12.2.2), and the transfer's outcome then waits for
+/// [`sipxfer::Config::transfer_timeout`].
+#[test]
+fn a_final_notify_after_the_transferees_bye() {
+    for (seq, answered) in [(6, 200), (4, 500)] {
+        let (mut a, call, invite) = transferor(20, |_| {});
+        let (t, refer) = transfer_to_carol(&mut a, call);
+        a.sent();
+        a.recv(B, &reply(&refer, 202, "bob", None));
+        a.recv(
+            B,
+            &notify(
+                &invite,
+                2,
+                "refer",
+                "active;expires=60",
+                "SIP/2.0 100 Trying",
+            ),
+        );
+        a.recv(
+            B,
+            &notify(
+                &invite,
+                3,
+                "refer",
+                "active;expires=60",
+                "SIP/2.0 180 Ringing",
+            ),
+        );
+        assert_eq!(a.sent().len(), 2);
+        a.recv(B, &in_dialog(&invite, B, "BYE", 5, "", ""));
+        assert_eq!(a.sent()[0].status(), Some(200));
+        a.recv(
+            B,
+            &notify(
+                &invite,
+                seq,
+                "refer",
+                "terminated;reason=noresource",
+                "SIP/2.0 200 OK",
+            ),
+        );
+        let out = a.sent();
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].status(), Some(answered), "NOTIFY {seq}");
+        let outcome = |a: &mut Manual| {
+            a.events().into_iter().find_map(|e| match e {
+                Event::TransferOutcome { transfer, outcome } if transfer == t => Some(outcome),
+                _ => None,
+            })
+        };
+        if answered == 200 {
+            assert_eq!(outcome(&mut a), Some(TransferOutcome::Succeeded));
+        } else {
+            assert_eq!(outcome(&mut a), None);
+            a.wait_until(a.now + sipxfer::Duration::from_secs(121));
+            let sent: Vec<_> = a
+                .sent()
+                .iter()
+                .map(|m| m.method().map(|m| m.as_str().to_string()))
+                .collect();
+            assert_eq!(outcome(&mut a), Some(TransferOutcome::TimedOut), "{sent:?}");
+        }
+        a.wait_until(a.now + sipxfer::Duration::from_secs(400));
+        let s = a.ep.stats();
+        assert_eq!(
+            (s.transactions, s.timers, s.dialogs, s.subscriptions),
+            (0, 0, 0, 0),
+            "NOTIFY {seq}: {s:?}"
+        );
+    }
+}

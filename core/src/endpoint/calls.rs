@@ -274,6 +274,10 @@ pub(super) struct Sent {
     /// Request-URI is then its current URI, not the To's.
     #[cfg(feature = "redirects")]
     targets: Option<alloc::boxed::Box<super::redirect::Targets>>,
+    /// The INVITE went to an outbound proxy, or to a destination the application named
+    /// other than its Request-URI's address: a redirected one goes the same way.
+    #[cfg(feature = "redirects")]
+    routed: bool,
 }
 
 impl Sent {
@@ -368,10 +372,14 @@ impl Call {
     }
 
     /// UAC: the target set of our INVITE ([`super::redirect`]), made (holding its
-    /// Request-URI) when `make` says so; `None` for a call that is not ours, or that we are
-    /// cancelling or hanging up.
+    /// Request-URI) when `make` says so, and whether the INVITE went straight to where its
+    /// Request-URI points (not through a proxy: [`Sent::routed`]); `None` for a call that is
+    /// not ours, or that we are cancelling or hanging up.
     #[cfg(feature = "redirects")]
-    pub(super) fn redirect_targets(&mut self, make: bool) -> Option<&mut super::redirect::Targets> {
+    pub(super) fn redirect_targets(
+        &mut self,
+        make: bool,
+    ) -> Option<(&mut super::redirect::Targets, bool)> {
         if self.role != Role::Uac || self.cancelled || self.hangup_pending {
             return None;
         }
@@ -382,7 +390,8 @@ impl Call {
                 original,
             )));
         }
-        sent.targets.as_deref_mut()
+        let direct = !sent.routed;
+        sent.targets.as_deref_mut().map(|t| (t, direct))
     }
 
     /// UAC: what our INVITE said, while its transaction lives.
@@ -443,6 +452,12 @@ impl Endpoint {
         options: CallOptions,
     ) -> Result<CallId, Error> {
         self.tick(now);
+        #[cfg(feature = "redirects")]
+        let routed = match options.dest {
+            Some(d) => uri_destination(&target, crate::transport::Transport::Udp)
+                .is_none_or(|u| u.addr != d.addr),
+            None => self.config.outbound_proxy.is_some(),
+        };
         let dest = options
             .dest
             .or(self.config.outbound_proxy)
@@ -469,6 +484,8 @@ impl Endpoint {
             winner: None,
             #[cfg(feature = "redirects")]
             targets: None,
+            #[cfg(feature = "redirects")]
+            routed,
         };
         let contact = NameAddr::new(self.local_uri(dest.transport));
         let mut fields: SmallVec<[Header<SipStr>; 4]> = SmallVec::new();

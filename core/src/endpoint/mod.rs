@@ -215,8 +215,8 @@ pub enum Event {
     },
     /// A call we placed was redirected (RFC 3261 §8.1.3.4): its INVITE goes again, to
     /// `target`, the next URI of its target set ([`Config::max_redirects`]). `status` is the
-    /// response that moved it on: the 3xx whose Contact named `target`, or the failure (above
-    /// 399, 408 for no answer) of the target tried before. A [`Event::CallState`] `Calling`
+    /// response that moved it on: the 3xx whose Contact named `target`, or the failure of the
+    /// target tried before (400–599; 408 for no answer, 503 for an unreachable one). A [`Event::CallState`] `Calling`
     /// with that status follows.
     CallRedirected {
         /// The call.

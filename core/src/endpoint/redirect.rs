@@ -11,9 +11,18 @@
 //! same call: the same From (tag), To and Call-ID, the next CSeq, a new branch — as a
 //! challenge's retry (§22.2), and as pjsip's `pjsip_inv_uac_restart` does. "If contacting an
 //! address in the list results in a failure [...] the element moves to the next address in
-//! the list, until the list is exhausted": a failure is a final response above 399, or none
-//! in time (§8.1.3.4: "Failures SHOULD be detected through failure response codes (codes
-//! greater than 399)").
+//! the list, until the list is exhausted": a failure is a final response from 400 to 599, or
+//! none in time, or the 503 of a target that cannot be reached (§8.1.3.4: "Failures SHOULD be
+//! detected through failure response codes (codes greater than 399)"). A 6xx ends the call:
+//! it is "definitive information about a particular user, not just the particular instance
+//! indicated in the Request-URI" (§21.6).
+//!
+//! The new INVITE goes where its Request-URI points when the call's went where its own
+//! pointed, and to the same next hop when the call went through an outbound proxy or a
+//! destination the application named ([`crate::CallOptions::dest`]) — a proxy routes the
+//! new Request-URI. It is the same INVITE otherwise, `Replaces` included: a redirect server
+//! in front of the target of an attended transfer (a Refer-To naming its address-of-record)
+//! sends it on to the device that holds the dialog to replace.
 //!
 //! Followed: 300, 301 and 302. Not followed: 305 Use Proxy (§21.3.6: its Contact names a proxy
 //! to send through, which this endpoint takes only from its configuration), 380 Alternative
@@ -27,9 +36,13 @@ use crate::transaction::TxId;
 use crate::transport::Transport;
 use alloc::vec::Vec;
 
-/// Most URIs a call's target set holds, the original Request-URI included: a 3xx listing
-/// more gives only its first (by `q`) that fit.
+/// Most URIs a call's target set holds, the original Request-URI included: of a 3xx listing
+/// more, those with the highest `q` that fit.
 const MAX_TARGETS: usize = 8;
+
+/// Longest URI taken from a 3xx (its user, host and parameters): a longer one is passed over,
+/// so that the set stays a few hundred bytes however a peer writes its Contacts.
+const MAX_URI: usize = 512;
 
 /// The target set of a call redirected at least once.
 #[derive(Clone, Debug)]
@@ -60,33 +73,36 @@ impl Targets {
         &self.uris[self.tried - 1].0
     }
 
-    /// Puts the Contacts of a 3xx in the set: SIP URIs only (the core routes no other), not
-    /// a plain `sip:` one after a `sips:` Request-URI (§8.1.3.4: the client "MAY choose to
-    /// recurse to a non-SIPS URI"; we do not), none already in it (as written: one written
-    /// otherwise, `%61lice` for `alice`, may be tried once more, which the budget bounds; the
-    /// §19.1.4 comparison costs a kilobyte of flash), and each after the waiting ones with a
-    /// `q` as high (§20.10: 1 without one).
+    /// Puts the Contacts of a 3xx in the set, as Request-URIs ([`request_uri`]): SIP URIs
+    /// only (the core routes no other) of at most [`MAX_URI`] bytes, not a plain `sip:` one
+    /// after a `sips:` Request-URI (§8.1.3.4: the client "MAY choose to recurse to a non-SIPS
+    /// URI"; we do not), none already in it (as written: one written otherwise, `%61lice`
+    /// for `alice`, may be tried once more, which the budget bounds; the §19.1.4 comparison
+    /// costs a kilobyte of flash), highest `q` first (§20.10: 1 without one), each after the
+    /// waiting ones with a `q` as high.
     #[inline(never)]
     fn add<'a>(&mut self, contacts: impl Iterator<Item = &'a NameAddr<SipStr>>) {
         let secure = matches!(&self.uris[0].0, Uri::Sip(s) if s.secure);
-        for c in contacts {
+        let mut by_q: smallvec::SmallVec<[(&Uri<SipStr>, u16); 8]> = contacts
+            .filter(|c| matches!(&c.uri, Uri::Sip(s) if s.secure || !secure))
+            .filter(|c| size(&c.uri) <= MAX_URI)
+            .map(|c| (&c.uri, c.q().unwrap_or(1000)))
+            .collect();
+        by_q.sort_by_key(|&(_, q)| core::cmp::Reverse(q));
+        for (uri, q) in by_q {
             if self.uris.len() >= MAX_TARGETS {
                 break;
             }
-            let Uri::Sip(s) = &c.uri else { continue };
-            if secure && !s.secure {
+            let uri = request_uri(uri);
+            if self.uris.iter().any(|(u, _)| *u == uri) {
                 continue;
             }
-            if self.uris.iter().any(|(u, _)| *u == c.uri) {
-                continue;
-            }
-            let q = c.q().unwrap_or(1000);
             let at = self.tried
                 + self.uris[self.tried..]
                     .iter()
                     .take_while(|(_, other)| *other >= q)
                     .count();
-            self.uris.insert(at, (c.uri.clone().detached(), q));
+            self.uris.insert(at, (uri.detached(), q));
         }
     }
 
@@ -112,6 +128,23 @@ fn request_uri(uri: &Uri<SipStr>) -> Uri<SipStr> {
     uri
 }
 
+/// The bytes of a SIP URI's user, password, host and parameters (what a Request-URI keeps).
+fn size(uri: &Uri<SipStr>) -> usize {
+    match uri {
+        Uri::Sip(s) => {
+            let host = match &s.host {
+                crate::msg::Host::Domain(d) => d.len(),
+                _ => 0,
+            };
+            s.user.len()
+                + s.password.as_ref().map_or(0, |p| p.len())
+                + host
+                + s.params.as_str().len()
+        }
+        _ => 0,
+    }
+}
+
 impl Endpoint {
     /// The INVITE `tx` of `call` got `status` (a 3xx with `response`, a failure above 399,
     /// or 408 for none): `true` when the call goes on with a new INVITE to the next URI of
@@ -126,14 +159,14 @@ impl Endpoint {
     ) -> bool {
         let budget = usize::from(self.config.max_redirects);
         let redirection = matches!(status, 300..=302);
-        if budget == 0 || !(redirection || status > 399) {
+        if budget == 0 || !(redirection || (400..600).contains(&status)) {
             return false;
         }
         let Some(dest) = self.layer.get(tx).map(|t| t.bound_for()) else {
             return false;
         };
         // A failure of the original INVITE fails the call: nothing was redirected.
-        let Some(set) = self
+        let Some((set, direct)) = self
             .calls
             .get_mut(&call)
             .and_then(|c| c.redirect_targets(redirection))
@@ -143,11 +176,6 @@ impl Endpoint {
         if let (true, Some(r)) = (redirection, response) {
             set.add(r.contacts());
         }
-        // The INVITE went where its Request-URI points, or to a proxy (an outbound proxy, or
-        // the next hop the application named): the new one goes where its own points, or to
-        // the same proxy.
-        let direct = uri_destination(set.current(), Transport::Udp)
-            .is_some_and(|d| d.transport == dest.transport && d.addr == dest.addr);
         let mut next = None;
         while set.sent < budget {
             let Some(uri) = set.next() else { break };
@@ -157,7 +185,7 @@ impl Endpoint {
                 Some(dest)
             };
             if let Some(to) = to {
-                next = Some((request_uri(uri), to));
+                next = Some((uri.clone(), to));
                 set.sent += 1;
                 break;
             }

@@ -461,7 +461,10 @@ impl Layer {
                 if !self.txs[&id].internal {
                     out.events.push_back(TxEvent::Timeout { tx: id });
                 }
-                self.terminate(id, out);
+                // Ended once the TU has read the report (`Layer::shed_finished`): a call
+                // that moves on to its next target (RFC 3261 §8.1.3.4) sends this INVITE
+                // again, read back from the bytes it holds.
+                self.end_after_reports(id);
             }
             Timer::C if state == State::Proceeding && !self.txs[&id].cancelled => {
                 out.events.push_back(TxEvent::ProceedingTimeout { tx: id });

@@ -409,7 +409,9 @@ impl Layer {
                     None => out.events.push_back(TxEvent::Timeout { tx: id }),
                 }
             }
-            self.terminate(id, out);
+            // Its request stays readable until the TU has read the 503 (a call moves on to
+            // its next target, RFC 3261 §8.1.3.4).
+            self.end_after_reports(id);
         }
         failed.len()
     }
@@ -828,6 +830,13 @@ impl Layer {
             }
         }
         out.events.push_back(TxEvent::Terminated { tx: id });
+    }
+
+    /// Ends transaction `id` at the end of this input ([`Layer::shed_finished`], after the TU
+    /// has read its last report), with no timer left to fire before.
+    pub(super) fn end_after_reports(&mut self, id: TxId) {
+        self.disarm_all(id);
+        self.ending.push(id);
     }
 
     /// Arms wait timer `t` (D, I, J, K) after `d`, or, on a reliable transport, where RFC
