@@ -256,8 +256,10 @@ pub(crate) struct Layer {
     finished: alloc::vec::Vec<TxId>,
     /// Transactions over a reliable transport (or with a wait of zero) that are over once
     /// their final response is sent or received — RFC 3261 §17 sets Timers D, I, J and K to
-    /// zero there —, ended by [`Layer::shed_finished`], after the TU has read their last
-    /// report: a challenge's retry reads the request of the transaction the 401 ended.
+    /// zero there —, and client transactions that timed out (Timer B) or whose destination
+    /// could not be reached ([`Layer::unreachable`]), ended by [`Layer::shed_finished`], after
+    /// the TU has read their last report: a challenge's retry reads the request of the
+    /// transaction the 401 ended, a redirected call the INVITE that got no answer.
     ending: alloc::vec::Vec<TxId>,
     next_id: u64,
 }
@@ -360,7 +362,8 @@ impl Layer {
     /// The runtime could not reach `addr` over `transport` (a stream connection that could not
     /// be opened): every client transaction to it that has heard nothing yet — Calling or
     /// Trying, so its request went nowhere and, on a reliable transport, will not be sent
-    /// again — ends now (§17.1.4: "the client transaction SHOULD inform the TU that a
+    /// again — ends, at the end of this input once its TU has read the report, with no timer
+    /// left to fire before (§17.1.4: "the client transaction SHOULD inform the TU that a
     /// transport failure has occurred, and ... SHOULD transition directly to the
     /// 'Terminated' state"). Its TU gets a 503 made from its request, as §8.1.3.1 asks ("the
     /// condition MUST be treated as a 503 (Service Unavailable) status code"). O(transactions):
@@ -630,9 +633,10 @@ impl Layer {
     }
 
     /// A copy of the request of transaction `id`: [`Layer::request`]'s, or a client's
-    /// parsed again from the bytes it sent, while it keeps them (until its final response has
-    /// been read: [`Layer::shed_finished`]). For what is rare: a challenge's retry, a 503 for
-    /// a peer that could not be reached.
+    /// parsed again from the bytes it sent, while it keeps them (until its final response —
+    /// or its timeout, or the 503 of an unreachable destination — has been read:
+    /// [`Layer::shed_finished`]). For what is rare: a challenge's retry, a 503 for a peer that
+    /// could not be reached, a redirected call's next INVITE.
     pub fn request_copy(&mut self, id: TxId) -> Option<Message> {
         if self.req_slot(id) != crate::slots::NONE {
             return self.clone_request(id);

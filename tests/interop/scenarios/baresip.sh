@@ -115,3 +115,22 @@ sc_baresip_offerless_call() {
   check "baresip's 200 offered audio (${ok:-none})" test -n "$ok"
   check "alice's ACK answered (${ack:-none})" bash -c "printf '%s' \"\$1\" | grep -qE '^audio [0-9]+ RTP/AVP (0|8)'" _ "$ack"
 }
+
+# baresip calls sipxfer bob, who redirects the call (`redirect 1 URI`: 302 naming carol,
+# RFC 3261 §8.3); baresip follows it to sipxfer carol (§8.1.3.4).
+sc_baresip_follows_our_302() {
+  scenario baresip-follows-our-302
+  local a=26140 b=26142 c=26144
+  ua_start bob $b || return
+  ua_start carol $c --auto-answer || return
+  baresip_start alice $a manual || return
+  baresip_cmd alice "/dial sip:bob@127.0.0.1:$b"
+  check "baresip's call reaches bob" ua_wait bob '"call":1' '"event":"incoming_call"'
+  ua_send bob "redirect 1 sip:carol@127.0.0.1:$c"
+  check "bob's call ends with his 302" ua_wait bob '"call":1' '"state":"terminated"' '"status":302'
+  check "carol answers baresip's call" ua_wait carol '"call":1' '"state":"confirmed"'
+  check "baresip sees the call up" wait_log "$(baresip_log alice)" 'Call established'
+  ua_send carol "hangup 1"
+  check "carol's hang-up ends baresip's call" wait_log "$(baresip_log alice)" 'session closed'
+  check "carol's call ends" ua_wait carol '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
+}

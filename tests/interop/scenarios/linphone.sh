@@ -119,3 +119,21 @@ sc_linphone_attended_target() {
   check "alice's transfer succeeds" ua_wait alice '"event":"transfer_outcome"' '"outcome":"succeeded"'
   check "bob's original call ends (alice's BYE)" ua_wait bob '"call":1' '"state":"terminated"' '"reason":"remote_hangup"'
 }
+
+# linphone calls sipxfer bob, who redirects the call (`redirect 1 URI`: 302 naming carol,
+# RFC 3261 §8.3); linphone follows it to sipxfer carol (§8.1.3.4).
+sc_linphone_follows_our_302() {
+  scenario linphone-follows-our-302
+  local a=26260 b=26262 c=26264
+  ua_start bob $b || return
+  ua_start carol $c --auto-answer || return
+  linphone_start lina $a manual || return
+  linphone_cmd lina "call sip:bob@127.0.0.1:$b"
+  check "linphone's call reaches bob" ua_wait bob '"call":1' '"event":"incoming_call"'
+  ua_send bob "redirect 1 sip:carol@127.0.0.1:$c"
+  check "bob's call ends with his 302" ua_wait bob '"call":1' '"state":"terminated"' '"status":302'
+  check "carol answers linphone's call" ua_wait carol '"call":1' '"state":"confirmed"'
+  check "linphone's call is up" wait_log "$(linphone_out lina)" 'LinphoneCallStreamsRunning'
+  ua_send carol "hangup 1"
+  check "carol's call ends" ua_wait carol '"call":1' '"state":"terminated"' '"reason":"local_hangup"'
+}
