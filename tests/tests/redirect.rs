@@ -14,6 +14,18 @@ fn bob() -> Uri<sipxfer::SipStr> {
     Uri::parse("sip:bob@10.0.0.2:5060").unwrap()
 }
 
+/// An endpoint at 10.0.0.1 (seed `seed`, its config adjusted by `config`) that called bob:
+/// it, the call and the INVITE it sent.
+fn calling(
+    seed: u8,
+    config: impl FnOnce(&mut sipxfer::Config),
+) -> (Manual, sipxfer::CallId, Message) {
+    let mut a = Manual::new(seed, config);
+    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
+    let invite = sent(&mut a).remove(0).1;
+    (a, call, invite)
+}
+
 /// What the endpoint sent since the last call: where each went and the message.
 fn sent(m: &mut Manual) -> Vec<(String, Message)> {
     std::iter::from_fn(|| m.ep.poll_transmit())
@@ -74,9 +86,7 @@ fn story(m: &mut Manual) -> Vec<String> {
 
 #[test]
 fn a_302_is_followed_to_its_contact_in_the_same_call() {
-    let mut a = Manual::new(1, |_| {});
-    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
+    let (mut a, call, invite) = calling(1, |_| {});
     a.recv(
         BOB,
         &reply(&invite, 180, "bob", Some("sip:bob@10.0.0.2:5060")),
@@ -156,9 +166,7 @@ fn a_302_is_followed_to_its_contact_in_the_same_call() {
 
 #[test]
 fn targets_by_q_each_once_and_a_failure_moves_on() {
-    let mut a = Manual::new(2, |_| {});
-    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
+    let (mut a, call, invite) = calling(2, |_| {});
     // Three targets, y first by q; bob himself again is not a new target.
     a.recv(
         BOB,
@@ -219,9 +227,7 @@ fn targets_by_q_each_once_and_a_failure_moves_on() {
 
 #[test]
 fn the_budget_ends_a_chain_of_redirections() {
-    let mut a = Manual::new(3, |c| c.max_redirects = 2);
-    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let mut invite = sent(&mut a).remove(0).1;
+    let (mut a, call, mut invite) = calling(3, |c| c.max_redirects = 2);
     for hop in 1..=3 {
         let from = sent_from(&invite);
         a.recv(
@@ -263,9 +269,7 @@ fn sent_from(invite: &Message) -> String {
 #[test]
 fn no_redirection_when_off_nor_to_what_the_core_cannot_reach() {
     // Off: the 302 ends the call, as any final response.
-    let mut a = Manual::new(4, |c| c.max_redirects = 0);
-    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
+    let (mut a, call, invite) = calling(4, |c| c.max_redirects = 0);
     a.recv(BOB, &moved(&invite, 302, "<sip:carol@10.0.0.3>"));
     assert_eq!(
         lines(&sent(&mut a)),
@@ -279,18 +283,14 @@ fn no_redirection_when_off_nor_to_what_the_core_cannot_reach() {
 
     // A domain name (the core does no DNS, and there is no outbound proxy), a tel: URI, a
     // 305 and a 380: not followed.
-    let mut a = Manual::new(5, |_| {});
-    a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
+    let (mut a, _, invite) = calling(5, |_| {});
     a.recv(
         BOB,
         &moved(&invite, 302, "<sip:carol@example.com>, <tel:+15551234567>"),
     );
     assert_eq!(sent(&mut a).len(), 1, "the ACK only");
     // Passed over, such a target costs none of the budget.
-    let mut a = Manual::new(10, |c| c.max_redirects = 1);
-    a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
+    let (mut a, _, invite) = calling(10, |c| c.max_redirects = 1);
     a.recv(
         BOB,
         &moved(&invite, 302, "<sip:x@example.com>, <sip:y@10.0.0.8>"),
@@ -300,9 +300,7 @@ fn no_redirection_when_off_nor_to_what_the_core_cannot_reach() {
         "10.0.0.8:5060 INVITE sip:y@10.0.0.8 2"
     );
     for code in [305, 380] {
-        let mut a = Manual::new(6, |_| {});
-        a.ep.call(a.now, bob(), Default::default()).unwrap();
-        let invite = sent(&mut a).remove(0).1;
+        let (mut a, _, invite) = calling(6, |_| {});
         a.recv(BOB, &moved(&invite, code, "<sip:carol@10.0.0.3>"));
         assert_eq!(sent(&mut a).len(), 1, "{code}: the ACK only");
     }
@@ -311,11 +309,9 @@ fn no_redirection_when_off_nor_to_what_the_core_cannot_reach() {
 #[test]
 fn through_an_outbound_proxy_the_new_invite_goes_to_the_proxy() {
     let proxy: std::net::SocketAddr = "10.0.0.9:5060".parse().unwrap();
-    let mut a = Manual::new(7, |c| {
+    let (mut a, _, invite) = calling(7, |c| {
         c.outbound_proxy = Some(sipxfer::Destination::udp(proxy))
     });
-    a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
     // A domain name is fine here: the proxy routes it.
     a.recv(
         "10.0.0.9:5060",
@@ -332,9 +328,7 @@ fn through_an_outbound_proxy_the_new_invite_goes_to_the_proxy() {
 
 #[test]
 fn a_call_hung_up_while_redirected_is_not_followed() {
-    let mut a = Manual::new(8, |_| {});
-    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
+    let (mut a, call, invite) = calling(8, |_| {});
     a.recv(
         BOB,
         &reply(&invite, 180, "bob", Some("sip:bob@10.0.0.2:5060")),
@@ -359,12 +353,10 @@ fn a_call_hung_up_while_redirected_is_not_followed() {
 
 #[test]
 fn a_challenge_on_the_way_to_the_new_target_is_answered_for_its_uri() {
-    let mut a = Manual::new(9, |c| {
+    let (mut a, _, invite) = calling(9, |c| {
         c.credentials
             .push(sipxfer::auth::Credentials::new("alice", "secret"))
     });
-    a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
     let challenge = |req: &Message| {
         let mut r = reply(req, 407, "proxy", None);
         r.headers.push(sipxfer::msg::Header::Raw {
@@ -494,9 +486,7 @@ fn y_then_z(
     seed: u8,
     fail: impl FnOnce(&mut Manual, &Message),
 ) -> (Manual, Vec<(String, Message)>) {
-    let mut a = Manual::new(seed, |_| {});
-    a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
+    let (mut a, _, invite) = calling(seed, |_| {});
     a.recv(
         BOB,
         &moved(
@@ -550,9 +540,7 @@ fn a_6xx_ends_the_call_and_a_retransmitted_3xx_is_only_acked() {
         "Terminated { reason: Rejected } Some(603)"
     );
     // The 300 again (its ACK was lost): the same ACK, and no second INVITE.
-    let mut a = Manual::new(14, |_| {});
-    a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
+    let (mut a, _, invite) = calling(14, |_| {});
     let three = moved(&invite, 300, "<sip:y@10.0.0.8>");
     a.recv(BOB, &three);
     let first = sent(&mut a);
@@ -564,9 +552,7 @@ fn a_6xx_ends_the_call_and_a_retransmitted_3xx_is_only_acked() {
 
 #[test]
 fn the_highest_q_first_however_many_contacts_and_no_huge_uri() {
-    let mut a = Manual::new(15, |_| {});
-    a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
+    let (mut a, _, invite) = calling(15, |_| {});
     let long = format!("<sip:{}@10.0.0.5>;q=1.0", "x".repeat(600));
     let mut contacts: Vec<String> = (0..10)
         .map(|i| format!("<sip:u{i}@10.0.1.{i}>;q=0.1"))
@@ -605,9 +591,7 @@ fn an_outbound_proxy_at_the_targets_own_address_is_still_the_next_hop() {
 
 #[test]
 fn the_redirected_invite_is_cancelled_where_it_went() {
-    let mut a = Manual::new(17, |_| {});
-    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
+    let (mut a, call, invite) = calling(17, |_| {});
     a.recv(BOB, &moved(&invite, 302, "<sip:carol@10.0.0.3>"));
     let to_c = sent(&mut a).remove(1).1;
     a.recv(
@@ -638,9 +622,7 @@ fn the_redirected_invite_is_cancelled_where_it_went() {
 fn headers_and_method_of_a_contact_stay_out_of_the_dialog() {
     // The 2xx has no Contact: the remote target is the Request-URI sent (RFC 3261 §12.1.2
     // fallback), without the Contact's `?headers` (§19.1.1: not in a Request-URI).
-    let mut a = Manual::new(18, |_| {});
-    let call = a.ep.call(a.now, bob(), Default::default()).unwrap();
-    let invite = sent(&mut a).remove(0).1;
+    let (mut a, call, invite) = calling(18, |_| {});
     a.recv(
         BOB,
         &moved(

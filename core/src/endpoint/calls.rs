@@ -1029,8 +1029,23 @@ impl Endpoint {
         if !(300..=699).contains(&code) {
             return Err(Error::InvalidMessage("not a failure status"));
         }
+        self.refuse(now, call, code, None)
+    }
+
+    /// Answers an incoming call not answered yet with the final status `code` (and
+    /// `contact`), and ends it.
+    fn refuse(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        code: u16,
+        contact: Option<Header<SipStr>>,
+    ) -> Result<(), Error> {
         let tx = self.pending_incoming(call)?;
-        let r = self.response(tx, code)?;
+        let mut r = self.response(tx, code)?;
+        if let Some(c) = contact {
+            r.headers.push(c);
+        }
         self.respond(now, tx, r)?;
         self.end_call(call, EndReason::LocalHangup, Some(code));
         Ok(())
@@ -1067,14 +1082,8 @@ impl Endpoint {
                 "a redirection names at least one target",
             ));
         }
-        let tx = self.pending_incoming(call)?;
-        let mut r = self.response(tx, code)?;
-        r.headers.push(Header::Contact(Contact::Addrs(
-            targets.into_iter().collect(),
-        )));
-        self.respond(now, tx, r)?;
-        self.end_call(call, EndReason::LocalHangup, Some(code));
-        Ok(())
+        let contact = Header::Contact(Contact::Addrs(targets.into_iter().collect()));
+        self.refuse(now, call, code, Some(contact))
     }
 
     /// Ends a call: BYE once confirmed (§15.1.1), CANCEL while our INVITE is pending (§9.1),

@@ -146,8 +146,8 @@ fn size(uri: &Uri<SipStr>) -> usize {
 }
 
 impl Endpoint {
-    /// The INVITE `tx` of `call` got `status` (a 3xx with `response`, a failure above 399,
-    /// or 408 for none): `true` when the call goes on with a new INVITE to the next URI of
+    /// The INVITE `tx` of `call` got `status` (a 3xx with `response`, a failure from 400 to
+    /// 599 — 408 for no answer, 503 for an unreachable target): `true` when the call goes on with a new INVITE to the next URI of
     /// its target set, `false` when it fails as before (no redirection asked for or left,
     /// the call being cancelled, or no target the core can send to).
     pub(super) fn follow_redirect(
